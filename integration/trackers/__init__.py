@@ -1,0 +1,1 @@
+"""Tracker clients behind one small protocol (see base.py)."""

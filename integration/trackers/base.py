@@ -1,0 +1,90 @@
+"""The one protocol every tracker client offers, and the one error family it raises.
+
+The executor and sweeps talk only to this protocol, so a Jira site, a Linear workspace
+and the stub tracker are interchangeable in every test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from rules.model import Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
+
+
+class TrackerError(Exception):
+    """A tracker call failed. `retryable` says whether trying again later may succeed."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimited(TrackerError):
+    """The tracker asked us to slow down; `retry_after` seconds is its own estimate."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class TrackerUnavailable(TrackerError):
+    """5xx, timeouts, connection failures: transient by nature."""
+
+    retryable = True
+
+
+class NotFound(TrackerError):
+    """The item (or label, user) does not exist, or we may not see it."""
+
+
+class PermissionDenied(TrackerError):
+    """Credentials work but may not do this (e.g. create a label, comment on a project)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteMarker:
+    """Identity of one Flowkeeper write, carried by the comment so it is never posted twice."""
+
+    rule: str
+    item_key: str
+    episode: int
+    step: str
+
+    @property
+    def token(self) -> str:
+        return f"flowkeeper:{self.rule}:{self.item_key}:{self.episode}:{self.step}"
+
+
+@runtime_checkable
+class TrackerClient(Protocol):
+    tracker: Tracker
+
+    def whoami(self) -> Person:
+        """The service account Flowkeeper acts as (cached by implementations)."""
+
+    def get_item(self, key: str) -> Item:
+        """A complete Item, read from the tracker itself (not from eventually consistent search)."""
+
+    def search(self, query: SearchQuery, page_token: str | None = None, page_size: int = 100) -> SearchPage:
+        """One page of candidates for a sweep; follow `next_token` until None."""
+
+    def status_history(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
+        """Status changes as (change, actor, when), oldest first, for time-in-status."""
+
+    def find_marked_comment(self, item: Item, marker: WriteMarker) -> str | None:
+        """Id of an existing Flowkeeper comment carrying `marker`, if any."""
+
+    def add_comment(self, item: Item, body: CommentBody, marker: WriteMarker) -> str:
+        """Post a comment carrying `marker`; returns the comment id."""
+
+    def add_labels(self, item: Item, labels: Sequence[str]) -> None:
+        """Add labels as a diff: labels a person added meanwhile are kept."""
+
+    def remove_labels(self, item: Item, labels: Sequence[str]) -> None:
+        """Remove labels as a diff."""

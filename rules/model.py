@@ -1,0 +1,307 @@
+"""The tracker-neutral vocabulary every stage speaks.
+
+Normalizers turn raw tracker JSON into these types; rules see only these types; the
+executor turns a Plan into tracker writes. Everything is frozen so an Item can be shared
+between evaluations without anyone mutating it behind another's back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
+
+
+class Tracker(str, enum.Enum):
+    JIRA = "jira"
+    LINEAR = "linear"
+
+
+class StatusCategory(str, enum.Enum):
+    """The four categories rules match on by default; UNKNOWN when the tracker won't say."""
+
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELED = "canceled"
+    UNKNOWN = "unknown"
+
+
+class ActorKind(str, enum.Enum):
+    """Who made a change: only HUMAN activity counts towards staleness."""
+
+    HUMAN = "human"
+    BOT = "bot"
+    FLOWKEEPER = "flowkeeper"
+
+
+class EventKind(str, enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    COMMENT_CREATED = "comment_created"
+    COMMENT_UPDATED = "comment_updated"
+    LABEL_CHANGED = "label_changed"  # a label definition changed (Linear IssueLabel)
+    SCHEDULE = "schedule"  # a sweep, not a webhook
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A tracker account. `id` is Jira's accountId or Linear's user id."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    kind: ActorKind = ActorKind.HUMAN
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    name: str
+    category: StatusCategory
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Priority:
+    """`rank` orders urgency: 1 is most urgent; None means "no priority" was set."""
+
+    name: str
+    rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A relation to another item, e.g. kind='blocked_by'. Status is None when not carried."""
+
+    kind: str
+    key: str
+    status_category: StatusCategory | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One tracker issue, tracker-neutral.
+
+    A field the source did not carry is listed in `unknown` (its value here is only a
+    placeholder): partial payloads are unknown, not empty. Jobs fill unknown fields from
+    the tracker or the mirror before rules see the item.
+    """
+
+    tracker: Tracker
+    id: str
+    key: str
+    url: str | None = None
+    title: str = ""
+    description: str | None = None
+    type: str | None = None
+    status: Status = Status("", StatusCategory.UNKNOWN)
+    assignee: Person | None = None
+    reporter: Person | None = None
+    labels: tuple[str, ...] = ()
+    priority: Priority | None = None
+    estimate: float | None = None
+    team: str | None = None  # Jira project key / Linear team key: the scope rules use
+    project: str | None = None  # Linear project name / Jira epic name where known
+    parent: str | None = None  # key of the parent issue or epic
+    sprint: str | None = None  # Jira sprint / Linear cycle
+    links: tuple[Link, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    due_date: date | None = None
+    last_activity_at: datetime | None = None  # from the mirror: last activity that counts
+    custom: Mapping[str, Any] = field(default=EMPTY_MAPPING, compare=False)
+    deleted: bool = False
+    unknown: frozenset[str] = frozenset()
+
+    @property
+    def is_partial(self) -> bool:
+        return bool(self.unknown)
+
+    def with_fields(self, **changes: Any) -> Item:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field changed by an event. For multi-value fields `added`/`removed` hold the diff."""
+
+    field: str
+    old: Any = None
+    new: Any = None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: str
+    body: str
+    author: Person | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What happened: one delivery, normalized. `item` may be partial (see Item.unknown)."""
+
+    tracker: Tracker
+    kind: EventKind
+    item: Item
+    occurred_at: datetime
+    delivery_id: str | None = None
+    actor: Person | None = None
+    changes: tuple[Change, ...] = ()
+    comment: Comment | None = None
+    source_type: str = ""  # the tracker's own event name, e.g. "jira:issue_updated"
+    organization_id: str | None = None
+
+    def change_of(self, field_name: str) -> Change | None:
+        for change in self.changes:
+            if change.field == field_name:
+                return change
+        return None
+
+
+# ---- what rules decide ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    person: Person
+
+
+Segment = Text | Mention
+
+
+@dataclass(frozen=True, slots=True)
+class CommentBody:
+    """A rendered comment: text with real mentions; each tracker client renders it."""
+
+    segments: tuple[Segment, ...]
+
+    @property
+    def plain(self) -> str:
+        return "".join(
+            s.text if isinstance(s, Text) else f"@{s.person.name or s.person.id}" for s in self.segments
+        )
+
+
+class ActionKind(str, enum.Enum):
+    COMMENT = "comment"
+    ADD_LABELS = "add_labels"
+    REMOVE_LABELS = "remove_labels"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One intended write. (rule, item, episode, step) identifies it for idempotency."""
+
+    kind: ActionKind
+    rule: str
+    reason: str
+    episode: int = 1
+    step: str = "0"
+    comment: CommentBody | None = None
+    labels: tuple[str, ...] = ()
+    dry_run: bool = False  # the rule's own dry run; it can only make things drier
+
+    @property
+    def identity(self) -> str:
+        return f"{self.rule}/{self.episode}/{self.step}/{self.kind.value}"
+
+
+class EpisodeChange(str, enum.Enum):
+    OPEN = "open"  # the rule's condition started to hold on this item
+    CLOSE = "close"  # it stopped holding
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeTransition:
+    rule: str
+    change: EpisodeChange
+    episode: int
+
+
+@dataclass(frozen=True, slots=True)
+class NoAction:
+    """Why a rule did nothing. `reason` is built lazily: nobody reads most of them."""
+
+    rule: str
+    why: Any  # a str, or a zero-argument callable returning str
+
+    @property
+    def reason(self) -> str:
+        return self.why() if callable(self.why) else str(self.why)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    item: Item
+    actions: tuple[Action, ...] = ()
+    transitions: tuple[EpisodeTransition, ...] = ()
+    no_actions: tuple[NoAction, ...] = ()
+
+
+# ---- what the store tells the (pure) engine ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """The store's memory of one rule on one item: its open episode and the steps done."""
+
+    rule: str
+    episode: int
+    active: bool
+    opened_at: datetime | None = None
+    steps_done: frozenset[str] = frozenset()
+    last_action_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvalContext:
+    """Read-only facts from the mirror the evaluator may use; never does I/O itself."""
+
+    rule_states: Mapping[str, RuleState] = field(default=EMPTY_MAPPING)
+    wip_by_assignee: Mapping[str, int] = field(default=EMPTY_MAPPING)  # in-progress counts
+    snoozed_until: datetime | None = None
+    exempt_rules: frozenset[str] = frozenset()
+    overrides: Mapping[str, Mapping[str, bool]] = field(default=EMPTY_MAPPING)  # rule → enabled/dry_run
+
+
+# ---- what sweeps ask the tracker for -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A tracker-neutral candidate query a sweep pushes down into JQL / a Linear filter.
+
+    Every bound may only narrow towards candidates that could match: items carrying
+    one of `always_include_labels` (our own flags) are included whatever else says.
+    """
+
+    teams: tuple[str, ...] = ()
+    status_categories: tuple[StatusCategory, ...] = ()
+    status_names: tuple[str, ...] = ()
+    updated_before: datetime | None = None
+    labels_none_of: tuple[str, ...] = ()
+    labels_any_of: tuple[str, ...] = ()
+    always_include_labels: tuple[str, ...] = ()
+    extra: str | None = None  # a rule's own JQL / Linear filter (JSON) narrowing sweeps
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    items: tuple[Item, ...]
+    next_token: str | None = None
