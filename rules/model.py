@@ -116,7 +116,7 @@ class Item:
     status_changed_at: datetime | None = None
     due_date: date | None = None
     last_activity_at: datetime | None = None  # from the mirror: last activity that counts
-    custom: Mapping[str, Any] = field(default=EMPTY_MAPPING, compare=False)
+    custom: Mapping[str, Any] = field(default_factory=lambda: EMPTY_MAPPING, compare=False)
     deleted: bool = False
     unknown: frozenset[str] = frozenset()
 
@@ -273,11 +273,11 @@ class RuleState:
 class EvalContext:
     """Read-only facts from the mirror the evaluator may use; never does I/O itself."""
 
-    rule_states: Mapping[str, RuleState] = field(default=EMPTY_MAPPING)
-    wip_by_assignee: Mapping[str, int] = field(default=EMPTY_MAPPING)  # in-progress counts
+    rule_states: Mapping[str, RuleState] = field(default_factory=lambda: EMPTY_MAPPING)
+    wip_by_assignee: Mapping[str, int] = field(default_factory=lambda: EMPTY_MAPPING)  # in-progress counts
     snoozed_until: datetime | None = None
     exempt_rules: frozenset[str] = frozenset()
-    overrides: Mapping[str, Mapping[str, bool]] = field(default=EMPTY_MAPPING)  # rule → enabled/dry_run
+    overrides: Mapping[str, Mapping[str, bool]] = field(default_factory=lambda: EMPTY_MAPPING)  # rule → enabled/dry_run
 
 
 # ---- what sweeps ask the tracker for -------------------------------------------------
