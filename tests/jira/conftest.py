@@ -1,0 +1,16 @@
+"""Fixtures shared by the Jira tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from webhooks.jira_normalize import JiraConfig
+
+
+@pytest.fixture
+def config() -> JiraConfig:
+    return JiraConfig(
+        site_url="https://acme.atlassian.net",
+        story_points_field="customfield_10016",
+        field_map={"severity": "customfield_10050"},
+    )

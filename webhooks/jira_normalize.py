@@ -1,0 +1,460 @@
+"""Jira Cloud JSON → tracker-neutral Item and Event.
+
+Pure functions only: the receiver hands a parsed webhook body to `normalize`, the client
+hands REST answers (get issue, search) to `normalize_issue`. A field the JSON does not
+carry is listed in `Item.unknown`, never guessed: comment events carry only part of the
+issue, and the job refetches it before rules see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from rules.model import (
+    ActorKind,
+    Change,
+    Comment,
+    Event,
+    EventKind,
+    Item,
+    Link,
+    Person,
+    Priority,
+    Status,
+    StatusCategory,
+    Tracker,
+)
+from webhooks.errors import PayloadError
+
+EVENT_KINDS: Mapping[str, EventKind] = MappingProxyType(
+    {
+        "jira:issue_created": EventKind.CREATED,
+        "jira:issue_updated": EventKind.UPDATED,
+        "jira:issue_deleted": EventKind.DELETED,
+        "comment_created": EventKind.COMMENT_CREATED,
+        "comment_updated": EventKind.COMMENT_UPDATED,
+    }
+)
+
+CATEGORY_BY_KEY: Mapping[str, StatusCategory] = MappingProxyType(
+    {
+        "new": StatusCategory.TODO,
+        "indeterminate": StatusCategory.IN_PROGRESS,
+        "done": StatusCategory.DONE,
+        "undefined": StatusCategory.UNKNOWN,
+    }
+)
+
+# Resolutions that mean "will not be done": a done-category issue with one is canceled.
+CANCELED_RESOLUTIONS = frozenset(
+    {"won't do", "won't fix", "duplicate", "cancelled", "canceled", "declined", "rejected", "obsolete"}
+)
+
+# Jira's default priority scheme; other names keep rank None (unranked, not "lowest").
+PRIORITY_RANKS: Mapping[str, int] = MappingProxyType(
+    {"highest": 1, "high": 2, "medium": 3, "low": 4, "lowest": 5}
+)
+
+DEFAULT_SPRINT_FIELD = "customfield_10020"  # Jira Cloud's Sprint field on every site
+
+# Changelog field ids → the Item attribute rules know them by.
+CHANGE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "summary": "title",
+        "issuetype": "type",
+        "duedate": "due_date",
+        "IssueParentAssociation": "parent",
+        "issuelinks": "links",
+    }
+)
+USER_FIELDS = frozenset({"assignee", "reporter"})
+MULTI_VALUE_FIELDS = frozenset({"labels"})
+
+
+@dataclass(frozen=True, slots=True)
+class JiraConfig:
+    """Site facts the payload cannot tell: where to link, which custom fields mean what."""
+
+    site_url: str | None = None
+    story_points_field: str | None = None
+    field_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def sprint_field(self) -> str:
+        return self.field_map.get("sprint", DEFAULT_SPRINT_FIELD)
+
+
+# ---- webhook events ------------------------------------------------------------------
+
+
+def normalize(payload: Mapping[str, Any], config: JiraConfig) -> Event | None:
+    """One webhook body → Event; None for event types Flowkeeper does not act on."""
+    if not isinstance(payload, Mapping):
+        raise PayloadError("payload is not a JSON object")
+    source_type = payload.get("webhookEvent")
+    if not isinstance(source_type, str):
+        raise PayloadError("payload has no webhookEvent")
+    kind = EVENT_KINDS.get(source_type)
+    if kind is None:
+        return None
+    issue = payload.get("issue")
+    if not isinstance(issue, Mapping) or not issue.get("key"):
+        raise PayloadError(f"{source_type} without an issue key")
+    occurred_at = _timestamp(payload.get("timestamp"))
+    changes = _changes(payload.get("changelog"), config)
+    item = normalize_issue(issue, config)
+    item = _with_event_facts(item, kind, changes, occurred_at)
+    comment = _comment(payload.get("comment")) if kind in _COMMENT_KINDS else None
+    return Event(
+        tracker=Tracker.JIRA,
+        kind=kind,
+        item=item,
+        occurred_at=occurred_at,
+        actor=_actor(payload, kind),
+        changes=changes,
+        comment=comment,
+        source_type=source_type,
+    )
+
+
+_COMMENT_KINDS = frozenset({EventKind.COMMENT_CREATED, EventKind.COMMENT_UPDATED})
+
+
+def _with_event_facts(item: Item, kind: EventKind, changes: Sequence[Change], at: datetime) -> Item:
+    """What the event itself says: deletion, and when the current status was entered."""
+    if kind is EventKind.DELETED:
+        return item.with_fields(deleted=True)
+    if "status_changed_at" not in item.unknown:
+        return item
+    entered = at if any(c.field == "status" for c in changes) else None
+    if kind is EventKind.CREATED:
+        entered = item.created_at or at
+    if entered is None:
+        return item
+    return item.with_fields(status_changed_at=entered, unknown=item.unknown - {"status_changed_at"})
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError("payload has no numeric timestamp")
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+
+
+def _actor(payload: Mapping[str, Any], kind: EventKind) -> Person | None:
+    """Who did it: the webhook's `user`, or the comment's (update) author for comment events."""
+    comment = payload.get("comment") if isinstance(payload.get("comment"), Mapping) else {}
+    if kind is EventKind.COMMENT_UPDATED and comment.get("updateAuthor"):
+        return person(comment["updateAuthor"])
+    if kind is EventKind.COMMENT_CREATED and comment.get("author"):
+        return person(comment["author"])
+    return person(payload.get("user"))
+
+
+def _comment(raw: Any) -> Comment | None:
+    if not isinstance(raw, Mapping) or raw.get("id") is None:
+        return None
+    body = raw.get("body")
+    return Comment(
+        id=str(raw["id"]),
+        body=body if isinstance(body, str) else adf_to_text(body),
+        author=person(raw.get("author")),
+        created_at=parse_datetime(raw.get("created")),
+    )
+
+
+def _changes(changelog: Any, config: JiraConfig) -> tuple[Change, ...]:
+    if not isinstance(changelog, Mapping):
+        return ()
+    raw_items = changelog.get("items") or ()
+    return tuple(_change(raw, config) for raw in raw_items if isinstance(raw, Mapping))
+
+
+def _change(raw: Mapping[str, Any], config: JiraConfig) -> Change:
+    field_id = str(raw.get("fieldId") or raw.get("field") or "")
+    name = change_field_name(field_id, config)
+    if field_id in MULTI_VALUE_FIELDS or name in MULTI_VALUE_FIELDS:
+        old, new = _words(raw.get("fromString")), _words(raw.get("toString"))
+        added = tuple(w for w in new if w not in old)
+        removed = tuple(w for w in old if w not in new)
+        return Change(field=name, old=old, new=new, added=added, removed=removed)
+    if field_id in USER_FIELDS:
+        old = raw.get("tmpFromAccountId") or raw.get("from")
+        new = raw.get("tmpToAccountId") or raw.get("to")
+        return Change(field=name, old=old, new=new)
+    return Change(field=name, old=raw.get("fromString"), new=raw.get("toString"))
+
+
+def change_field_name(field_id: str, config: JiraConfig) -> str:
+    """A changelog field id as the Item attribute (or custom name) rules know it by."""
+    if config.story_points_field and field_id == config.story_points_field:
+        return "estimate"
+    if field_id == config.sprint_field or field_id.lower() == "sprint":
+        return "sprint"
+    for name, custom_id in config.field_map.items():
+        if custom_id == field_id and name != "sprint":
+            return name
+    return CHANGE_NAMES.get(field_id, field_id.lower() if field_id == "Status" else field_id)
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    """Jira writes multi-value changelog entries as one space-separated string."""
+    return tuple(value.split()) if isinstance(value, str) else ()
+
+
+# ---- issues (webhook `issue` and REST answers) --------------------------------------
+
+
+def normalize_issue(issue: Mapping[str, Any], config: JiraConfig) -> Item:
+    """An issue object from a webhook, get-issue or search → Item, missing fields unknown."""
+    key = issue.get("key")
+    if not key:
+        raise PayloadError("issue without a key")
+    fields = issue.get("fields") if isinstance(issue.get("fields"), Mapping) else {}
+    values, unknown = _field_values(fields, config)
+    status_changed_at = _status_entered(issue, values.get("created_at"))
+    if status_changed_at is None:
+        unknown.add("status_changed_at")
+    return Item(
+        tracker=Tracker.JIRA,
+        id=str(issue.get("id") or key),
+        key=str(key),
+        url=_browse_url(issue, str(key), config),
+        status_changed_at=status_changed_at,
+        unknown=frozenset(unknown),
+        **values,
+    )
+
+
+# Item attribute → (Jira field id, parser). Order matters only for readability.
+def _field_parsers(config: JiraConfig) -> dict[str, tuple[str | None, Any]]:
+    return {
+        "title": ("summary", lambda v: v or ""),
+        "description": ("description", lambda v: v if v is None or isinstance(v, str) else adf_to_text(v).strip()),
+        "type": ("issuetype", lambda v: _name(v)),
+        "status": ("status", status),
+        "assignee": ("assignee", person),
+        "reporter": ("reporter", person),
+        "labels": ("labels", lambda v: tuple(str(x) for x in v or ())),
+        "priority": ("priority", _priority),
+        "estimate": (config.story_points_field, _number),
+        "team": ("project", lambda v: v.get("key") if isinstance(v, Mapping) else None),
+        "parent": ("parent", lambda v: v.get("key") if isinstance(v, Mapping) else None),
+        "project": ("parent", _epic_name),
+        "sprint": (config.sprint_field, _sprint),
+        "links": ("issuelinks", _links),
+        "created_at": ("created", parse_datetime),
+        "updated_at": ("updated", parse_datetime),
+        "due_date": ("duedate", _date),
+    }
+
+
+# Fields Jira leaves out of a full issue when they are empty (no parent, an unset custom
+# field): in a full issue their absence means None; in a partial one it means unknown.
+_OMITTED_WHEN_EMPTY = frozenset({"parent"})
+
+
+def _field_values(fields: Mapping[str, Any], config: JiraConfig) -> tuple[dict[str, Any], set[str]]:
+    full = is_full_issue(fields)
+    values: dict[str, Any] = {}
+    unknown: set[str] = set()
+    for attr, (field_id, parse) in _field_parsers(config).items():
+        if field_id is None:
+            continue  # not configured on this site (e.g. no story points field): not unknown
+        if field_id in fields:
+            values[attr] = parse(fields[field_id])
+        elif not (full and (field_id in _OMITTED_WHEN_EMPTY or field_id.startswith("customfield_"))):
+            unknown.add(attr)
+    custom: dict[str, Any] = {}
+    for name, field_id in config.field_map.items():
+        if field_id in fields:
+            custom[name] = custom_value(fields[field_id])
+        elif not full:
+            unknown.add(f"custom.{name}")
+    values["custom"] = MappingProxyType(custom)
+    if "status" in values and "resolution" in fields:
+        values["status"] = _canceled_if_resolved_so(values["status"], fields["resolution"])
+    return values, unknown
+
+
+def is_full_issue(fields: Mapping[str, Any]) -> bool:
+    """A complete issue representation, as opposed to the slice a comment event carries."""
+    return all(name in fields for name in ("summary", "status", "labels", "created", "updated"))
+
+
+def status(raw: Any) -> Status:
+    if not isinstance(raw, Mapping):
+        return Status("", StatusCategory.UNKNOWN)
+    category = raw.get("statusCategory") if isinstance(raw.get("statusCategory"), Mapping) else {}
+    return Status(
+        name=str(raw.get("name") or ""),
+        category=CATEGORY_BY_KEY.get(str(category.get("key")), StatusCategory.UNKNOWN),
+        id=str(raw["id"]) if raw.get("id") is not None else None,
+    )
+
+
+def _canceled_if_resolved_so(current: Status, resolution: Any) -> Status:
+    name = _name(resolution)
+    if current.category is StatusCategory.DONE and name and name.lower() in CANCELED_RESOLUTIONS:
+        return Status(current.name, StatusCategory.CANCELED, current.id)
+    return current
+
+
+def person(raw: Any) -> Person | None:
+    """A Jira user object; app accounts (integrations, automation) are bots."""
+    if not isinstance(raw, Mapping) or not raw.get("accountId"):
+        return None
+    kind = ActorKind.BOT if raw.get("accountType") == "app" else ActorKind.HUMAN
+    return Person(
+        id=str(raw["accountId"]),
+        name=raw.get("displayName"),
+        email=raw.get("emailAddress") or None,
+        kind=kind,
+    )
+
+
+def _priority(raw: Any) -> Priority | None:
+    name = _name(raw)
+    if not name:
+        return None
+    return Priority(name=name, rank=PRIORITY_RANKS.get(name.lower()))
+
+
+def _epic_name(raw: Any) -> str | None:
+    """The parent's summary when the parent is an epic (hierarchy level 1)."""
+    if not isinstance(raw, Mapping):
+        return None
+    parent_fields = raw.get("fields") if isinstance(raw.get("fields"), Mapping) else {}
+    issuetype = parent_fields.get("issuetype") if isinstance(parent_fields.get("issuetype"), Mapping) else {}
+    if issuetype.get("hierarchyLevel") == 1 or issuetype.get("name") == "Epic":
+        return parent_fields.get("summary")
+    return None
+
+
+def _sprint(raw: Any) -> str | None:
+    """The active sprint's name, else the latest one listed."""
+    sprints = [s for s in raw or () if isinstance(s, Mapping)] if isinstance(raw, list) else []
+    active = [s for s in sprints if s.get("state") == "active"]
+    chosen = (active or sprints)[-1:] if sprints else []
+    return str(chosen[0].get("name")) if chosen else None
+
+
+def _links(raw: Any) -> tuple[Link, ...]:
+    links = []
+    for link in raw or ():
+        if not isinstance(link, Mapping):
+            continue
+        link_type = link.get("type") if isinstance(link.get("type"), Mapping) else {}
+        for side, phrase_key in (("inwardIssue", "inward"), ("outwardIssue", "outward")):
+            other = link.get(side)
+            if isinstance(other, Mapping) and other.get("key"):
+                kind = _slug(str(link_type.get(phrase_key) or link_type.get("name") or "relates to"))
+                category = status((other.get("fields") or {}).get("status")).category
+                known = category if category is not StatusCategory.UNKNOWN else None
+                links.append(Link(kind=kind, key=str(other["key"]), status_category=known))
+    return tuple(links)
+
+
+def _slug(phrase: str) -> str:
+    """'is blocked by' → 'blocked_by'; 'relates to' → 'relates_to'."""
+    words = phrase.lower().split()
+    if words and words[0] == "is":
+        words = words[1:]
+    return "_".join(words)
+
+
+def _status_entered(issue: Mapping[str, Any], created: datetime | None) -> datetime | None:
+    """When the current status was entered, from an expanded changelog if the JSON has one."""
+    changelog = issue.get("changelog")
+    if not isinstance(changelog, Mapping) or not isinstance(changelog.get("histories"), list):
+        return None
+    histories = changelog["histories"]
+    entered = [
+        parse_datetime(h.get("created"))
+        for h in histories
+        if any(str(i.get("fieldId") or i.get("field")).lower() == "status" for i in h.get("items") or ())
+    ]
+    entered_known = [e for e in entered if e is not None]
+    if entered_known:
+        return max(entered_known)
+    complete = changelog.get("total") is None or changelog.get("total", 0) <= len(histories)
+    return created if complete else None
+
+
+def _browse_url(issue: Mapping[str, Any], key: str, config: JiraConfig) -> str | None:
+    base = config.site_url
+    if not base and isinstance(issue.get("self"), str):
+        parts = urlsplit(issue["self"])
+        base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+    return f"{base.rstrip('/')}/browse/{key}" if base else None
+
+
+# ---- small value parsers --------------------------------------------------------------
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """Jira's '2024-08-09T22:36:31.818+0300' (or ISO with a colon) → aware datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _date(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _name(raw: Any) -> str | None:
+    return str(raw["name"]) if isinstance(raw, Mapping) and raw.get("name") else None
+
+
+def custom_value(raw: Any) -> Any:
+    """A custom field's value as rules compare it: option → its value, user → accountId."""
+    if isinstance(raw, list):
+        return tuple(custom_value(v) for v in raw)
+    if isinstance(raw, Mapping):
+        for key in ("value", "name", "accountId", "key"):
+            if raw.get(key) is not None:
+                return raw[key]
+        return adf_to_text(raw) if raw.get("type") == "doc" else None
+    return raw
+
+
+def adf_to_text(node: Any) -> str:
+    """Plain text of an Atlassian Document Format tree (REST v3 descriptions, comments)."""
+    if not isinstance(node, Mapping):
+        return "" if node is None else str(node)
+    kind = node.get("type")
+    if kind == "text":
+        return str(node.get("text", ""))
+    if kind == "mention":
+        attrs = node.get("attrs") or {}
+        return str(attrs.get("text") or f"@{attrs.get('id', '')}")
+    if kind == "hardBreak":
+        return "\n"
+    inner = "".join(adf_to_text(child) for child in node.get("content") or ())
+    return f"{inner}\n" if kind in {"paragraph", "heading", "listItem", "codeBlock"} else inner
