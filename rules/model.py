@@ -119,6 +119,7 @@ class Item:
     custom: Mapping[str, Any] = field(default_factory=lambda: EMPTY_MAPPING, compare=False)
     deleted: bool = False
     unknown: frozenset[str] = frozenset()
+    last_comment_at: datetime | None = None  # from the mirror: last human comment (clock choice)
 
     @property
     def is_partial(self) -> bool:
@@ -278,6 +279,8 @@ class EvalContext:
     snoozed_until: datetime | None = None
     exempt_rules: frozenset[str] = frozenset()
     overrides: Mapping[str, Mapping[str, bool]] = field(default_factory=lambda: EMPTY_MAPPING)  # rule → enabled/dry_run
+    # last counting (human) activity by kind: "any", "comment", "status", "assignee"
+    last_activity_by: Mapping[str, datetime] = field(default_factory=lambda: EMPTY_MAPPING)
 
 
 # ---- what sweeps ask the tracker for -------------------------------------------------
