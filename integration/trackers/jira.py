@@ -1,0 +1,213 @@
+"""Flowkeeper's Jira Cloud client: the TrackerClient protocol over REST v3.
+
+Reads come back as tracker-neutral Items (via the webhook normalizer's `normalize_issue`),
+writes are polite: comments carry a marker property so they are never posted twice,
+labels change as diffs so a person's concurrent edit survives, writes to one issue are
+paced, and every failure ends as a TrackerError with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from integration.trackers.base import TrackerError, TrackerUnavailable, WriteMarker
+from integration.trackers.jira_adf import carries_marker, comment_request
+from integration.trackers.jira_http import JiraHttp
+from integration.trackers.jira_jql import label_problem, search_fields, to_jql
+from integration.trackers.retry import RetryPolicy
+from rules.model import ActorKind, Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
+from webhooks.jira_normalize import JiraConfig, normalize_issue, parse_datetime, person
+
+API = "/rest/api/3"
+PAGE = 100  # comments and changelog pages; Jira's own default and maximum for both
+
+
+class JiraClient:
+    """A Jira Cloud site seen through Flowkeeper's service account (API-token auth)."""
+
+    tracker = Tracker.JIRA
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        api_token: str,
+        *,
+        config: JiraConfig,
+        notify_users: bool = True,
+        timeout: float = 10.0,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        write_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.http = JiraHttp(base_url, user, api_token, timeout=timeout, retry=retry, sleep=sleep)
+        self.config = config
+        self.notify_users = notify_users
+        self._sleep = sleep
+        self._clock = clock
+        self._write_interval = write_interval
+        self._last_write: dict[str, float] = {}
+        self._me: Person | None = None
+
+    # ---- reads --------------------------------------------------------------------
+
+    def whoami(self) -> Person:
+        """The service account (GET /myself once): its events never trigger rules."""
+        if self._me is None:
+            me = person(self.http.call("GET", f"{API}/myself"))
+            if me is None:
+                raise TrackerError("Jira /myself answered without an accountId")
+            self._me = Person(me.id, me.name, me.email, ActorKind.FLOWKEEPER)
+        return self._me
+
+    def get_item(self, key: str) -> Item:
+        """The issue read directly (search is eventually consistent), with its recent changelog."""
+        params = {"fields": ",".join(search_fields(self.config)), "expand": "changelog"}
+        return normalize_issue(self.http.call("GET", f"{API}/issue/{key}", params=params), self.config)
+
+    def search(self, query: SearchQuery, page_token: str | None = None, page_size: int = 100) -> SearchPage:
+        """One page of `/search/jql` for the pushed-down query, asking only for the Item's fields."""
+        params: dict[str, Any] = {
+            "jql": to_jql(query),
+            "fields": ",".join(search_fields(self.config)),
+            "maxResults": page_size,
+        }
+        if page_token:
+            params["nextPageToken"] = page_token
+        answer = self.http.call("GET", f"{API}/search/jql", params=params) or {}
+        items = tuple(normalize_issue(issue, self.config) for issue in answer.get("issues") or ())
+        next_token = None if answer.get("isLast", True) else answer.get("nextPageToken")
+        return SearchPage(items=items, next_token=next_token or None)
+
+    def iter_search(self, query: SearchQuery, page_size: int = 100) -> Iterator[Item]:
+        """Every candidate, following `nextPageToken` page by page (lazily)."""
+        token: str | None = None
+        while True:
+            page = self.search(query, token, page_size)
+            yield from page.items
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    def status_history(self, key: str) -> list[tuple[Change, Person | None, datetime | None]]:
+        """Status changes (oldest first) from the paged `/issue/{key}/changelog`."""
+        history = []
+        for entry in self._paged(f"{API}/issue/{key}/changelog", "values"):
+            for raw in entry.get("items") or ():
+                if str(raw.get("fieldId") or raw.get("field")).lower() == "status":
+                    change = Change("status", raw.get("fromString"), raw.get("toString"))
+                    history.append((change, person(entry.get("author")), parse_datetime(entry.get("created"))))
+        return history
+
+    def _paged(self, path: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """startAt/maxResults paging until a short page, `isLast` or `total` says it is over."""
+        start = 0
+        while True:
+            page = self.http.call("GET", path, params={"startAt": start, "maxResults": PAGE, **params}) or {}
+            values = page.get(key) or []
+            yield from values
+            start += len(values)
+            total = page.get("total")
+            if not values or page.get("isLast") or (total is not None and start >= total):
+                return
+
+    # ---- comments -----------------------------------------------------------------
+
+    def find_marked_comment(self, item: Item, marker: WriteMarker) -> str | None:
+        """Our comment carrying `marker`: list the issue's comments, expand ours' properties."""
+        me = self.whoami().id
+        ours = [
+            str(c["id"])
+            for c in self._paged(f"{API}/issue/{item.key}/comment", "comments", orderBy="created")
+            if (c.get("author") or {}).get("accountId") == me
+        ]
+        for chunk in (ours[i : i + 1000] for i in range(0, len(ours), 1000)):
+            found = self.http.call(
+                "POST", f"{API}/comment/list", params={"expand": "properties"}, json={"ids": [int(i) for i in chunk]}
+            )
+            for comment in (found or {}).get("values") or ():
+                if carries_marker(comment, marker):
+                    return str(comment["id"])
+        return None
+
+    def add_comment(self, item: Item, body: CommentBody, marker: WriteMarker) -> str:
+        """Post once: a retry after a timeout first looks for the comment the timeout may hide."""
+        payload = comment_request(body, marker)
+        path = f"{API}/issue/{item.key}/comment"
+        for attempt in range(1, self.http_retry_tries + 1):
+            if attempt > 1:
+                existing = self.find_marked_comment(item, marker)
+                if existing is not None:
+                    return existing
+            try:
+                self._pace(item.key)
+                return str(self.http.call("POST", path, json=payload, retry=False)["id"])
+            except TrackerError as error:
+                if not error.retryable or attempt == self.http_retry_tries:
+                    raise
+                self._sleep(self.http.retry_policy.delay(attempt, error))
+        raise TrackerUnavailable(f"Jira POST {path}: gave up")  # unreachable: the loop raises
+
+    def update_comment(self, item: Item, comment_id: str, body: CommentBody, marker: WriteMarker) -> None:
+        """Rewrite an existing Flowkeeper comment (a rule that updates rather than repeats)."""
+        self._pace(item.key)
+        self.http.call("PUT", f"{API}/issue/{item.key}/comment/{comment_id}", json=comment_request(body, marker))
+
+    def ensure_comment(self, item: Item, body: CommentBody, marker: WriteMarker) -> tuple[str, bool]:
+        """(comment id, posted now?): a comment already present is never posted again."""
+        existing = self.find_marked_comment(item, marker)
+        if existing is not None:
+            return existing, False
+        return self.add_comment(item, body, marker), True
+
+    # ---- labels -------------------------------------------------------------------
+
+    def add_labels(self, item: Item, labels: Sequence[str]) -> None:
+        self._edit_labels(item, [{"add": label} for label in _checked(labels)])
+
+    def remove_labels(self, item: Item, labels: Sequence[str]) -> None:
+        self._edit_labels(item, [{"remove": label} for label in _checked(labels)])
+
+    def _edit_labels(self, item: Item, operations: list[dict[str, str]]) -> None:
+        """An `update` diff: labels a person set meanwhile are neither lost nor re-added."""
+        if not operations:
+            return
+        params = {} if self.notify_users else {"notifyUsers": "false"}
+        self._pace(item.key)
+        self.http.call("PUT", f"{API}/issue/{item.key}", params=params, json={"update": {"labels": operations}})
+
+    # ---- permissions (for `flowkeeper jira check`) --------------------------------
+
+    def my_permissions(self, project: str, keys: Sequence[str]) -> dict[str, bool]:
+        answer = self.http.call(
+            "GET", f"{API}/mypermissions", params={"projectKey": project, "permissions": ",".join(keys)}
+        )
+        granted = (answer or {}).get("permissions") or {}
+        return {k: bool((granted.get(k) or {}).get("havePermission")) for k in keys}
+
+    # ---- pacing -------------------------------------------------------------------
+
+    @property
+    def http_retry_tries(self) -> int:
+        return max(1, self.http.retry_policy.tries)
+
+    def _pace(self, key: str) -> None:
+        """Writes to one issue at most every `write_interval` s (Jira's per-issue write limit)."""
+        last = self._last_write.get(key)
+        now = self._clock()
+        if last is not None and now - last < self._write_interval:
+            self._sleep(self._write_interval - (now - last))
+            now = self._clock()
+        self._last_write[key] = now
+
+
+def _checked(labels: Sequence[str]) -> list[str]:
+    for label in labels:
+        problem = label_problem(label)
+        if problem:
+            raise TrackerError(problem)
+    return list(dict.fromkeys(labels))

@@ -1,0 +1,126 @@
+"""One Jira REST call: atlassian-python-api underneath, TrackerErrors on top.
+
+The library sends the request (auth, session, URL joining); everything about failure is
+decided here: its own retries are switched off so `call_with_retry` is the one place that
+waits, every call has connect and read timeouts, and no message ever holds the API token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+from atlassian import Jira
+
+from integration.trackers.base import NotFound, PermissionDenied, RateLimited, TrackerError, TrackerUnavailable
+from integration.trackers.retry import RetryPolicy, call_with_retry
+
+log = logging.getLogger("flowkeeper.jira")
+
+CONNECT_TIMEOUT = 5.0
+TRANSIENT_STATUSES = frozenset({408, 409, 425})  # Jira's own webhook retries treat these as transient
+
+
+class JiraHttp:
+    """Authenticated JSON calls against one Jira Cloud site, with bounded retries."""
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        api_token: str,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secret = api_token
+        self.retry_policy = retry
+        self._sleep = sleep
+        self._jira = Jira(
+            url=self.base_url,
+            username=user,
+            password=api_token,
+            cloud=True,
+            api_version="3",
+            backoff_and_retry=False,
+            retry_with_header=False,
+        )
+        # The library keeps one int timeout; requests accepts (connect, read) per call.
+        self._jira.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)  # type: ignore[assignment]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        retry: bool = True,
+    ) -> Any:
+        """The decoded JSON answer (None for 204); TrackerError after bounded retries."""
+        attempt = lambda: self._once(method, path, params, json)  # noqa: E731
+        if not retry:
+            return attempt()
+        return call_with_retry(attempt, self.retry_policy, self._sleep)
+
+    def _once(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:
+        try:
+            response = self._jira.request(
+                method, path, params=dict(params or {}), json=body, advanced_mode=True
+            )
+        except requests.Timeout as error:
+            # `from None`: the requests exception holds the prepared request, auth included.
+            raise TrackerUnavailable(f"Jira {method} {path}: timed out ({type(error).__name__})") from None
+        except requests.RequestException as error:
+            raise TrackerUnavailable(f"Jira {method} {path}: {self._scrub(type(error).__name__)}") from None
+        if response.status_code >= 400:
+            raise self._error(method, path, response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _error(self, method: str, path: str, response: requests.Response) -> TrackerError:
+        status = response.status_code
+        message = self._scrub(f"Jira {method} {path} → {status}: {_reason(response)}")
+        if status == 429:
+            return RateLimited(message, retry_after=_retry_after(response), status=status)
+        if status >= 500 or status in TRANSIENT_STATUSES:
+            return TrackerUnavailable(message, status=status)
+        if status == 401:
+            return TrackerError(f"{message} (check JIRA_USER and JIRA_API_TOKEN)", status=status)
+        if status == 403:
+            return PermissionDenied(message, status=status)
+        if status == 404:
+            return NotFound(message, status=status)
+        return TrackerError(message, status=status)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+
+def _reason(response: requests.Response) -> str:
+    """Jira's own error text (errorMessages / errors), else the HTTP reason."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.reason or "no details"
+    if not isinstance(data, Mapping):
+        return response.reason or "no details"
+    parts = [str(m) for m in data.get("errorMessages") or ()]
+    errors = data.get("errors")
+    if isinstance(errors, Mapping):
+        parts.extend(f"{k}: {v}" for k, v in errors.items())
+    return "; ".join(parts) or response.reason or "no details"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None

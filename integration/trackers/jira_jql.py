@@ -1,0 +1,120 @@
+"""A sweep's SearchQuery as bounded JQL, and the fields a search must ask for.
+
+Pure: `to_jql` only narrows towards candidates that could match, never past them, so a
+sweep asks Jira for the few pages its candidates fill instead of scanning the site.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+
+from rules.model import SearchQuery, StatusCategory
+from webhooks.jira_normalize import JiraConfig
+
+# JQL's status category names (it also accepts keys/ids; names read best in logs).
+CATEGORY_NAMES = {
+    StatusCategory.TODO: "To Do",
+    StatusCategory.IN_PROGRESS: "In Progress",
+    StatusCategory.DONE: "Done",
+    StatusCategory.CANCELED: "Done",  # canceled is a done category with a cancel resolution
+}
+
+# JQL reads dates in the searching account's time zone, which we do not know: widening
+# an upper bound by the largest UTC offset keeps every candidate in, whatever the zone.
+MAX_UTC_OFFSET = timedelta(hours=14)
+
+BASE_FIELDS = (
+    "summary",
+    "description",
+    "issuetype",
+    "status",
+    "resolution",
+    "assignee",
+    "reporter",
+    "labels",
+    "priority",
+    "project",
+    "parent",
+    "issuelinks",
+    "created",
+    "updated",
+    "duedate",
+)
+
+MAX_LABEL_LENGTH = 255
+
+
+class UnboundedQuery(ValueError):
+    """Jira refuses unbounded JQL, and a sweep over a whole site is never what we want."""
+
+
+def search_fields(config: JiraConfig) -> tuple[str, ...]:
+    """Exactly the fields `normalize_issue` reads: search answers carry nothing else."""
+    extra = [config.story_points_field, config.sprint_field, *config.field_map.values()]
+    return BASE_FIELDS + tuple(dict.fromkeys(f for f in extra if f and f not in BASE_FIELDS))
+
+
+def quote(value: str) -> str:
+    """A JQL string literal: double quotes, with quotes and backslashes escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _in(field: str, values: Iterable[str], negate: bool = False) -> str:
+    listed = ", ".join(quote(v) for v in dict.fromkeys(values))
+    return f"{field} {'not in' if negate else 'in'} ({listed})"
+
+
+def jql_datetime(moment: datetime) -> str:
+    """An upper bound as JQL's 'yyyy-MM-dd HH:mm', widened so no time zone can cut it."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    widened = aware.astimezone(timezone.utc) + MAX_UTC_OFFSET + timedelta(minutes=1)
+    return widened.strftime("%Y-%m-%d %H:%M")
+
+
+def _narrowing(query: SearchQuery) -> list[str]:
+    clauses = []
+    categories = set(query.status_categories)
+    if categories and StatusCategory.UNKNOWN not in categories:
+        names = sorted({CATEGORY_NAMES[c] for c in categories})
+        clauses.append(_in("statusCategory", names))
+    if query.status_names:
+        clauses.append(_in("status", query.status_names))
+    if query.updated_before is not None:
+        clauses.append(f'updated <= "{jql_datetime(query.updated_before)}"')
+    if query.labels_any_of:
+        clauses.append(_in("labels", query.labels_any_of))
+    if query.labels_none_of:
+        # `labels not in (…)` alone drops issues with no labels at all: keep those.
+        clauses.append(f"(labels is EMPTY OR {_in('labels', query.labels_none_of, negate=True)})")
+    if query.extra:
+        clauses.append(f"({query.extra})")
+    return clauses
+
+
+def to_jql(query: SearchQuery) -> str:
+    """Bounded JQL for `query`; flagged items (always_include_labels) stay candidates."""
+    scope = _in("project", query.teams) if query.teams else None
+    narrowing = " AND ".join(_narrowing(query))
+    flagged = _in("labels", query.always_include_labels) if query.always_include_labels else None
+    if scope is None and not narrowing and flagged is None:
+        raise UnboundedQuery("a Jira search needs a project, a condition or a label to bound it")
+    where = narrowing
+    if flagged is not None and narrowing:
+        where = f"(({narrowing}) OR {flagged})"
+    elif flagged is not None:
+        where = flagged
+    clauses = [c for c in (scope, where) if c]
+    return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
+
+
+def label_problem(label: str) -> str | None:
+    """Why `label` cannot be a Jira label (rule validation uses this), or None if it can."""
+    if not label:
+        return "a Jira label cannot be empty"
+    if any(ch.isspace() for ch in label):
+        return f"Jira labels cannot contain spaces (got {label!r})"
+    if len(label) > MAX_LABEL_LENGTH:
+        return f"Jira labels are at most {MAX_LABEL_LENGTH} characters (got {len(label)})"
+    return None
