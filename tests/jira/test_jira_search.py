@@ -1,0 +1,131 @@
+"""Search pushdown: SearchQuery → bounded JQL, and a sweep that reads only the pages it needs."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import responses
+from jira_fake_site import FakeIssue, FakeSearch
+from jira_openapi import check_calls
+
+from integration.trackers.jira import JiraClient
+from integration.trackers.jira_jql import UnboundedQuery, jql_datetime, label_problem, search_fields, to_jql
+from rules.model import SearchQuery, StatusCategory
+from webhooks.jira_normalize import JiraConfig
+
+SITE = "https://acme.atlassian.net"
+NOW = datetime(2025, 3, 14, 12, 0, tzinfo=timezone.utc)
+FLAG = "flowkeeper-stale"
+
+
+def test_stale_sweep_jql_carries_every_bound() -> None:
+    query = SearchQuery(
+        teams=("ED", "OPS"),
+        status_categories=(StatusCategory.IN_PROGRESS,),
+        updated_before=NOW - timedelta(days=5),
+        labels_none_of=("on-hold",),
+        always_include_labels=(FLAG,),
+    )
+    assert to_jql(query) == (
+        'project in ("ED", "OPS") AND ((statusCategory in ("In Progress") AND updated <= "2025-03-10 02:01"'
+        ' AND (labels is EMPTY OR labels not in ("on-hold"))) OR labels in ("flowkeeper-stale"))'
+        " ORDER BY updated ASC, key ASC"
+    )
+
+
+def test_values_are_quoted_and_escaped() -> None:
+    query = SearchQuery(teams=("ED",), status_names=('Waiting "QA"', "Back\\log"), extra="type = Bug")
+    assert to_jql(query) == (
+        'project in ("ED") AND status in ("Waiting \\"QA\\"", "Back\\\\log") AND (type = Bug)'
+        " ORDER BY updated ASC, key ASC"
+    )
+
+
+def test_unknown_category_cannot_narrow_and_canceled_means_done() -> None:
+    assert "statusCategory" not in to_jql(SearchQuery(teams=("ED",), status_categories=(StatusCategory.UNKNOWN,)))
+    jql = to_jql(SearchQuery(teams=("ED",), status_categories=(StatusCategory.CANCELED, StatusCategory.DONE)))
+    assert 'statusCategory in ("Done")' in jql
+
+
+def test_an_unbounded_query_is_refused() -> None:
+    with pytest.raises(UnboundedQuery):
+        to_jql(SearchQuery())
+    assert to_jql(SearchQuery(always_include_labels=(FLAG,))).startswith('labels in ("flowkeeper-stale")')
+
+
+def test_date_bound_is_widened_past_every_time_zone() -> None:
+    assert jql_datetime(datetime(2025, 3, 10, 0, 0)) == "2025-03-10 14:01"  # naive means UTC
+    assert jql_datetime(datetime(2025, 3, 10, 0, 0, tzinfo=timezone(timedelta(hours=2)))) == "2025-03-10 12:01"
+
+
+def test_search_fields_are_explicit_and_include_configured_custom_fields(config: JiraConfig) -> None:
+    fields = search_fields(config)
+    assert "*all" not in fields and len(fields) == len(set(fields))
+    assert {"summary", "status", "labels", "updated", "customfield_10016", "customfield_10050"} <= set(fields)
+
+
+@pytest.mark.parametrize(
+    ("label", "ok"), [("stale", True), ("needs review", False), ("", False), ("x" * 256, False), ("ünïcode-ok", True)]
+)
+def test_label_names_jira_accepts(label: str, ok: bool) -> None:
+    assert (label_problem(label) is None) is ok
+
+
+def _site() -> tuple[list[FakeIssue], set[str]]:
+    """10,000 issues; exactly 100 are candidates for 'In Progress, no activity for 5 days'."""
+    old, recent = NOW - timedelta(days=20), NOW - timedelta(days=1)
+    issues: list[FakeIssue] = []
+    expected: set[str] = set()
+
+    def add(project: str, category: str, labels: list[str], updated: datetime, candidate: bool) -> None:
+        issue = FakeIssue(f"{project}-{len(issues) + 1}", project, category, labels, updated)
+        issues.append(issue)
+        if candidate:
+            expected.add(issue.key)
+
+    for n in range(80):
+        add("ED", "In Progress", ["backend"] if n % 2 else [], old, True)  # stale
+    for _ in range(15):
+        add("ED", "In Progress", [FLAG], recent, True)  # flagged: our own label bumped `updated`
+    for _ in range(5):
+        add("ED", "Done", [FLAG], recent, True)  # flagged and moved on: the flag must clear
+    for _ in range(10):
+        add("ED", "In Progress", ["on-hold"], old, False)  # excluded by label
+    for _ in range(50):
+        add("OPS", "In Progress", [], old, False)  # another team's
+    while len(issues) < 10_000:
+        n = len(issues)
+        add("ED" if n % 2 else "OPS", ("To Do", "In Progress", "Done")[n % 3], [], recent if n % 3 == 1 else old, False)
+    return issues, expected
+
+
+@pytest.mark.parametrize("page_size", [50, 100])
+def test_sweep_over_ten_thousand_issues_reads_only_candidate_pages(config: JiraConfig, page_size: int) -> None:
+    issues, expected = _site()
+    assert len(issues) == 10_000 and len(expected) == 100
+    fake = FakeSearch(issues)
+    client = JiraClient(SITE, "u", "token", config=config, sleep=lambda s: None)
+    query = SearchQuery(
+        teams=("ED",),
+        status_categories=(StatusCategory.IN_PROGRESS,),
+        updated_before=NOW - timedelta(days=5),
+        labels_none_of=("on-hold",),
+        always_include_labels=(FLAG,),
+    )
+    with responses.RequestsMock() as api:
+        api.add_callback(responses.GET, f"{SITE}/rest/api/3/search/jql", callback=fake)
+        found = [item.key for item in client.iter_search(query, page_size=page_size)]
+        check_calls(api.calls)
+    assert sorted(found) == sorted(expected)
+    assert fake.calls == math.ceil(100 / page_size)
+
+
+def test_the_fake_refuses_jql_it_does_not_understand(config: JiraConfig) -> None:
+    fake = FakeSearch([])
+    client = JiraClient(SITE, "u", "token", config=config, sleep=lambda s: None)
+    with responses.RequestsMock() as api:
+        api.add_callback(responses.GET, f"{SITE}/rest/api/3/search/jql", callback=fake)
+        with pytest.raises(Exception, match="400"):
+            client.search(SearchQuery(teams=("ED",), extra="assignee was currentUser()"))
