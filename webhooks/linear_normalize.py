@@ -210,9 +210,15 @@ def item_fields(data: Mapping[str, Any], config: LinearConfig, *, state_changed_
     if "creator" in data or "creatorId" in data:
         creator = data.get("creator") or ({"id": data["creatorId"]} if data.get("creatorId") else None)
         out["reporter"] = person_of(creator, config)
+    custom: dict[str, Any] = {}
     labels = _labels_of(data, config)
     if labels is not None:
-        out["labels"], out["custom"] = labels[0], MappingProxyType({"label_ids": labels[1]})
+        out["labels"], custom["label_ids"] = labels
+    team_id = (data.get("team") or {}).get("id") or data.get("teamId")
+    if team_id:
+        custom["team_id"] = str(team_id)
+    if custom:
+        out["custom"] = MappingProxyType(custom)
     if "priority" in data:
         out["priority"] = _priority_of(data["priority"], data.get("priorityLabel"))
     if "estimate" in data:

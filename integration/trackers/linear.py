@@ -1,0 +1,163 @@
+"""Flowkeeper's Linear client: the TrackerClient protocol over Linear's GraphQL API.
+
+Reads return complete Items (`normalize_issue`), search pushes the sweep's bounds into an
+`IssueFilter`, and writes are diffs (labels) or carry a marker (comments) so nothing is
+written twice and no change a person made is lost. Transport, budget and error mapping
+live in `LinearGateway`; label rules in `LabelResolver`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from integration.trackers.base import NotFound, TrackerError, WriteMarker
+from integration.trackers.linear_comments import marker_text, render
+from integration.trackers.linear_complexity import MAX_QUERY_COMPLEXITY, estimate
+from integration.trackers.linear_filter import to_filter
+from integration.trackers.linear_gateway import LinearGateway
+from integration.trackers.linear_labels import LabelResolver
+from integration.trackers.linear_ops import document
+from integration.trackers.retry import RetryPolicy
+from rules.model import ActorKind, Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
+from webhooks.linear_normalize import LinearConfig, normalize_issue, parse_datetime, person_of
+
+HISTORY_PAGE = 50
+HISTORY_MAX_PAGES = 20
+
+
+def max_page_size(wanted: int) -> int:
+    """The largest page ≤ `wanted` whose search query stays under the complexity cap."""
+    size = max(1, min(wanted, 250))
+    while size > 1 and estimate(document("SearchIssues"), {"first": size}) > MAX_QUERY_COMPLEXITY:
+        size -= 10 if size > 10 else 1
+    return size
+
+
+class LinearClient:
+    """One Linear workspace, acting as the API key's (dedicated) user."""
+
+    tracker = Tracker.LINEAR
+
+    def __init__(self, api_url: str, api_key: str, *, config: LinearConfig, timeout: float = 10.0,
+                 retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
+                 allow_label_create: bool = True) -> None:
+        self.gateway = LinearGateway(api_url, api_key, timeout=timeout, retry=retry, sleep=sleep)
+        self.config = config
+        self.labels = LabelResolver(self.gateway, allow_create=allow_label_create)
+        self._viewer: dict[str, Any] | None = None
+
+    # ---- identity -----------------------------------------------------------------
+
+    def _viewer_node(self) -> dict[str, Any]:
+        if self._viewer is None:
+            self._viewer = self.gateway.execute("Viewer")["viewer"]
+        return self._viewer
+
+    def whoami(self) -> Person:
+        viewer = self._viewer_node()
+        person = person_of(viewer, self.config)
+        assert person is not None
+        return Person(id=person.id, name=person.name, kind=ActorKind.FLOWKEEPER)
+
+    def organization_id(self) -> str:
+        """The API key's organization: deliveries for any other are refused."""
+        return str(self._viewer_node()["organization"]["id"])
+
+    def workspace_url_key(self) -> str | None:
+        return self.config.workspace_url_key or self._viewer_node()["organization"].get("urlKey")
+
+    def teams(self) -> list[dict[str, str]]:
+        return list(self.gateway.execute("Teams", {"first": 100})["teams"]["nodes"])
+
+    # ---- reads --------------------------------------------------------------------
+
+    def get_item(self, key: str) -> Item:
+        """The complete issue (relations included), by identifier (ENG-7) or id."""
+        issue = self.gateway.execute("GetIssue", {"id": key}).get("issue")
+        if not issue:
+            raise NotFound(f"Linear issue {key} not found")
+        return normalize_issue(issue, self.config)
+
+    def search(self, query: SearchQuery, page_token: str | None = None, page_size: int = 100) -> SearchPage:
+        """One page of candidates; relations are not fetched in bulk (`links` is unknown)."""
+        variables = {"filter": to_filter(query), "first": max_page_size(page_size), "after": page_token}
+        found = self.gateway.execute("SearchIssues", variables)["issues"]
+        items = tuple(normalize_issue(node, self.config) for node in found["nodes"])
+        info = found["pageInfo"]
+        return SearchPage(items=items, next_token=info["endCursor"] if info["hasNextPage"] else None)
+
+    def search_all(self, query: SearchQuery, page_size: int = 100) -> Iterator[Item]:
+        """Every candidate, paging until Linear says there is no next page."""
+        token: str | None = None
+        while True:
+            page = self.search(query, token, page_size)
+            yield from page.items
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    def status_history(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
+        """State changes, oldest first, from the issue's history (bounded to 1,000 entries)."""
+        entries: list[tuple[Change, Person | None, object]] = []
+        after: str | None = None
+        for _ in range(HISTORY_MAX_PAGES):
+            found = self.gateway.execute("IssueStateHistory", {"id": key, "first": HISTORY_PAGE, "after": after})
+            history = (found.get("issue") or {}).get("history") or {"nodes": [], "pageInfo": {}}
+            entries.extend(self._state_change(node) for node in history["nodes"] if node.get("toState"))
+            if not history["pageInfo"].get("hasNextPage"):
+                break
+            after = history["pageInfo"]["endCursor"]
+        return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
+
+    def _state_change(self, node: dict[str, Any]) -> tuple[Change, Person | None, datetime]:
+        old = (node.get("fromState") or {}).get("name")
+        change = Change(field="status", old=old, new=node["toState"]["name"])
+        actor = person_of(node.get("actor"), self.config)
+        bot = node.get("botActor")
+        if actor is None and bot:
+            actor = Person(id=str(bot.get("id") or bot.get("name")), name=bot.get("name"), kind=ActorKind.BOT)
+        when = parse_datetime(node["createdAt"], "history.createdAt")
+        assert when is not None
+        return change, actor, when
+
+    # ---- writes -------------------------------------------------------------------
+
+    def find_marked_comment(self, item: Item, marker: WriteMarker) -> str | None:
+        found = self.gateway.execute("FindMarkedComment", {"id": item.id, "marker": marker.token})
+        nodes = ((found.get("issue") or {}).get("comments") or {}).get("nodes") or []
+        return str(nodes[0]["id"]) if nodes else None
+
+    def add_comment(self, item: Item, body: CommentBody, marker: WriteMarker) -> str:
+        text = render(body, marker, self.workspace_url_key())
+        assert marker_text(marker) in text
+        made = self.gateway.execute("CreateComment", {"issueId": item.id, "body": text})["commentCreate"]
+        if not made.get("success"):
+            raise TrackerError(f"Linear did not create the comment on {item.key}")
+        return str(made["comment"]["id"])
+
+    def add_labels(self, item: Item, labels: Sequence[str]) -> None:
+        ids = self.labels.ids(self._team_id(item), labels, create=True)
+        self._update_labels(item, added=list(ids.values()), removed=[])
+
+    def remove_labels(self, item: Item, labels: Sequence[str]) -> None:
+        """Remove as a diff; a label Linear does not know is already absent."""
+        ids = self.labels.ids(self._team_id(item), labels, create=False)
+        if ids:
+            self._update_labels(item, added=[], removed=list(ids.values()))
+
+    def _update_labels(self, item: Item, *, added: list[str], removed: list[str]) -> None:
+        if not added and not removed:
+            return
+        variables = {"id": item.id, "added": added or None, "removed": removed or None}
+        if not self.gateway.execute("UpdateIssueLabels", variables)["issueUpdate"].get("success"):
+            raise TrackerError(f"Linear did not update the labels of {item.key}")
+
+    def _team_id(self, item: Item) -> str:
+        team_id = item.custom.get("team_id")
+        if team_id:
+            return str(team_id)
+        fresh = self.get_item(item.id)
+        return str(fresh.custom["team_id"])
