@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -142,7 +142,7 @@ def _with_event_facts(item: Item, kind: EventKind, changes: Sequence[Change], at
 def _timestamp(value: Any) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError("payload has no numeric timestamp")
-    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
 def _actor(payload: Mapping[str, Any], kind: EventKind) -> Person | None:
@@ -234,7 +234,10 @@ def normalize_issue(issue: Mapping[str, Any], config: JiraConfig) -> Item:
 def _field_parsers(config: JiraConfig) -> dict[str, tuple[str | None, Any]]:
     return {
         "title": ("summary", lambda v: v or ""),
-        "description": ("description", lambda v: v if v is None or isinstance(v, str) else adf_to_text(v).strip()),
+        "description": (
+            "description",
+            lambda v: v if v is None or isinstance(v, str) else adf_to_text(v).strip(),
+        ),
         "type": ("issuetype", lambda v: _name(v)),
         "status": ("status", status),
         "assignee": ("assignee", person),
@@ -407,7 +410,7 @@ def parse_datetime(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _date(value: Any) -> date | None:

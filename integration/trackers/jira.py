@@ -21,6 +21,7 @@ from integration.trackers.retry import RetryPolicy
 from rules.model import ActorKind, Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
 from webhooks.jira_normalize import JiraConfig, normalize_issue, parse_datetime, person
 
+DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 API = "/rest/api/3"
 PAGE = 100  # comments and changelog pages; Jira's own default and maximum for both
 
@@ -39,7 +40,7 @@ class JiraClient:
         config: JiraConfig,
         notify_users: bool = True,
         timeout: float = 10.0,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], None] = time.sleep,
         write_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -100,7 +101,9 @@ class JiraClient:
             for raw in entry.get("items") or ():
                 if str(raw.get("fieldId") or raw.get("field")).lower() == "status":
                     change = Change("status", raw.get("fromString"), raw.get("toString"))
-                    history.append((change, person(entry.get("author")), parse_datetime(entry.get("created"))))
+                    history.append(
+                        (change, person(entry.get("author")), parse_datetime(entry.get("created")))
+                    )
         return history
 
     def _paged(self, path: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
@@ -127,7 +130,10 @@ class JiraClient:
         ]
         for chunk in (ours[i : i + 1000] for i in range(0, len(ours), 1000)):
             found = self.http.call(
-                "POST", f"{API}/comment/list", params={"expand": "properties"}, json={"ids": [int(i) for i in chunk]}
+                "POST",
+                f"{API}/comment/list",
+                params={"expand": "properties"},
+                json={"ids": [int(i) for i in chunk]},
             )
             for comment in (found or {}).get("values") or ():
                 if carries_marker(comment, marker):
@@ -155,7 +161,9 @@ class JiraClient:
     def update_comment(self, item: Item, comment_id: str, body: CommentBody, marker: WriteMarker) -> None:
         """Rewrite an existing Flowkeeper comment (a rule that updates rather than repeats)."""
         self._pace(item.key)
-        self.http.call("PUT", f"{API}/issue/{item.key}/comment/{comment_id}", json=comment_request(body, marker))
+        self.http.call(
+            "PUT", f"{API}/issue/{item.key}/comment/{comment_id}", json=comment_request(body, marker)
+        )
 
     def ensure_comment(self, item: Item, body: CommentBody, marker: WriteMarker) -> tuple[str, bool]:
         """(comment id, posted now?): a comment already present is never posted again."""
@@ -178,7 +186,9 @@ class JiraClient:
             return
         params = {} if self.notify_users else {"notifyUsers": "false"}
         self._pace(item.key)
-        self.http.call("PUT", f"{API}/issue/{item.key}", params=params, json={"update": {"labels": operations}})
+        self.http.call(
+            "PUT", f"{API}/issue/{item.key}", params=params, json={"update": {"labels": operations}}
+        )
 
     # ---- permissions (for `flowkeeper jira check`) --------------------------------
 

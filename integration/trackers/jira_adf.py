@@ -53,7 +53,9 @@ def to_adf(body: CommentBody, footer_text: str | None = None) -> dict[str, Any]:
     content = [{"type": "paragraph", "content": nodes} for nodes in paragraphs if nodes]
     if footer_text:
         marks = [{"type": "em"}]
-        content.append({"type": "paragraph", "content": [{"type": "text", "text": footer_text, "marks": marks}]})
+        content.append(
+            {"type": "paragraph", "content": [{"type": "text", "text": footer_text, "marks": marks}]}
+        )
     return {"type": "doc", "version": 1, "content": content}
 
 

@@ -50,7 +50,9 @@ def run_check(client: JiraClient, projects: Sequence[str], webhook_url: str | No
         return [CheckLine(Verdict.FAIL, "credentials (GET /myself)", str(error))]
     lines = [CheckLine(Verdict.OK, "credentials (GET /myself)", f"acting as {me.name or '?'} ({me.id})")]
     if not projects:
-        lines.append(CheckLine(Verdict.FAIL, "projects", "no Jira projects configured: sweeps would have no scope"))
+        lines.append(
+            CheckLine(Verdict.FAIL, "projects", "no Jira projects configured: sweeps would have no scope")
+        )
     for project in projects:
         lines.append(_project_line(client, project))
     lines.append(webhook_line(projects, webhook_url))
@@ -74,7 +76,11 @@ def _project_line(client: JiraClient, project: str) -> CheckLine:
 
 def webhook_line(projects: Sequence[str], webhook_url: str | None) -> CheckLine:
     """What to enter in Jira settings → System → Webhooks."""
-    url = f"{webhook_url.rstrip('/')}/webhooks/jira" if webhook_url else "<Flowkeeper's public URL>/webhooks/jira"
+    url = (
+        f"{webhook_url.rstrip('/')}/webhooks/jira"
+        if webhook_url
+        else "<Flowkeeper's public URL>/webhooks/jira"
+    )
     scope = ", ".join(f'"{p}"' for p in projects)
     detail = "\n       ".join(
         [

@@ -15,9 +15,16 @@ from typing import Any
 import requests
 from atlassian import Jira
 
-from integration.trackers.base import NotFound, PermissionDenied, RateLimited, TrackerError, TrackerUnavailable
+from integration.trackers.base import (
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TrackerError,
+    TrackerUnavailable,
+)
 from integration.trackers.retry import RetryPolicy, call_with_retry
 
+DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 log = logging.getLogger("flowkeeper.jira")
 
 CONNECT_TIMEOUT = 5.0
@@ -34,7 +41,7 @@ class JiraHttp:
         api_token: str,
         *,
         timeout: float = 10.0,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -63,7 +70,7 @@ class JiraHttp:
         retry: bool = True,
     ) -> Any:
         """The decoded JSON answer (None for 204); TrackerError after bounded retries."""
-        attempt = lambda: self._once(method, path, params, json)  # noqa: E731
+        attempt = lambda: self._once(method, path, params, json)
         if not retry:
             return attempt()
         return call_with_retry(attempt, self.retry_policy, self._sleep)

@@ -7,7 +7,7 @@ sweep asks Jira for the few pages its candidates fill instead of scanning the si
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rules.model import SearchQuery, StatusCategory
 from webhooks.jira_normalize import JiraConfig
@@ -68,8 +68,8 @@ def _in(field: str, values: Iterable[str], negate: bool = False) -> str:
 
 def jql_datetime(moment: datetime) -> str:
     """An upper bound as JQL's 'yyyy-MM-dd HH:mm', widened so no time zone can cut it."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    widened = aware.astimezone(timezone.utc) + MAX_UTC_OFFSET + timedelta(minutes=1)
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    widened = aware.astimezone(UTC) + MAX_UTC_OFFSET + timedelta(minutes=1)
     return widened.strftime("%Y-%m-%d %H:%M")
 
 

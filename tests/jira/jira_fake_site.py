@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -67,7 +67,7 @@ class JqlParser:
     def parse(self) -> Predicate:
         predicate = self._or()
         if self.pos != len(self.tokens):
-            raise ValueError(f"trailing JQL {self.tokens[self.pos:]}")
+            raise ValueError(f"trailing JQL {self.tokens[self.pos :]}")
         return predicate
 
     def _take(self, expected: str | None = None) -> str:
@@ -113,7 +113,7 @@ class JqlParser:
             values = self._list()
             return lambda issue: bool(set(_values(issue, field)) & values)
         if op == "<=" and field == "updated":
-            bound = datetime.strptime(_unquote(self._take()), "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+            bound = datetime.strptime(_unquote(self._take()), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
             return lambda issue: issue.updated <= bound
         raise ValueError(f"unsupported JQL operator {field} {op}")
 

@@ -44,11 +44,15 @@ def test_all_good(config: JiraConfig, api: responses.RequestsMock) -> None:
     text = render(lines)
     assert "acting as Mia Krystof (5b10a2844c20165700ede21g)" in text
     assert "URL: https://flowkeeper.acme.com/webhooks/jira" in text
-    assert "jira:issue_created, jira:issue_updated, jira:issue_deleted, comment_created, comment_updated" in text
+    assert (
+        "jira:issue_created, jira:issue_updated, jira:issue_deleted, comment_created, comment_updated" in text
+    )
     assert 'JQL filter: project in ("ED")' in text
 
 
-def test_missing_comment_permission_fails_and_names_it(config: JiraConfig, api: responses.RequestsMock) -> None:
+def test_missing_comment_permission_fails_and_names_it(
+    config: JiraConfig, api: responses.RequestsMock
+) -> None:
     client = JiraClient(SITE, "u", "t", config=config, sleep=lambda s: None)
     api.get(f"{API}/myself", json=load("rest/myself.200.json"))
     _permissions(api, "ED", "BROWSE_PROJECTS,ADD_COMMENTS,EDIT_ISSUES", denied={"ADD_COMMENTS"})
@@ -69,7 +73,9 @@ def test_quiet_edits_without_admin_rights_only_warn(config: JiraConfig, api: res
     assert check_passed(lines)
 
 
-def test_bad_credentials_stop_the_check_without_showing_the_token(config: JiraConfig, api: responses.RequestsMock) -> None:
+def test_bad_credentials_stop_the_check_without_showing_the_token(
+    config: JiraConfig, api: responses.RequestsMock
+) -> None:
     client = JiraClient(SITE, "u", "s3cret-token", config=config, sleep=lambda s: None)
     api.get(f"{API}/myself", status=401, body="Unauthorized")
     lines = run_check(client, ["ED"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from jira_fixtures import load
@@ -23,7 +23,7 @@ def test_issue_created_carries_every_field(config: JiraConfig) -> None:
     assert event is not None
     item = event.item
     assert event.kind is EventKind.CREATED and event.source_type == "jira:issue_created"
-    assert event.occurred_at == datetime(2024, 12, 29, 3, 11, 23, 659000, tzinfo=timezone.utc)
+    assert event.occurred_at == datetime(2024, 12, 29, 3, 11, 23, 659000, tzinfo=UTC)
     assert (item.key, item.id, item.team, item.type) == ("KAN-22", "10021", "KAN", "Task")
     assert item.url == "https://acme.atlassian.net/browse/KAN-22"
     assert item.title == "Add back button to pages"
@@ -33,11 +33,18 @@ def test_issue_created_carries_every_field(config: JiraConfig) -> None:
     assert item.reporter is not None and item.reporter.id == SIRAJ
     assert item.priority is not None and (item.priority.name, item.priority.rank) == ("Medium", 3)
     assert item.labels == () and item.links == () and item.parent is None and item.due_date is None
-    created = datetime(2024, 12, 29, 3, 11, 23, 303000, tzinfo=timezone.utc)
+    created = datetime(2024, 12, 29, 3, 11, 23, 303000, tzinfo=UTC)
     assert item.created_at == created and item.status_changed_at == created
     assert item.unknown == frozenset()  # a full issue: empty fields are empty, not unknown
     assert event.actor is not None and event.actor.kind is ActorKind.HUMAN and event.actor.id == SIRAJ
-    assert [c.field for c in event.changes] == ["assignee", "description", "priority", "reporter", "status", "title"]
+    assert [c.field for c in event.changes] == [
+        "assignee",
+        "description",
+        "priority",
+        "reporter",
+        "status",
+        "title",
+    ]
     assert event.change_of("assignee").new == SIRAJ  # type: ignore[union-attr]
     assert event.change_of("status").new == "To Do"  # type: ignore[union-attr]
 
@@ -51,7 +58,7 @@ def test_issue_updated_status_change_with_unicode_title(config: JiraConfig) -> N
     change = event.change_of("status")
     assert change is not None and (change.old, change.new) == ("Wishlist", "To Be Released")
     assert item.status_changed_at == event.occurred_at  # the status was entered by this event
-    assert item.updated_at == datetime(2024, 8, 9, 19, 36, 31, 865000, tzinfo=timezone.utc)
+    assert item.updated_at == datetime(2024, 8, 9, 19, 36, 31, 865000, tzinfo=UTC)
 
 
 def test_update_without_status_change_leaves_status_entry_unknown(config: JiraConfig) -> None:
@@ -110,7 +117,11 @@ def test_status_category_and_cancel_resolution(
 
 def test_app_account_actor_is_a_bot(config: JiraConfig) -> None:
     payload = load(UPDATED)
-    payload["user"] = {"accountId": "5d9f-automation", "displayName": "Automation for Jira", "accountType": "app"}
+    payload["user"] = {
+        "accountId": "5d9f-automation",
+        "displayName": "Automation for Jira",
+        "accountType": "app",
+    }
     event = normalize(payload, config)
     assert event is not None and event.actor is not None
     assert event.actor.kind is ActorKind.BOT and event.actor.id == "5d9f-automation"
@@ -121,7 +132,14 @@ def test_comment_event_is_partial_and_names_what_is_missing(config: JiraConfig) 
     assert event is not None and event.kind is EventKind.COMMENT_CREATED
     item = event.item
     assert item.is_partial
-    assert {"labels", "created_at", "updated_at", "reporter", "status_changed_at", "custom.severity"} <= item.unknown
+    assert {
+        "labels",
+        "created_at",
+        "updated_at",
+        "reporter",
+        "status_changed_at",
+        "custom.severity",
+    } <= item.unknown
     assert "status" not in item.unknown and item.status.category is StatusCategory.TODO
     assert "assignee" not in item.unknown and item.assignee is not None and item.assignee.id == ERIK
     assert event.comment is not None and event.comment.id == "10110"
@@ -158,7 +176,10 @@ def test_other_event_types_are_ignored(config: JiraConfig, event_type: str) -> N
     [
         ([1, 2], "not a JSON object"),
         ({"timestamp": 1}, "no webhookEvent"),
-        ({"webhookEvent": "jira:issue_updated", "timestamp": 1, "issue": {"fields": {}}}, "without an issue key"),
+        (
+            {"webhookEvent": "jira:issue_updated", "timestamp": 1, "issue": {"fields": {}}},
+            "without an issue key",
+        ),
         ({"webhookEvent": "jira:issue_updated", "issue": {"key": "A-1"}}, "no numeric timestamp"),
     ],
 )
@@ -182,7 +203,10 @@ def test_missing_and_extra_fields_are_tolerated(config: JiraConfig) -> None:
 def test_rich_fields_parent_epic_sprint_points_links_due(config: JiraConfig) -> None:
     payload = load(UPDATED)
     fields = payload["issue"]["fields"]
-    fields["parent"] = {"key": "GBL-7", "fields": {"summary": "Payments v2", "issuetype": {"name": "Epic", "hierarchyLevel": 1}}}
+    fields["parent"] = {
+        "key": "GBL-7",
+        "fields": {"summary": "Payments v2", "issuetype": {"name": "Epic", "hierarchyLevel": 1}},
+    }
     fields["customfield_10020"] = [
         {"id": 1, "name": "Sprint 11", "state": "closed"},
         {"id": 2, "name": "Sprint 12", "state": "active"},
@@ -195,12 +219,24 @@ def test_rich_fields_parent_epic_sprint_points_links_due(config: JiraConfig) -> 
         {
             "id": "1",
             "type": {"name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
-            "inwardIssue": {"key": "GBL-9", "fields": {"status": {"name": "In Progress", "statusCategory": {"key": "indeterminate"}}}},
+            "inwardIssue": {
+                "key": "GBL-9",
+                "fields": {"status": {"name": "In Progress", "statusCategory": {"key": "indeterminate"}}},
+            },
         },
-        {"id": "2", "type": {"name": "Blocks", "inward": "is blocked by", "outward": "blocks"}, "outwardIssue": {"key": "GBL-10"}},
+        {
+            "id": "2",
+            "type": {"name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
+            "outwardIssue": {"key": "GBL-10"},
+        },
     ]
     item = normalize_issue(payload["issue"], config)
-    assert (item.parent, item.project, item.sprint, item.estimate) == ("GBL-7", "Payments v2", "Sprint 12", 5.0)
+    assert (item.parent, item.project, item.sprint, item.estimate) == (
+        "GBL-7",
+        "Payments v2",
+        "Sprint 12",
+        5.0,
+    )
     assert item.due_date == date(2024, 8, 20) and item.labels == ("backend",)
     assert item.custom["severity"] == "S2"
     assert item.links == (
@@ -214,20 +250,34 @@ def test_rest_issue_with_adf_description_and_changelog(config: JiraConfig) -> No
     issue["fields"]["description"] = {
         "type": "doc",
         "version": 1,
-        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Steps: "}, {"type": "mention", "attrs": {"id": "x", "text": "@Ana"}}]}],
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [
+                    {"type": "text", "text": "Steps: "},
+                    {"type": "mention", "attrs": {"id": "x", "text": "@Ana"}},
+                ],
+            }
+        ],
     }
     issue["changelog"] = {
         "startAt": 0,
         "maxResults": 2,
         "total": 2,
         "histories": [
-            {"created": "2024-08-10T09:00:00.000+0000", "items": [{"field": "status", "fieldId": "status", "toString": "In Progress"}]},
-            {"created": "2024-08-11T09:00:00.000+0000", "items": [{"field": "labels", "fieldId": "labels", "toString": "x"}]},
+            {
+                "created": "2024-08-10T09:00:00.000+0000",
+                "items": [{"field": "status", "fieldId": "status", "toString": "In Progress"}],
+            },
+            {
+                "created": "2024-08-11T09:00:00.000+0000",
+                "items": [{"field": "labels", "fieldId": "labels", "toString": "x"}],
+            },
         ],
     }
     item = normalize_issue(issue, config)
     assert item.description == "Steps: @Ana"
-    assert item.status_changed_at == datetime(2024, 8, 10, 9, 0, tzinfo=timezone.utc)
+    assert item.status_changed_at == datetime(2024, 8, 10, 9, 0, tzinfo=UTC)
     assert "status_changed_at" not in item.unknown
 
 

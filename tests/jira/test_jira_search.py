@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import responses
@@ -16,7 +16,7 @@ from rules.model import SearchQuery, StatusCategory
 from webhooks.jira_normalize import JiraConfig
 
 SITE = "https://acme.atlassian.net"
-NOW = datetime(2025, 3, 14, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 FLAG = "flowkeeper-stale"
 
 
@@ -44,7 +44,9 @@ def test_values_are_quoted_and_escaped() -> None:
 
 
 def test_unknown_category_cannot_narrow_and_canceled_means_done() -> None:
-    assert "statusCategory" not in to_jql(SearchQuery(teams=("ED",), status_categories=(StatusCategory.UNKNOWN,)))
+    assert "statusCategory" not in to_jql(
+        SearchQuery(teams=("ED",), status_categories=(StatusCategory.UNKNOWN,))
+    )
     jql = to_jql(SearchQuery(teams=("ED",), status_categories=(StatusCategory.CANCELED, StatusCategory.DONE)))
     assert 'statusCategory in ("Done")' in jql
 
@@ -57,7 +59,9 @@ def test_an_unbounded_query_is_refused() -> None:
 
 def test_date_bound_is_widened_past_every_time_zone() -> None:
     assert jql_datetime(datetime(2025, 3, 10, 0, 0)) == "2025-03-10 14:01"  # naive means UTC
-    assert jql_datetime(datetime(2025, 3, 10, 0, 0, tzinfo=timezone(timedelta(hours=2)))) == "2025-03-10 12:01"
+    assert (
+        jql_datetime(datetime(2025, 3, 10, 0, 0, tzinfo=timezone(timedelta(hours=2)))) == "2025-03-10 12:01"
+    )
 
 
 def test_search_fields_are_explicit_and_include_configured_custom_fields(config: JiraConfig) -> None:
@@ -67,7 +71,8 @@ def test_search_fields_are_explicit_and_include_configured_custom_fields(config:
 
 
 @pytest.mark.parametrize(
-    ("label", "ok"), [("stale", True), ("needs review", False), ("", False), ("x" * 256, False), ("ünïcode-ok", True)]
+    ("label", "ok"),
+    [("stale", True), ("needs review", False), ("", False), ("x" * 256, False), ("ünïcode-ok", True)],
 )
 def test_label_names_jira_accepts(label: str, ok: bool) -> None:
     assert (label_problem(label) is None) is ok
@@ -97,12 +102,20 @@ def _site() -> tuple[list[FakeIssue], set[str]]:
         add("OPS", "In Progress", [], old, False)  # another team's
     while len(issues) < 10_000:
         n = len(issues)
-        add("ED" if n % 2 else "OPS", ("To Do", "In Progress", "Done")[n % 3], [], recent if n % 3 == 1 else old, False)
+        add(
+            "ED" if n % 2 else "OPS",
+            ("To Do", "In Progress", "Done")[n % 3],
+            [],
+            recent if n % 3 == 1 else old,
+            False,
+        )
     return issues, expected
 
 
 @pytest.mark.parametrize("page_size", [50, 100])
-def test_sweep_over_ten_thousand_issues_reads_only_candidate_pages(config: JiraConfig, page_size: int) -> None:
+def test_sweep_over_ten_thousand_issues_reads_only_candidate_pages(
+    config: JiraConfig, page_size: int
+) -> None:
     issues, expected = _site()
     assert len(issues) == 10_000 and len(expected) == 100
     fake = FakeSearch(issues)
