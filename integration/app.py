@@ -1,0 +1,66 @@
+"""The Flask app factory: `create_app(config=None)`.
+
+`config` holds environment-style overrides (tests pass `DATABASE_URL`, `REDIS_URL`, …);
+everything else comes from the environment, validated by `load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from integration.services import Services, build_services
+from integration.settings import Settings, load_settings
+from webhooks.receiver import ReceiverSpec
+from webhooks.specs import jira_spec, linear_spec
+
+
+@dataclass
+class Extension:
+    """What the web process keeps on `app.extensions["flowkeeper"]`."""
+
+    services: Services
+    jira_spec: ReceiverSpec
+    linear_spec: ReceiverSpec
+
+
+class _OrganizationCache:
+    """The connected Linear organization, read from the store at most once a minute."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        self.settings, self.services = settings, services
+        self.value: str | None = settings.linear_organization_id
+        self.read_at = 0.0
+
+    def __call__(self) -> str | None:
+        if self.settings.linear_organization_id:
+            return self.settings.linear_organization_id
+        if time.monotonic() - self.read_at > 60:
+            self.read_at = time.monotonic()
+            self.value = self.services.store.service.get("linear.organization_id")
+        return self.value
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:
+    env = {**os.environ, **{k: str(v) for k, v in (config or {}).items()}}
+    settings = services.settings if services else load_settings(env)
+    services = services or build_services(settings)
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = settings.secret_key.reveal() or os.urandom(32)
+    app.config["MAX_CONTENT_LENGTH"] = None  # the receiver enforces its own limit with a 413 + reason
+    app.extensions["flowkeeper"] = Extension(
+        services=services,
+        jira_spec=jira_spec(settings),
+        linear_spec=linear_spec(settings, _OrganizationCache(settings, services)),
+    )
+    from integration.health import blueprint as health
+    from webhooks.views import blueprint as webhooks
+
+    app.register_blueprint(health)
+    app.register_blueprint(webhooks)
+    return app

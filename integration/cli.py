@@ -1,0 +1,129 @@
+"""`flowkeeper`: serve, worker, db upgrade, replay, send-sample, rules …, jira/linear check."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from integration.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("flowkeeper")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    from integration.logs import configure
+
+    configure(settings.log_format, settings.secrets())
+    if settings.allow_unsigned:
+        log.warning("FLOWKEEPER_ALLOW_UNSIGNED=1: webhooks without a configured secret are ACCEPTED UNSIGNED. "
+                    "Anyone who can reach this service can feed it events.")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from integration.serve import serve
+
+    settings = _settings()
+    _configure_logging(settings)
+    return serve(settings, host=args.host, port=args.port or settings.port, workers=args.workers)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from integration.worker import run_worker
+
+    settings = _settings()
+    _configure_logging(settings)
+    return run_worker(settings, burst=args.burst, fork=args.fork)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from integration.store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from integration.replay import replay_files
+
+    settings = _settings()
+    _configure_logging(settings)
+    return replay_files(settings, args.files, tracker=args.tracker)
+
+
+def cmd_send_sample(args: argparse.Namespace) -> int:
+    from integration.samples import send_sample
+
+    settings = _settings()
+    return send_sample(settings, args.tracker, args.file, url=args.url)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from integration.checks import run_tracker_check
+
+    settings = _settings()
+    return run_tracker_check(settings, args.tracker, projects=args.project)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowkeeper", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web service (and, on the embedded default, the jobs)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
+    serve.add_argument("--workers", type=int, default=None, help="gunicorn workers (default $WEB_CONCURRENCY or 2)")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run an RQ worker (with its scheduler) on REDIS_URL")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.add_argument("--fork", action="store_true", help="fork a process per job (RQ's default worker)")
+    worker.set_defaults(func=cmd_worker)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations (the release step)").set_defaults(func=cmd_db_upgrade)
+
+    replay = sub.add_parser("replay", help="feed saved webhook bodies through the pipeline, printing decisions")
+    replay.add_argument("files", nargs="+")
+    replay.add_argument("--tracker", choices=["jira", "linear"], default=None, help="default: detect from the body")
+    replay.set_defaults(func=cmd_replay)
+
+    sample = sub.add_parser("send-sample", help="sign a saved body and post it to a running Flowkeeper")
+    sample.add_argument("tracker", choices=["jira", "linear"])
+    sample.add_argument("file")
+    sample.add_argument("--url", default=None, help="default: http://127.0.0.1:$PORT")
+    sample.set_defaults(func=cmd_send_sample)
+
+    for tracker in ("jira", "linear"):
+        group = sub.add_parser(tracker, help=f"{tracker} connection")
+        group_sub = group.add_subparsers(dest=f"{tracker}_command", required=True)
+        check = group_sub.add_parser("check", help="verify credentials, permissions, and print webhook setup")
+        check.add_argument("--project", action="append", default=[], help="project/team key to check (repeatable)")
+        check.set_defaults(func=cmd_check, tracker=tracker)
+
+    from rules.cli import register as register_rules
+
+    register_rules(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

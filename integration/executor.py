@@ -1,0 +1,145 @@
+"""`apply(plan, …)`: the only code that writes to a tracker.
+
+It is also the only place that knows about dry run, write claims and the comment
+marker, so every path (webhook, sweep, approval of held writes, replay) is idempotent
+in the same way. Every decision becomes an audit entry with a reason a person can read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integration.store.audit import AuditEntry, Outcome
+from integration.store.claims import ClaimResult
+from integration.store.states import mode_of
+from integration.store.store import Store
+from integration.trackers.base import TrackerClient, TrackerError, WriteMarker
+from rules.model import Action, ActionKind, Item, Plan
+
+
+class RetryLater(Exception):
+    """A write failed for a reason that may pass (rate limit, 5xx): the job is retried."""
+
+
+@dataclass
+class ApplyResult:
+    entries: list[AuditEntry] = field(default_factory=list)
+    retryable_failures: int = 0
+
+    def outcomes(self) -> list[str]:
+        return [e.outcome.value for e in self.entries]
+
+
+@dataclass(frozen=True)
+class ApplyContext:
+    store: Store
+    client: TrackerClient | None
+    dry_run: bool  # the global dry run: per-rule dry runs can only add to it
+    now: datetime
+    delivery_id: str | None = None
+    rule_dry_run: Callable[[str], bool] = lambda _rule: False
+
+
+def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
+    """Carry out (or record as "would do") every action of `plan`, then its episode changes."""
+    result = ApplyResult()
+    steps: dict[str, set[tuple[str, int, str]]] = {"live": set(), "dry": set()}
+    for action in plan.actions:
+        dry = ctx.dry_run or action.dry_run or ctx.rule_dry_run(action.rule) or ctx.client is None
+        entry = _dry(plan.item, action, ctx) if dry else _live(plan.item, action, ctx)
+        result.entries.append(entry)
+        if entry.outcome in (Outcome.DONE, Outcome.WOULD_DO) or entry.detail.get("already"):
+            steps[mode_of(dry)].add((action.rule, action.episode, action.step))
+        if entry.outcome is Outcome.FAILED and entry.detail.get("retryable"):
+            result.retryable_failures += 1
+    _record_states(plan, ctx, steps)
+    ctx.store.audit.record(result.entries)
+    return result
+
+
+def _record_states(plan: Plan, ctx: ApplyContext, steps: dict[str, set[tuple[str, int, str]]]) -> None:
+    item = plan.item
+    for mode in ("live", "dry"):
+        dry = mode == "dry"
+        transitions = [t for t in plan.transitions if _mode_dry(t.rule, ctx) == dry]
+        if transitions or steps[mode]:
+            ctx.store.rule_states.apply(
+                item.tracker.value, item.id, item.key, mode, transitions, sorted(steps[mode]), ctx.now
+            )
+
+
+def _mode_dry(rule: str, ctx: ApplyContext) -> bool:
+    return ctx.dry_run or ctx.rule_dry_run(rule) or ctx.client is None
+
+
+def _entry(item: Item, action: Action, ctx: ApplyContext, outcome: Outcome, reason: str, **detail: object) -> AuditEntry:
+    base = {"identity": action.identity}
+    if action.labels:
+        base["labels"] = list(action.labels)
+    if action.comment is not None:
+        base["comment"] = action.comment.plain[:2000]
+    return AuditEntry(
+        at=ctx.now,
+        tracker=item.tracker.value,
+        item_key=item.key,
+        rule=action.rule,
+        action=action.kind.value,
+        outcome=outcome,
+        reason=reason,
+        delivery_id=ctx.delivery_id,
+        detail={**base, **detail},
+    )
+
+
+def _dry(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
+    why = "dry run" if ctx.client is not None or ctx.dry_run else "dry run (no tracker credentials)"
+    if not ctx.dry_run and (action.dry_run or ctx.rule_dry_run(action.rule)):
+        why = "rule in dry run"
+    return _entry(item, action, ctx, Outcome.WOULD_DO, f"{why}: {action.reason}")
+
+
+def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
+    assert ctx.client is not None
+    claims = ctx.store.claims
+    identity = action.identity
+    claim = claims.claim(item.tracker.value, item.id, identity, ctx.now)
+    if claim is ClaimResult.ALREADY_DONE:
+        return _entry(item, action, ctx, Outcome.SKIPPED, "already done by an earlier run", already=True)
+    if claim is ClaimResult.IN_FLIGHT:
+        return _entry(item, action, ctx, Outcome.SKIPPED, "another worker is making this write now")
+    try:
+        reason = _write(item, action, ctx.client)
+    except TrackerError as error:
+        claims.finish(item.tracker.value, item.id, identity, ok=False, now=ctx.now)
+        return _entry(item, action, ctx, Outcome.FAILED, f"{type(error).__name__}: {error}", retryable=error.retryable)
+    claims.finish(item.tracker.value, item.id, identity, ok=True, now=ctx.now)
+    return _entry(item, action, ctx, Outcome.DONE, reason)
+
+
+def _write(item: Item, action: Action, client: TrackerClient) -> str:
+    """Perform one action as a diff against the freshly read item; returns what was done."""
+    if action.kind is ActionKind.COMMENT:
+        assert action.comment is not None
+        marker = WriteMarker(action.rule, item.key, action.episode, action.step)
+        if existing := client.find_marked_comment(item, marker):
+            return f"comment already present ({existing}): {action.reason}"
+        comment_id = client.add_comment(item, action.comment, marker)
+        return f"commented ({comment_id}): {action.reason}"
+    present = set(item.labels)
+    if action.kind is ActionKind.ADD_LABELS:
+        missing = _ordered(l for l in action.labels if l not in present)
+        if not missing:
+            return f"labels already present: {action.reason}"
+        client.add_labels(item, missing)
+        return f"added {', '.join(missing)}: {action.reason}"
+    there = _ordered(l for l in action.labels if l in present)
+    if not there:
+        return f"labels already absent: {action.reason}"
+    client.remove_labels(item, there)
+    return f"removed {', '.join(there)}: {action.reason}"
+
+
+def _ordered(labels: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(labels))

@@ -1,0 +1,53 @@
+"""RQ jobs: importable functions taking plain JSON, run by `flowkeeper worker`.
+
+A worker process builds its services once from the environment (never from a web
+request). A job from an older release with a payload version this code does not know
+fails with a clear error instead of guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from integration.codec import event_from_envelope
+from integration.services import Services, build_services, utcnow
+from integration.settings import load_settings
+
+log = logging.getLogger("flowkeeper.jobs")
+
+_services: Services | None = None
+
+
+def worker_services() -> Services:
+    global _services
+    if _services is None:
+        _services = build_services(load_settings())
+    return _services
+
+
+def use_services(services: Services | None) -> None:
+    """Let a worker (or a test) hand in the services it built."""
+    global _services
+    _services = services
+
+
+def process_delivery(envelope: dict[str, Any]) -> str:
+    event = event_from_envelope(envelope)
+    outcome = worker_services().pipeline().handle(event)
+    log.info("job.delivery.done", extra={"tracker": event.tracker.value, "item": event.item.key,
+                                         "delivery": event.delivery_id, "outcome": outcome})
+    return outcome
+
+
+def mark_delivery_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+    """RQ failure callback: once retries are exhausted the delivery gets its terminal outcome."""
+    if job.retries_left:
+        return
+    try:
+        envelope = job.args[0]
+        worker_services().store.deliveries.finish(
+            envelope["tracker"], envelope["delivery_id"], "failed", f"{exc_type.__name__}: {exc_value}", utcnow()
+        )
+    except Exception:  # the callback must never hide the original failure
+        log.exception("job.delivery.mark_failed_error")

@@ -1,0 +1,201 @@
+"""One event through the whole way: refresh the mirror → evaluate → apply → audit.
+
+The webhook job, `flowkeeper replay` and the embedded runner all call `Pipeline.handle`;
+sweeps call `Pipeline.evaluate_item` for each candidate. Everything the pipeline needs
+is passed in, so a worker, a test and the CLI build it the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from integration.activity import history_entries
+from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
+from integration.settings import Settings
+from integration.store.audit import AuditEntry, Outcome
+from integration.store.states import mode_of
+from integration.store.store import Store
+from integration.trackers.base import NotFound, TrackerClient, TrackerError
+from rules.model import ActorKind, EvalContext, Event, EventKind, Item, Person, Plan, RuleState
+
+log = logging.getLogger("flowkeeper.pipeline")
+
+Evaluate = Callable[[Item, Event | None, datetime, EvalContext], Plan]
+ActivityKinds = {"any": None, "comment": ("comment",), "status": ("status",), "assignee": ("assignee",)}
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    store: Store
+    clients: Mapping[str, TrackerClient]
+    evaluate: Evaluate
+    rule_dry_run: Callable[[str], bool]
+    item_lock: Callable[[str], AbstractContextManager[object]]
+    clock: Callable[[], datetime]
+
+    # ---- the webhook path -------------------------------------------------------
+    def handle(self, event: Event) -> str:
+        """Process one delivery exactly once; returns a short outcome for logs and the CLI."""
+        tracker, delivery = event.tracker.value, event.delivery_id or ""
+        now = self.clock()
+        if delivery and not self.store.deliveries.begin(tracker, delivery, now, event.item.key):
+            return "duplicate: already processed"
+        try:
+            outcome = self._process(self._mark_self(event), now)
+        except RetryLater as error:
+            if delivery:
+                self.store.deliveries.release(tracker, delivery, str(error))
+            raise
+        if delivery:
+            self.store.deliveries.finish(tracker, delivery, "done", outcome, self.clock())
+        return outcome
+
+    def _process(self, event: Event, now: datetime) -> str:
+        tracker = event.tracker.value
+        with self.item_lock(f"{tracker}:{event.item.id}"):
+            if event.kind is EventKind.DELETED:
+                self.store.mirror.mark_deleted(event.item, now)
+                return self._skip(event, now, "item deleted in the tracker: mirror scrubbed")
+            if event.kind is EventKind.LABEL_CHANGED:
+                return self._skip(event, now, "label definition changed: label cache refreshed")
+            item = self._complete(event)
+            if item is None:
+                return self._skip(event, now, "partial payload and neither tracker credentials nor a mirror "
+                                              "entry to complete it: rules not evaluated")
+            self.store.mirror.record_history(tracker, item, history_entries(event))
+            item = self.store.mirror.upsert(item, now)
+            if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
+                return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)")
+            result = self.evaluate_item(item, event, now)
+        if result.retryable_failures:
+            raise RetryLater(f"{result.retryable_failures} write(s) failed and will be retried")
+        return ", ".join(f"{e.rule}:{e.action}:{e.outcome.value}" for e in result.entries) or "no action"
+
+    # ---- shared with sweeps ------------------------------------------------------
+    def evaluate_item(self, item: Item, event: Event | None, now: datetime) -> ApplyResult:
+        """Evaluate the rules on a complete, mirrored item and apply the plan."""
+        tracker = item.tracker.value
+        activity = self._activity(tracker, item.id)
+        item = replace(item, last_activity_at=activity.get("any") or item.last_activity_at)
+        context = EvalContext(
+            rule_states=self._rule_states(tracker, item.id),
+            wip_by_assignee=self.store.mirror.wip_by_assignee(tracker),
+            overrides=self.store.overrides.all(),
+            last_activity_by=activity,
+        )
+        plan = self.evaluate(item, event, now, context)
+        ctx = ApplyContext(
+            store=self.store,
+            client=self.clients.get(tracker),
+            dry_run=self.settings.dry_run_for(tracker),
+            now=now,
+            delivery_id=event.delivery_id if event else None,
+            rule_dry_run=self.rule_dry_run,
+        )
+        result = apply(plan, ctx)
+        if not plan.actions:
+            self._record_no_action(plan, event, now)
+        return result
+
+    def _rule_states(self, tracker: str, item_id: str) -> dict[str, RuleState]:
+        """Each rule sees the episode of the mode it runs in now (a dry-run episode never blocks a live one)."""
+        by_mode = {mode: self.store.rule_states.for_item(tracker, item_id, mode) for mode in ("live", "dry")}
+        global_dry = self.settings.dry_run_for(tracker)
+        chosen: dict[str, RuleState] = {}
+        for name in set(by_mode["live"]) | set(by_mode["dry"]):
+            state = by_mode[mode_of(global_dry or self.rule_dry_run(name))].get(name)
+            if state is not None:
+                chosen[name] = state
+        return chosen
+
+    def _activity(self, tracker: str, item_id: str) -> dict[str, datetime]:
+        found = {}
+        for kind, fields in ActivityKinds.items():
+            at = self.store.mirror.last_activity(tracker, item_id, fields)
+            if at is not None:
+                found[kind] = at
+        return found
+
+    # ---- helpers -------------------------------------------------------------------
+    def _mark_self(self, event: Event) -> Event:
+        """Flowkeeper's own account never triggers rules, whatever kind the tracker gave it."""
+        me = self.service_account(event.tracker.value)
+        if me and event.actor and event.actor.id == me.id:
+            return replace(event, actor=replace(event.actor, kind=ActorKind.FLOWKEEPER))
+        return event
+
+    def service_account(self, tracker: str) -> Person | None:
+        cached = self.store.service.get(f"{tracker}.whoami")
+        if cached:
+            return Person(id=cached["id"], name=cached.get("name"), kind=ActorKind.FLOWKEEPER)
+        client = self.clients.get(tracker)
+        if client is None:
+            return None
+        try:
+            me = client.whoami()
+        except TrackerError as error:
+            log.warning("tracker.%s.whoami_failed", tracker, extra={"error": str(error)})
+            return None
+        self.store.service.put(f"{tracker}.whoami", {"id": me.id, "name": me.name}, self.clock())
+        return me
+
+    def _complete(self, event: Event) -> Item | None:
+        """A partial item is completed from the tracker, else from the mirror; never guessed."""
+        item = event.item
+        if not item.is_partial:
+            return item
+        client = self.clients.get(event.tracker.value)
+        if client is not None:
+            try:
+                return client.get_item(item.key or item.id)
+            except NotFound:
+                return None
+            except TrackerError as error:
+                if error.retryable:
+                    raise RetryLater(f"refetching {item.key}: {error}") from error
+                raise
+        mirrored = self.store.mirror.get(event.tracker.value, item.id)
+        if mirrored is None:
+            return None
+        known = {name: getattr(item, name) for name in _FIELDS if name not in item.unknown}
+        return replace(mirrored, **known, unknown=frozenset())
+
+    def _skip(self, event: Event, now: datetime, reason: str) -> str:
+        self.store.audit.record([_event_entry(event, now, Outcome.SKIPPED, reason)])
+        return f"skipped: {reason}"
+
+    def _record_no_action(self, plan: Plan, event: Event | None, now: datetime) -> None:
+        if event is None:
+            return  # sweeps record only what they do; a quiet item is the normal case
+        reasons = {n.rule: n.reason for n in plan.no_actions[:20]}
+        summary = f"no rule acted ({len(plan.no_actions)} evaluated)"
+        self.store.audit.record([_event_entry(event, now, Outcome.SKIPPED, summary, reasons=reasons)])
+
+
+_FIELDS = tuple(f for f in Item.__dataclass_fields__ if f not in {"tracker", "id", "unknown", "custom"})
+
+
+def _event_entry(event: Event, now: datetime, outcome: Outcome, reason: str, **detail: object) -> AuditEntry:
+    return AuditEntry(
+        at=now,
+        tracker=event.tracker.value,
+        item_key=event.item.key,
+        rule=None,
+        action=event.kind.value,
+        outcome=outcome,
+        reason=reason,
+        delivery_id=event.delivery_id,
+        detail={"event": event.source_type, **detail},
+    )
+
+
+def iter_plan_reasons(plan: Plan) -> Iterator[str]:
+    for action in plan.actions:
+        yield f"{action.rule}: {action.kind.value} — {action.reason}"
+    for none in plan.no_actions:
+        yield f"{none.rule}: no action — {none.reason}"

@@ -1,0 +1,92 @@
+"""Build the parts of a Flowkeeper process once: store, queue, tracker clients, rules, pipeline.
+
+The web app, the worker, the embedded runner and the CLI all call `build_services`,
+so they are wired the same way; nothing a process holds in memory is needed by another.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import redis
+
+from integration.pipeline import Pipeline
+from integration.queue import DatabaseDeliveryQueue, DeliveryQueue, RedisDeliveryQueue, redis_connection
+from integration.rulesource import RuleSource
+from integration.settings import Settings
+from integration.store.store import Store
+from integration.trackers.base import TrackerClient
+from integration.trackers.factory import make_clients
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    queue: DeliveryQueue
+    redis: redis.Redis | None
+    rules: RuleSource
+    clients: Mapping[str, TrackerClient]
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def item_lock(self, name: str) -> Iterator[object]:
+        """Serialize work on one item across workers (Redis) or threads (embedded default)."""
+        if self.redis is not None:
+            with self.redis.lock(f"flowkeeper:lock:item:{name}", timeout=300, blocking_timeout=120) as lock:
+                yield lock
+            return
+        with self._locks_guard:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            yield lock
+
+    def pipeline(self) -> Pipeline:
+        return Pipeline(
+            settings=self.settings,
+            store=self.store,
+            clients=self.clients,
+            evaluate=self.rules.evaluate,
+            rule_dry_run=self.rules.rule_dry_run,
+            item_lock=self.item_lock,
+            clock=utcnow,
+        )
+
+
+def build_services(settings: Settings, *, clients: Mapping[str, TrackerClient] | None = None) -> Services:
+    store = Store.connect(settings.database_url)
+    connection = redis_connection(settings.redis_url) if settings.redis_url else None
+    queue: DeliveryQueue = (
+        RedisDeliveryQueue(connection) if connection is not None else DatabaseDeliveryQueue(store.deliveries)
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        queue=queue,
+        redis=connection,
+        rules=RuleSource(settings.rules_dir, store.overrides),
+        clients=make_clients(settings) if clients is None else clients,
+    )
+
+
+def describe(services: Services) -> dict[str, Any]:
+    """What a start-up log line says about this process (never a secret)."""
+    s = services.settings
+    return {
+        "database": s.database_url.split("://")[0],
+        "queue": "redis" if s.redis_url else "database (embedded)",
+        "rules": str(s.rules_dir) if s.rules_dir else "built-in packs",
+        "jira": "configured" if s.jira_configured else "not configured",
+        "linear": "configured" if s.linear_configured else "not configured",
+        "dry_run": {t: s.dry_run_for(t) for t in ("jira", "linear")},
+    }

@@ -1,0 +1,223 @@
+"""Settings from environment variables, validated once at start-up.
+
+A bad value stops start-up with a message naming the variable; secrets are kept in
+`Secret` wrappers whose repr never shows the value, so a settings object can be logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_LINEAR_API_URL = "https://api.linear.app/graphql"
+DEFAULT_DATABASE_URL = "sqlite:///var/flowkeeper.sqlite"
+
+
+class SettingsError(ValueError):
+    """A configuration value is wrong; the message names the variable."""
+
+
+class Secret:
+    """A secret value that never appears in repr/str (logs, pages, tracebacks)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    rules_dir: Path | None = None
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_api_token: Secret = Secret("")
+    jira_webhook_secrets: tuple[Secret, ...] = ()
+    jira_field_map: Mapping[str, str] = field(default_factory=dict)
+    jira_story_points_field: str | None = None
+    jira_notify_users: bool = True
+    linear_api_key: Secret = Secret("")
+    linear_api_url: str = DEFAULT_LINEAR_API_URL
+    linear_webhook_secrets: tuple[Secret, ...] = ()
+    linear_organization_id: str | None = None
+    secret_key: Secret = Secret("")
+    admin_password: Secret = Secret("")
+    dry_run_requested: bool = True
+    allow_unsigned: bool = False
+    port: int = 8000
+    max_body_bytes: int = 1_048_576
+    audit_retention_days: int = 180
+    delivery_retention_days: int = 14
+    log_format: str = "text"
+    base_url: str | None = None  # public URL, for the webhook addresses shown on Setup
+
+    @property
+    def jira_configured(self) -> bool:
+        return bool(self.jira_url and self.jira_user and self.jira_api_token)
+
+    @property
+    def linear_configured(self) -> bool:
+        return bool(self.linear_api_key)
+
+    def dry_run_for(self, tracker: str) -> bool:
+        """Writes happen only when dry run was switched off explicitly *and* credentials exist."""
+        configured = self.jira_configured if tracker == "jira" else self.linear_configured
+        return self.dry_run_requested or not configured
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, for scrubbing logs and errors."""
+        values = [self.jira_api_token, self.linear_api_key, self.secret_key, self.admin_password]
+        values += list(self.jira_webhook_secrets) + list(self.linear_webhook_secrets)
+        return [v.reveal() for v in values if v]
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.redis_url)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be 0 or 1 (got {raw!r})")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum} (got {value})")
+    return value
+
+
+def _secrets(env: Mapping[str, str], name: str) -> tuple[Secret, ...]:
+    """Comma-separated secrets: several may be valid at once (rotation, one per Linear team)."""
+    return tuple(Secret(part.strip()) for part in env.get(name, "").split(",") if part.strip())
+
+
+def normalize_database_url(raw: str) -> str:
+    """Accept Heroku's `postgres://` and plain `postgresql://`, and pick the psycopg 3 driver."""
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://") :]
+    if raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw[len("postgresql://") :]
+    return raw
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    url = normalize_database_url(raw)
+    if not (url.startswith("sqlite:") or url.startswith("postgresql+psycopg://")):
+        raise SettingsError(f"DATABASE_URL must be a sqlite: or postgres:// URL (got scheme {raw.split(':')[0]!r})")
+    return url
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("REDIS_URL", "").strip()
+    if not raw:
+        return None
+    if urlsplit(raw).scheme not in {"redis", "rediss", "unix"}:
+        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+    return raw
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    raw = env.get(name, "").strip() or default
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL (got {raw!r})")
+    return raw.rstrip("/")
+
+
+def _field_map(env: Mapping[str, str]) -> dict[str, str]:
+    """`JIRA_FIELD_MAP=severity=customfield_10050,story_points=customfield_10016`."""
+    mapping: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in env.get("JIRA_FIELD_MAP", "").split(","))):
+        name, sep, field_id = pair.partition("=")
+        if not sep or not name.strip() or not field_id.strip():
+            raise SettingsError(f"JIRA_FIELD_MAP entries must look like name=customfield_10050 (got {pair!r})")
+        mapping[name.strip()] = field_id.strip()
+    return mapping
+
+
+def _rules_dir(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("RULES_DIR", "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_dir():
+        raise SettingsError(f"RULES_DIR must be a folder of rule files ({raw!r} is not a folder)")
+    return path
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)} (got {raw!r})")
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every variable; raise SettingsError naming the first bad one."""
+    env = os.environ if env is None else env
+    jira_field_map = _field_map(env)
+    return Settings(
+        database_url=_database_url(env),
+        redis_url=_redis_url(env),
+        rules_dir=_rules_dir(env),
+        jira_url=_http_url(env, "JIRA_URL"),
+        jira_user=env.get("JIRA_USER", "").strip() or None,
+        jira_api_token=Secret(env.get("JIRA_API_TOKEN", "").strip()),
+        jira_webhook_secrets=_secrets(env, "JIRA_WEBHOOK_SECRET"),
+        jira_field_map=jira_field_map,
+        jira_story_points_field=env.get("JIRA_STORY_POINTS_FIELD", "").strip()
+        or jira_field_map.get("story_points"),
+        jira_notify_users=_flag(env, "JIRA_NOTIFY_USERS", True),
+        linear_api_key=Secret(env.get("LINEAR_API_KEY", "").strip()),
+        linear_api_url=_http_url(env, "LINEAR_API_URL", DEFAULT_LINEAR_API_URL) or DEFAULT_LINEAR_API_URL,
+        linear_webhook_secrets=_secrets(env, "LINEAR_WEBHOOK_SECRET"),
+        linear_organization_id=env.get("LINEAR_ORGANIZATION_ID", "").strip() or None,
+        secret_key=Secret(env.get("SECRET_KEY", "").strip()),
+        admin_password=Secret(env.get("ADMIN_PASSWORD", "").strip()),
+        dry_run_requested=_flag(env, "FLOWKEEPER_DRY_RUN", True),
+        allow_unsigned=_flag(env, "FLOWKEEPER_ALLOW_UNSIGNED", False),
+        port=_int(env, "PORT", 8000, minimum=1),
+        max_body_bytes=_int(env, "FLOWKEEPER_MAX_BODY_BYTES", 1_048_576, minimum=1024),
+        audit_retention_days=_int(env, "FLOWKEEPER_AUDIT_RETENTION_DAYS", 180, minimum=1),
+        delivery_retention_days=_int(env, "FLOWKEEPER_DELIVERY_RETENTION_DAYS", 14, minimum=1),
+        log_format=_choice(env, "FLOWKEEPER_LOG_FORMAT", ("text", "json"), "text"),
+        base_url=_http_url(env, "FLOWKEEPER_BASE_URL"),
+    )

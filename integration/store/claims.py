@@ -1,0 +1,72 @@
+"""Write claims: a unique row per (item, rule, episode, step, action) taken before each write.
+
+A second worker, a retried job or a sweep racing the webhook path finds the claim and
+does nothing. A claim whose write failed may be taken again; one in flight for longer
+than `stale_after` (its worker died) may be taken over, and the comment marker makes
+that second attempt harmless.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from integration.store.tables import write_claims
+
+
+class ClaimResult(str, enum.Enum):
+    CLAIMED = "claimed"
+    ALREADY_DONE = "already_done"
+    IN_FLIGHT = "in_flight"
+
+
+class Claims:
+    def __init__(self, engine: Engine, stale_after: timedelta = timedelta(minutes=10)) -> None:
+        self.engine = engine
+        self.stale_after = stale_after
+
+    def claim(self, tracker: str, item_id: str, identity: str, now: datetime) -> ClaimResult:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(write_claims).values(
+                        tracker=tracker, item_id=item_id, identity=identity, state="claimed", claimed_at=now
+                    )
+                )
+            return ClaimResult.CLAIMED
+        except IntegrityError:
+            pass
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(write_claims.c.id, write_claims.c.state, write_claims.c.claimed_at).where(
+                    write_claims.c.tracker == tracker,
+                    write_claims.c.item_id == item_id,
+                    write_claims.c.identity == identity,
+                )
+            ).one()
+            if row.state == "done":
+                return ClaimResult.ALREADY_DONE
+            if row.state == "claimed" and now - row.claimed_at < self.stale_after:
+                return ClaimResult.IN_FLIGHT
+            taken = conn.execute(
+                update(write_claims)
+                .where(write_claims.c.id == row.id, write_claims.c.state == row.state,
+                       write_claims.c.claimed_at == row.claimed_at)
+                .values(state="claimed", claimed_at=now)
+            ).rowcount
+            return ClaimResult.CLAIMED if taken == 1 else ClaimResult.IN_FLIGHT
+
+    def finish(self, tracker: str, item_id: str, identity: str, ok: bool, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(write_claims)
+                .where(
+                    write_claims.c.tracker == tracker,
+                    write_claims.c.item_id == item_id,
+                    write_claims.c.identity == identity,
+                )
+                .values(state="done" if ok else "failed", finished_at=now)
+            )

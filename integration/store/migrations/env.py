@@ -1,0 +1,21 @@
+"""Alembic environment: online migrations only, batch mode so SQLite can alter tables."""
+
+from alembic import context
+from sqlalchemy import pool
+
+from integration.store.db import make_engine
+from integration.store.tables import metadata
+
+config = context.config
+
+
+def run_migrations_online() -> None:
+    connectable = make_engine(config.get_main_option("sqlalchemy.url"))
+    with connectable.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    connectable.dispose()
+
+
+run_migrations_online()

@@ -1,0 +1,193 @@
+"""The item mirror and its history: what rules, sweeps and reports read instead of the tracker."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from integration.codec import from_jsonable, to_jsonable
+from integration.store.tables import item_history, items
+from rules.model import ActorKind, Item, StatusCategory
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One change to an item, with who made it: staleness counts only human entries."""
+
+    at: datetime
+    field: str
+    actor_kind: ActorKind
+    old: str | None = None
+    new: str | None = None
+    old_category: StatusCategory | None = None
+    new_category: StatusCategory | None = None
+    actor_id: str | None = None
+
+
+def _fingerprint(tracker: str, item_id: str, entry: HistoryEntry) -> str:
+    raw = "\x1f".join([tracker, item_id, entry.at.isoformat(), entry.field, str(entry.old), str(entry.new)])
+    return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def _columns(item: Item) -> dict[str, Any]:
+    return {
+        "tracker": item.tracker.value,
+        "item_id": item.id,
+        "key": item.key,
+        "team": item.team,
+        "title": None if item.deleted else item.title,
+        "status_name": item.status.name,
+        "status_category": item.status.category.value,
+        "assignee_id": item.assignee.id if item.assignee else None,
+        "assignee_name": item.assignee.name if item.assignee else None,
+        "estimate": item.estimate,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "status_changed_at": item.status_changed_at,
+        "last_activity_at": item.last_activity_at,
+        "deleted": item.deleted,
+        "data": to_jsonable(item),
+    }
+
+
+class Mirror:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, tracker: str, item_id: str) -> Item | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(items.c.data).where(items.c.tracker == tracker, items.c.item_id == item_id)
+            ).first()
+        return from_jsonable(Item, row.data) if row else None
+
+    def get_by_key(self, tracker: str | None, key: str) -> Item | None:
+        query = select(items.c.data).where(items.c.key == key)
+        if tracker:
+            query = query.where(items.c.tracker == tracker)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+        return from_jsonable(Item, row.data) if row else None
+
+    def upsert(self, item: Item, now: datetime) -> Item:
+        """Store `item` unless the mirror already holds a newer state (out-of-order delivery).
+
+        Returns the state the mirror now holds, which is what rules should see.
+        """
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(items.c.id, items.c.updated_at, items.c.data).where(
+                    items.c.tracker == item.tracker.value, items.c.item_id == item.id
+                )
+            ).first()
+            if row is None:
+                try:
+                    conn.execute(insert(items).values(**_columns(item), synced_at=now))
+                    return item
+                except IntegrityError:  # a racing writer inserted it first
+                    row = conn.execute(
+                        select(items.c.id, items.c.updated_at, items.c.data).where(
+                            items.c.tracker == item.tracker.value, items.c.item_id == item.id
+                        )
+                    ).one()
+            if row.updated_at and item.updated_at and item.updated_at < row.updated_at and not item.deleted:
+                return from_jsonable(Item, row.data)
+            conn.execute(update(items).where(items.c.id == row.id).values(**_columns(item), synced_at=now))
+        return item
+
+    def mark_deleted(self, item: Item, now: datetime) -> None:
+        """A deleted item keeps its key and history for reports, but not its title or text."""
+        scrubbed = item.with_fields(title="", description=None, deleted=True, unknown=frozenset())
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(items)
+                .where(items.c.tracker == item.tracker.value, items.c.item_id == item.id)
+                .values(**_columns(scrubbed), synced_at=now)
+            )
+
+    def record_history(self, tracker: str, item: Item, entries: Iterable[HistoryEntry]) -> int:
+        """Append entries; a redelivered change (same fingerprint) is stored once."""
+        added = 0
+        with self.engine.begin() as conn:
+            for entry in entries:
+                fingerprint = _fingerprint(tracker, item.id, entry)
+                exists = conn.execute(
+                    select(item_history.c.id).where(item_history.c.fingerprint == fingerprint)
+                ).first()
+                if exists:
+                    continue
+                conn.execute(
+                    insert(item_history).values(
+                        tracker=tracker,
+                        item_id=item.id,
+                        key=item.key,
+                        team=item.team,
+                        at=entry.at,
+                        field=entry.field,
+                        old=entry.old,
+                        new=entry.new,
+                        old_category=entry.old_category.value if entry.old_category else None,
+                        new_category=entry.new_category.value if entry.new_category else None,
+                        actor_id=entry.actor_id,
+                        actor_kind=entry.actor_kind.value,
+                        fingerprint=fingerprint,
+                    )
+                )
+                added += 1
+        return added
+
+    def last_activity(
+        self, tracker: str, item_id: str, fields: Sequence[str] | None = None
+    ) -> datetime | None:
+        """Time of the last human change (optionally only of `fields`): the staleness clock."""
+        query = select(func.max(item_history.c.at)).where(
+            item_history.c.tracker == tracker,
+            item_history.c.item_id == item_id,
+            item_history.c.actor_kind == ActorKind.HUMAN.value,
+        )
+        if fields:
+            query = query.where(item_history.c.field.in_(list(fields)))
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def wip_by_assignee(self, tracker: str) -> dict[str, int]:
+        query = (
+            select(items.c.assignee_id, func.count())
+            .where(
+                and_(
+                    items.c.tracker == tracker,
+                    items.c.status_category == StatusCategory.IN_PROGRESS.value,
+                    items.c.deleted.is_(False),
+                    items.c.assignee_id.is_not(None),
+                )
+            )
+            .group_by(items.c.assignee_id)
+        )
+        with self.engine.connect() as conn:
+            return {row[0]: int(row[1]) for row in conn.execute(query)}
+
+    def history(self, tracker: str, item_id: str) -> list[HistoryEntry]:
+        query = (
+            select(item_history)
+            .where(item_history.c.tracker == tracker, item_history.c.item_id == item_id)
+            .order_by(item_history.c.at, item_history.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                HistoryEntry(
+                    at=row.at,
+                    field=row.field,
+                    actor_kind=ActorKind(row.actor_kind),
+                    old=row.old,
+                    new=row.new,
+                    old_category=StatusCategory(row.old_category) if row.old_category else None,
+                    new_category=StatusCategory(row.new_category) if row.new_category else None,
+                    actor_id=row.actor_id,
+                )
+                for row in conn.execute(query)
+            ]

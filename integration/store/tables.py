@@ -1,0 +1,180 @@
+"""Table definitions (SQLAlchemy Core). Alembic migrations create them; tests compare both."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+UTC_DATETIME = UTCDateTime()
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("team", String(64)),
+    Column("title", Text),
+    Column("status_name", String(128)),
+    Column("status_category", String(16)),
+    Column("assignee_id", String(128)),
+    Column("assignee_name", String(256)),
+    Column("estimate", Float),
+    Column("created_at", UTC_DATETIME),
+    Column("updated_at", UTC_DATETIME),
+    Column("status_changed_at", UTC_DATETIME),
+    Column("last_activity_at", UTC_DATETIME),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("data", JSON, nullable=False),
+    Column("synced_at", UTC_DATETIME, nullable=False),
+    UniqueConstraint("tracker", "item_id", name="uq_items_tracker_item"),
+)
+Index("ix_items_tracker_key", items.c.tracker, items.c.key)
+Index("ix_items_category_assignee", items.c.status_category, items.c.assignee_id)
+Index("ix_items_team", items.c.tracker, items.c.team)
+
+item_history = Table(
+    "item_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("team", String(64)),
+    Column("at", UTC_DATETIME, nullable=False),
+    Column("field", String(64), nullable=False),  # status, comment, labels, assignee, created, ...
+    Column("old", Text),
+    Column("new", Text),
+    Column("old_category", String(16)),
+    Column("new_category", String(16)),
+    Column("actor_id", String(128)),
+    Column("actor_kind", String(16), nullable=False),  # human, bot, flowkeeper
+    Column("fingerprint", String(64), nullable=False),  # dedupes redelivered changes
+    UniqueConstraint("fingerprint", name="uq_history_fingerprint"),
+)
+Index("ix_history_item_at", item_history.c.tracker, item_history.c.item_id, item_history.c.at)
+Index("ix_history_field_at", item_history.c.field, item_history.c.at)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tracker", String(16), nullable=False),
+    Column("delivery_id", String(128), nullable=False),
+    Column("received_at", UTC_DATETIME, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, processing, done, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("envelope", JSON),  # the queued event (embedded mode runs from it)
+    Column("item_key", String(64)),
+    Column("outcome", Text),
+    Column("finished_at", UTC_DATETIME),
+    UniqueConstraint("tracker", "delivery_id", name="uq_deliveries_tracker_delivery"),
+)
+Index("ix_deliveries_state_received", deliveries.c.state, deliveries.c.received_at)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTC_DATETIME, nullable=False),
+    Column("tracker", String(16), nullable=False),
+    Column("item_key", String(64)),
+    Column("rule", String(128)),
+    Column("action", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),  # done, would_do, skipped, failed, held
+    Column("reason", Text, nullable=False),
+    Column("delivery_id", String(128)),
+    Column("detail", JSON),
+)
+Index("ix_audit_at", audit_log.c.at)
+Index("ix_audit_rule_at", audit_log.c.rule, audit_log.c.at)
+Index("ix_audit_item_at", audit_log.c.item_key, audit_log.c.at)
+Index("ix_audit_outcome_at", audit_log.c.outcome, audit_log.c.at)
+
+write_claims = Table(
+    "write_claims",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("identity", String(255), nullable=False),  # rule/episode/step/action
+    Column("state", String(16), nullable=False),  # claimed, done, failed
+    Column("claimed_at", UTC_DATETIME, nullable=False),
+    Column("finished_at", UTC_DATETIME),
+    UniqueConstraint("tracker", "item_id", "identity", name="uq_claims_identity"),
+)
+
+rule_states = Table(
+    "rule_states",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("item_key", String(64), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("mode", String(8), nullable=False),  # live or dry: dry-run episodes never block live ones
+    Column("episode", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("opened_at", UTC_DATETIME),
+    Column("closed_at", UTC_DATETIME),
+    Column("steps_done", JSON, nullable=False),
+    Column("last_action_at", UTC_DATETIME),
+    UniqueConstraint("tracker", "item_id", "rule", "mode", name="uq_rule_states"),
+)
+Index("ix_rule_states_active", rule_states.c.active, rule_states.c.rule)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("rule", String(128), primary_key=True),
+    Column("enabled", Boolean),
+    Column("dry_run", Boolean),
+    Column("updated_at", UTC_DATETIME, nullable=False),
+)
+
+service_state = Table(
+    "service_state",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", JSON),
+    Column("updated_at", UTC_DATETIME, nullable=False),
+)

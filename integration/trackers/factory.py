@@ -1,0 +1,43 @@
+"""Tracker clients from settings: only for trackers whose credentials are configured."""
+
+from __future__ import annotations
+
+from integration.settings import Settings
+from integration.trackers.base import TrackerClient
+
+
+def jira_config(settings: Settings):  # type: ignore[no-untyped-def]
+    from webhooks.jira_normalize import JiraConfig
+
+    return JiraConfig(
+        site_url=settings.jira_url,
+        story_points_field=settings.jira_story_points_field,
+        field_map=dict(settings.jira_field_map),
+    )
+
+
+def linear_config(settings: Settings):  # type: ignore[no-untyped-def]
+    from webhooks.linear_normalize import LinearConfig
+
+    return LinearConfig()
+
+
+def make_clients(settings: Settings) -> dict[str, TrackerClient]:
+    clients: dict[str, TrackerClient] = {}
+    if settings.jira_configured:
+        from integration.trackers.jira import JiraClient
+
+        clients["jira"] = JiraClient(
+            settings.jira_url or "",
+            settings.jira_user or "",
+            settings.jira_api_token.reveal(),
+            config=jira_config(settings),
+            notify_users=settings.jira_notify_users,
+        )
+    if settings.linear_configured:
+        from integration.trackers.linear import LinearClient
+
+        clients["linear"] = LinearClient(
+            settings.linear_api_url, settings.linear_api_key.reveal(), config=linear_config(settings)
+        )
+    return clients

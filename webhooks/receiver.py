@@ -1,0 +1,145 @@
+"""The guard chain every tracker's webhook passes, one step after another.
+
+size (413) → signature (401) → parse (400) → freshness (401) → normalize (400 / 200
+ignored) → organization (401) → dedupe + durable enqueue (200 queued / duplicate, 503
+when the queue is away). Each step answers with its own status and logs a dotted key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Request, Response, jsonify
+
+from integration.codec import event_envelope
+from integration.queue import DeliveryQueue, QueueUnavailable
+from integration.settings import Secret
+from rules.model import Event, Tracker
+from webhooks.errors import PayloadError
+
+log = logging.getLogger("flowkeeper.webhooks")
+
+Verifier = Callable[[bytes, str | None, Sequence[Secret]], bool]
+FreshnessCheck = Callable[[Mapping[str, Any], Mapping[str, str], datetime], str | None]
+OrgCheck = Callable[[Event], str | None]
+MAX_JSON_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class ReceiverSpec:
+    tracker: Tracker
+    secrets: tuple[Secret, ...]
+    secret_variable: str
+    allow_unsigned: bool
+    signature_header: str
+    verify: Verifier
+    delivery_header: str
+    normalize: Callable[[Mapping[str, Any]], Event | None]
+    fresh: FreshnessCheck | None = None
+    check_org: OrgCheck | None = None
+    max_body_bytes: int = 1_048_576
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.key, self.reason = status, key, reason
+
+
+def _answer(spec: ReceiverSpec, status: int, outcome: str, reason: str | None = None, **extra: Any) -> Response:
+    level = logging.INFO if status < 400 else logging.WARNING
+    log.log(level, "webhook.%s.%s", spec.tracker.value, outcome,
+            extra={"tracker": spec.tracker.value, "outcome": outcome, **extra})
+    body: dict[str, Any] = {"status": outcome, **extra}
+    if reason:
+        body["reason"] = reason
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _read_body(spec: ReceiverSpec, request: Request) -> bytes:
+    if request.content_length is not None and request.content_length > spec.max_body_bytes:
+        raise Refusal(413, "too_large", f"body over {spec.max_body_bytes} bytes")
+    body = request.stream.read(spec.max_body_bytes + 1)
+    if len(body) > spec.max_body_bytes:
+        raise Refusal(413, "too_large", f"body over {spec.max_body_bytes} bytes")
+    return body
+
+
+def _check_signature(spec: ReceiverSpec, body: bytes, headers: Mapping[str, str]) -> None:
+    if not spec.secrets:
+        if spec.allow_unsigned:
+            return
+        raise Refusal(401, "no_secret", f"{spec.secret_variable} is not set: unsigned webhooks are refused "
+                                        "(set FLOWKEEPER_ALLOW_UNSIGNED=1 to accept them)")
+    if not spec.verify(body, headers.get(spec.signature_header), spec.secrets):
+        raise Refusal(401, "bad_signature", f"{spec.signature_header} does not match the body")
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack, deepest = [(value, 1)], 1
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def parse_payload(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PayloadError("body is not UTF-8") from None
+    except RecursionError:
+        raise PayloadError("JSON nested too deeply") from None
+    except json.JSONDecodeError as error:
+        raise PayloadError(f"body is not JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+    if not isinstance(payload, dict):
+        raise PayloadError(f"body must be a JSON object (got {type(payload).__name__})")
+    if _depth(payload, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise PayloadError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return payload
+
+
+def delivery_id_of(spec: ReceiverSpec, headers: Mapping[str, str], body: bytes) -> str:
+    """The tracker's delivery id; a body hash when an old sender omits it (retries resend the same body)."""
+    given = (headers.get(spec.delivery_header) or "").strip()
+    return given[:128] if given else "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: datetime | None = None) -> Response:
+    now = now or datetime.now(timezone.utc)
+    headers = request.headers
+    try:
+        body = _read_body(spec, request)
+        _check_signature(spec, body, headers)
+        payload = parse_payload(body)
+        if spec.fresh and (stale := spec.fresh(payload, headers, now)):
+            raise Refusal(401, "stale", stale)
+        event = spec.normalize(payload)
+    except Refusal as refusal:
+        return _answer(spec, refusal.status, refusal.key, refusal.reason)
+    except PayloadError as error:
+        return _answer(spec, 400, "malformed", str(error))
+    delivery_id = delivery_id_of(spec, headers, body)
+    if event is None:
+        return _answer(spec, 200, "ignored", delivery=delivery_id)
+    if spec.check_org and (refused := spec.check_org(event)):
+        return _answer(spec, 401, "wrong_organization", refused, delivery=delivery_id)
+    event = replace(event, delivery_id=delivery_id)
+    try:
+        queued = queue.submit(spec.tracker.value, delivery_id, event_envelope(event, now), now)
+    except QueueUnavailable as error:
+        return _answer(spec, 503, "unavailable", f"queue unavailable ({error}); retry later")
+    return _answer(spec, 200, "queued" if queued else "duplicate", delivery=delivery_id, item=event.item.key)
+

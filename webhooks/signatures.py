@@ -1,0 +1,45 @@
+"""HMAC signature checks over the raw request body, constant-time, against several secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+from integration.settings import Secret
+
+_ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
+
+
+def _matches(body: bytes, given_hex: str, secrets: Sequence[Secret], algorithm: str = "sha256") -> bool:
+    digest = _ALGORITHMS[algorithm]
+    given = given_hex.strip().lower()
+    ok = False
+    for secret in secrets:  # check every secret: timing must not reveal which one matched
+        expected = hmac.new(secret.reveal().encode(), body, digest).hexdigest()
+        ok |= hmac.compare_digest(expected, given)
+    return ok
+
+
+def verify_hub_signature(body: bytes, header: str | None, secrets: Sequence[Secret]) -> bool:
+    """Jira's `X-Hub-Signature: sha256=<hex>`; the algorithm comes from the prefix."""
+    if not header or "=" not in header:
+        return False
+    algorithm, _, given = header.partition("=")
+    algorithm = algorithm.strip().lower()
+    if algorithm not in _ALGORITHMS:
+        return False
+    return _matches(body, given, secrets, algorithm)
+
+
+def verify_hex_signature(body: bytes, header: str | None, secrets: Sequence[Secret]) -> bool:
+    """Linear's `Linear-Signature: <hex>` (no prefix)."""
+    return bool(header) and _matches(body, header or "", secrets)
+
+
+def sign_hub(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def sign_hex(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
