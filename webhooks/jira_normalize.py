@@ -10,26 +10,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from rules.model import (
-    ActorKind,
     Change,
     Comment,
     Event,
     EventKind,
     Item,
-    Link,
     Person,
-    Priority,
-    Status,
-    StatusCategory,
     Tracker,
 )
 from webhooks.errors import PayloadError
+from webhooks.jira_fields import (
+    adf_to_text,
+    canceled_if_resolved_so,
+    custom_value,
+    epic_name,
+    links_of,
+    name_of,
+    number_of,
+    parse_date,
+    parse_datetime,
+    person,
+    priority_of,
+    sprint_name,
+    status,
+)
+
+__all__ = ["EVENT_KINDS", "JiraConfig", "change_field_name", "is_full_issue", "normalize", "normalize_issue"]
 
 EVENT_KINDS: Mapping[str, EventKind] = MappingProxyType(
     {
@@ -41,24 +53,6 @@ EVENT_KINDS: Mapping[str, EventKind] = MappingProxyType(
     }
 )
 
-CATEGORY_BY_KEY: Mapping[str, StatusCategory] = MappingProxyType(
-    {
-        "new": StatusCategory.TODO,
-        "indeterminate": StatusCategory.IN_PROGRESS,
-        "done": StatusCategory.DONE,
-        "undefined": StatusCategory.UNKNOWN,
-    }
-)
-
-# Resolutions that mean "will not be done": a done-category issue with one is canceled.
-CANCELED_RESOLUTIONS = frozenset(
-    {"won't do", "won't fix", "duplicate", "cancelled", "canceled", "declined", "rejected", "obsolete"}
-)
-
-# Jira's default priority scheme; other names keep rank None (unranked, not "lowest").
-PRIORITY_RANKS: Mapping[str, int] = MappingProxyType(
-    {"highest": 1, "high": 2, "medium": 3, "low": 4, "lowest": 5}
-)
 
 DEFAULT_SPRINT_FIELD = "customfield_10020"  # Jira Cloud's Sprint field on every site
 
@@ -238,21 +232,21 @@ def _field_parsers(config: JiraConfig) -> dict[str, tuple[str | None, Any]]:
             "description",
             lambda v: v if v is None or isinstance(v, str) else adf_to_text(v).strip(),
         ),
-        "type": ("issuetype", lambda v: _name(v)),
+        "type": ("issuetype", lambda v: name_of(v)),
         "status": ("status", status),
         "assignee": ("assignee", person),
         "reporter": ("reporter", person),
         "labels": ("labels", lambda v: tuple(str(x) for x in v or ())),
-        "priority": ("priority", _priority),
-        "estimate": (config.story_points_field, _number),
+        "priority": ("priority", priority_of),
+        "estimate": (config.story_points_field, number_of),
         "team": ("project", lambda v: v.get("key") if isinstance(v, Mapping) else None),
         "parent": ("parent", lambda v: v.get("key") if isinstance(v, Mapping) else None),
-        "project": ("parent", _epic_name),
-        "sprint": (config.sprint_field, _sprint),
-        "links": ("issuelinks", _links),
+        "project": ("parent", epic_name),
+        "sprint": (config.sprint_field, sprint_name),
+        "links": ("issuelinks", links_of),
         "created_at": ("created", parse_datetime),
         "updated_at": ("updated", parse_datetime),
-        "due_date": ("duedate", _date),
+        "due_date": ("duedate", parse_date),
     }
 
 
@@ -280,94 +274,13 @@ def _field_values(fields: Mapping[str, Any], config: JiraConfig) -> tuple[dict[s
             unknown.add(f"custom.{name}")
     values["custom"] = MappingProxyType(custom)
     if "status" in values and "resolution" in fields:
-        values["status"] = _canceled_if_resolved_so(values["status"], fields["resolution"])
+        values["status"] = canceled_if_resolved_so(values["status"], fields["resolution"])
     return values, unknown
 
 
 def is_full_issue(fields: Mapping[str, Any]) -> bool:
     """A complete issue representation, as opposed to the slice a comment event carries."""
     return all(name in fields for name in ("summary", "status", "labels", "created", "updated"))
-
-
-def status(raw: Any) -> Status:
-    if not isinstance(raw, Mapping):
-        return Status("", StatusCategory.UNKNOWN)
-    category = raw.get("statusCategory") if isinstance(raw.get("statusCategory"), Mapping) else {}
-    return Status(
-        name=str(raw.get("name") or ""),
-        category=CATEGORY_BY_KEY.get(str(category.get("key")), StatusCategory.UNKNOWN),
-        id=str(raw["id"]) if raw.get("id") is not None else None,
-    )
-
-
-def _canceled_if_resolved_so(current: Status, resolution: Any) -> Status:
-    name = _name(resolution)
-    if current.category is StatusCategory.DONE and name and name.lower() in CANCELED_RESOLUTIONS:
-        return Status(current.name, StatusCategory.CANCELED, current.id)
-    return current
-
-
-def person(raw: Any) -> Person | None:
-    """A Jira user object; app accounts (integrations, automation) are bots."""
-    if not isinstance(raw, Mapping) or not raw.get("accountId"):
-        return None
-    kind = ActorKind.BOT if raw.get("accountType") == "app" else ActorKind.HUMAN
-    return Person(
-        id=str(raw["accountId"]),
-        name=raw.get("displayName"),
-        email=raw.get("emailAddress") or None,
-        kind=kind,
-    )
-
-
-def _priority(raw: Any) -> Priority | None:
-    name = _name(raw)
-    if not name:
-        return None
-    return Priority(name=name, rank=PRIORITY_RANKS.get(name.lower()))
-
-
-def _epic_name(raw: Any) -> str | None:
-    """The parent's summary when the parent is an epic (hierarchy level 1)."""
-    if not isinstance(raw, Mapping):
-        return None
-    parent_fields = raw.get("fields") if isinstance(raw.get("fields"), Mapping) else {}
-    issuetype = parent_fields.get("issuetype") if isinstance(parent_fields.get("issuetype"), Mapping) else {}
-    if issuetype.get("hierarchyLevel") == 1 or issuetype.get("name") == "Epic":
-        return parent_fields.get("summary")
-    return None
-
-
-def _sprint(raw: Any) -> str | None:
-    """The active sprint's name, else the latest one listed."""
-    sprints = [s for s in raw or () if isinstance(s, Mapping)] if isinstance(raw, list) else []
-    active = [s for s in sprints if s.get("state") == "active"]
-    chosen = (active or sprints)[-1:] if sprints else []
-    return str(chosen[0].get("name")) if chosen else None
-
-
-def _links(raw: Any) -> tuple[Link, ...]:
-    links = []
-    for link in raw or ():
-        if not isinstance(link, Mapping):
-            continue
-        link_type = link.get("type") if isinstance(link.get("type"), Mapping) else {}
-        for side, phrase_key in (("inwardIssue", "inward"), ("outwardIssue", "outward")):
-            other = link.get(side)
-            if isinstance(other, Mapping) and other.get("key"):
-                kind = _slug(str(link_type.get(phrase_key) or link_type.get("name") or "relates to"))
-                category = status((other.get("fields") or {}).get("status")).category
-                known = category if category is not StatusCategory.UNKNOWN else None
-                links.append(Link(kind=kind, key=str(other["key"]), status_category=known))
-    return tuple(links)
-
-
-def _slug(phrase: str) -> str:
-    """'is blocked by' → 'blocked_by'; 'relates to' → 'relates_to'."""
-    words = phrase.lower().split()
-    if words and words[0] == "is":
-        words = words[1:]
-    return "_".join(words)
 
 
 def _status_entered(issue: Mapping[str, Any], created: datetime | None) -> datetime | None:
@@ -394,70 +307,3 @@ def _browse_url(issue: Mapping[str, Any], key: str, config: JiraConfig) -> str |
         parts = urlsplit(issue["self"])
         base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
     return f"{base.rstrip('/')}/browse/{key}" if base else None
-
-
-# ---- small value parsers --------------------------------------------------------------
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """Jira's '2024-08-09T22:36:31.818+0300' (or ISO with a colon) → aware datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _date(value: Any) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _name(raw: Any) -> str | None:
-    return str(raw["name"]) if isinstance(raw, Mapping) and raw.get("name") else None
-
-
-def custom_value(raw: Any) -> Any:
-    """A custom field's value as rules compare it: option → its value, user → accountId."""
-    if isinstance(raw, list):
-        return tuple(custom_value(v) for v in raw)
-    if isinstance(raw, Mapping):
-        for key in ("value", "name", "accountId", "key"):
-            if raw.get(key) is not None:
-                return raw[key]
-        return adf_to_text(raw) if raw.get("type") == "doc" else None
-    return raw
-
-
-def adf_to_text(node: Any) -> str:
-    """Plain text of an Atlassian Document Format tree (REST v3 descriptions, comments)."""
-    if not isinstance(node, Mapping):
-        return "" if node is None else str(node)
-    kind = node.get("type")
-    if kind == "text":
-        return str(node.get("text", ""))
-    if kind == "mention":
-        attrs = node.get("attrs") or {}
-        return str(attrs.get("text") or f"@{attrs.get('id', '')}")
-    if kind == "hardBreak":
-        return "\n"
-    inner = "".join(adf_to_text(child) for child in node.get("content") or ())
-    return f"{inner}\n" if kind in {"paragraph", "heading", "listItem", "codeBlock"} else inner

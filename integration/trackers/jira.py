@@ -19,7 +19,8 @@ from integration.trackers.jira_http import JiraHttp
 from integration.trackers.jira_jql import label_problem, search_fields, to_jql
 from integration.trackers.retry import RetryPolicy
 from rules.model import ActorKind, Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
-from webhooks.jira_normalize import JiraConfig, normalize_issue, parse_datetime, person
+from webhooks.jira_fields import parse_datetime, person
+from webhooks.jira_normalize import JiraConfig, normalize_issue
 
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 API = "/rest/api/3"

@@ -1,0 +1,181 @@
+"""Jira field values → model values: status, people, links, dates, ADF text.
+
+Small pure parsers shared by the webhook normalizer and the REST client, each tolerant of
+a missing or oddly shaped value (it becomes None, never an exception).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from rules.model import ActorKind, Link, Person, Priority, Status, StatusCategory
+
+CATEGORY_BY_KEY: Mapping[str, StatusCategory] = MappingProxyType(
+    {
+        "new": StatusCategory.TODO,
+        "indeterminate": StatusCategory.IN_PROGRESS,
+        "done": StatusCategory.DONE,
+        "undefined": StatusCategory.UNKNOWN,
+    }
+)
+
+# Resolutions that mean "will not be done": a done-category issue with one is canceled.
+CANCELED_RESOLUTIONS = frozenset(
+    {"won't do", "won't fix", "duplicate", "cancelled", "canceled", "declined", "rejected", "obsolete"}
+)
+
+# Jira's default priority scheme; other names keep rank None (unranked, not "lowest").
+PRIORITY_RANKS: Mapping[str, int] = MappingProxyType(
+    {"highest": 1, "high": 2, "medium": 3, "low": 4, "lowest": 5}
+)
+
+
+def status(raw: Any) -> Status:
+    if not isinstance(raw, Mapping):
+        return Status("", StatusCategory.UNKNOWN)
+    category = raw.get("statusCategory") if isinstance(raw.get("statusCategory"), Mapping) else {}
+    return Status(
+        name=str(raw.get("name") or ""),
+        category=CATEGORY_BY_KEY.get(str(category.get("key")), StatusCategory.UNKNOWN),
+        id=str(raw["id"]) if raw.get("id") is not None else None,
+    )
+
+
+def canceled_if_resolved_so(current: Status, resolution: Any) -> Status:
+    name = name_of(resolution)
+    if current.category is StatusCategory.DONE and name and name.lower() in CANCELED_RESOLUTIONS:
+        return Status(current.name, StatusCategory.CANCELED, current.id)
+    return current
+
+
+def person(raw: Any) -> Person | None:
+    """A Jira user object; app accounts (integrations, automation) are bots."""
+    if not isinstance(raw, Mapping) or not raw.get("accountId"):
+        return None
+    kind = ActorKind.BOT if raw.get("accountType") == "app" else ActorKind.HUMAN
+    return Person(
+        id=str(raw["accountId"]),
+        name=raw.get("displayName"),
+        email=raw.get("emailAddress") or None,
+        kind=kind,
+    )
+
+
+def priority_of(raw: Any) -> Priority | None:
+    name = name_of(raw)
+    if not name:
+        return None
+    return Priority(name=name, rank=PRIORITY_RANKS.get(name.lower()))
+
+
+def epic_name(raw: Any) -> str | None:
+    """The parent's summary when the parent is an epic (hierarchy level 1)."""
+    if not isinstance(raw, Mapping):
+        return None
+    parent_fields = raw.get("fields") if isinstance(raw.get("fields"), Mapping) else {}
+    issuetype = parent_fields.get("issuetype") if isinstance(parent_fields.get("issuetype"), Mapping) else {}
+    if issuetype.get("hierarchyLevel") == 1 or issuetype.get("name") == "Epic":
+        return parent_fields.get("summary")
+    return None
+
+
+def sprint_name(raw: Any) -> str | None:
+    """The active sprint's name, else the latest one listed."""
+    sprints = [s for s in raw or () if isinstance(s, Mapping)] if isinstance(raw, list) else []
+    active = [s for s in sprints if s.get("state") == "active"]
+    chosen = (active or sprints)[-1:] if sprints else []
+    return str(chosen[0].get("name")) if chosen else None
+
+
+def links_of(raw: Any) -> tuple[Link, ...]:
+    links = []
+    for link in raw or ():
+        if not isinstance(link, Mapping):
+            continue
+        link_type = link.get("type") if isinstance(link.get("type"), Mapping) else {}
+        for side, phrase_key in (("inwardIssue", "inward"), ("outwardIssue", "outward")):
+            other = link.get(side)
+            if isinstance(other, Mapping) and other.get("key"):
+                kind = link_kind(str(link_type.get(phrase_key) or link_type.get("name") or "relates to"))
+                category = status((other.get("fields") or {}).get("status")).category
+                known = category if category is not StatusCategory.UNKNOWN else None
+                links.append(Link(kind=kind, key=str(other["key"]), status_category=known))
+    return tuple(links)
+
+
+def link_kind(phrase: str) -> str:
+    """'is blocked by' → 'blocked_by'; 'relates to' → 'relates_to'."""
+    words = phrase.lower().split()
+    if words and words[0] == "is":
+        words = words[1:]
+    return "_".join(words)
+
+
+# ---- small value parsers --------------------------------------------------------------
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """Jira's '2024-08-09T22:36:31.818+0300' (or ISO with a colon) → aware datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_date(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def number_of(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def name_of(raw: Any) -> str | None:
+    return str(raw["name"]) if isinstance(raw, Mapping) and raw.get("name") else None
+
+
+def custom_value(raw: Any) -> Any:
+    """A custom field's value as rules compare it: option → its value, user → accountId."""
+    if isinstance(raw, list):
+        return tuple(custom_value(v) for v in raw)
+    if isinstance(raw, Mapping):
+        for key in ("value", "name", "accountId", "key"):
+            if raw.get(key) is not None:
+                return raw[key]
+        return adf_to_text(raw) if raw.get("type") == "doc" else None
+    return raw
+
+
+def adf_to_text(node: Any) -> str:
+    """Plain text of an Atlassian Document Format tree (REST v3 descriptions, comments)."""
+    if not isinstance(node, Mapping):
+        return "" if node is None else str(node)
+    kind = node.get("type")
+    if kind == "text":
+        return str(node.get("text", ""))
+    if kind == "mention":
+        attrs = node.get("attrs") or {}
+        return str(attrs.get("text") or f"@{attrs.get('id', '')}")
+    if kind == "hardBreak":
+        return "\n"
+    inner = "".join(adf_to_text(child) for child in node.get("content") or ())
+    return f"{inner}\n" if kind in {"paragraph", "heading", "listItem", "codeBlock"} else inner
