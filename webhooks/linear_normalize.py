@@ -46,9 +46,24 @@ BOT_ACTOR_TYPES = frozenset({"oauthclient", "integration", "app", "bot"})
 # Every Item field a Linear payload may or may not carry; absent → listed in Item.unknown.
 PAYLOAD_FIELDS = frozenset(
     {
-        "url", "title", "description", "status", "assignee", "reporter", "labels", "priority",
-        "estimate", "team", "project", "parent", "sprint", "links", "created_at", "updated_at",
-        "status_changed_at", "due_date",
+        "url",
+        "title",
+        "description",
+        "status",
+        "assignee",
+        "reporter",
+        "labels",
+        "priority",
+        "estimate",
+        "team",
+        "project",
+        "parent",
+        "sprint",
+        "links",
+        "created_at",
+        "updated_at",
+        "status_changed_at",
+        "due_date",
     }
 )
 _KEY_IN_URL = re.compile(r"/issue/([A-Za-z0-9]+-\d+)")
@@ -98,7 +113,9 @@ def status_of(state: Mapping[str, Any]) -> Status:
     return Status(name=str(state.get("name") or ""), category=category, id=state.get("id"))
 
 
-def person_of(user: Mapping[str, Any] | None, config: LinearConfig, kind: ActorKind = ActorKind.HUMAN) -> Person | None:
+def person_of(
+    user: Mapping[str, Any] | None, config: LinearConfig, kind: ActorKind = ActorKind.HUMAN
+) -> Person | None:
     """A user object (`{id, name, …}`) → Person; Flowkeeper's own user is marked as such."""
     if not user or not user.get("id"):
         return None
@@ -133,7 +150,9 @@ def key_of(data: Mapping[str, Any], url: str | None) -> str | None:
 # ---- issue data (webhook `data` or GraphQL node) → Item --------------------------------
 
 
-def _labels_of(data: Mapping[str, Any], config: LinearConfig) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+def _labels_of(
+    data: Mapping[str, Any], config: LinearConfig
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """(names, ids), or None when the payload carries neither labels nor resolvable ids."""
     raw = data.get("labels")
     if isinstance(raw, Mapping):  # GraphQL connection
@@ -157,14 +176,23 @@ def _links_of(data: Mapping[str, Any]) -> tuple[Link, ...] | None:
             continue
         blocker = node["issue"]
         category = status_of(blocker["state"]).category if blocker.get("state") else None
-        links.append(Link(kind="blocked_by", key=str(blocker.get("identifier") or blocker.get("id")),
-                          status_category=category))
+        links.append(
+            Link(
+                kind="blocked_by",
+                key=str(blocker.get("identifier") or blocker.get("id")),
+                status_category=category,
+            )
+        )
     return tuple(links)
 
 
 def _status_entered(data: Mapping[str, Any], state_changed_now: bool) -> datetime | None | str:
     """When the current state was entered, or the marker "unknown"."""
-    spans = (data.get("stateHistory") or {}).get("nodes") if isinstance(data.get("stateHistory"), Mapping) else None
+    spans = (
+        (data.get("stateHistory") or {}).get("nodes")
+        if isinstance(data.get("stateHistory"), Mapping)
+        else None
+    )
     if spans:
         current = [s for s in spans if s.get("endedAt") is None] or spans[-1:]
         return parse_datetime(current[-1].get("startedAt"), "stateHistory.startedAt")
@@ -195,21 +223,13 @@ def _cycle_name(data: Mapping[str, Any]) -> str | None | object:
     return _optional_name(data, "cycle", "cycleId", "name")
 
 
-def item_fields(data: Mapping[str, Any], config: LinearConfig, *, state_changed_now: bool = False) -> dict[str, Any]:
-    """The Item fields this payload carries; absent ones are simply not in the dict."""
+def _people_and_labels(data: Mapping[str, Any], config: LinearConfig) -> dict[str, Any]:
+    """Assignee, reporter, labels (names; ids and team id kept in `custom`)."""
     out: dict[str, Any] = {}
-    if "title" in data:
-        out["title"] = str(data["title"] or "")
-    if "description" in data:
-        out["description"] = data["description"]
-    if isinstance(data.get("state"), Mapping):
-        out["status"] = status_of(data["state"])
-    if "assignee" in data or "assigneeId" in data:
-        assignee = data.get("assignee") or ({"id": data["assigneeId"]} if data.get("assigneeId") else None)
-        out["assignee"] = person_of(assignee, config)
-    if "creator" in data or "creatorId" in data:
-        creator = data.get("creator") or ({"id": data["creatorId"]} if data.get("creatorId") else None)
-        out["reporter"] = person_of(creator, config)
+    for name, obj, id_key in (("assignee", "assignee", "assigneeId"), ("reporter", "creator", "creatorId")):
+        if obj in data or id_key in data:
+            user = data.get(obj) or ({"id": data[id_key]} if data.get(id_key) else None)
+            out[name] = person_of(user, config)
     custom: dict[str, Any] = {}
     labels = _labels_of(data, config)
     if labels is not None:
@@ -219,6 +239,20 @@ def item_fields(data: Mapping[str, Any], config: LinearConfig, *, state_changed_
         custom["team_id"] = str(team_id)
     if custom:
         out["custom"] = MappingProxyType(custom)
+    return out
+
+
+def item_fields(
+    data: Mapping[str, Any], config: LinearConfig, *, state_changed_now: bool = False
+) -> dict[str, Any]:
+    """The Item fields this payload carries; absent ones are simply not in the dict."""
+    out: dict[str, Any] = _people_and_labels(data, config)
+    if "title" in data:
+        out["title"] = str(data["title"] or "")
+    if "description" in data:
+        out["description"] = data["description"]
+    if isinstance(data.get("state"), Mapping):
+        out["status"] = status_of(data["state"])
     if "priority" in data:
         out["priority"] = _priority_of(data["priority"], data.get("priorityLabel"))
     if "estimate" in data:
@@ -228,12 +262,10 @@ def item_fields(data: Mapping[str, Any], config: LinearConfig, *, state_changed_
         ("project", _optional_name(data, "project", "projectId", "name")),
         ("parent", _optional_name(data, "parent", "parentId", "identifier")),
         ("sprint", _cycle_name(data)),
+        ("links", _links_of(data)),
     ):
-        if value is not _UNKNOWN:
+        if value is not _UNKNOWN and not (name == "links" and value is None):
             out[name] = value
-    links = _links_of(data)
-    if links is not None:
-        out["links"] = links
     for name, key in (("created_at", "createdAt"), ("updated_at", "updatedAt")):
         if key in data:
             out[name] = parse_datetime(data[key], key)
@@ -246,8 +278,12 @@ def item_fields(data: Mapping[str, Any], config: LinearConfig, *, state_changed_
 
 
 def build_item(
-    data: Mapping[str, Any], config: LinearConfig, url: str | None, *,
-    state_changed_now: bool = False, deleted: bool = False,
+    data: Mapping[str, Any],
+    config: LinearConfig,
+    url: str | None,
+    *,
+    state_changed_now: bool = False,
+    deleted: bool = False,
 ) -> Item:
     """Issue data → Item, with every field the data did not carry listed as unknown."""
     if not data.get("id"):
@@ -279,9 +315,18 @@ def normalize_issue(node: Mapping[str, Any], config: LinearConfig) -> Item:
 
 # updatedFrom key → Item field; keys not listed (sortOrder, descriptionData, …) are noise.
 _CHANGED_FIELDS: Mapping[str, str] = {
-    "stateId": "status", "assigneeId": "assignee", "labelIds": "labels", "priority": "priority",
-    "estimate": "estimate", "title": "title", "description": "description", "dueDate": "due_date",
-    "cycleId": "sprint", "projectId": "project", "parentId": "parent", "teamId": "team",
+    "stateId": "status",
+    "assigneeId": "assignee",
+    "labelIds": "labels",
+    "priority": "priority",
+    "estimate": "estimate",
+    "title": "title",
+    "description": "description",
+    "dueDate": "due_date",
+    "cycleId": "sprint",
+    "projectId": "project",
+    "parentId": "parent",
+    "teamId": "team",
 }
 _ISSUE_KINDS = {"create": EventKind.CREATED, "update": EventKind.UPDATED, "remove": EventKind.DELETED}
 _COMMENT_KINDS = {"create": EventKind.COMMENT_CREATED, "update": EventKind.COMMENT_UPDATED}
@@ -325,7 +370,9 @@ def _label_names(ids: Sequence[str], data: Mapping[str, Any], config: LinearConf
     return tuple(known.get(i) or config.label_names.get(i) or i for i in ids)
 
 
-def _changes(data: Mapping[str, Any], before: Mapping[str, Any], item: Item, config: LinearConfig) -> tuple[Change, ...]:
+def _changes(
+    data: Mapping[str, Any], before: Mapping[str, Any], item: Item, config: LinearConfig
+) -> tuple[Change, ...]:
     """Changes from `updatedFrom`, only where the old value differs from the new one."""
     changes = []
     for key, name in _CHANGED_FIELDS.items():
@@ -336,13 +383,21 @@ def _changes(data: Mapping[str, Any], before: Mapping[str, Any], item: Item, con
             old_ids, new_ids = list(old or ()), list(new or ())
             added = [i for i in new_ids if i not in old_ids]
             removed = [i for i in old_ids if i not in new_ids]
-            changes.append(Change(field="labels", old=_label_names(old_ids, data, config), new=item.labels,
-                                  added=_label_names(added, data, config),
-                                  removed=_label_names(removed, data, config)))
+            changes.append(
+                Change(
+                    field="labels",
+                    old=_label_names(old_ids, data, config),
+                    new=item.labels,
+                    added=_label_names(added, data, config),
+                    removed=_label_names(removed, data, config),
+                )
+            )
         elif key == "stateId":
             changes.append(Change(field="status", old=config.state_names.get(str(old)), new=item.status.name))
         else:
-            changes.append(Change(field=name, old=old, new=getattr(item, name) if name not in item.unknown else new))
+            changes.append(
+                Change(field=name, old=old, new=getattr(item, name) if name not in item.unknown else new)
+            )
     return tuple(changes)
 
 
@@ -354,8 +409,9 @@ def _issue_event(payload: Mapping[str, Any], data: Mapping[str, Any], config: Li
     state_changed = action == "create" or ("stateId" in before and before["stateId"] != data.get("stateId"))
     if action == "create" and isinstance(data.get("state"), Mapping):
         data = {**data, "updatedAt": data.get("createdAt", data.get("updatedAt"))}
-    item = build_item(data, config, payload.get("url"), state_changed_now=state_changed,
-                      deleted=action == "remove")
+    item = build_item(
+        data, config, payload.get("url"), state_changed_now=state_changed, deleted=action == "remove"
+    )
     changes = _changes(data, before, item, config) if action == "update" else ()
     return _event(payload, data, config, _ISSUE_KINDS[action], item, changes=changes)
 
@@ -368,8 +424,12 @@ def _comment_event(payload: Mapping[str, Any], data: Mapping[str, Any], config: 
     carried = {"id": issue_id, **({"title": issue["title"]} if "title" in issue else {})}
     item = build_item(carried, config, payload.get("url"))
     author = person_of(data.get("user") or ({"id": data["userId"]} if data.get("userId") else None), config)
-    comment = Comment(id=str(data.get("id") or ""), body=str(data.get("body") or ""), author=author,
-                      created_at=parse_datetime(data.get("createdAt"), "data.createdAt"))
+    comment = Comment(
+        id=str(data.get("id") or ""),
+        body=str(data.get("body") or ""),
+        author=author,
+        created_at=parse_datetime(data.get("createdAt"), "data.createdAt"),
+    )
     event = _event(payload, data, config, _COMMENT_KINDS[payload["action"]], item, comment=comment)
     if event.actor is None and author is not None:
         return _with_actor(event, author)
@@ -382,22 +442,51 @@ def _label_event(payload: Mapping[str, Any], data: Mapping[str, Any], config: Li
         raise PayloadError("IssueLabel delivery has no label id or name")
     before = payload.get("updatedFrom") or {}
     removed = payload["action"] == "remove"
-    change = Change(field="label", old=before.get("name", None if payload["action"] == "create" else data["name"]),
-                    new=None if removed else data["name"])
-    custom = {"label_id": str(data["id"]), "label_name": str(data["name"]), "team_id": data.get("teamId"),
-              "action": payload["action"]}
-    item = Item(tracker=Tracker.LINEAR, id=str(data["id"]), key=str(data["name"]), title=str(data["name"]),
-                custom=custom, deleted=removed, unknown=PAYLOAD_FIELDS - {"title"})
+    change = Change(
+        field="label",
+        old=before.get("name", None if payload["action"] == "create" else data["name"]),
+        new=None if removed else data["name"],
+    )
+    custom = {
+        "label_id": str(data["id"]),
+        "label_name": str(data["name"]),
+        "team_id": data.get("teamId"),
+        "action": payload["action"],
+    }
+    item = Item(
+        tracker=Tracker.LINEAR,
+        id=str(data["id"]),
+        key=str(data["name"]),
+        title=str(data["name"]),
+        custom=custom,
+        deleted=removed,
+        unknown=PAYLOAD_FIELDS - {"title"},
+    )
     return _event(payload, data, config, EventKind.LABEL_CHANGED, item, changes=(change,))
 
 
-def _event(payload: Mapping[str, Any], data: Mapping[str, Any], config: LinearConfig, kind: EventKind,
-           item: Item, *, changes: tuple[Change, ...] = (), comment: Comment | None = None) -> Event:
+def _event(
+    payload: Mapping[str, Any],
+    data: Mapping[str, Any],
+    config: LinearConfig,
+    kind: EventKind,
+    item: Item,
+    *,
+    changes: tuple[Change, ...] = (),
+    comment: Comment | None = None,
+) -> Event:
     org = payload.get("organizationId")
-    return Event(tracker=Tracker.LINEAR, kind=kind, item=item, occurred_at=_occurred_at(payload, data),
-                 actor=_actor_of(payload, config), changes=changes, comment=comment,
-                 source_type=f"{payload['type']}:{payload['action']}",
-                 organization_id=str(org) if org else None)
+    return Event(
+        tracker=Tracker.LINEAR,
+        kind=kind,
+        item=item,
+        occurred_at=_occurred_at(payload, data),
+        actor=_actor_of(payload, config),
+        changes=changes,
+        comment=comment,
+        source_type=f"{payload['type']}:{payload['action']}",
+        organization_id=str(org) if org else None,
+    )
 
 
 def _with_actor(event: Event, actor: Person) -> Event:
@@ -412,9 +501,12 @@ def normalize(payload: Mapping[str, Any], config: LinearConfig) -> Event | None:
     if not isinstance(kind, str) or not isinstance(action, str):
         raise PayloadError("delivery has no type or action")
     handler = {"Issue": _issue_event, "Comment": _comment_event, "IssueLabel": _label_event}.get(kind)
-    if handler is None or (kind == "Issue" and action not in _ISSUE_KINDS) or (
-        kind == "Comment" and action not in _COMMENT_KINDS
-    ) or (kind == "IssueLabel" and action not in _ISSUE_KINDS):
+    if (
+        handler is None
+        or (kind == "Issue" and action not in _ISSUE_KINDS)
+        or (kind == "Comment" and action not in _COMMENT_KINDS)
+        or (kind == "IssueLabel" and action not in _ISSUE_KINDS)
+    ):
         return None
     if not isinstance(data, Mapping):
         raise PayloadError(f"{kind} delivery has no data object")

@@ -41,9 +41,17 @@ class LinearClient:
 
     tracker = Tracker.LINEAR
 
-    def __init__(self, api_url: str, api_key: str, *, config: LinearConfig, timeout: float = 10.0,
-                 retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
-                 allow_label_create: bool = True) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        config: LinearConfig,
+        timeout: float = 10.0,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        allow_label_create: bool = True,
+    ) -> None:
         self.gateway = LinearGateway(api_url, api_key, timeout=timeout, retry=retry, sleep=sleep)
         self.config = config
         self.labels = LabelResolver(self.gateway, allow_create=allow_label_create)
@@ -104,7 +112,9 @@ class LinearClient:
         entries: list[tuple[Change, Person | None, object]] = []
         after: str | None = None
         for _ in range(HISTORY_MAX_PAGES):
-            found = self.gateway.execute("IssueStateHistory", {"id": key, "first": HISTORY_PAGE, "after": after})
+            found = self.gateway.execute(
+                "IssueStateHistory", {"id": key, "first": HISTORY_PAGE, "after": after}
+            )
             history = (found.get("issue") or {}).get("history") or {"nodes": [], "pageInfo": {}}
             entries.extend(self._state_change(node) for node in history["nodes"] if node.get("toState"))
             if not history["pageInfo"].get("hasNextPage"):

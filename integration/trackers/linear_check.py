@@ -32,7 +32,9 @@ def _viewer_line(client: CheckedClient) -> CheckLine:
         me = client.whoami()
         org = client.organization_id()
     except TrackerError as error:
-        return CheckLine(False, "API key", f"{error} — set LINEAR_API_KEY to a key of Flowkeeper's Linear user")
+        return CheckLine(
+            False, "API key", f"{error} — set LINEAR_API_KEY to a key of Flowkeeper's Linear user"
+        )
     name = getattr(me, "name", None) or getattr(me, "id", "?")
     return CheckLine(True, "API key", f"valid; acting as {name} in organization {org}")
 
@@ -43,7 +45,9 @@ def _teams_line(client: CheckedClient) -> CheckLine:
     except TrackerError as error:
         return CheckLine(False, "teams", str(error))
     if not teams:
-        return CheckLine(False, "teams", "the key's user sees no team; add it to the teams Flowkeeper should watch")
+        return CheckLine(
+            False, "teams", "the key's user sees no team; add it to the teams Flowkeeper should watch"
+        )
     return CheckLine(True, "teams", ", ".join(f"{t['key']} ({t['name']})" for t in teams))
 
 
@@ -55,10 +59,21 @@ def run_check(client: CheckedClient, webhook_url: str | None = None) -> list[Che
     if webhook_url:
         lines.append(CheckLine(True, "webhook URL", f"{webhook_url} (Linear → Settings → API → Webhooks)"))
     else:
-        lines.append(CheckLine(False, "webhook URL", "unknown: set FLOWKEEPER_PUBLIC_URL; Linear posts to "
-                                                      "<public URL>/webhooks/linear"))
-    lines.append(CheckLine(True, "resource types", ", ".join(RESOURCE_TYPES)
-                           + " — then put the webhook's signing secret into LINEAR_WEBHOOK_SECRETS"))
+        lines.append(
+            CheckLine(
+                False,
+                "webhook URL",
+                "unknown: set FLOWKEEPER_PUBLIC_URL; Linear posts to <public URL>/webhooks/linear",
+            )
+        )
+    lines.append(
+        CheckLine(
+            True,
+            "resource types",
+            ", ".join(RESOURCE_TYPES)
+            + " — then put the webhook's signing secret into LINEAR_WEBHOOK_SECRETS",
+        )
+    )
     return lines
 
 

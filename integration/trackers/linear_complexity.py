@@ -40,8 +40,9 @@ def _page_size(node: FieldNode, variables: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _cost(selection: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode],
-          variables: Mapping[str, Any]) -> float:
+def _cost(
+    selection: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any]
+) -> float:
     total = 0.0
     for node in selection.selections:
         if isinstance(node, FragmentSpreadNode):

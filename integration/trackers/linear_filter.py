@@ -57,7 +57,9 @@ def _extra(text: str) -> dict[str, Any]:
     try:
         extra = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"the rule's Linear filter is not JSON: {error.msg} at column {error.colno}") from None
+        raise ValueError(
+            f"the rule's Linear filter is not JSON: {error.msg} at column {error.colno}"
+        ) from None
     if not isinstance(extra, dict):
         raise ValueError("the rule's Linear filter must be a JSON object (an IssueFilter)")
     return extra

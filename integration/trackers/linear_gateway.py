@@ -23,7 +23,13 @@ from gql.transport.exceptions import (
 )
 from gql.transport.requests import RequestsHTTPTransport
 
-from integration.trackers.base import NotFound, PermissionDenied, RateLimited, TrackerError, TrackerUnavailable
+from integration.trackers.base import (
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TrackerError,
+    TrackerUnavailable,
+)
 from integration.trackers.linear_complexity import MAX_QUERY_COMPLEXITY, estimate
 from integration.trackers.linear_ops import document
 from integration.trackers.linear_ratelimit import RateBudget, Reserve, pause_needed
@@ -36,12 +42,22 @@ _FORBIDDEN_CODES = {"FORBIDDEN", "AUTHENTICATION_ERROR", "UNAUTHENTICATED"}
 class LinearGateway:
     """Sends operations by name; keeps the last rate-limit budget and what was spent."""
 
-    def __init__(self, api_url: str, api_key: str, *, timeout: float = 10.0, retry: RetryPolicy = RetryPolicy(),
-                 sleep: Callable[[float], None] = time.sleep, clock_ms: Callable[[], float] | None = None,
-                 max_pause: float = 60.0, reserve: Reserve = Reserve()) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        clock_ms: Callable[[], float] | None = None,
+        max_pause: float = 60.0,
+        reserve: Reserve = Reserve(),
+    ) -> None:
         self._api_key = api_key
-        self._transport = RequestsHTTPTransport(url=api_url, headers={"Authorization": api_key},
-                                                timeout=timeout, retries=0)  # type: ignore[arg-type]
+        self._transport = RequestsHTTPTransport(
+            url=api_url, headers={"Authorization": api_key}, timeout=timeout, retries=0
+        )  # type: ignore[arg-type]
         self._client = Client(transport=self._transport, fetch_schema_from_transport=False)
         self._session: Any = None
         self._retry, self._sleep, self._max_pause, self._reserve = retry, sleep, max_pause, reserve
@@ -56,7 +72,9 @@ class LinearGateway:
         variables = dict(variables or {})
         cost = estimate(document(name), variables)
         if cost > MAX_QUERY_COMPLEXITY:
-            raise TrackerError(f"Linear query {name} would cost {cost:.0f} points (cap {MAX_QUERY_COMPLEXITY})")
+            raise TrackerError(
+                f"Linear query {name} would cost {cost:.0f} points (cap {MAX_QUERY_COMPLEXITY})"
+            )
         request = GraphQLRequest(document(name), variable_values=variables, operation_name=name)
         return call_with_retry(lambda: self._once(request, cost), self._retry, self._sleep)
 
@@ -112,14 +130,20 @@ class LinearGateway:
         if status is not None and status >= 500:
             return TrackerUnavailable(f"Linear answered HTTP {status}", status=status)
         if status in (401, 403):
-            return PermissionDenied(f"Linear refused the API key (HTTP {status}); check LINEAR_API_KEY", status=status)
+            return PermissionDenied(
+                f"Linear refused the API key (HTTP {status}); check LINEAR_API_KEY", status=status
+            )
         return TrackerError(f"Linear answered HTTP {status}: {detail[:200]}".rstrip(": "), status=status)
 
     def _query_error(self, errors: list[Any], fallback: str) -> TrackerError:
         first = errors[0] if errors and isinstance(errors[0], Mapping) else {}
         extensions = first.get("extensions") or {}
-        codes = {str((e.get("extensions") or {}).get("code", "")).upper() for e in errors if isinstance(e, Mapping)}
-        message = self._clean(str(extensions.get("userPresentableMessage") or first.get("message") or fallback))
+        codes = {
+            str((e.get("extensions") or {}).get("code", "")).upper() for e in errors if isinstance(e, Mapping)
+        }
+        message = self._clean(
+            str(extensions.get("userPresentableMessage") or first.get("message") or fallback)
+        )
         status = self._last_status
         if "RATELIMITED" in codes:
             wait = self.budget.seconds_until_reset(self._clock_ms())

@@ -62,10 +62,14 @@ class LabelResolver:
 
     def _create(self, team_id: str, name: str) -> str:
         if not self._allow_create:
-            raise NotFound(f"label {name!r} does not exist in Linear and label creation is off; "
-                           "create it in Linear (Settings → Labels) or allow Flowkeeper to create labels")
+            raise NotFound(
+                f"label {name!r} does not exist in Linear and label creation is off; "
+                "create it in Linear (Settings → Labels) or allow Flowkeeper to create labels"
+            )
         try:
-            made = self._gateway.execute("CreateLabel", {"name": name, "teamId": team_id, "color": FLAG_COLOR})
+            made = self._gateway.execute(
+                "CreateLabel", {"name": name, "teamId": team_id, "color": FLAG_COLOR}
+            )
         except PermissionDenied as error:
             raise PermissionDenied(
                 f"Linear does not let Flowkeeper create label {name!r} ({error}); create the label in "

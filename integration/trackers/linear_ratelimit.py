@@ -65,9 +65,13 @@ def pause_needed(budget: RateBudget, next_cost: float, now_ms: float, reserve: R
     reserve (the caller decides whether to sleep that long or hand the work back).
     """
     floor_requests = max(reserve.min_requests, reserve.share * (budget.requests_limit or 0))
-    floor_points = reserve.share * budget.complexity_limit if budget.complexity_limit else reserve.min_complexity
+    floor_points = (
+        reserve.share * budget.complexity_limit if budget.complexity_limit else reserve.min_complexity
+    )
     low_requests = budget.requests_remaining is not None and budget.requests_remaining - 1 < floor_requests
-    low_points = budget.complexity_remaining is not None and budget.complexity_remaining - next_cost < floor_points
+    low_points = (
+        budget.complexity_remaining is not None and budget.complexity_remaining - next_cost < floor_points
+    )
     if not (low_requests or low_points):
         return 0.0
     return budget.seconds_until_reset(now_ms) or 1.0

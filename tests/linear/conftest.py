@@ -31,5 +31,7 @@ def linear_schema() -> Any:
     if not path.exists():
         path = REFERENCE / "schema.graphql"
     if not path.exists():
-        pytest.skip("Linear's schema.graphql is not here (shared/reference/linear is absent on a user's clone)")
+        pytest.skip(
+            "Linear's schema.graphql is not here (shared/reference/linear is absent on a user's clone)"
+        )
     return build_schema(path.read_text(encoding="utf-8"))

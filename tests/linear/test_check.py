@@ -19,10 +19,18 @@ def _client() -> LinearClient:
 
 @responses.activate
 def test_check_lists_key_teams_webhook_url_and_resource_types() -> None:
-    viewer = {"viewer": {"id": "u1", "name": "Flowkeeper Bot", "displayName": "flowkeeper",
-                         "organization": {"id": "org-1", "name": "Acme", "urlKey": "acme"}}}
+    viewer = {
+        "viewer": {
+            "id": "u1",
+            "name": "Flowkeeper Bot",
+            "displayName": "flowkeeper",
+            "organization": {"id": "org-1", "name": "Acme", "urlKey": "acme"},
+        }
+    }
     responses.post(URL, json={"data": viewer})
-    responses.post(URL, json={"data": {"teams": {"nodes": [{"id": "t1", "key": "ENG", "name": "Engineering"}]}}})
+    responses.post(
+        URL, json={"data": {"teams": {"nodes": [{"id": "t1", "key": "ENG", "name": "Engineering"}]}}}
+    )
     lines = run_check(_client(), "https://fk.example.com/webhooks/linear")
     assert all(line.ok for line in lines)
     text = format_check(lines)
@@ -33,8 +41,18 @@ def test_check_lists_key_teams_webhook_url_and_resource_types() -> None:
 
 @responses.activate
 def test_check_reports_a_rejected_key_with_the_fix() -> None:
-    responses.post(URL, status=400, json={"errors": [{"message": "Authentication required, not authenticated",
-                                                      "extensions": {"code": "AUTHENTICATION_ERROR"}}]})
+    responses.post(
+        URL,
+        status=400,
+        json={
+            "errors": [
+                {
+                    "message": "Authentication required, not authenticated",
+                    "extensions": {"code": "AUTHENTICATION_ERROR"},
+                }
+            ]
+        },
+    )
     lines = run_check(_client(), None)
     assert not lines[0].ok and "LINEAR_API_KEY" in lines[0].detail and "not authenticated" in lines[0].detail
     assert [line.label for line in lines] == ["API key", "webhook URL", "resource types"]

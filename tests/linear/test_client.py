@@ -11,12 +11,28 @@ import requests
 import responses
 from graphql import parse, print_ast
 
-from integration.trackers.base import NotFound, PermissionDenied, RateLimited, TrackerError, TrackerUnavailable
-from integration.trackers.base import WriteMarker
+from integration.trackers.base import (
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TrackerError,
+    TrackerUnavailable,
+    WriteMarker,
+)
 from integration.trackers.linear import LinearClient
 from integration.trackers.linear_ops import document
 from integration.trackers.retry import RetryPolicy
-from rules.model import ActorKind, CommentBody, Item, Mention, Person, SearchQuery, StatusCategory, Text, Tracker
+from rules.model import (
+    ActorKind,
+    CommentBody,
+    Item,
+    Mention,
+    Person,
+    SearchQuery,
+    StatusCategory,
+    Text,
+    Tracker,
+)
 from webhooks.linear_normalize import LinearConfig
 
 URL = "https://api.linear.app/graphql"
@@ -24,14 +40,28 @@ KEY = "lin_api_SECRETKEY123"
 TEAM = "team-eng"
 
 
-def issue_node(ident: str, labels: tuple[tuple[str, str], ...] = (), state: str = "started") -> dict[str, Any]:
+def issue_node(
+    ident: str, labels: tuple[tuple[str, str], ...] = (), state: str = "started"
+) -> dict[str, Any]:
     return {
-        "id": f"id-{ident}", "identifier": ident, "url": f"https://linear.app/acme/issue/{ident}/x",
-        "title": f"Issue {ident}", "description": "", "priority": 3, "priorityLabel": "Medium",
-        "estimate": 2, "dueDate": None, "createdAt": "2025-01-01T00:00:00.000Z",
-        "updatedAt": "2025-01-05T00:00:00.000Z", "state": {"id": "s1", "name": "In Progress", "type": state},
-        "assignee": {"id": "u-ann", "name": "Ann Lee", "displayName": "ann"}, "creator": None,
-        "team": {"id": TEAM, "key": "ENG"}, "project": None, "cycle": None, "parent": None,
+        "id": f"id-{ident}",
+        "identifier": ident,
+        "url": f"https://linear.app/acme/issue/{ident}/x",
+        "title": f"Issue {ident}",
+        "description": "",
+        "priority": 3,
+        "priorityLabel": "Medium",
+        "estimate": 2,
+        "dueDate": None,
+        "createdAt": "2025-01-01T00:00:00.000Z",
+        "updatedAt": "2025-01-05T00:00:00.000Z",
+        "state": {"id": "s1", "name": "In Progress", "type": state},
+        "assignee": {"id": "u-ann", "name": "Ann Lee", "displayName": "ann"},
+        "creator": None,
+        "team": {"id": TEAM, "key": "ENG"},
+        "project": None,
+        "cycle": None,
+        "parent": None,
         "labels": {"nodes": [{"id": i, "name": n} for i, n in labels]},
         "stateHistory": {"nodes": [{"startedAt": "2025-01-02T00:00:00.000Z", "endedAt": None}]},
     }
@@ -46,10 +76,21 @@ class Linear:
         self.answers: list[Any] = []
         mock.add_callback(responses.POST, URL, callback=self._answer)
 
-    def reply(self, data: Any = None, *, status: int = 200, errors: Any = None, headers: Any = None,
-              raw: str | None = None, exc: Exception | None = None) -> None:
-        body = raw if raw is not None else json.dumps({k: v for k, v in (("data", data), ("errors", errors))
-                                                       if v is not None})
+    def reply(
+        self,
+        data: Any = None,
+        *,
+        status: int = 200,
+        errors: Any = None,
+        headers: Any = None,
+        raw: str | None = None,
+        exc: Exception | None = None,
+    ) -> None:
+        body = (
+            raw
+            if raw is not None
+            else json.dumps({k: v for k, v in (("data", data), ("errors", errors)) if v is not None})
+        )
         self.answers.append(exc or (status, dict(headers or {}), body))
 
     def _answer(self, request: Any) -> Any:
@@ -79,16 +120,27 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def client(sleeps: list[float]) -> LinearClient:
-    return LinearClient(URL, KEY, config=LinearConfig(workspace_url_key="acme"),
-                        retry=RetryPolicy(tries=3, base_delay=0.01), sleep=sleeps.append)
+    return LinearClient(
+        URL,
+        KEY,
+        config=LinearConfig(workspace_url_key="acme"),
+        retry=RetryPolicy(tries=3, base_delay=0.01),
+        sleep=sleeps.append,
+    )
 
 
 def item(labels: tuple[str, ...] = ()) -> Item:
     return Item(tracker=Tracker.LINEAR, id="id-ENG-7", key="ENG-7", labels=labels, custom={"team_id": TEAM})
 
 
-VIEWER = {"viewer": {"id": "u-fk", "name": "Flowkeeper", "displayName": "flowkeeper",
-                     "organization": {"id": "org-1", "name": "Acme", "urlKey": "acme"}}}
+VIEWER = {
+    "viewer": {
+        "id": "u-fk",
+        "name": "Flowkeeper",
+        "displayName": "flowkeeper",
+        "organization": {"id": "org-1", "name": "Acme", "urlKey": "acme"},
+    }
+}
 
 
 def test_viewer_is_asked_once_with_the_key_as_authorization(client: LinearClient, linear: Linear) -> None:
@@ -101,9 +153,17 @@ def test_viewer_is_asked_once_with_the_key_as_authorization(client: LinearClient
 
 
 def test_paged_search_sends_the_filter_and_follows_the_cursor(client: LinearClient, linear: Linear) -> None:
-    linear.reply({"issues": {"nodes": [issue_node("ENG-1"), issue_node("ENG-2")],
-                             "pageInfo": {"hasNextPage": True, "endCursor": "c1"}}})
-    linear.reply({"issues": {"nodes": [issue_node("ENG-3")], "pageInfo": {"hasNextPage": False, "endCursor": "c2"}}})
+    linear.reply(
+        {
+            "issues": {
+                "nodes": [issue_node("ENG-1"), issue_node("ENG-2")],
+                "pageInfo": {"hasNextPage": True, "endCursor": "c1"},
+            }
+        }
+    )
+    linear.reply(
+        {"issues": {"nodes": [issue_node("ENG-3")], "pageInfo": {"hasNextPage": False, "endCursor": "c2"}}}
+    )
     query = SearchQuery(teams=("ENG",), status_categories=(StatusCategory.IN_PROGRESS,))
     items = list(client.search_all(query, page_size=2))
     assert [i.key for i in items] == ["ENG-1", "ENG-2", "ENG-3"]
@@ -116,10 +176,13 @@ def test_paged_search_sends_the_filter_and_follows_the_cursor(client: LinearClie
 def test_comment_create_renders_a_mention_and_a_marker(client: LinearClient, linear: Linear) -> None:
     linear.reply({"commentCreate": {"success": True, "comment": {"id": "cm-1"}}})
     marker = WriteMarker(rule="stale", item_key="ENG-7", episode=2, step="0")
-    body = CommentBody((Text("Still moving? "), Mention(Person(id="u-ann", name="ann")), Text(" please update.")))
+    body = CommentBody(
+        (Text("Still moving? "), Mention(Person(id="u-ann", name="ann")), Text(" please update."))
+    )
     assert client.add_comment(item(), body, marker) == "cm-1"
-    expected = ("Still moving? https://linear.app/acme/profiles/ann please update.\n\n"
-                "`flowkeeper:stale:ENG-7:2:0`")
+    expected = (
+        "Still moving? https://linear.app/acme/profiles/ann please update.\n\n`flowkeeper:stale:ENG-7:2:0`"
+    )
     assert linear.op(0) == ("CreateComment", {"issueId": "id-ENG-7", "body": expected})
 
 
@@ -132,10 +195,14 @@ def test_find_marked_comment_searches_by_marker(client: LinearClient, linear: Li
     assert linear.op(0) == ("FindMarkedComment", {"id": "id-ENG-7", "marker": "flowkeeper:stale:ENG-7:1:0"})
 
 
-LABELS = {"issueLabels": {"nodes": [
-    {"id": "ws-stalled", "name": "stalled", "isGroup": False, "parent": None, "team": None},
-    {"id": "team-stalled", "name": "stalled", "isGroup": False, "parent": None, "team": {"id": TEAM}},
-]}}
+LABELS = {
+    "issueLabels": {
+        "nodes": [
+            {"id": "ws-stalled", "name": "stalled", "isGroup": False, "parent": None, "team": None},
+            {"id": "team-stalled", "name": "stalled", "isGroup": False, "parent": None, "team": {"id": TEAM}},
+        ]
+    }
+}
 
 
 def test_label_add_and_remove_are_diffs_using_the_team_label(client: LinearClient, linear: Linear) -> None:
@@ -145,14 +212,22 @@ def test_label_add_and_remove_are_diffs_using_the_team_label(client: LinearClien
     client.add_labels(item(), ["stalled"])
     client.remove_labels(item(("stalled",)), ["stalled"])  # id cached: no second lookup
     assert linear.op(0) == ("FindLabels", {"names": ["stalled"], "teamId": TEAM, "first": 50})
-    assert linear.op(1) == ("UpdateIssueLabels", {"id": "id-ENG-7", "added": ["team-stalled"], "removed": None})
-    assert linear.op(2) == ("UpdateIssueLabels", {"id": "id-ENG-7", "added": None, "removed": ["team-stalled"]})
+    assert linear.op(1) == (
+        "UpdateIssueLabels",
+        {"id": "id-ENG-7", "added": ["team-stalled"], "removed": None},
+    )
+    assert linear.op(2) == (
+        "UpdateIssueLabels",
+        {"id": "id-ENG-7", "added": None, "removed": ["team-stalled"]},
+    )
     assert len(linear.sent) == 3
 
 
 def test_missing_label_is_created_when_allowed(client: LinearClient, linear: Linear) -> None:
     linear.reply({"issueLabels": {"nodes": []}})
-    linear.reply({"issueLabelCreate": {"success": True, "issueLabel": {"id": "new-1", "name": "needs-owner"}}})
+    linear.reply(
+        {"issueLabelCreate": {"success": True, "issueLabel": {"id": "new-1", "name": "needs-owner"}}}
+    )
     linear.reply({"issueUpdate": {"success": True}})
     client.add_labels(item(), ["needs-owner"])
     assert linear.op(1) == ("CreateLabel", {"name": "needs-owner", "teamId": TEAM, "color": "#bec2c8"})
@@ -161,8 +236,10 @@ def test_missing_label_is_created_when_allowed(client: LinearClient, linear: Lin
 
 def test_forbidden_label_creation_names_the_label_and_the_fix(client: LinearClient, linear: Linear) -> None:
     linear.reply({"issueLabels": {"nodes": []}})
-    linear.reply(errors=[{"message": "Forbidden", "extensions": {"code": "FORBIDDEN", "type": "forbidden"}}],
-                 status=400)
+    linear.reply(
+        errors=[{"message": "Forbidden", "extensions": {"code": "FORBIDDEN", "type": "forbidden"}}],
+        status=400,
+    )
     with pytest.raises(PermissionDenied, match=r"create label 'needs-owner'.*Settings → Labels"):
         client.add_labels(item(), ["needs-owner"])
     assert len(linear.sent) == 2  # not retried
@@ -176,47 +253,77 @@ def test_creation_off_and_missing_label_is_a_clear_failure(sleeps: list[float], 
 
 
 def test_a_label_inside_a_group_is_never_used_for_flags(client: LinearClient, linear: Linear) -> None:
-    linear.reply({"issueLabels": {"nodes": [
-        {"id": "g1", "name": "stalled", "isGroup": False, "parent": {"id": "grp"}, "team": {"id": TEAM}}]}})
+    linear.reply(
+        {
+            "issueLabels": {
+                "nodes": [
+                    {
+                        "id": "g1",
+                        "name": "stalled",
+                        "isGroup": False,
+                        "parent": {"id": "grp"},
+                        "team": {"id": TEAM},
+                    }
+                ]
+            }
+        }
+    )
     with pytest.raises(TrackerError, match="label group"):
         client.add_labels(item(), ["stalled"])
     assert [b["operationName"] for b in linear.sent] == ["FindLabels"]
 
 
-def test_a_label_a_person_removed_between_read_and_write_stays_removed(client: LinearClient, linear: Linear) -> None:
+def test_a_label_a_person_removed_between_read_and_write_stays_removed(
+    client: LinearClient, linear: Linear
+) -> None:
     # Flowkeeper read ENG-7 with labels Bug + stalled; meanwhile a person removed Bug in Linear.
     stale_copy = item(("Bug", "stalled"))
     linear.reply(LABELS)
     linear.reply({"issueUpdate": {"success": True}})
     client.remove_labels(stale_copy, ["stalled"])
     name, variables = linear.op(1)
-    assert name == "UpdateIssueLabels" and variables == {"id": "id-ENG-7", "added": None,
-                                                         "removed": ["team-stalled"]}
+    assert name == "UpdateIssueLabels" and variables == {
+        "id": "id-ENG-7",
+        "added": None,
+        "removed": ["team-stalled"],
+    }
     assert "labelIds" not in json.dumps(linear.sent)  # Bug is not written back from the stale copy
 
 
 def test_ratelimited_400_is_a_rate_limit_with_the_reset(client: LinearClient, linear: Linear) -> None:
     reset_ms = int(time.time() * 1000) + 3_600_000
-    linear.reply(status=400, errors=[{"message": "Rate limit exceeded", "extensions": {"code": "RATELIMITED"}}],
-                 headers={"X-RateLimit-Requests-Remaining": "0", "X-RateLimit-Requests-Limit": "2500",
-                          "X-RateLimit-Requests-Reset": str(reset_ms)})
+    linear.reply(
+        status=400,
+        errors=[{"message": "Rate limit exceeded", "extensions": {"code": "RATELIMITED"}}],
+        headers={
+            "X-RateLimit-Requests-Remaining": "0",
+            "X-RateLimit-Requests-Limit": "2500",
+            "X-RateLimit-Requests-Reset": str(reset_ms),
+        },
+    )
     with pytest.raises(RateLimited) as caught:
         client.get_item("ENG-7")
     assert caught.value.retry_after is not None and 3500 < caught.value.retry_after <= 3600
     assert len(linear.sent) == 1  # an hour's wait is left to the job queue, not slept here
 
 
-def test_short_ratelimit_waits_for_the_reset_then_succeeds(client: LinearClient, linear: Linear,
-                                                          sleeps: list[float]) -> None:
+def test_short_ratelimit_waits_for_the_reset_then_succeeds(
+    client: LinearClient, linear: Linear, sleeps: list[float]
+) -> None:
     reset_ms = int(time.time() * 1000) + 20_000
-    linear.reply(status=400, errors=[{"message": "Rate limit exceeded", "extensions": {"code": "RATELIMITED"}}],
-                 headers={"X-RateLimit-Complexity-Reset": str(reset_ms)})
+    linear.reply(
+        status=400,
+        errors=[{"message": "Rate limit exceeded", "extensions": {"code": "RATELIMITED"}}],
+        headers={"X-RateLimit-Complexity-Reset": str(reset_ms)},
+    )
     linear.reply({"issue": issue_node("ENG-7")})
     assert client.get_item("ENG-7").key == "ENG-7"
     assert len(sleeps) == 1 and 15 < sleeps[0] <= 20
 
 
-def test_5xx_then_success_is_retried_with_backoff(client: LinearClient, linear: Linear, sleeps: list[float]) -> None:
+def test_5xx_then_success_is_retried_with_backoff(
+    client: LinearClient, linear: Linear, sleeps: list[float]
+) -> None:
     linear.reply(status=502, raw="<html>Bad gateway</html>")
     linear.reply(status=503, errors=[{"message": "Service unavailable"}])
     linear.reply({"issue": issue_node("ENG-7")})
@@ -233,8 +340,18 @@ def test_timeouts_give_up_as_unavailable_without_the_key(client: LinearClient, l
 
 
 def test_other_graphql_errors_fail_with_the_message(client: LinearClient, linear: Linear) -> None:
-    linear.reply(status=400, errors=[{"message": "Argument Validation Error", "extensions": {
-        "code": "INVALID_INPUT", "userPresentableMessage": f"title is too long (key {KEY})"}}])
+    linear.reply(
+        status=400,
+        errors=[
+            {
+                "message": "Argument Validation Error",
+                "extensions": {
+                    "code": "INVALID_INPUT",
+                    "userPresentableMessage": f"title is too long (key {KEY})",
+                },
+            }
+        ],
+    )
     with pytest.raises(TrackerError, match="title is too long") as caught:
         client.get_item("ENG-7")
     assert type(caught.value) is TrackerError and KEY not in str(caught.value)
@@ -242,16 +359,25 @@ def test_other_graphql_errors_fail_with_the_message(client: LinearClient, linear
 
 
 def test_unknown_issue_is_not_found(client: LinearClient, linear: Linear) -> None:
-    linear.reply(status=200, errors=[{"message": "Entity not found: Issue", "extensions": {"code": "INVALID_INPUT"}}])
+    linear.reply(
+        status=200, errors=[{"message": "Entity not found: Issue", "extensions": {"code": "INVALID_INPUT"}}]
+    )
     with pytest.raises(NotFound):
         client.get_item("ENG-404")
 
 
-def test_client_slows_down_before_the_budget_runs_out(client: LinearClient, linear: Linear,
-                                                     sleeps: list[float]) -> None:
+def test_client_slows_down_before_the_budget_runs_out(
+    client: LinearClient, linear: Linear, sleeps: list[float]
+) -> None:
     reset_ms = int(time.time() * 1000) + 30_000
-    linear.reply(VIEWER, headers={"X-RateLimit-Requests-Limit": "2500", "X-RateLimit-Requests-Remaining": "40",
-                                  "X-RateLimit-Requests-Reset": str(reset_ms)})
+    linear.reply(
+        VIEWER,
+        headers={
+            "X-RateLimit-Requests-Limit": "2500",
+            "X-RateLimit-Requests-Remaining": "40",
+            "X-RateLimit-Requests-Reset": str(reset_ms),
+        },
+    )
     linear.reply({"teams": {"nodes": []}}, headers={"X-RateLimit-Requests-Remaining": "2400"})
     client.whoami()
     assert sleeps == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from integration.trackers.linear_filter import to_filter
 from integration.trackers.linear_ratelimit import RateBudget, pause_needed
 from rules.model import SearchQuery, StatusCategory
 
-CUTOFF = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+CUTOFF = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_empty_query_is_every_issue() -> None:
@@ -18,30 +18,44 @@ def test_empty_query_is_every_issue() -> None:
 
 
 def test_bounds_are_anded_and_flags_ored_back_in() -> None:
-    query = SearchQuery(teams=("ENG",), status_categories=(StatusCategory.TODO, StatusCategory.IN_PROGRESS),
-                        updated_before=CUTOFF, labels_none_of=("wontfix",), always_include_labels=("stalled",))
-    assert to_filter(query) == {"or": [
-        {"and": [
-            {"team": {"key": {"in": ["ENG"]}}},
-            {"state": {"type": {"in": ["triage", "backlog", "unstarted", "started"]}}},
-            {"updatedAt": {"lt": "2025-03-01T12:00:00Z"}},
-            {"labels": {"every": {"name": {"nin": ["wontfix"]}}}},
-        ]},
-        {"labels": {"some": {"name": {"in": ["stalled"]}}}},
-    ]}
+    query = SearchQuery(
+        teams=("ENG",),
+        status_categories=(StatusCategory.TODO, StatusCategory.IN_PROGRESS),
+        updated_before=CUTOFF,
+        labels_none_of=("wontfix",),
+        always_include_labels=("stalled",),
+    )
+    assert to_filter(query) == {
+        "or": [
+            {
+                "and": [
+                    {"team": {"key": {"in": ["ENG"]}}},
+                    {"state": {"type": {"in": ["triage", "backlog", "unstarted", "started"]}}},
+                    {"updatedAt": {"lt": "2025-03-01T12:00:00Z"}},
+                    {"labels": {"every": {"name": {"nin": ["wontfix"]}}}},
+                ]
+            },
+            {"labels": {"some": {"name": {"in": ["stalled"]}}}},
+        ]
+    }
 
 
 def test_state_names_labels_any_and_a_rules_own_filter() -> None:
     query = SearchQuery(status_names=("In Review",), labels_any_of=("bug",), extra='{"priority": {"lte": 2}}')
-    assert to_filter(query) == {"and": [{"state": {"name": {"in": ["In Review"]}}},
-                                        {"labels": {"some": {"name": {"in": ["bug"]}}}},
-                                        {"priority": {"lte": 2}}]}
+    assert to_filter(query) == {
+        "and": [
+            {"state": {"name": {"in": ["In Review"]}}},
+            {"labels": {"some": {"name": {"in": ["bug"]}}}},
+            {"priority": {"lte": 2}},
+        ]
+    }
 
 
 def test_unknown_category_does_not_narrow_and_done_covers_completed() -> None:
     assert to_filter(SearchQuery(status_categories=(StatusCategory.UNKNOWN,))) == {}
     assert to_filter(SearchQuery(status_categories=(StatusCategory.CANCELED,))) == {
-        "state": {"type": {"in": ["canceled", "duplicate"]}}}
+        "state": {"type": {"in": ["canceled", "duplicate"]}}
+    }
 
 
 def test_bad_extra_filter_is_named() -> None:
@@ -52,10 +66,15 @@ def test_bad_extra_filter_is_named() -> None:
 
 
 def test_budget_headers_and_reserve() -> None:
-    headers = {"x-ratelimit-requests-limit": "2500", "X-RateLimit-Requests-Remaining": "2000",
-               "X-RateLimit-Requests-Reset": "1000000", "X-RateLimit-Complexity-Limit": "3000000",
-               "X-RateLimit-Complexity-Remaining": "160000", "X-RateLimit-Complexity-Reset": "1060000",
-               "X-Complexity": "2251"}
+    headers = {
+        "x-ratelimit-requests-limit": "2500",
+        "X-RateLimit-Requests-Remaining": "2000",
+        "X-RateLimit-Requests-Reset": "1000000",
+        "X-RateLimit-Complexity-Limit": "3000000",
+        "X-RateLimit-Complexity-Remaining": "160000",
+        "X-RateLimit-Complexity-Reset": "1060000",
+        "X-Complexity": "2251",
+    }
     budget = RateBudget.from_headers(headers)
     assert budget.last_complexity == 2251 and budget.requests_remaining == 2000
     assert pause_needed(budget, next_cost=5000, now_ms=1_000_000) == 0.0

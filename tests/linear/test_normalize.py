@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -19,13 +19,18 @@ def test_issue_create_2024_carries_state_team_creator_and_org(webhook: Any) -> N
     event = normalize(webhook("issue_create.cloud-2024"), CFG)
     assert event is not None and event.kind is EventKind.CREATED
     item = event.item
-    assert (item.tracker, item.key, item.title, item.team) == (Tracker.LINEAR, "POR-5", "New issue again", "POR")
+    assert (item.tracker, item.key, item.title, item.team) == (
+        Tracker.LINEAR,
+        "POR-5",
+        "New issue again",
+        "POR",
+    )
     assert item.status.name == "Todo" and item.status.category is StatusCategory.TODO
     assert item.url == "https://linear.app/getport/issue/POR-5/new-issue-again"
     assert item.reporter is not None and item.reporter.id == "11c5ce7d-229b-4487-b23b-f404e4a8c85d"
     assert item.labels == () and "labels" not in item.unknown
     assert item.priority is not None and item.priority.rank is None and item.priority.name == "No priority"
-    assert item.status_changed_at == datetime(2024, 5, 19, 17, 55, 29, 277000, tzinfo=timezone.utc)
+    assert item.status_changed_at == datetime(2024, 5, 19, 17, 55, 29, 277000, tzinfo=UTC)
     assert event.actor is not None and event.actor.kind is ActorKind.HUMAN and event.actor.name == "Mor Paz"
     assert event.organization_id == "36968e1b-496c-4610-8c25-641364da172e"
     assert event.source_type == "Issue:create"
@@ -38,7 +43,7 @@ def test_old_issue_create_without_actor_org_or_timestamp_still_normalizes(webhoo
     assert event.item.key == "KOR-11"  # team key + number: 2021 payloads have no identifier
     assert event.item.status.category is StatusCategory.TODO  # backlog → todo
     assert event.actor is None and event.organization_id is None
-    assert event.occurred_at == datetime(2021, 1, 30, 11, 19, 39, 427000, tzinfo=timezone.utc)
+    assert event.occurred_at == datetime(2021, 1, 30, 11, 19, 39, 427000, tzinfo=UTC)
 
 
 def test_state_change_records_status_change_and_when_entered(webhook: Any) -> None:
@@ -47,7 +52,7 @@ def test_state_change_records_status_change_and_when_entered(webhook: Any) -> No
     assert event is not None and event.kind is EventKind.UPDATED
     status = event.change_of("status")
     assert status is not None and (status.old, status.new) == ("Backlog", "Todo")
-    assert event.item.status_changed_at == datetime(2021, 1, 30, 11, 24, 17, 747000, tzinfo=timezone.utc)
+    assert event.item.status_changed_at == datetime(2021, 1, 30, 11, 24, 17, 747000, tzinfo=UTC)
     assert event.item.assignee is not None and event.item.assignee.name == "user@example.com"
     # updatedFrom lists description/estimate as null, but they did not change: no Change for them
     assert event.change_of("description") is None and event.change_of("estimate") is None
@@ -97,8 +102,11 @@ def test_comment_events_give_a_partial_item_to_refetch(
 
 @pytest.mark.parametrize(
     ("name", "old", "new"),
-    [("issuelabel_create.2021", None, "new label"), ("issuelabel_update.2021", "new label", "update new label"),
-     ("issuelabel_remove.2021", "update new label", None)],
+    [
+        ("issuelabel_create.2021", None, "new label"),
+        ("issuelabel_update.2021", "new label", "update new label"),
+        ("issuelabel_remove.2021", "update new label", None),
+    ],
 )
 def test_issue_label_events_keep_the_name_cache_fresh(
     name: str, old: str | None, new: str | None, webhook: Any
@@ -134,8 +142,10 @@ def test_label_ids_without_names_are_unknown_unless_cached(webhook: Any) -> None
     assert event is not None and event.item.labels == ("Bug",)
 
 
-@pytest.mark.parametrize(("actor_type", "kind"), [("user", ActorKind.HUMAN), ("OauthClient", ActorKind.BOT),
-                                                  ("Integration", ActorKind.BOT)])
+@pytest.mark.parametrize(
+    ("actor_type", "kind"),
+    [("user", ActorKind.HUMAN), ("OauthClient", ActorKind.BOT), ("Integration", ActorKind.BOT)],
+)
 def test_actor_kinds(actor_type: str, kind: ActorKind, webhook: Any) -> None:
     payload = webhook("issue_create.cloud-2024")
     payload["actor"]["type"] = actor_type
@@ -171,8 +181,14 @@ def test_old_envelope_variant_of_a_new_delivery(webhook: Any) -> None:
 
 def test_due_date_estimate_priority_cycle_parent(webhook: Any) -> None:
     payload = webhook("issue_update.description.2023")
-    payload["data"].update(dueDate="2024-02-29", estimate=3, priority=1, priorityLabel="Urgent",
-                           cycle={"id": "c", "number": 7, "name": None}, parent={"id": "p", "identifier": "LIN-1"})
+    payload["data"].update(
+        dueDate="2024-02-29",
+        estimate=3,
+        priority=1,
+        priorityLabel="Urgent",
+        cycle={"id": "c", "number": 7, "name": None},
+        parent={"id": "p", "identifier": "LIN-1"},
+    )
     event = normalize(payload, CFG)
     assert event is not None
     item = event.item
@@ -200,9 +216,14 @@ def test_types_flowkeeper_ignores(payload: dict) -> None:
         ({"action": "create", "data": {}}, "no type or action"),
         ({"type": "Issue", "action": "create", "data": None}, "no data object"),
         ({"type": "Issue", "action": "create", "data": {"title": "x"}}, "no id"),
-        ({"type": "Comment", "action": "create", "data": {"id": "c", "createdAt": "2024-01-01T00:00:00Z"}},
-         "names no issue"),
-        ({"type": "Issue", "action": "update", "createdAt": "yesterday", "data": {"id": "i"}}, "not a timestamp"),
+        (
+            {"type": "Comment", "action": "create", "data": {"id": "c", "createdAt": "2024-01-01T00:00:00Z"}},
+            "names no issue",
+        ),
+        (
+            {"type": "Issue", "action": "update", "createdAt": "yesterday", "data": {"id": "i"}},
+            "not a timestamp",
+        ),
     ],
 )
 def test_malformed_payloads_raise_payload_error(payload: dict, reason: str) -> None:
@@ -220,33 +241,57 @@ def test_delivery_timestamp_prefers_body_then_header(webhook: Any) -> None:
 
 def test_normalize_issue_from_a_graphql_node() -> None:
     node = {
-        "id": "uuid-1", "identifier": "ENG-7", "url": "https://linear.app/acme/issue/ENG-7/x", "title": "Fix it",
-        "description": None, "priority": 2, "priorityLabel": "High", "estimate": None, "dueDate": None,
-        "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-03T00:00:00.000Z",
+        "id": "uuid-1",
+        "identifier": "ENG-7",
+        "url": "https://linear.app/acme/issue/ENG-7/x",
+        "title": "Fix it",
+        "description": None,
+        "priority": 2,
+        "priorityLabel": "High",
+        "estimate": None,
+        "dueDate": None,
+        "createdAt": "2024-01-01T00:00:00.000Z",
+        "updatedAt": "2024-01-03T00:00:00.000Z",
         "state": {"id": "s", "name": "In Review", "type": "started"},
         "assignee": {"id": "u1", "name": "ann", "displayName": "Ann", "email": "ann@example.com"},
-        "creator": None, "team": {"key": "ENG"}, "project": None, "cycle": None, "parent": None,
+        "creator": None,
+        "team": {"key": "ENG"},
+        "project": None,
+        "cycle": None,
+        "parent": None,
         "labels": {"nodes": [{"id": "l1", "name": "Bug"}]},
         "stateHistory": {"nodes": [{"startedAt": "2024-01-02T00:00:00.000Z", "endedAt": None}]},
-        "inverseRelations": {"nodes": [
-            {"type": "blocks", "issue": {"identifier": "ENG-3", "state": {"type": "completed"}}},
-            {"type": "related", "issue": {"identifier": "ENG-4", "state": {"type": "started"}}},
-        ]},
+        "inverseRelations": {
+            "nodes": [
+                {"type": "blocks", "issue": {"identifier": "ENG-3", "state": {"type": "completed"}}},
+                {"type": "related", "issue": {"identifier": "ENG-4", "state": {"type": "started"}}},
+            ]
+        },
     }
     item = normalize_issue(node, CFG)
     assert item.unknown == frozenset()
     assert item.status.category is StatusCategory.IN_PROGRESS and item.assignee is not None
     assert item.assignee.name == "Ann" and item.reporter is None and item.labels == ("Bug",)
-    assert item.status_changed_at == datetime(2024, 1, 2, tzinfo=timezone.utc)
+    assert item.status_changed_at == datetime(2024, 1, 2, tzinfo=UTC)
     assert [(link.kind, link.key, link.status_category) for link in item.links] == [
-        ("blocked_by", "ENG-3", StatusCategory.DONE)]
+        ("blocked_by", "ENG-3", StatusCategory.DONE)
+    ]
 
 
-@pytest.mark.parametrize("state_type", ["triage", "backlog", "unstarted", "started", "completed", "canceled",
-                                        "duplicate", "something-new"])
+@pytest.mark.parametrize(
+    "state_type",
+    ["triage", "backlog", "unstarted", "started", "completed", "canceled", "duplicate", "something-new"],
+)
 def test_state_type_categories(state_type: str, webhook: Any) -> None:
-    expected = {"triage": "todo", "backlog": "todo", "unstarted": "todo", "started": "in_progress",
-                "completed": "done", "canceled": "canceled", "duplicate": "canceled"}.get(state_type, "unknown")
+    expected = {
+        "triage": "todo",
+        "backlog": "todo",
+        "unstarted": "todo",
+        "started": "in_progress",
+        "completed": "done",
+        "canceled": "canceled",
+        "duplicate": "canceled",
+    }.get(state_type, "unknown")
     payload = copy.deepcopy(webhook("issue_create.cloud-2024"))
     payload["data"]["state"]["type"] = state_type
     event = normalize(payload, CFG)

@@ -16,8 +16,18 @@ OPERATIONS = operation_names()
 
 
 def test_the_operations_exist() -> None:
-    assert {"Viewer", "Teams", "SearchIssues", "GetIssue", "IssueStateHistory", "FindMarkedComment",
-            "FindLabels", "CreateLabel", "UpdateIssueLabels", "CreateComment"} <= set(OPERATIONS)
+    assert {
+        "Viewer",
+        "Teams",
+        "SearchIssues",
+        "GetIssue",
+        "IssueStateHistory",
+        "FindMarkedComment",
+        "FindLabels",
+        "CreateLabel",
+        "UpdateIssueLabels",
+        "CreateComment",
+    } <= set(OPERATIONS)
 
 
 @pytest.mark.parametrize("name", OPERATIONS)
@@ -29,7 +39,7 @@ def test_operation_is_valid_and_uses_nothing_deprecated(name: str, linear_schema
 def test_the_validation_catches_unknown_and_deprecated_fields(linear_schema: Any) -> None:
     rules = [*specified_rules, NoDeprecatedCustomRule]
     unknown = validate(linear_schema, parse("query { viewer { id nickname } }"), rules)
-    deprecated = validate(linear_schema, parse("query { issue(id: \"x\") { boardOrder } }"), rules)
+    deprecated = validate(linear_schema, parse('query { issue(id: "x") { boardOrder } }'), rules)
     assert "nickname" in unknown[0].message and "deprecated" in deprecated[0].message
 
 
@@ -40,8 +50,13 @@ def test_labels_are_only_ever_changed_as_a_diff() -> None:
 
 @pytest.mark.parametrize(
     ("name", "variables"),
-    [("SearchIssues", {"first": max_page_size(1000)}), ("GetIssue", {}), ("FindLabels", {"first": 50}),
-     ("IssueStateHistory", {"first": 50}), ("Teams", {"first": 100})],
+    [
+        ("SearchIssues", {"first": max_page_size(1000)}),
+        ("GetIssue", {}),
+        ("FindLabels", {"first": 50}),
+        ("IssueStateHistory", {"first": 50}),
+        ("Teams", {"first": 100}),
+    ],
 )
 def test_each_query_stays_under_the_complexity_cap(name: str, variables: dict) -> None:
     assert estimate(document(name), variables) <= MAX_QUERY_COMPLEXITY
@@ -52,4 +67,7 @@ def test_complexity_estimate_counts_fields_objects_and_pages() -> None:
     assert estimate("query { viewer { id name } }") == pytest.approx(1.2)
     assert estimate("query { issues(first: 10) { nodes { id } } }") == pytest.approx(1 + 10 * 1.1)
     assert estimate("query($n: Int) { issues(first: $n) { nodes { id } } }", {"n": 100}) == pytest.approx(111)
-    assert max_page_size(1000) < 1000 and estimate(document("SearchIssues"), {"first": max_page_size(1000)}) <= 10_000
+    assert (
+        max_page_size(1000) < 1000
+        and estimate(document("SearchIssues"), {"first": max_page_size(1000)}) <= 10_000
+    )

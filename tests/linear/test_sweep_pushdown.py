@@ -8,7 +8,7 @@ so the test sees what a real workspace would answer.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import responses
@@ -21,7 +21,7 @@ from rules.model import SearchQuery, StatusCategory
 from webhooks.linear_normalize import LinearConfig
 
 URL = "https://api.linear.app/graphql"
-NOW = datetime(2025, 6, 2, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 2, tzinfo=UTC)
 HOURLY_COMPLEXITY = 3_000_000  # API key budget per hour (NOTES.md)
 TEAMS = ("ENG", "OPS", "WEB", "DES")
 STATES = ("backlog", "unstarted", "started", "completed", "canceled")
@@ -32,45 +32,73 @@ def workspace() -> list[dict[str, Any]]:
     issues = []
     for n in range(10_000):
         candidate, flagged = n % 100 == 7 and n < 9_000, n % 1000 == 3
-        issues.append({
-            "id": f"id-{n}", "identifier": f"{TEAMS[n % 4] if not candidate else 'ENG'}-{n}",
-            "team": {"id": "t", "key": "ENG" if candidate else TEAMS[n % 4 if n % 4 else 1]},
-            "state": {"id": "s", "name": "x", "type": "started" if candidate else STATES[(n // 4) % 5]},
-            "updatedAt": (NOW - timedelta(days=30 if candidate else 1)).isoformat().replace("+00:00", "Z"),
-            "labels": {"nodes": [{"id": "l-f", "name": "stalled"}] if flagged else []},
-        })
+        issues.append(
+            {
+                "id": f"id-{n}",
+                "identifier": f"{TEAMS[n % 4] if not candidate else 'ENG'}-{n}",
+                "team": {"id": "t", "key": "ENG" if candidate else TEAMS[n % 4 if n % 4 else 1]},
+                "state": {"id": "s", "name": "x", "type": "started" if candidate else STATES[(n // 4) % 5]},
+                "updatedAt": (NOW - timedelta(days=30 if candidate else 1))
+                .isoformat()
+                .replace("+00:00", "Z"),
+                "labels": {"nodes": [{"id": "l-f", "name": "stalled"}] if flagged else []},
+            }
+        )
     return issues
 
 
 def _compare(value: Any, comparator: dict[str, Any]) -> bool:
-    ops = {"in": lambda v, a: v in a, "nin": lambda v, a: v not in a, "eq": lambda v, a: v == a,
-           "lt": lambda v, a: v < a}
+    ops = {
+        "in": lambda v, a: v in a,
+        "nin": lambda v, a: v not in a,
+        "eq": lambda v, a: v == a,
+        "lt": lambda v, a: v < a,
+    }
     return all(ops[op](value, arg) for op, arg in comparator.items())
 
 
+def _match(issue: dict[str, Any], key: str, cond: Any) -> bool:
+    names = [n["name"] for n in issue["labels"]["nodes"]]
+    if key == "and":
+        return all(matches(issue, c) for c in cond)
+    if key == "or":
+        return any(matches(issue, c) for c in cond)
+    if key == "team":
+        return _compare(issue["team"]["key"], cond["key"])
+    if key == "state":
+        return all(_compare(issue["state"][k], c) for k, c in cond.items())
+    if key == "updatedAt":
+        return _compare(issue["updatedAt"], cond)
+    if key == "labels" and "some" in cond:
+        return any(_compare(n, cond["some"]["name"]) for n in names)
+    if key == "labels" and "every" in cond:
+        return all(_compare(n, cond["every"]["name"]) for n in names)
+    raise AssertionError(f"the fake does not understand filter {key}: {cond}")
+
+
 def matches(issue: dict[str, Any], f: dict[str, Any]) -> bool:
-    """The subset of Linear's IssueFilter semantics the client uses."""
-    for key, cond in f.items():
-        names = [n["name"] for n in issue["labels"]["nodes"]]
-        ok = {
-            "and": lambda: all(matches(issue, c) for c in cond),
-            "or": lambda: any(matches(issue, c) for c in cond),
-            "team": lambda: _compare(issue["team"]["key"], cond["key"]),
-            "state": lambda: all(_compare(issue["state"][k], c) for k, c in cond.items()),
-            "updatedAt": lambda: _compare(issue["updatedAt"], cond),
-            "labels": lambda: (any(_compare(n, cond["some"]["name"]) for n in names) if "some" in cond
-                               else all(_compare(n, cond["every"]["name"]) for n in names)),
-        }[key]()
-        if not ok:
-            return False
-    return True
+    """The subset of Linear's IssueFilter semantics the client uses (and-ed keys)."""
+    return all(_match(issue, key, cond) for key, cond in f.items())
 
 
 def node(issue: dict[str, Any]) -> dict[str, Any]:
-    return {**issue, "url": f"https://linear.app/acme/issue/{issue['identifier']}", "title": "t",
-            "description": None, "priority": 0, "priorityLabel": "No priority", "estimate": None, "dueDate": None,
-            "createdAt": "2025-01-01T00:00:00Z", "assignee": None, "creator": None, "project": None,
-            "cycle": None, "parent": None, "stateHistory": {"nodes": []}}
+    return {
+        **issue,
+        "url": f"https://linear.app/acme/issue/{issue['identifier']}",
+        "title": "t",
+        "description": None,
+        "priority": 0,
+        "priorityLabel": "No priority",
+        "estimate": None,
+        "dueDate": None,
+        "createdAt": "2025-01-01T00:00:00Z",
+        "assignee": None,
+        "creator": None,
+        "project": None,
+        "cycle": None,
+        "parent": None,
+        "stateHistory": {"nodes": []},
+    }
 
 
 def test_sweep_of_10000_issues_fetches_only_the_candidates() -> None:
@@ -82,15 +110,23 @@ def test_sweep_of_10000_issues_fetches_only_the_candidates() -> None:
         v = body["variables"]
         hits = [i for i in issues if matches(i, v.get("filter") or {})]
         start = int(v["after"] or 0)
-        page = hits[start:start + v["first"]]
+        page = hits[start : start + v["first"]]
         more = start + len(page) < len(hits)
-        data = {"issues": {"nodes": [node(i) for i in page],
-                           "pageInfo": {"hasNextPage": more, "endCursor": str(start + len(page))}}}
+        data = {
+            "issues": {
+                "nodes": [node(i) for i in page],
+                "pageInfo": {"hasNextPage": more, "endCursor": str(start + len(page))},
+            }
+        }
         cost = estimate(document(body["operationName"]), v)
         return 200, {"X-Complexity": str(cost)}, json.dumps({"data": data})
 
-    query = SearchQuery(teams=("ENG",), status_categories=(StatusCategory.IN_PROGRESS,),
-                        updated_before=NOW - timedelta(days=14), always_include_labels=("stalled",))
+    query = SearchQuery(
+        teams=("ENG",),
+        status_categories=(StatusCategory.IN_PROGRESS,),
+        updated_before=NOW - timedelta(days=14),
+        always_include_labels=("stalled",),
+    )
     client = LinearClient(URL, "lin_api_x", config=LinearConfig(), sleep=lambda _: None)
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.POST, URL, callback=answer)
@@ -98,7 +134,9 @@ def test_sweep_of_10000_issues_fetches_only_the_candidates() -> None:
 
     assert len(found) == 100 and len({i.key for i in found}) == 100
     assert len(sent) == 2  # 100 candidates / 50 per page; without the filter it would be 200 pages
-    assert all(b["operationName"] == "SearchIssues" and b["variables"]["filter"] == to_filter(query) for b in sent)
+    assert all(
+        b["operationName"] == "SearchIssues" and b["variables"]["filter"] == to_filter(query) for b in sent
+    )
     assert sent[0]["variables"]["filter"]["or"][1] == {"labels": {"some": {"name": {"in": ["stalled"]}}}}
     assert all(i.status.category is StatusCategory.IN_PROGRESS or "stalled" in i.labels for i in found)
     per_query = estimate(document("SearchIssues"), {"first": 50})
