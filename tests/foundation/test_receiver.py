@@ -1,0 +1,164 @@
+"""Each guard of the receiver, posted through the real app on a real Redis queue."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_lib
+from flask.testing import FlaskClient
+from rq import Queue
+
+from integration.app import create_app
+from integration.queue import QUEUE_NAME
+from tests.foundation.helpers import (
+    JIRA_SECRET,
+    LINEAR_SECRET,
+    MINIMAL_RULES,
+    fixture,
+    jira_request,
+    linear_request,
+)
+
+JIRA_UPDATED = "jira_issue_updated.status_change.cloud-2024.json"
+LINEAR_UPDATED = "issue_update.state_change.2021.json"
+
+
+@pytest.fixture
+def app_env(db_url: str, redis_url: str) -> dict[str, str]:
+    return {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "JIRA_WEBHOOK_SECRET": f"old-secret,{JIRA_SECRET}",
+            "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET, "FLOWKEEPER_MAX_BODY_BYTES": "65536",
+            "RULES_DIR": str(MINIMAL_RULES)}
+
+
+@pytest.fixture
+def client(app_env: dict[str, str]) -> Iterator[FlaskClient]:
+    yield create_app(app_env).test_client()
+
+
+def queued(redis_url: str) -> int:
+    return Queue(QUEUE_NAME, connection=redis_lib.Redis.from_url(redis_url)).count
+
+
+def test_signed_jira_delivery_is_queued_once(client: FlaskClient, redis_url: str) -> None:
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="d-1")
+    first = client.post("/webhooks/jira", data=body, headers=headers)
+    again = client.post("/webhooks/jira", data=body, headers={**headers, "X-Atlassian-Webhook-Retry": "1"})
+    assert (first.status_code, first.json["status"]) == (200, "queued")
+    assert (again.status_code, again.json["status"]) == (200, "duplicate")
+    assert first.json["item"] == "GBL-142"
+    assert queued(redis_url) == 1
+
+
+def test_wrong_signature_is_401(client: FlaskClient, redis_url: str) -> None:
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), secret="not-the-secret")
+    response = client.post("/webhooks/jira", data=body, headers=headers)
+    assert response.status_code == 401 and response.json["status"] == "bad_signature"
+    assert queued(redis_url) == 0
+
+
+def test_missing_secret_refuses_and_names_the_variable(db_url: str, redis_url: str) -> None:
+    app = create_app({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES)})
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED))
+    response = app.test_client().post("/webhooks/jira", data=body, headers=headers)
+    assert response.status_code == 401 and "JIRA_WEBHOOK_SECRET" in response.json["reason"]
+
+
+def test_allow_unsigned_accepts_unsigned(db_url: str, redis_url: str) -> None:
+    app = create_app({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "FLOWKEEPER_ALLOW_UNSIGNED": "1",
+                      "RULES_DIR": str(MINIMAL_RULES)})
+    body = json.dumps(fixture("linear", LINEAR_UPDATED)).encode()
+    response = app.test_client().post("/webhooks/linear", data=body, headers={"Linear-Delivery": "u-1"})
+    assert response.status_code == 200 and response.json["status"] == "queued"
+
+
+def test_linear_timestamp_two_minutes_old_is_401(client: FlaskClient) -> None:
+    stale = int(time.time() * 1000) - 120_000
+    body, headers = linear_request(fixture("linear", LINEAR_UPDATED), timestamp_ms=stale)
+    response = client.post("/webhooks/linear", data=body, headers=headers)
+    assert response.status_code == 401 and response.json["status"] == "stale"
+
+
+def test_linear_fresh_delivery_and_old_envelope_are_queued(client: FlaskClient) -> None:
+    fresh_body, fresh_headers = linear_request(fixture("linear", LINEAR_UPDATED), timestamp_ms=int(time.time() * 1000))
+    old_body, old_headers = linear_request(fixture("linear", LINEAR_UPDATED))  # 2021 envelope: no timestamp
+    assert client.post("/webhooks/linear", data=fresh_body, headers=fresh_headers).json["status"] == "queued"
+    assert client.post("/webhooks/linear", data=old_body, headers=old_headers).json["status"] == "queued"
+
+
+def test_malformed_json_is_400_with_a_reason(client: FlaskClient) -> None:
+    body, headers = jira_request(b'{"webhookEvent": "jira:issue_updated", ')
+    response = client.post("/webhooks/jira", data=body, headers=headers)
+    assert response.status_code == 400 and "not JSON" in response.json["reason"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [(b"\xff\xfe{}", "UTF-8"), (b"[1, 2]", "JSON object"), (b"[" * 5000 + b"]" * 5000, "nested")],
+)
+def test_bad_bodies_are_400(client: FlaskClient, raw: bytes, reason: str) -> None:
+    body, headers = jira_request(raw)
+    response = client.post("/webhooks/jira", data=body, headers=headers)
+    assert response.status_code == 400 and reason in response.json["reason"]
+
+
+def test_body_over_the_limit_is_413(client: FlaskClient, redis_url: str) -> None:
+    payload = fixture("jira", JIRA_UPDATED)
+    payload["padding"] = "x" * 70_000
+    body, headers = jira_request(payload)
+    response = client.post("/webhooks/jira", data=body, headers=headers)
+    assert response.status_code == 413 and queued(redis_url) == 0
+
+
+def test_uninteresting_event_is_200_ignored(client: FlaskClient, redis_url: str) -> None:
+    body, headers = jira_request({"webhookEvent": "jira:version_released", "timestamp": 1})
+    response = client.post("/webhooks/jira", data=body, headers=headers)
+    assert (response.status_code, response.json["status"]) == (200, "ignored")
+    assert queued(redis_url) == 0
+
+
+def test_redis_down_is_503_and_health_says_so(app_env: dict[str, str]) -> None:
+    app = create_app({**app_env, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    client = app.test_client()
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED))
+    response = client.post("/webhooks/jira", data=body, headers=headers)
+    assert response.status_code == 503 and response.json["status"] == "unavailable"
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json["database"] == "ok" and health.json["queue"] != "ok"
+
+
+def test_health_is_200_when_all_is_reachable(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok", "queue": "ok"}
+
+
+def test_crash_between_dedupe_and_enqueue_loses_nothing(client: FlaskClient, redis_url: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dedupe mark and the job are one atomic Redis script: a failure leaves neither behind."""
+    import rq.queue
+
+    real = rq.queue.save_unique_job
+    calls = {"n": 0}
+
+    def crash_once(*args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise redis_lib.ConnectionError("connection lost mid-enqueue")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rq.queue, "save_unique_job", crash_once)
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="crash-1")
+    assert client.post("/webhooks/jira", data=body, headers=headers).status_code == 503
+    retry = client.post("/webhooks/jira", data=body, headers=headers)
+    assert retry.json["status"] == "queued", "the tracker's retry is not mistaken for a duplicate"
+    assert queued(redis_url) == 1
+
+
+def test_linear_delivery_for_another_organization_is_refused(app_env: dict[str, str]) -> None:
+    app = create_app({**app_env, "LINEAR_ORGANIZATION_ID": "org-ours"})
+    payload = {**fixture("linear", LINEAR_UPDATED), "organizationId": "org-theirs"}
+    body, headers = linear_request(payload)
+    response = app.test_client().post("/webhooks/linear", data=body, headers=headers)
+    assert response.status_code == 401 and response.json["status"] == "wrong_organization"
