@@ -27,9 +27,7 @@ def linear_schema() -> Any:
     """Linear's published schema, parsed once; skips only where the reference folder is absent."""
     from graphql import build_schema
 
-    path = Path("/work/shared/reference/linear/schema.graphql")
-    if not path.exists():
-        path = REFERENCE / "schema.graphql"
+    path = REFERENCE / "schema.graphql"  # ../shared/reference/linear next to the checkout
     if not path.exists():
         pytest.skip(
             "Linear's schema.graphql is not here (shared/reference/linear is absent on a user's clone)"
