@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.reference import REFERENCE_DIR
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "jira"
-REFERENCE = Path("/work/shared/reference/jira")
+REFERENCE = REFERENCE_DIR / "jira"
 
 
 def load(name: str) -> Any:

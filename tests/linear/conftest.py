@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from tests.reference import REFERENCE_DIR
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "linear"
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "linear"
+REFERENCE = REFERENCE_DIR / "linear"
 
 
 def load_webhook(name: str) -> dict[str, Any]:

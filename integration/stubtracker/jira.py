@@ -1,0 +1,128 @@
+"""Jira Cloud REST v3, as much of it as Flowkeeper calls."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from integration.stubtracker.state import StubState
+
+API = "/rest/api/3"
+SERVICE_ACCOUNT = {"accountId": "stub-flowkeeper-account", "displayName": "Flowkeeper", "accountType": "atlassian",
+                   "active": True, "emailAddress": "flowkeeper@example.test"}
+
+blueprint = Blueprint("stub_jira", __name__)
+
+
+def _state() -> StubState:
+    return current_app.extensions["stub_state"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def _issue_or_404(key: str) -> dict[str, Any]:
+    issue = _state().jira_issues.get(key)
+    if issue is None:
+        abort(404, description="Issue does not exist or you do not have permission to see it.")
+    return issue
+
+
+@blueprint.get(f"{API}/myself")
+def myself() -> ResponseReturnValue:
+    return jsonify(SERVICE_ACCOUNT)
+
+
+@blueprint.get(f"{API}/issue/<key>")
+def get_issue(key: str) -> ResponseReturnValue:
+    with _state().lock:
+        issue = dict(_issue_or_404(key))
+    if "changelog" in (request.args.get("expand") or ""):
+        issue["changelog"] = {"startAt": 0, "maxResults": 100, "total": 0, "histories": []}
+    return jsonify(issue)
+
+
+@blueprint.get(f"{API}/search/jql")
+def search() -> ResponseReturnValue:
+    """Pages over every stored issue: the stub is no JQL engine (tests of pushdown use `responses`)."""
+    size = int(request.args.get("maxResults", 50))
+    start = int(request.args.get("nextPageToken") or 0)
+    with _state().lock:
+        keys = sorted(_state().jira_issues)
+        page = [_state().jira_issues[k] for k in keys[start : start + size]]
+    last = start + size >= len(keys)
+    body: dict[str, Any] = {"issues": page, "isLast": last}
+    if not last:
+        body["nextPageToken"] = str(start + size)
+    return jsonify(body)
+
+
+@blueprint.get(f"{API}/issue/<key>/changelog")
+def changelog(key: str) -> ResponseReturnValue:
+    _issue_or_404(key)
+    return jsonify({"startAt": 0, "maxResults": 100, "total": 0, "isLast": True, "values": []})
+
+
+@blueprint.get(f"{API}/issue/<key>/comment")
+def list_comments(key: str) -> ResponseReturnValue:
+    _issue_or_404(key)
+    with _state().lock:
+        comments = [{k: v for k, v in c.items() if k != "properties"} for c in _state().jira_comments.get(key, [])]
+    return jsonify({"startAt": 0, "maxResults": 5000, "total": len(comments), "comments": comments})
+
+
+@blueprint.post(f"{API}/comment/list")
+def comments_by_id() -> ResponseReturnValue:
+    wanted = {str(i) for i in (request.get_json(force=True) or {}).get("ids", [])}
+    with _state().lock:
+        found = [c for cs in _state().jira_comments.values() for c in cs if c["id"] in wanted]
+    return jsonify({"startAt": 0, "maxResults": len(found), "total": len(found), "isLast": True, "values": found})
+
+
+@blueprint.post(f"{API}/issue/<key>/comment")
+def add_comment(key: str) -> ResponseReturnValue:
+    body = request.get_json(force=True) or {}
+    with _state().lock:
+        issue = _issue_or_404(key)
+        comment = {"id": _state().next_id(), "author": SERVICE_ACCOUNT, "body": body.get("body"),
+                   "properties": body.get("properties", []), "created": _now(), "updated": _now()}
+        _state().jira_comments.setdefault(key, []).append(comment)
+        issue["fields"]["updated"] = _now()
+    return jsonify({k: v for k, v in comment.items() if k != "properties"}), 201
+
+
+@blueprint.put(f"{API}/issue/<key>/comment/<comment_id>")
+def update_comment(key: str, comment_id: str) -> ResponseReturnValue:
+    body = request.get_json(force=True) or {}
+    with _state().lock:
+        for comment in _state().jira_comments.get(key, []):
+            if comment["id"] == comment_id:
+                comment.update(body=body.get("body"), updated=_now())
+                return jsonify(comment)
+    abort(404)
+
+
+@blueprint.put(f"{API}/issue/<key>")
+def edit_issue(key: str) -> ResponseReturnValue:
+    body = request.get_json(force=True) or {}
+    with _state().lock:
+        issue = _issue_or_404(key)
+        labels = list(issue["fields"].get("labels") or [])
+        for operation in (body.get("update") or {}).get("labels", []):
+            if "add" in operation and operation["add"] not in labels:
+                labels.append(operation["add"])
+            if "remove" in operation and operation["remove"] in labels:
+                labels.remove(operation["remove"])
+        issue["fields"]["labels"] = labels
+        issue["fields"]["updated"] = _now()
+    return "", 204
+
+
+@blueprint.get(f"{API}/mypermissions")
+def my_permissions() -> ResponseReturnValue:
+    keys = (request.args.get("permissions") or "").split(",")
+    return jsonify({"permissions": {k: {"key": k, "havePermission": True} for k in keys if k}})
