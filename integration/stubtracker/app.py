@@ -1,0 +1,103 @@
+"""The stub's Flask app: tracker routes, request recording, fault switches, seeding."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from integration.stubtracker import jira, linear
+from integration.stubtracker.state import Fault, StubState
+
+CONTROL = "/_stub"
+
+
+def create_stub_app(state: StubState | None = None) -> Flask:
+    app = Flask(__name__)
+    state = state or StubState()
+    app.extensions["stub_state"] = state
+    app.register_blueprint(jira.blueprint)
+    app.register_blueprint(linear.blueprint)
+
+    @app.before_request
+    def record_and_fault() -> ResponseReturnValue | None:
+        if request.path.startswith(CONTROL):
+            return None
+        entry = {"method": request.method, "path": request.path, "query": request.args.to_dict(),
+                 "json": request.get_json(silent=True), "at": time.time()}
+        with state.lock:
+            state.requests.append(entry)
+        fault = state.take_fault()
+        g.fault = fault.mode if fault else None
+        return _fault_response(fault) if fault else None
+
+    @app.post(f"{CONTROL}/fault")
+    def set_fault() -> ResponseReturnValue:
+        body = request.get_json(force=True) or {}
+        with state.lock:
+            state.fault = Fault(mode=str(body["mode"]), count=int(body.get("count", 1)),
+                                retry_after=float(body.get("retry_after", 1)), delay=float(body.get("delay", 2)))
+        return jsonify({"ok": True})
+
+    @app.post(f"{CONTROL}/reset")
+    def reset() -> ResponseReturnValue:
+        state.reset()
+        return jsonify({"ok": True})
+
+    @app.post(f"{CONTROL}/jira/issues")
+    def seed_jira() -> ResponseReturnValue:
+        with state.lock:
+            for issue in request.get_json(force=True) or []:
+                state.jira_issues[issue["key"]] = issue
+        return jsonify({"ok": True, "count": len(state.jira_issues)})
+
+    @app.post(f"{CONTROL}/linear/issues")
+    def seed_linear() -> ResponseReturnValue:
+        body = request.get_json(force=True) or {}
+        with state.lock:
+            for issue in body.get("issues", []):
+                state.linear_issues[issue["id"]] = issue
+            for label in body.get("labels", []):
+                state.linear_labels[label["id"]] = label
+        return jsonify({"ok": True, "count": len(state.linear_issues)})
+
+    @app.get(f"{CONTROL}/requests")
+    def requests_made() -> ResponseReturnValue:
+        with state.lock:
+            return jsonify(list(state.requests))
+
+    @app.get(f"{CONTROL}/state")
+    def dump() -> ResponseReturnValue:
+        with state.lock:
+            return jsonify({"jira_issues": state.jira_issues, "jira_comments": _strip(state.jira_comments),
+                            "linear_issues": state.linear_issues, "linear_comments": state.linear_comments})
+
+    return app
+
+
+def _strip(comments: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    return {k: [dict(c) for c in v] for k, v in comments.items()}
+
+
+def _fault_response(fault: Fault) -> Response | None:
+    if fault.mode == "slow":
+        time.sleep(fault.delay)
+        return None
+    if fault.mode == "429":
+        response = jsonify({"errorMessages": ["Rate limit exceeded"]})
+        response.status_code = 429
+        response.headers["Retry-After"] = str(int(fault.retry_after))
+        return response
+    if fault.mode == "ratelimited":
+        response = jsonify({"errors": [{"message": "Rate limit exceeded",
+                                        "extensions": {"code": "RATELIMITED"}}]})
+        response.status_code = 400
+        reset_ms = int((time.time() + fault.retry_after) * 1000)
+        response.headers["X-RateLimit-Requests-Reset"] = str(reset_ms)
+        response.headers["X-RateLimit-Requests-Remaining"] = "0"
+        return response
+    response = jsonify({"errorMessages": [f"stub fault {fault.mode}"]})
+    response.status_code = int(fault.mode) if fault.mode.isdigit() else 500
+    return response

@@ -1,0 +1,130 @@
+"""Linear's GraphQL endpoint, answering the operations Flowkeeper sends, by operation name."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from integration.stubtracker.state import StubState
+
+VIEWER = {"id": "stub-flowkeeper-user", "name": "Flowkeeper", "displayName": "flowkeeper",
+          "organization": {"id": "stub-org", "name": "Stub Org", "urlKey": "stub"}}
+OPERATION = re.compile(r"\b(?:query|mutation)\s+(\w+)")
+
+blueprint = Blueprint("stub_linear", __name__)
+
+
+def _state() -> StubState:
+    return current_app.extensions["stub_state"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _find_issue(ref: str) -> dict[str, Any] | None:
+    issues = _state().linear_issues
+    return issues.get(ref) or next((i for i in issues.values() if i.get("identifier") == ref), None)
+
+
+def _viewer(_v: dict[str, Any]) -> dict[str, Any]:
+    return {"viewer": VIEWER}
+
+
+def _get_issue(v: dict[str, Any]) -> dict[str, Any]:
+    issue = _find_issue(v["id"])
+    if issue is None:
+        raise LookupError("Entity not found: Issue")
+    return {"issue": {**issue, "inverseRelations": {"nodes": []}}}
+
+
+def _search(v: dict[str, Any]) -> dict[str, Any]:
+    """Pages over every stored issue (the stub applies no filter; pushdown is tested with `responses`)."""
+    keys = sorted(_state().linear_issues)
+    start = int(v.get("after") or 0)
+    first = int(v.get("first") or 50)
+    nodes = [_state().linear_issues[k] for k in keys[start : start + first]]
+    more = start + first < len(keys)
+    return {"issues": {"nodes": nodes, "pageInfo": {"hasNextPage": more, "endCursor": str(start + first) if more else None}}}
+
+
+def _history(_v: dict[str, Any]) -> dict[str, Any]:
+    return {"issue": {"history": {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
+
+
+def _marked_comment(v: dict[str, Any]) -> dict[str, Any]:
+    issue = _find_issue(v["id"]) or {}
+    found = [c for c in _state().linear_comments.get(issue.get("id", ""), []) if v["marker"] in c["body"]]
+    return {"issue": {"comments": {"nodes": [{"id": c["id"]} for c in found[:1]]}}}
+
+
+def _create_comment(v: dict[str, Any]) -> dict[str, Any]:
+    issue = _find_issue(v["issueId"])
+    if issue is None:
+        raise LookupError("Entity not found: Issue")
+    comment = {"id": f"comment-{_state().next_id()}", "body": v["body"], "createdAt": _now()}
+    _state().linear_comments.setdefault(issue["id"], []).append(comment)
+    issue["updatedAt"] = _now()
+    return {"commentCreate": {"success": True, "comment": {"id": comment["id"]}}}
+
+
+def _find_labels(v: dict[str, Any]) -> dict[str, Any]:
+    names = set(v.get("names") or [])
+    nodes = [label for label in _state().linear_labels.values() if label["name"] in names]
+    return {"issueLabels": {"nodes": nodes}}
+
+
+def _create_label(v: dict[str, Any]) -> dict[str, Any]:
+    label = {"id": f"label-{_state().next_id()}", "name": v["name"], "isGroup": False, "parent": None,
+             "team": {"id": v["teamId"]} if v.get("teamId") else None}
+    _state().linear_labels[label["id"]] = label
+    return {"issueLabelCreate": {"success": True, "issueLabel": {"id": label["id"], "name": label["name"]}}}
+
+
+def _update_labels(v: dict[str, Any]) -> dict[str, Any]:
+    issue = _find_issue(v["id"])
+    if issue is None:
+        raise LookupError("Entity not found: Issue")
+    nodes = list((issue.get("labels") or {}).get("nodes") or [])
+    removed = set(v.get("removed") or [])
+    nodes = [n for n in nodes if n["id"] not in removed]
+    for label_id in v.get("added") or []:
+        label = _state().linear_labels.get(label_id)
+        if label and all(n["id"] != label_id for n in nodes):
+            nodes.append({"id": label_id, "name": label["name"]})
+    issue["labels"] = {"nodes": nodes}
+    issue["updatedAt"] = _now()
+    return {"issueUpdate": {"success": True}}
+
+
+def _teams(_v: dict[str, Any]) -> dict[str, Any]:
+    teams = {(i.get("team") or {}).get("id"): i.get("team") for i in _state().linear_issues.values()}
+    return {"teams": {"nodes": [{**t, "name": t.get("key")} for t in teams.values() if t]}}
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "Viewer": _viewer, "GetIssue": _get_issue, "SearchIssues": _search, "IssueStateHistory": _history,
+    "FindMarkedComment": _marked_comment, "CreateComment": _create_comment, "FindLabels": _find_labels,
+    "CreateLabel": _create_label, "UpdateIssueLabels": _update_labels, "Teams": _teams,
+}
+
+
+@blueprint.post("/graphql")
+def graphql() -> ResponseReturnValue:
+    body = request.get_json(force=True) or {}
+    name = body.get("operationName") or next(iter(OPERATION.findall(body.get("query") or "")), None)
+    handler = HANDLERS.get(name or "")
+    if handler is None:
+        return jsonify({"errors": [{"message": f"stub: unknown operation {name!r}",
+                                    "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}), 400
+    try:
+        with _state().lock:
+            data = handler(body.get("variables") or {})
+    except LookupError as error:
+        return jsonify({"data": None, "errors": [{"message": str(error), "extensions": {"code": "INVALID_INPUT"}}]})
+    return jsonify({"data": data})

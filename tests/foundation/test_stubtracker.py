@@ -1,0 +1,74 @@
+"""The stub tracker speaks the same language as Jira and Linear to Flowkeeper's real clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from integration.trackers.base import RateLimited, WriteMarker
+from integration.trackers.jira import JiraClient
+from integration.trackers.linear import LinearClient
+from integration.trackers.retry import RetryPolicy
+from rules.model import CommentBody, Mention, Person, StatusCategory, Text
+from tests.stub import Stub, jira_issue, linear_issue, running_stub
+from webhooks.jira_normalize import JiraConfig
+from webhooks.linear_normalize import LinearConfig
+
+FAST = RetryPolicy(tries=3, base_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    with running_stub() as running:
+        yield running
+
+
+def jira(stub: Stub) -> JiraClient:
+    return JiraClient(stub.url, "bot@acme.test", "token-123", config=JiraConfig(site_url=stub.url),
+                      retry=FAST, write_interval=0.0)
+
+
+def test_jira_client_round_trip_on_the_stub(stub: Stub) -> None:
+    stub.seed_jira(jira_issue("ACME-1", labels=("keep-me",)))
+    client = jira(stub)
+    assert client.whoami().id == "stub-flowkeeper-account"
+    item = client.get_item("ACME-1")
+    assert item.status.category is StatusCategory.IN_PROGRESS and item.assignee is None
+    marker = WriteMarker("started-without-assignee", "ACME-1", 1, "0")
+    assert client.find_marked_comment(item, marker) is None
+    comment_id = client.add_comment(item, CommentBody((Text("Who owns this? "), Mention(Person("acc-1", "Ann")))), marker)
+    assert client.find_marked_comment(item, marker) == comment_id
+    client.add_labels(item, ["needs-owner"])
+    assert client.get_item("ACME-1").labels == ("keep-me", "needs-owner")
+    client.remove_labels(item, ["needs-owner"])
+    assert client.get_item("ACME-1").labels == ("keep-me",)
+
+
+def test_jira_429_is_retried_after_retry_after(stub: Stub) -> None:
+    stub.seed_jira(jira_issue("ACME-2"))
+    stub.fault("429", count=1, retry_after=0)
+    assert jira(stub).get_item("ACME-2").key == "ACME-2"
+    assert [r["path"] for r in stub.requests()].count("/rest/api/3/issue/ACME-2") == 2
+
+
+def test_linear_client_round_trip_on_the_stub(stub: Stub) -> None:
+    stub.seed_linear([linear_issue("ENG-7", labels=(("l-keep", "keep-me"),))],
+                     labels=[{"id": "l-keep", "name": "keep-me", "isGroup": False, "parent": None, "team": None}])
+    client = LinearClient(f"{stub.url}/graphql", "lin_api_key", config=LinearConfig(), retry=FAST)
+    assert client.whoami().id == "stub-flowkeeper-user"
+    assert client.organization_id() == "stub-org"
+    item = client.get_item("ENG-7")
+    marker = WriteMarker("started-without-assignee", "ENG-7", 1, "0")
+    comment_id = client.add_comment(item, CommentBody((Text("Who owns this?"),)), marker)
+    assert client.find_marked_comment(item, marker) == comment_id
+    client.add_labels(item, ["needs-owner"])
+    assert set(client.get_item("ENG-7").labels) == {"keep-me", "needs-owner"}
+
+
+def test_linear_ratelimited_400_becomes_rate_limited(stub: Stub) -> None:
+    stub.seed_linear([linear_issue("ENG-8")])
+    stub.fault("ratelimited", count=5, retry_after=120)
+    client = LinearClient(f"{stub.url}/graphql", "lin_api_key", config=LinearConfig(), retry=FAST)
+    with pytest.raises(RateLimited):
+        client.get_item("ENG-8")
