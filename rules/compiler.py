@@ -1,0 +1,119 @@
+"""Turn one validated rule mapping into a Rule with compiled predicates and actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rules.calendar import calendar_from_spec
+from rules.compilectx import CompileCtx, SlotTable
+from rules.durations import Duration, Unit, parse_duration
+from rules.logic import compile_condition
+from rules.model import Tracker
+from rules.registry import actions
+from rules.ruleset import Rule, Step
+
+CLOCK_ATTRS = {"last_activity": "last_activity_at", "last_comment": "last_comment_at",
+               "status_entered": "status_changed_at", "updated": "updated_at", "created": "created_at"}
+
+
+def _clock(name: str) -> Any:
+    from rules.conditions import clock_value
+
+    return lambda item, frame: clock_value(name, item, frame.ctx)
+
+
+def compile_actions(raw: list[dict[str, Any]]) -> tuple[Any, ...]:
+    out = []
+    for entry in raw:
+        (name, value), = entry.items()
+        spec = actions.get(name)
+        assert spec is not None, name
+        out.append(spec.compile(value))
+    return tuple(out)
+
+
+def parse_schedule(value: str | None) -> str | timedelta | None:
+    """A cron expression stays text; 'every 30 minutes' becomes an interval."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.lower().startswith("every "):
+        fixed = parse_duration(text[6:]).fixed
+        if fixed is None:
+            raise ValueError("an interval schedule is in minutes or hours, e.g. 'every 30 minutes'")
+        return fixed
+    from croniter import croniter
+
+    if not croniter.is_valid(text):
+        raise ValueError("not a cron expression (e.g. '*/30 * * * *') or an interval ('every 30 minutes')")
+    return text
+
+
+def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, line: int,
+                 slots: SlotTable) -> Rule:
+    """Compile once; the result is evaluated many times. `raw` has passed every check."""
+    timezone = raw.get("timezone") or defaults.get("timezone") or "UTC"
+    calendar = calendar_from_spec(raw.get("calendar") or defaults.get("calendar"), timezone)
+    cctx = CompileCtx(raw["name"], calendar, slots)
+    when = compile_condition(raw["when"], "when", cctx)
+    steps = [Step("0", None, None, compile_actions(raw["then"]))]
+    ladder = sorted(raw.get("escalate", ()), key=lambda s: parse_duration(s["after"]).days)
+    for n, rung in enumerate(ladder, start=1):
+        after = parse_duration(rung["after"])
+        steps.append(Step(str(n), after, cctx.slot(after), compile_actions(rung["then"])))
+    clock_name = raw.get("clock") or defaults.get("clock") or "last_activity"
+    cctx.fields.add(CLOCK_ATTRS[clock_name])
+    triggers = raw["on"] if isinstance(raw["on"], list) else [raw["on"]]
+    flags = tuple(dict.fromkeys(a.flag_label for s in steps for a in s.actions if a.flag_label))
+    added = {lab for s in steps for a in s.actions for lab in getattr(a, "labels", ())
+             if getattr(a, "kind", None) is not None and a.kind.value == "add_labels"}
+    exempt = raw.get("exempt", {})
+    durations = [*_durations(raw["when"]), *(s.after for s in steps if s.after)]
+    return Rule(
+        name=raw["name"], description=raw["description"].strip(), source=source, line=line,
+        triggers=frozenset(triggers), schedule=parse_schedule(raw.get("schedule")), timezone=timezone,
+        trackers=frozenset(Tracker(t) for t in raw.get("trackers") or defaults.get("trackers") or ("jira", "linear")),
+        teams=frozenset(raw.get("teams") or defaults.get("teams") or ()), sweep_filter=raw.get("sweep_filter"),
+        enabled=raw.get("enabled", True), dry_run=raw.get("dry_run", defaults.get("dry_run", False)),
+        labels_written=frozenset(flags) | frozenset(added), flag_labels=flags, when=when, steps=tuple(steps),
+        repeat_after=parse_duration(raw["repeat_after"]) if "repeat_after" in raw else None,
+        clock=_clock(clock_name), clock_name=clock_name, calendar=calendar,
+        exempt_labels=frozenset(x.casefold() for x in exempt.get("labels", ())),
+        exempt_assignees=frozenset(x.casefold() for x in exempt.get("assignees", ())),
+        fields_read=frozenset(cctx.fields), summary=describe(raw["when"]),
+        age_unit=Unit.BUSINESS_DAYS if any(d.unit is Unit.BUSINESS_DAYS for d in durations) else None,
+        slots=slots,
+    )
+
+
+def _durations(cond: Any) -> list[Duration]:
+    """Every duration a condition mentions: decides the unit `age` speaks in."""
+    found: list[Duration] = []
+    if isinstance(cond, dict):
+        for key, value in cond.items():
+            if key in ("older_than", "newer_than"):
+                found.append(parse_duration(value))
+            else:
+                found += _durations(value)
+    elif isinstance(cond, list):
+        for value in cond:
+            found += _durations(value)
+    return found
+
+
+def describe(cond: Any) -> str:
+    """A one-line reading of a condition for action reasons: 'a; b; not c'."""
+    (name, arg), = cond.items()
+    if name in ("all", "any"):
+        joined = ("; " if name == "all" else " or ").join(describe(c) for c in arg)
+        return joined if name == "all" else f"({joined})"
+    if name == "not":
+        return f"not {describe(arg)}"
+    if isinstance(arg, dict):
+        return f"{name} " + ", ".join(f"{op.replace('_', ' ')} {_short(v)}" for op, v in arg.items())
+    return f"{name} {_short(arg)}"
+
+
+def _short(value: Any) -> str:
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)

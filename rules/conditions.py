@@ -1,0 +1,227 @@
+"""Field conditions: one registered type per Item field, its operators set by its kind.
+
+A field condition is `field: value` (shorthand for equals, or `in` for a list) or
+`field: {operator: value, ...}` where every operator must hold. Fields are read through
+fixed accessors chosen at compile time; a user string never picks an attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from operator import attrgetter
+from typing import Any
+
+from rules.compilectx import LABEL_PATTERN, CompileCtx, compile_regex, regex_problem
+from rules.durations import DURATION_PATTERN, DurationError, parse_duration
+from rules.fieldkinds import KIND_DOCS, KIND_SCHEMAS, Kind
+from rules.model import Item, StatusCategory
+from rules.registry import Node, Problem, Trace, TypeSpec, conditions
+
+Getter = Callable[[Item], Any]
+Test = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: Kind
+    getter: Getter
+    attr: str  # the Item attribute, for the partial-payload check
+    example: str
+
+
+def _priority_name(i: Item) -> str | None:
+    return i.priority.name if i.priority is not None else None
+
+
+def _priority_rank(i: Item) -> int | None:
+    return i.priority.rank if i.priority is not None else None
+
+
+def _due(i: Item) -> datetime | None:
+    d: date | None = i.due_date
+    return None if d is None else datetime.combine(d, time(), tzinfo=timezone.utc)
+
+
+FIELDS = [
+    FieldSpec("title", Kind.TEXT, attrgetter("title"), "title", "title: { matches: '^(Add|Fix|Remove|Update) ' }"),
+    FieldSpec("description", Kind.TEXT, attrgetter("description"), "description", "description: { missing: true }"),
+    FieldSpec("key", Kind.TEXT, attrgetter("key"), "key", "key: { matches: '^ENG-' }"),
+    FieldSpec("type", Kind.TEXT, attrgetter("type"), "type", "type: Bug"),
+    FieldSpec("team", Kind.TEXT, attrgetter("team"), "team", "team: [ENG, OPS]"),
+    FieldSpec("project", Kind.TEXT, attrgetter("project"), "project", "project: { present: true }"),
+    FieldSpec("parent", Kind.TEXT, attrgetter("parent"), "parent", "parent: { missing: true }"),
+    FieldSpec("sprint", Kind.TEXT, attrgetter("sprint"), "sprint", "sprint: { present: true }"),
+    FieldSpec("status.name", Kind.TEXT, attrgetter("status.name"), "status", "status.name: [In Review, Code Review]"),
+    FieldSpec("status.category", Kind.CATEGORY, attrgetter("status.category"), "status",
+              "status.category: in_progress"),
+    FieldSpec("priority", Kind.TEXT, _priority_name, "priority", "priority: { in: [Highest, Urgent] }"),
+    FieldSpec("priority.rank", Kind.NUMBER, _priority_rank, "priority", "priority.rank: { lte: 2 }"),
+    FieldSpec("estimate", Kind.NUMBER, attrgetter("estimate"), "estimate", "estimate: { missing: true }"),
+    FieldSpec("labels", Kind.SET, attrgetter("labels"), "labels", "labels: { none_of: [on-hold, blocked] }"),
+    FieldSpec("assignee", Kind.PERSON, attrgetter("assignee"), "assignee", "assignee: { missing: true }"),
+    FieldSpec("reporter", Kind.PERSON, attrgetter("reporter"), "reporter", "reporter: { in: [ada@example.com] }"),
+    FieldSpec("created", Kind.TIME, attrgetter("created_at"), "created_at", "created: { older_than: 2 weeks }"),
+    FieldSpec("updated", Kind.TIME, attrgetter("updated_at"), "updated_at", "updated: { older_than: 30 days }"),
+    FieldSpec("last_activity", Kind.TIME, attrgetter("last_activity_at"), "last_activity_at",
+              "last_activity: { older_than: 5 business days }"),
+    FieldSpec("last_comment", Kind.TIME, attrgetter("last_comment_at"), "last_comment_at",
+              "last_comment: { older_than: 3 business days }"),
+    FieldSpec("status_entered", Kind.TIME, attrgetter("status_changed_at"), "status_changed_at",
+              "status_entered: { older_than: 48 hours }"),
+    FieldSpec("due", Kind.TIME, _due, "due_date", "due: { older_than: 0 days }"),
+]
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+# clocks the mirror may hand over in EvalContext.last_activity_by when the Item lacks them
+ACTIVITY_KINDS = {"last_activity": "any", "last_comment": "comment"}
+
+
+def clock_value(name: str, item: Item, ctx: Any) -> datetime | None:
+    """A time field's value, falling back to the context's last human activity by kind."""
+    value: datetime | None = FIELD_BY_NAME[name].getter(item)
+    kind = ACTIVITY_KINDS.get(name)
+    if value is None and kind is not None:
+        value = ctx.last_activity_by.get(kind)
+    return value
+CATEGORIES = [c.value for c in StatusCategory]
+
+
+def _validate_for(kind: Kind) -> Callable[[Any], list[Problem]]:
+    def validate(value: Any) -> list[Problem]:
+        ops = value if isinstance(value, dict) else {}
+        problems: list[Problem] = []
+        for op in ("matches", "not_matches"):
+            if op in ops and (why := regex_problem(ops[op])):
+                problems.append((op, why, ops[op]))
+        for op in ("older_than", "newer_than"):
+            if op in ops:
+                try:
+                    parse_duration(ops[op])
+                except DurationError as exc:
+                    problems.append((op, str(exc), ops[op]))
+        return problems
+    return validate
+
+
+def _register_fields() -> None:
+    for spec in FIELDS:
+        doc = f"{KIND_DOCS[spec.kind]}\n\nExample::\n\n    {spec.example}\n"
+        conditions.add(TypeSpec(spec.name, KIND_SCHEMAS[spec.kind], *_split(doc),
+                                _field_compiler(spec), _validate_for(spec.kind), "field"))
+
+
+def _split(doc: str) -> tuple[str, str]:
+    from rules.registry import split_doc
+
+    return split_doc(doc)
+
+
+def _field_compiler(spec: FieldSpec) -> Callable[..., Node]:
+    def compile_field(value: Any, path: str, cctx: CompileCtx) -> Node:
+        cctx.fields.add(spec.attr)
+        ops = _normalize_ops(spec.kind, value)
+        pred = _fast_pred(spec, ops, cctx) or _generic_pred(spec, ops, cctx)
+        expected = _describe(ops)
+        getter = spec.getter
+
+        def explain(i: Item, e: Any, f: Any) -> Trace:
+            value = clock_value(spec.name, i, f.ctx) if spec.kind is Kind.TIME else getter(i)
+            return Trace(path, spec.name, _show(value), _expected(expected, ops, cctx, f), pred(i, e, f))
+        return Node(pred, explain, _pushdown_for(spec, ops, cctx))
+    return compile_field
+
+
+def _normalize_ops(kind: Kind, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return {"any_of" if kind is Kind.SET else "in": value}
+    return {"contains" if kind is Kind.SET else "equals": value}
+
+
+def _fast_pred(spec: FieldSpec, ops: dict[str, Any], cctx: CompileCtx) -> Any:
+    """Hand-tuned closures for the shapes rules use most; None falls back to generic."""
+    if len(ops) != 1:
+        return None
+    (op, arg), = ops.items()
+    if spec.kind is Kind.CATEGORY and op == "equals":
+        cat = StatusCategory(arg)
+        return lambda i, e, f: i.status.category is cat
+    if spec.kind is Kind.CATEGORY and op == "in":
+        cats = frozenset(StatusCategory(a) for a in arg)
+        return lambda i, e, f: i.status.category in cats
+    if spec.kind is Kind.TIME and op in ("older_than", "newer_than"):
+        get, k, kind = spec.getter, cctx.slot(parse_duration(arg)), ACTIVITY_KINDS.get(spec.name)
+        if kind is not None:  # the mirror may pass the clock in the context instead
+            if op == "older_than":
+                return lambda i, e, f: (t := get(i) or f.ctx.last_activity_by.get(kind)) is not None and t <= f.cut[k]
+            return lambda i, e, f: (t := get(i) or f.ctx.last_activity_by.get(kind)) is not None and t > f.cut[k]
+        if op == "older_than":
+            return lambda i, e, f: (t := get(i)) is not None and t <= f.cut[k]
+        return lambda i, e, f: (t := get(i)) is not None and t > f.cut[k]
+    if spec.kind is Kind.SET and op == "none_of":
+        banned = frozenset(a.casefold() for a in _as_list(arg))
+        return lambda i, e, f: not any(x.casefold() in banned for x in i.labels)
+    if op == "missing" and spec.kind in (Kind.PERSON, Kind.NUMBER):
+        get = spec.getter
+        return (lambda i, e, f: get(i) is None) if arg else (lambda i, e, f: get(i) is not None)
+    return None
+
+
+def _generic_pred(spec: FieldSpec, ops: dict[str, Any], cctx: CompileCtx) -> Any:
+    from rules.fieldkinds import make_test
+
+    tests = [make_test(spec.kind, op, arg, cctx) for op, arg in ops.items()]
+    get = spec.getter
+    if spec.name in ACTIVITY_KINDS:
+        name = spec.name
+        return lambda i, e, f: all(t(clock_value(name, i, f.ctx), f) for t in tests)
+    if len(tests) == 1:
+        only = tests[0]
+        return lambda i, e, f: only(get(i), f)
+    return lambda i, e, f: all(t(v, f) for v in (get(i),) for t in tests)
+
+
+def _pushdown_for(spec: FieldSpec, ops: dict[str, Any], cctx: CompileCtx) -> Any:
+    from rules.pushdown import field_pushdown
+
+    return field_pushdown(spec.name, ops, cctx)
+
+
+def _expected(text: str, ops: dict[str, Any], cctx: CompileCtx, f: Any) -> str:
+    """For time conditions, also say the cutoff instant at this evaluation's now."""
+    bounds = [f"{op.replace('_', ' ')} {arg} (before {_show(cctx.calendar.cutoff(f.now, parse_duration(arg)))})"
+              if op == "older_than" else
+              f"{op.replace('_', ' ')} {arg} (after {_show(cctx.calendar.cutoff(f.now, parse_duration(arg)))})"
+              for op, arg in ops.items() if op in ("older_than", "newer_than")]
+    return ", ".join(bounds) if bounds else text
+
+
+def _describe(ops: dict[str, Any]) -> str:
+    return ", ".join(f"{op.replace('_', ' ')} {_show(arg)}" for op, arg in ops.items())
+
+
+def _show(value: Any) -> Any:
+    """A short human form of a field value for explain output."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, (list, tuple, frozenset)):
+        return "[" + ", ".join(str(_show(v)) for v in value) + "]"
+    if isinstance(value, StatusCategory):
+        return value.value
+    person_name = getattr(value, "name", None) if hasattr(value, "kind") else None
+    if person_name is not None or hasattr(value, "email"):
+        return person_name or getattr(value, "email", None) or getattr(value, "id", "?")
+    return value
+
+
+def _as_list(arg: Any) -> list[Any]:
+    return list(arg) if isinstance(arg, (list, tuple)) else [arg]
+
+
+_register_fields()
+__all__ = ["FIELDS", "FIELD_BY_NAME", "CATEGORIES", "LABEL_PATTERN", "DURATION_PATTERN", "compile_regex"]

@@ -1,0 +1,236 @@
+"""evaluate(): the pure decision of what each rule wants done to one item.
+
+No I/O and no clock but `now`. Per rule: overrides and scope, then the condition, then
+the episode lifecycle — act once per item and rule until the condition stops holding,
+climb the escalation ladder once per step, remind every `repeat_after`, and on stop
+close the episode and remove the flag label. Reasons for doing nothing are lazy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rules.actions import Emit
+from rules.model import (Action, ActorKind, EpisodeChange, EpisodeTransition, EvalContext, Event, EventKind,
+                         Item, NoAction, Plan)
+from rules.registry import Frame
+from rules.ruleset import Rule, RuleSet, Step
+
+SNOOZE_LABEL = "flowkeeper-snoozed"
+
+
+def trigger_of(event: Event | None) -> str:
+    """The trigger name an event answers to: 'status_changed' is an update changing status."""
+    if event is None or event.kind is EventKind.SCHEDULE:
+        return "schedule"
+    if event.kind is EventKind.UPDATED and event.change_of("status") is not None:
+        return "status_changed"
+    return event.kind.value
+
+
+def triggered(rule: Rule, kind: str) -> bool:
+    return kind in rule.triggers or (kind == "status_changed" and "updated" in rule.triggers)
+
+
+class _Out:
+    __slots__ = ("actions", "transitions", "no_actions")
+
+    def __init__(self) -> None:
+        self.actions: list[Action] = []
+        self.transitions: list[EpisodeTransition] = []
+        self.no_actions: list[NoAction] = []
+
+
+def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, context: EvalContext) -> Plan:
+    """Decide, for every rule of the set, what to do to `item` at `now`."""
+    frame = Frame(now, ruleset.slots.cutoffs(now), context)
+    out = _Out()
+    actor = event.actor if event is not None else None
+    if actor is not None and actor.kind is ActorKind.FLOWKEEPER:
+        out.no_actions = [NoAction(r.name, "event caused by Flowkeeper's own write") for r in ruleset.rules]
+        return Plan(item, (), (), tuple(out.no_actions))
+    kind = trigger_of(event)
+    snoozed = _snoozed(item, context, now)
+    for rule in ruleset.rules:
+        _rule(rule, item, event, frame, kind, snoozed, out)
+    return Plan(item, tuple(out.actions), tuple(out.transitions), tuple(out.no_actions))
+
+
+def _snoozed(item: Item, context: EvalContext, now: datetime) -> str | None:
+    if context.snoozed_until is not None and context.snoozed_until > now:
+        return f"snoozed until {context.snoozed_until:%Y-%m-%d %H:%M %Z}".rstrip()
+    if any(label.casefold() == SNOOZE_LABEL for label in item.labels):
+        return f"snoozed by the '{SNOOZE_LABEL}' label"
+    return None
+
+
+def effective(rule: Rule, context: EvalContext) -> tuple[bool, bool]:
+    """(enabled, dry_run) after admin overrides: enabled wins, dry run can only get drier."""
+    override = context.overrides.get(rule.name)
+    if not override:
+        return rule.enabled, rule.dry_run
+    return bool(override.get("enabled", rule.enabled)), rule.dry_run or bool(override.get("dry_run", False))
+
+
+def out_of_scope(rule: Rule, item: Item) -> str | None:
+    if item.tracker not in rule.trackers:
+        return f"applies to {', '.join(sorted(t.value for t in rule.trackers))}, not {item.tracker.value}"
+    if rule.teams and item.team not in rule.teams:
+        return f"team {item.team or '—'} is not in {', '.join(sorted(rule.teams))}"
+    if item.deleted:
+        return "item is deleted"
+    if item.unknown and rule.fields_read & item.unknown:
+        return f"the payload did not carry {', '.join(sorted(rule.fields_read & item.unknown))}"
+    return None
+
+
+def exempted(rule: Rule, item: Item, context: EvalContext) -> str | None:
+    if rule.name in context.exempt_rules:
+        return "exempted from this rule on this item"
+    if rule.exempt_labels and any(x.casefold() in rule.exempt_labels for x in item.labels):
+        return "exempt by label"
+    if rule.exempt_assignees and item.assignee is not None:
+        keys = {k.casefold() for k in (item.assignee.id, item.assignee.email, item.assignee.name) if k}
+        if keys & rule.exempt_assignees:
+            return "exempt by assignee"
+    return None
+
+
+def _rule(rule: Rule, item: Item, event: Event | None, frame: Frame, kind: str, snoozed: str | None,
+          out: _Out) -> None:
+    enabled, dry = effective(rule, frame.ctx)
+    if not enabled:
+        out.no_actions.append(NoAction(rule.name, "rule is disabled"))
+        return
+    scope = out_of_scope(rule, item)
+    if scope is not None:
+        out.no_actions.append(NoAction(rule.name, scope))
+        return
+    state = frame.ctx.rule_states.get(rule.name)
+    active = state is not None and state.active
+    flagged = bool(rule.flag_labels) and _carries(item, rule.flag_labels)
+    is_triggered = triggered(rule, kind)
+    if not (is_triggered or active or flagged):
+        out.no_actions.append(NoAction(rule.name, lambda: f"not triggered by '{kind}' (on: {_on(rule)})"))
+        return
+    exempt = exempted(rule, item, frame.ctx)
+    holds = exempt is None and rule.when.pred(item, event, frame)
+    if not holds:
+        _stopped(rule, item, event, frame, state, dry, exempt, out)
+    elif snoozed is not None:
+        out.no_actions.append(NoAction(rule.name, snoozed))
+    elif not is_triggered and not active:
+        out.no_actions.append(NoAction(rule.name, lambda: f"holds, but not triggered by '{kind}'"))
+    else:
+        _holds(rule, item, frame, state, dry, out)
+
+
+def _carries(item: Item, labels: tuple[str, ...]) -> bool:
+    have = {x.casefold() for x in item.labels}
+    return any(label.casefold() in have for label in labels)
+
+
+def _on(rule: Rule) -> str:
+    return ", ".join(sorted(rule.triggers))
+
+
+def _stopped(rule: Rule, item: Item, event: Event | None, frame: Frame, state: Any, dry: bool,
+             exempt: str | None, out: _Out) -> None:
+    """The condition does not hold: close an open episode and take its flags down."""
+    if state is not None and state.active:
+        out.transitions.append(EpisodeTransition(rule.name, EpisodeChange.CLOSE, state.episode))
+        episode = state.episode
+    elif rule.flag_labels and _carries(item, rule.flag_labels):
+        episode = state.episode if state is not None else 0
+    else:
+        why = exempt
+        out.no_actions.append(NoAction(rule.name, why if why else lambda: _first_failure(rule, item, event, frame)))
+        return
+    reason = f"'{rule.name}' no longer holds ({exempt or 'the item moved'}): clearing its flag"
+    em = Emit(item, rule, frame, episode, "close", reason, dry)
+    for step in rule.steps:
+        for action in step.actions:
+            out.actions += action.clear(em)
+
+
+def _first_failure(rule: Rule, item: Item, event: Event | None, frame: Frame) -> str:
+    trace = rule.when.explain(item, event, frame)
+    while trace.children:
+        failing = [c for c in trace.children if not c.ok] if trace.ok is False else trace.children
+        if not failing or trace.label == "any":
+            break
+        trace = failing[0]
+    return f"condition does not hold: {trace.label} is {trace.actual}, expected {trace.expected}"
+
+
+def _holds(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, out: _Out) -> None:
+    active = state is not None and state.active
+    episode = state.episode if active else (state.episode + 1 if state is not None else 1)
+    done: frozenset[str] = state.steps_done if active else frozenset()
+    if not active:
+        out.transitions.append(EpisodeTransition(rule.name, EpisodeChange.OPEN, episode))
+    current = _current_step(rule, item, frame)
+    if any(s.id in done for s in rule.steps[current:]):
+        _repeat(rule, item, frame, state, dry, out, episode, rule.steps[_highest_done(rule, done)])
+        return
+    for step in rule.steps[:current]:
+        if step.id not in done:  # catching up: a skipped rung's labels, not its comments
+            em = Emit(item, rule, frame, episode, step.id, _reason(rule, step), dry)
+            out.actions += [a for action in step.actions if action.flag_label or _is_label(action)
+                            for a in action.emit(em) if a.kind.value == "add_labels"]
+    step = rule.steps[current]
+    em = Emit(item, rule, frame, episode, step.id, _reason(rule, step), dry)
+    for action in step.actions:
+        out.actions += action.emit(em)
+
+
+def _is_label(action: Any) -> bool:
+    return getattr(action, "labels", None) is not None
+
+
+def _current_step(rule: Rule, item: Item, frame: Frame) -> int:
+    """The highest rung whose time has come, by the rule's clock (0: the rule's `then`)."""
+    if len(rule.steps) == 1:
+        return 0
+    clock = rule.clock(item, frame)
+    current = 0
+    if clock is not None:
+        for n, step in enumerate(rule.steps[1:], start=1):
+            if step.slot is not None and clock <= frame.cut[step.slot]:
+                current = n
+    return current
+
+
+def _highest_done(rule: Rule, done: frozenset[str]) -> int:
+    return max(n for n, s in enumerate(rule.steps) if s.id in done)
+
+
+def _repeat(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, out: _Out, episode: int,
+            step: Step) -> None:
+    """Already acted at this rung: a reminder every `repeat_after`, else nothing."""
+    since = (state.opened_at or state.last_action_at) if state is not None else None
+    if rule.repeat_after is None or since is None:
+        out.no_actions.append(NoAction(rule.name, lambda: f"already acted in episode {episode} (step {step.id})"))
+        return
+    elapsed = rule.calendar.elapsed(since, frame.now, rule.repeat_after.unit)
+    k = int(elapsed // rule.repeat_after.amount)
+    step_id = f"repeat-{k}"
+    if k < 1 or step_id in state.steps_done:
+        out.no_actions.append(NoAction(rule.name, lambda: f"already acted; next reminder after {rule.repeat_after}"))
+        return
+    reason = f"'{rule.name}' still holds: reminder {k} (every {rule.repeat_after})"
+    em = Emit(item, rule, frame, episode, step_id, reason, dry)
+    for action in step.actions:
+        out.actions += [a for a in action.emit(em) if a.kind.value == "comment"]
+
+
+def _reason(rule: Rule, step: Step) -> str:
+    if step.after is None:
+        return f"'{rule.name}' holds: {rule.summary}"
+    return f"'{rule.name}' escalation step {step.id}: {rule.clock_name} older than {step.after}"
+
+
+def evaluate_all(ruleset: RuleSet, items: list[tuple[Item, EvalContext]], now: datetime) -> list[Plan]:
+    """Sweep helper: the same `now` for every item, so cutoffs are computed once."""
+    return [evaluate(ruleset, item, None, now, ctx) for item, ctx in items]

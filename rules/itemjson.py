@@ -1,0 +1,106 @@
+"""Items, events and contexts from plain JSON: for `rules test`, `rules explain` and fixtures.
+
+The shape follows rules.model field names; datetimes are ISO 8601 (naive means UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from rules.model import (ActorKind, Change, Comment, EvalContext, Event, EventKind, Item, Link, Person,
+                         Priority, RuleState, Status, StatusCategory, Tracker)
+
+_TIMES = ("created_at", "updated_at", "status_changed_at", "last_activity_at", "last_comment_at")
+
+
+class ItemJsonError(ValueError):
+    pass
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ItemJsonError(f"not an ISO 8601 time: {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def person(value: Any) -> Person | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return Person(value, value)
+    return Person(str(value["id"]), value.get("name"), value.get("email"), ActorKind(value.get("kind", "human")))
+
+
+def _status(value: Any) -> Status:
+    if value is None:
+        return Status("", StatusCategory.UNKNOWN)
+    if isinstance(value, str):
+        return Status(value, StatusCategory.UNKNOWN)
+    return Status(value.get("name", ""), StatusCategory(value.get("category", "unknown")), value.get("id"))
+
+
+def _priority(value: Any) -> Priority | None:
+    if value is None or isinstance(value, Priority):
+        return value
+    if isinstance(value, str):
+        return Priority(value)
+    return Priority(value["name"], value.get("rank"))
+
+
+def item_from_dict(data: dict[str, Any]) -> Item:
+    """Build an Item; raise ItemJsonError naming the field that is wrong."""
+    try:
+        key = str(data.get("key", "TEST-1"))
+        fields: dict[str, Any] = {k: parse_time(data.get(k)) for k in _TIMES}
+        due = data.get("due_date")
+        return Item(
+            tracker=Tracker(data.get("tracker", "jira")), id=str(data.get("id", key)), key=key,
+            url=data.get("url"), title=data.get("title", ""), description=data.get("description"),
+            type=data.get("type"), status=_status(data.get("status")), assignee=person(data.get("assignee")),
+            reporter=person(data.get("reporter")), labels=tuple(data.get("labels", ())),
+            priority=_priority(data.get("priority")), estimate=data.get("estimate"), team=data.get("team"),
+            project=data.get("project"), parent=data.get("parent"), sprint=data.get("sprint"),
+            links=tuple(Link(ln["kind"], ln["key"], StatusCategory(ln["status_category"])
+                             if ln.get("status_category") else None) for ln in data.get("links", ())),
+            due_date=date.fromisoformat(str(due)) if due else None, deleted=bool(data.get("deleted", False)),
+            unknown=frozenset(data.get("unknown", ())), **fields,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ItemJsonError(f"item: {exc}") from exc
+
+
+def event_from_dict(data: dict[str, Any], item: Item, default_time: datetime) -> Event:
+    try:
+        changes = tuple(Change(c["field"], c.get("old"), c.get("new"), tuple(c.get("added", ())),
+                               tuple(c.get("removed", ()))) for c in data.get("changes", ()))
+        raw_comment = data.get("comment")
+        comment = Comment(str(raw_comment.get("id", "c1")), raw_comment.get("body", ""),
+                          person(raw_comment.get("author"))) if raw_comment else None
+        return Event(item.tracker, EventKind(data.get("kind", "updated")), item,
+                     parse_time(data.get("occurred_at")) or default_time, actor=person(data.get("actor")),
+                     changes=changes, comment=comment)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ItemJsonError(f"event: {exc}") from exc
+
+
+def context_from_dict(data: dict[str, Any] | None) -> EvalContext:
+    data = data or {}
+    try:
+        states = {name: RuleState(name, int(s.get("episode", 1)), bool(s.get("active", True)),
+                                  parse_time(s.get("opened_at")), frozenset(map(str, s.get("steps_done", ()))),
+                                  parse_time(s.get("last_action_at")))
+                  for name, s in (data.get("rule_states") or {}).items()}
+        return EvalContext(
+            rule_states=states, wip_by_assignee=dict(data.get("wip_by_assignee") or {}),
+            snoozed_until=parse_time(data.get("snoozed_until")),
+            exempt_rules=frozenset(data.get("exempt_rules") or ()), overrides=dict(data.get("overrides") or {}),
+            last_activity_by={k: t for k, v in (data.get("last_activity_by") or {}).items()
+                              if (t := parse_time(v)) is not None},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ItemJsonError(f"context: {exc}") from exc

@@ -1,0 +1,76 @@
+"""Derive a sweep's candidate query from a rule's conditions, never dropping a candidate.
+
+Only conjuncts of the top-level `all` (or a lone condition) push down, and only shapes
+whose tracker query is a superset of the items the condition accepts. `last_activity`,
+`status_entered` and `last_comment` do not bound the tracker's `updated`: a bot or
+Flowkeeper's own write bumps `updated` without being activity, so bounding it would hide
+items that still match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rules.compilectx import CompileCtx
+from rules.durations import parse_duration
+from rules.model import StatusCategory
+
+
+@dataclass
+class Bounds:
+    cut: list[datetime]
+    categories: set[StatusCategory] | None = None
+    status_names: set[str] | None = None
+    labels_none_of: set[str] = field(default_factory=set)
+    labels_any_of: set[str] | None = None
+    updated_before: datetime | None = None
+
+    def narrow_categories(self, cats: set[StatusCategory]) -> None:
+        self.categories = cats if self.categories is None else self.categories & cats
+
+    def narrow_names(self, names: set[str]) -> None:
+        self.status_names = names if self.status_names is None else self.status_names & names
+
+
+def _listed(arg: Any) -> set[Any]:
+    return set(arg) if isinstance(arg, list) else {arg}
+
+
+def field_pushdown(name: str, ops: dict[str, Any], cctx: CompileCtx) -> Callable[[Bounds], None] | None:
+    """A function adding this field condition's bounds, or None if nothing is provable."""
+    steps: list[Callable[[Bounds], None]] = []
+    for op, arg in ops.items():
+        step = _one(name, op, arg, cctx)
+        if step is not None:
+            steps.append(step)
+    if not steps:
+        return None
+
+    def apply(bounds: Bounds) -> None:
+        for step in steps:
+            step(bounds)
+    return apply
+
+
+def _one(name: str, op: str, arg: Any, cctx: CompileCtx) -> Callable[[Bounds], None] | None:
+    if name == "status.category" and op in ("equals", "in"):
+        cats = {StatusCategory(a) for a in _listed(arg)}
+        return lambda b: b.narrow_categories(set(cats))
+    if name == "status.name" and op in ("equals", "in"):
+        names = {str(a) for a in _listed(arg)}
+        return lambda b: b.narrow_names(set(names))
+    if name == "labels" and op == "none_of":
+        return lambda b: b.labels_none_of.update(_listed(arg))
+    if name == "labels" and op in ("contains", "any_of", "all_of"):
+        wanted = {str(a) for a in _listed(arg)}
+        return lambda b: setattr(b, "labels_any_of", wanted if b.labels_any_of is None else b.labels_any_of)
+    if name == "updated" and op == "older_than":
+        k = cctx.slot(parse_duration(arg))
+
+        def bound(b: Bounds) -> None:
+            b.updated_before = b.cut[k] if b.updated_before is None else min(b.updated_before, b.cut[k])
+        return bound
+    return None

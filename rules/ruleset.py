@@ -1,0 +1,99 @@
+"""Compiled rules and rule sets: what the loader returns and the engine evaluates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rules.calendar import BusinessCalendar
+from rules.compilectx import SlotTable
+from rules.durations import Duration, Unit
+from rules.model import EvalContext, Item, SearchQuery, Tracker
+from rules.pushdown import Bounds
+from rules.registry import Frame, Node
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rung of an escalation ladder: due once the rule's clock is `after` old."""
+
+    id: str
+    after: Duration | None  # None for step "0", the rule's own `then`
+    slot: int | None
+    actions: tuple[Any, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    name: str
+    description: str
+    source: str
+    line: int
+    triggers: frozenset[str]
+    schedule: str | timedelta | None
+    timezone: str
+    trackers: frozenset[Tracker]
+    teams: frozenset[str]
+    sweep_filter: str | None
+    enabled: bool
+    dry_run: bool
+    labels_written: frozenset[str]
+    flag_labels: tuple[str, ...]
+    when: Node
+    steps: tuple[Step, ...]
+    repeat_after: Duration | None
+    clock: Callable[[Item, Frame], datetime | None]
+    clock_name: str
+    calendar: BusinessCalendar
+    exempt_labels: frozenset[str]
+    exempt_assignees: frozenset[str]
+    fields_read: frozenset[str]
+    summary: str
+    age_unit: Unit | None
+    slots: SlotTable = field(repr=False)
+
+    def pushdown(self, now: datetime) -> SearchQuery:
+        """Candidates for a sweep at `now`: a superset of the items this rule could act on."""
+        bounds = Bounds(self.slots.cutoffs(now))
+        if self.when.pushdown is not None:
+            self.when.pushdown(bounds)
+        always = self.flag_labels
+        return SearchQuery(
+            teams=tuple(sorted(self.teams)),
+            status_categories=tuple(sorted(bounds.categories, key=lambda c: c.value)) if bounds.categories else (),
+            status_names=tuple(sorted(bounds.status_names)) if bounds.status_names else (),
+            updated_before=bounds.updated_before,
+            labels_none_of=tuple(sorted(bounds.labels_none_of - set(always))),
+            labels_any_of=tuple(sorted(bounds.labels_any_of)) if bounds.labels_any_of else (),
+            always_include_labels=always,
+            extra=self.sweep_filter,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class RuleTest:
+    """A `tests:` entry of a rule file, kept raw; rules.ruletests runs it."""
+
+    file: str
+    line: int
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    slots: SlotTable = field(default_factory=SlotTable, repr=False)
+    sources: tuple[Path, ...] = ()
+    tests: tuple[RuleTest, ...] = ()
+
+    def frame(self, now: datetime, context: EvalContext) -> Frame:
+        return Frame(now, self.slots.cutoffs(now), context)
+
+    def rule(self, name: str) -> Rule | None:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        return None

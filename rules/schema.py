@@ -1,0 +1,119 @@
+"""The whole rule-file JSON Schema, generated from the condition and action registries.
+
+Published as rules/flowkeeper-rules.schema.json so editors (the YAML language server)
+validate and complete rule files; `flowkeeper rules schema` prints it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import rules.actions  # noqa: F401  (registers action types)
+import rules.conditions  # noqa: F401  (registers field conditions)
+import rules.logic  # noqa: F401  (registers all / any / not)
+import rules.special  # noqa: F401  (registers event and mirror conditions)
+from rules.calendar import WEEKDAYS
+from rules.compilectx import LABEL_PATTERN
+from rules.durations import DURATION_PATTERN
+from rules.model import ActionKind
+from rules.registry import Registry, actions, conditions
+
+SCHEMA_PATH = Path(__file__).with_name("flowkeeper-rules.schema.json")
+TRIGGERS = ["created", "updated", "status_changed", "comment_created", "schedule"]
+CLOCKS = ["last_activity", "last_comment", "status_entered", "updated", "created"]
+TRACKERS = ["jira", "linear"]
+RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,79}$"
+
+_str = {"type": "string", "minLength": 1}
+_strs = {"type": "array", "items": _str}
+_label = {"type": "string", "pattern": LABEL_PATTERN}
+_duration = {"type": "string", "pattern": DURATION_PATTERN,
+             "description": "e.g. '48 hours', '3 days', '5 business days', '2 weeks'"}
+
+
+def _one_of_keys(registry: Registry) -> dict[str, Any]:
+    """An object with exactly one key, each key a registered type: precise errors, good completion."""
+    props = {}
+    rank = {"logic": 0, "field": 1, "event": 2, "mirror": 3}
+    for spec in sorted(registry.specs(), key=lambda s: (rank.get(s.group, 9), s.name)):
+        example = yaml.safe_load(spec.example) if spec.example else None
+        props[spec.name] = {**spec.schema, "description": spec.doc,
+                            **({"examples": [example[spec.name]]} if example else {})}
+    return {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": props,
+            "additionalProperties": False}
+
+
+def _rule() -> dict[str, Any]:
+    trigger_list = {"type": "array", "items": {"enum": TRIGGERS}, "minItems": 1, "uniqueItems": True}
+    return {
+        "type": "object", "additionalProperties": False,
+        "required": ["name", "description", "on", "when", "then"],
+        "properties": {
+            "name": {"type": "string", "pattern": RULE_NAME},
+            "description": {**_str, "description": "Why the rule exists: the process documentation."},
+            "on": {"anyOf": [{"enum": TRIGGERS}, trigger_list]},
+            "when": {"$ref": "#/$defs/condition"},
+            "then": {"$ref": "#/$defs/actions"},
+            "escalate": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "additionalProperties": False, "required": ["after", "then"],
+                "properties": {"after": _duration, "then": {"$ref": "#/$defs/actions"}}}},
+            "repeat_after": _duration,
+            "clock": {"enum": CLOCKS},
+            "trackers": {"type": "array", "items": {"enum": TRACKERS}, "minItems": 1},
+            "teams": _strs,
+            "sweep_filter": _str,
+            "schedule": {**_str, "description": "cron ('*/30 * * * *') or 'every 30 minutes'"},
+            "timezone": _str,
+            "calendar": {"$ref": "#/$defs/calendar"},
+            "enabled": {"type": "boolean"},
+            "dry_run": {"type": "boolean"},
+            "exempt": {"type": "object", "additionalProperties": False, "properties": {
+                "labels": {"type": "array", "items": _label}, "assignees": _strs}},
+        },
+    }
+
+
+def _test() -> dict[str, Any]:
+    expected = {"type": "object", "additionalProperties": False, "required": ["rule", "kind"], "properties": {
+        "rule": _str, "kind": {"enum": [k.value for k in ActionKind]}, "labels": _strs,
+        "comment_contains": {"type": "string"}, "step": {"type": "string"}, "dry_run": {"type": "boolean"}}}
+    return {"type": "object", "additionalProperties": False, "required": ["name", "item", "expect"],
+            "properties": {"name": _str, "now": _str, "item": {"type": "object"}, "event": {"type": "object"},
+                           "context": {"type": "object"}, "rules": _strs,
+                           "expect": {"type": "array", "items": expected}}}
+
+
+@lru_cache(maxsize=1)
+def rule_file_schema() -> dict[str, Any]:
+    calendar = {"type": "object", "additionalProperties": False, "properties": {
+        "country": _str, "subdiv": _str, "timezone": _str,
+        "weekend": {"type": "array", "items": {"enum": list(WEEKDAYS)}, "uniqueItems": True},
+        "holidays": {"type": "array", "items": {"type": "string", "format": "date"}}}}
+    defaults = {"type": "object", "additionalProperties": False, "properties": {
+        "timezone": _str, "calendar": {"$ref": "#/$defs/calendar"}, "trackers": _rule()["properties"]["trackers"],
+        "teams": _strs, "dry_run": {"type": "boolean"}, "clock": {"enum": CLOCKS}}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://flowkeeper.dev/schemas/flowkeeper-rules.schema.json",
+        "title": "Flowkeeper rule file",
+        "type": "object", "additionalProperties": False, "required": ["version"],
+        "properties": {"version": {"const": 1}, "defaults": defaults,
+                       "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
+                       "tests": {"type": "array", "items": {"$ref": "#/$defs/test"}}},
+        "$defs": {"condition": _one_of_keys(conditions), "action": _one_of_keys(actions),
+                  "actions": {"type": "array", "items": {"$ref": "#/$defs/action"}, "minItems": 1},
+                  "rule": _rule(), "calendar": calendar, "test": _test()},
+    }
+
+
+def render_schema() -> str:
+    return json.dumps(rule_file_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> None:
+    path.write_text(render_schema(), encoding="utf-8")
