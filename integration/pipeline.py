@@ -64,11 +64,9 @@ class Pipeline:
             if event.kind is EventKind.LABEL_CHANGED:
                 return self._skip(event, now, "label definition changed: label cache refreshed")
             item = self._complete(event)
-            if item is None:
-                return self._skip(event, now, "partial payload and neither tracker credentials nor a mirror "
-                                              "entry to complete it: rules not evaluated")
             self.store.mirror.record_history(tracker, item, history_entries(event))
-            item = self.store.mirror.upsert(item, now)
+            if not item.is_partial:
+                item = self.store.mirror.upsert(item, now)
             if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
                 return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)")
             result = self.evaluate_item(item, event, now)
@@ -144,8 +142,12 @@ class Pipeline:
         self.store.service.put(f"{tracker}.whoami", {"id": me.id, "name": me.name}, self.clock())
         return me
 
-    def _complete(self, event: Event) -> Item | None:
-        """A partial item is completed from the tracker, else from the mirror; never guessed."""
+    def _complete(self, event: Event) -> Item:
+        """A partial item is completed from the tracker, else from the mirror; never guessed.
+
+        When neither can, the item stays partial: the engine skips every rule that reads a
+        field the payload did not carry, and the mirror is not overwritten with placeholders.
+        """
         item = event.item
         if not item.is_partial:
             return item
@@ -154,14 +156,14 @@ class Pipeline:
             try:
                 return client.get_item(item.key or item.id)
             except NotFound:
-                return None
+                return item
             except TrackerError as error:
                 if error.retryable:
                     raise RetryLater(f"refetching {item.key}: {error}") from error
                 raise
         mirrored = self.store.mirror.get(event.tracker.value, item.id)
         if mirrored is None:
-            return None
+            return item
         known = {name: getattr(item, name) for name in _FIELDS if name not in item.unknown}
         return replace(mirrored, **known, unknown=frozenset())
 

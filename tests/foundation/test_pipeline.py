@@ -1,0 +1,132 @@
+"""One event the whole way in-process: normalize → mirror → rules → executor → stub tracker → audit."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from integration.services import Services, build_services
+from integration.settings import load_settings
+from integration.store.audit import AuditFilter
+from rules.model import ActorKind
+from tests.foundation.helpers import MINIMAL_RULES, fixture
+from tests.stub import Stub, jira_issue, running_stub
+from webhooks import jira_normalize
+from webhooks.jira_normalize import JiraConfig
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    with running_stub() as running:
+        yield running
+
+
+def make_services(db_url: str, stub: Stub, *, live: bool) -> Services:
+    env = {"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES), "JIRA_URL": stub.url,
+           "JIRA_USER": "bot@acme.test", "JIRA_API_TOKEN": "token-abc", "FLOWKEEPER_DRY_RUN": "0" if live else "1"}
+    return build_services(load_settings(env))
+
+
+def unassigned_in_progress(delivery: str = "d-1", actor: dict[str, Any] | None = None) -> Any:
+    """The captured Jira issue_created, moved to In Progress with nobody assigned."""
+    payload = copy.deepcopy(fixture("jira", "jira_issue_created.cloud-2024.json"))
+    fields = payload["issue"]["fields"]
+    fields["assignee"] = None
+    fields["status"] = {"name": "In Progress", "id": "3",
+                        "statusCategory": {"key": "indeterminate", "name": "In Progress"}}
+    if actor is not None:
+        payload["user"] = actor
+    event = jira_normalize.normalize(payload, JiraConfig())
+    assert event is not None
+    return replace(event, delivery_id=delivery)
+
+
+def seed(stub: Stub, key: str = "KAN-22") -> None:
+    stub.seed_jira(jira_issue(key, assignee=None))
+
+
+def test_dry_run_records_would_do_and_writes_nothing(db_url: str, stub: Stub) -> None:
+    services = make_services(db_url, stub, live=False)
+    outcome = services.pipeline().handle(unassigned_in_progress())
+    entries = services.store.audit.page(AuditFilter(item_key="KAN-22"))
+    assert sorted((e.action, e.outcome.value) for e in entries) == [("add_labels", "would_do"), ("comment", "would_do")]
+    assert all(e.rule == "started-without-assignee" for e in entries)
+    assert "would_do" in outcome
+    assert stub.writes() == []
+
+
+def test_live_run_writes_once_even_when_events_repeat(db_url: str, stub: Stub) -> None:
+    seed(stub)
+    services = make_services(db_url, stub, live=True)
+    pipeline = services.pipeline()
+    pipeline.handle(unassigned_in_progress("d-1"))
+    pipeline.handle(unassigned_in_progress("d-2"))  # a later event while the condition still holds
+    state = stub.state()
+    assert len(state["jira_comments"]["KAN-22"]) == 1, "one comment per episode"
+    assert state["jira_issues"]["KAN-22"]["fields"]["labels"] == ["needs-owner"]
+    done = services.store.audit.count(AuditFilter(item_key="KAN-22", outcome="done"))
+    assert done == 2  # the comment and the label, once
+
+
+def test_duplicate_delivery_is_processed_once(db_url: str, stub: Stub) -> None:
+    seed(stub)
+    services = make_services(db_url, stub, live=True)
+    pipeline = services.pipeline()
+    pipeline.handle(unassigned_in_progress("same"))
+    assert pipeline.handle(unassigned_in_progress("same")).startswith("duplicate")
+    assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
+
+
+def test_event_by_flowkeepers_own_account_is_ignored(db_url: str, stub: Stub) -> None:
+    seed(stub)
+    services = make_services(db_url, stub, live=True)
+    own = {"accountId": "stub-flowkeeper-account", "displayName": "Flowkeeper", "accountType": "atlassian"}
+    outcome = services.pipeline().handle(unassigned_in_progress(actor=own))
+    assert "loop protection" in outcome
+    assert stub.writes() == []
+    history = services.store.mirror.history("jira", "10021")
+    assert history and all(h.actor_kind is ActorKind.FLOWKEEPER for h in history), "own changes never count"
+
+
+def test_partial_comment_event_is_refetched_not_taken_as_unassigned(db_url: str, stub: Stub) -> None:
+    stub.seed_jira(jira_issue("GBL-142", assignee={"accountId": "acc-ann", "displayName": "Ann",
+                                                   "accountType": "atlassian"}))
+    services = make_services(db_url, stub, live=True)
+    event = jira_normalize.normalize(fixture("jira", "comment_created.derived.json"), JiraConfig())
+    assert event is not None and event.item.is_partial
+    services.pipeline().handle(replace(event, delivery_id="c-1"))
+    paths = [r["path"] for r in stub.requests()]
+    assert "/rest/api/3/issue/GBL-142" in paths, "the issue was read from the tracker"
+    mirrored = services.store.mirror.get_by_key("jira", "GBL-142")
+    assert mirrored is not None and mirrored.assignee is not None and mirrored.assignee.id == "acc-ann"
+    assert stub.writes() == []
+
+
+def test_partial_event_without_credentials_or_mirror_skips_rules_that_need_the_missing_fields(
+    db_url: str,
+) -> None:
+    services = build_services(load_settings({"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES)}))
+    event = jira_normalize.normalize(fixture("jira", "comment_created.derived.json"), JiraConfig())
+    assert event is not None
+    services.pipeline().handle(replace(event, delivery_id="c-2"))
+    assert services.store.mirror.get_by_key("jira", "GBL-142") is None, "no placeholders in the mirror"
+    assert services.store.audit.count(AuditFilter(item_key="GBL-142", outcome="would_do")) == 0
+
+
+def test_assigning_the_item_clears_the_flag(db_url: str, stub: Stub) -> None:
+    seed(stub)
+    services = make_services(db_url, stub, live=True)
+    pipeline = services.pipeline()
+    pipeline.handle(unassigned_in_progress("d-1"))
+    assigned = unassigned_in_progress("d-2")
+    person = jira_normalize.person({"accountId": "acc-ann", "displayName": "Ann", "accountType": "atlassian"})
+    later = assigned.item.updated_at.replace(minute=59) if assigned.item.updated_at else None
+    pipeline.handle(replace(assigned, item=replace(assigned.item, assignee=person, labels=("needs-owner",),
+                                                   updated_at=later)))
+    assert stub.state()["jira_issues"]["KAN-22"]["fields"]["labels"] == []
+    removed = services.store.audit.page(AuditFilter(item_key="KAN-22", outcome="done"))
+    assert any(e.action == "remove_labels" for e in removed)
