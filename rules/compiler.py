@@ -83,7 +83,7 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
         exempt_assignees=frozenset(x.casefold() for x in exempt.get("assignees", ())),
         fields_read=frozenset(cctx.fields), summary=describe(raw["when"]),
         age_unit=Unit.BUSINESS_DAYS if any(d.unit is Unit.BUSINESS_DAYS for d in durations) else None,
-        slots=slots,
+        slots=slots, raw_when=raw["when"],
     )
 
 
@@ -111,7 +111,9 @@ def describe(cond: Any) -> str:
     if name == "not":
         return f"not {describe(arg)}"
     if isinstance(arg, dict):
-        return f"{name} " + ", ".join(f"{op.replace('_', ' ')} {_short(v)}" for op, v in arg.items())
+        from rules.conditions import describe_op
+
+        return f"{name} " + ", ".join(describe_op(op, v) for op, v in arg.items())
     return f"{name} {_short(arg)}"
 
 

@@ -200,7 +200,14 @@ def _expected(text: str, ops: dict[str, Any], cctx: CompileCtx, f: Any) -> str:
 
 
 def _describe(ops: dict[str, Any]) -> str:
-    return ", ".join(f"{op.replace('_', ' ')} {_show(arg)}" for op, arg in ops.items())
+    return ", ".join(describe_op(op, arg) for op, arg in ops.items())
+
+
+def describe_op(op: str, arg: Any) -> str:
+    """'missing', 'present', 'older than 5 business days', 'in [a, b]'."""
+    if op in ("missing", "present") and isinstance(arg, bool):
+        return op if arg else ("present" if op == "missing" else "missing")
+    return f"{op.replace('_', ' ')} {_show(arg)}"
 
 
 def _show(value: Any) -> Any:

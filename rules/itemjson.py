@@ -74,9 +74,18 @@ def item_from_dict(data: dict[str, Any]) -> Item:
         raise ItemJsonError(f"item: {exc}") from exc
 
 
+def _value(value: Any) -> Any:
+    """A changed value: {name, category} is a Status, {id, …} a person, else as given."""
+    if isinstance(value, dict) and "category" in value:
+        return _status(value)
+    if isinstance(value, dict) and "id" in value:
+        return person(value)
+    return value
+
+
 def event_from_dict(data: dict[str, Any], item: Item, default_time: datetime) -> Event:
     try:
-        changes = tuple(Change(c["field"], c.get("old"), c.get("new"), tuple(c.get("added", ())),
+        changes = tuple(Change(c["field"], _value(c.get("old")), _value(c.get("new")), tuple(c.get("added", ())),
                                tuple(c.get("removed", ()))) for c in data.get("changes", ()))
         raw_comment = data.get("comment")
         comment = Comment(str(raw_comment.get("id", "c1")), raw_comment.get("body", ""),

@@ -54,6 +54,7 @@ class Rule:
     summary: str
     age_unit: Unit | None
     slots: SlotTable = field(repr=False)
+    raw_when: dict[str, Any] = field(default_factory=dict, repr=False)  # as written, for online checks
 
     def pushdown(self, now: datetime) -> SearchQuery:
         """Candidates for a sweep at `now`: a superset of the items this rule could act on."""

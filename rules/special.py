@@ -38,6 +38,13 @@ def _fold_value(v: Any, category: bool) -> set[str]:
     return {str(v).casefold()}
 
 
+def _new_values(new: Any, item: Item, category: bool) -> set[str]:
+    """Trackers report a status change by name; the item after the event has the category."""
+    if category and not isinstance(new, (Status, StatusCategory)):
+        return {item.status.category.value}
+    return _fold_value(new, category)
+
+
 def _wanted(arg: Any) -> frozenset[str]:
     items = arg if isinstance(arg, list) else [arg]
     return frozenset("" if a is None else str(a).casefold() for a in items)
@@ -46,6 +53,8 @@ def _wanted(arg: Any) -> frozenset[str]:
 @conditions.register("changed", _CHANGED, group="event")
 def changed(arg: Any, path: str, cctx: CompileCtx) -> Node:
     """This event changed a field, optionally from / to given values (or added / removed a label).
+    Status changes arrive by name: `to` a category reads the item's category after the
+    event; `from` a category holds only where the tracker reported the old category.
 
     Example::
 
@@ -65,7 +74,7 @@ def changed(arg: Any, path: str, cctx: CompileCtx) -> Node:
             return False
         if src is not None and not (_fold_value(ch.old, category) & src):
             return False
-        if dst is not None and not (_fold_value(ch.new, category) & dst):
+        if dst is not None and not (_new_values(ch.new, i, category) & dst):
             return False
         if added is not None and added.casefold() not in {a.casefold() for a in ch.added}:
             return False
@@ -132,7 +141,8 @@ def assignee_wip(arg: Any, path: str, cctx: CompileCtx) -> Node:
 
     def explain(i: Item, e: Event | None, f: Frame) -> Trace:
         v = wip(i, f)
-        return Trace(path, "assignee.wip", "unassigned" if v is None else v, str(ops), pred(i, e, f))
+        expected = ", ".join(f"{op} {a}" for op, a in ops.items())
+        return Trace(path, "assignee.wip", "unassigned" if v is None else v, expected, pred(i, e, f))
     return Node(pred, explain)
 
 

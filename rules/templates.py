@@ -88,7 +88,10 @@ class CommentTemplate:
     def render(self, item: Item, now: datetime, calendar: BusinessCalendar, rule: Any,
                wip: int | None = None, step: str = "0", age_unit: Unit | None = None) -> CommentBody:
         mentions: list[Person] = []
-        text = self.template.render(_context(item, now, calendar, rule, mentions, wip, step, age_unit))
+        try:
+            text = self.template.render(_context(item, now, calendar, rule, mentions, wip, step, age_unit))
+        except jinja2.TemplateError as exc:  # never let one item's data crash a sweep
+            return CommentBody((Text(f"[rule '{rule.name}': the comment template failed: {exc}]"),))
         return _segments(text[:MAX_COMMENT], mentions)
 
 

@@ -1,0 +1,197 @@
+"""`rules check | test | explain | schema | simulate`: for rule authors and CI.
+
+`register(subparsers)` adds them under `flowkeeper rules`; `python -m rules.cli check`
+works on its own. Tracker I/O (`check --online`, simulate over the mirror) is injected
+by the caller; without it those commands say what they need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rules.errors import RuleFileError
+from rules.explain import explain, format_verdicts
+from rules.itemjson import ItemJsonError, context_from_dict, event_from_dict, item_from_dict, parse_time
+from rules.loader import builtin_pack_paths, load_ruleset
+from rules.model import EvalContext, Item
+from rules.ruleset import RuleSet
+from rules.ruletests import run_tests
+from rules.schema import SCHEMA_PATH, render_schema, write_schema
+from rules.simulate import format_summary, summarize
+
+OnlineChecker = Callable[[RuleSet], list[str]]  # problems found on the trackers
+MirrorSource = Callable[[RuleSet], Iterable[tuple[Item, EvalContext]]]
+
+
+def default_paths(paths: Sequence[str]) -> list[str | Path]:
+    """Explicit paths, else RULES_DIR, else the built-in packs."""
+    if paths:
+        return list(paths)
+    rules_dir = os.environ.get("RULES_DIR")
+    return [rules_dir] if rules_dir else list(builtin_pack_paths())
+
+
+def _load(paths: Sequence[str]) -> RuleSet | None:
+    try:
+        return load_ruleset(default_paths(paths))
+    except RuleFileError as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''}", file=sys.stderr)
+        return None
+
+
+def cmd_check(args: argparse.Namespace, online: OnlineChecker | None = None) -> int:
+    ruleset = _load(args.paths)
+    if ruleset is None:
+        return 1
+    print(f"ok: {len(ruleset.rules)} rules in {len(ruleset.sources)} files")
+    if not args.online:
+        return 0
+    if online is None:
+        print("--online needs the tracker connections: run it as `flowkeeper rules check --online`", file=sys.stderr)
+        return 2
+    problems = online(ruleset)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    ruleset = _load(args.paths)
+    if ruleset is None:
+        return 1
+    results = run_tests(ruleset)
+    for result in results:
+        print(f"{'PASS' if result.passed else 'FAIL'} {result.title}")
+        if not result.passed:
+            print(f"    {result.detail}")
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _read_json(path: str | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ItemJsonError(f"{path}: expected a JSON object")
+    return data
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    if not args.all and not args.rule:
+        print("name a RULE or pass --all", file=sys.stderr)
+        return 2
+    ruleset = _load(args.rules)
+    if ruleset is None:
+        return 1
+    try:
+        now = parse_time(args.now) or datetime.now(timezone.utc)
+        item = item_from_dict(_read_json(args.item) or {})
+        raw_event = _read_json(args.event)
+        event = event_from_dict(raw_event, item, now) if raw_event else None
+        context = context_from_dict(_read_json(args.context))
+    except (OSError, ValueError) as exc:
+        print(f"cannot read input: {exc}", file=sys.stderr)
+        return 2
+    verdicts = explain(ruleset, item, event, now, context)
+    if not args.all:
+        verdicts = [v for v in verdicts if v.rule == args.rule]
+        if not verdicts:
+            print(f"no rule named '{args.rule}'", file=sys.stderr)
+            return 2
+    print(format_verdicts(verdicts))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.write:
+        write_schema()
+        print(f"wrote {SCHEMA_PATH}")
+    else:
+        sys.stdout.write(render_schema())
+    return 0
+
+
+def _items_file(path: str) -> list[tuple[Item, EvalContext]]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            raw = row.get("item", row)
+            out.append((item_from_dict(raw), context_from_dict(row.get("context"))))
+    return out
+
+
+def cmd_simulate(args: argparse.Namespace, mirror: MirrorSource | None = None) -> int:
+    ruleset = _load(args.paths)
+    if ruleset is None:
+        return 1
+    now = parse_time(args.now) or datetime.now(timezone.utc)
+    if args.items:
+        try:
+            source: Iterable[tuple[Item, EvalContext]] = _items_file(args.items)
+        except (OSError, ValueError) as exc:
+            print(f"cannot read items: {exc}", file=sys.stderr)
+            return 2
+    elif mirror is not None:
+        source = mirror(ruleset)
+    else:
+        print("simulate needs the item mirror (`flowkeeper rules simulate`) or --items FILE.jsonl", file=sys.stderr)
+        return 2
+    print(format_summary(summarize(ruleset, source, now)))
+    return 0
+
+
+def add_commands(sub: Any, online: OnlineChecker | None = None, mirror: MirrorSource | None = None) -> None:
+    check = sub.add_parser("check", help="validate rule files")
+    check.add_argument("paths", nargs="*")
+    check.add_argument("--online", action="store_true", help="also check names against the trackers")
+    check.set_defaults(func=lambda a: cmd_check(a, online))
+    test = sub.add_parser("test", help="run the tests rule files carry")
+    test.add_argument("paths", nargs="*")
+    test.set_defaults(func=cmd_test)
+    exp = sub.add_parser("explain", help="why each rule does or does not act on an item")
+    exp.add_argument("rule", nargs="?")
+    exp.add_argument("--all", action="store_true")
+    exp.add_argument("--item", required=True, help="item JSON file")
+    exp.add_argument("--event", help="event JSON file")
+    exp.add_argument("--context", help="context JSON file (rule states, WIP counts, snooze)")
+    exp.add_argument("--now", help="ISO 8601 time (default: now)")
+    exp.add_argument("--rules", nargs="*", default=[], help="rule files or folders")
+    exp.set_defaults(func=cmd_explain)
+    schema = sub.add_parser("schema", help="print the rule-file JSON Schema")
+    schema.add_argument("--write", action="store_true", help=f"rewrite {SCHEMA_PATH.name}")
+    schema.set_defaults(func=cmd_schema)
+    sim = sub.add_parser("simulate", help="the writes a rule set would make, per rule")
+    sim.add_argument("paths", nargs="*")
+    sim.add_argument("--items", help="JSON lines of items (default: the item mirror)")
+    sim.add_argument("--now", help="ISO 8601 time (default: now)")
+    sim.set_defaults(func=lambda a: cmd_simulate(a, mirror))
+
+
+def register(subparsers: Any, online: OnlineChecker | None = None, mirror: MirrorSource | None = None) -> None:
+    """Add `rules …` to a parent CLI; each command sets `func(args) -> exit code`."""
+    parser = subparsers.add_parser("rules", help="check, test and explain rule files")
+    add_commands(parser.add_subparsers(dest="rules_command", required=True), online, mirror)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rules.cli", description=__doc__)
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

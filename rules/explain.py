@@ -1,0 +1,84 @@
+"""Explain: for one item, every rule's verdict with each condition's actual, expected and ✅/❌."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rules.engine import effective, evaluate, exempted, out_of_scope, trigger_of, triggered
+from rules.model import Action, EvalContext, Event, Item
+from rules.registry import Trace
+from rules.ruleset import RuleSet
+
+OK, NO = "✅", "❌"
+
+
+@dataclass
+class RuleVerdict:
+    rule: str
+    description: str
+    enabled: bool
+    dry_run: bool
+    triggered: bool
+    scope: str | None  # why the item is out of the rule's scope, or None
+    exempt: str | None
+    holds: bool
+    trace: Trace
+    actions: list[Action] = field(default_factory=list)
+    no_action: str | None = None
+
+    def format_text(self) -> str:
+        """The CLI's reading: a headline, one ✅/❌ line per condition, then the outcome."""
+        mark = OK if self.holds and self.enabled and self.scope is None else NO
+        flags = [x for x, on in (("disabled", not self.enabled), ("dry run", self.dry_run),
+                                 ("not triggered", not self.triggered)) if on]
+        lines = [f"{mark} {self.rule}{' [' + ', '.join(flags) + ']' if flags else ''} — {self.description}"]
+        if self.scope:
+            lines.append(f"   out of scope: {self.scope}")
+        if self.exempt:
+            lines.append(f"   exempt: {self.exempt}")
+        lines += _trace_lines(self.trace, 1)
+        lines += [f"   → {_describe(a)}" for a in self.actions]
+        if self.no_action:
+            lines.append(f"   → no action: {self.no_action}")
+        return "\n".join(lines)
+
+
+def _trace_lines(trace: Trace, depth: int) -> list[str]:
+    pad = "   " * depth
+    mark = OK if trace.ok else NO
+    if trace.children:
+        out = [f"{pad}{mark} {trace.label}: {trace.actual}"]
+        for child in trace.children:
+            out += _trace_lines(child, depth + 1)
+        return out
+    return [f"{pad}{mark} {trace.label}: {trace.actual} (expected {trace.expected})"]
+
+
+def _describe(action: Action) -> str:
+    what = action.kind.value.replace("_", " ")
+    detail = ", ".join(action.labels) if action.labels else (action.comment.plain if action.comment else "")
+    dry = " (dry run)" if action.dry_run else ""
+    return f"{what} {detail!s}{dry} [episode {action.episode}, step {action.step}]"
+
+
+def explain(ruleset: RuleSet, item: Item, event: Event | None, now: datetime,
+            context: EvalContext) -> list[RuleVerdict]:
+    """Every rule's verdict for one item; the actions are exactly what evaluate() decides."""
+    plan = evaluate(ruleset, item, event, now, context)
+    frame = ruleset.frame(now, context)
+    kind = trigger_of(event)
+    verdicts = []
+    for rule in ruleset.rules:
+        enabled, dry = effective(rule, context)
+        trace = rule.when.explain(item, event, frame)
+        exempt = exempted(rule, item, context)
+        no_action = next((n.reason for n in plan.no_actions if n.rule == rule.name), None)
+        verdicts.append(RuleVerdict(
+            rule.name, rule.description, enabled, dry, triggered(rule, kind), out_of_scope(rule, item), exempt,
+            trace.ok and exempt is None, trace, [a for a in plan.actions if a.rule == rule.name], no_action))
+    return verdicts
+
+
+def format_verdicts(verdicts: list[RuleVerdict]) -> str:
+    return "\n\n".join(v.format_text() for v in verdicts)
