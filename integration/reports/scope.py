@@ -1,0 +1,121 @@
+"""What a report covers: period, trackers, teams; and what it knows about the rules.
+
+A `Scope` is plain data so the CLI, the page, the digest and the tests build it the
+same way; `item_filter` turns it into the WHERE clauses every query shares.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_
+
+WEEK_SECONDS = 7 * 86400
+MONDAY_OFFSET = 3 * 86400  # 1970-01-01 was a Thursday: weeks start on the Monday before
+STATUS_FIELDS = ("status", "created")  # history rows that set an item's status
+_PERIOD = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+class ScopeError(ValueError):
+    """A period or filter a person typed is not understood; the message says what is."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """[since, until) in UTC; empty trackers/teams mean all of them (the combined view)."""
+
+    since: datetime
+    until: datetime
+    trackers: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.since.tzinfo is None or self.until.tzinfo is None:
+            raise ScopeError("report periods need timezone-aware times")
+        if self.since >= self.until:
+            raise ScopeError(f"the period is empty: {self.since:%Y-%m-%d} is not before {self.until:%Y-%m-%d}")
+
+    @property
+    def days(self) -> float:
+        return (self.until - self.since).total_seconds() / 86400
+
+    def describe(self) -> str:
+        who = ", ".join(self.teams) if self.teams else "all teams"
+        where = ", ".join(self.trackers) if self.trackers else "all trackers"
+        return f"{who} · {where} · {self.since:%Y-%m-%d %H:%M} → {self.until:%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class RuleCatalog:
+    """What reports need to know about rules: which find stalled work, which labels flag."""
+
+    stalled_rules: frozenset[str] = frozenset()
+    flag_labels: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def from_ruleset(cls, ruleset: Any) -> RuleCatalog:
+        """Rules with a schedule trigger are the stalled-work rules: sweeps exist to find what sends no events."""
+        rules = tuple(getattr(ruleset, "rules", ()))
+        return cls(
+            stalled_rules=frozenset(r.name for r in rules if "schedule" in r.triggers),
+            flag_labels=MappingProxyType({r.name: tuple(r.flag_labels) for r in rules if r.flag_labels}),
+        )
+
+
+def parse_period(text: str) -> timedelta:
+    """`30d`, `12w`, `48h` → a timedelta; anything else is a ScopeError naming the input."""
+    match = _PERIOD.match(text or "")
+    if not match or int(match.group(1)) <= 0:
+        raise ScopeError(f"a period looks like 30d, 12w or 48h (got {text!r})")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def parse_instant(text: str) -> datetime:
+    """`2024-05-01` or an ISO timestamp; naive values are UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ScopeError(f"a date looks like 2024-05-01 or 2024-05-01T12:00:00Z (got {text!r})") from None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def make_scope(since: str, now: datetime, *, until: str | None = None, trackers: Iterable[str] = (),
+               teams: Iterable[str] = ()) -> Scope:
+    """A scope from what a person typed: `since` is a period back from `until` or a date."""
+    end = parse_instant(until) if until else now
+    start = end - parse_period(since) if _PERIOD.match(since or "") else parse_instant(since)
+    return Scope(start, end, tuple(sorted(set(trackers))), tuple(sorted(set(teams))))
+
+
+def item_filter(items: Table, scope: Scope) -> ColumnElement[bool]:
+    """Live (not deleted) items of the scope's trackers and teams."""
+    clauses: list[ColumnElement[bool]] = [items.c.deleted.is_(False)]
+    if scope.trackers:
+        clauses.append(items.c.tracker.in_(scope.trackers))
+    if scope.teams:
+        clauses.append(items.c.team.in_(scope.teams))
+    return and_(*clauses)
+
+
+def week_start(index: int) -> date:
+    """The Monday (UTC) of week number `index` as computed in SQL by `week_index`."""
+    return datetime.fromtimestamp(index * WEEK_SECONDS - MONDAY_OFFSET, timezone.utc).date()
+
+
+def week_index_of(moment: datetime) -> int:
+    return int((moment.timestamp() + MONDAY_OFFSET) // WEEK_SECONDS)
+
+
+def midnight(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def days(seconds: float | None, digits: int = 2) -> float | None:
+    """Seconds → calendar days, rounded for people (and exact enough for tests)."""
+    return None if seconds is None else round(float(seconds) / 86400, digits)
