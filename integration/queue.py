@@ -59,6 +59,13 @@ class RedisDeliveryQueue:
     def __init__(self, connection: redis.Redis, name: str = QUEUE_NAME) -> None:
         self.connection = connection
         self.queue = Queue(name, connection=connection)
+        self._registered = False
+
+    def _register_queue(self) -> None:
+        """Add the queue to RQ's set of queues once, instead of once per delivery."""
+        if not self._registered:
+            self.connection.sadd(self.queue.redis_queues_keys, self.queue.key)
+            self._registered = True
 
     def submit(self, tracker: str, delivery_id: str, envelope: dict[str, Any], now: datetime) -> bool:
         job = Job.create(
@@ -74,7 +81,10 @@ class RedisDeliveryQueue:
             description=f"{tracker} delivery {delivery_id}",
         )
         try:
-            self.queue.enqueue_job(job, unique=True)
+            self._register_queue()
+            # RQ's unique enqueue: check, save and push in one Lua script (one round trip).
+            # `enqueue_job` would add a SADD transaction per call; the queue is registered once above.
+            self.queue._enqueue_job(job, unique=True)
             return True
         except DuplicateJobError:
             return False
