@@ -1,0 +1,74 @@
+"""Aging work in progress: each open in-progress item's age against the team's cycle times.
+
+An item older than the 85th percentile of recent cycle times is about to go stale even
+if no rule has fired yet; that is the chart Kanban practitioners read every morning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, func, literal, select
+
+from integration.reports.flow import DurationStats
+from integration.reports.scope import STATUS_FIELDS, Scope, days, item_filter
+from integration.reports.sqlfuncs import epoch
+from integration.store.tables import item_history as h
+from integration.store.tables import items as i
+
+
+@dataclass(frozen=True)
+class AgingItem:
+    tracker: str
+    key: str
+    title: str
+    status: str
+    assignee: str
+    team: str | None
+    started_at: datetime | None
+    age_days: float
+    in_status_days: float | None
+    zone: str
+
+
+def zone_of(age: float, cycle: DurationStats) -> str:
+    """Where an age falls among the historical cycle-time percentiles."""
+    if cycle.p50 is None or cycle.p85 is None or cycle.p95 is None:
+        return "no history"
+    if age <= cycle.p50:
+        return "≤ p50"
+    if age <= cycle.p85:
+        return "p50–p85"
+    if age <= cycle.p95:
+        return "p85–p95"
+    return "> p95"
+
+
+def aging(conn: Connection, scope: Scope, cycle: DurationStats, limit: int | None = None) -> tuple[AgingItem, ...]:
+    """Items in progress at `until`, oldest first; age counts from their first start."""
+    mine = and_(h.c.tracker == i.c.tracker, h.c.item_id == i.c.item_id, h.c.field.in_(STATUS_FIELDS))
+    first_start = select(func.min(h.c.at)).where(mine, h.c.new_category == "in_progress").scalar_subquery()
+    last_move = select(func.max(h.c.at)).where(mine, h.c.at < scope.until).scalar_subquery()
+    started = func.coalesce(first_start, i.c.status_changed_at, i.c.created_at)
+    now = literal(scope.until.timestamp())
+    age = (now - epoch(started)).label("age_s")
+    in_status = (now - epoch(func.coalesce(last_move, i.c.status_changed_at))).label("in_status_s")
+    query = (
+        select(i.c.tracker, i.c.key, i.c.title, i.c.status_name, i.c.assignee_name, i.c.assignee_id, i.c.team,
+               started.label("started_at"), age, in_status)
+        .where(item_filter(i, scope), i.c.status_category == "in_progress")
+        .order_by(age.desc(), i.c.key)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    out = []
+    for row in conn.execute(query):
+        age_days = days(row.age_s) or 0.0
+        out.append(AgingItem(
+            tracker=row.tracker, key=row.key, title=row.title or "", status=row.status_name or "",
+            assignee=row.assignee_name or row.assignee_id or "unassigned", team=row.team,
+            started_at=row.started_at, age_days=age_days, in_status_days=days(row.in_status_s),
+            zone=zone_of(age_days, cycle),
+        ))
+    return tuple(out)

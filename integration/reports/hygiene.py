@@ -1,0 +1,189 @@
+"""Rule hygiene: are the process rules helping? Flags opened and cleared, time to fix, false positives.
+
+A flag is one episode of a rule on an item, read from the executor's audit entries
+(identity `rule/episode/step/kind`): it opens at its first write (or "would do") and
+clears at its `close` write, or when the rule state closed that episode.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import CTE, Connection, String, and_, case, cast, exists, func, literal, or_, select
+
+from integration.reports.flow import percentile_query, week_index
+from integration.reports.scope import STATUS_FIELDS, RuleCatalog, Scope, days, item_filter, week_start
+from integration.reports.sqlfuncs import epoch, strpos
+from integration.store.tables import audit_log as a
+from integration.store.tables import item_history as h
+from integration.store.tables import items as i
+from integration.store.tables import rule_states as rs
+
+WRITE_ACTIONS = ("comment", "add_labels", "remove_labels")
+DIGEST_PREFIX = "digest:"  # the digest writes through the executor under this pseudo-rule
+UNDO_WINDOW_S = 86400
+
+
+@dataclass(frozen=True)
+class RuleHygiene:
+    rule: str
+    opened: int
+    cleared: int
+    fix_p50_days: float | None
+    fix_p85_days: float | None
+    flagged_live: int
+    flagged_dry: int
+    flags_set: int  # live label flags set in the period
+    undone_in_a_day: int
+
+    @property
+    def undone_share(self) -> float | None:
+        return round(self.undone_in_a_day / self.flags_set, 3) if self.flags_set else None
+
+
+@dataclass(frozen=True)
+class Compliance:
+    started: int
+    with_assignee: int
+    with_estimate: int
+    with_both: int
+
+    def share(self, n: int) -> float | None:
+        return round(n / self.started, 3) if self.started else None
+
+
+def episodes(scope: Scope) -> CTE:
+    """One row per (item, rule, mode, episode): when it opened and when it cleared."""
+    ident = a.c.detail["identity"].as_string()
+    rest = func.substr(ident, func.length(a.c.rule) + 2)  # "episode/step/kind"
+    raw = (
+        select(
+            a.c.tracker, a.c.item_key, a.c.rule, a.c.at,
+            case((a.c.outcome == "would_do", "dry"), else_="live").label("mode"),
+            func.substr(rest, 1, strpos(rest, "/") - 1).label("episode"),
+            case((strpos(rest, "/close/") > 0, 1), else_=0).label("closing"),
+        )
+        .select_from(a.join(i, and_(i.c.tracker == a.c.tracker, i.c.key == a.c.item_key)))
+        .where(a.c.rule.is_not(None), ~a.c.rule.startswith(DIGEST_PREFIX), a.c.outcome.in_(("done", "would_do")),
+               a.c.action.in_(WRITE_ACTIONS), a.c.at < scope.until, item_filter(i, scope))
+        .subquery("writes")
+    )
+    grouped = (
+        select(raw.c.tracker, raw.c.item_key, raw.c.rule, raw.c.mode, raw.c.episode,
+               func.min(case((raw.c.closing == 0, raw.c.at))).label("opened_at"),
+               func.min(case((raw.c.closing == 1, raw.c.at))).label("closed_at"))
+        .group_by(raw.c.tracker, raw.c.item_key, raw.c.rule, raw.c.mode, raw.c.episode)
+        .subquery("grouped")
+    )
+    state = and_(rs.c.tracker == grouped.c.tracker, rs.c.item_key == grouped.c.item_key,
+                 rs.c.rule == grouped.c.rule, rs.c.mode == grouped.c.mode,
+                 cast(rs.c.episode, String) == grouped.c.episode, rs.c.active.is_(False))
+    cleared = func.coalesce(grouped.c.closed_at, rs.c.closed_at)
+    return (
+        select(grouped.c.tracker, grouped.c.item_key, grouped.c.rule, grouped.c.mode, grouped.c.opened_at,
+               cleared.label("cleared_at"),
+               (epoch(cleared) - epoch(grouped.c.opened_at)).label("fix_s"))
+        .select_from(grouped.outerjoin(rs, state))
+        .cte("episodes")
+    )
+
+
+def _in(column: object, scope: Scope):  # type: ignore[no-untyped-def]
+    return and_(column >= scope.since, column < scope.until)  # type: ignore[operator]
+
+
+def weekly_flags(conn: Connection, scope: Scope, eps: CTE | None = None) -> tuple[tuple[date, str, int, int], ...]:
+    """(week, rule, opened, cleared) for every week and rule with any."""
+    eps = eps if eps is not None else episodes(scope)
+    counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
+    for column, slot in ((eps.c.opened_at, 0), (eps.c.cleared_at, 1)):
+        sub = select(week_index(column).label("w"), eps.c.rule).where(_in(column, scope)).subquery()
+        for w, rule, n in conn.execute(select(sub.c.w, sub.c.rule, func.count()).group_by(sub.c.w, sub.c.rule)):
+            counts[(int(w), rule)][slot] += int(n)
+    return tuple((week_start(w), rule, o, c) for (w, rule), (o, c) in sorted(counts.items()))
+
+
+def hygiene(conn: Connection, scope: Scope, catalog: RuleCatalog = RuleCatalog()) -> tuple[RuleHygiene, ...]:
+    """Per rule: flags opened, cleared, time to fix, flagged now, undone by a person within a day."""
+    eps = episodes(scope)
+    opened = dict(conn.execute(select(eps.c.rule, func.count()).where(_in(eps.c.opened_at, scope))
+                               .group_by(eps.c.rule)).all())
+    cleared = dict(conn.execute(select(eps.c.rule, func.count()).where(_in(eps.c.cleared_at, scope))
+                                .group_by(eps.c.rule)).all())
+    fixed = select(eps.c.rule, eps.c.fix_s).where(_in(eps.c.cleared_at, scope)).cte("fixed")
+    fix = {row.rule: row for row in conn.execute(percentile_query(fixed, "fix_s", "rule"))}
+    flagged = _flagged_now(conn, scope)
+    undone = _undone(conn, scope, catalog)
+    rules = sorted(set(opened) | set(cleared) | set(flagged) | set(undone))
+    return tuple(
+        RuleHygiene(
+            rule=r, opened=int(opened.get(r, 0)), cleared=int(cleared.get(r, 0)),
+            fix_p50_days=days(fix[r].p50) if r in fix else None,
+            fix_p85_days=days(fix[r].p85) if r in fix else None,
+            flagged_live=flagged.get(r, {}).get("live", 0), flagged_dry=flagged.get(r, {}).get("dry", 0),
+            flags_set=undone.get(r, (0, 0))[0], undone_in_a_day=undone.get(r, (0, 0))[1],
+        )
+        for r in rules
+    )
+
+
+def _flagged_now(conn: Connection, scope: Scope) -> dict[str, dict[str, int]]:
+    query = (
+        select(rs.c.rule, rs.c.mode, func.count())
+        .select_from(rs.join(i, and_(i.c.tracker == rs.c.tracker, i.c.item_id == rs.c.item_id)))
+        .where(rs.c.active.is_(True), item_filter(i, scope), ~rs.c.rule.startswith(DIGEST_PREFIX))
+        .group_by(rs.c.rule, rs.c.mode)
+    )
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for rule, mode, n in conn.execute(query):
+        out[rule][mode] = int(n)
+    return out
+
+
+def _undone(conn: Connection, scope: Scope, catalog: RuleCatalog) -> dict[str, tuple[int, int]]:
+    """Live flag labels set in the period, and how many a person took off within a day."""
+    label = a.c.detail[("labels", 0)].as_string()
+    removed = exists().where(
+        h.c.tracker == i.c.tracker, h.c.item_id == i.c.item_id, h.c.field == "labels",
+        h.c.actor_kind == "human", h.c.at >= a.c.at, epoch(h.c.at) <= epoch(a.c.at) + UNDO_WINDOW_S,
+        strpos(literal(" ") + func.coalesce(h.c.old, "") + " ", literal(" -") + label + " ") > 0,
+    )
+    flags = (
+        select(a.c.rule, case((removed, 1), else_=0).label("undone"))
+        .select_from(a.join(i, and_(i.c.tracker == a.c.tracker, i.c.key == a.c.item_key)))
+        .where(a.c.action == "add_labels", a.c.outcome == "done", a.c.rule.is_not(None), _in(a.c.at, scope),
+               item_filter(i, scope), _flag_label(label, catalog))
+        .subquery()
+    )
+    rows = conn.execute(select(flags.c.rule, func.count(), func.sum(flags.c.undone)).group_by(flags.c.rule))
+    return {rule: (int(n), int(u or 0)) for rule, n, u in rows}
+
+
+def _flag_label(label: object, catalog: RuleCatalog):  # type: ignore[no-untyped-def]
+    """With a rule catalog, only the rules' flag labels count; without one, every label a rule added."""
+    pairs = [and_(a.c.rule == rule, label.in_(labels)) for rule, labels in catalog.flag_labels.items()]  # type: ignore[attr-defined]
+    return or_(*pairs) if pairs else literal(True)
+
+
+def compliance(conn: Connection, scope: Scope) -> Compliance:
+    """Items first started in the period: how many carry an assignee and an estimate now."""
+    started_now = (
+        select(h.c.tracker, h.c.item_id)
+        .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "in_progress", _in(h.c.at, scope))
+        .distinct()
+        .subquery()
+    )
+    earlier = exists().where(h.c.tracker == started_now.c.tracker, h.c.item_id == started_now.c.item_id,
+                             h.c.field.in_(STATUS_FIELDS), h.c.new_category == "in_progress",
+                             h.c.at < scope.since)
+    assigned, estimated = i.c.assignee_id.is_not(None), i.c.estimate.is_not(None)
+    row = conn.execute(
+        select(func.count(), func.sum(case((assigned, 1), else_=0)), func.sum(case((estimated, 1), else_=0)),
+               func.sum(case((and_(assigned, estimated), 1), else_=0)))
+        .select_from(started_now.join(i, and_(i.c.tracker == started_now.c.tracker,
+                                              i.c.item_id == started_now.c.item_id)))
+        .where(~earlier, item_filter(i, scope))
+    ).one()
+    return Compliance(*(int(v or 0) for v in row))
