@@ -63,4 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, services: Services | 
 
     app.register_blueprint(health)
     app.register_blueprint(webhooks)
+    from integration.admin import init_app as init_admin
+
+    init_admin(app)  # the admin page at /admin (login, CSRF, one blueprint per page)
     return app

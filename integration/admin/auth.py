@@ -1,0 +1,152 @@
+"""Admin login: one password (`ADMIN_PASSWORD`), a signed session cookie, rate-limited attempts.
+
+`login_required` guards every admin view (and the Reports pages): it checks the session,
+refuses JSON callers with a 401 instead of a redirect, and enforces the CSRF token on
+every state-changing request. Changing `ADMIN_PASSWORD` ends every session at once,
+because each session carries a fingerprint of the password it was opened with.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from ipaddress import ip_address
+from typing import Any, TypeVar, cast
+
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   session, url_for)
+from flask.typing import ResponseReturnValue
+
+from integration.admin import csrf
+from integration.admin.ratelimit import LoginLimiter
+from integration.admin.web import services, wants_json
+
+log = logging.getLogger("flowkeeper.admin")
+
+SESSION_KEY = "fk_admin"
+SESSION_HOURS = 12
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+blueprint = Blueprint("admin_auth", __name__, url_prefix="/admin")
+
+
+def password_matches(given: str, expected: str) -> bool:
+    """Compare digests in constant time: neither the length nor a prefix of the password leaks."""
+    if not expected:
+        return False
+    given_digest = hashlib.sha256(given.encode("utf-8")).digest()
+    expected_digest = hashlib.sha256(expected.encode("utf-8")).digest()
+    return hmac.compare_digest(given_digest, expected_digest)
+
+
+def _fingerprint() -> str:
+    """Ties a session to the current password: a changed ADMIN_PASSWORD logs everyone out."""
+    password = services().settings.admin_password.reveal()
+    key = current_app.secret_key
+    key_bytes = key if isinstance(key, bytes) else str(key).encode()
+    return hmac.new(key_bytes, password.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def logged_in() -> bool:
+    marker = session.get(SESSION_KEY)
+    if not isinstance(marker, dict) or not services().settings.admin_password:
+        return False
+    fresh = time.time() - float(marker.get("at", 0)) < SESSION_HOURS * 3600
+    return fresh and hmac.compare_digest(str(marker.get("v", "")), _fingerprint())
+
+
+def require_login() -> ResponseReturnValue | None:
+    """None when the request may go on; else the answer for a caller who is not logged in."""
+    if not logged_in():
+        if wants_json() or request.method != "GET":
+            response = jsonify({"error": "login required", "login": url_for("admin_auth.login")})
+            response.status_code = 401
+            return response
+        return redirect(url_for("admin_auth.login", next=request.full_path.rstrip("?")))
+    csrf.enforce()
+    return None
+
+
+def login_required(view: F) -> F:
+    """Guard an admin view: login first, then the CSRF token on POST/PUT/PATCH/DELETE."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        refused = require_login()
+        return refused if refused is not None else view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def client_key() -> str:
+    """Who is guessing: behind a proxy (private peer) the address the proxy appended last."""
+    peer = request.remote_addr or "unknown"
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    try:
+        behind_proxy = ip_address(peer).is_private or ip_address(peer).is_loopback
+    except ValueError:
+        behind_proxy = False
+    return forwarded[-1][:64] if forwarded and behind_proxy else peer
+
+
+def _limiter() -> LoginLimiter:
+    return current_app.extensions["flowkeeper_admin"].limiter  # type: ignore[no-any-return]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local admin path: `next` must never become an open redirect."""
+    if target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("admin.overview")
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    configured = bool(services().settings.admin_password)
+    if request.method == "GET":
+        if configured and logged_in():
+            return redirect(_safe_next(request.args.get("next")))
+        return render_template("admin/login.html", configured=configured, next=request.args.get("next", ""))
+    csrf.enforce()
+    return _attempt(configured)
+
+
+def _attempt(configured: bool) -> ResponseReturnValue:
+    who = client_key()
+    if not configured:
+        abort(403, description="The admin page is disabled: set ADMIN_PASSWORD to enable it.")
+    if _limiter().blocked(who):
+        log.warning("admin.login.rate_limited", extra={"client": who})
+        response = Response(render_template("admin/login.html", configured=True, next=request.form.get("next", ""),
+                                            error="Too many failed attempts. Wait 15 minutes and try again."))
+        response.status_code = 429
+        response.headers["Retry-After"] = "900"
+        return response
+    if not password_matches(request.form.get("password", ""), services().settings.admin_password.reveal()):
+        _limiter().failed(who)
+        log.warning("admin.login.failed", extra={"client": who})
+        response = Response(render_template("admin/login.html", configured=True, next=request.form.get("next", ""),
+                                            error="That password is not right."))
+        response.status_code = 401
+        return response
+    _limiter().succeeded(who)
+    session.clear()
+    session.permanent = True
+    session[SESSION_KEY] = {"at": time.time(), "v": _fingerprint()}
+    csrf.rotate()
+    log.info("admin.login.ok", extra={"client": who})
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@blueprint.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    session.clear()
+    csrf.rotate()
+    flash("You are logged out.")
+    return redirect(url_for("admin_auth.login"))

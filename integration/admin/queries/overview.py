@@ -1,0 +1,123 @@
+"""The facts the Overview shows: connections, deliveries, sync times, rule files, warnings.
+
+Every fact comes from the store, the settings or the rule source; none calls a tracker
+(the "test" button does that on request), so the page stays fast and works offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+
+from integration.services import Services
+from integration.settings import Settings
+from integration.store.store import Store
+from integration.store.tables import items
+
+TRACKERS = ("jira", "linear")
+TEST_KEY = "admin.connection_test.{tracker}"
+
+
+@dataclass(frozen=True)
+class TrackerStatus:
+    name: str
+    configured: bool
+    dry_run: bool
+    webhook_secrets: int
+    last_delivery: dict[str, Any] | None
+    account: str | None
+    last_sync: datetime | None
+    last_test: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class RulesStatus:
+    files: list[str]
+    rules: int
+    loaded_at: datetime | None
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Service facts store times as ISO strings, or dicts with an `at`; tolerate both."""
+    if isinstance(value, dict):
+        value = value.get("at") or value.get("finished_at") or value.get("time")
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None
+
+
+def last_sync(store: Store, tracker: str) -> datetime | None:
+    """When `flowkeeper sync` last completed for `tracker` (the sweeps feature records it)."""
+    for key in (f"sync.last.{tracker}", f"{tracker}.sync.last"):
+        found = parse_time(store.service.get(key))
+        if found:
+            return found
+    shared = store.service.get("sync.last")
+    return parse_time(shared.get(tracker)) if isinstance(shared, dict) else None
+
+
+def mirror_written_at(store: Store) -> datetime | None:
+    with store.engine.connect() as conn:
+        value = conn.execute(select(func.max(items.c.synced_at))).scalar()
+    if isinstance(value, str):  # SQLite hands an aggregate back untyped
+        return parse_time(value)
+    return value.replace(tzinfo=timezone.utc) if isinstance(value, datetime) and value.tzinfo is None else value
+
+
+def tracker_status(services: Services, tracker: str) -> TrackerStatus:
+    s, store = services.settings, services.store
+    configured = s.jira_configured if tracker == "jira" else s.linear_configured
+    secrets = s.jira_webhook_secrets if tracker == "jira" else s.linear_webhook_secrets
+    account = store.service.get(f"{tracker}.whoami")
+    return TrackerStatus(
+        name=tracker,
+        configured=configured,
+        dry_run=s.dry_run_for(tracker),
+        webhook_secrets=len(secrets),
+        last_delivery=store.deliveries.last_received(tracker),
+        account=(account.get("name") or account.get("id")) if isinstance(account, dict) else None,
+        last_sync=last_sync(store, tracker),
+        last_test=store.service.get(TEST_KEY.format(tracker=tracker)),
+    )
+
+
+def rules_status(services: Services) -> RulesStatus:
+    source = services.rules
+    error = source.last_error
+    loaded = datetime.fromtimestamp(source.loaded_at, timezone.utc) if source.loaded_at else None
+    return RulesStatus(
+        files=list(source.files),
+        rules=len(source.current().rules),
+        loaded_at=loaded,
+        errors=[str(e) for e in error.errors] if error is not None else [],
+    )
+
+
+def warnings(settings: Settings) -> list[str]:
+    """Configuration an operator should fix, in words that say why."""
+    found = []
+    if not settings.secret_key:
+        found.append("SECRET_KEY is not set: admin sessions end at every restart and do not work across "
+                     "several web processes.")
+    if len(settings.admin_password.reveal()) < 12:
+        found.append("ADMIN_PASSWORD is shorter than 12 characters: use a long random password.")
+    if settings.allow_unsigned:
+        found.append("FLOWKEEPER_ALLOW_UNSIGNED=1: webhooks without a configured secret are accepted unsigned.")
+    for tracker in TRACKERS:
+        configured = settings.jira_configured if tracker == "jira" else settings.linear_configured
+        secrets = settings.jira_webhook_secrets if tracker == "jira" else settings.linear_webhook_secrets
+        if configured and not secrets and not settings.allow_unsigned:
+            found.append(f"{tracker.title()} is connected but has no webhook secret: its deliveries are refused.")
+    return found

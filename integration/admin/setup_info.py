@@ -1,0 +1,94 @@
+"""What the Setup page tells an admin: webhook URLs, events to select, which secrets are set.
+
+Secrets are reported as set / not set (and how many, for rotation) — never their values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from integration.settings import Settings
+
+JIRA_EVENTS = ("Issue: created", "Issue: updated", "Issue: deleted", "Comment: created", "Comment: updated")
+LINEAR_RESOURCES = ("Issues", "Comments", "Issue labels")
+
+
+@dataclass(frozen=True)
+class SecretState:
+    variable: str
+    purpose: str
+    count: int
+
+    @property
+    def set(self) -> bool:
+        return self.count > 0
+
+
+@dataclass(frozen=True)
+class WebhookSetup:
+    tracker: str
+    url: str
+    where: str
+    select: tuple[str, ...]
+    secret_variable: str
+    secrets: int
+    notes: tuple[str, ...]
+
+
+def base_url(settings: Settings, request_host_url: str) -> tuple[str, bool]:
+    """The public URL and whether it was configured (else guessed from this page's address)."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/"), True
+    return request_host_url.rstrip("/"), False
+
+
+def webhooks(settings: Settings, base: str) -> list[WebhookSetup]:
+    return [
+        WebhookSetup(
+            tracker="jira", url=f"{base}/webhooks/jira",
+            where="Jira settings → System → WebHooks → Create a WebHook",
+            select=JIRA_EVENTS, secret_variable="JIRA_WEBHOOK_SECRET",
+            secrets=len(settings.jira_webhook_secrets),
+            notes=("Put the same value into the webhook's Secret field: Jira then signs every delivery "
+                   "(X-Hub-Signature).",
+                   "Optionally narrow it with a JQL filter such as: project in (ABC, DEF)."),
+        ),
+        WebhookSetup(
+            tracker="linear", url=f"{base}/webhooks/linear",
+            where="Linear → Settings → API → Webhooks → New webhook",
+            select=LINEAR_RESOURCES, secret_variable="LINEAR_WEBHOOK_SECRET",
+            secrets=len(settings.linear_webhook_secrets),
+            notes=("Copy the signing secret Linear shows after saving into LINEAR_WEBHOOK_SECRET "
+                   "(comma-separate several, e.g. one per team, or old and new while rotating).",),
+        ),
+    ]
+
+
+def secrets(settings: Settings) -> list[SecretState]:
+    def one(secret: Any) -> int:
+        return 1 if secret else 0
+
+    return [
+        SecretState("JIRA_API_TOKEN", "Jira API token of the service account", one(settings.jira_api_token)),
+        SecretState("JIRA_WEBHOOK_SECRET", "checks Jira's webhook signatures", len(settings.jira_webhook_secrets)),
+        SecretState("LINEAR_API_KEY", "Linear API key of the service account", one(settings.linear_api_key)),
+        SecretState("LINEAR_WEBHOOK_SECRET", "checks Linear's webhook signatures",
+                    len(settings.linear_webhook_secrets)),
+        SecretState("SECRET_KEY", "signs admin sessions", one(settings.secret_key)),
+        SecretState("ADMIN_PASSWORD", "the admin page's password", one(settings.admin_password)),
+    ]
+
+
+def setup_facts(settings: Settings, request_host_url: str) -> dict[str, Any]:
+    base, configured = base_url(settings, request_host_url)
+    return {
+        "base_url": base,
+        "base_url_configured": configured,
+        "webhooks": webhooks(settings, base),
+        "secrets": secrets(settings),
+        "jira_url": settings.jira_url,
+        "jira_user": settings.jira_user,
+        "linear_api_url": settings.linear_api_url,
+        "dry_run_requested": settings.dry_run_requested,
+    }

@@ -1,0 +1,12 @@
+"""One blueprint per admin page; `BLUEPRINTS` lists them in registration order."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from integration.admin.views.audit import blueprint as audit
+from integration.admin.views.jobs import blueprint as jobs
+from integration.admin.views.overview import blueprint as overview
+from integration.admin.views.rules import blueprint as rules
+
+BLUEPRINTS: tuple[Blueprint, ...] = (overview, rules, audit, jobs)
