@@ -1,14 +1,16 @@
 """One event through the whole way: refresh the mirror → evaluate → apply → audit.
 
 The webhook job, `flowkeeper replay` and the embedded runner all call `Pipeline.handle`;
-sweeps call `Pipeline.evaluate_item` for each candidate. Everything the pipeline needs
-is passed in, so a worker, a test and the CLI build it the same way.
+`evaluate_item` is `plan_item` then `apply_plan`, split so that approving held sweep
+writes can re-plan an item before applying. A human's `/flowkeeper …` comment is carried
+out (snooze, exemption) and acknowledged before the rules see the item. Everything the
+pipeline needs is passed in, so a worker, a test and the CLI build it the same way.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,6 +21,9 @@ from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.states import mode_of
 from integration.store.store import Store
+from integration.sweeps.commands import CommandHandler
+from integration.sweeps.config import SweepSettings, current_sweep_settings
+from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import NotFound, TrackerClient, TrackerError
 from rules.model import ActorKind, EvalContext, Event, EventKind, Item, Person, Plan, RuleState
 
@@ -37,6 +42,8 @@ class Pipeline:
     rule_dry_run: Callable[[str], bool]
     item_lock: Callable[[str], AbstractContextManager[object]]
     clock: Callable[[], datetime]
+    rule_names: Callable[[], Collection[str]] | None = None  # lets `/flowkeeper ignore` check names
+    sweep_settings: SweepSettings | None = None  # None: read from this process's environment
 
     # ---- the webhook path -------------------------------------------------------
     def handle(self, event: Event) -> str:
@@ -69,7 +76,10 @@ class Pipeline:
                 item = self.store.mirror.upsert(item, now)
             if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
                 return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)")
+            replied = self._command(event, item, now)
             result = self.evaluate_item(item, event, now)
+            result.entries[:0] = replied.entries
+            result.retryable_failures += replied.retryable_failures
         if result.retryable_failures:
             raise RetryLater(f"{result.retryable_failures} write(s) failed and will be retried")
         return ", ".join(f"{e.rule}:{e.action}:{e.outcome.value}" for e in result.entries) or "no action"
@@ -77,16 +87,31 @@ class Pipeline:
     # ---- shared with sweeps ------------------------------------------------------
     def evaluate_item(self, item: Item, event: Event | None, now: datetime) -> ApplyResult:
         """Evaluate the rules on a complete, mirrored item and apply the plan."""
+        plan = self.plan_item(item, event, now)
+        result = self.apply_plan(plan, event, now)
+        if not plan.actions:
+            self._record_no_action(plan, event, now)
+        return result
+
+    def plan_item(self, item: Item, event: Event | None, now: datetime) -> Plan:
+        """What the rules want done to `item` now, judged on the mirror's facts (no writes)."""
         tracker = item.tracker.value
         activity = self._activity(tracker, item.id)
         item = replace(item, last_activity_at=activity.get("any") or item.last_activity_at)
+        pause = Snoozes(self.store.engine).for_item(tracker, item.id, now)
         context = EvalContext(
             rule_states=self._rule_states(tracker, item.id),
             wip_by_assignee=self.store.mirror.wip_by_assignee(tracker),
+            snoozed_until=pause.snoozed_until,
+            exempt_rules=pause.exempt_rules,
             overrides=self.store.overrides.all(),
             last_activity_by=activity,
         )
-        plan = self.evaluate(item, event, now, context)
+        return self.evaluate(item, event, now, context)
+
+    def apply_plan(self, plan: Plan, event: Event | None, now: datetime, **options: bool) -> ApplyResult:
+        """Carry out `plan` through the executor (`options`: ApplyContext switches)."""
+        tracker = plan.item.tracker.value
         ctx = ApplyContext(
             store=self.store,
             client=self.clients.get(tracker),
@@ -94,11 +119,19 @@ class Pipeline:
             now=now,
             delivery_id=event.delivery_id if event else None,
             rule_dry_run=self.rule_dry_run,
+            **options,
         )
-        result = apply(plan, ctx)
-        if not plan.actions:
-            self._record_no_action(plan, event, now)
-        return result
+        return apply(plan, ctx)
+
+    def _command(self, event: Event, item: Item, now: datetime) -> ApplyResult:
+        """Carry out a `/flowkeeper …` comment and reply to it; an empty result when there is none."""
+        settings = self.sweep_settings or current_sweep_settings()
+        handler = CommandHandler(Snoozes(self.store.engine), settings, self.rule_names)
+        done = handler.handle(event, item, now)
+        if done is None:
+            return ApplyResult()
+        self.store.audit.record([done.audit])
+        return self.apply_plan(done.reply, event, now, record_states=False)
 
     def _rule_states(self, tracker: str, item_id: str) -> dict[str, RuleState]:
         """Each rule sees the episode of the mode it runs in now (a dry-run episode never blocks a live one)."""
@@ -140,6 +173,12 @@ class Pipeline:
             log.warning("tracker.%s.whoami_failed", tracker, extra={"error": str(error)})
             return None
         self.store.service.put(f"{tracker}.whoami", {"id": me.id, "name": me.name}, self.clock())
+        organization = getattr(client, "organization_id", None)
+        if callable(organization):  # Linear: the receiver refuses deliveries for other organizations
+            try:
+                self.store.service.put(f"{tracker}.organization_id", organization(), self.clock())
+            except TrackerError as error:
+                log.warning("tracker.%s.organization_failed", tracker, extra={"error": str(error)})
         return me
 
     def _complete(self, event: Event) -> Item:

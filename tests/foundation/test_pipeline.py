@@ -130,3 +130,12 @@ def test_assigning_the_item_clears_the_flag(db_url: str, stub: Stub) -> None:
     assert stub.state()["jira_issues"]["KAN-22"]["fields"]["labels"] == []
     removed = services.store.audit.page(AuditFilter(item_key="KAN-22", outcome="done"))
     assert any(e.action == "remove_labels" for e in removed)
+
+
+def test_linear_organization_is_learned_for_the_receiver(db_url: str, stub: Stub) -> None:
+    env = {"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES), "LINEAR_API_KEY": "lin_api_x",
+           "LINEAR_API_URL": f"{stub.url}/graphql"}
+    services = build_services(load_settings(env))
+    me = services.pipeline().service_account("linear")
+    assert me is not None and me.id == "stub-flowkeeper-user"
+    assert services.store.service.get("linear.organization_id") == "stub-org"
