@@ -108,7 +108,10 @@ def hand_predicates(ruleset: RuleSet) -> list[Callable[[Item, dict[str, int]], b
         return i.status.category is C.IN_PROGRESS and any(
             ln.kind == "blocked_by" and ln.status_category in OPEN for ln in i.links)
 
-    return [stalled, review, no_assignee, no_estimate, bug_priority, title, wip_limit, blocked]
+    by_name = {"stalled-in-progress": stalled, "stalled-in-review": review, "started-without-assignee": no_assignee,
+               "started-without-estimate": no_estimate, "bug-without-priority": bug_priority,
+               "title-conventions": title, "wip-limit-per-person": wip_limit, "blocked-in-progress": blocked}
+    return [by_name[rule.name] for rule in ruleset.rules]
 
 
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:

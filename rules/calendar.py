@@ -56,6 +56,7 @@ class BusinessCalendar:
     weekend: frozenset[int] = frozenset({5, 6})
     extra_holidays: frozenset[date] = frozenset()
     _days: dict[date, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _spans: dict[tuple[date, date], int] = field(default_factory=dict, compare=False, hash=False, repr=False)
     _holidays: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -107,11 +108,22 @@ class BusinessCalendar:
         if first.date() == last.date():
             return _wall_fraction(last) - _wall_fraction(first) if self.is_business_day(first.date()) else 0.0
         total = 1 - _wall_fraction(first) if self.is_business_day(first.date()) else 0.0
-        day = first.date() + timedelta(days=1)
-        while day < last.date():
-            total += self.is_business_day(day)
-            day += timedelta(days=1)
-        return total + (_wall_fraction(last) if self.is_business_day(day) else 0.0)
+        total += self._days_strictly_between(first.date(), last.date())
+        return total + (_wall_fraction(last) if self.is_business_day(last.date()) else 0.0)
+
+    def _days_strictly_between(self, first: date, last: date) -> int:
+        """Whole business days after `first` and before `last`; memoized (a sweep shares `last`)."""
+        key = (first, last)
+        count = self._spans.get(key)
+        if count is None:
+            count, day = 0, first + timedelta(days=1)
+            while day < last:
+                count += self.is_business_day(day)
+                day += timedelta(days=1)
+            if len(self._spans) > 10_000:
+                self._spans.clear()
+            self._spans[key] = count
+        return count
 
     def cutoff(self, now: datetime, duration: Duration) -> datetime:
         """The instant `duration` before now: anything at or before it is older than that."""

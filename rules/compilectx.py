@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import re
+import re._parser as _re_parser  # noqa: PLC2701 (the stdlib's own regex parser)
+
 import re2
 
 from rules.calendar import BusinessCalendar
@@ -49,12 +52,77 @@ class CompileCtx:
         return self.slots.slot(self.calendar, duration)
 
 
-def compile_regex(pattern: str, ignore_case: bool = False) -> re2._Regexp:
-    """RE2: linear time, so a user's regex cannot hang the engine. Raises re2.error."""
-    options = re2.Options()
-    options.log_errors = False
-    options.case_sensitive = not ignore_case
-    return re2.compile(pattern, options)
+class SafeRegex:
+    """A user's regex that cannot hang the engine.
+
+    RE2 runs in linear time but its Python binding costs microseconds per call. Patterns
+    that cannot backtrack badly — at most one repeat, over single characters — run on
+    Python's `re` for inputs up to PY_MAX_INPUT characters (quadratic at worst: bounded);
+    everything else, and longer inputs, goes to RE2. Both agree on what they accept: the
+    pattern must compile in RE2 first (no backreferences, no lookarounds).
+    """
+
+    __slots__ = ("pattern", "search")
+
+    def __init__(self, pattern: str) -> None:
+        options = re2.Options()
+        options.log_errors = False
+        slow = re2.compile(pattern, options)  # raises re2.error for what RE2 refuses
+        fast = _python_twin(pattern)
+        self.pattern = pattern
+        if fast is None:
+            self.search = slow.search
+        else:
+            fast_search, slow_search, limit = fast.search, slow.search, PY_MAX_INPUT
+
+            def search(text: str) -> object:
+                return fast_search(text) if len(text) <= limit else slow_search(text)
+            self.search = search
+
+
+PY_MAX_INPUT = 512
+_SINGLE = {"LITERAL", "NOT_LITERAL", "IN", "ANY", "CATEGORY"}
+_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+
+
+def _python_twin(pattern: str) -> re.Pattern[str] | None:
+    """Python's `re` for patterns with at most one single-character repeat, else None."""
+    try:
+        parsed = _re_parser.parse(pattern)
+    except re.error:
+        return None
+    repeats, categories = 0, False
+    stack = [(node, False) for node in parsed]  # (node, inside a group or alternation?)
+    while stack:
+        (op, arg), grouped = stack.pop()
+        name = str(op)
+        if name in _REPEATS:
+            body = list(arg[2])
+            if grouped or len(body) != 1 or str(body[0][0]) not in _SINGLE:
+                return None
+            repeats += 1
+            stack += [(n, True) for n in body]
+        elif name == "SUBPATTERN":
+            stack += [(n, True) for n in arg[3]]
+        elif name == "BRANCH":
+            stack += [(n, True) for seq in arg[1] for n in seq]
+        elif name in ("ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS", "ATOMIC_GROUP"):
+            return None
+        elif name == "IN":
+            categories = categories or any(str(o) == "CATEGORY" for o, _ in arg)
+        elif name == "CATEGORY":
+            categories = True
+    if repeats > 1:
+        return None
+    ignore_case = bool(parsed.state.flags & re.IGNORECASE)
+    if ignore_case and categories:
+        return None  # RE2 folds case like Unicode but classes like \w are ASCII: keep RE2's meaning
+    return re.compile(pattern, 0 if ignore_case else re.ASCII)
+
+
+def compile_regex(pattern: str) -> SafeRegex:
+    """Compile a user's regex; raises re2.error for patterns RE2 refuses."""
+    return SafeRegex(pattern)
 
 
 def regex_problem(pattern: object) -> str | None:

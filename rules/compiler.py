@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from rules.calendar import calendar_from_spec
+from rules.codegen import fuse
 from rules.compilectx import CompileCtx, SlotTable
 from rules.durations import Duration, Unit, parse_duration
 from rules.logic import compile_condition
 from rules.model import Tracker
-from rules.registry import actions
+from rules.registry import Node, actions
 from rules.ruleset import Rule, Step
 
 CLOCK_ATTRS = {"last_activity": "last_activity_at", "last_comment": "last_comment_at",
@@ -56,7 +57,8 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
     timezone = raw.get("timezone") or defaults.get("timezone") or "UTC"
     calendar = calendar_from_spec(raw.get("calendar") or defaults.get("calendar"), timezone)
     cctx = CompileCtx(raw["name"], calendar, slots)
-    when = compile_condition(raw["when"], "when", cctx)
+    node = compile_condition(raw["when"], "when", cctx)
+    when = Node(fuse(node), node.explain, node.pushdown, node.code)
     steps = [Step("0", None, None, compile_actions(raw["then"]))]
     ladder = sorted(raw.get("escalate", ()), key=lambda s: parse_duration(s["after"]).days)
     for n, rung in enumerate(ladder, start=1):
@@ -84,6 +86,8 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
         fields_read=frozenset(cctx.fields), summary=describe(raw["when"]),
         age_unit=Unit.BUSINESS_DAYS if any(d.unit is Unit.BUSINESS_DAYS for d in durations) else None,
         slots=slots, raw_when=raw["when"],
+        trigger_set=frozenset(triggers) | ({"status_changed"} if "updated" in triggers else set()),
+        flag_set=frozenset(label.casefold() for label in flags),
     )
 
 

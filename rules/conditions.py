@@ -15,6 +15,7 @@ from typing import Any
 
 from rules.compilectx import LABEL_PATTERN, CompileCtx, compile_regex, regex_problem
 from rules.durations import DURATION_PATTERN, DurationError, parse_duration
+from rules.fieldcode import field_code
 from rules.fieldkinds import KIND_DOCS, KIND_SCHEMAS, Kind
 from rules.model import Item, StatusCategory
 from rules.registry import Node, Problem, Trace, TypeSpec, conditions
@@ -129,7 +130,7 @@ def _field_compiler(spec: FieldSpec) -> Callable[..., Node]:
         def explain(i: Item, e: Any, f: Any) -> Trace:
             value = clock_value(spec.name, i, f.ctx) if spec.kind is Kind.TIME else getter(i)
             return Trace(path, spec.name, _show(value), _expected(expected, ops, cctx, f), pred(i, e, f))
-        return Node(pred, explain, _pushdown_for(spec, ops, cctx))
+        return Node(pred, explain, _pushdown_for(spec, ops, cctx), field_code(spec.name, spec.kind, getter, ops, cctx))
     return compile_field
 
 

@@ -99,54 +99,56 @@ def exempted(rule: Rule, item: Item, context: EvalContext) -> str | None:
 
 def _rule(rule: Rule, item: Item, event: Event | None, frame: Frame, kind: str, snoozed: str | None,
           out: _Out) -> None:
-    enabled, dry = effective(rule, frame.ctx)
+    """One rule on one item. The common case (no match, no episode) must stay cheap."""
+    ctx = frame.ctx
+    enabled, dry = effective(rule, ctx) if ctx.overrides else (rule.enabled, rule.dry_run)
     if not enabled:
         out.no_actions.append(NoAction(rule.name, "rule is disabled"))
         return
-    scope = out_of_scope(rule, item)
-    if scope is not None:
-        out.no_actions.append(NoAction(rule.name, scope))
+    if (item.tracker not in rule.trackers or (rule.teams and item.team not in rule.teams) or item.deleted
+            or (item.unknown and rule.fields_read & item.unknown)):
+        out.no_actions.append(NoAction(rule.name, lambda: out_of_scope(rule, item)))
         return
-    state = frame.ctx.rule_states.get(rule.name)
+    state = ctx.rule_states.get(rule.name) if ctx.rule_states else None
     active = state is not None and state.active
-    flagged = bool(rule.flag_labels) and _carries(item, rule.flag_labels)
-    is_triggered = triggered(rule, kind)
+    flagged = bool(rule.flag_set) and bool(item.labels) and _carries(item, rule.flag_set)
+    is_triggered = kind in rule.trigger_set
     if not (is_triggered or active or flagged):
         out.no_actions.append(NoAction(rule.name, lambda: f"not triggered by '{kind}' (on: {_on(rule)})"))
         return
-    exempt = exempted(rule, item, frame.ctx)
-    holds = exempt is None and rule.when.pred(item, event, frame)
-    if not holds:
-        _stopped(rule, item, event, frame, state, dry, exempt, out)
-    elif snoozed is not None:
-        out.no_actions.append(NoAction(rule.name, snoozed))
-    elif not is_triggered and not active:
-        out.no_actions.append(NoAction(rule.name, lambda: f"holds, but not triggered by '{kind}'"))
+    exempt = exempted(rule, item, ctx) if (ctx.exempt_rules or rule.exempt_labels or rule.exempt_assignees) else None
+    if exempt is None and rule.when.pred(item, event, frame):
+        if snoozed is not None:
+            out.no_actions.append(NoAction(rule.name, snoozed))
+        elif not is_triggered and not active:
+            out.no_actions.append(NoAction(rule.name, lambda: f"holds, but not triggered by '{kind}'"))
+        else:
+            _holds(rule, item, frame, state, dry, out)
+    elif active or flagged:
+        _stopped(rule, item, frame, state, dry, exempt, out)
+    elif exempt is not None:
+        out.no_actions.append(NoAction(rule.name, exempt))
     else:
-        _holds(rule, item, frame, state, dry, out)
+        out.no_actions.append(NoAction(rule.name, lambda: _first_failure(rule, item, event, frame)))
 
 
-def _carries(item: Item, labels: tuple[str, ...]) -> bool:
-    have = {x.casefold() for x in item.labels}
-    return any(label.casefold() in have for label in labels)
+def _carries(item: Item, flags: frozenset[str]) -> bool:
+    for label in item.labels:
+        if label.casefold() in flags:
+            return True
+    return False
 
 
 def _on(rule: Rule) -> str:
     return ", ".join(sorted(rule.triggers))
 
 
-def _stopped(rule: Rule, item: Item, event: Event | None, frame: Frame, state: Any, dry: bool,
-             exempt: str | None, out: _Out) -> None:
-    """The condition does not hold: close an open episode and take its flags down."""
+def _stopped(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, exempt: str | None,
+             out: _Out) -> None:
+    """The condition stopped holding on an item with an open episode or our flag: clear it."""
     if state is not None and state.active:
         out.transitions.append(EpisodeTransition(rule.name, EpisodeChange.CLOSE, state.episode))
-        episode = state.episode
-    elif rule.flag_labels and _carries(item, rule.flag_labels):
-        episode = state.episode if state is not None else 0
-    else:
-        why = exempt
-        out.no_actions.append(NoAction(rule.name, why if why else lambda: _first_failure(rule, item, event, frame)))
-        return
+    episode = state.episode if state is not None else 0
     reason = f"'{rule.name}' no longer holds ({exempt or 'the item moved'}): clearing its flag"
     em = Emit(item, rule, frame, episode, "close", reason, dry)
     for step in rule.steps:

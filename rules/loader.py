@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from rules.compilectx import SlotTable
 from rules.compiler import compile_rule
 from rules.errors import RuleError, RuleFileError
+from rules.fastschema import surely_valid
 from rules.ruleset import Rule, RuleSet, RuleTest
 from rules.schema import rule_file_schema
 from rules.schemaerrors import message, most_specific
@@ -118,6 +119,8 @@ def _schema_errors(name: str, doc: Doc, errors: list[RuleError]) -> dict[int, bo
     """Report schema errors; return the indexes of broken rules (-1: the file itself)."""
     root = rule_file_schema()
     broken: dict[int, bool] = {}
+    if surely_valid(doc.data, root):
+        return broken
     reported: set[tuple[Any, ...]] = set()
     for error in _validator().iter_errors(doc.data):
         path, text, is_key = message(most_specific(error, root), root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rules.codegen import expression
 from rules.compilectx import CompileCtx
 from rules.registry import Node, Pred, Trace, conditions
 
@@ -70,7 +71,11 @@ def _group(kind: str, nodes: list[Node], path: str) -> Node:
             for n in nodes:
                 if n.pushdown:
                     n.pushdown(bounds)
-    return Node(pred, explain, pushdown)
+
+    def code(gen: Any) -> str:
+        joiner = " and " if kind == "all" else " or "
+        return "(" + joiner.join(expression(n, gen) for n in nodes) + ")"
+    return Node(pred, explain, pushdown, code)
 
 
 @conditions.register("all", _CONDITION_LIST, group="logic")
@@ -114,4 +119,4 @@ def not_(arg: dict[str, Any], path: str, cctx: CompileCtx) -> Node:
     def explain(i: Any, e: Any, f: Any) -> Trace:
         kid = inner.explain(i, e, f)
         return Trace(path, "not", "holds" if kid.ok else "does not hold", "does not hold", not kid.ok, [kid])
-    return Node(lambda i, e, f: not ipred(i, e, f), explain, None)
+    return Node(lambda i, e, f: not ipred(i, e, f), explain, None, lambda gen: f"(not {expression(inner, gen)})")

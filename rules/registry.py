@@ -53,6 +53,7 @@ class Node:
     pred: Pred
     explain: Callable[[Item, Event | None, Frame], Trace]
     pushdown: Callable[[Any], None] | None = None  # receives a rules.pushdown.Bounds
+    code: Callable[[Any], str] | None = None  # an expression for rules.codegen, if it has one
 
 
 @dataclass(frozen=True)

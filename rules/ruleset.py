@@ -55,6 +55,9 @@ class Rule:
     age_unit: Unit | None
     slots: SlotTable = field(repr=False)
     raw_when: dict[str, Any] = field(default_factory=dict, repr=False)  # as written, for online checks
+    # precomputed for the hot path: triggers incl. status_changed when `updated` is on; flags casefolded
+    trigger_set: frozenset[str] = frozenset()
+    flag_set: frozenset[str] = frozenset()
 
     def pushdown(self, now: datetime) -> SearchQuery:
         """Candidates for a sweep at `now`: a superset of the items this rule could act on."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from rules.calendar import BusinessCalendar
@@ -81,9 +82,20 @@ class TemplateProblem(ValueError):
 
 
 class CommentTemplate:
-    def __init__(self, source: str) -> None:
+    """A checked template; compiled to Python on first use (loading stays fast)."""
+
+    def __init__(self, source: str, parsed: nodes.Template | None = None) -> None:
         self.source = source
-        self.template = ENV.from_string(source)
+        self._parsed = parsed
+        self._template: jinja2.Template | None = None
+
+    @property
+    def template(self) -> jinja2.Template:
+        if self._template is None:
+            code = ENV.compile(self._parsed if self._parsed is not None else self.source)
+            self._template = ENV.template_class.from_code(ENV, code, ENV.make_globals(None), None)
+            self._parsed = None
+        return self._template
 
     def render(self, item: Item, now: datetime, calendar: BusinessCalendar, rule: Any,
                wip: int | None = None, step: str = "0", age_unit: Unit | None = None) -> CommentBody:
@@ -95,17 +107,32 @@ class CommentTemplate:
         return _segments(text[:MAX_COMMENT], mentions)
 
 
+@lru_cache(maxsize=4096)
 def check_template(source: str) -> CommentTemplate:
-    """Parse once at load time; raise TemplateProblem naming the first mistake."""
+    """Parse once at load time; raise TemplateProblem naming the first mistake.
+
+    Checks syntax, variable names and filter names; the template is immutable, so one
+    parsed object serves every rule that uses the same text.
+    """
     try:
-        names = meta.find_undeclared_variables(ENV.parse(source))
-        template = CommentTemplate(source)
+        parsed = ENV.parse(source)
+        names = meta.find_undeclared_variables(parsed)  # also resolves filter names
     except jinja2.TemplateSyntaxError as exc:
+        missing = re.match(r"No (filter|test) named '([^']+)'", exc.message or "")
+        if missing:
+            table = list(ENV.filters if missing.group(1) == "filter" else ENV.tests)
+            hint = did_you_mean(missing.group(2), table)
+            raise TemplateProblem(f"unknown template {missing.group(1)} '{missing.group(2)}'{hint}") from exc
         raise TemplateProblem(f"template error on its line {exc.lineno}: {exc.message}") from exc
     unknown = sorted(names - set(VARIABLES))
     if unknown:
         raise TemplateProblem(f"unknown template variable '{unknown[0]}'{did_you_mean(unknown[0], VARIABLES)}")
-    return template
+    for node in parsed.find_all((nodes.Filter, nodes.Test)):
+        table = ENV.filters if isinstance(node, nodes.Filter) else ENV.tests
+        if node.name not in table:
+            kind = "filter" if isinstance(node, nodes.Filter) else "test"
+            raise TemplateProblem(f"unknown template {kind} '{node.name}'{did_you_mean(node.name, list(table))}")
+    return CommentTemplate(source, parsed)
 
 
 def _context(item: Item, now: datetime, calendar: BusinessCalendar, rule: Any, mentions: list[Person],
