@@ -95,11 +95,12 @@ def tracker_status(services: Services, tracker: str) -> TrackerStatus:
 
 def rules_status(services: Services) -> RulesStatus:
     source = services.rules
+    ruleset = source.current()  # first: it reloads changed files and sets last_error
     error = source.last_error
     loaded = datetime.fromtimestamp(source.loaded_at, timezone.utc) if source.loaded_at else None
     return RulesStatus(
         files=list(source.files),
-        rules=len(source.current().rules),
+        rules=len(ruleset.rules),
         loaded_at=loaded,
         errors=[str(e) for e in error.errors] if error is not None else [],
     )
