@@ -89,7 +89,13 @@ def make_scope(since: str, now: datetime, *, until: str | None = None, trackers:
                teams: Iterable[str] = ()) -> Scope:
     """A scope from what a person typed: `since` is a period back from `until` or a date."""
     end = parse_instant(until) if until else now
-    start = end - parse_period(since) if _PERIOD.match(since or "") else parse_instant(since)
+    if _PERIOD.match(since or ""):
+        start = end - parse_period(since)
+    else:
+        try:
+            start = parse_instant(since)
+        except ScopeError:
+            raise ScopeError(f"--since takes a period (30d, 12w, 48h) or a date (2024-05-01), got {since!r}") from None
     return Scope(start, end, tuple(sorted(set(trackers))), tuple(sorted(set(teams))))
 
 

@@ -1,0 +1,130 @@
+"""The weekly team digest: stalled items, WIP against limits, cycle-time trend, rules firing.
+
+`digest_figures` reads the store (SQL aggregates, like every report); `digest_markdown`
+is pure and short enough to read in a tracker comment or a chat message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, func, select
+
+from integration.reports.digest_config import DigestSpec
+from integration.reports.flow import DurationStats, completions, percentile_stats
+from integration.reports.hygiene import DIGEST_PREFIX, RuleHygiene, hygiene
+from integration.reports.scope import RuleCatalog, Scope, days, item_filter
+from integration.reports.wip import WipNow, wip_now
+from integration.store.tables import items as i
+from integration.store.tables import rule_states as rs
+
+WEEK = timedelta(days=7)
+BASELINE = timedelta(days=28)
+LISTED = 10
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+@dataclass(frozen=True)
+class FlaggedItem:
+    key: str
+    title: str
+    status: str
+    assignee: str
+    rule: str
+    days: float
+
+
+@dataclass(frozen=True)
+class DigestFigures:
+    spec: DigestSpec
+    start: datetime
+    end: datetime
+    stalled_known: bool  # False: no rule catalog, so every flag is listed
+    stalled: tuple[FlaggedItem, ...]
+    stalled_total: int
+    wip: WipNow
+    completed: int
+    cycle_week: DurationStats
+    cycle_before: DurationStats
+    rules: tuple[RuleHygiene, ...]
+
+
+def _stalled(conn: Connection, scope: Scope, catalog: RuleCatalog, now: datetime) -> tuple[list[FlaggedItem], int]:
+    where = [rs.c.active.is_(True), ~rs.c.rule.startswith(DIGEST_PREFIX), item_filter(i, scope)]
+    if catalog.stalled_rules:
+        where.append(rs.c.rule.in_(sorted(catalog.stalled_rules)))
+    flagged = (
+        select(i.c.key, i.c.title, i.c.status_name, func.coalesce(i.c.assignee_name, i.c.assignee_id).label("who"),
+               func.min(rs.c.rule).label("rule"), func.min(rs.c.opened_at).label("since"))
+        .select_from(rs.join(i, and_(i.c.tracker == rs.c.tracker, i.c.item_id == rs.c.item_id)))
+        .where(*where)
+        .group_by(i.c.key, i.c.title, i.c.status_name, i.c.assignee_name, i.c.assignee_id)
+        .subquery()
+    )
+    total = int(conn.execute(select(func.count()).select_from(flagged)).scalar() or 0)
+    rows = conn.execute(select(flagged).order_by(flagged.c.since, flagged.c.key).limit(LISTED)).all()
+    return [FlaggedItem(r.key, r.title or "", r.status_name or "", r.who or "unassigned", r.rule,
+                        days((now - r.since).total_seconds(), 1) or 0.0) for r in rows], total
+
+
+def digest_figures(conn: Connection, spec: DigestSpec, catalog: RuleCatalog, now: datetime) -> DigestFigures:
+    """The figures of one team's digest for the week ending `now`."""
+    trackers = (spec.tracker,) if spec.tracker else ()
+    week = Scope(now - WEEK, now, trackers, (spec.team,))
+    before = Scope(now - WEEK - BASELINE, now - WEEK, trackers, (spec.team,))
+    stalled, total = _stalled(conn, week, catalog, now)
+    cycle_week = percentile_stats(conn, completions(week), "cycle_s")
+    lead_week = percentile_stats(conn, completions(week), "lead_s")
+    firing = sorted((r for r in hygiene(conn, week, catalog) if r.opened or r.flagged_live or r.flagged_dry),
+                    key=lambda r: (-r.opened, -(r.flagged_live + r.flagged_dry), r.rule))
+    return DigestFigures(
+        spec=spec, start=week.since, end=now, stalled_known=bool(catalog.stalled_rules), stalled=tuple(stalled),
+        stalled_total=total, wip=wip_now(conn, week), completed=lead_week.count, cycle_week=cycle_week,
+        cycle_before=percentile_stats(conn, completions(before), "cycle_s"), rules=tuple(firing[:5]),
+    )
+
+
+def safe(text: str, limit: int = 80) -> str:
+    """Tracker text in a digest: one line, bounded, Markdown characters escaped."""
+    one_line = " ".join(text.split())
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "…"
+    return _MD_SPECIAL.sub(r"\\\1", one_line)
+
+
+def _trend(now: float | None, before: float | None) -> str:
+    if now is None:
+        return "no items finished this week"
+    if before is None:
+        return f"{now:g} d this week (no earlier weeks to compare)"
+    if now < before:
+        word = "faster"
+    elif now > before:
+        word = "slower"
+    else:
+        word = "unchanged"
+    return f"{now:g} d this week vs {before:g} d over the 4 weeks before ({word})"
+
+
+def digest_markdown(f: DigestFigures) -> str:
+    """The digest as Markdown: four short parts, worst news first."""
+    heading = "Stalled items" if f.stalled_known else "Flagged items"
+    out = [f"**Flowkeeper weekly digest — {safe(f.spec.name)}** ({f.start:%Y-%m-%d} → {f.end:%Y-%m-%d})", ""]
+    out.append(f"**{heading}: {f.stalled_total}**")
+    out += [f"- {safe(s.key, 32)} {safe(s.title)} — {safe(s.status, 40)}, flagged {s.days:g} d, "
+            f"{safe(s.assignee, 40)} ({safe(s.rule, 60)})" for s in f.stalled]
+    if f.stalled_total > len(f.stalled):
+        out.append(f"- …and {f.stalled_total - len(f.stalled)} more")
+    limit = f.spec.wip_limit
+    out += ["", f"**WIP: {f.wip.total} in progress**" + (f" (limit {limit} per person)" if limit else "")]
+    for _pid, name, n in f.wip.by_assignee[:10]:
+        over = f" — over the limit of {limit}" if limit and _pid is not None and n > limit else ""
+        out.append(f"- {safe(name, 40)}: {n}{over}")
+    out += ["", f"**Cycle time (p50):** {_trend(f.cycle_week.p50, f.cycle_before.p50)}; "
+                f"{f.completed} item{'s' if f.completed != 1 else ''} done this week"]
+    out += ["", "**Top rules firing** (flags opened this week · flagged now)"]
+    out += [f"- {safe(r.rule, 60)}: {r.opened} opened · {r.flagged_live + r.flagged_dry} flagged now"
+            for r in f.rules] or ["- none"]
+    return "\n".join(out) + "\n"

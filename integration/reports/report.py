@@ -1,0 +1,174 @@
+"""Build a `Report`: run each section's SQL and turn the figures into datasets.
+
+Sections are independent (each opens no more than one connection and can be timed
+alone, as `bench/report.py` does); the page and the CLI may ask for a subset.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from integration.reports import aging as aging_mod
+from integration.reports import flow, hygiene, roadmap, wip
+from integration.reports.dataset import Chart, Dataset, Report
+from integration.reports.scope import RuleCatalog, Scope
+
+PERCENTILE_REFS = ("p50", "p85", "p95")
+HISTOGRAM_CAP = 60  # days: the distribution's last bucket holds everything longer
+
+
+@dataclass
+class Context:
+    """What sections share: the scope, what is known about rules, and figures computed once."""
+
+    scope: Scope
+    catalog: RuleCatalog = field(default_factory=RuleCatalog)
+    targets: Mapping[tuple[str, str], date] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def flow(self, conn: Connection) -> flow.FlowFigures:
+        if "flow" not in self.cache:
+            self.cache["flow"] = flow.flow_figures(conn, self.scope)
+        return self.cache["flow"]  # type: ignore[no-any-return]
+
+
+def _refs(stats: flow.DurationStats) -> tuple[tuple[str, float], ...]:
+    return tuple((name, value) for name in PERCENTILE_REFS if (value := getattr(stats, name)) is not None)
+
+
+def wip_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    now = wip.wip_now(conn, ctx.scope)
+    daily = wip.wip_daily(conn, ctx.scope)
+    statuses = sorted({s for d in daily for s in d.by_status})
+    return [
+        Dataset("wip_by_status", "WIP now by status", "wip", ("status", "items"), now.by_status,
+                Chart("hbar", "status", ("items",)), {"total": now.total}),
+        Dataset("wip_by_assignee", "WIP now by assignee", "wip", ("assignee", "items"),
+                tuple((name, n) for _, name, n in now.by_assignee), Chart("hbar", "assignee", ("items",))),
+        Dataset("wip_daily", "WIP at the end of each day", "wip", ("day", "total", *statuses),
+                tuple((d.day, d.total, *(d.by_status.get(s, 0) for s in statuses)) for d in daily),
+                Chart("line", "day", ("total", *statuses), "items"),
+                note="Derived from the status history: each stay in an in-progress status counts until the next change."),
+    ]
+
+
+def dense(histogram: tuple[tuple[int, int], ...], cap: int = HISTOGRAM_CAP) -> tuple[tuple[int, int], ...]:
+    """Every whole day from 0 to the longest (empty days as 0); the last bucket holds `cap` days and more."""
+    counts: dict[int, int] = {}
+    for bucket, n in histogram:
+        counts[min(bucket, cap)] = counts.get(min(bucket, cap), 0) + n
+    return tuple((b, counts.get(b, 0)) for b in range(max(counts) + 1)) if counts else ()
+
+
+def flow_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    f = ctx.flow(conn)
+    extra = {"completed": f.completed, "canceled": f.canceled, "completed_without_start": f.no_start}
+    return [
+        Dataset("cycle_time", "Cycle time (first start → done), days", "flow", ("days", "items"),
+                dense(f.cycle_histogram), Chart("bar", "days", ("items",), "days", _refs(f.cycle)), f.cycle.as_dict()),
+        Dataset("lead_time", "Lead time (created → done), days", "flow", ("days", "items"),
+                dense(f.lead_histogram), Chart("bar", "days", ("items",), "days", _refs(f.lead)), f.lead.as_dict()),
+        Dataset("throughput", "Throughput per week", "flow", ("week", "completed", "cycle_p50_days"),
+                tuple((w.week, w.completed, w.cycle_p50) for w in f.weeks), Chart("bar", "week", ("completed",)),
+                extra),
+    ]
+
+
+def time_in_status_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    rows = wip.time_in_status(conn, ctx.scope)
+    return [Dataset("time_in_status", "Where work waits: item-days in each status", "time_in_status",
+                    ("status", "category", "item_days", "items", "mean_days"),
+                    tuple((r.status, r.category, r.item_days, r.items, r.mean_days) for r in rows),
+                    Chart("hbar", "status", ("item_days",), "item-days"))]
+
+
+def aging_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    cycle = ctx.flow(conn).cycle if "flow" in ctx.cache else flow.percentile_stats(
+        conn, flow.completions(ctx.scope), "cycle_s")
+    rows = aging_mod.aging(conn, ctx.scope, cycle)
+    zones: dict[str, int] = {}
+    for r in rows:
+        zones[r.zone] = zones.get(r.zone, 0) + 1
+    return [Dataset("aging_wip", "Aging work in progress (age since first start, days)", "aging",
+                    ("key", "title", "status", "assignee", "age_days", "in_status_days", "zone", "tracker"),
+                    tuple((r.key, r.title, r.status, r.assignee, r.age_days, r.in_status_days, r.zone, r.tracker)
+                          for r in rows),
+                    Chart("strip", "status", ("age_days",), "days", _refs(cycle)),
+                    {"items": len(rows), **zones, **{f"cycle_{k}": v for k, v in _refs(cycle)}})]
+
+
+def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    rules = hygiene.hygiene(conn, ctx.scope, ctx.catalog)
+    weeks = hygiene.weekly_flags(conn, ctx.scope)
+    totals: dict[date, list[int]] = {}
+    for week, _rule, opened, cleared in weeks:
+        pair = totals.setdefault(week, [0, 0])
+        pair[0] += opened
+        pair[1] += cleared
+    c = hygiene.compliance(conn, ctx.scope)
+    return [
+        Dataset("hygiene_rules", "Rule hygiene", "hygiene",
+                ("rule", "opened", "cleared", "fix_p50_days", "fix_p85_days", "flagged_live", "flagged_dry",
+                 "flags_set", "undone_in_a_day", "undone_share"),
+                tuple((r.rule, r.opened, r.cleared, r.fix_p50_days, r.fix_p85_days, r.flagged_live, r.flagged_dry,
+                       r.flags_set, r.undone_in_a_day, r.undone_share) for r in rules),
+                Chart("bar", "rule", ("opened", "cleared"))),
+        Dataset("hygiene_weekly", "Flags opened and cleared per week", "hygiene", ("week", "opened", "cleared"),
+                tuple((w, o, cl) for w, (o, cl) in sorted(totals.items())), Chart("bar", "week", ("opened", "cleared"))),
+        Dataset("hygiene_rule_weeks", "Flags per rule and week", "hygiene", ("week", "rule", "opened", "cleared"),
+                weeks),
+        Dataset("compliance", "Convention compliance of items started in the period", "hygiene",
+                ("measure", "items", "share"),
+                (("started", c.started, 1.0 if c.started else None),
+                 ("with an assignee", c.with_assignee, c.share(c.with_assignee)),
+                 ("with an estimate", c.with_estimate, c.share(c.with_estimate)),
+                 ("with both", c.with_both, c.share(c.with_both))),
+                Chart("hbar", "measure", ("share",), "share")),
+    ]
+
+
+def roadmap_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    rows = roadmap.roadmap(conn, ctx.scope, ctx.catalog, ctx.targets)
+    return [Dataset("roadmap", "Roadmap: epics and projects", "roadmap",
+                    ("tracker", "project", "epic", "team", "target", "total", "done", "progress", "in_progress",
+                     "stalled", "flagged", "weekly_throughput", "forecast_days", "days_left", "risk"),
+                    tuple((r.tracker, r.project, r.epic_key, r.team, r.target, r.total, r.done, r.progress,
+                           r.in_progress, r.stalled, r.flagged, r.weekly_throughput, r.forecast_days, r.days_left,
+                           r.risk) for r in rows),
+                    Chart("hbar", "project", ("progress",), "done share"))]
+
+
+Section = Callable[[Connection, Context], list[Dataset]]
+SECTIONS: dict[str, Section] = {
+    "wip": wip_section,
+    "flow": flow_section,
+    "time_in_status": time_in_status_section,
+    "aging": aging_section,
+    "hygiene": hygiene_section,
+    "roadmap": roadmap_section,
+}
+
+
+def build_report(engine: Engine, scope: Scope, *, catalog: RuleCatalog | None = None,
+                 targets: Mapping[tuple[str, str], date] | None = None, sections: Iterable[str] | None = None,
+                 now: datetime | None = None) -> Report:
+    """Run the chosen sections (all by default) on one connection; records seconds per section."""
+    chosen = list(sections) if sections else list(SECTIONS)
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown report section(s): {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
+    ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}))
+    datasets: list[Dataset] = []
+    seconds: dict[str, float] = {}
+    with engine.connect() as conn:
+        for name in chosen:
+            started = time.perf_counter()
+            datasets += SECTIONS[name](conn, ctx)
+            seconds[name] = round(time.perf_counter() - started, 4)
+    return Report(scope, now or datetime.now(timezone.utc), tuple(datasets), seconds)
