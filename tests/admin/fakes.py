@@ -22,6 +22,8 @@ class FakeTracker:
         return Person("flowkeeper-bot", "Flowkeeper", kind=ActorKind.FLOWKEEPER)
 
     def get_item(self, key: str) -> Item:
+        if self.broken is not None:
+            raise self.broken
         if key not in self.items:
             raise NotFound(f"{key} does not exist")
         return self.items[key]

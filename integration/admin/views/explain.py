@@ -1,0 +1,32 @@
+"""Explain: enter an item key, see each rule's verdict with the per-condition trace (actual, expected, ✅/❌)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+
+from integration.admin.auth import login_required
+from integration.admin.explaining import AS_EVENTS, explain_item, find_item, tracker_choice
+from integration.admin.web import clean_arg, now, scrub, services
+
+blueprint = Blueprint("admin_explain", __name__, url_prefix="/admin")
+
+
+@blueprint.get("/explain")
+@login_required
+def index() -> ResponseReturnValue:
+    svc = services()
+    key = (clean_arg("key", 64) or "").upper() or None
+    tracker = tracker_choice(request.args.get("tracker"))
+    kind = request.args.get("as", "updated")
+    kind = kind if kind in AS_EVENTS else "updated"
+    context = {"key": key, "tracker": tracker, "kind": kind, "as_events": AS_EVENTS, "lookup": None,
+               "verdicts": [], "configured": sorted(svc.clients)}
+    if key:
+        at = now()
+        lookup = find_item(svc, key, tracker, scrub=scrub)
+        context["lookup"] = lookup
+        if lookup.item is not None:
+            context["verdicts"] = explain_item(svc, lookup.item, kind, at)
+            context["item"] = lookup.item
+    return render_template("admin/explain.html", **context)

@@ -1,0 +1,118 @@
+"""Explain: the item from the tracker (or the mirror), every rule's verdict and per-condition trace."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from integration.app import create_app
+from integration.runner import EmbeddedRunner
+from integration.services import build_services
+from integration.settings import load_settings
+from integration.trackers.base import TrackerUnavailable
+from rules.model import Item, Person, Status, StatusCategory, Tracker
+from tests.admin.fakes import FakeTracker
+from tests.admin.helpers import JIRA_SECRET, JIRA_TOKEN, JIRA_URL, base_env, jira_payload, login, post
+from tests.foundation.helpers import jira_request
+
+
+def deliver(app: Flask, key: str, summary: str = "Fix the login") -> None:
+    body, headers = jira_request(jira_payload(key, summary), secret=JIRA_SECRET)
+    app.test_client().post("/webhooks/jira", data=body, headers=headers)
+    EmbeddedRunner(app.extensions["flowkeeper"].services).run_pending()
+
+
+def verdict(page: str, rule: str) -> str:
+    start = page.index(f'id="verdict-{rule}"')
+    end = page.find("</section>", start)
+    return page[start:end]
+
+
+def test_explains_a_mirrored_item_rule_by_rule(app: Flask, admin: FlaskClient) -> None:
+    deliver(app, "GBL-41")
+    page = admin.get("/admin/explain", query_string={"key": "gbl-41"}).get_data(as_text=True)
+    assert "from the mirror (no tracker read)" in page and "Fix the login" in page
+    owner = verdict(page, "started-without-assignee")
+    assert "✅ started-without-assignee" in owner
+    assert "<strong>status.category</strong>" in owner and "(expected equals in_progress)" in owner
+    assert "<strong>assignee</strong>" in owner and "(expected missing)" in owner
+    assert "already acted in episode 1" in owner  # the webhook already flagged it (in dry run)
+
+
+def test_a_failing_condition_shows_a_cross_with_actual_and_expected(app: Flask, admin: FlaskClient) -> None:
+    services = app.extensions["flowkeeper"].services
+    item = Item(Tracker.JIRA, "id-9", "ABC-9", title="Owned work", status=Status("In Progress",
+                StatusCategory.IN_PROGRESS), assignee=Person("u1", "Dana"))
+    services.store.mirror.upsert(item, datetime.now(timezone.utc))
+    owner = verdict(admin.get("/admin/explain?key=ABC-9").get_data(as_text=True), "started-without-assignee")
+    assert "❌ started-without-assignee" in owner
+    assert '<span aria-label="does not hold">❌</span>\n  <strong>assignee</strong>:\n  <span class="actual">Dana' in owner
+
+
+def test_evaluating_as_a_sweep_marks_webhook_only_rules_not_triggered(app: Flask, admin: FlaskClient) -> None:
+    deliver(app, "GBL-42")
+    page = admin.get("/admin/explain", query_string={"key": "GBL-42", "as": "schedule"}).get_data(as_text=True)
+    assert "not triggered by a sweep (schedule)" in verdict(page, "started-without-assignee")
+    assert "not triggered" not in verdict(page, "stalled-in-progress")
+
+
+@pytest.fixture
+def connected(db_url: str) -> tuple[FlaskClient, FakeTracker]:
+    settings = load_settings(base_env(db_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
+                                      JIRA_API_TOKEN=JIRA_TOKEN))
+    tracker = FakeTracker()
+    app = create_app(services=build_services(settings, clients={"jira": tracker}))
+    client = app.test_client()
+    login(client)
+    return client, tracker
+
+
+def test_reads_the_item_from_the_tracker_when_connected(connected: tuple[FlaskClient, FakeTracker]) -> None:
+    client, tracker = connected
+    tracker.items["ABC-5"] = Item(Tracker.JIRA, "id-5", "ABC-5", title="Fresh from Jira",
+                                  url="https://acme.atlassian.net/browse/ABC-5",
+                                  status=Status("In Progress", StatusCategory.IN_PROGRESS))
+    page = client.get("/admin/explain?key=ABC-5&tracker=jira").get_data(as_text=True)
+    assert "read from Jira just now" in page and "Fresh from Jira" in page
+    assert 'href="https://acme.atlassian.net/browse/ABC-5"' in page
+    assert "Would do:" in verdict(page, "started-without-assignee")  # nothing flagged it yet
+    assert tracker.writes == []  # explaining never writes
+
+
+def test_tracker_failure_falls_back_to_the_mirror(connected: tuple[FlaskClient, FakeTracker]) -> None:
+    client, tracker = connected
+    services = client.application.extensions["flowkeeper"].services
+    mirrored = Item(Tracker.JIRA, "id-6", "ABC-6", title="Mirrored copy",
+                    status=Status("Done", StatusCategory.DONE))
+    services.store.mirror.upsert(mirrored, datetime.now(timezone.utc))
+    tracker.broken = TrackerUnavailable(f"503 with {JIRA_TOKEN}")
+    page = client.get("/admin/explain?key=ABC-6").get_data(as_text=True)
+    assert "reading it from Jira failed: 503 with ***" in page and JIRA_TOKEN not in page
+    assert "Mirrored copy" in page and "from the mirror" in page
+
+
+def test_unknown_item(admin: FlaskClient) -> None:
+    page = admin.get("/admin/explain?key=NOPE-1").get_data(as_text=True)
+    assert "No item NOPE-1 in the mirror, and no tracker to ask." in page
+
+
+def test_item_titles_are_escaped(app: Flask, admin: FlaskClient) -> None:
+    deliver(app, "GBL-43", '<script>alert("explain")</script>')
+    page = admin.get("/admin/explain?key=GBL-43").get_data(as_text=True)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;explain&#34;)&lt;/script&gt;" in page
+
+
+def test_the_form_alone(admin: FlaskClient) -> None:
+    page = admin.get("/admin/explain").get_data(as_text=True)
+    assert 'name="key"' in page and "verdict-" not in page
+
+
+def test_overrides_show_in_the_verdicts(app: Flask, admin: FlaskClient) -> None:
+    deliver(app, "GBL-44")
+    post(admin, "/admin/rules/stalled-in-progress/override", field="enabled", value="0")
+    page = admin.get("/admin/explain?key=GBL-44").get_data(as_text=True)
+    assert '<span class="badge muted">disabled</span>' in verdict(page, "stalled-in-progress")
+    assert "disabled" not in verdict(page, "started-without-assignee")
