@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from integration.observability.record import decisions as observed_decisions
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
 from integration.store.states import mode_of
@@ -56,6 +57,7 @@ def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
             result.retryable_failures += 1
     _record_states(plan, ctx, steps)
     ctx.store.audit.record(result.entries)
+    observed_decisions(result.entries)  # one log line each, and /metrics counts
     return result
 
 

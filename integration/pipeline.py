@@ -17,6 +17,7 @@ from datetime import datetime
 
 from integration.activity import history_entries
 from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
+from integration.observability.record import observed_job
 from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.states import mode_of
@@ -46,6 +47,7 @@ class Pipeline:
     sweep_settings: SweepSettings | None = None  # None: read from this process's environment
 
     # ---- the webhook path -------------------------------------------------------
+    @observed_job  # counts and times every delivery job for /metrics
     def handle(self, event: Event) -> str:
         """Process one delivery exactly once; returns a short outcome for logs and the CLI."""
         tracker, delivery = event.tracker.value, event.delivery_id or ""

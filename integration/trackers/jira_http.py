@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from atlassian import Jira
 
+from integration.observability.record import observe_session, tracker_failure
 from integration.trackers.base import (
     NotFound,
     PermissionDenied,
@@ -59,6 +60,7 @@ class JiraHttp:
         )
         # The library keeps one int timeout; requests accepts (connect, read) per call.
         self._jira.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)  # type: ignore[assignment]
+        observe_session("jira", self._jira._session)  # every answer counted for /metrics
 
     def call(
         self,
@@ -81,6 +83,7 @@ class JiraHttp:
                 method, path, params=dict(params or {}), json=body, advanced_mode=True
             )
         except requests.Timeout as error:
+            tracker_failure("jira", "timeout")
             # `from None`: the requests exception holds the prepared request, auth included.
             raise TrackerUnavailable(f"Jira {method} {path}: timed out ({type(error).__name__})") from None
         except requests.RequestException as error:

@@ -23,6 +23,7 @@ from gql.transport.exceptions import (
 )
 from gql.transport.requests import RequestsHTTPTransport
 
+from integration.observability.record import tracker_failure, tracker_response
 from integration.trackers.base import (
     NotFound,
     PermissionDenied,
@@ -95,6 +96,7 @@ class LinearGateway:
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Every answer, even an error page, updates the status and the budget."""
         self._last_status = response.status_code
+        tracker_response("linear", response.status_code, response.headers, response.elapsed.total_seconds())
         if any(k.lower().startswith("x-ratelimit") or k.lower() == "x-complexity" for k in response.headers):
             self.budget = RateBudget.from_headers(response.headers)
 
@@ -118,6 +120,7 @@ class LinearGateway:
         except TransportServerError as error:
             raise self._http_error(error.code) from None
         except TransportConnectionFailed as error:
+            tracker_failure("linear", "connection_error")
             raise TrackerUnavailable(f"Linear did not answer ({self._clean(str(error))})") from None
         except TransportError as error:
             raise self._http_error(self._last_status, self._clean(str(error))) from None

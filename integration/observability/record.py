@@ -1,0 +1,203 @@
+"""What the rest of Flowkeeper calls to be observed: one short call per fact.
+
+Each call counts into this process's figures (Redis-backed when REDIS_URL is set, so a
+worker on another machine is still seen by `/metrics`) and, for decisions, writes one
+structured log line with tracker, item, rule, delivery and outcome. Nothing here may
+raise into the caller: a metric that cannot be counted is dropped, never a write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from integration.observability.figures import Figures, MemoryFigures, RedisFigures, figure_key
+
+if TYPE_CHECKING:
+    from integration.store.audit import AuditEntry
+
+log = logging.getLogger("flowkeeper.decisions")
+metrics_log = logging.getLogger("flowkeeper.metrics")
+
+JOB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0)
+
+_figures: Figures | None = None
+_guard = threading.Lock()
+
+
+def figures() -> Figures:
+    """This process's figures: chosen once, from REDIS_URL unless `use_figures` chose already."""
+    global _figures
+    if _figures is None:
+        with _guard:
+            if _figures is None:
+                _figures = _from_environment()
+    return _figures
+
+
+def _from_environment() -> Figures:
+    url = os.environ.get("REDIS_URL", "").strip()
+    if not url:
+        return MemoryFigures()
+    from integration.queue import redis_connection
+
+    return RedisFigures(redis_connection(url))
+
+
+def use_figures(chosen: Figures | None) -> None:
+    """Let a process (or a test) say where its figures go; None chooses again from the environment."""
+    global _figures
+    with _guard:
+        previous, _figures = _figures, chosen
+    if previous is not None and previous is not chosen:
+        _safely(previous.close)
+
+
+def _safely(action: Any) -> None:
+    try:
+        action()
+    except Exception:  # noqa: BLE001 - observing must never break the observed
+        metrics_log.debug("metrics.record_failed", exc_info=True)
+
+
+def count(name: str, amount: float = 1.0, **labels: str) -> None:
+    _safely(lambda: figures().add(figure_key(name, labels), amount))
+
+
+def gauge(name: str, value: float, **labels: str) -> None:
+    _safely(lambda: figures().set(figure_key(name, labels), value))
+
+
+def observe(name: str, value: float, buckets: Sequence[float] = JOB_BUCKETS, **labels: str) -> None:
+    """A histogram sample kept as cumulative bucket counters, `_sum` and `_count`."""
+
+    def add() -> None:
+        target = figures()
+        for bound in buckets:
+            if value <= bound:
+                target.add(figure_key(f"{name}_bucket", {**labels, "le": repr(float(bound))}))
+        target.add(figure_key(f"{name}_bucket", {**labels, "le": "+Inf"}))
+        target.add(figure_key(f"{name}_sum", labels), value)
+        target.add(figure_key(f"{name}_count", labels))
+
+    _safely(add)
+
+
+def flush() -> None:
+    _safely(lambda: figures().flush())
+
+
+# ---- the facts Flowkeeper reports -------------------------------------------------
+
+
+def job_finished(tracker: str, outcome: str, started: float, occurred_at: datetime | None = None) -> None:
+    """A delivery's job ended (`done`, `duplicate`, `retry`, `failed`); sent to Redis at once."""
+    count("flowkeeper_jobs_total", tracker=tracker, outcome=outcome)
+    observe("flowkeeper_job_seconds", time.perf_counter() - started, tracker=tracker)
+    if occurred_at is not None and outcome == "done":
+        lag = (datetime.now(timezone.utc) - occurred_at).total_seconds()
+        if lag >= 0:
+            observe("flowkeeper_event_lag_seconds", lag, LAG_BUCKETS, tracker=tracker)
+    flush()
+
+
+H = TypeVar("H", bound=Callable[..., str])
+
+
+def observed_job(handle: H) -> H:
+    """Wrap `Pipeline.handle(event)`: count each delivery job by outcome and time it."""
+
+    @functools.wraps(handle)
+    def wrapped(self: Any, event: Any, *args: Any, **kwargs: Any) -> str:
+        started, tracker = time.perf_counter(), event.tracker.value
+        try:
+            outcome = handle(self, event, *args, **kwargs)
+        except Exception as error:
+            job_finished(tracker, "retry" if type(error).__name__ == "RetryLater" else "error", started)
+            raise
+        kind = "duplicate" if outcome.startswith("duplicate") else "done"
+        job_finished(tracker, kind, started, event.occurred_at if kind == "done" else None)
+        return outcome
+
+    return wrapped  # type: ignore[return-value]
+
+
+def decisions(entries: Iterable[AuditEntry]) -> None:
+    """Every executor decision: one log line each, write outcomes and rule hits counted."""
+    fired: set[tuple[str, str]] = set()
+    for entry in entries:
+        outcome = entry.outcome.value
+        log.info("decision.%s", outcome, extra={
+            "tracker": entry.tracker, "item": entry.item_key, "rule": entry.rule, "action": entry.action,
+            "outcome": outcome, "delivery": entry.delivery_id, "reason": entry.reason[:500]})
+        count("flowkeeper_writes_total", tracker=entry.tracker, action=entry.action, outcome=outcome)
+        if entry.rule:
+            fired.add((entry.tracker, entry.rule))
+    for tracker, rule in fired:
+        count("flowkeeper_rule_hits_total", tracker=tracker, rule=rule)
+
+
+def tracker_response(tracker: str, status: int, headers: Mapping[str, str], seconds: float | None = None) -> None:
+    """One answer from a tracker's API: its class, how long it took, and the rate limit it reports."""
+    remaining = _remaining(tracker, headers)
+    outcome = _call_outcome(status, remaining)
+    count("flowkeeper_tracker_calls_total", tracker=tracker, outcome=outcome)
+    if seconds is not None:
+        observe("flowkeeper_tracker_call_seconds", seconds, tracker=tracker)
+    for kind, value in remaining.items():
+        gauge("flowkeeper_tracker_rate_limit_remaining", value, tracker=tracker, kind=kind)
+        gauge("flowkeeper_tracker_rate_limit_observed_timestamp_seconds", time.time(), tracker=tracker, kind=kind)
+
+
+def tracker_failure(tracker: str, outcome: str) -> None:
+    """A call that got no answer at all (`timeout`, `connection_error`)."""
+    count("flowkeeper_tracker_calls_total", tracker=tracker, outcome=outcome)
+
+
+def observe_session(tracker: str, session: Any) -> None:
+    """Count every answer a `requests.Session` receives (hook), without touching the call sites."""
+
+    def hook(response: Any, *args: Any, **kwargs: Any) -> None:
+        elapsed = getattr(response, "elapsed", None)
+        tracker_response(tracker, response.status_code, response.headers,
+                         elapsed.total_seconds() if elapsed is not None else None)
+
+    _safely(lambda: session.hooks["response"].append(hook))
+
+
+_REMAINING_HEADERS = {
+    "requests": ("X-RateLimit-Requests-Remaining", "X-RateLimit-Remaining"),
+    "complexity": ("X-RateLimit-Complexity-Remaining",),
+}
+
+
+def _remaining(tracker: str, headers: Mapping[str, str]) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for kind, names in _REMAINING_HEADERS.items():
+        for name in names:
+            raw = headers.get(name)
+            if raw is None:
+                continue
+            try:
+                found[kind] = float(raw)
+            except ValueError:
+                continue
+            break
+    return found
+
+
+def _call_outcome(status: int, remaining: Mapping[str, float]) -> str:
+    if status == 429 or (status == 400 and remaining.get("requests") == 0):
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    if status >= 400:
+        return "client_error"
+    return "ok"

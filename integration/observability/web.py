@@ -1,0 +1,106 @@
+"""`GET /metrics` and `GET /openapi.yaml`, and the webhook counters of the web process.
+
+Webhook answers are counted by the web process itself (prometheus-client, in
+multiprocess mode under gunicorn so every worker's counts add up); everything else is
+read at scrape time by `ScrapeCollector`. `/metrics` may be limited to callers that
+send `Authorization: Bearer $FLOWKEEPER_METRICS_TOKEN`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from integration.observability.collector import ScrapeCollector
+from integration.observability.multiproc import VARIABLE
+
+TOKEN_VARIABLE = "FLOWKEEPER_METRICS_TOKEN"
+WEBHOOK_ENDPOINTS = {"webhooks.jira": "jira", "webhooks.linear": "linear"}
+ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_STARTED = "flowkeeper.started"
+
+WEB_REGISTRY = CollectorRegistry(auto_describe=True)
+WEBHOOKS = Counter("flowkeeper_webhooks", "Webhook deliveries answered, by tracker and outcome "
+                   "(queued, duplicate, ignored, malformed, bad_signature, stale, too_large, unavailable, …).",
+                   ["tracker", "outcome"], registry=WEB_REGISTRY)
+ACK_SECONDS = Histogram("flowkeeper_webhook_ack_seconds", "Time from receiving a webhook to answering it.",
+                        ["tracker"], buckets=ACK_BUCKETS, registry=WEB_REGISTRY)
+
+blueprint = Blueprint("observability", __name__)
+
+
+def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
+    """Register `/metrics`, `/openapi.yaml` and the webhook timing hooks."""
+    env = os.environ if env is None else env
+    app.config["FLOWKEEPER_METRICS_TOKEN"] = (env.get(TOKEN_VARIABLE) or "").strip()
+    app.register_blueprint(blueprint)
+    app.before_request(_start_clock)
+    app.after_request(_count_webhook)
+
+
+def _start_clock() -> None:
+    if request.endpoint in WEBHOOK_ENDPOINTS:
+        request.environ[_STARTED] = time.perf_counter()
+
+
+def _count_webhook(response: Response) -> Response:
+    tracker = WEBHOOK_ENDPOINTS.get(request.endpoint or "")
+    started = request.environ.get(_STARTED)
+    if tracker is None or started is None:
+        return response
+    body = response.get_json(silent=True) if response.is_json else None
+    outcome = body.get("status") if isinstance(body, dict) else None
+    WEBHOOKS.labels(tracker, str(outcome or f"http_{response.status_code}")[:40]).inc()
+    ACK_SECONDS.labels(tracker).observe(time.perf_counter() - started)
+    return response
+
+
+class _WebMetrics:
+    """This process's own webhook metrics (single-process mode)."""
+
+    def collect(self) -> Iterator[Metric]:
+        return WEB_REGISTRY.collect()
+
+
+def scrape_registry(services: Any) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get(VARIABLE):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_WebMetrics())  # type: ignore[arg-type]
+    registry.register(ScrapeCollector(services))  # type: ignore[arg-type]
+    return registry
+
+
+def _authorized(token: str) -> bool:
+    if not token:
+        return True
+    given = request.headers.get("Authorization", "")
+    scheme, _, value = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    if not _authorized(current_app.config.get("FLOWKEEPER_METRICS_TOKEN", "")):
+        response = Response("metrics need Authorization: Bearer <FLOWKEEPER_METRICS_TOKEN>\n", status=401,
+                            mimetype="text/plain")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="flowkeeper-metrics"'
+        return response
+    services = current_app.extensions["flowkeeper"].services
+    return Response(generate_latest(scrape_registry(services)), mimetype=CONTENT_TYPE_LATEST)
+
+
+@blueprint.get("/openapi.yaml")
+def openapi() -> Response:
+    text = resources.files("integration").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return Response(text, mimetype="application/yaml")
