@@ -1,0 +1,158 @@
+"""Retention: forget audit entries, deliveries and failed jobs past their time.
+
+The audit log and the deliveries table grow with every webhook; RQ keeps a failed job
+for 30 days. `run_retention` purges what is older than the configured days (never a
+pending delivery, never a job that has not failed) and says how much went. It runs as
+`flowkeeper retention run` (a daily cron entry, or Heroku Scheduler) and as the RQ job
+`integration.retention.retention_job` for RQ's cron.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import redis
+from rq import Queue
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+
+from integration.queue import QUEUE_NAME
+from integration.settings import Settings, SettingsError
+from integration.store.store import Store
+
+log = logging.getLogger("flowkeeper.retention")
+
+FAILED_JOB_DAYS_VARIABLE = "FLOWKEEPER_FAILED_JOB_RETENTION_DAYS"
+DEFAULT_FAILED_JOB_DAYS = 30
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    audit_days: int
+    delivery_days: int
+    failed_job_days: int = DEFAULT_FAILED_JOB_DAYS
+
+    @classmethod
+    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> RetentionPolicy:
+        env = os.environ if env is None else env
+        return cls(settings.audit_retention_days, settings.delivery_retention_days, _failed_job_days(env))
+
+
+def _failed_job_days(env: Mapping[str, str]) -> int:
+    raw = env.get(FAILED_JOB_DAYS_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_FAILED_JOB_DAYS
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{FAILED_JOB_DAYS_VARIABLE} must be a whole number of days, at least 1 (got {raw!r})")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    audit_entries: int
+    deliveries: int
+    failed_jobs: int
+
+    def summary(self) -> str:
+        return (f"purged {self.audit_entries} audit entries, {self.deliveries} deliveries, "
+                f"{self.failed_jobs} failed jobs")
+
+
+def run_retention(store: Store, connection: redis.Redis | None, policy: RetentionPolicy,
+                  now: datetime | None = None) -> RetentionReport:
+    """Purge everything past its retention; record when it ran (the admin page can show it)."""
+    now = now or datetime.now(timezone.utc)
+    report = RetentionReport(
+        audit_entries=store.audit.purge_before(now - timedelta(days=policy.audit_days)),
+        deliveries=store.deliveries.purge_before(now - timedelta(days=policy.delivery_days)),
+        failed_jobs=purge_failed_jobs(connection, now - timedelta(days=policy.failed_job_days))
+        if connection is not None else 0,
+    )
+    store.service.put("retention.last_run", {"at": now.isoformat(), **asdict(report)}, now)
+    log.info("retention.done", extra=asdict(report))
+    return report
+
+
+def purge_failed_jobs(connection: redis.Redis, cutoff: datetime) -> int:
+    """Delete failed jobs that failed before `cutoff`, in every queue RQ knows."""
+    names = {q.name for q in Queue.all(connection=connection)} | {QUEUE_NAME}
+    purged = 0
+    for name in sorted(names):
+        registry = FailedJobRegistry(name, connection=connection)
+        registry.cleanup()  # entries whose failure_ttl ran out
+        purged += _purge_registry(registry, connection, cutoff)
+    return purged
+
+
+def _purge_registry(registry: FailedJobRegistry, connection: redis.Redis, cutoff: datetime) -> int:
+    purged, start = 0, 0
+    while True:
+        ids = registry.get_job_ids(start, start + BATCH - 1, cleanup=False)
+        if not ids:
+            return purged
+        kept = 0
+        for job_id, job in zip(ids, Job.fetch_many(ids, connection=connection)):
+            if job is None:
+                connection.zrem(registry.key, job_id)  # its data expired already
+                purged += 1
+            elif _failed_before(job, cutoff):
+                registry.remove(job, delete_job=True)
+                purged += 1
+            else:
+                kept += 1
+        start += kept
+
+
+def _failed_before(job: Job, cutoff: datetime) -> bool:
+    ended = job.ended_at
+    if ended is None:
+        return False
+    if ended.tzinfo is None:
+        ended = ended.replace(tzinfo=timezone.utc)
+    return ended < cutoff
+
+
+def retention_job() -> dict[str, int]:
+    """The RQ job form, for RQ's cron: builds its services from the environment."""
+    from integration.jobs import worker_services
+
+    services = worker_services()
+    report = run_retention(services.store, services.redis, RetentionPolicy.from_settings(services.settings))
+    return asdict(report)
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from integration.services import build_services
+    from integration.settings import load_settings
+
+    try:
+        settings = load_settings()
+        policy = RetentionPolicy.from_settings(settings)
+    except SettingsError as error:
+        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
+        return 2
+    services = build_services(settings, clients={})
+    try:
+        report = run_retention(services.store, services.redis, policy)
+    except redis.RedisError as error:
+        print(f"flowkeeper: Redis is unavailable ({type(error).__name__}); nothing was purged there", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add `flowkeeper retention run` to the CLI."""
+    group = subparsers.add_parser("retention", help="purge audit entries, deliveries and failed jobs past retention")
+    sub = group.add_subparsers(dest="retention_command", required=True)
+    run = sub.add_parser("run", help="purge now (FLOWKEEPER_AUDIT_RETENTION_DAYS, FLOWKEEPER_DELIVERY_RETENTION_DAYS, "
+                                     f"{FAILED_JOB_DAYS_VARIABLE})")
+    run.set_defaults(func=cmd_retention_run)
