@@ -1,0 +1,94 @@
+"""Charts: exact daily series on SQLite and PostgreSQL, and SVG that is escaped and self-contained."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from integration.admin.queries.charts import decisions_by_outcome, flagged_over_time, rule_hits
+from integration.admin.svg import line_chart, nice_max, stacked_bars
+from integration.store.audit import AuditEntry, Outcome
+from integration.store.store import Store
+from rules.model import EpisodeChange, EpisodeTransition
+
+END = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+
+
+def at(day: int, hour: int = 12) -> datetime:
+    """`day` days before END's day, at `hour` UTC."""
+    return datetime(2026, 11, 25, hour, 0, tzinfo=timezone.utc) - timedelta(days=day)
+
+
+def decision(when: datetime, rule: str | None = "stale", outcome: Outcome = Outcome.DONE) -> AuditEntry:
+    return AuditEntry(at=when, tracker="jira", action="add_labels", outcome=outcome, reason="r", rule=rule,
+                      item_key="A-1")
+
+
+def test_decisions_by_outcome_per_utc_day(any_store: Store) -> None:
+    any_store.audit.record([decision(at(0)), decision(at(0, 23), outcome=Outcome.FAILED), decision(at(2, 0)),
+                            decision(at(2, 23), outcome=Outcome.WOULD_DO), decision(at(9))])
+    data = decisions_by_outcome(any_store, END, 7)
+    assert data.days[0] == date(2026, 11, 19) and data.days[-1] == date(2026, 11, 25)
+    assert data.series == {"done": [0, 0, 0, 0, 1, 0, 1], "failed": [0, 0, 0, 0, 0, 0, 1],
+                           "would_do": [0, 0, 0, 0, 1, 0, 0]}
+
+
+def test_rule_hits_ignore_entries_without_a_rule(any_store: Store) -> None:
+    any_store.audit.record([decision(at(1)), decision(at(1), rule="wip"), decision(at(1), rule=None),
+                            decision(at(3), rule="wip")])
+    assert rule_hits(any_store, END, 4).series == {"stale": [0, 0, 1, 0], "wip": [1, 0, 1, 0]}
+
+
+def test_flagged_over_time_counts_open_episodes_at_each_day_end(any_store: Store) -> None:
+    states = any_store.rule_states
+
+    def episode(item: str, rule: str, opened: datetime, closed: datetime | None = None) -> None:
+        states.apply("jira", item, item, "live", [EpisodeTransition(rule, EpisodeChange.OPEN, 1)], [], opened)
+        if closed is not None:
+            states.apply("jira", item, item, "live", [EpisodeTransition(rule, EpisodeChange.CLOSE, 1)], [], closed)
+
+    episode("A-1", "stale", at(5))  # open all along from day -5
+    episode("A-2", "stale", at(3), at(1))  # open at the end of days -3 and -2
+    episode("A-3", "wip", at(2, 23))
+    episode("A-4", "wip", at(30), at(20))  # closed before the window: not drawn
+    data = flagged_over_time(any_store, END, 5)
+    assert data.series == {"stale": [1, 2, 2, 1, 1], "wip": [0, 0, 1, 1, 1]}
+
+
+def test_nice_axis_maxima() -> None:
+    assert [nice_max(v) for v in (0, 3, 7, 10, 11, 24, 51, 999)] == [4, 4, 10, 10, 20, 50, 100, 1000]
+
+
+def test_svg_escapes_names_and_uses_no_inline_style() -> None:
+    days = [date(2026, 11, 24), date(2026, 11, 25)]
+    chart = line_chart(days, {"<script>x</script>": [1, 3]}, "Flagged")
+    assert "<script>" not in chart.svg and "&lt;script&gt;x&lt;/script&gt;" in chart.svg
+    assert "style=" not in chart.svg and "http" not in chart.svg.replace("http://www.w3.org/2000/svg", "")
+    assert chart.legend == [("<script>x</script>", "#2f6fb0", 4)]
+    assert chart.svg.count("<circle") == 2
+
+
+def test_stacked_bars_draw_one_rect_per_nonzero_cell() -> None:
+    days = [date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)]
+    chart = stacked_bars(days, {"done": [1, 0, 2], "failed": [0, 0, 1]}, "Decisions", {"done": "#000000"})
+    assert chart.svg.count("<rect") == 3
+    assert 'fill="#000000"' in chart.svg and "done · Nov 25: 2" in chart.svg
+
+
+def test_empty_period_says_so() -> None:
+    chart = stacked_bars([date(2026, 11, 25)], {}, "Decisions")
+    assert "No data in this period" in chart.svg and chart.legend == []
+
+
+def test_charts_page_renders_three_inline_svgs(app: Flask, admin: FlaskClient) -> None:
+    store = app.extensions["flowkeeper"].services.store
+    now = datetime.now(timezone.utc)
+    store.audit.record([decision(now, rule="started-without-assignee", outcome=Outcome.WOULD_DO)])
+    page = admin.get("/admin/charts?days=14").get_data(as_text=True)
+    assert page.count('<svg class="chart"') == 3
+    assert "<strong>14 days</strong>" in page and "started-without-assignee" in page
+    data = admin.get("/admin/charts.json?days=7").json
+    assert len(data["outcomes"]["days"]) == 7 and data["outcomes"]["series"] == {"would_do": [0] * 6 + [1]}
+    assert admin.get("/admin/charts.json?days=365").json["hits"]["days"].__len__() == 30  # unknown range → 30
