@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rules.engine import evaluate  # noqa: E402
 from rules.loader import builtin_pack_paths, load_ruleset  # noqa: E402
-from rules.model import (EvalContext, Item, Link, Person, Priority, Status, StatusCategory,  # noqa: E402
-                         Tracker)
+from rules.model import (EvalContext, Item, Link, Person, Priority, RuleState, Status,  # noqa: E402
+                         StatusCategory, Tracker)
 from rules.ruleset import RuleSet  # noqa: E402
 
 NOW = datetime(2026, 3, 13, 12, 0, tzinfo=timezone.utc)
@@ -38,27 +38,37 @@ C = StatusCategory
 STATUSES = [(Status("To Do", C.TODO), 30), (Status("In Progress", C.IN_PROGRESS), 18),
             (Status("In Review", C.IN_PROGRESS), 7), (Status("Done", C.DONE), 40),
             (Status("Canceled", C.CANCELED), 5)]
-TITLES = ["Fix login redirect", "Add CSV export", "login broken.", "Update billing copy", "refactor auth",
-          "Remove old flags", "Crash on save."]
+GOOD_TITLES = ["Fix login redirect", "Add CSV export", "Update billing copy", "Remove old flags", "Refactor auth"]
+BAD_TITLES = ["login broken.", "refactor auth", "Crash on save."]
 
 
 def make_items(n: int, seed: int = 7) -> list[Item]:
-    """A deterministic mirror: status mix, 300 people, labels, estimates, priorities, links."""
+    """A deterministic mirror of a team that mostly follows its process.
+
+    Status mix 30% to do, 25% in progress (7% in review), 40% done, 5% canceled; 300
+    people; activity within the last 8 weeks, done work older; a few percent of items break
+    each convention (no assignee 3%, no estimate 5%, no priority 5%, off-convention title
+    4%, blocked 2%), and about 1% of open items are stalled, as in issue 6's sweep bench.
+    """
     rnd = random.Random(seed)
     people = [Person(f"u{k}", f"Person {k}", f"p{k}@example.com") for k in range(300)]
     statuses = [s for s, w in STATUSES for _ in range(w)]
     items = []
     for k in range(n):
         status = rnd.choice(statuses)
-        activity = NOW - timedelta(hours=rnd.randint(1, 24 * 40))
+        done = status.category in (C.DONE, C.CANCELED)
+        stale = rnd.random() < 0.01
+        hours = rnd.randint(24 * 12, 24 * 56) if stale or done else rnd.randint(1, 24 * 3)
+        activity = NOW - timedelta(hours=hours)
         items.append(Item(
-            Tracker.JIRA if k % 2 else Tracker.LINEAR, str(k), f"ENG-{k}", title=rnd.choice(TITLES),
+            Tracker.JIRA if k % 2 else Tracker.LINEAR, str(k), f"ENG-{k}",
+            title=rnd.choice(BAD_TITLES) if rnd.random() < 0.04 else rnd.choice(GOOD_TITLES),
             type=rnd.choice(["Bug", "Story", "Task"]), status=status,
-            assignee=rnd.choice(people) if rnd.random() < 0.9 else None, reporter=rnd.choice(people),
-            labels=tuple(rnd.sample(["backend", "frontend", "on-hold", "stalled", "api", "ux"], rnd.randint(0, 2))),
-            priority=Priority("High", 2) if rnd.random() < 0.8 else None,
-            estimate=float(rnd.randint(1, 8)) if rnd.random() < 0.8 else None, team="ENG",
-            links=(Link("blocked_by", "ENG-1", rnd.choice([C.TODO, C.DONE])),) if rnd.random() < 0.05 else (),
+            assignee=rnd.choice(people) if rnd.random() > 0.03 else None, reporter=rnd.choice(people),
+            labels=tuple(rnd.sample(["backend", "frontend", "api", "ux", "on-hold"], rnd.randint(0, 2))),
+            priority=Priority("High", 2) if rnd.random() > 0.05 else None,
+            estimate=float(rnd.randint(1, 8)) if rnd.random() > 0.05 else None, team="ENG",
+            links=(Link("blocked_by", "ENG-1", rnd.choice([C.TODO, C.DONE])),) if rnd.random() < 0.02 else (),
             created_at=activity - timedelta(days=3), updated_at=activity, last_activity_at=activity,
             status_changed_at=activity,
         ))
@@ -114,15 +124,35 @@ def hand_predicates(ruleset: RuleSet) -> list[Callable[[Item, dict[str, int]], b
     return [by_name[rule.name] for rule in ruleset.rules]
 
 
+def after_first_sweep(ruleset: RuleSet, items: list[Item], ctx: EvalContext) -> list[tuple[Item, EvalContext]]:
+    """The mirror as the next sweep sees it: flags applied, episodes open, steps recorded."""
+    out = []
+    for item in items:
+        plan = evaluate(ruleset, item, None, NOW, ctx)
+        labels = list(item.labels)
+        steps: dict[str, set[str]] = {}
+        for action in plan.actions:
+            steps.setdefault(action.rule, set()).add(action.step)
+            if action.kind.value == "add_labels":
+                labels += [x for x in action.labels if x not in labels]
+            elif action.kind.value == "remove_labels":
+                labels = [x for x in labels if x not in action.labels]
+        states = {t.rule: RuleState(t.rule, t.episode, True, NOW, frozenset(steps.get(t.rule, ())), NOW)
+                  for t in plan.transitions if t.change.value == "open"}
+        out.append((item.with_fields(labels=tuple(labels)),
+                    EvalContext(rule_states=states, wip_by_assignee=ctx.wip_by_assignee) if states else ctx))
+    return out
+
+
 def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    """Best of `repeat` runs, garbage collector paused (as a worker's steady state)."""
+    """Best of `repeat` runs in CPU seconds, garbage collector paused (a worker's steady state)."""
     best, result = float("inf"), None
     for _ in range(repeat):
         gc.collect()
         gc.disable()
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time of this process: other work on the machine does not count
         result = fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
         gc.enable()
     return best, result
 
@@ -160,8 +190,13 @@ def main() -> None:
     n_rules = len(ruleset.rules)
     evals = len(items) * n_rules
 
-    def engine() -> int:
+    def first_sweep() -> int:
         return sum(len(evaluate(ruleset, i, None, NOW, ctx).actions) for i in items)
+
+    steady = after_first_sweep(ruleset, items, ctx)
+
+    def engine() -> int:
+        return sum(len(evaluate(ruleset, i, None, NOW, c).actions) for i, c in steady)
 
     frame = ruleset.frame(NOW, ctx)
     preds = [r.when.pred for r in ruleset.rules]
@@ -174,6 +209,7 @@ def main() -> None:
     def hand() -> int:
         return sum(h(i, wip) for i in items for h in hands)
 
+    t_first, n_first = timed(first_sweep)
     t_engine, n_actions = timed(engine)
     t_compiled, n_compiled = timed(compiled)
     t_hand, n_hand = timed(hand)
@@ -183,15 +219,17 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
         "items": len(items), "rules": n_rules, "matches": n_compiled, "actions": n_actions,
-        "evals_per_s": round(evals / t_engine), "compiled_evals_per_s": round(evals / t_compiled),
+        "evals_per_s": round(evals / t_engine), "first_sweep_evals_per_s": round(evals / t_first),
+        "first_sweep_actions": n_first, "compiled_evals_per_s": round(evals / t_compiled),
         "hand_evals_per_s": round(evals / t_hand), "engine_vs_hand": round(t_engine / t_hand, 2),
         "compiled_vs_hand": round(t_compiled / t_hand, 2), "peak_mb": round(peak_mb, 1),
         "load_200_files_s": round(load_s, 3),
     }
     print(f"{len(items)} items × {n_rules} rules = {evals} evaluations")
-    print(f"engine evaluate():     {result['evals_per_s']:>12,} evals/s  ({n_actions} actions)")
-    print(f"compiled conditions:   {result['compiled_evals_per_s']:>12,} evals/s  ({n_compiled} matches)")
-    print(f"hand-written Python:   {result['hand_evals_per_s']:>12,} evals/s")
+    print(f"engine evaluate(), steady sweep: {result['evals_per_s']:>12,} evals/s  ({n_actions} actions)")
+    print(f"engine evaluate(), first sweep:  {result['first_sweep_evals_per_s']:>12,} evals/s  ({n_first} actions)")
+    print(f"compiled conditions:             {result['compiled_evals_per_s']:>12,} evals/s  ({n_compiled} matches)")
+    print(f"hand-written Python:             {result['hand_evals_per_s']:>12,} evals/s")
     print(f"load + validate 200 rule files: {load_s:.3f} s; peak RSS {peak_mb:.0f} MB")
     print(json.dumps(result))
 

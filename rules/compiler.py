@@ -10,7 +10,7 @@ from rules.codegen import fuse
 from rules.compilectx import CompileCtx, SlotTable
 from rules.durations import Duration, Unit, parse_duration
 from rules.logic import compile_condition
-from rules.model import Tracker
+from rules.model import NoAction, StatusCategory, Tracker
 from rules.registry import Node, actions
 from rules.ruleset import Rule, Step
 
@@ -88,7 +88,41 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
         slots=slots, raw_when=raw["when"],
         trigger_set=frozenset(triggers) | ({"status_changed"} if "updated" in triggers else set()),
         flag_set=frozenset(label.casefold() for label in flags),
+        **_verdicts(raw["name"], raw["when"], triggers),
     )
+
+
+def category_gate(cond: dict[str, Any]) -> frozenset[StatusCategory] | None:
+    """The status categories a condition requires at its top level, or None if any may match."""
+    (name, arg), = cond.items()
+    conjuncts = arg if name == "all" else [cond]
+    gate: frozenset[StatusCategory] | None = None
+    for part in conjuncts:
+        (key, value), = part.items()
+        if key != "status.category":
+            continue
+        ops = value if isinstance(value, dict) else {"in": value if isinstance(value, list) else [value]}
+        wanted = ops.get("in", ops.get("equals"))
+        if wanted is None:
+            continue
+        cats = frozenset(StatusCategory(c) for c in (wanted if isinstance(wanted, list) else [wanted]))
+        gate = cats if gate is None else gate & cats
+    return gate
+
+
+def _verdicts(name: str, when: dict[str, Any], triggers: list[str]) -> dict[str, Any]:
+    from rules.schema import TRIGGERS
+
+    gate = category_gate(when)
+    on = ", ".join(sorted(triggers))
+    expected = ", ".join(sorted(c.value for c in gate)) if gate else ""
+    return {
+        "category_gate": gate,
+        "gate_verdicts": {c: NoAction(name, f"condition does not hold: status.category is {c.value}, "
+                                            f"expected {'equals' if len(gate) == 1 else 'in'} {expected}")
+                          for c in StatusCategory if c not in gate} if gate else {},
+        "trigger_verdicts": {k: NoAction(name, f"not triggered by '{k}' (on: {on})") for k in TRIGGERS},
+    }
 
 
 def _durations(cond: Any) -> list[Duration]:

@@ -51,16 +51,71 @@ def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, c
         out.no_actions = [NoAction(r.name, "event caused by Flowkeeper's own write") for r in ruleset.rules]
         return Plan(item, (), (), tuple(out.no_actions))
     kind = trigger_of(event)
-    snoozed = _snoozed(item, context, now)
+    folded = frozenset(x.casefold() for x in item.labels) if item.labels else _NONE
+    snoozed = _snoozed(folded, context, now)
+    states = context.rule_states or None
+    plain = not context.overrides and not context.exempt_rules and not item.deleted and not item.unknown
+    category, tracker, no_actions = item.status.category, item.tracker, out.no_actions
+    if plain:
+        static, slow = _gate(ruleset, kind, category, tracker, item.team)
+        busy = _busy(ruleset, states, folded)  # rules with an episode or a flag here must run in full
+        if busy:
+            static = tuple(v for v in static if v.rule not in busy)
+            slow = tuple(r for r in ruleset.rules if r.name in busy or r in slow)
+        no_actions += static
+        for rule in slow:
+            _rule(rule, item, event, frame, kind, snoozed, folded, out)
+        return Plan(item, tuple(out.actions), tuple(out.transitions), tuple(no_actions))
     for rule in ruleset.rules:
-        _rule(rule, item, event, frame, kind, snoozed, out)
-    return Plan(item, tuple(out.actions), tuple(out.transitions), tuple(out.no_actions))
+        # fast path: nothing open, nothing flagged: a rule that cannot match says so with a shared verdict
+        if (plain and rule.enabled and (states is None or rule.name not in states)
+                and (not folded or rule.flag_set.isdisjoint(folded))
+                and tracker in rule.trackers and (not rule.teams or item.team in rule.teams)):
+            if kind not in rule.trigger_set:
+                no_actions.append(rule.trigger_verdicts[kind])
+                continue
+            gate = rule.category_gate
+            if gate is not None and category not in gate:
+                no_actions.append(rule.gate_verdicts[category])
+                continue
+        _rule(rule, item, event, frame, kind, snoozed, folded, out)
+    return Plan(item, tuple(out.actions), tuple(out.transitions), tuple(no_actions))
 
 
-def _snoozed(item: Item, context: EvalContext, now: datetime) -> str | None:
+def _busy(ruleset: RuleSet, states: Any, folded: frozenset[str]) -> set[str]:
+    busy = set(states) if states else set()
+    if folded and not folded.isdisjoint(ruleset.flag_union):
+        busy.update(r.name for r in ruleset.rules if not r.flag_set.isdisjoint(folded))
+    return busy
+
+
+def _gate(ruleset: RuleSet, kind: str, category: Any, tracker: Any, team: str | None) -> tuple[Any, Any]:
+    """Split the rules for items with no episode and no flag: shared verdicts, and rules to run."""
+    key = (kind, category, tracker, team)
+    entry = ruleset.gates.get(key)
+    if entry is None:
+        static, slow = [], []
+        for rule in ruleset.rules:
+            in_scope = rule.enabled and tracker in rule.trackers and (not rule.teams or team in rule.teams)
+            if in_scope and kind not in rule.trigger_set:
+                static.append(rule.trigger_verdicts[kind])
+            elif in_scope and rule.category_gate is not None and category not in rule.category_gate:
+                static.append(rule.gate_verdicts[category])
+            else:
+                slow.append(rule)
+        entry = (tuple(static), tuple(slow))
+        if len(ruleset.gates) < 4096:
+            ruleset.gates[key] = entry
+    return entry
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _snoozed(folded: frozenset[str], context: EvalContext, now: datetime) -> str | None:
     if context.snoozed_until is not None and context.snoozed_until > now:
         return f"snoozed until {context.snoozed_until:%Y-%m-%d %H:%M %Z}".rstrip()
-    if any(label.casefold() == SNOOZE_LABEL for label in item.labels):
+    if SNOOZE_LABEL in folded:
         return f"snoozed by the '{SNOOZE_LABEL}' label"
     return None
 
@@ -98,7 +153,7 @@ def exempted(rule: Rule, item: Item, context: EvalContext) -> str | None:
 
 
 def _rule(rule: Rule, item: Item, event: Event | None, frame: Frame, kind: str, snoozed: str | None,
-          out: _Out) -> None:
+          folded: frozenset[str], out: _Out) -> None:
     """One rule on one item. The common case (no match, no episode) must stay cheap."""
     ctx = frame.ctx
     enabled, dry = effective(rule, ctx) if ctx.overrides else (rule.enabled, rule.dry_run)
@@ -111,7 +166,7 @@ def _rule(rule: Rule, item: Item, event: Event | None, frame: Frame, kind: str, 
         return
     state = ctx.rule_states.get(rule.name) if ctx.rule_states else None
     active = state is not None and state.active
-    flagged = bool(rule.flag_set) and bool(item.labels) and _carries(item, rule.flag_set)
+    flagged = bool(folded) and not rule.flag_set.isdisjoint(folded)
     is_triggered = kind in rule.trigger_set
     if not (is_triggered or active or flagged):
         out.no_actions.append(NoAction(rule.name, lambda: f"not triggered by '{kind}' (on: {_on(rule)})"))
@@ -130,13 +185,6 @@ def _rule(rule: Rule, item: Item, event: Event | None, frame: Frame, kind: str, 
         out.no_actions.append(NoAction(rule.name, exempt))
     else:
         out.no_actions.append(NoAction(rule.name, lambda: _first_failure(rule, item, event, frame)))
-
-
-def _carries(item: Item, flags: frozenset[str]) -> bool:
-    for label in item.labels:
-        if label.casefold() in flags:
-            return True
-    return False
 
 
 def _on(rule: Rule) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,7 +11,7 @@ from typing import Any
 from rules.calendar import BusinessCalendar
 from rules.compilectx import SlotTable
 from rules.durations import Duration, Unit
-from rules.model import EvalContext, Item, SearchQuery, Tracker
+from rules.model import EvalContext, Item, NoAction, SearchQuery, StatusCategory, Tracker
 from rules.pushdown import Bounds
 from rules.registry import Frame, Node
 
@@ -58,6 +58,11 @@ class Rule:
     # precomputed for the hot path: triggers incl. status_changed when `updated` is on; flags casefolded
     trigger_set: frozenset[str] = frozenset()
     flag_set: frozenset[str] = frozenset()
+    # status categories the condition requires (None: any), with ready-made "no action" verdicts
+    # for items outside them and for events the rule does not listen to: shared, never rebuilt
+    category_gate: frozenset[StatusCategory] | None = None
+    gate_verdicts: Mapping[StatusCategory, NoAction] = field(default_factory=dict, repr=False)
+    trigger_verdicts: Mapping[str, NoAction] = field(default_factory=dict, repr=False)
 
     def pushdown(self, now: datetime) -> SearchQuery:
         """Candidates for a sweep at `now`: a superset of the items this rule could act on."""
@@ -92,6 +97,15 @@ class RuleSet:
     slots: SlotTable = field(default_factory=SlotTable, repr=False)
     sources: tuple[Path, ...] = ()
     tests: tuple[RuleTest, ...] = ()
+
+    # (event kind, category, tracker, team) → verdicts known without looking further, rules to run
+    gates: dict[tuple[Any, ...], tuple[tuple[NoAction, ...], tuple[Rule, ...]]] = field(
+        default_factory=dict, repr=False)
+
+    flag_union: frozenset[str] = frozenset()  # every rule's flag labels, casefolded
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flag_union", frozenset().union(*(r.flag_set for r in self.rules)))
 
     def frame(self, now: datetime, context: EvalContext) -> Frame:
         return Frame(now, self.slots.cutoffs(now), context)

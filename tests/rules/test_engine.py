@@ -80,8 +80,11 @@ def test_reflag_later_opens_episode_two(stalled: RuleSet) -> None:
 def test_not_holding_gives_a_lazy_reason(stalled: RuleSet) -> None:
     plan = evaluate(stalled, item(status=Status("Done", StatusCategory.DONE)), None, NOW, EvalContext())
     assert plan.actions == ()
-    assert callable(plan.no_actions[0].why)
     assert plan.no_actions[0].reason == "condition does not hold: status.category is done, expected equals in_progress"
+    fresh = evaluate(stalled, item(last_activity_at=NOW - timedelta(days=1)), None, NOW, EvalContext())
+    assert callable(fresh.no_actions[0].why)  # built only when someone reads it
+    assert fresh.no_actions[0].reason == ("condition does not hold: last_activity is 2026-03-12 12:00 UTC, "
+                                          "expected older than 5 business days (before 2026-03-06 12:00 UTC)")
 
 
 def test_trigger_filtering(stalled: RuleSet) -> None:

@@ -59,6 +59,8 @@ def test_sandbox_refuses_unsafe_access() -> None:
 def test_template_problems_are_caught_at_load() -> None:
     with pytest.raises(TemplateProblem, match="unknown template variable 'staus'.*did you mean 'status'"):
         check_template("{{ staus.name }}")
+    with pytest.raises(TemplateProblem, match="unknown template filter 'agee' \\(did you mean 'age'\\?\\)"):
+        check_template("{{ last_activity | agee }}")
     with pytest.raises(TemplateProblem, match="template error on its line 2"):
         check_template("ok\n{{ key ")
 
