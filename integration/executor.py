@@ -11,11 +11,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
+
 from integration.observability.record import decisions as observed_decisions
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
 from integration.store.states import mode_of
 from integration.store.store import Store
+from integration.store.tables import write_claims
 from integration.trackers.base import TrackerClient, TrackerError, WriteMarker
 from rules.model import Action, ActionKind, Item, Plan
 
@@ -41,6 +44,11 @@ class ApplyContext:
     now: datetime
     delivery_id: str | None = None
     rule_dry_run: Callable[[str], bool] = lambda _rule: False
+    # Sweeps: a write never attempted before (no claim existed) cannot have left a comment
+    # behind, so its marker lookup — one read per comment — is skipped. Retries still look.
+    trust_first_claims: bool = False
+    # Replies to `/flowkeeper` commands are no rule's episode: they record no rule state.
+    record_states: bool = True
 
 
 def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
@@ -55,7 +63,8 @@ def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
             steps[mode_of(dry)].add((action.rule, action.episode, action.step))
         if entry.outcome is Outcome.FAILED and entry.detail.get("retryable"):
             result.retryable_failures += 1
-    _record_states(plan, ctx, steps)
+    if ctx.record_states:
+        _record_states(plan, ctx, steps)
     ctx.store.audit.record(result.entries)
     observed_decisions(result.entries)  # one log line each, and /metrics counts
     return result
@@ -105,14 +114,15 @@ def _dry(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
 def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
     assert ctx.client is not None
     claims = ctx.store.claims
-    identity = action.identity
+    identity = claim_identity(action)
+    first = ctx.trust_first_claims and not _claimed_before(ctx, item, identity)
     claim = claims.claim(item.tracker.value, item.id, identity, ctx.now)
     if claim is ClaimResult.ALREADY_DONE:
         return _entry(item, action, ctx, Outcome.SKIPPED, "already done by an earlier run", already=True)
     if claim is ClaimResult.IN_FLIGHT:
         return _entry(item, action, ctx, Outcome.SKIPPED, "another worker is making this write now")
     try:
-        reason = _write(item, action, ctx.client)
+        reason = _write(item, action, ctx.client, look_first=not first)
     except TrackerError as error:
         claims.finish(item.tracker.value, item.id, identity, ok=False, now=ctx.now)
         return _entry(item, action, ctx, Outcome.FAILED, f"{type(error).__name__}: {error}", retryable=error.retryable)
@@ -120,12 +130,31 @@ def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
     return _entry(item, action, ctx, Outcome.DONE, reason)
 
 
-def _write(item: Item, action: Action, client: TrackerClient) -> str:
+def claim_identity(action: Action) -> str:
+    """What a write claim names: label writes also by their labels, so clearing two flags of one
+    rule in one step (an escalation ladder taken down) claims two writes, not one."""
+    if action.kind is ActionKind.COMMENT or not action.labels:
+        return action.identity
+    return f"{action.identity}:{','.join(sorted(action.labels))}"[:255]
+
+
+def _claimed_before(ctx: ApplyContext, item: Item, identity: str) -> bool:
+    """Whether any attempt at this write was ever claimed (then it may have reached the tracker)."""
+    query = select(write_claims.c.id).where(
+        write_claims.c.tracker == item.tracker.value,
+        write_claims.c.item_id == item.id,
+        write_claims.c.identity == identity,
+    )
+    with ctx.store.engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
+def _write(item: Item, action: Action, client: TrackerClient, look_first: bool = True) -> str:
     """Perform one action as a diff against the freshly read item; returns what was done."""
     if action.kind is ActionKind.COMMENT:
         assert action.comment is not None
         marker = WriteMarker(action.rule, item.key, action.episode, action.step)
-        if existing := client.find_marked_comment(item, marker):
+        if look_first and (existing := client.find_marked_comment(item, marker)):
             return f"comment already present ({existing}): {action.reason}"
         comment_id = client.add_comment(item, action.comment, marker)
         return f"commented ({comment_id}): {action.reason}"

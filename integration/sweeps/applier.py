@@ -1,0 +1,126 @@
+"""Apply a chunk of a sweep's queued writes: oldest first, within the budget, at the tracker's pace.
+
+Each queued item is judged again on the mirror's current facts just before writing (a
+webhook may have reported activity since it was planned), then applied through the
+executor under the item's lock, so a webhook job racing the sweep, a retried chunk or a
+second worker never writes twice (write claims). The queue row is marked right after its
+item, so a crash loses at most the item in flight — which the next run picks up first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from integration.codec import CodecError, from_jsonable
+from integration.executor import ApplyContext, ApplyResult, apply
+from integration.store.audit import Outcome
+from integration.store.store import Store
+from integration.sweeps.planner import judge
+from integration.sweeps.writes import PlannedWrite, SweepWrites
+from integration.trackers.base import TrackerClient
+from integration.trackers.linear_ratelimit import RateBudget, pause_needed
+from rules.model import Item, Plan
+from rules.ruleset import Rule, RuleSet
+
+WRITE_COST = 10.0  # complexity points a label or comment mutation costs on Linear (small)
+SPENT = (Outcome.DONE, Outcome.FAILED)
+
+
+@dataclass(frozen=True)
+class ApplyingContext:
+    store: Store
+    tracker: str
+    rule: Rule
+    ruleset: RuleSet
+    client: TrackerClient | None
+    global_dry: bool
+    rule_dry_run: Callable[[str], bool]
+    item_lock: Callable[[str], AbstractContextManager[object]]
+    clock: Callable[[], datetime]
+
+
+@dataclass
+class ChunkResult:
+    stats: dict[str, int] = field(default_factory=dict)
+    budget_spent: bool = False  # stopped because the next item would exceed the budget
+    wait: float = 0.0  # stopped to let the tracker's rate limit recover (seconds)
+    why: str = ""
+
+    def bump(self, key: str, by: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + by
+
+
+def rate_wait(client: TrackerClient | None, now_ms: float | None = None) -> float:
+    """Seconds to wait before writing, from the tracker's own rate-limit headers (Linear sends them)."""
+    budget = getattr(getattr(client, "gateway", None), "budget", None)
+    if not isinstance(budget, RateBudget):
+        return 0.0
+    return pause_needed(budget, WRITE_COST, now_ms if now_ms is not None else time.time() * 1000)
+
+
+def apply_rows(ctx: ApplyingContext, rows: list[PlannedWrite], budget_left: int) -> ChunkResult:
+    """Apply queued rows in order until the budget or the rate limit says stop."""
+    result, writes = ChunkResult(), SweepWrites(ctx.store.engine)
+    for row in rows:
+        if row.writes > budget_left:
+            result.budget_spent, result.why = True, f"write budget reached ({budget_left} writes left)"
+            break
+        wait = rate_wait(ctx.client)
+        if wait > 0:
+            result.wait, result.why = wait, f"{ctx.tracker}'s rate limit is nearly spent"
+            break
+        applied = _apply_row(ctx, row)
+        if applied is None:
+            writes.mark(row.id, "superseded", ctx.clock())
+            result.bump("superseded_items")
+            continue
+        spent = sum(1 for e in applied.entries if e.outcome in SPENT and not e.detail.get("already"))
+        budget_left -= spent
+        result.bump("writes", spent)
+        if applied.retryable_failures:
+            result.wait, result.why = 30.0, "a write failed for a reason that may pass (rate limit, 5xx)"
+            break
+        state = "applied" if _settled(applied) else "deferred"
+        writes.mark(row.id, state, ctx.clock())
+        result.bump("applied_items" if state == "applied" else "deferred_items")
+    return result
+
+
+def current_item(store: Store, tracker: str, row: PlannedWrite) -> Item | None:
+    """The newer of the mirror's copy (webhooks keep it fresh) and the copy the plan was made on."""
+    try:
+        planned = from_jsonable(Plan, row.plan).item
+    except CodecError:
+        planned = None
+    mirrored = store.mirror.get(tracker, row.item_id)
+    if mirrored is None or planned is None:
+        return mirrored or planned
+    if planned.updated_at and mirrored.updated_at and planned.updated_at > mirrored.updated_at:
+        return planned
+    return mirrored
+
+
+def _apply_row(ctx: ApplyingContext, row: PlannedWrite) -> ApplyResult | None:
+    """Judge the item again now and apply what is still wanted; None when nothing live is."""
+    with ctx.item_lock(f"{ctx.tracker}:{row.item_id}"):
+        item = current_item(ctx.store, ctx.tracker, row)
+        if item is None:
+            return None
+        now = ctx.clock()
+        plan = judge(ctx.store, ctx.tracker, ctx.rule, ctx.ruleset, [item], now, ctx.global_dry,
+                     ctx.rule_dry_run)[0]
+        if not plan.actions and not plan.transitions:
+            return None
+        return apply(plan, ApplyContext(
+            store=ctx.store, client=ctx.client, dry_run=ctx.global_dry, now=now,
+            rule_dry_run=ctx.rule_dry_run, trust_first_claims=True,
+        ))
+
+
+def _settled(result: ApplyResult) -> bool:
+    """Every action done, already done, or failed for good; a write in flight elsewhere is not."""
+    return all(e.outcome is not Outcome.SKIPPED or e.detail.get("already") for e in result.entries)

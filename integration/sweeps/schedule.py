@@ -1,0 +1,108 @@
+"""When a rule's sweep is due: cron expressions in the rule's timezone, or fixed intervals.
+
+Pure: every function takes `now`. The same arithmetic serves RQ's cron scheduler (next
+run time) and the embedded scheduler (is a run due?), and decides the smallest gap
+between two runs so that two scheduler processes firing the same tick run it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from integration.sweeps.config import SweepSettings
+from rules.model import Tracker
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A cron expression (wall clock in `tz`) or a fixed interval."""
+
+    every: str | timedelta
+    tz: str = "UTC"
+
+    @property
+    def is_cron(self) -> bool:
+        return isinstance(self.every, str)
+
+    def describe(self) -> str:
+        if isinstance(self.every, str):
+            return f"cron '{self.every}' ({self.tz})"
+        minutes = int(self.every.total_seconds() // 60)
+        return f"every {minutes} minutes" if minutes % 60 else f"every {minutes // 60} hours"
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first tick strictly after `moment` (aware UTC in, aware UTC out)."""
+        if isinstance(self.every, timedelta):
+            return _aligned(moment, self.every) + self.every
+        local = moment.astimezone(ZoneInfo(self.tz))
+        it = croniter(self.every, local)
+        while True:
+            candidate = it.get_next(datetime).astimezone(timezone.utc)
+            if candidate > moment:
+                return candidate
+
+    def latest_at_or_before(self, moment: datetime) -> datetime:
+        """The last tick at or before `moment`: the slot a run started at `moment` belongs to."""
+        if isinstance(self.every, timedelta):
+            return _aligned(moment, self.every)
+        local = moment.astimezone(ZoneInfo(self.tz)) + timedelta(microseconds=1)
+        return croniter(self.every, local).get_prev(datetime).astimezone(timezone.utc)
+
+    def min_gap(self, moment: datetime) -> timedelta:
+        """Half the current period: two starts closer than this belong to one tick."""
+        if isinstance(self.every, timedelta):
+            return self.every / 2
+        last = self.latest_at_or_before(moment)
+        return (self.next_after(last) - last) / 2
+
+    def is_due(self, last_started: datetime | None, now: datetime) -> bool:
+        """A run is due when none started since the latest tick (or none ever ran)."""
+        if last_started is None:
+            return True
+        if isinstance(self.every, timedelta):
+            return now - last_started >= self.every
+        return last_started < self.latest_at_or_before(now)
+
+
+def _aligned(moment: datetime, every: timedelta) -> datetime:
+    """Interval ticks aligned to the epoch, so every process agrees where a slot starts."""
+    seconds = every.total_seconds()
+    stamp = moment.timestamp()
+    return datetime.fromtimestamp(stamp - stamp % seconds, timezone.utc)
+
+
+def rule_schedule(rule: object, settings: SweepSettings) -> Schedule | None:
+    """The rule's own schedule, the global default, or None for rules without a schedule trigger."""
+    if "schedule" not in getattr(rule, "triggers", ()):
+        return None
+    every = getattr(rule, "schedule", None) or settings.default_schedule
+    return Schedule(every, getattr(rule, "timezone", None) or "UTC")
+
+
+@dataclass(frozen=True)
+class SweepTarget:
+    """One sweep to schedule: a rule on one tracker that has credentials."""
+
+    rule: str
+    tracker: str
+    schedule: Schedule
+
+
+def sweep_targets(ruleset: object, configured: set[str], settings: SweepSettings) -> Iterator[SweepTarget]:
+    """Every (rule, tracker) a scheduler should run: scheduled, tracker configured.
+
+    Rules disabled in their file stay in: an admin override may enable them, and the
+    sweep itself checks whether its rule is enabled when it starts.
+    """
+    for rule in getattr(ruleset, "rules", ()):
+        schedule = rule_schedule(rule, settings)
+        if schedule is None:
+            continue
+        for tracker in sorted(t.value if isinstance(t, Tracker) else str(t) for t in rule.trackers):
+            if tracker in configured:
+                yield SweepTarget(rule.name, tracker, schedule)

@@ -1,0 +1,84 @@
+"""Snoozes and exemptions people set from the tracker, read into every evaluation's context."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from integration.sweeps.tables import item_exemptions, item_snoozes
+
+
+@dataclass(frozen=True)
+class ItemPause:
+    """What pauses rules on one item: a snooze until a time, and rules it is exempt from."""
+
+    snoozed_until: datetime | None = None
+    exempt_rules: frozenset[str] = frozenset()
+
+
+class Snoozes:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def snooze(self, tracker: str, item_id: str, item_key: str, until: datetime, by: str | None,
+               comment_id: str | None, now: datetime) -> None:
+        values = dict(item_key=item_key, until=until, by=by, comment_id=comment_id, created_at=now)
+        where = (item_snoozes.c.tracker == tracker, item_snoozes.c.item_id == item_id)
+        with self.engine.begin() as conn:
+            if conn.execute(update(item_snoozes).where(*where).values(**values)).rowcount:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(item_snoozes).values(tracker=tracker, item_id=item_id, **values))
+            except IntegrityError:
+                conn.execute(update(item_snoozes).where(*where).values(**values))
+
+    def unsnooze(self, tracker: str, item_id: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(item_snoozes).where(
+                item_snoozes.c.tracker == tracker, item_snoozes.c.item_id == item_id)).rowcount)
+
+    def exempt(self, tracker: str, item_id: str, item_key: str, rule: str, by: str | None,
+               comment_id: str | None, now: datetime) -> bool:
+        """True when newly exempted; an item already exempt from the rule stays as it was."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(item_exemptions).values(
+                    tracker=tracker, item_id=item_id, item_key=item_key, rule=rule, by=by,
+                    comment_id=comment_id, created_at=now))
+            return True
+        except IntegrityError:
+            return False
+
+    def unexempt(self, tracker: str, item_id: str, rule: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(item_exemptions).where(
+                item_exemptions.c.tracker == tracker, item_exemptions.c.item_id == item_id,
+                item_exemptions.c.rule == rule)).rowcount)
+
+    def for_item(self, tracker: str, item_id: str, now: datetime) -> ItemPause:
+        return self.for_items(tracker, [item_id], now).get(item_id, ItemPause())
+
+    def for_items(self, tracker: str, item_ids: Iterable[str], now: datetime) -> dict[str, ItemPause]:
+        """Pauses of many items in two queries (a sweep page at a time)."""
+        ids = list(dict.fromkeys(item_ids))
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            snoozed = {
+                r.item_id: r.until
+                for r in conn.execute(select(item_snoozes.c.item_id, item_snoozes.c.until).where(
+                    item_snoozes.c.tracker == tracker, item_snoozes.c.item_id.in_(ids), item_snoozes.c.until > now))
+            }
+            exempt: dict[str, set[str]] = {}
+            for r in conn.execute(select(item_exemptions.c.item_id, item_exemptions.c.rule).where(
+                    item_exemptions.c.tracker == tracker, item_exemptions.c.item_id.in_(ids))):
+                exempt.setdefault(r.item_id, set()).add(r.rule)
+        return {
+            i: ItemPause(snoozed.get(i), frozenset(exempt.get(i, ())))
+            for i in ids if i in snoozed or i in exempt
+        }

@@ -1,0 +1,304 @@
+"""One sweep of one rule on one tracker, as a chain of small idempotent steps.
+
+start → plan page 0 … plan page N → (hold for approval | apply chunk 0 … apply chunk M) → done.
+
+Each step reads the run's recorded progress and does nothing when its work is already
+recorded, so a retried or duplicated job is harmless; each returns the next step for the
+dispatcher (RQ jobs, or a loop in the embedded scheduler and the CLI). A lease held for
+the whole chain keeps a second sweep of the same rule and tracker from starting, and the
+run's start time keeps two schedulers firing the same tick from running it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from integration.codec import from_jsonable, to_jsonable
+from integration.services import Services, utcnow
+from integration.store.audit import AuditEntry, Outcome
+from integration.sweeps.applier import ApplyingContext, apply_rows
+from integration.sweeps.blast import blast_limit, hold_reason, scope_size
+from integration.sweeps.config import SweepSettings, current_sweep_settings
+from integration.sweeps.locks import Leases, leases_for
+from integration.sweeps.planner import PlanningContext, plan_page
+from integration.sweeps.runs import ACTIVE, Run, SweepRuns, lease_name
+from integration.sweeps.schedule import rule_schedule
+from integration.sweeps.writes import HeldBatches, SweepWrites
+from integration.trackers.base import RateLimited, TrackerError
+from rules.engine import effective
+from rules.model import EvalContext, SearchQuery, Tracker
+from rules.ruleset import Rule
+
+log = logging.getLogger("flowkeeper.sweeps")
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    run_id: str
+    page: int
+
+
+@dataclass(frozen=True)
+class ApplyChunk:
+    run_id: str
+    chunk: int
+
+
+Step = PlanPage | ApplyChunk
+
+
+@dataclass(frozen=True)
+class Later:
+    """Run `step` again after `seconds` (the tracker asked us to slow down)."""
+
+    step: Step
+    seconds: float
+    why: str
+
+
+Next = Step | Later | None
+
+
+@dataclass(frozen=True)
+class Started:
+    run_id: str | None
+    message: str
+    next: Next = None
+
+
+class RetryStep(Exception):
+    """A step failed for a reason that may pass: the job queue retries it."""
+
+
+class Sweeper:
+    def __init__(self, services: Services, settings: SweepSettings | None = None, *, leases: Leases | None = None,
+                 clock=utcnow, force_dry_run: bool = False) -> None:  # type: ignore[no-untyped-def]
+        self.services = services
+        self.store = services.store
+        self.settings = settings or current_sweep_settings()
+        self.leases = leases or leases_for(services.redis, services.store.engine)
+        self.clock = clock
+        self.force_dry_run = force_dry_run
+        self.runs = SweepRuns(self.store.engine)
+        self.writes = SweepWrites(self.store.engine)
+        self.batches = HeldBatches(self.store.engine)
+
+    @property
+    def ttl(self) -> timedelta:
+        return timedelta(seconds=self.settings.lock_seconds)
+
+    # ---- start --------------------------------------------------------------------------
+    def start(self, rule_name: str, tracker: str, trigger: str = "cron", force: bool = False) -> Started:
+        """Begin a sweep unless one is running, ran for this slot already, or cannot run."""
+        rule = self.services.rules.current().rule(rule_name)
+        refusal = self._refusal(rule, rule_name, tracker)
+        if refusal is not None or rule is None:
+            log.info("sweep.not_started", extra={"rule": rule_name, "tracker": tracker, "why": refusal})
+            return Started(None, refusal or f"no rule named {rule_name!r}")
+        run_id, now = uuid.uuid4().hex, self.clock()
+        lease = lease_name(rule.name, tracker)
+        if not self.leases.acquire(lease, run_id, self.ttl):
+            holder = self.leases.holder(lease)
+            if holder:
+                self.runs.note(holder, "overlapping_starts", now)
+            return Started(None, f"a sweep of {rule.name} on {tracker} is still running (run {holder}): not stacked")
+        recent = None if force else self._ran_this_slot(rule, tracker, now)
+        if recent is not None:
+            self.leases.release(lease, run_id)
+            return Started(None, recent)
+        for stale in self.runs.active(rule.name, tracker):
+            self.runs.move(stale, "abandoned", now, reason="its lease lapsed; a newer run took over", finished=True)
+        query = rule.pushdown(now)
+        self.runs.create(run_id, rule.name, tracker, trigger, now, to_jsonable(query), self.force_dry_run)
+        log.info("sweep.started", extra={"rule": rule.name, "tracker": tracker, "run": run_id})
+        return Started(run_id, f"sweep of {rule.name} on {tracker} started (run {run_id})", PlanPage(run_id, 0))
+
+    def _refusal(self, rule: Rule | None, name: str, tracker: str) -> str | None:
+        if rule is None:
+            return f"no rule named {name!r}"
+        if tracker not in {t.value for t in Tracker}:
+            return f"unknown tracker {tracker!r} (jira or linear)"
+        if Tracker(tracker) not in rule.trackers:
+            return f"rule {name} does not apply to {tracker}"
+        if tracker not in self.services.clients:
+            return f"{tracker} is not configured (no credentials): nothing to search"
+        enabled, _dry = effective(rule, EvalContext(overrides=self.store.overrides.all()))
+        if not enabled:
+            return f"rule {name} is disabled"
+        waiting = self.batches.waiting(name, tracker)
+        if waiting is not None:
+            return f"held writes of {name} on {tracker} await a decision (batch {waiting.id}): sweeps paused"
+        return None
+
+    def _ran_this_slot(self, rule: Rule, tracker: str, now: datetime) -> str | None:
+        last = self.runs.last_started(rule.name, tracker)
+        schedule = rule_schedule(rule, self.settings)
+        if last is None or schedule is None:
+            return None
+        if now - last < schedule.min_gap(now):
+            return f"{rule.name} on {tracker} already ran at {last:%H:%M:%S} for this slot ({schedule.describe()})"
+        return None
+
+    # ---- steps ----------------------------------------------------------------------------
+    def run_step(self, step: Step) -> Next:
+        if isinstance(step, PlanPage):
+            return self.plan_page(step.run_id, step.page)
+        return self.apply_chunk(step.run_id, step.chunk)
+
+    def plan_page(self, run_id: str, page: int) -> Next:
+        run = self.runs.get(run_id)
+        if run.state != "planning" or page != run.pages:
+            return self._resume(run) if run.state == "planning" and page < run.pages else None
+        rule = self._live_rule(run)
+        if rule is None:
+            return None
+        client = self.services.clients[run.tracker]
+        query = from_jsonable(SearchQuery, run.query)
+        try:
+            found = client.search(query, run.next_token if page else None, self.settings.page_size)
+        except RateLimited as error:
+            return self._later(run, PlanPage(run.id, page), error.retry_after, str(error))
+        except TrackerError as error:
+            if error.retryable:
+                raise RetryStep(f"searching {run.tracker}: {error}") from error
+            return self._fail(run, f"the tracker refused the sweep's search: {error}")
+        stats = plan_page(self._planning(run, rule), found.items)
+        if not self.runs.advance_page(run, found.next_token, len(found.items), stats, self.clock()):
+            return None
+        if found.next_token:
+            return PlanPage(run.id, page + 1)
+        return self._planned(self.runs.get(run.id), rule)
+
+    def _resume(self, run: Run) -> Next:
+        """A retried page whose work is recorded: hand on to the step after it."""
+        if run.next_token:
+            return PlanPage(run.id, run.pages)
+        rule = self._live_rule(run)
+        return self._planned(run, rule) if rule is not None else None
+
+    def _planned(self, run: Run, rule: Rule) -> Next:
+        """Every page judged: hold the lot, apply it, or finish (decided once, by one job)."""
+        now = self.clock()
+        if not self.runs.move(run, "deciding", now):
+            return None
+        run = self.runs.get(run.id)
+        self.writes.supersede_stale(rule.name, run.tracker, run.id, now)
+        changed = self.writes.count(run.id, "planned")
+        scope = scope_size(self.store, run.tracker, rule.teams, run.candidates)
+        limit = blast_limit(self.settings, scope)
+        stats = {"scope": scope, "would_hold": int(int(run.stats.get("dry_items", 0)) > limit)}
+        if changed > limit:
+            return self._hold(run, changed, scope, stats)
+        if changed == 0:
+            return self._finish(run, "done", f"nothing to write ({run.candidates} candidates)", stats)
+        if not self.runs.move(run, "applying", now, stats=stats):
+            return None
+        return ApplyChunk(run.id, 0)
+
+    def apply_chunk(self, run_id: str, chunk: int) -> Next:
+        run = self.runs.get(run_id)
+        if run.state != "applying" or chunk != run.chunks:
+            return None
+        rule = self._live_rule(run)
+        if rule is None:
+            return None
+        rows = self.writes.next_for_run(run.id, self.settings.page_size)
+        if not rows:
+            return self._finish(run, "done", "all planned writes made")
+        left = self.settings.write_budget - int(run.stats.get("writes", 0))
+        result = apply_rows(self._applying(run, rule), rows, left)
+        if not self.runs.advance_chunk(run, result.stats, self.clock()):
+            return None
+        run = self.runs.get(run.id)
+        if result.budget_spent:
+            deferred = self.writes.defer_rest(run.id, self.clock())
+            return self._finish(run, "done", f"{result.why}: {deferred} items wait for the next run, first in line",
+                                stats={"deferred_items": deferred})
+        if result.wait:
+            return self._later(run, ApplyChunk(run.id, chunk + 1), result.wait, result.why)
+        return ApplyChunk(run.id, chunk + 1)
+
+    # ---- endings ----------------------------------------------------------------------------
+    def _hold(self, run: Run, changed: int, scope: int, stats: dict[str, int]) -> Next:
+        now = self.clock()
+        reason = hold_reason(changed, scope, self.settings)
+        batch = self.batches.create(run.rule, run.tracker, run.id, changed, scope, reason, now)
+        self.writes.hold(run.id, batch, now)
+        entries = [
+            AuditEntry(at=now, tracker=run.tracker, item_key=w.item_key, rule=run.rule, action="sweep",
+                       outcome=Outcome.HELD, reason=f"held for approval (batch {batch}): {w.summary}",
+                       detail={"batch": batch, "run": run.id})
+            for w in self.writes.for_batch(batch)
+        ]
+        self.store.audit.record(entries)
+        return self._finish(run, "held", f"{reason} (batch {batch})", stats={**stats, "held_items": changed})
+
+    def _finish(self, run: Run, state: str, reason: str, stats: dict[str, int] | None = None) -> None:
+        now = self.clock()
+        if state == "done":
+            self.writes.defer_rest(run.id, now)
+        self.runs.move(run, state, now, reason=reason, stats=stats, finished=True)
+        self.leases.release(run.lease, run.id)
+        self._summary(self.runs.get(run.id))
+        log.info("sweep.finished", extra={"rule": run.rule, "tracker": run.tracker, "run": run.id, "state": state})
+        return None
+
+    def _fail(self, run: Run, reason: str) -> None:
+        return self._finish(run, "failed", reason)
+
+    def fail(self, run_id: str, reason: str) -> None:
+        """The job queue gave up on a step: record why, and let the next run start."""
+        run = self.runs.get(run_id)
+        if run.state in ACTIVE:
+            self._fail(run, reason)
+
+    def _summary(self, run: Run) -> None:
+        """One audit entry per sweep that did or held something, or failed: nothing fails silently."""
+        s = run.stats
+        busy = any(int(s.get(k, 0)) for k in ("planned_items", "dry_items", "held_items", "deferred_items"))
+        if not busy and run.state != "failed":
+            return
+        outcome = {"failed": Outcome.FAILED, "held": Outcome.HELD}.get(run.state, Outcome.DONE)
+        text = (f"sweep of {run.candidates} candidates: {s.get('applied_items', 0)} changed, "
+                f"{s.get('dry_items', 0)} would change (dry run), {s.get('deferred_items', 0)} deferred, "
+                f"{s.get('held_items', 0)} held — {run.reason}")
+        self.store.audit.record([AuditEntry(at=self.clock(), tracker=run.tracker, rule=run.rule, action="sweep",
+                                            outcome=outcome, reason=text, detail={"run": run.id, **dict(s)})])
+
+    def _later(self, run: Run, step: Step, seconds: float | None, why: str) -> Later:
+        wait = max(1.0, float(seconds or 30.0))
+        self.leases.extend(run.lease, run.id, self.ttl + timedelta(seconds=wait))
+        self.runs.note(run.id, "slowed_down", self.clock())
+        return Later(step, wait, why)
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def _live_rule(self, run: Run) -> Rule | None:
+        """Renew the lease and find the rule; a run that lost either ends here."""
+        if not self.leases.extend(run.lease, run.id, self.ttl):
+            self.runs.move(run, "abandoned", self.clock(), reason="lost its lease (another run took over)",
+                           finished=True)
+            return None
+        rule = self.services.rules.current().rule(run.rule)
+        if rule is None:
+            self._fail(run, f"rule {run.rule} no longer exists (rule files changed)")
+        return rule
+
+    def _global_dry(self, run: Run) -> bool:
+        return run.dry_run or self.services.settings.dry_run_for(run.tracker)
+
+    def _planning(self, run: Run, rule: Rule) -> PlanningContext:
+        return PlanningContext(
+            store=self.store, tracker=run.tracker, run_id=run.id, rule=rule, ruleset=self.services.rules.current(),
+            as_of=run.as_of, global_dry=self._global_dry(run), rule_dry_run=self.services.rules.rule_dry_run,
+            client=self.services.clients.get(run.tracker), clock=self.clock,
+        )
+
+    def _applying(self, run: Run, rule: Rule) -> ApplyingContext:
+        return ApplyingContext(
+            store=self.store, tracker=run.tracker, rule=rule, ruleset=self.services.rules.current(),
+            client=self.services.clients.get(run.tracker), global_dry=self._global_dry(run),
+            rule_dry_run=self.services.rules.rule_dry_run, item_lock=self.services.item_lock, clock=self.clock,
+        )

@@ -1,0 +1,137 @@
+"""A small world for sweep tests: a fake tracker behind `responses`, real services, a clock.
+
+`World` wires Flowkeeper exactly as a process does (`build_services`), but with the
+tracker clients pointed at the fake site, and with one clock shared by the sweeps, the
+webhook pipeline and the fake (whose writes stamp `updated`). Webhook bodies go through
+the real normalizers and `Pipeline.handle`, as a worker would run them.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import responses
+
+from integration.pipeline import Pipeline
+from integration.services import Services, build_services
+from integration.settings import load_settings
+from integration.sweeps.config import SweepSettings
+from integration.sweeps.dispatch import run_inline
+from integration.sweeps.runs import Run, SweepRuns
+from integration.sweeps.sweep import Sweeper
+from integration.trackers.jira import JiraClient
+from integration.trackers.linear import LinearClient
+from integration.trackers.retry import RetryPolicy
+from tests.sweeps import fake_jira, fake_linear
+from tests.sweeps.fakesite import Site
+from webhooks.jira_normalize import JiraConfig
+from webhooks.jira_normalize import normalize as normalize_jira
+from webhooks.linear_normalize import LinearConfig
+from webhooks.linear_normalize import normalize as normalize_linear
+
+NO_RETRY = RetryPolicy(tries=1)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def write_rules(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rules.yml").write_text(textwrap.dedent(body).lstrip(), encoding="utf-8")
+    return folder
+
+
+def jira_client() -> JiraClient:
+    return JiraClient(fake_jira.BASE, "flowkeeper@example.com", "jira-token", config=JiraConfig(site_url=fake_jira.BASE),
+                      retry=NO_RETRY, sleep=lambda _s: None, write_interval=0)
+
+
+def linear_client() -> LinearClient:
+    return LinearClient(fake_linear.URL, "lin_api_key", config=LinearConfig(), retry=NO_RETRY, sleep=lambda _s: None)
+
+
+class World:
+    def __init__(self, tracker: str, db_url: str, rules_dir: Path, now: datetime, mock: responses.RequestsMock,
+                 *, redis_url: str | None = None, dry_run: bool = False, settings: SweepSettings | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.tracker = tracker
+        self.clock = Clock(now)
+        self.site = Site(now)
+        self.sweep_settings = settings or SweepSettings()
+        env = {"DATABASE_URL": db_url, "RULES_DIR": str(rules_dir), "FLOWKEEPER_DRY_RUN": "1" if dry_run else "0",
+               "JIRA_URL": fake_jira.BASE, "JIRA_USER": "flowkeeper@example.com", "JIRA_API_TOKEN": "jira-token",
+               "LINEAR_API_KEY": "lin_api_key", **(env or {})}
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        if tracker == "jira":
+            self.fake: Any = fake_jira.FakeJira(self.site).install(mock)
+            clients: dict[str, Any] = {"jira": jira_client()}
+        else:
+            self.fake = fake_linear.FakeLinear(self.site).install(mock)
+            clients = {"linear": linear_client()}
+        self.services: Services = build_services(load_settings(env), clients=clients)
+
+    # ---- time ----------------------------------------------------------------------------
+    def at(self, moment: datetime) -> None:
+        self.clock.now = moment
+        self.site.now = moment
+
+    def later(self, **delta: float) -> None:
+        self.at(self.clock.now + timedelta(**delta))
+
+    # ---- Flowkeeper's two ways in ----------------------------------------------------------
+    def sweeper(self, **options: Any) -> Sweeper:
+        return Sweeper(self.services, self.sweep_settings, clock=self.clock, **options)
+
+    def sweep(self, rule: str, force: bool = True, **options: Any) -> Run | None:
+        """Run one sweep to its end in this process; the run, or None when it did not start."""
+        sweeper = self.sweeper(**options)
+        started = sweeper.start(rule, self.tracker, "manual", force=force)
+        if started.run_id is None:
+            self.last_refusal = started.message
+            return None
+        run_inline(sweeper, started.next, sleep=lambda _s: None)
+        return SweepRuns(self.services.store.engine).get(started.run_id)
+
+    def pipeline(self) -> Pipeline:
+        ruleset = self.services.rules
+        return replace(self.services.pipeline(), clock=self.clock, sweep_settings=self.sweep_settings,
+                       rule_names=lambda: [r.name for r in ruleset.current().rules])
+
+    def deliver(self, payload: dict[str, Any]) -> str:
+        """A webhook delivery, through the real normalizer and pipeline."""
+        if self.tracker == "jira":
+            event = normalize_jira(payload, JiraConfig(site_url=fake_jira.BASE))
+        else:
+            event = normalize_linear(payload, LinearConfig())
+        assert event is not None
+        return self.pipeline().handle(replace(event, delivery_id=str(uuid.uuid4())))
+
+    # ---- tracker-specific webhook bodies -------------------------------------------------
+    def moved(self, key: str, status: str, category: str, actor: Any) -> str:
+        module = fake_jira if self.tracker == "jira" else fake_linear
+        target = self.site if self.tracker == "jira" else self.fake
+        return self.deliver(module.status_changed(target, key, status, category, actor))
+
+    def commented(self, key: str, author: Any, text: str) -> str:
+        module = fake_jira if self.tracker == "jira" else fake_linear
+        target = self.site if self.tracker == "jira" else self.fake
+        return self.deliver(module.commented(target, key, author, text))
+
+    def own_writes_echo(self, key: str, old_labels: list[str]) -> str:
+        """The webhook a tracker sends after Flowkeeper's own label write (loop protection)."""
+        from tests.sweeps.fakesite import SERVICE
+
+        module = fake_jira if self.tracker == "jira" else fake_linear
+        target = self.site if self.tracker == "jira" else self.fake
+        return self.deliver(module.labels_changed(target, key, old_labels, SERVICE))
