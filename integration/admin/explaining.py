@@ -72,12 +72,13 @@ def pipeline_context(services: Services, item: Item, event: Event | None, now: d
     return seen["item"], seen["context"]
 
 
-def explain_item(services: Services, item: Item, kind: str, now: datetime) -> list[RuleVerdict]:
+def explain_item(services: Services, item: Item, kind: str, now: datetime) -> tuple[Item, list[RuleVerdict]]:
+    """The item as the rules see it (with the mirror's last activity) and every rule's verdict."""
     event = synthetic_event(item, kind, now)
     item, context = pipeline_context(services, item, event, now)
     if event is not None:
         event = replace(event, item=item)
-    return explain(services.rules.current(), item, event, now, context)
+    return item, explain(services.rules.current(), item, event, now, context)
 
 
 def tracker_choice(raw: str | None) -> str | None:

@@ -55,8 +55,9 @@ def _frame(days: Sequence[date], top: int, title: str) -> list[str]:
                      f'stroke-width="1"/><text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
                      f'fill="currentColor">{value}</text>')
     every = max(1, math.ceil(len(days) / 8))
+    last = len(days) - 1
     for i, day in enumerate(days):
-        if i % every == 0 or i == len(days) - 1:
+        if i % every == 0 or (i == last and last % every >= every / 2):
             x = _x(i, len(days), plot_w)
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle" font-size="11" '
                          f'fill="currentColor">{day:%b %d}</text>')

@@ -55,7 +55,7 @@ def jira_payload(key: str = "GBL-142", summary: str = "Make the thing", *, in_pr
     payload = copy.deepcopy(json.loads((FIXTURES / "jira_issue_updated.json").read_text(encoding="utf-8")))
     issue = payload["issue"]
     issue["key"] = key
-    issue["id"] = str(10000 + abs(hash(key)) % 80000)
+    issue["id"] = "1" + key.split("-")[-1].zfill(4)  # the id tests.stub.jira_issue gives the same key
     fields = issue["fields"]
     fields["summary"] = summary
     if not assignee:

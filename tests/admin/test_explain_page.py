@@ -36,7 +36,7 @@ def test_explains_a_mirrored_item_rule_by_rule(app: Flask, admin: FlaskClient) -
     page = admin.get("/admin/explain", query_string={"key": "gbl-41"}).get_data(as_text=True)
     assert "from the mirror (no tracker read)" in page and "Fix the login" in page
     owner = verdict(page, "started-without-assignee")
-    assert "✅ started-without-assignee" in owner
+    assert 'aria-label="✅ applies" title="applies">✓</span> started-without-assignee' in owner
     assert "<strong>status.category</strong>" in owner and "(expected equals in_progress)" in owner
     assert "<strong>assignee</strong>" in owner and "(expected missing)" in owner
     assert "already acted in episode 1" in owner  # the webhook already flagged it (in dry run)
@@ -48,8 +48,9 @@ def test_a_failing_condition_shows_a_cross_with_actual_and_expected(app: Flask, 
                 StatusCategory.IN_PROGRESS), assignee=Person("u1", "Dana"))
     services.store.mirror.upsert(item, datetime.now(timezone.utc))
     owner = verdict(admin.get("/admin/explain?key=ABC-9").get_data(as_text=True), "started-without-assignee")
-    assert "❌ started-without-assignee" in owner
-    assert '<span aria-label="does not hold">❌</span>\n  <strong>assignee</strong>:\n  <span class="actual">Dana' in owner
+    assert 'aria-label="❌ does not apply" title="does not apply">✗</span> started-without-assignee' in owner
+    assert ('aria-label="❌ does not hold" title="does not hold">✗</span>\n  <strong>assignee</strong>:\n'
+            '  <span class="actual">Dana') in owner
 
 
 def test_evaluating_as_a_sweep_marks_webhook_only_rules_not_triggered(app: Flask, admin: FlaskClient) -> None:

@@ -27,6 +27,5 @@ def index() -> ResponseReturnValue:
         lookup = find_item(svc, key, tracker, scrub=scrub)
         context["lookup"] = lookup
         if lookup.item is not None:
-            context["verdicts"] = explain_item(svc, lookup.item, kind, at)
-            context["item"] = lookup.item
+            context["item"], context["verdicts"] = explain_item(svc, lookup.item, kind, at)
     return render_template("admin/explain.html", **context)
