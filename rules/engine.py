@@ -44,45 +44,33 @@ class _Out:
 
 def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, context: EvalContext) -> Plan:
     """Decide, for every rule of the set, what to do to `item` at `now`."""
-    frame = Frame(now, ruleset.slots.cutoffs(now), context)
-    out = _Out()
     actor = event.actor if event is not None else None
     if actor is not None and actor.kind is ActorKind.FLOWKEEPER:
-        out.no_actions = [NoAction(r.name, "event caused by Flowkeeper's own write") for r in ruleset.rules]
-        return Plan(item, (), (), tuple(out.no_actions))
+        return Plan(item, (), (), tuple(NoAction(r.name, "event caused by Flowkeeper's own write")
+                                        for r in ruleset.rules))
+    frame = ruleset.frame(now, context)
+    out = _Out()
     kind = trigger_of(event)
     folded = frozenset(x.casefold() for x in item.labels) if item.labels else _NONE
     snoozed = _snoozed(folded, context, now)
-    states = context.rule_states or None
-    plain = not context.overrides and not context.exempt_rules and not item.deleted and not item.unknown
-    category, tracker, no_actions = item.status.category, item.tracker, out.no_actions
-    if plain:
-        static, slow = _gate(ruleset, kind, category, tracker, item.team)
-        busy = _busy(ruleset, states, folded)  # rules with an episode or a flag here must run in full
+    if context.overrides or context.exempt_rules or item.deleted or item.unknown:
+        rules: tuple[Rule, ...] = ruleset.rules  # per-rule overrides and checks: take the long way
+    else:
+        static, rules = _gate(ruleset, kind, item.status.category, item.tracker, item.team)
+        busy = _busy(ruleset, context.rule_states, folded)  # an episode or a flag: must run in full
         if busy:
             static = tuple(v for v in static if v.rule not in busy)
-            slow = tuple(r for r in ruleset.rules if r.name in busy or r in slow)
-        no_actions += static
-        for rule in slow:
-            _rule(rule, item, event, frame, kind, snoozed, folded, out)
-        return Plan(item, tuple(out.actions), tuple(out.transitions), tuple(no_actions))
-    for rule in ruleset.rules:
-        # fast path: nothing open, nothing flagged: a rule that cannot match says so with a shared verdict
-        if (plain and rule.enabled and (states is None or rule.name not in states)
-                and (not folded or rule.flag_set.isdisjoint(folded))
-                and tracker in rule.trackers and (not rule.teams or item.team in rule.teams)):
-            if kind not in rule.trigger_set:
-                no_actions.append(rule.trigger_verdicts[kind])
-                continue
-            gate = rule.category_gate
-            if gate is not None and category not in gate:
-                no_actions.append(rule.gate_verdicts[category])
-                continue
+            rules = tuple(r for r in ruleset.rules if r.name in busy or r in rules)
+        out.no_actions += static
+    for rule in rules:
         _rule(rule, item, event, frame, kind, snoozed, folded, out)
-    return Plan(item, tuple(out.actions), tuple(out.transitions), tuple(no_actions))
+    return Plan(item, tuple(out.actions) if out.actions else (),
+                tuple(out.transitions) if out.transitions else (), tuple(out.no_actions))
 
 
-def _busy(ruleset: RuleSet, states: Any, folded: frozenset[str]) -> set[str]:
+def _busy(ruleset: RuleSet, states: Any, folded: frozenset[str]) -> set[str] | None:
+    if not states and (not folded or folded.isdisjoint(ruleset.flag_union)):
+        return None
     busy = set(states) if states else set()
     if folded and not folded.isdisjoint(ruleset.flag_union):
         busy.update(r.name for r in ruleset.rules if not r.flag_set.isdisjoint(folded))

@@ -103,12 +103,19 @@ class RuleSet:
         default_factory=dict, repr=False)
 
     flag_union: frozenset[str] = frozenset()  # every rule's flag labels, casefolded
+    last_frame: list[Frame] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flag_union", frozenset().union(*(r.flag_set for r in self.rules)))
 
     def frame(self, now: datetime, context: EvalContext) -> Frame:
-        return Frame(now, self.slots.cutoffs(now), context)
+        """The evaluation frame; the last one is reused while `now` and the context are the same."""
+        cache = self.last_frame
+        if cache and cache[0].now == now and cache[0].ctx is context:
+            return cache[0]
+        frame = Frame(now, self.slots.cutoffs(now), context)
+        self.last_frame[:] = [frame]
+        return frame
 
     def rule(self, name: str) -> Rule | None:
         for rule in self.rules:
