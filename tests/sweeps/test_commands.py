@@ -1,0 +1,159 @@
+"""`/flowkeeper snooze` and `/flowkeeper ignore` from a tracker comment, on both trackers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from integration.store.audit import AuditFilter
+from integration.sweeps.commands import parse_command, snooze_length
+from integration.sweeps.config import CommandPolicy, SweepSettings
+from integration.sweeps.snooze import Snoozes
+from tests.sweeps.fakesite import ADA, BOT, GRACE, LEAD, FakeIssue
+from tests.sweeps.world import World
+
+TRACKERS = ["jira", "linear"]
+RULE = "stalled-in-progress"
+
+
+def at(day: int, hour: int = 12) -> datetime:
+    return datetime(2026, 3, day, hour, 0, tzinfo=UTC)
+
+
+def flagged(world: World) -> FakeIssue:
+    """ENG-1, stalled since Monday 2 March and flagged by the Monday 9 March sweep."""
+    issue = world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+                                     category="in_progress", updated=world.clock.now, created=world.clock.now,
+                                     assignee=ADA, reporter=GRACE))
+    world.at(at(9))
+    world.sweep(RULE)
+    assert issue.labels == ["stalled"]
+    return issue
+
+
+def replies(world: World) -> list[str]:
+    return [c.body for c in world.site.flowkeeper_comments("ENG-1")]
+
+
+@pytest.mark.parametrize(("text", "verb", "arg", "problem"), [
+    ("/flowkeeper snooze 5d", "snooze", "5d", None),
+    ("Looking into it.\n/flowkeeper   snooze 2 weeks  \nthanks", "snooze", "2 weeks", None),
+    ("/flowkeeper ignore stalled-in-progress", "ignore", "stalled-in-progress", None),
+    ("/flowkeeper unsnooze", "unsnooze", "", None),
+    ("/flowkeeper snooze", "snooze", "", "snooze needs a duration"),
+    ("/flowkeeper dance", "dance", "", "unknown command 'dance'"),
+])
+def test_commands_are_read_from_a_line_of_the_comment(text: str, verb: str, arg: str, problem: str | None) -> None:
+    command = parse_command(text)
+    assert command is not None and (command.verb, command.arg) == (verb, arg)
+    assert (command.problem or None) == problem or (problem and problem in (command.problem or ""))
+
+
+def test_plain_comments_and_mentions_in_prose_are_not_commands() -> None:
+    assert parse_command("we should /flowkeeper snooze this?") is None
+    assert parse_command("nothing to see") is None
+
+
+def test_snooze_lengths() -> None:
+    assert snooze_length("5d", timedelta(days=90)) == timedelta(days=5)
+    assert snooze_length("48h", timedelta(days=90)) == timedelta(hours=48)
+    assert snooze_length("5 business days", timedelta(days=90)) == timedelta(days=7)
+    assert "at most 90 days" in str(snooze_length("20 weeks", timedelta(days=90)))
+    assert "cannot read" in str(snooze_length("soon", timedelta(days=90)))
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_snooze_pauses_flags_until_it_ends_and_is_acknowledged(make_world: Callable[..., World],
+                                                               tracker: str) -> None:
+    world = make_world(tracker)
+    issue = flagged(world)
+    world.at(at(9, 15))
+    world.commented("ENG-1", ADA, "On leave this week.\n/flowkeeper snooze 7d")
+    assert issue.labels == []  # the comment is human activity: the flag comes down
+    assert "snoozed: Flowkeeper will not flag ENG-1 until 2026-03-16 15:00 UTC" in replies(world)[-1]
+    until = Snoozes(world.services.store.engine).for_item(tracker, "10001", world.clock.now).snoozed_until
+    assert until == at(16, 15)
+    entry = world.services.store.audit.page(AuditFilter(item_key="ENG-1"), limit=50)
+    assert any(e.action == "command:snooze" and e.outcome.value == "done" for e in entry)
+
+    before = len(replies(world))
+    world.at(at(13))  # stalled again by the clock (3+ business days), but snoozed
+    world.sweep(RULE)
+    assert issue.labels == [] and len(replies(world)) == before
+
+    world.at(at(16, 16))  # the snooze ended: flags resume
+    world.sweep(RULE)
+    assert issue.labels == ["stalled"]
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_ignore_exempts_the_item_from_one_rule(make_world: Callable[..., World], tracker: str) -> None:
+    world = make_world(tracker)
+    issue = flagged(world)
+    world.later(hours=1)
+    world.commented("ENG-1", GRACE, "/flowkeeper ignore stalled-in-progres")  # a typo
+    assert "there is no rule named 'stalled-in-progres' (did you mean 'stalled-in-progress'?)" in replies(world)[-1]
+    world.later(hours=1)
+    world.commented("ENG-1", GRACE, "/flowkeeper ignore stalled-in-progress")
+    assert "ENG-1 is now exempt from rule 'stalled-in-progress'" in replies(world)[-1]
+    assert issue.labels == []
+    world.at(at(27))  # weeks later, still untouched: exempt
+    world.sweep(RULE)
+    assert issue.labels == []
+    world.later(hours=1)
+    world.commented("ENG-1", GRACE, "/flowkeeper unignore stalled-in-progress")
+    assert "ENG-1 is no longer exempt from rule 'stalled-in-progress'" in replies(world)[-1]
+    world.at(at(31, 14))  # 2 business days after that comment: the rule applies again
+    world.sweep(RULE)
+    assert "Anything in the way?" in replies(world)[-1]
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_a_setting_limits_commands_to_the_assignee_and_leads(make_world: Callable[..., World],
+                                                             tracker: str) -> None:
+    policy = CommandPolicy(anyone=False, assignee=True, people=frozenset({"acc-lead"}))  # account ids: both trackers
+    world = make_world(tracker, settings=SweepSettings(commands=policy))
+    flagged(world)
+    store = Snoozes(world.services.store.engine)
+    world.later(hours=1)
+    world.commented("ENG-1", GRACE, "/flowkeeper snooze 5d")  # the reporter is not allowed here
+    assert "only the assignee or the leads named in FLOWKEEPER_COMMANDS_FROM may do that here" in replies(world)[-1]
+    assert store.for_item(tracker, "10001", world.clock.now).snoozed_until is None
+    world.later(hours=1)
+    world.commented("ENG-1", LEAD, "/flowkeeper snooze 5d")  # a named lead is
+    assert store.for_item(tracker, "10001", world.clock.now).snoozed_until is not None
+    world.commented("ENG-1", ADA, "/flowkeeper unsnooze")  # and so is the assignee
+    assert store.for_item(tracker, "10001", world.clock.now).snoozed_until is None
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_bots_cannot_command_and_dry_run_replies_are_only_recorded(make_world: Callable[..., World],
+                                                                   tracker: str) -> None:
+    world = make_world(tracker, dry_run=True)
+    world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress", category="in_progress",
+                             updated=world.clock.now, created=world.clock.now, assignee=ADA))
+    store = Snoozes(world.services.store.engine)
+    world.commented("ENG-1", BOT, "/flowkeeper snooze 30d")
+    assert store.for_item(tracker, "10001", world.clock.now).snoozed_until is None
+    world.commented("ENG-1", ADA, "/flowkeeper snooze 3d")
+    assert store.for_item(tracker, "10001", world.clock.now).snoozed_until == world.clock.now + timedelta(days=3)
+    assert replies(world) == []  # dry run: the reply is recorded, not posted
+    would = world.services.store.audit.page(AuditFilter(item_key="ENG-1", outcome="would_do"))
+    assert [e.rule for e in would] == ["flowkeeper-command"] and "snoozed" in would[0].reason
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_the_snooze_label_pauses_flags_while_it_is_there(make_world: Callable[..., World], tracker: str) -> None:
+    world = make_world(tracker)
+    issue = world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+                                     category="in_progress", updated=world.clock.now, created=world.clock.now,
+                                     assignee=ADA, labels=["flowkeeper-snoozed"]))
+    world.at(at(9))
+    world.sweep(RULE)
+    assert issue.labels == ["flowkeeper-snoozed"] and replies(world) == []
+    issue.labels.remove("flowkeeper-snoozed")
+    world.later(hours=1)
+    world.sweep(RULE)
+    assert issue.labels == ["stalled"]
