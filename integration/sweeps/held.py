@@ -1,0 +1,135 @@
+"""Held sweep writes: list them, approve them (re-judged on each item's current state), discard them.
+
+The admin page and `flowkeeper held …` call these. Approval reads every held item fresh
+from the tracker (the hold may be days old), judges the held rule again on it, and
+applies only what is still wanted, through the executor — so an item someone moved in
+the meantime is left alone. Approving again resumes a batch a rate limit interrupted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from integration.services import Services, utcnow
+from integration.store.audit import AuditEntry, Outcome
+from integration.sweeps.applier import ApplyingContext, apply_rows
+from integration.sweeps.context import human_activity, mirrored_items
+from integration.sweeps.mirror_page import refresh
+from integration.sweeps.writes import HeldBatch, HeldBatches, PlannedWrite, SweepWrites
+from integration.trackers.base import NotFound, RateLimited, TrackerError
+
+__all__ = ["HeldBatch", "Approval", "list_batches", "writes_of", "approve", "discard"]
+
+
+@dataclass
+class Approval:
+    batch_id: int
+    applied: int = 0
+    unchanged: int = 0  # no longer wanted on the item's current state
+    gone: int = 0  # deleted, or no longer visible to Flowkeeper
+    failed: int = 0
+    remaining: int = 0  # left for a later approval (rate limit)
+    messages: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        text = (f"batch {self.batch_id}: {self.applied} items written, {self.unchanged} no longer needed, "
+                f"{self.gone} gone, {self.failed} failed")
+        if self.remaining:
+            text += f", {self.remaining} still held (approve again to continue)"
+        return "; ".join([text, *self.messages])
+
+
+def list_batches(services: Services, state: str | None = "pending", limit: int = 100) -> list[HeldBatch]:
+    """Batches newest first (`state=None`: every state)."""
+    return HeldBatches(services.store.engine).list(state, limit)
+
+
+def writes_of(services: Services, batch_id: int) -> list[PlannedWrite]:
+    """The intended writes of a batch, one row per item (`summary`: 'add_labels stalled; comment')."""
+    return SweepWrites(services.store.engine).for_batch(batch_id)
+
+
+def discard(services: Services, batch_id: int, by: str = "admin", now: datetime | None = None) -> int:
+    """Drop a pending batch; returns how many items' writes were dropped."""
+    now = now or utcnow()
+    batches, writes = HeldBatches(services.store.engine), SweepWrites(services.store.engine)
+    batch = batches.get(batch_id)
+    if batch is None or not batches.decide(batch_id, ("pending", "approving"), "discarded", by, now):
+        raise ValueError(f"batch {batch_id} is not waiting for a decision")
+    rows = writes.for_batch(batch_id, "held")
+    for row in rows:
+        writes.mark(row.id, "discarded", now)
+    _record(services, batch, Outcome.SKIPPED, f"held writes discarded by {by}: {len(rows)} items left unchanged", now)
+    return len(rows)
+
+
+def approve(services: Services, batch_id: int, by: str = "admin", clock=utcnow) -> Approval:  # type: ignore[no-untyped-def]
+    """Re-judge each held item on its current state and apply what is still wanted."""
+    batches, writes = HeldBatches(services.store.engine), SweepWrites(services.store.engine)
+    batch = batches.get(batch_id)
+    if batch is None or batch.state not in ("pending", "approving"):
+        raise ValueError(f"batch {batch_id} is not waiting for a decision")
+    rule = services.rules.current().rule(batch.rule)
+    client = services.clients.get(batch.tracker)
+    if rule is None or client is None:
+        missing = "its rule no longer exists" if rule is None else f"{batch.tracker} is not configured"
+        raise ValueError(f"batch {batch_id} cannot be applied: {missing}; discard it instead")
+    if not batches.decide(batch_id, ("pending", "approving"), "approving", by, clock()):
+        raise ValueError(f"batch {batch_id} is not waiting for a decision")
+    result = Approval(batch_id)
+    ctx = ApplyingContext(
+        store=services.store, tracker=batch.tracker, rule=rule, ruleset=services.rules.current(), client=client,
+        global_dry=services.settings.dry_run_for(batch.tracker), rule_dry_run=services.rules.rule_dry_run,
+        item_lock=services.item_lock, clock=clock,
+    )
+    rows = writes.for_batch(batch_id, "held")
+    for index, row in enumerate(rows):
+        if not _approve_row(services, ctx, row, result):
+            result.remaining = len(rows) - index
+            break
+    done = result.remaining == 0
+    if done:
+        batches.decide(batch_id, ("approving",), "approved", by, clock(), result=result.__dict__)
+    _record(services, batch, Outcome.DONE, f"held writes approved by {by}: {result.describe()}", clock())
+    return result
+
+
+def _approve_row(services: Services, ctx: ApplyingContext, row: PlannedWrite, result: Approval) -> bool:
+    """One held item: fetch, refresh the mirror, re-judge, apply. False: stop (rate limited)."""
+    writes = SweepWrites(services.store.engine)
+    assert ctx.client is not None
+    try:
+        fresh = ctx.client.get_item(row.item_key)
+    except NotFound:
+        writes.mark(row.id, "superseded", ctx.clock())
+        result.gone += 1
+        return True
+    except RateLimited as error:
+        result.messages.append(f"stopped: {error}")
+        return False
+    except TrackerError as error:
+        result.failed += 1
+        result.messages.append(f"{row.item_key}: {error}")
+        return not error.retryable
+    mirrored = mirrored_items(services.store, ctx.tracker, [fresh.id])
+    active = human_activity(services.store, ctx.tracker, [fresh.id]).keys()
+    refresh(services.store, ctx.tracker, [fresh], mirrored, active, ctx.clock())
+    writes.mark(row.id, "planned", ctx.clock())
+    outcome = apply_rows(ctx, [_as_planned(row)], budget_left=10**9)
+    result.applied += outcome.stats.get("applied_items", 0) + outcome.stats.get("deferred_items", 0)
+    result.unchanged += outcome.stats.get("superseded_items", 0)
+    if outcome.wait:
+        writes.mark(row.id, "held", ctx.clock())
+        result.messages.append(f"stopped: {outcome.why}")
+        return False
+    return True
+
+
+def _as_planned(row: PlannedWrite) -> PlannedWrite:
+    return replace(row, state="planned")
+
+
+def _record(services: Services, batch: HeldBatch, outcome: Outcome, reason: str, now: datetime) -> None:
+    services.store.audit.record([AuditEntry(at=now, tracker=batch.tracker, rule=batch.rule, action="held",
+                                            outcome=outcome, reason=reason, detail={"batch": batch.id})])
