@@ -15,6 +15,7 @@ from rules.registry import Node, actions
 from rules.ruleset import Rule, Step
 
 CLOCK_ATTRS = {"last_activity": "last_activity_at", "last_comment": "last_comment_at",
+               "last_status_change": "last_activity_at", "last_assignee_change": "last_activity_at",
                "status_entered": "status_changed_at", "updated": "updated_at", "created": "created_at"}
 
 

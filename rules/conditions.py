@@ -72,11 +72,16 @@ FIELDS = [
               "last_comment: { older_than: 3 business days }"),
     FieldSpec("status_entered", Kind.TIME, attrgetter("status_changed_at"), "status_changed_at",
               "status_entered: { older_than: 48 hours }"),
+    FieldSpec("last_status_change", Kind.TIME, lambda i: None, "last_activity_at",
+              "last_status_change: { older_than: 10 business days }"),
+    FieldSpec("last_assignee_change", Kind.TIME, lambda i: None, "last_activity_at",
+              "last_assignee_change: { newer_than: 1 days }"),
     FieldSpec("due", Kind.TIME, _due, "due_date", "due: { older_than: 0 days }"),
 ]
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 # clocks the mirror may hand over in EvalContext.last_activity_by when the Item lacks them
-ACTIVITY_KINDS = {"last_activity": "any", "last_comment": "comment"}
+ACTIVITY_KINDS = {"last_activity": "any", "last_comment": "comment", "last_status_change": "status",
+                  "last_assignee_change": "assignee"}
 
 
 def clock_value(name: str, item: Item, ctx: Any) -> datetime | None:

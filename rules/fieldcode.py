@@ -25,6 +25,8 @@ _EXPR = {
     "priority.rank": "(None if i.priority is None else i.priority.rank)",
     "last_activity": "(i.last_activity_at or f.ctx.last_activity_by.get('any'))",
     "last_comment": "(i.last_comment_at or f.ctx.last_activity_by.get('comment'))",
+    "last_status_change": "f.ctx.last_activity_by.get('status')",
+    "last_assignee_change": "f.ctx.last_activity_by.get('assignee')",
 }
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 

@@ -70,7 +70,9 @@ KIND_DOCS = {
     Kind.PERSON: "A person, matched by account id, email or display name. Operators: equals, in, not_in, "
                  "missing (unassigned), present.",
     Kind.TIME: "A point in time, compared with now: older_than / newer_than a duration in minutes, "
-               "hours, days, business days (the rule's calendar) or weeks; missing; present.",
+               "hours, days, business days (the rule's calendar) or weeks; missing; present. "
+               "Activity clocks (last_activity, last_comment, last_status_change, last_assignee_change) "
+               "count only people: bots and Flowkeeper's own writes never reset them.",
 }
 
 

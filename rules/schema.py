@@ -25,7 +25,8 @@ from rules.registry import Registry, actions, conditions
 
 SCHEMA_PATH = Path(__file__).with_name("flowkeeper-rules.schema.json")
 TRIGGERS = ["created", "updated", "status_changed", "comment_created", "schedule"]
-CLOCKS = ["last_activity", "last_comment", "status_entered", "updated", "created"]
+CLOCKS = ["last_activity", "last_comment", "last_status_change", "last_assignee_change", "status_entered",
+          "updated", "created"]
 TRACKERS = ["jira", "linear"]
 RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 

@@ -292,3 +292,26 @@ def test_pushdown_bounds_updated_when_the_rule_reads_updated(tmp_path: Path) -> 
     rs = load(tmp_path, STALLED.replace("last_activity: { older_than: 5 business days }",
                                         "updated: { older_than: 30 days }"))
     assert rs.rules[0].pushdown(NOW).updated_before == NOW - timedelta(days=30)
+
+
+def test_clock_choices_read_human_activity_by_kind(tmp_path: Path) -> None:
+    rs = load(tmp_path, """
+        version: 1
+        rules:
+          - name: no-status-move
+            description: In progress without a human status change for 10 business days.
+            on: [schedule]
+            clock: last_status_change
+            when:
+              all:
+                - status.category: in_progress
+                - last_status_change: { older_than: 10 business days }
+            then: [ { flag: { label: stuck } } ]
+            escalate:
+              - after: 15 business days
+                then: [ { comment: "still stuck" } ]
+    """)
+    ctx = EvalContext(last_activity_by={"status": datetime(2026, 2, 20, tzinfo=UTC), "any": NOW})
+    plan = evaluate(rs, item(), None, NOW, ctx)
+    assert kinds(plan) == [("add_labels", ("stuck",)), ("comment", ())] and plan.actions[1].step == "1"
+    assert evaluate(rs, item(), None, NOW, EvalContext(last_activity_by={"any": NOW})).actions == ()
