@@ -24,7 +24,7 @@ from rules.model import (
     Person,
     Tracker,
 )
-from webhooks.errors import PayloadError
+from webhooks.errors import PayloadError, shape_errors_are_payload_errors
 from webhooks.jira_fields import (
     adf_to_text,
     canceled_if_resolved_so,
@@ -86,6 +86,7 @@ class JiraConfig:
 # ---- webhook events ------------------------------------------------------------------
 
 
+@shape_errors_are_payload_errors
 def normalize(payload: Mapping[str, Any], config: JiraConfig) -> Event | None:
     """One webhook body → Event; None for event types Flowkeeper does not act on."""
     if not isinstance(payload, Mapping):

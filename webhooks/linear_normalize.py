@@ -30,7 +30,7 @@ from rules.model import (
     StatusCategory,
     Tracker,
 )
-from webhooks.errors import PayloadError
+from webhooks.errors import PayloadError, shape_errors_are_payload_errors
 
 STATE_CATEGORIES: Mapping[str, StatusCategory] = {
     "triage": StatusCategory.TODO,
@@ -493,6 +493,7 @@ def _with_actor(event: Event, actor: Person) -> Event:
     return replace(event, actor=actor)
 
 
+@shape_errors_are_payload_errors
 def normalize(payload: Mapping[str, Any], config: LinearConfig) -> Event | None:
     """One Linear delivery → an Event, or None for types and actions Flowkeeper ignores."""
     if not isinstance(payload, Mapping):
