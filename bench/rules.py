@@ -21,19 +21,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rules.engine import evaluate  # noqa: E402
-from rules.loader import builtin_pack_paths, load_ruleset  # noqa: E402
-from rules.model import (EvalContext, Item, Link, Person, Priority, RuleState, Status,  # noqa: E402
-                         StatusCategory, Tracker)
-from rules.ruleset import RuleSet  # noqa: E402
+from rules.engine import evaluate
+from rules.loader import builtin_pack_paths, load_ruleset
+from rules.model import EvalContext, Item, Link, Person, Priority, RuleState, Status, StatusCategory, Tracker
+from rules.ruleset import RuleSet
 
-NOW = datetime(2026, 3, 13, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
 C = StatusCategory
 STATUSES = [(Status("To Do", C.TODO), 30), (Status("In Progress", C.IN_PROGRESS), 18),
             (Status("In Review", C.IN_PROGRESS), 7), (Status("Done", C.DONE), 40),
@@ -164,7 +163,7 @@ def bench_load(files: int = 200) -> float:
         sources = [p.read_text(encoding="utf-8") for p in builtin_pack_paths()]
         for n in range(files):
             text = sources[n % len(sources)]
-            for rule in re.findall(r"^  - name: (\S+)$", text, flags=re.M):
+            for rule in re.findall(r"^  - name: (\S+)$", text, flags=re.MULTILINE):
                 text = text.replace(f"name: {rule}\n", f"name: {rule}-{n}\n").replace(
                     f"rule: {rule},", f"rule: {rule}-{n},").replace(f"{rule}:", f"{rule}-{n}:")
             text = text.replace("{{ key }}", f"{{{{ key }}}} (#{n})")  # distinct templates per file

@@ -9,7 +9,7 @@ least five business days' worth of wall-clock time lies between then and now.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +18,6 @@ import holidays
 
 from rules.durations import Duration, Unit
 
-UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_DAYS = 3700  # ten years: beyond that a stale item is simply stale
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if ruleset is None:
         return 1
     try:
-        now = parse_time(args.now) or datetime.now(timezone.utc)
+        now = parse_time(args.now) or datetime.now(UTC)
         item = item_from_dict(_read_json(args.item) or {})
         raw_event = _read_json(args.event)
         event = event_from_dict(raw_event, item, now) if raw_event else None
@@ -136,7 +136,7 @@ def cmd_simulate(args: argparse.Namespace, mirror: MirrorSource | None = None) -
     ruleset = _load(args.paths)
     if ruleset is None:
         return 1
-    now = parse_time(args.now) or datetime.now(timezone.utc)
+    now = parse_time(args.now) or datetime.now(UTC)
     if args.items:
         try:
             source: Iterable[tuple[Item, EvalContext]] = _items_file(args.items)

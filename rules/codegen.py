@@ -43,7 +43,7 @@ def fuse(node: Node) -> Pred:
     source = f"lambda i, e, f: {expression(node, gen)}"
     try:
         namespace = {"__builtins__": {"str": str}, **gen.names}
-        fused: Pred = eval(compile(source, "<rule condition>", "eval"), namespace)  # noqa: S307
+        fused: Pred = eval(compile(source, "<rule condition>", "eval"), namespace)
     except (SyntaxError, RecursionError, MemoryError):
         return node.pred
     return fused

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import re._parser as _re_parser
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import re
-import re._parser as _re_parser  # noqa: PLC2701 (the stdlib's own regex parser)
 
 import re2
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from operator import attrgetter
 from typing import Any
 
@@ -43,7 +43,7 @@ def _priority_rank(i: Item) -> int | None:
 
 def _due(i: Item) -> datetime | None:
     d: date | None = i.due_date
-    return None if d is None else datetime.combine(d, time(), tzinfo=timezone.utc)
+    return None if d is None else datetime.combine(d, time(), tzinfo=UTC)
 
 
 FIELDS = [
@@ -221,7 +221,7 @@ def _show(value: Any) -> Any:
     if value is None:
         return "—"
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, (list, tuple, frozenset)):
         return "[" + ", ".join(str(_show(v)) for v in value) + "]"
     if isinstance(value, StatusCategory):
@@ -237,4 +237,4 @@ def _as_list(arg: Any) -> list[Any]:
 
 
 _register_fields()
-__all__ = ["FIELDS", "FIELD_BY_NAME", "CATEGORIES", "LABEL_PATTERN", "DURATION_PATTERN", "compile_regex"]
+__all__ = ["CATEGORIES", "DURATION_PATTERN", "FIELDS", "FIELD_BY_NAME", "LABEL_PATTERN", "compile_regex"]

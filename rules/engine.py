@@ -12,8 +12,18 @@ from datetime import datetime
 from typing import Any
 
 from rules.actions import Emit
-from rules.model import (Action, ActorKind, EpisodeChange, EpisodeTransition, EvalContext, Event, EventKind,
-                         Item, NoAction, Plan)
+from rules.model import (
+    Action,
+    ActorKind,
+    EpisodeChange,
+    EpisodeTransition,
+    EvalContext,
+    Event,
+    EventKind,
+    Item,
+    NoAction,
+    Plan,
+)
 from rules.registry import Frame
 from rules.ruleset import Rule, RuleSet, Step
 
@@ -34,7 +44,7 @@ def triggered(rule: Rule, kind: str) -> bool:
 
 
 class _Out:
-    __slots__ = ("actions", "transitions", "no_actions")
+    __slots__ = ("actions", "no_actions", "transitions")
 
     def __init__(self) -> None:
         self.actions: list[Action] = []

@@ -94,11 +94,11 @@ def _set(op: str, arg: Any, x: str, gen: Codegen) -> str:
     wanted = _fold_set(arg)
     if op == "matches":
         search = compile_regex(arg).search
-        helper: Callable[[Any], bool] = lambda labels: any(search(s) is not None for s in labels)  # noqa: E731
+        helper: Callable[[Any], bool] = lambda labels: any(search(s) is not None for s in labels)
     elif op in ("none_of", "any_of"):
-        helper = lambda labels: any(s.casefold() in wanted for s in labels)  # noqa: E731
+        helper = lambda labels: any(s.casefold() in wanted for s in labels)
     else:
-        helper = lambda labels: wanted <= {s.casefold() for s in labels}  # noqa: E731
+        helper = lambda labels: wanted <= {s.casefold() for s in labels}
     h = gen.const(helper)
     if op == "none_of":
         return f"(not {x} or not {h}({x}))"

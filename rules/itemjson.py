@@ -5,11 +5,25 @@ The shape follows rules.model field names; datetimes are ISO 8601 (naive means U
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
-from rules.model import (ActorKind, Change, Comment, EvalContext, Event, EventKind, Item, Link, Person,
-                         Priority, RuleState, Status, StatusCategory, Tracker)
+from rules.model import (
+    ActorKind,
+    Change,
+    Comment,
+    EvalContext,
+    Event,
+    EventKind,
+    Item,
+    Link,
+    Person,
+    Priority,
+    RuleState,
+    Status,
+    StatusCategory,
+    Tracker,
+)
 
 _TIMES = ("created_at", "updated_at", "status_changed_at", "last_activity_at", "last_comment_at")
 
@@ -20,12 +34,12 @@ class ItemJsonError(ValueError):
 
 def parse_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(value))
     except ValueError as exc:
         raise ItemJsonError(f"not an ISO 8601 time: {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def person(value: Any) -> Person | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rules.engine import evaluate
@@ -30,7 +30,7 @@ def run_tests(ruleset: RuleSet) -> list[TestResult]:
 def run_test(ruleset: RuleSet, test: RuleTest) -> TestResult:
     spec = test.spec
     try:
-        now = parse_time(spec.get("now")) or datetime.now(timezone.utc)
+        now = parse_time(spec.get("now")) or datetime.now(UTC)
         item = item_from_dict(spec["item"])
         event = event_from_dict(spec["event"], item, now) if spec.get("event") else None
         context = context_from_dict(spec.get("context"))

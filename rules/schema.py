@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-import rules.actions  # noqa: F401  (registers action types)
-import rules.conditions  # noqa: F401  (registers field conditions)
-import rules.logic  # noqa: F401  (registers all / any / not)
+import rules.actions
+import rules.conditions
+import rules.logic
 import rules.special  # noqa: F401  (registers event and mirror conditions)
 from rules.calendar import WEEKDAYS
 from rules.compilectx import LABEL_PATTERN

@@ -89,7 +89,7 @@ def message(error: ValidationError, root: dict[str, Any]) -> tuple[tuple[Any, ..
         want = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         if want == ["array"] and error.schema.get("items", {}).get("pattern") == LABEL_PATTERN:
             return path, f"must be a list of label names (got {got(value)})", False
-        return path, f"must be {' or '.join(_TYPES.get(t, t) for t in want)} (got {got(value)})", False
+        return path, f"must be {' or '.join(str(_TYPES.get(t, t)) for t in want)} (got {got(value)})", False
     if v == "pattern":
         return path, f"{_PATTERNS.get(error.validator_value, 'has the wrong form')} (got {got(value)})", False
     if v == "minItems":

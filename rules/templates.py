@@ -111,7 +111,8 @@ class CommentTemplate:
 def check_template(source: str) -> CommentTemplate:
     """Parse once at load time; raise TemplateProblem naming the first mistake.
 
-    Checks syntax, variable names and filter names; the template is immutable, so one
+    Checks syntax, variable names and filter names (Jinja resolves filters while it
+    looks for variables); the template is immutable, so one
     parsed object serves every rule that uses the same text.
     """
     try:
@@ -127,11 +128,6 @@ def check_template(source: str) -> CommentTemplate:
     unknown = sorted(names - set(VARIABLES))
     if unknown:
         raise TemplateProblem(f"unknown template variable '{unknown[0]}'{did_you_mean(unknown[0], VARIABLES)}")
-    for node in parsed.find_all((nodes.Filter, nodes.Test)):
-        table = ENV.filters if isinstance(node, nodes.Filter) else ENV.tests
-        if node.name not in table:
-            kind = "filter" if isinstance(node, nodes.Filter) else "test"
-            raise TemplateProblem(f"unknown template {kind} '{node.name}'{did_you_mean(node.name, list(table))}")
     return CommentTemplate(source, parsed)
 
 

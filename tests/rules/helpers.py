@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from rules.loader import load_ruleset
 from rules.model import Item, Person, Status, StatusCategory, Tracker
 from rules.ruleset import RuleSet
 
-NOW = datetime(2026, 3, 13, 12, 0, tzinfo=timezone.utc)  # a Friday
+NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)  # a Friday
 ADA = Person("u-ada", "Ada Lovelace", "ada@example.com")
 
 
@@ -28,7 +28,7 @@ def load(tmp_path: Path, body: str) -> RuleSet:
 def item(**changes: Any) -> Item:
     base = Item(Tracker.JIRA, "10001", "ENG-1", title="Fix login", team="ENG",
                 status=Status("In Progress", StatusCategory.IN_PROGRESS), assignee=ADA,
-                created_at=datetime(2026, 2, 1, tzinfo=timezone.utc),
-                updated_at=datetime(2026, 3, 12, tzinfo=timezone.utc),
-                last_activity_at=datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+                created_at=datetime(2026, 2, 1, tzinfo=UTC),
+                updated_at=datetime(2026, 3, 12, tzinfo=UTC),
+                last_activity_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     return base.with_fields(**changes)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from rules.calendar import BusinessCalendar, CalendarError, calendar_from_spec
 from rules.durations import Duration, DurationError, Unit, parse_duration
-
-UTC = timezone.utc
 
 
 def test_durations_parse_the_units_people_write() -> None:

@@ -6,20 +6,20 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.compilectx import CompileCtx, SlotTable, compile_regex
 from rules.calendar import BusinessCalendar
+from rules.codegen import fuse
+from rules.compilectx import CompileCtx, SlotTable, compile_regex
 from rules.engine import evaluate
 from rules.fastschema import surely_valid
-from rules.logic import compile_condition
-from rules.codegen import fuse
 from rules.loader import builtin_pack_paths, load_ruleset
+from rules.logic import compile_condition
 from rules.model import EvalContext, Item, Person, Priority, SearchQuery, Status, StatusCategory, Tracker
 from rules.online import names_to_check
 from rules.registry import Frame
@@ -27,7 +27,7 @@ from rules.schema import rule_file_schema
 from rules.yamlpos import YamlProblem, load_yaml
 from tests.rules.test_loader_errors import INVALID
 
-NOW = datetime(2026, 3, 13, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 13, 12, tzinfo=UTC)
 ROOT = Path(__file__).parents[2]
 CONDITIONS = [
     {"status.category": "in_progress"}, {"status.category": {"not_in": ["done", "canceled"]}},

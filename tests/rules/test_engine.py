@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from rules.engine import evaluate
-from rules.model import (ActionKind, ActorKind, Change, CommentBody, EpisodeChange, EvalContext, Event, EventKind,
-                         Link, Mention, Person, Priority, RuleState, Status, StatusCategory, Text, Tracker)
+from rules.model import (
+    ActorKind,
+    Change,
+    CommentBody,
+    EpisodeChange,
+    EvalContext,
+    Event,
+    EventKind,
+    Link,
+    Mention,
+    Person,
+    Priority,
+    RuleState,
+    Status,
+    StatusCategory,
+    Text,
+    Tracker,
+)
 from rules.ruleset import RuleSet
 from tests.rules.helpers import ADA, NOW, item, load
 
-UTC = timezone.utc
 STALLED = """
 version: 1
 rules:

@@ -28,36 +28,36 @@ INVALID = [
      ["{f}:6:23: rule 'stale-bugs' › when.labels.nonr_of: unknown operator 'nonr_of' (did you mean 'none_of'?)"]),
     ("misspelt condition", HEAD + RULE + "    when:\n      all:\n        - status.categry: in_progress\n"
      "    then: [ { comment: x } ]\n",
-     ["{f}:8:11: rule 'stale-bugs' › when.all[0].status.categry: unknown condition 'status.categry' "
-      "(did you mean 'status.category'?)"]),
+     [("{f}:8:11: rule 'stale-bugs' › when.all[0].status.categry: unknown condition 'status.categry' "
+      "(did you mean 'status.category'?)")]),
     ("bad category", HEAD + RULE + "    when: { status.category: inprogress }\n    then: [ { comment: x } ]\n",
-     ["{f}:6:30: rule 'stale-bugs' › when.status.category: must be one of todo, in_progress, done, canceled, "
-      "unknown (got 'inprogress') (did you mean 'in_progress'?)"]),
+     [("{f}:6:30: rule 'stale-bugs' › when.status.category: must be one of todo, in_progress, done, canceled, "
+      "unknown (got 'inprogress') (did you mean 'in_progress'?)")]),
     ("bad duration", HEAD + RULE + "    when: { last_activity: { older_than: 5 bizdays } }\n"
      "    then: [ { comment: x } ]\n",
-     ["{f}:6:42: rule 'stale-bugs' › when.last_activity.older_than: a duration needs a number and a unit: "
-      "minutes, hours, days, business days or weeks (got '5 bizdays')"]),
+     [("{f}:6:42: rule 'stale-bugs' › when.last_activity.older_than: a duration needs a number and a unit: "
+      "minutes, hours, days, business days or weeks (got '5 bizdays')")]),
     ("label with a space", HEAD + RULE + "    when: { type: Bug }\n    then: [ { flag: { label: 'needs triage' } } ]\n",
-     ["{f}:7:30: rule 'stale-bugs' › then[0].flag.label: a label is a name without spaces or commas "
-      "(Jira refuses them) (got 'needs triage')"]),
+     [("{f}:7:30: rule 'stale-bugs' › then[0].flag.label: a label is a name without spaces or commas "
+      "(Jira refuses them) (got 'needs triage')")]),
     ("backreference regex", HEAD + RULE + "    when: { title: { matches: '(a)\\1' } }\n    then: [ { comment: x } ]\n",
-     ["{f}:6:31: rule 'stale-bugs' › when.title.matches: invalid regex (invalid escape sequence: \\1; "
-      "backreferences and lookarounds are not supported) (got '(a)\\\\1')"]),
+     [("{f}:6:31: rule 'stale-bugs' › when.title.matches: invalid regex (invalid escape sequence: \\1; "
+      "backreferences and lookarounds are not supported) (got '(a)\\\\1')")]),
     ("template variable", HEAD + RULE + "    when: { type: Bug }\n    then: [ { comment: '{{ asignee.mention }}' } ]\n",
-     ["{f}:7:24: rule 'stale-bugs' › then[0].comment: unknown template variable 'asignee' "
-      "(did you mean 'assignee'?) (got '{{ asignee.mention }}')"]),
+     [("{f}:7:24: rule 'stale-bugs' › then[0].comment: unknown template variable 'asignee' "
+      "(did you mean 'assignee'?) (got '{{ asignee.mention }}')")]),
     ("template syntax", HEAD + RULE + "    when: { type: Bug }\n    then: [ { comment: '{% if %}' } ]\n",
-     ["{f}:7:24: rule 'stale-bugs' › then[0].comment: template error on its line 1: Expected an expression, "
-      "got 'end of statement block' (got '{% if %}')"]),
+     [("{f}:7:24: rule 'stale-bugs' › then[0].comment: template error on its line 1: Expected an expression, "
+      "got 'end of statement block' (got '{% if %}')")]),
     ("unknown timezone", HEAD + RULE + "    timezone: Mars/Olympus\n    when: { type: Bug }\n"
      "    then: [ { comment: x } ]\n",
-     ["{f}:6:15: rule 'stale-bugs' › timezone: unknown timezone 'Mars/Olympus' (use an IANA name such as "
-      "'Europe/Berlin') (got 'Mars/Olympus')"]),
+     [("{f}:6:15: rule 'stale-bugs' › timezone: unknown timezone 'Mars/Olympus' (use an IANA name such as "
+      "'Europe/Berlin') (got 'Mars/Olympus')")]),
     ("event condition in a sweep", HEAD + RULE + "    when: { changed: status }\n    then: [ { comment: x } ]\n",
      ["{f}:6:13: rule 'stale-bugs' › when.changed: 'changed' never holds in a sweep: add an event trigger to 'on'"]),
     ("bad schedule", HEAD + RULE + "    schedule: every 3 days\n    when: { type: Bug }\n    then: [ { comment: x } ]\n",
-     ["{f}:6:15: rule 'stale-bugs' › schedule: an interval schedule is in minutes or hours, e.g. "
-      "'every 30 minutes' (got 'every 3 days')"]),
+     [("{f}:6:15: rule 'stale-bugs' › schedule: an interval schedule is in minutes or hours, e.g. "
+      "'every 30 minutes' (got 'every 3 days')")]),
     ("duplicate names", HEAD + RULE + "    when: { type: Bug }\n    then: [ { comment: x } ]\n" + RULE
      + "    when: { type: Bug }\n    then: [ { comment: y } ]\n",
      ["{f}:8:11: rule 'stale-bugs' › name: duplicate rule name (first defined at {f}:3)"]),

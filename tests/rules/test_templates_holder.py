@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,6 @@ from rules.holder import RuleHolder
 from rules.model import Mention, Person, Text
 from rules.templates import TemplateProblem, check_template
 from tests.rules.helpers import ADA, NOW, item, write_rules
-
-UTC = timezone.utc
 
 
 class _Rule:
