@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, literal, select
+from sqlalchemy import Connection, and_, func, select
 
 from integration.reports.flow import DurationStats
 from integration.reports.scope import STATUS_FIELDS, Scope, days, item_filter
-from integration.reports.sqlfuncs import epoch
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
@@ -51,24 +50,21 @@ def aging(conn: Connection, scope: Scope, cycle: DurationStats, limit: int | Non
     first_start = select(func.min(h.c.at)).where(mine, h.c.new_category == "in_progress").scalar_subquery()
     last_move = select(func.max(h.c.at)).where(mine, h.c.at < scope.until).scalar_subquery()
     started = func.coalesce(first_start, i.c.status_changed_at, i.c.created_at)
-    now = literal(scope.until.timestamp())
-    age = (now - epoch(started)).label("age_s")
-    in_status = (now - epoch(func.coalesce(last_move, i.c.status_changed_at))).label("in_status_s")
     query = (
         select(i.c.tracker, i.c.key, i.c.title, i.c.status_name, i.c.assignee_name, i.c.assignee_id, i.c.team,
-               started.label("started_at"), age, in_status)
+               started.label("started_at"), func.coalesce(last_move, i.c.status_changed_at).label("moved_at"))
         .where(item_filter(i, scope), i.c.status_category == "in_progress")
-        .order_by(age.desc(), i.c.key)
     )
-    if limit is not None:
-        query = query.limit(limit)
+    now = scope.until
     out = []
     for row in conn.execute(query):
-        age_days = days(row.age_s) or 0.0
+        age_days = days((now - row.started_at).total_seconds()) if row.started_at else 0.0
         out.append(AgingItem(
             tracker=row.tracker, key=row.key, title=row.title or "", status=row.status_name or "",
             assignee=row.assignee_name or row.assignee_id or "unassigned", team=row.team,
-            started_at=row.started_at, age_days=age_days, in_status_days=days(row.in_status_s),
-            zone=zone_of(age_days, cycle),
+            started_at=row.started_at, age_days=age_days or 0.0,
+            in_status_days=days((now - row.moved_at).total_seconds()) if row.moved_at else None,
+            zone=zone_of(age_days or 0.0, cycle),
         ))
-    return tuple(out)
+    out.sort(key=lambda a: (-a.age_days, a.key))
+    return tuple(out[:limit] if limit is not None else out)

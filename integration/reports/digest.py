@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, and_, func, select
 
 from integration.reports.digest_config import DigestSpec
-from integration.reports.flow import DurationStats, completions, percentile_stats
+from integration.reports.flow import DurationStats, completed_items, duration_stats
 from integration.reports.hygiene import DIGEST_PREFIX, RuleHygiene, hygiene
 from integration.reports.scope import RuleCatalog, Scope, days, item_filter
 from integration.reports.wip import WipNow, wip_now
@@ -75,14 +75,14 @@ def digest_figures(conn: Connection, spec: DigestSpec, catalog: RuleCatalog, now
     week = Scope(now - WEEK, now, trackers, (spec.team,))
     before = Scope(now - WEEK - BASELINE, now - WEEK, trackers, (spec.team,))
     stalled, total = _stalled(conn, week, catalog, now)
-    cycle_week = percentile_stats(conn, completions(week), "cycle_s")
-    lead_week = percentile_stats(conn, completions(week), "lead_s")
+    done_week = completed_items(conn, week)
     firing = sorted((r for r in hygiene(conn, week, catalog) if r.opened or r.flagged_live or r.flagged_dry),
                     key=lambda r: (-r.opened, -(r.flagged_live + r.flagged_dry), r.rule))
     return DigestFigures(
         spec=spec, start=week.since, end=now, stalled_known=bool(catalog.stalled_rules), stalled=tuple(stalled),
-        stalled_total=total, wip=wip_now(conn, week), completed=lead_week.count, cycle_week=cycle_week,
-        cycle_before=percentile_stats(conn, completions(before), "cycle_s"), rules=tuple(firing[:5]),
+        stalled_total=total, wip=wip_now(conn, week), completed=len(done_week),
+        cycle_week=duration_stats(c.cycle_s for c in done_week),
+        cycle_before=duration_stats(c.cycle_s for c in completed_items(conn, before)), rules=tuple(firing[:5]),
     )
 
 

@@ -2,18 +2,21 @@
 
 An item counts as completed when its current status category is done, at its last
 entry into done; it started at its first entry into in_progress. See METRICS.md.
+One SQL statement reduces the history to one row per completed item (its start, done
+and creation times); the percentiles and buckets over those rows are pure functions.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import CTE, Connection, ColumnElement, and_, case, func, select
+from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy.orm import aliased
 
-from integration.reports.scope import (MONDAY_OFFSET, STATUS_FIELDS, WEEK_SECONDS, Scope, days, item_filter,
-                                       week_index_of, week_start)
-from integration.reports.sqlfuncs import epoch, floor_int
+from integration.reports.scope import STATUS_FIELDS, Scope, days, item_filter, week_index_of, week_start
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
@@ -38,6 +41,16 @@ EMPTY_STATS = DurationStats(0, None, None, None, None)
 
 
 @dataclass(frozen=True)
+class Completion:
+    tracker: str
+    key: str
+    team: str | None
+    done_at: datetime
+    cycle_s: float | None  # None: never in progress
+    lead_s: float
+
+
+@dataclass(frozen=True)
 class WeekFigure:
     week: date  # the Monday (UTC) starting the week
     completed: int
@@ -56,95 +69,77 @@ class FlowFigures:
     no_start: int  # completed without ever being in progress: lead time only
 
 
-def completions(scope: Scope) -> CTE:
-    """One row per item completed in [since, until): its start, done and creation times and durations."""
+def nearest_rank(ordered: Sequence[float], p: int) -> float:
+    """The value at rank ceil(p·n/100) of sorted values: no interpolation."""
+    return ordered[(p * len(ordered) + 99) // 100 - 1]
+
+
+def duration_stats(seconds: Iterable[float | None]) -> DurationStats:
+    ordered = sorted(s for s in seconds if s is not None)
+    if not ordered:
+        return EMPTY_STATS
+    p50, p85, p95 = (days(nearest_rank(ordered, p)) for p in PERCENTILES)
+    return DurationStats(len(ordered), days(sum(ordered) / len(ordered)), p50, p85, p95)
+
+
+def histogram(seconds: Iterable[float | None]) -> tuple[tuple[int, int], ...]:
+    """Items per whole number of days taken (0 = under a day)."""
+    counts = Counter(int(s // 86400) for s in seconds if s is not None)
+    return tuple(sorted(counts.items()))
+
+
+def completions_query(scope: Scope) -> Select:  # type: ignore[type-arg]
+    """Per candidate item (a done entry in the period): first start, last done, first history row.
+
+    Correlated subqueries make every lookup an index range scan on (tracker, item_id, at),
+    which both planners choose reliably; a join would tempt PostgreSQL into a full scan.
+    """
     candidates = (
         select(h.c.tracker, h.c.item_id)
         .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done", h.c.at >= scope.since, h.c.at < scope.until)
         .distinct()
-        .cte("done_candidates")
+        .subquery("done_candidates")
     )
-    per_item = (
-        select(
-            h.c.tracker, h.c.item_id,
-            func.min(case((h.c.new_category == "in_progress", h.c.at))).label("started_at"),
-            func.max(case((h.c.new_category == "done", h.c.at))).label("done_at"),
-            func.min(h.c.at).label("first_at"),
-        )
-        .select_from(h.join(candidates, and_(candidates.c.tracker == h.c.tracker,
-                                             candidates.c.item_id == h.c.item_id)))
-        .where(h.c.field.in_(STATUS_FIELDS))
-        .group_by(h.c.tracker, h.c.item_id)
-        .cte("per_item")
-    )
-    created = func.coalesce(i.c.created_at, per_item.c.first_at)
+    row = aliased(h)
+    mine = and_(row.c.tracker == candidates.c.tracker, row.c.item_id == candidates.c.item_id,
+                row.c.field.in_(STATUS_FIELDS))
+    started = select(func.min(row.c.at)).where(mine, row.c.new_category == "in_progress").scalar_subquery()
+    done = select(func.max(row.c.at)).where(mine, row.c.new_category == "done").scalar_subquery()
+    first = select(func.min(row.c.at)).where(mine).scalar_subquery()
     return (
-        select(
-            i.c.tracker, i.c.item_id, i.c.key, i.c.team, per_item.c.started_at, per_item.c.done_at,
-            (epoch(per_item.c.done_at) - epoch(per_item.c.started_at)).label("cycle_s"),
-            (epoch(per_item.c.done_at) - epoch(created)).label("lead_s"),
-            week_index(per_item.c.done_at).label("week"),
-        )
-        .select_from(per_item.join(i, and_(i.c.tracker == per_item.c.tracker, i.c.item_id == per_item.c.item_id)))
-        .where(item_filter(i, scope), i.c.status_category == "done",
-               per_item.c.done_at >= scope.since, per_item.c.done_at < scope.until)
-        .cte("completions")
+        select(i.c.tracker, i.c.key, i.c.team, done.label("done_at"), started.label("started_at"),
+               func.coalesce(i.c.created_at, first).label("created_at"))
+        .select_from(candidates.join(i, and_(i.c.tracker == candidates.c.tracker,
+                                             i.c.item_id == candidates.c.item_id)))
+        .where(item_filter(i, scope), i.c.status_category == "done")
     )
 
 
-def week_index(column: ColumnElement[object]) -> ColumnElement[int]:
-    """Monday-based UTC week number of a timestamp (see scope.week_start)."""
-    return floor_int((epoch(column) + MONDAY_OFFSET) / WEEK_SECONDS)
+def completed_items(conn: Connection, scope: Scope) -> list[Completion]:
+    """Items completed in [since, until), with their cycle and lead times in seconds."""
+    out = []
+    for row in conn.execute(completions_query(scope)):
+        if row.done_at is None or not scope.since <= row.done_at < scope.until:
+            continue  # done again after the period: it completes then, not now
+        cycle = (row.done_at - row.started_at).total_seconds() if row.started_at else None
+        out.append(Completion(row.tracker, row.key, row.team, row.done_at, cycle,
+                              (row.done_at - row.created_at).total_seconds()))
+    return out
 
 
-def percentile_stats(conn: Connection, source: CTE, column: str) -> DurationStats:
-    """Count, mean and nearest-rank p50/p85/p95 of a seconds column, in one SQL statement."""
-    row = conn.execute(percentile_query(source, column)).first()
-    if row is None or not row.n:
-        return EMPTY_STATS
-    return DurationStats(int(row.n), days(row.mean), days(row.p50), days(row.p85), days(row.p95))
-
-
-def percentile_query(source: CTE, column: str, *group: str):  # type: ignore[no-untyped-def]
-    """Nearest rank: the value at rank ceil(p·n/100) of the sorted values (no interpolation)."""
-    value = source.c[column]
-    keys = [source.c[g] for g in group]
-    ranked = (
-        select(*keys, value.label("v"),
-               func.row_number().over(partition_by=keys or None, order_by=value).label("rn"),
-               func.count().over(partition_by=keys or None).label("n"))
-        .where(value.is_not(None))
-        .subquery()
-    )
-    rank = {p: (p * ranked.c.n + 99) // 100 for p in PERCENTILES}
-    query = select(
-        *[ranked.c[g] for g in group],
-        func.max(ranked.c.n).label("n"),
-        func.avg(ranked.c.v).label("mean"),
-        *[func.max(case((ranked.c.rn == rank[p], ranked.c.v))).label(f"p{p}") for p in PERCENTILES],
-    )
-    return query.group_by(*[ranked.c[g] for g in group]) if group else query
-
-
-def histogram(conn: Connection, source: CTE, column: str) -> tuple[tuple[int, int], ...]:
-    """Items per whole number of days taken (0 = under a day)."""
-    bucket = floor_int(source.c[column] / 86400).label("bucket")
-    query = select(bucket, func.count()).where(source.c[column].is_not(None)).group_by(bucket).order_by(bucket)
-    return tuple((int(b), int(n)) for b, n in conn.execute(query))
-
-
-def weekly(conn: Connection, source: CTE, scope: Scope) -> tuple[WeekFigure, ...]:
+def weekly(done: Sequence[Completion], scope: Scope) -> tuple[WeekFigure, ...]:
     """Throughput and median cycle time per week; weeks with nothing done are listed with 0."""
-    counts = dict(conn.execute(select(source.c.week, func.count()).group_by(source.c.week)).all())
-    medians = {row.week: row.p50 for row in conn.execute(percentile_query(source, "cycle_s", "week"))}
+    by_week: dict[int, list[Completion]] = defaultdict(list)
+    for c in done:
+        by_week[week_index_of(c.done_at)].append(c)
     first, last = week_index_of(scope.since), week_index_of(scope.until - timedelta(microseconds=1))
     return tuple(
-        WeekFigure(week_start(w), int(counts.get(w, 0)), days(medians.get(w)))
+        WeekFigure(week_start(w), len(by_week[w]), duration_stats(c.cycle_s for c in by_week[w]).p50)
         for w in range(first, last + 1)
     )
 
 
-def _canceled(conn: Connection, scope: Scope) -> int:
+def canceled_count(conn: Connection, scope: Scope) -> int:
     query = (
         select(func.count(func.distinct(i.c.id)))
         .select_from(h.join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)))
@@ -155,17 +150,17 @@ def _canceled(conn: Connection, scope: Scope) -> int:
 
 
 def flow_figures(conn: Connection, scope: Scope) -> FlowFigures:
-    """Everything about finished work in the scope, from one completions CTE."""
-    done = completions(scope)
-    cycle = percentile_stats(conn, done, "cycle_s")
-    lead = percentile_stats(conn, done, "lead_s")
+    """Everything about finished work in the scope: two SQL statements, then arithmetic."""
+    done = completed_items(conn, scope)
+    cycles, leads = [c.cycle_s for c in done], [c.lead_s for c in done]
+    cycle = duration_stats(cycles)
     return FlowFigures(
         cycle=cycle,
-        lead=lead,
-        cycle_histogram=histogram(conn, done, "cycle_s"),
-        lead_histogram=histogram(conn, done, "lead_s"),
-        weeks=weekly(conn, done, scope),
-        completed=lead.count,
-        canceled=_canceled(conn, scope),
-        no_start=lead.count - cycle.count,
+        lead=duration_stats(leads),
+        cycle_histogram=histogram(cycles),
+        lead_histogram=histogram(leads),
+        weeks=weekly(done, scope),
+        completed=len(done),
+        canceled=canceled_count(conn, scope),
+        no_start=len(done) - cycle.count,
     )

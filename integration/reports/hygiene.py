@@ -7,14 +7,14 @@ clears at its `close` write, or when the rule state closed that episode.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import CTE, Connection, String, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Connection, Select, String, and_, case, cast, exists, func, literal, or_, select
 
-from integration.reports.flow import percentile_query, week_index
-from integration.reports.scope import STATUS_FIELDS, RuleCatalog, Scope, days, item_filter, week_start
+from integration.reports.flow import duration_stats
+from integration.reports.scope import STATUS_FIELDS, RuleCatalog, Scope, item_filter, week_index_of, week_start
 from integration.reports.sqlfuncs import epoch, strpos
 from integration.store.tables import audit_log as a
 from integration.store.tables import item_history as h
@@ -54,8 +54,15 @@ class Compliance:
         return round(n / self.started, 3) if self.started else None
 
 
-def episodes(scope: Scope) -> CTE:
-    """One row per (item, rule, mode, episode): when it opened and when it cleared."""
+@dataclass(frozen=True)
+class Episode:
+    rule: str
+    opened_at: datetime | None  # None: opened before anything was recorded
+    cleared_at: datetime | None
+
+
+def episodes_query(scope: Scope) -> Select:  # type: ignore[type-arg]
+    """One row per (item, rule, mode, episode) opened or cleared in the period."""
     ident = a.c.detail["identity"].as_string()
     rest = func.substr(ident, func.length(a.c.rule) + 2)  # "episode/step/kind"
     raw = (
@@ -82,46 +89,53 @@ def episodes(scope: Scope) -> CTE:
                  cast(rs.c.episode, String) == grouped.c.episode, rs.c.active.is_(False))
     cleared = func.coalesce(grouped.c.closed_at, rs.c.closed_at)
     return (
-        select(grouped.c.tracker, grouped.c.item_key, grouped.c.rule, grouped.c.mode, grouped.c.opened_at,
-               cleared.label("cleared_at"),
-               (epoch(cleared) - epoch(grouped.c.opened_at)).label("fix_s"))
+        select(grouped.c.rule, grouped.c.opened_at, cleared.label("cleared_at"))
         .select_from(grouped.outerjoin(rs, state))
-        .cte("episodes")
+        .where(or_(_in(grouped.c.opened_at, scope), _in(cleared, scope)))
     )
+
+
+def episode_rows(conn: Connection, scope: Scope) -> list[Episode]:
+    return [Episode(r.rule, r.opened_at, r.cleared_at) for r in conn.execute(episodes_query(scope))]
 
 
 def _in(column: object, scope: Scope):  # type: ignore[no-untyped-def]
     return and_(column >= scope.since, column < scope.until)  # type: ignore[operator]
 
 
-def weekly_flags(conn: Connection, scope: Scope, eps: CTE | None = None) -> tuple[tuple[date, str, int, int], ...]:
+def _within(moment: datetime | None, scope: Scope) -> bool:
+    return moment is not None and scope.since <= moment < scope.until
+
+
+def weekly_flags(conn: Connection, scope: Scope,
+                 episodes: list[Episode] | None = None) -> tuple[tuple[date, str, int, int], ...]:
     """(week, rule, opened, cleared) for every week and rule with any."""
-    eps = eps if eps is not None else episodes(scope)
     counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
-    for column, slot in ((eps.c.opened_at, 0), (eps.c.cleared_at, 1)):
-        sub = select(week_index(column).label("w"), eps.c.rule).where(_in(column, scope)).subquery()
-        for w, rule, n in conn.execute(select(sub.c.w, sub.c.rule, func.count()).group_by(sub.c.w, sub.c.rule)):
-            counts[(int(w), rule)][slot] += int(n)
+    for e in episodes if episodes is not None else episode_rows(conn, scope):
+        for slot, moment in enumerate((e.opened_at, e.cleared_at)):
+            if moment is not None and _within(moment, scope):
+                counts[(week_index_of(moment), e.rule)][slot] += 1
     return tuple((week_start(w), rule, o, c) for (w, rule), (o, c) in sorted(counts.items()))
 
 
-def hygiene(conn: Connection, scope: Scope, catalog: RuleCatalog = RuleCatalog()) -> tuple[RuleHygiene, ...]:
+def hygiene(conn: Connection, scope: Scope, catalog: RuleCatalog = RuleCatalog(),
+            episodes: list[Episode] | None = None) -> tuple[RuleHygiene, ...]:
     """Per rule: flags opened, cleared, time to fix, flagged now, undone by a person within a day."""
-    eps = episodes(scope)
-    opened = dict(conn.execute(select(eps.c.rule, func.count()).where(_in(eps.c.opened_at, scope))
-                               .group_by(eps.c.rule)).all())
-    cleared = dict(conn.execute(select(eps.c.rule, func.count()).where(_in(eps.c.cleared_at, scope))
-                                .group_by(eps.c.rule)).all())
-    fixed = select(eps.c.rule, eps.c.fix_s).where(_in(eps.c.cleared_at, scope)).cte("fixed")
-    fix = {row.rule: row for row in conn.execute(percentile_query(fixed, "fix_s", "rule"))}
+    eps = episodes if episodes is not None else episode_rows(conn, scope)
+    opened: Counter[str] = Counter(e.rule for e in eps if _within(e.opened_at, scope))
+    cleared = [e for e in eps if _within(e.cleared_at, scope)]
+    fixes: dict[str, list[float | None]] = defaultdict(list)
+    for e in cleared:
+        if e.opened_at is not None and e.cleared_at is not None:
+            fixes[e.rule].append((e.cleared_at - e.opened_at).total_seconds())
+    fix = {rule: duration_stats(values) for rule, values in fixes.items()}
     flagged = _flagged_now(conn, scope)
     undone = _undone(conn, scope, catalog)
-    rules = sorted(set(opened) | set(cleared) | set(flagged) | set(undone))
+    rules = sorted(set(opened) | {e.rule for e in cleared} | set(flagged) | set(undone))
     return tuple(
         RuleHygiene(
-            rule=r, opened=int(opened.get(r, 0)), cleared=int(cleared.get(r, 0)),
-            fix_p50_days=days(fix[r].p50) if r in fix else None,
-            fix_p85_days=days(fix[r].p85) if r in fix else None,
+            rule=r, opened=opened[r], cleared=sum(1 for e in cleared if e.rule == r),
+            fix_p50_days=fix[r].p50 if r in fix else None, fix_p85_days=fix[r].p85 if r in fix else None,
             flagged_live=flagged.get(r, {}).get("live", 0), flagged_dry=flagged.get(r, {}).get("dry", 0),
             flags_set=undone.get(r, (0, 0))[0], undone_in_a_day=undone.get(r, (0, 0))[1],
         )

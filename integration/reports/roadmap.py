@@ -8,13 +8,14 @@ also works on other things), which is exactly what a planning meeting needs to s
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
-from integration.reports.flow import completions
+from integration.reports.flow import completed_items
 from integration.reports.scope import RuleCatalog, Scope, item_filter
 from integration.store.tables import items as i
 from integration.store.tables import rule_states as rs
@@ -103,9 +104,7 @@ def _epic_targets(conn: Connection, keys: list[str]) -> dict[str, date]:
 
 def _throughput(conn: Connection, scope: Scope) -> dict[tuple[str, str | None], int]:
     recent = Scope(scope.until - THROUGHPUT_WINDOW, scope.until, scope.trackers, scope.teams)
-    done = completions(recent)
-    rows = conn.execute(select(done.c.tracker, done.c.team, func.count()).group_by(done.c.tracker, done.c.team))
-    return {(tracker, team): int(n) for tracker, team, n in rows}
+    return dict(Counter((c.tracker, c.team) for c in completed_items(conn, recent)))
 
 
 def roadmap(conn: Connection, scope: Scope, catalog: RuleCatalog = RuleCatalog(),

@@ -22,7 +22,8 @@ class epoch(FunctionElement[float]):  # noqa: N801 - reads like the SQL function
 
 @compiles(epoch)
 def _epoch_default(element: epoch, compiler: Any, **kw: Any) -> str:
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+    # date_part() is double precision; EXTRACT() is numeric since PostgreSQL 14 and much slower
+    return f"date_part('epoch', {compiler.process(element.clauses, **kw)})"
 
 
 @compiles(epoch, "sqlite")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
-from sqlalchemy import CTE, Connection, ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import CTE, Connection, ColumnElement, and_, case, exists, func, literal, or_, select, union_all
 
 from integration.reports.scope import STATUS_FIELDS, Scope, item_filter, midnight
 from integration.reports.sqlfuncs import epoch, floor_int, greatest, least
@@ -80,16 +80,15 @@ def _touched(grid_start: datetime) -> CTE:
     )
 
 
-def timeline(scope: Scope, grid_start: datetime) -> CTE:
-    """Every status stay [at, next_at) of the items whose status changed since `grid_start`."""
-    touched = _touched(grid_start)
-    order = (h.c.tracker, h.c.item_id)
+def timeline(scope: Scope, touched: CTE) -> CTE:
+    """Every status stay [at, next_at) of the touched items (those whose status changed lately)."""
     return (
         select(
-            h.c.tracker, h.c.item_id, h.c.at,
+            i.c.id.label("item"), h.c.at,
             func.coalesce(h.c.new, "(no status)").label("status"),
             func.coalesce(h.c.new_category, "unknown").label("category"),
-            func.lead(h.c.at).over(partition_by=order, order_by=(h.c.at, h.c.id)).label("next_at"),
+            # the items' integer key: partitions sort far faster than on (tracker, item_id) text
+            func.lead(h.c.at).over(partition_by=i.c.id, order_by=(h.c.at, h.c.id)).label("next_at"),
         )
         .select_from(
             h.join(touched, and_(touched.c.tracker == h.c.tracker, touched.c.item_id == h.c.item_id))
@@ -100,10 +99,9 @@ def timeline(scope: Scope, grid_start: datetime) -> CTE:
     )
 
 
-def _untouched(grid_start: datetime, until: datetime) -> ColumnElement[bool]:
-    """Items with no status change since `grid_start`: their current status held all along."""
-    changed = exists().where(h.c.tracker == i.c.tracker, h.c.item_id == i.c.item_id,
-                             h.c.field.in_(STATUS_FIELDS), h.c.at >= grid_start)
+def _untouched(touched: CTE, until: datetime) -> ColumnElement[bool]:
+    """Items with no status change since the grid start: their current status held all along."""
+    changed = exists().where(touched.c.tracker == i.c.tracker, touched.c.item_id == i.c.item_id)
     return and_(~changed, or_(i.c.created_at.is_(None), i.c.created_at < until))
 
 
@@ -113,29 +111,31 @@ def _day_of(column: ColumnElement[datetime], grid_start: datetime) -> ColumnElem
 
 
 def wip_daily(conn: Connection, scope: Scope) -> tuple[WipDay, ...]:
-    """In-progress items at the end of each day of the period (at `until` for its last day)."""
+    """In-progress items at the end of each day of the period (at `until` for its last day).
+
+    One statement: +1 where an in-progress stay starts, -1 where it ends, per day and
+    status, plus the items that sat in progress all along (day -1 = before the first day).
+    """
     grid = midnight(scope.since)
-    stays = timeline(scope, grid)
+    touched = _touched(grid)
+    stays = timeline(scope, touched)
     active = and_(stays.c.category == IN_PROGRESS, stays.c.at < scope.until)
+    moves = union_all(
+        select(literal(1).label("sign"), _day_of(stays.c.at, grid).label("d"), stays.c.status).where(active),
+        select(literal(-1), _day_of(stays.c.next_at, grid), stays.c.status)
+        .where(active, stays.c.next_at.is_not(None), stays.c.next_at < scope.until),
+        select(literal(1), literal(-1), func.coalesce(i.c.status_name, "(no status)"))
+        .where(item_filter(i, scope), i.c.status_category == IN_PROGRESS, _untouched(touched, scope.until)),
+    ).subquery("moves")
     deltas: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    starts = select(_day_of(stays.c.at, grid).label("d"), stays.c.status).where(active)
-    ends = select(_day_of(stays.c.next_at, grid).label("d"), stays.c.status).where(
-        active, stays.c.next_at.is_not(None), stays.c.next_at < scope.until)
-    for query, sign in ((starts, 1), (ends, -1)):
-        sub = query.subquery()
-        for d, name, n in conn.execute(select(sub.c.d, sub.c.status, func.count()).group_by(sub.c.d, sub.c.status)):
-            deltas[int(d)][name] += sign * int(n)
+    query = select(moves.c.d, moves.c.status, func.sum(moves.c.sign)).group_by(moves.c.d, moves.c.status)
+    for d, name, n in conn.execute(query):
+        deltas[int(d)][name] += int(n)
+    return _running(deltas, grid, scope.until)
+
+
+def _running(deltas: Mapping[int, Mapping[str, int]], grid: datetime, until: datetime) -> tuple[WipDay, ...]:
     level: dict[str, int] = defaultdict(int)
-    steady = select(i.c.status_name, func.count()).where(
-        item_filter(i, scope), i.c.status_category == IN_PROGRESS, _untouched(grid, scope.until)
-    ).group_by(i.c.status_name)
-    for name, n in conn.execute(steady):
-        level[name or "(no status)"] += int(n)
-    return _running(level, deltas, grid, scope.until)
-
-
-def _running(level: dict[str, int], deltas: Mapping[int, Mapping[str, int]], grid: datetime,
-             until: datetime) -> tuple[WipDay, ...]:
     for name, n in deltas.get(-1, {}).items():
         level[name] += n
     out = []
@@ -149,29 +149,25 @@ def _running(level: dict[str, int], deltas: Mapping[int, Mapping[str, int]], gri
 
 def time_in_status(conn: Connection, scope: Scope) -> tuple[StatusTime, ...]:
     """Item-days spent in each not-yet-done status during the period (stays clipped to it)."""
-    grid = midnight(scope.since)
-    stays = timeline(scope, grid)
+    touched = _touched(midnight(scope.since))
+    stays = timeline(scope, touched)
     since_s, until_s = scope.since.timestamp(), scope.until.timestamp()
     start = greatest(epoch(stays.c.at), literal(since_s))
     end = least(func.coalesce(epoch(stays.c.next_at), literal(until_s)), literal(until_s))
-    ident = stays.c.tracker + ":" + stays.c.item_id
-    moving = conn.execute(
-        select(stays.c.status, stays.c.category, func.sum(end - start), func.count(func.distinct(ident)))
-        .where(stays.c.category.in_(WAITING_CATEGORIES), stays.c.at < scope.until, end > start)
-        .group_by(stays.c.status, stays.c.category)
-    ).all()
     category = func.coalesce(i.c.status_category, "unknown")
-    still = conn.execute(
-        select(i.c.status_name, category, func.count())
-        .where(item_filter(i, scope), category.in_(WAITING_CATEGORIES), _untouched(grid, scope.until))
-        .group_by(i.c.status_name, category)
-    ).all()
+    parts = union_all(
+        select(stays.c.status, stays.c.category, func.sum(end - start).label("seconds"),
+               func.count(func.distinct(stays.c.item)).label("n"))
+        .where(stays.c.category.in_(WAITING_CATEGORIES), stays.c.at < scope.until, end > start)
+        .group_by(stays.c.status, stays.c.category),
+        select(func.coalesce(i.c.status_name, "(no status)"), category,
+               func.count() * literal(until_s - since_s), func.count())
+        .where(item_filter(i, scope), category.in_(WAITING_CATEGORIES), _untouched(touched, scope.until))
+        .group_by(i.c.status_name, category),
+    )
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])
-    for name, cat, seconds, n in moving:
+    for name, cat, seconds, n in conn.execute(parts):
         totals[(name, cat)][0] += float(seconds or 0)
         totals[(name, cat)][1] += int(n)
-    for name, cat, n in still:
-        totals[(name or "(no status)", cat)][0] += int(n) * (until_s - since_s)
-        totals[(name or "(no status)", cat)][1] += int(n)
     rows = [StatusTime(name, cat, round(sec / 86400, 2), int(n)) for (name, cat), (sec, n) in totals.items()]
     return tuple(sorted(rows, key=lambda r: (-r.item_days, r.status)))

@@ -1,0 +1,160 @@
+"""Report benchmark: every report over 1,000,000 status changes of 50,000 items, on SQLite and PostgreSQL.
+
+Generates a seeded history (items, status changes, flag episodes in the audit log,
+rule states) into a fresh database per backend, then times each report section (best
+of `--repeat` runs, after one warm-up) and the whole report and one team digest.
+Peak memory is Python's traced peak while the reports run, and the process's max RSS.
+The last line is one JSON object.
+
+    python bench/report.py [--items 50000] [--changes 1000000] [--since 30d] [--backend sqlite --backend postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bench.report_data import RULES, Plan, load  # noqa: E402
+from integration.reports.digest import digest_figures, digest_markdown  # noqa: E402
+from integration.reports.digest_config import DigestSpec  # noqa: E402
+from integration.reports.report import SECTIONS, build_report  # noqa: E402
+from integration.reports.scope import RuleCatalog, make_scope  # noqa: E402
+from integration.reports.sources import project_targets  # noqa: E402
+from integration.store.migrate import upgrade  # noqa: E402
+from integration.store.store import Store  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+GOALS = {"sqlite": 3.0, "postgresql": 1.0}
+CATALOG = RuleCatalog(stalled_rules=frozenset(r for r, scheduled in RULES if scheduled),
+                      flag_labels={r: (r,) for r, _ in RULES})
+
+
+def timed(call: Any, repeat: int) -> tuple[float, Any]:
+    call()  # warm-up: caches and the planner's first look
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = call()
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3), result
+
+
+def run_reports(store: Store, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
+    scope = make_scope(args.since, now)
+    targets = project_targets(store)
+    seconds: dict[str, float] = {}
+    tracemalloc.start()
+    for name in SECTIONS:
+        seconds[name], _ = timed(lambda n=name: build_report(store.engine, scope, catalog=CATALOG, targets=targets,
+                                                              sections=[n], now=now), args.repeat)
+        print(f"  {name:<16} {seconds[name]:7.3f} s", flush=True)
+    seconds["all_sections"], report = timed(
+        lambda: build_report(store.engine, scope, catalog=CATALOG, targets=targets, now=now), args.repeat)
+    print(f"  {'all_sections':<16} {seconds['all_sections']:7.3f} s", flush=True)
+
+    def digest() -> str:
+        with store.engine.connect() as conn:
+            return digest_markdown(digest_figures(conn, DigestSpec("ENG", "jira", wip_limit=3), CATALOG, now))
+
+    seconds["digest"], _ = timed(digest, args.repeat)
+    print(f"  {'digest':<16} {seconds['digest']:7.3f} s", flush=True)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    flow = report.get("cycle_time")
+    return {"seconds_per_report": seconds, "peak_mb": round(peak / 2**20, 1),
+            "cycle_time": dict(flow.summary) if flow else {}, "wip_now": dict(report.get("wip_by_status").summary)}
+
+
+def prepare(backend: str, workdir: Path) -> tuple[str, Any]:
+    """A fresh, migrated database; returns its URL and a function that removes it."""
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.sqlite'}"
+        upgrade(url)
+        return url, lambda: None
+    name = f"flowkeeper_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = prepare(backend, Path(tmp))
+        store = Store.connect(url)
+        try:
+            started = time.perf_counter()
+            counts = load(store.engine, Plan(args.items, args.changes, now))
+            print(f"{backend}: loaded {counts} in {time.perf_counter() - started:.1f} s", flush=True)
+            _maintain(store, backend, args)
+            result = run_reports(store, args, now)
+            result["rows"] = counts
+            return result
+        finally:
+            store.engine.dispose()
+            drop()
+
+
+def _maintain(store: Store, backend: str, args: argparse.Namespace) -> None:
+    """PostgreSQL's autovacuum would have analyzed by now; SQLite only with --analyze (it never does alone)."""
+    with store.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for statement in args.index:
+            conn.execute(text(statement))
+        if backend == "postgresql":
+            conn.execute(text("VACUUM ANALYZE"))
+        elif args.analyze:
+            conn.execute(text("ANALYZE"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--changes", type=int, default=1_000_000)
+    parser.add_argument("--since", default="30d", help="report period (default 30d)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"], default=[])
+    parser.add_argument("--analyze", action="store_true", help="run ANALYZE on SQLite before timing")
+    parser.add_argument("--index", action="append", default=[], help="extra CREATE INDEX statement to try")
+    args = parser.parse_args()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    results = {}
+    for backend in args.backend or ["sqlite", "postgresql"]:
+        results[backend] = bench_backend(backend, args, now)
+    summary = {
+        "items": args.items, "status_changes": args.changes, "since": args.since,
+        "seconds_per_report": {b: r["seconds_per_report"] for b, r in results.items()},
+        "peak_mb": max(r["peak_mb"] for r in results.values()),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "goal_met": {b: all(s < GOALS[b] for k, s in r["seconds_per_report"].items() if k in SECTIONS)
+                     for b, r in results.items()},
+        "backends": {b: {k: v for k, v in r.items() if k != "seconds_per_report"} for b, r in results.items()},
+    }
+    print(json.dumps(summary, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
