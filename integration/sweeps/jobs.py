@@ -48,6 +48,12 @@ def step_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceb
 
 
 def reconcile(tracker: str) -> str:
+    from integration.services import utcnow
+    from integration.sweeps.config import current_sweep_settings
     from integration.sweeps.sync import reconcile as run_reconcile
+    from integration.sweeps.sync import reconcile_due
 
-    return run_reconcile(worker_services(), tracker).describe()
+    services, every = worker_services(), current_sweep_settings().reconcile_every
+    if every is not None and not reconcile_due(services, tracker, every, utcnow()):
+        return f"{tracker} reconcile skipped: it ran less than {every / 2} ago"
+    return run_reconcile(services, tracker).describe()

@@ -53,12 +53,15 @@ class Schedule:
         local = moment.astimezone(ZoneInfo(self.tz)) + timedelta(microseconds=1)
         return croniter(self.every, local).get_prev(datetime).astimezone(timezone.utc)
 
-    def min_gap(self, moment: datetime) -> timedelta:
-        """Half the current period: two starts closer than this belong to one tick."""
+    def same_slot(self, last_started: datetime, now: datetime) -> bool:
+        """Whether a run started at `last_started` already served the tick `now` belongs to.
+
+        Cron: it started at or after the latest tick. Interval: less than half an interval
+        ago (RQ's interval jobs are not aligned, so two schedulers fire a little apart).
+        """
         if isinstance(self.every, timedelta):
-            return self.every / 2
-        last = self.latest_at_or_before(moment)
-        return (self.next_after(last) - last) / 2
+            return now - last_started < self.every / 2
+        return last_started >= self.latest_at_or_before(now)
 
     def is_due(self, last_started: datetime | None, now: datetime) -> bool:
         """A run is due when none started since the latest tick (or none ever ran)."""

@@ -138,7 +138,7 @@ class Sweeper:
         schedule = rule_schedule(rule, self.settings)
         if last is None or schedule is None:
             return None
-        if now - last < schedule.min_gap(now):
+        if schedule.same_slot(last, now):
             return f"{rule.name} on {tracker} already ran at {last:%H:%M:%S} for this slot ({schedule.describe()})"
         return None
 

@@ -1,0 +1,85 @@
+"""`flowkeeper cron`: RQ's cron scheduler, with each scheduled rule's sweep and the reconcile.
+
+Exactly one `clock` process is meant to run (Procfile, app.json). RQ's scheduler takes
+no lock of its own, so a second one during a deploy would enqueue every tick twice; the
+sweep's own lease and its per-slot start check make the second start a no-op. Cron
+expressions are read in the rule's timezone (RQ's own reads the machine's local time).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+from rq.cron import CronJob, CronScheduler
+from rq.utils import now as rq_now
+
+from integration.queue import QUEUE_NAME
+from integration.services import Services, build_services
+from integration.settings import Settings
+from integration.sweeps.config import SweepSettings, current_sweep_settings
+from integration.sweeps.jobs import reconcile, start_sweep
+from integration.sweeps.schedule import Schedule, sweep_targets
+
+log = logging.getLogger("flowkeeper.cron")
+JOB_TIMEOUT = 600
+
+
+class ZonedCronJob(CronJob):
+    """A cron job whose expression is wall-clock time in `tz`, not the machine's zone."""
+
+    def __init__(self, *args: Any, tz: str = "UTC", **kwargs: Any) -> None:
+        self.tz = tz  # set first: CronJob.__init__ computes the first run time
+        super().__init__(*args, **kwargs)
+
+    def get_next_enqueue_time(self) -> datetime:
+        if self.cron:
+            return Schedule(self.cron, self.tz).next_after(self.latest_enqueue_time or rq_now())
+        return super().get_next_enqueue_time()
+
+
+class SweepScheduler(CronScheduler):
+    """RQ's CronScheduler, accepting jobs built here (zoned cron, named per rule and tracker)."""
+
+    def add(self, job: CronJob) -> CronJob:
+        self._cron_jobs.append(job)
+        log.info("cron.registered", extra={"job": job.name, "cron": job.cron, "interval": job.interval})
+        return job
+
+
+def sweep_job(rule: str, tracker: str, schedule: Schedule) -> CronJob:
+    options: dict[str, Any] = dict(queue_name=QUEUE_NAME, func=start_sweep, kwargs={"rule": rule, "tracker": tracker},
+                                   job_timeout=JOB_TIMEOUT, name=f"sweep:{tracker}:{rule}")
+    if isinstance(schedule.every, str):
+        return ZonedCronJob(cron=schedule.every, tz=schedule.tz, **options)
+    return CronJob(interval=int(schedule.every.total_seconds()), **options)
+
+
+def build_scheduler(services: Services, settings: SweepSettings) -> SweepScheduler:
+    """One job per (scheduled rule, configured tracker), plus a reconcile per tracker."""
+    assert services.redis is not None
+    scheduler = SweepScheduler(connection=services.redis, name="")
+    for target in sweep_targets(services.rules.current(), set(services.clients), settings):
+        scheduler.add(sweep_job(target.rule, target.tracker, target.schedule))
+    if settings.reconcile_every is not None:
+        for tracker in sorted(services.clients):
+            scheduler.add(CronJob(queue_name=QUEUE_NAME, func=reconcile, kwargs={"tracker": tracker},
+                                  interval=int(settings.reconcile_every.total_seconds()), job_timeout=JOB_TIMEOUT,
+                                  name=f"reconcile:{tracker}"))
+    return scheduler
+
+
+def run_cron(settings: Settings) -> int:
+    if not settings.redis_url:
+        print("flowkeeper: `cron` needs REDIS_URL (without it, `flowkeeper serve` runs sweeps in-process)",
+              file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    scheduler = build_scheduler(services, current_sweep_settings())
+    if not scheduler.get_jobs():
+        print("flowkeeper: no scheduled rule applies to a configured tracker; the clock has nothing to do",
+              file=sys.stderr)
+    scheduler.start()
+    return 0

@@ -1,0 +1,117 @@
+"""The embedded default's in-process clock, and the `sweep`, `sync` and `held` commands."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from integration.services import utcnow
+from integration.store.audit import AuditFilter
+from integration.sweeps.cli import main
+from integration.sweeps.config import SweepSettings, current_sweep_settings
+from integration.sweeps.embedded import EmbeddedScheduler
+from integration.sweeps.runs import SweepRuns
+from tests.sweeps.fakesite import ADA, FakeIssue
+from tests.sweeps.world import World
+
+RULES = """
+version: 1
+rules:
+  - name: stalled
+    description: In progress for 5 business days without human activity gets a label and a comment.
+    on: [schedule]
+    schedule: every 30 minutes
+    trackers: [jira]
+    when:
+      all:
+        - status.category: in_progress
+        - last_activity: { older_than: 5 business days }
+    then:
+      - flag: { label: stalled, comment: "{{ key }} has stalled." }
+"""
+
+
+def add_stalled(world: World, count: int) -> None:
+    for n in range(1, count + 1):
+        when = world.clock.now - timedelta(days=30)
+        world.site.add(FakeIssue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
+                                 category="in_progress", updated=when, created=when, assignee=ADA))
+
+
+def test_embedded_scheduler_runs_due_sweeps_in_process(make_world: Callable[..., World]) -> None:
+    world = make_world("jira", rules=RULES, now=utcnow())
+    add_stalled(world, 3)
+    settings = SweepSettings(reconcile_every=timedelta(hours=6))
+    clock = EmbeddedScheduler(world.services, settings, clock=world.clock)
+
+    done = clock.tick()
+    assert any("started" in d for d in done) and any("reconcile" in d for d in done)
+    assert world.site.writes == 6
+    assert clock.tick() == []  # neither the sweep nor the reconcile is due again yet
+    world.later(minutes=31)
+    assert any("started" in d for d in clock.tick())  # the next half hour: a run, with nothing left to write
+    assert world.site.writes == 6 and len(SweepRuns(world.services.store.engine).recent()) == 2
+
+
+def test_embedded_scheduler_thread_starts_and_stops(make_world: Callable[..., World]) -> None:
+    world = make_world("jira", rules=RULES, now=utcnow())
+    add_stalled(world, 1)
+    clock = EmbeddedScheduler(world.services, SweepSettings(reconcile_every=None), poll_seconds=0.05)
+    clock.start()
+    deadline = time.monotonic() + 20
+    while world.site.writes < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    clock.stop(timeout=10)
+    assert world.site.writes == 2 and clock._thread is not None and not clock._thread.is_alive()
+
+
+@pytest.fixture
+def cli_env(make_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch, db_url: str) -> World:
+    world = make_world("jira", rules=RULES, now=utcnow())
+    for name, value in {"DATABASE_URL": db_url, "RULES_DIR": str(world.services.settings.rules_dir),
+                        "JIRA_URL": "https://acme.atlassian.net", "JIRA_USER": "flowkeeper@example.com",
+                        "JIRA_API_TOKEN": "jira-token", "FLOWKEEPER_DRY_RUN": "0",
+                        "FLOWKEEPER_BLAST_RADIUS_ITEMS": "1", "FLOWKEEPER_BLAST_RADIUS_SHARE": "0"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    current_sweep_settings.cache_clear()
+    yield world
+    current_sweep_settings.cache_clear()
+
+
+def test_sweep_command_dry_run_then_hold_then_approve(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world = cli_env
+    add_stalled(world, 2)
+    assert main(["sweep", "stalled", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would change (dry run) 2" in out and "would be held for approval" in out
+    assert world.site.writes == 0
+
+    assert main(["sweep", "stalled"]) == 0
+    assert "held for approval" in capsys.readouterr().out and world.site.writes == 0
+    assert main(["held", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "#1 pending · stalled on jira · 2 items" in listing
+    assert main(["held", "show", "1"]) == 0
+    assert "ENG-1\theld\tadd_labels stalled; comment" in capsys.readouterr().out
+
+    assert main(["held", "approve", "1", "--by", "ops@example.com"]) == 0
+    assert "batch 1: 2 items written" in capsys.readouterr().out
+    assert world.site.writes == 4
+    assert main(["held", "discard", "1"]) == 1  # already decided
+    assert "not waiting for a decision" in capsys.readouterr().err
+    decided = world.services.store.audit.page(AuditFilter(rule="stalled"))
+    assert any("approved by ops@example.com" in e.reason for e in decided)
+
+
+def test_sync_command_prints_what_it_did(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
+    add_stalled(cli_env, 3)
+    assert main(["sync"]) == 0
+    out = capsys.readouterr().out
+    assert "jira sync: 3 items (3 new to the mirror)" in out
+    assert cli_env.services.store.service.get("jira.sync.last")["items"] == 3
+    assert main(["sync", "--tracker", "linear"]) == 2
+    assert "linear is not configured" in capsys.readouterr().err
