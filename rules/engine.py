@@ -60,14 +60,15 @@ def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, c
                                         for r in ruleset.rules))
     frame = ruleset.frame(now, context)
     out = _Out()
-    kind = trigger_of(event)
+    kind = "schedule" if event is None else trigger_of(event)
     folded = frozenset(x.casefold() for x in item.labels) if item.labels else _NONE
-    snoozed = _snoozed(folded, context, now)
+    snoozed = None if context.snoozed_until is None and not folded else _snoozed(folded, context, now)
     if context.overrides or context.exempt_rules or item.deleted or item.unknown:
         rules: tuple[Rule, ...] = ruleset.rules  # per-rule overrides and checks: take the long way
     else:
         static, rules = _gate(ruleset, kind, item.status.category, item.tracker, item.team)
-        busy = _busy(ruleset, context.rule_states, folded)  # an episode or a flag: must run in full
+        # an open episode or one of our flags on the item: those rules must run in full
+        busy = _busy(ruleset, context.rule_states, folded) if context.rule_states or folded else None
         if busy:
             static = tuple(v for v in static if v.rule not in busy)
             rules = tuple(r for r in ruleset.rules if r.name in busy or r in rules)
