@@ -120,11 +120,15 @@ def _snoozed(folded: frozenset[str], context: EvalContext, now: datetime) -> str
 
 
 def effective(rule: Rule, context: EvalContext) -> tuple[bool, bool]:
-    """(enabled, dry_run) after admin overrides: enabled wins, dry run can only get drier."""
+    """(enabled, dry_run) after admin overrides, which win over the rule file.
+
+    The global dry run is not decided here: the executor applies it on top, and nothing
+    can lift it.
+    """
     override = context.overrides.get(rule.name)
     if not override:
         return rule.enabled, rule.dry_run
-    return bool(override.get("enabled", rule.enabled)), rule.dry_run or bool(override.get("dry_run", False))
+    return bool(override.get("enabled", rule.enabled)), bool(override.get("dry_run", rule.dry_run))
 
 
 def out_of_scope(rule: Rule, item: Item) -> str | None:

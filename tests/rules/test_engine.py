@@ -116,17 +116,20 @@ def test_flowkeeper_own_events_do_nothing(stalled: RuleSet) -> None:
     assert plan.actions == () and "Flowkeeper's own write" in plan.no_actions[0].reason
 
 
-def test_overrides_disable_and_dry_run_only_gets_drier(stalled: RuleSet) -> None:
+def test_overrides_disable_and_set_dry_run(stalled: RuleSet) -> None:
     off = EvalContext(overrides={"stalled-in-progress": {"enabled": False}})
     assert evaluate(stalled, item(), None, NOW, off).no_actions[0].reason == "rule is disabled"
     dry = EvalContext(overrides={"stalled-in-progress": {"dry_run": True}})
     assert all(a.dry_run for a in evaluate(stalled, item(), None, NOW, dry).actions)
 
 
-def test_file_dry_run_cannot_be_undone_by_override(tmp_path: Path) -> None:
+def test_admin_override_wins_over_the_files_dry_run(tmp_path: Path) -> None:
+    """The admin page can take a rule out of its file's dry run (the global dry run still applies apart)."""
     rs = load(tmp_path, STALLED.replace("    on: [schedule, updated]", "    on: [schedule]\n    dry_run: true"))
+    assert all(a.dry_run for a in evaluate(rs, item(), None, NOW, EvalContext()).actions)
     ctx = EvalContext(overrides={"stalled-in-progress": {"dry_run": False, "enabled": True}})
-    assert all(a.dry_run for a in evaluate(rs, item(), None, NOW, ctx).actions)
+    actions = evaluate(rs, item(), None, NOW, ctx).actions
+    assert actions and not any(a.dry_run for a in actions)
 
 
 def test_snooze_and_exemptions(stalled: RuleSet) -> None:
