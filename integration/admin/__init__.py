@@ -30,7 +30,8 @@ class AdminState:
 
 def init_app(app: Flask) -> None:
     from integration.admin import csrf, security
-    from integration.admin.auth import blueprint as auth, logged_in, require_login
+    from integration.admin.auth import blueprint as auth
+    from integration.admin.auth import logged_in, require_login
     from integration.admin.nav import nav_links
     from integration.admin.views import BLUEPRINTS
     from integration.admin.web import template_helpers
@@ -50,8 +51,12 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def admin_context() -> dict[str, Any]:
-        return {"csrf_token": csrf.csrf_token, "admin_nav": nav_links, "admin_logged_in": logged_in,
-                **template_helpers()}
+        return {
+            "csrf_token": csrf.csrf_token,
+            "admin_nav": nav_links,
+            "admin_logged_in": logged_in,
+            **template_helpers(),
+        }
 
     app.after_request(security.harden)
     app.register_error_handler(HTTPException, _admin_error)

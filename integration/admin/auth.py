@@ -17,8 +17,19 @@ from collections.abc import Callable
 from ipaddress import ip_address
 from typing import Any, TypeVar, cast
 
-from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from integration.admin import csrf
@@ -86,7 +97,9 @@ def login_required(view: F) -> F:
 def client_key() -> str:
     """Who is guessing: behind a proxy (private peer) the address the proxy appended last."""
     peer = request.remote_addr or "unknown"
-    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    forwarded = [
+        part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()
+    ]
     try:
         behind_proxy = ip_address(peer).is_private or ip_address(peer).is_loopback
     except ValueError:
@@ -122,16 +135,28 @@ def _attempt(configured: bool) -> ResponseReturnValue:
         abort(403, description="The admin page is disabled: set ADMIN_PASSWORD to enable it.")
     if _limiter().blocked(who):
         log.warning("admin.login.rate_limited", extra={"client": who})
-        response = Response(render_template("admin/login.html", configured=True, next=request.form.get("next", ""),
-                                            error="Too many failed attempts. Wait 15 minutes and try again."))
+        response = Response(
+            render_template(
+                "admin/login.html",
+                configured=True,
+                next=request.form.get("next", ""),
+                error="Too many failed attempts. Wait 15 minutes and try again.",
+            )
+        )
         response.status_code = 429
         response.headers["Retry-After"] = "900"
         return response
     if not password_matches(request.form.get("password", ""), services().settings.admin_password.reveal()):
         _limiter().failed(who)
         log.warning("admin.login.failed", extra={"client": who})
-        response = Response(render_template("admin/login.html", configured=True, next=request.form.get("next", ""),
-                                            error="That password is not right."))
+        response = Response(
+            render_template(
+                "admin/login.html",
+                configured=True,
+                next=request.form.get("next", ""),
+                error="That password is not right.",
+            )
+        )
         response.status_code = 401
         return response
     _limiter().succeeded(who)

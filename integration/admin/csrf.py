@@ -30,14 +30,19 @@ def csrf_token() -> str:
 def token_valid() -> bool:
     expected = session.get(SESSION_KEY)
     given = request.form.get(FIELD) or request.headers.get(HEADER) or ""
-    return isinstance(expected, str) and bool(given) and hmac.compare_digest(expected.encode(), given.encode())
+    return (
+        isinstance(expected, str) and bool(given) and hmac.compare_digest(expected.encode(), given.encode())
+    )
 
 
 def enforce() -> None:
     """Abort with 400 when an unsafe request lacks the session's token."""
     if request.method in UNSAFE_METHODS and not token_valid():
-        abort(400, description="The form expired or did not come from this site (CSRF token missing or wrong). "
-                               "Reload the page and try again.")
+        abort(
+            400,
+            description="The form expired or did not come from this site (CSRF token missing or wrong). "
+            "Reload the page and try again.",
+        )
 
 
 def rotate() -> None:

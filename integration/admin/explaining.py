@@ -60,7 +60,9 @@ def synthetic_event(item: Item, kind: str, now: datetime) -> Event | None:
     return Event(tracker=item.tracker, kind=EventKind(kind), item=item, occurred_at=now)
 
 
-def pipeline_context(services: Services, item: Item, event: Event | None, now: datetime) -> tuple[Item, EvalContext]:
+def pipeline_context(
+    services: Services, item: Item, event: Event | None, now: datetime
+) -> tuple[Item, EvalContext]:
     """The (item, context) the pipeline would evaluate, captured instead of evaluated."""
     seen: dict[str, Any] = {}
 

@@ -61,8 +61,10 @@ class RedisFailedJobs:
         self.connection, self.store = connection, store
 
     def _registries(self) -> list[FailedJobRegistry]:
-        return [FailedJobRegistry(queue=Queue(name, connection=self.connection), connection=self.connection)
-                for name in queue_names(self.connection)]
+        return [
+            FailedJobRegistry(queue=Queue(name, connection=self.connection), connection=self.connection)
+            for name in queue_names(self.connection)
+        ]
 
     def count(self) -> int:
         return sum(r.count for r in self._registries())
@@ -75,7 +77,7 @@ class RedisFailedJobs:
             jobs = Job.fetch_many(ids, connection=self.connection)
             found += [_from_job(job, registry.name) for job in jobs if job is not None]
         found.sort(key=lambda j: j.failed_at.timestamp() if j.failed_at else 0.0, reverse=True)
-        return found[offset:offset + limit]
+        return found[offset : offset + limit]
 
     def _find(self, job_id: str) -> tuple[FailedJobRegistry, Job]:
         for registry in self._registries():
@@ -116,8 +118,14 @@ def _from_job(job: Job, queue: str) -> FailedJob:
     error = (result.exc_string if result is not None and result.exc_string else "") or "(no error recorded)"
     envelope = _delivery_envelope(job)
     item = ((envelope or {}).get("event") or {}).get("item", {}).get("key") if envelope else None
-    return FailedJob(id=job.id, source=queue, description=job.description or job.func_name or job.id,
-                     failed_at=job.ended_at, error=error, item_key=item)
+    return FailedJob(
+        id=job.id,
+        source=queue,
+        description=job.description or job.func_name or job.id,
+        failed_at=job.ended_at,
+        error=error,
+        item_key=item,
+    )
 
 
 class DeliveryFailedJobs:
@@ -134,20 +142,34 @@ class DeliveryFailedJobs:
             return int(conn.execute(query).scalar() or 0)
 
     def page(self, offset: int = 0, limit: int = PAGE) -> list[FailedJob]:
-        query = (select(deliveries).where(deliveries.c.state == "failed")
-                 .order_by(deliveries.c.received_at.desc(), deliveries.c.id.desc()).offset(offset).limit(limit))
+        query = (
+            select(deliveries)
+            .where(deliveries.c.state == "failed")
+            .order_by(deliveries.c.received_at.desc(), deliveries.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
         with self.store.engine.connect() as conn:
-            return [FailedJob(id=str(r.id), source="deliveries", description=f"{r.tracker} delivery {r.delivery_id}",
-                              failed_at=r.finished_at or r.received_at, error=r.outcome or "(no error recorded)",
-                              item_key=r.item_key, can_requeue=r.envelope is not None)
-                    for r in conn.execute(query)]
+            return [
+                FailedJob(
+                    id=str(r.id),
+                    source="deliveries",
+                    description=f"{r.tracker} delivery {r.delivery_id}",
+                    failed_at=r.finished_at or r.received_at,
+                    error=r.outcome or "(no error recorded)",
+                    item_key=r.item_key,
+                    can_requeue=r.envelope is not None,
+                )
+                for r in conn.execute(query)
+            ]
 
     def _row(self, job_id: str) -> Any:
         if not job_id.isdigit():
             raise JobGone(job_id)
         with self.store.engine.connect() as conn:
-            row = conn.execute(select(deliveries).where(deliveries.c.id == int(job_id),
-                                                        deliveries.c.state == "failed")).first()
+            row = conn.execute(
+                select(deliveries).where(deliveries.c.id == int(job_id), deliveries.c.state == "failed")
+            ).first()
         if row is None:
             raise JobGone(job_id)
         return row

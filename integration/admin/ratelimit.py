@@ -91,5 +91,7 @@ class LoginLimiter:
 
 
 def limiter_for(connection: redis.Redis | None, limits: Limits | None = None) -> LoginLimiter:
-    counter: MemoryCounter | RedisCounter = RedisCounter(connection) if connection is not None else MemoryCounter()
+    counter: MemoryCounter | RedisCounter = (
+        RedisCounter(connection) if connection is not None else MemoryCounter()
+    )
     return LoginLimiter(counter, limits or Limits())

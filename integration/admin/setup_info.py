@@ -46,21 +46,33 @@ def base_url(settings: Settings, request_host_url: str) -> tuple[str, bool]:
 def webhooks(settings: Settings, base: str) -> list[WebhookSetup]:
     return [
         WebhookSetup(
-            tracker="jira", url=f"{base}/webhooks/jira",
+            tracker="jira",
+            url=f"{base}/webhooks/jira",
             where="Jira settings → System → WebHooks → Create a WebHook",
-            select=JIRA_EVENTS, secret_variable="JIRA_WEBHOOK_SECRET",
+            select=JIRA_EVENTS,
+            secret_variable="JIRA_WEBHOOK_SECRET",
             secrets=len(settings.jira_webhook_secrets),
-            notes=("Put the same value into the webhook's Secret field: Jira then signs every delivery "
-                   "(X-Hub-Signature).",
-                   "Optionally narrow it with a JQL filter such as: project in (ABC, DEF)."),
+            notes=(
+                (
+                    "Put the same value into the webhook's Secret field: Jira then signs every delivery "
+                    "(X-Hub-Signature)."
+                ),
+                "Optionally narrow it with a JQL filter such as: project in (ABC, DEF).",
+            ),
         ),
         WebhookSetup(
-            tracker="linear", url=f"{base}/webhooks/linear",
+            tracker="linear",
+            url=f"{base}/webhooks/linear",
             where="Linear → Settings → API → Webhooks → New webhook",
-            select=LINEAR_RESOURCES, secret_variable="LINEAR_WEBHOOK_SECRET",
+            select=LINEAR_RESOURCES,
+            secret_variable="LINEAR_WEBHOOK_SECRET",
             secrets=len(settings.linear_webhook_secrets),
-            notes=("Copy the signing secret Linear shows after saving into LINEAR_WEBHOOK_SECRET "
-                   "(comma-separate several, e.g. one per team, or old and new while rotating).",),
+            notes=(
+                (
+                    "Copy the signing secret Linear shows after saving into LINEAR_WEBHOOK_SECRET "
+                    "(comma-separate several, e.g. one per team, or old and new while rotating)."
+                ),
+            ),
         ),
     ]
 
@@ -71,10 +83,15 @@ def secrets(settings: Settings) -> list[SecretState]:
 
     return [
         SecretState("JIRA_API_TOKEN", "Jira API token of the service account", one(settings.jira_api_token)),
-        SecretState("JIRA_WEBHOOK_SECRET", "checks Jira's webhook signatures", len(settings.jira_webhook_secrets)),
+        SecretState(
+            "JIRA_WEBHOOK_SECRET", "checks Jira's webhook signatures", len(settings.jira_webhook_secrets)
+        ),
         SecretState("LINEAR_API_KEY", "Linear API key of the service account", one(settings.linear_api_key)),
-        SecretState("LINEAR_WEBHOOK_SECRET", "checks Linear's webhook signatures",
-                    len(settings.linear_webhook_secrets)),
+        SecretState(
+            "LINEAR_WEBHOOK_SECRET",
+            "checks Linear's webhook signatures",
+            len(settings.linear_webhook_secrets),
+        ),
         SecretState("SECRET_KEY", "signs admin sessions", one(settings.secret_key)),
         SecretState("ADMIN_PASSWORD", "the admin page's password", one(settings.admin_password)),
     ]

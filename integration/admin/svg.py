@@ -14,10 +14,25 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-PALETTE = ("#2f6fb0", "#d1495b", "#2a9d8f", "#e9a23b", "#7b5ea7", "#3d8f3d", "#c06c84", "#5c6b73", "#ef7b45",
-           "#1b998b")
-OUTCOME_COLORS = {"done": "#2f9e5f", "would_do": "#7b5ea7", "skipped": "#98a2b3", "failed": "#d1495b",
-                  "held": "#e9a23b"}
+PALETTE = (
+    "#2f6fb0",
+    "#d1495b",
+    "#2a9d8f",
+    "#e9a23b",
+    "#7b5ea7",
+    "#3d8f3d",
+    "#c06c84",
+    "#5c6b73",
+    "#ef7b45",
+    "#1b998b",
+)
+OUTCOME_COLORS = {
+    "done": "#2f9e5f",
+    "would_do": "#7b5ea7",
+    "skipped": "#98a2b3",
+    "failed": "#d1495b",
+    "held": "#e9a23b",
+}
 WIDTH, HEIGHT = 900, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 14, 30
 
@@ -46,21 +61,29 @@ def nice_max(value: int) -> int:
 
 def _frame(days: Sequence[date], top: int, title: str) -> list[str]:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    parts = [
+        (
+            f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
+            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        )
+    ]
     for i in range(5):
         value = top * i // 4
         y = TOP + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#8884" '
-                     f'stroke-width="1"/><text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-                     f'fill="currentColor">{value}</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#8884" '
+            f'stroke-width="1"/><text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="currentColor">{value}</text>'
+        )
     every = max(1, math.ceil(len(days) / 8))
     last = len(days) - 1
     for i, day in enumerate(days):
         if i % every == 0 or (i == last and last % every >= every / 2):
             x = _x(i, len(days), plot_w)
-            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle" font-size="11" '
-                         f'fill="currentColor">{day:%b %d}</text>')
+            parts.append(
+                f'<text x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle" font-size="11" '
+                f'fill="currentColor">{day:%b %d}</text>'
+            )
     return parts
 
 
@@ -69,13 +92,19 @@ def _x(i: int, n: int, plot_w: float) -> float:
 
 
 def _empty(parts: list[str]) -> Markup:
-    parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" font-size="14" '
-                 f'fill="currentColor">No data in this period</text></svg>')
+    parts.append(
+        f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" font-size="14" '
+        f'fill="currentColor">No data in this period</text></svg>'
+    )
     return Markup("".join(parts))
 
 
-def line_chart(days: Sequence[date], series: Mapping[str, Sequence[int]], title: str,
-               fixed: Mapping[str, str] | None = None) -> Chart:
+def line_chart(
+    days: Sequence[date],
+    series: Mapping[str, Sequence[int]],
+    title: str,
+    fixed: Mapping[str, str] | None = None,
+) -> Chart:
     colors = colors_for(list(series), fixed)
     top = nice_max(max((max(v) for v in series.values() if v), default=0))
     parts = _frame(days, top, title)
@@ -87,15 +116,21 @@ def line_chart(days: Sequence[date], series: Mapping[str, Sequence[int]], title:
         points = [(_x(i, len(days), plot_w), TOP + plot_h - plot_h * v / top) for i, v in enumerate(values)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline fill="none" stroke="{colors[name]}" stroke-width="2" points="{path}"/>')
-        for (x, y), day, value in zip(points, days, values):
-            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colors[name]}">'
-                         f'<title>{escape(name)} · {day:%b %d}: {value}</title></circle>')
+        for (x, y), day, value in zip(points, days, values, strict=True):
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colors[name]}">'
+                f"<title>{escape(name)} · {day:%b %d}: {value}</title></circle>"
+            )
     parts.append("</svg>")
     return Chart(Markup("".join(parts)), legend)
 
 
-def stacked_bars(days: Sequence[date], series: Mapping[str, Sequence[int]], title: str,
-                 fixed: Mapping[str, str] | None = None) -> Chart:
+def stacked_bars(
+    days: Sequence[date],
+    series: Mapping[str, Sequence[int]],
+    title: str,
+    fixed: Mapping[str, str] | None = None,
+) -> Chart:
     colors = colors_for(list(series), fixed)
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
     top = nice_max(max(totals, default=0))
@@ -106,13 +141,15 @@ def stacked_bars(days: Sequence[date], series: Mapping[str, Sequence[int]], titl
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     bar_w = max(2.0, plot_w / len(days) * 0.7)
     for i, day in enumerate(days):
-        x, base = _x(i, len(days), plot_w) - bar_w / 2, TOP + plot_h
+        x, base = _x(i, len(days), plot_w) - bar_w / 2, float(TOP + plot_h)
         for name, values in series.items():
             if not values[i]:
                 continue
             h = plot_h * values[i] / top
             base -= h
-            parts.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                         f'fill="{colors[name]}"><title>{escape(name)} · {day:%b %d}: {values[i]}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                f'fill="{colors[name]}"><title>{escape(name)} · {day:%b %d}: {values[i]}</title></rect>'
+            )
     parts.append("</svg>")
     return Chart(Markup("".join(parts)), legend)

@@ -6,7 +6,7 @@ Kept free of view logic so the views read top-down and the helpers are testable 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +24,7 @@ def services() -> Services:
 def now() -> datetime:
     """The admin pages' clock; tests replace it through `app.config["ADMIN_CLOCK"]`."""
     clock: Clock | None = current_app.config.get("ADMIN_CLOCK")
-    return clock() if clock else datetime.now(timezone.utc)
+    return clock() if clock else datetime.now(UTC)
 
 
 def scrub(text: object, secrets: list[str] | None = None) -> str:
@@ -69,7 +69,7 @@ def short_duration(delta: timedelta) -> str:
 
 
 def utc(when: datetime | None) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if when else "—"
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if when else "—"
 
 
 def parse_day(raw: str | None) -> datetime | None:
@@ -80,7 +80,7 @@ def parse_day(raw: str | None) -> datetime | None:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def int_arg(name: str, default: int | None = None, minimum: int = 0, maximum: int = 10**12) -> int | None:

@@ -22,9 +22,15 @@ JIRA_URL = "https://flowkeeper-test.atlassian.net"
 
 
 def base_env(db_url: str, **extra: str) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "RULES_DIR": str(RULES_DIR), "ADMIN_PASSWORD": PASSWORD,
-            "SECRET_KEY": SECRET_KEY, "JIRA_WEBHOOK_SECRET": JIRA_SECRET, "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET,
-            **extra}
+    return {
+        "DATABASE_URL": db_url,
+        "RULES_DIR": str(RULES_DIR),
+        "ADMIN_PASSWORD": PASSWORD,
+        "SECRET_KEY": SECRET_KEY,
+        "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
+        "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET,
+        **extra,
+    }
 
 
 def csrf_of(client: FlaskClient) -> str:
@@ -49,8 +55,14 @@ def post(client: FlaskClient, path: str, **data: str) -> Any:
     return client.post(path, data={"csrf_token": csrf_of(client), **data})
 
 
-def jira_payload(key: str = "GBL-142", summary: str = "Make the thing", *, in_progress: bool = True,
-                 assignee: bool = False, updated: str | None = None) -> dict[str, Any]:
+def jira_payload(
+    key: str = "GBL-142",
+    summary: str = "Make the thing",
+    *,
+    in_progress: bool = True,
+    assignee: bool = False,
+    updated: str | None = None,
+) -> dict[str, Any]:
     """The captured Jira delivery, changed to the case a test needs."""
     payload = copy.deepcopy(json.loads((FIXTURES / "jira_issue_updated.json").read_text(encoding="utf-8")))
     issue = payload["issue"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
 
-START = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -23,16 +23,28 @@ def store(app: Flask) -> Store:
 
 def entry(i: int, **changes: object) -> AuditEntry:
     fields: dict[str, object] = {
-        "at": START + timedelta(hours=i), "tracker": "jira" if i % 2 else "linear", "action": "add_labels",
-        "outcome": Outcome.WOULD_DO, "reason": f"decision {i}", "item_key": f"ABC-{i}", "rule": "started-without-assignee",
+        "at": START + timedelta(hours=i),
+        "tracker": "jira" if i % 2 else "linear",
+        "action": "add_labels",
+        "outcome": Outcome.WOULD_DO,
+        "reason": f"decision {i}",
+        "item_key": f"ABC-{i}",
+        "rule": "started-without-assignee",
     }
     fields.update(changes)
     return AuditEntry(**fields)  # type: ignore[arg-type]
 
 
 def test_filters_by_rule_item_outcome_tracker_and_time(store: Store, admin: FlaskClient) -> None:
-    store.audit.record([entry(1), entry(2, rule="stalled-in-progress"), entry(3, outcome=Outcome.FAILED),
-                        entry(4, item_key="ABC-1"), entry(30)])
+    store.audit.record(
+        [
+            entry(1),
+            entry(2, rule="stalled-in-progress"),
+            entry(3, outcome=Outcome.FAILED),
+            entry(4, item_key="ABC-1"),
+            entry(30),
+        ]
+    )
 
     def keys(**query: str) -> list[str]:
         return [e["reason"] for e in admin.get("/admin/audit.json", query_string=query).json["entries"]]
@@ -60,8 +72,9 @@ def test_pages_older_entries_by_keyset(store: Store, admin: FlaskClient) -> None
 
 
 def test_page_shows_outcome_reason_and_details(store: Store, admin: FlaskClient) -> None:
-    store.audit.record([entry(1, outcome=Outcome.HELD, reason="held: 40 items would change",
-                              detail={"labels": ["stalled"]})])
+    store.audit.record(
+        [entry(1, outcome=Outcome.HELD, reason="held: 40 items would change", detail={"labels": ["stalled"]})]
+    )
     page = admin.get("/admin/audit").get_data(as_text=True)
     assert '<span class="badge held">held</span>' in page
     assert "held: 40 items would change" in page and "&#34;stalled&#34;" in page
@@ -76,14 +89,19 @@ def test_script_in_tracker_text_is_escaped(store: Store, admin: FlaskClient) -> 
 
 
 def test_csv_export_follows_the_filters_and_defuses_formulas(store: Store, admin: FlaskClient) -> None:
-    store.audit.record([entry(1, reason="=HYPERLINK(\"http://evil\")"), entry(2, rule="stalled-in-progress"),
-                        entry(3, outcome=Outcome.DONE, detail={"labels": ["needs-owner"]})])
+    store.audit.record(
+        [
+            entry(1, reason='=HYPERLINK("http://evil")'),
+            entry(2, rule="stalled-in-progress"),
+            entry(3, outcome=Outcome.DONE, detail={"labels": ["needs-owner"]}),
+        ]
+    )
     response = admin.get("/admin/audit.csv", query_string={"rule": "started-without-assignee"})
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith('attachment; filename="flowkeeper-audit-')
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["item_key"] for r in rows] == ["ABC-3", "ABC-1"]
-    assert rows[1]["reason"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[1]["reason"] == '\'=HYPERLINK("http://evil")'
     assert rows[0]["detail"] == '{"labels": ["needs-owner"]}' and rows[0]["outcome"] == "done"
 
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from integration.app import create_app
-from tests.admin.helpers import (JIRA_SECRET, PASSWORD, base_env, csrf_of, jira_payload, login, post)
+from tests.admin.helpers import JIRA_SECRET, PASSWORD, base_env, csrf_of, jira_payload, login, post
 from tests.foundation.helpers import jira_request
 
 
@@ -22,7 +22,9 @@ def admin_routes(app: Flask) -> list[tuple[str, str]]:
             continue
         path = rule.rule
         for arg in rule.arguments:
-            path = path.replace(f"<{arg}>", samples.get(arg, "x")).replace(f"<path:{arg}>", samples.get(arg, "x"))
+            path = path.replace(f"<{arg}>", samples.get(arg, "x")).replace(
+                f"<path:{arg}>", samples.get(arg, "x")
+            )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             found.append((method, path))
     return found
@@ -61,8 +63,11 @@ def test_session_cookie_is_httponly_samesite_and_secure_behind_https(client: Fla
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     other = client.application.test_client()
     other.get("/admin/login", headers={"X-Forwarded-Proto": "https"})
-    secure = other.post("/admin/login", headers={"X-Forwarded-Proto": "https"},
-                        data={"password": PASSWORD, "csrf_token": csrf_of(other)}).headers["Set-Cookie"]
+    secure = other.post(
+        "/admin/login",
+        headers={"X-Forwarded-Proto": "https"},
+        data={"password": PASSWORD, "csrf_token": csrf_of(other)},
+    ).headers["Set-Cookie"]
     assert "Secure" in secure and "HttpOnly" in secure
 
 
@@ -98,20 +103,29 @@ def test_login_without_csrf_token_is_refused(client: FlaskClient) -> None:
 
 
 def test_posts_without_csrf_token_change_nothing(app: Flask, admin: FlaskClient) -> None:
-    response = admin.post("/admin/rules/started-without-assignee/override", data={"field": "enabled", "value": "0"})
+    response = admin.post(
+        "/admin/rules/started-without-assignee/override", data={"field": "enabled", "value": "0"}
+    )
     assert response.status_code == 400
-    wrong = admin.post("/admin/rules/started-without-assignee/override",
-                       data={"field": "enabled", "value": "0", "csrf_token": "forged"})
+    wrong = admin.post(
+        "/admin/rules/started-without-assignee/override",
+        data={"field": "enabled", "value": "0", "csrf_token": "forged"},
+    )
     assert wrong.status_code == 400
     assert app.extensions["flowkeeper"].services.store.overrides.all() == {}
     ok = post(admin, "/admin/rules/started-without-assignee/override", field="enabled", value="0")
     assert ok.status_code == 302
-    assert app.extensions["flowkeeper"].services.store.overrides.all() == {"started-without-assignee": {"enabled": False}}
+    assert app.extensions["flowkeeper"].services.store.overrides.all() == {
+        "started-without-assignee": {"enabled": False}
+    }
 
 
 def test_csrf_header_works_for_scripts(app: Flask, admin: FlaskClient) -> None:
-    response = admin.post("/admin/rules/started-without-assignee/override", data={"field": "dry_run", "value": "1"},
-                          headers={"X-CSRF-Token": csrf_of(admin)})
+    response = admin.post(
+        "/admin/rules/started-without-assignee/override",
+        data={"field": "dry_run", "value": "1"},
+        headers={"X-CSRF-Token": csrf_of(admin)},
+    )
     assert response.status_code == 302
 
 
@@ -145,13 +159,16 @@ def test_without_admin_password_the_page_is_disabled(db_url: str) -> None:
 def test_next_parameter_cannot_redirect_off_site(client: FlaskClient) -> None:
     client.get("/admin/login")
     for target in ("https://evil.example/", "//evil.example/", "/admin\\@evil"):
-        response = client.post("/admin/login", data={"password": PASSWORD, "csrf_token": csrf_of(client),
-                                                      "next": target})
+        response = client.post(
+            "/admin/login", data={"password": PASSWORD, "csrf_token": csrf_of(client), "next": target}
+        )
         assert response.headers["Location"] == "/admin/", target
         post(client, "/admin/logout")
     client.get("/admin/login")
-    response = client.post("/admin/login", data={"password": PASSWORD, "csrf_token": csrf_of(client),
-                                                  "next": "/admin/audit?rule=x"})
+    response = client.post(
+        "/admin/login",
+        data={"password": PASSWORD, "csrf_token": csrf_of(client), "next": "/admin/audit?rule=x"},
+    )
     assert response.headers["Location"] == "/admin/audit?rule=x"
 
 
@@ -162,8 +179,11 @@ def test_a_protected_page_sends_you_back_after_login(client: FlaskClient) -> Non
 
 def test_webhooks_never_accept_the_admin_session(admin: FlaskClient) -> None:
     body = json.dumps(jira_payload()).encode()
-    unsigned = admin.post("/webhooks/jira", data=body, headers={"Content-Type": "application/json",
-                                                               "X-CSRF-Token": csrf_of(admin)})
+    unsigned = admin.post(
+        "/webhooks/jira",
+        data=body,
+        headers={"Content-Type": "application/json", "X-CSRF-Token": csrf_of(admin)},
+    )
     assert unsigned.status_code == 401
     body, headers = jira_request(jira_payload(), secret=JIRA_SECRET)
     signed = admin.application.test_client().post("/webhooks/jira", data=body, headers=headers)
@@ -178,13 +198,28 @@ def test_admin_responses_carry_security_headers(admin: FlaskClient) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/setup", "/admin/rules", "/admin/audit", "/admin/jobs",
-                                  "/admin/overview.json", "/admin/rules.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/setup",
+        "/admin/rules",
+        "/admin/audit",
+        "/admin/jobs",
+        "/admin/overview.json",
+        "/admin/rules.json",
+    ],
+)
 def test_no_secret_appears_on_any_page(db_url: str, path: str) -> None:
     from tests.admin.helpers import JIRA_TOKEN, JIRA_URL, LINEAR_KEY, SECRET_KEY
 
-    env = base_env(db_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com", JIRA_API_TOKEN=JIRA_TOKEN,
-                   LINEAR_API_KEY=LINEAR_KEY)
+    env = base_env(
+        db_url,
+        JIRA_URL=JIRA_URL,
+        JIRA_USER="bot@example.com",
+        JIRA_API_TOKEN=JIRA_TOKEN,
+        LINEAR_API_KEY=LINEAR_KEY,
+    )
     client = create_app(env).test_client()
     login(client)
     text = client.get(path).get_data(as_text=True)

@@ -35,9 +35,18 @@ class Running:
 def running(db_url: str) -> Iterator[Running]:
     """Flowkeeper live against the stub Jira: embedded queue, runner thread, real HTTP."""
     with running_stub() as stub:
-        stub.seed_jira(jira_issue(KEY, assignee=None, summary="Checkout <script>alert('title')</script> flow"))
-        settings = load_settings(base_env(db_url, FLOWKEEPER_DRY_RUN="0", JIRA_URL=stub.url,
-                                          JIRA_USER="bot@acme.test", JIRA_API_TOKEN="token-browser"))
+        stub.seed_jira(
+            jira_issue(KEY, assignee=None, summary="Checkout <script>alert('title')</script> flow")
+        )
+        settings = load_settings(
+            base_env(
+                db_url,
+                FLOWKEEPER_DRY_RUN="0",
+                JIRA_URL=stub.url,
+                JIRA_USER="bot@acme.test",
+                JIRA_API_TOKEN="token-browser",
+            )
+        )
         services = build_services(settings)
         runner = EmbeddedRunner(services, poll_seconds=0.1)
         runner.start()
@@ -86,7 +95,9 @@ def test_dry_run_toggle_then_webhook_shows_would_do(running: Running, request: p
         assert verdict.locator("h3 .mark.ok").get_attribute("aria-label") == "✅ applies"
         assert "started-without-assignee" in verdict.locator("h3").inner_text()
         assert "dry run" in verdict.locator("h3").inner_text()
-        assert "<script>" in page.locator("#explained-item .item-title").inner_text()  # shown as text, not run
+        assert (
+            "<script>" in page.locator("#explained-item .item-title").inner_text()
+        )  # shown as text, not run
         page.screenshot(path=str(shots / "explain.png"), full_page=True)
 
         page.click("nav.nav >> text=Flagged")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,31 +13,48 @@ from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
 from rules.model import EpisodeChange, EpisodeTransition
 
-END = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+END = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
 
 def at(day: int, hour: int = 12) -> datetime:
     """`day` days before END's day, at `hour` UTC."""
-    return datetime(2026, 11, 25, hour, 0, tzinfo=timezone.utc) - timedelta(days=day)
+    return datetime(2026, 11, 25, hour, 0, tzinfo=UTC) - timedelta(days=day)
 
 
 def decision(when: datetime, rule: str | None = "stale", outcome: Outcome = Outcome.DONE) -> AuditEntry:
-    return AuditEntry(at=when, tracker="jira", action="add_labels", outcome=outcome, reason="r", rule=rule,
-                      item_key="A-1")
+    return AuditEntry(
+        at=when, tracker="jira", action="add_labels", outcome=outcome, reason="r", rule=rule, item_key="A-1"
+    )
 
 
 def test_decisions_by_outcome_per_utc_day(any_store: Store) -> None:
-    any_store.audit.record([decision(at(0)), decision(at(0, 23), outcome=Outcome.FAILED), decision(at(2, 0)),
-                            decision(at(2, 23), outcome=Outcome.WOULD_DO), decision(at(9))])
+    any_store.audit.record(
+        [
+            decision(at(0)),
+            decision(at(0, 23), outcome=Outcome.FAILED),
+            decision(at(2, 0)),
+            decision(at(2, 23), outcome=Outcome.WOULD_DO),
+            decision(at(9)),
+        ]
+    )
     data = decisions_by_outcome(any_store, END, 7)
     assert data.days[0] == date(2026, 11, 19) and data.days[-1] == date(2026, 11, 25)
-    assert data.series == {"done": [0, 0, 0, 0, 1, 0, 1], "failed": [0, 0, 0, 0, 0, 0, 1],
-                           "would_do": [0, 0, 0, 0, 1, 0, 0]}
+    assert data.series == {
+        "done": [0, 0, 0, 0, 1, 0, 1],
+        "failed": [0, 0, 0, 0, 0, 0, 1],
+        "would_do": [0, 0, 0, 0, 1, 0, 0],
+    }
 
 
 def test_rule_hits_ignore_entries_without_a_rule(any_store: Store) -> None:
-    any_store.audit.record([decision(at(1)), decision(at(1), rule="wip"), decision(at(1), rule=None),
-                            decision(at(3), rule="wip")])
+    any_store.audit.record(
+        [
+            decision(at(1)),
+            decision(at(1), rule="wip"),
+            decision(at(1), rule=None),
+            decision(at(3), rule="wip"),
+        ]
+    )
     assert rule_hits(any_store, END, 4).series == {"stale": [0, 0, 1, 0], "wip": [1, 0, 1, 0]}
 
 
@@ -47,7 +64,9 @@ def test_flagged_over_time_counts_open_episodes_at_each_day_end(any_store: Store
     def episode(item: str, rule: str, opened: datetime, closed: datetime | None = None) -> None:
         states.apply("jira", item, item, "live", [EpisodeTransition(rule, EpisodeChange.OPEN, 1)], [], opened)
         if closed is not None:
-            states.apply("jira", item, item, "live", [EpisodeTransition(rule, EpisodeChange.CLOSE, 1)], [], closed)
+            states.apply(
+                "jira", item, item, "live", [EpisodeTransition(rule, EpisodeChange.CLOSE, 1)], [], closed
+            )
 
     episode("A-1", "stale", at(5))  # open all along from day -5
     episode("A-2", "stale", at(3), at(1))  # open at the end of days -3 and -2
@@ -55,6 +74,8 @@ def test_flagged_over_time_counts_open_episodes_at_each_day_end(any_store: Store
     episode("A-4", "wip", at(30), at(20))  # closed before the window: not drawn
     data = flagged_over_time(any_store, END, 5)
     assert data.series == {"stale": [1, 2, 2, 1, 1], "wip": [0, 0, 1, 1, 1]}
+    earlier = flagged_over_time(any_store, END - timedelta(days=3), 3)  # A-2 closed after this window
+    assert earlier.series == {"stale": [1, 1, 2]}  # wip opened after it
 
 
 def test_nice_axis_maxima() -> None:
@@ -84,7 +105,7 @@ def test_empty_period_says_so() -> None:
 
 def test_charts_page_renders_three_inline_svgs(app: Flask, admin: FlaskClient) -> None:
     store = app.extensions["flowkeeper"].services.store
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store.audit.record([decision(now, rule="started-without-assignee", outcome=Outcome.WOULD_DO)])
     page = admin.get("/admin/charts?days=14").get_data(as_text=True)
     assert page.count('<svg class="chart"') == 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -44,26 +44,37 @@ def test_explains_a_mirrored_item_rule_by_rule(app: Flask, admin: FlaskClient) -
 
 def test_a_failing_condition_shows_a_cross_with_actual_and_expected(app: Flask, admin: FlaskClient) -> None:
     services = app.extensions["flowkeeper"].services
-    item = Item(Tracker.JIRA, "id-9", "ABC-9", title="Owned work", status=Status("In Progress",
-                StatusCategory.IN_PROGRESS), assignee=Person("u1", "Dana"))
-    services.store.mirror.upsert(item, datetime.now(timezone.utc))
+    item = Item(
+        Tracker.JIRA,
+        "id-9",
+        "ABC-9",
+        title="Owned work",
+        status=Status("In Progress", StatusCategory.IN_PROGRESS),
+        assignee=Person("u1", "Dana"),
+    )
+    services.store.mirror.upsert(item, datetime.now(UTC))
     owner = verdict(admin.get("/admin/explain?key=ABC-9").get_data(as_text=True), "started-without-assignee")
     assert 'aria-label="❌ does not apply" title="does not apply">✗</span> started-without-assignee' in owner
-    assert ('aria-label="❌ does not hold" title="does not hold">✗</span>\n  <strong>assignee</strong>:\n'
-            '  <span class="actual">Dana') in owner
+    assert (
+        'aria-label="❌ does not hold" title="does not hold">✗</span>\n  <strong>assignee</strong>:\n'
+        '  <span class="actual">Dana'
+    ) in owner
 
 
 def test_evaluating_as_a_sweep_marks_webhook_only_rules_not_triggered(app: Flask, admin: FlaskClient) -> None:
     deliver(app, "GBL-42")
-    page = admin.get("/admin/explain", query_string={"key": "GBL-42", "as": "schedule"}).get_data(as_text=True)
+    page = admin.get("/admin/explain", query_string={"key": "GBL-42", "as": "schedule"}).get_data(
+        as_text=True
+    )
     assert "not triggered by a sweep (schedule)" in verdict(page, "started-without-assignee")
     assert "not triggered" not in verdict(page, "stalled-in-progress")
 
 
 @pytest.fixture
 def connected(db_url: str) -> tuple[FlaskClient, FakeTracker]:
-    settings = load_settings(base_env(db_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
-                                      JIRA_API_TOKEN=JIRA_TOKEN))
+    settings = load_settings(
+        base_env(db_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com", JIRA_API_TOKEN=JIRA_TOKEN)
+    )
     tracker = FakeTracker()
     app = create_app(services=build_services(settings, clients={"jira": tracker}))
     client = app.test_client()
@@ -73,9 +84,14 @@ def connected(db_url: str) -> tuple[FlaskClient, FakeTracker]:
 
 def test_reads_the_item_from_the_tracker_when_connected(connected: tuple[FlaskClient, FakeTracker]) -> None:
     client, tracker = connected
-    tracker.items["ABC-5"] = Item(Tracker.JIRA, "id-5", "ABC-5", title="Fresh from Jira",
-                                  url="https://acme.atlassian.net/browse/ABC-5",
-                                  status=Status("In Progress", StatusCategory.IN_PROGRESS))
+    tracker.items["ABC-5"] = Item(
+        Tracker.JIRA,
+        "id-5",
+        "ABC-5",
+        title="Fresh from Jira",
+        url="https://acme.atlassian.net/browse/ABC-5",
+        status=Status("In Progress", StatusCategory.IN_PROGRESS),
+    )
     page = client.get("/admin/explain?key=ABC-5&tracker=jira").get_data(as_text=True)
     assert "read from Jira just now" in page and "Fresh from Jira" in page
     assert 'href="https://acme.atlassian.net/browse/ABC-5"' in page
@@ -86,9 +102,10 @@ def test_reads_the_item_from_the_tracker_when_connected(connected: tuple[FlaskCl
 def test_tracker_failure_falls_back_to_the_mirror(connected: tuple[FlaskClient, FakeTracker]) -> None:
     client, tracker = connected
     services = client.application.extensions["flowkeeper"].services
-    mirrored = Item(Tracker.JIRA, "id-6", "ABC-6", title="Mirrored copy",
-                    status=Status("Done", StatusCategory.DONE))
-    services.store.mirror.upsert(mirrored, datetime.now(timezone.utc))
+    mirrored = Item(
+        Tracker.JIRA, "id-6", "ABC-6", title="Mirrored copy", status=Status("Done", StatusCategory.DONE)
+    )
+    services.store.mirror.upsert(mirrored, datetime.now(UTC))
     tracker.broken = TrackerUnavailable(f"503 with {JIRA_TOKEN}")
     page = client.get("/admin/explain?key=ABC-6").get_data(as_text=True)
     assert "reading it from Jira failed: 503 with ***" in page and JIRA_TOKEN not in page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -12,11 +12,12 @@ from flask.testing import FlaskClient
 from integration.admin.views.flagged import step_label
 from integration.runner import EmbeddedRunner
 from integration.services import Services
+from integration.store.store import Store
 from rules.model import EpisodeChange, EpisodeTransition, Item, Person, Status, StatusCategory, Tracker
 from tests.admin.helpers import JIRA_SECRET, jira_payload
 from tests.foundation.helpers import jira_request
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -24,15 +25,40 @@ def services(app: Flask) -> Services:
     return app.extensions["flowkeeper"].services  # type: ignore[no-any-return]
 
 
-def flag(services: Services, key: str, rule: str = "stalled-in-progress", *, tracker: str = "jira",
-         team: str = "ABC", mode: str = "live", days: int = 1, url: str | None = None, steps: tuple[str, ...] = ("0",),
-         title: str = "A title") -> None:
-    item = Item(tracker=Tracker(tracker), id=f"id-{key}", key=key, title=title, team=team, url=url,
-                status=Status("In Progress", StatusCategory.IN_PROGRESS), assignee=Person("u1", "Dana Owner"),
-                updated_at=NOW)
+def flag(
+    services: Services,
+    key: str,
+    rule: str = "stalled-in-progress",
+    *,
+    tracker: str = "jira",
+    team: str = "ABC",
+    mode: str = "live",
+    days: int = 1,
+    url: str | None = None,
+    steps: tuple[str, ...] = ("0",),
+    title: str = "A title",
+) -> None:
+    item = Item(
+        tracker=Tracker(tracker),
+        id=f"id-{key}",
+        key=key,
+        title=title,
+        team=team,
+        url=url,
+        status=Status("In Progress", StatusCategory.IN_PROGRESS),
+        assignee=Person("u1", "Dana Owner"),
+        updated_at=NOW,
+    )
     services.store.mirror.upsert(item, NOW)
-    services.store.rule_states.apply(tracker, item.id, key, mode, [EpisodeTransition(rule, EpisodeChange.OPEN, 1)],
-                                     [(rule, 1, s) for s in steps], NOW - timedelta(days=days))
+    services.store.rule_states.apply(
+        tracker,
+        item.id,
+        key,
+        mode,
+        [EpisodeTransition(rule, EpisodeChange.OPEN, 1)],
+        [(rule, 1, s) for s in steps],
+        NOW - timedelta(days=days),
+    )
 
 
 def keys(admin: FlaskClient, **query: str) -> list[str]:
@@ -45,9 +71,11 @@ def test_items_flagged_by_a_webhook_are_listed(app: Flask, services: Services, a
     EmbeddedRunner(services).run_pending()
     listed = admin.get("/admin/flagged.json").json
     assert {(i["key"], i["rule"], i["mode"]) for i in listed["items"]} == {
-        ("GBL-31", "started-without-assignee", "dry"), ("GBL-31", "stalled-in-progress", "dry")}
+        ("GBL-31", "started-without-assignee", "dry"),
+        ("GBL-31", "stalled-in-progress", "dry"),
+    }
     page = admin.get("/admin/flagged").get_data(as_text=True)
-    assert "Ship the onboarding flow" in page and "would flag (dry run)" in page
+    assert "Ship the onboarding flow" in page and '<span class="badge dry">dry run</span>' in page
     assert 'href="/admin/explain?key=GBL-31&amp;tracker=jira"' in page
 
 
@@ -56,7 +84,9 @@ def test_oldest_first_with_age_step_assignee_and_link(services: Services, admin:
     flag(services, "ABC-2", days=9)
     items = admin.get("/admin/flagged.json").json["items"]
     assert [i["key"] for i in items] == ["ABC-2", "ABC-1"]
-    assert items[1]["url"] == "https://acme.atlassian.net/browse/ABC-1" and items[1]["assignee"] == "Dana Owner"
+    assert (
+        items[1]["url"] == "https://acme.atlassian.net/browse/ABC-1" and items[1]["assignee"] == "Dana Owner"
+    )
     page = admin.get("/admin/flagged").get_data(as_text=True)
     assert ">9 d<" in page and "Dana Owner" in page and "In Progress" in page
 
@@ -77,8 +107,15 @@ def test_filters_by_rule_tracker_team_and_mode(services: Services, admin: FlaskC
 
 def test_closed_episodes_are_not_flagged(services: Services, admin: FlaskClient) -> None:
     flag(services, "ABC-1")
-    services.store.rule_states.apply("jira", "id-ABC-1", "ABC-1", "live",
-                                     [EpisodeTransition("stalled-in-progress", EpisodeChange.CLOSE, 1)], [], NOW)
+    services.store.rule_states.apply(
+        "jira",
+        "id-ABC-1",
+        "ABC-1",
+        "live",
+        [EpisodeTransition("stalled-in-progress", EpisodeChange.CLOSE, 1)],
+        [],
+        NOW,
+    )
     assert keys(admin) == []
     assert "No item is flagged" in admin.get("/admin/flagged").get_data(as_text=True)
 
@@ -108,7 +145,9 @@ def test_jira_items_without_a_url_link_to_the_site(db_url: str) -> None:
     flag(app.extensions["flowkeeper"].services, "ABC-7")
     client = app.test_client()
     login(client)
-    assert client.get("/admin/flagged.json").json["items"][0]["url"] == "https://acme.atlassian.net/browse/ABC-7"
+    assert (
+        client.get("/admin/flagged.json").json["items"][0]["url"] == "https://acme.atlassian.net/browse/ABC-7"
+    )
 
 
 def test_escalation_step_labels() -> None:
@@ -117,3 +156,16 @@ def test_escalation_step_labels() -> None:
     assert step_label(ladder, ()) == "not started (of 3)"
     assert step_label(SimpleNamespace(steps=[SimpleNamespace(id="0")]), ("0",)) == "—"
     assert step_label(None, ("0", "x")) == "0, x"  # a rule no longer in the files
+
+
+def test_flagged_queries_on_both_databases(any_store: Store) -> None:
+    from integration.admin.queries.flagged import FlaggedFilter, counts_by_rule, flagged_page, teams
+
+    services = SimpleNamespace(store=any_store)
+    for n in range(7):
+        flag(services, f"ABC-{n}", days=10 - n, team="ABC" if n % 2 else "WEB")  # type: ignore[arg-type]
+    page = flagged_page(any_store, FlaggedFilter(team="WEB"), offset=1, limit=2)
+    assert [i.key for i in page.items] == ["ABC-2", "ABC-4"] and page.total == 4
+    assert flagged_page(any_store, FlaggedFilter(team="WEB"), offset=10).total == 4
+    assert counts_by_rule(any_store) == {"stalled-in-progress": 7}
+    assert teams(any_store) == ["ABC", "WEB"]

@@ -1,10 +1,10 @@
-"""Failed jobs: RQ's failed registry (requeue re-runs the delivery, delete drops it) and the embedded queue."""
+"""Failed jobs: RQ's failed registry (requeue re-runs the delivery, delete drops it), the embedded queue."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import redis as redis_lib
@@ -38,7 +38,10 @@ class RedisApp:
     def deliver(self, delivery: str, key: str) -> Job:
         """Queue a signed delivery with no retries left, so its first failure lands in the failed registry."""
         body, headers = jira_request(jira_payload(key), delivery=delivery, secret=JIRA_SECRET)
-        assert self.app.test_client().post("/webhooks/jira", data=body, headers=headers).json["status"] == "queued"
+        assert (
+            self.app.test_client().post("/webhooks/jira", data=body, headers=headers).json["status"]
+            == "queued"
+        )
         job = Job.fetch(job_id_for("jira", delivery), connection=self.connection)
         job.retries_left = 0
         job.save()
@@ -53,8 +56,15 @@ class RedisApp:
 
 @pytest.fixture
 def rq_app(db_url: str, redis_url: str) -> Iterator[RedisApp]:
-    settings = load_settings(base_env(db_url, REDIS_URL=redis_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
-                                      JIRA_API_TOKEN=JIRA_TOKEN))
+    settings = load_settings(
+        base_env(
+            db_url,
+            REDIS_URL=redis_url,
+            JIRA_URL=JIRA_URL,
+            JIRA_USER="bot@example.com",
+            JIRA_API_TOKEN=JIRA_TOKEN,
+        )
+    )
     tracker = FakeTracker()
     services = build_services(settings, clients={"jira": tracker})
     app = create_app(services=services)
@@ -117,7 +127,7 @@ def embedded(app: Flask, admin: FlaskClient) -> Services:
 
 def _failed_delivery(services: Services, delivery: str, key: str) -> None:
     """A delivery the embedded runner gave up on, as `EmbeddedRunner._failed` leaves it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     event = jira_spec(services.settings).normalize(jira_payload(key))
     assert event is not None
     envelope = event_envelope(replace(event, delivery_id=delivery), now)

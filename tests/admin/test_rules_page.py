@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -40,8 +40,15 @@ class Live:
 @pytest.fixture
 def live(db_url: str) -> Iterator[Live]:
     """Global dry run off and a (fake) Jira connected: rules write unless a toggle says otherwise."""
-    settings = load_settings(base_env(db_url, FLOWKEEPER_DRY_RUN="0", JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
-                                      JIRA_API_TOKEN="token-1234"))
+    settings = load_settings(
+        base_env(
+            db_url,
+            FLOWKEEPER_DRY_RUN="0",
+            JIRA_URL=JIRA_URL,
+            JIRA_USER="bot@example.com",
+            JIRA_API_TOKEN="token-1234",
+        )
+    )
     tracker = FakeTracker()
     services = build_services(settings, clients={"jira": tracker})
     app = create_app(services=services)
@@ -62,9 +69,19 @@ def test_rules_page_lists_each_rule_with_source_triggers_and_links(admin: FlaskC
 
 def test_decisions_in_the_last_seven_days_and_last_run(app: Flask, admin: FlaskClient) -> None:
     store = app.extensions["flowkeeper"].services.store
-    now = datetime.now(timezone.utc)
-    entries = [AuditEntry(at=now - timedelta(days=d), tracker="jira", action="add_labels", outcome=Outcome.WOULD_DO,
-                          reason="r", item_key=f"A-{d}", rule=RULE) for d in (0, 1, 6, 8, 30)]
+    now = datetime.now(UTC)
+    entries = [
+        AuditEntry(
+            at=now - timedelta(days=d),
+            tracker="jira",
+            action="add_labels",
+            outcome=Outcome.WOULD_DO,
+            reason="r",
+            item_key=f"A-{d}",
+            rule=RULE,
+        )
+        for d in (0, 1, 6, 8, 30)
+    ]
     store.audit.record(entries)
     rules = {r["name"]: r for r in admin.get("/admin/rules.json").json}
     assert rules[RULE]["hits_7d"] == 3

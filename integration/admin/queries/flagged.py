@@ -44,8 +44,9 @@ class FlaggedItem:
 
 
 def _joined() -> Any:
-    return rule_states.outerjoin(items, and_(items.c.tracker == rule_states.c.tracker,
-                                             items.c.item_id == rule_states.c.item_id))
+    return rule_states.outerjoin(
+        items, and_(items.c.tracker == rule_states.c.tracker, items.c.item_id == rule_states.c.item_id)
+    )
 
 
 def _where(query: Any, f: FlaggedFilter) -> Any:
@@ -62,22 +63,60 @@ def _where(query: Any, f: FlaggedFilter) -> Any:
     return query
 
 
-def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = PAGE) -> list[FlaggedItem]:
-    """Oldest flags first: the items waiting longest are the ones to look at."""
+@dataclass(frozen=True)
+class FlaggedPage:
+    items: list[FlaggedItem]
+    total: int
+
+
+def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = PAGE) -> FlaggedPage:
+    """Oldest flags first: the items waiting longest are the ones to look at.
+
+    Two steps: pick the page's episode ids with the total alongside (one pass: sorting
+    already reads every match), then read the item facts for those fifty only — an OFFSET
+    deep into the list must not drag every skipped row's item JSON along.
+    """
     rs, it = rule_states.c, items.c
-    query = _where(select(rs.tracker, rs.item_key, rs.rule, rs.mode, rs.opened_at, rs.last_action_at, rs.steps_done,
-                          it.title, it.team, it.assignee_name, it.status_name, it.data).select_from(_joined()), f)
-    query = query.order_by(rs.opened_at, rs.id).offset(offset).limit(limit)
+    ids = _where(select(rs.id, func.count().over()).select_from(_joined() if f.team else rule_states), f)
+    ids = ids.order_by(rs.opened_at, rs.id).offset(offset).limit(limit)
+    details = select(
+        rs.id,
+        rs.tracker,
+        rs.item_key,
+        rs.rule,
+        rs.mode,
+        rs.opened_at,
+        rs.last_action_at,
+        rs.steps_done,
+        it.title,
+        it.team,
+        it.assignee_name,
+        it.status_name,
+        it.data,
+    ).select_from(_joined())
     with store.engine.connect() as conn:
-        return [_flagged(row) for row in conn.execute(query)]
+        found = conn.execute(ids).all()
+        page = [row[0] for row in found]
+        rows = {row.id: row for row in conn.execute(details.where(rs.id.in_(page)))} if page else {}
+    total = int(found[0][1]) if found else flagged_count(store, f)
+    return FlaggedPage([_flagged(rows[i]) for i in page if i in rows], total)
 
 
 def _flagged(row: Any) -> FlaggedItem:
     data = row.data or {}
     return FlaggedItem(
-        tracker=row.tracker, key=row.item_key, rule=row.rule, mode=row.mode, opened_at=row.opened_at,
-        last_action_at=row.last_action_at, steps_done=tuple(row.steps_done or ()), title=row.title, team=row.team,
-        assignee=row.assignee_name, status=row.status_name, url=data.get("url") if isinstance(data, dict) else None,
+        tracker=row.tracker,
+        key=row.item_key,
+        rule=row.rule,
+        mode=row.mode,
+        opened_at=row.opened_at,
+        last_action_at=row.last_action_at,
+        steps_done=tuple(row.steps_done or ()),
+        title=row.title,
+        team=row.team,
+        assignee=row.assignee_name,
+        status=row.status_name,
+        url=data.get("url") if isinstance(data, dict) else None,
     )
 
 
@@ -87,16 +126,16 @@ def flagged_count(store: Store, f: FlaggedFilter) -> int:
         return int(conn.execute(_where(query, f)).scalar() or 0)
 
 
-def counts_by_rule(store: Store) -> dict[tuple[str, str], int]:
-    """How many items each rule has flagged now, per mode: the page's summary line."""
+def counts_by_rule(store: Store) -> dict[str, int]:
+    """How many items each rule has flagged now (live and dry run): the page's summary line."""
     rs = rule_states.c
-    query = select(rs.rule, rs.mode, func.count()).where(rs.active.is_(True)).group_by(rs.rule, rs.mode)
+    query = select(rs.rule, func.count()).where(rs.active.is_(True)).group_by(rs.rule)
     with store.engine.connect() as conn:
-        return {(row[0], row[1]): int(row[2]) for row in conn.execute(query)}
+        return {row[0]: int(row[1]) for row in conn.execute(query)}
 
 
 def teams(store: Store) -> list[str]:
     """Teams / projects present in the mirror, for the filter's choices."""
-    query = select(items.c.team).where(items.c.team.is_not(None)).group_by(items.c.team).order_by(items.c.team)
+    query = select(items.c.team).distinct()
     with store.engine.connect() as conn:
-        return [row[0] for row in conn.execute(query.limit(500))]
+        return sorted(row[0] for row in conn.execute(query) if row[0] is not None)[:500]

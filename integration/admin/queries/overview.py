@@ -7,7 +7,7 @@ Every fact comes from the store, the settings or the rule source; none calls a t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from integration.services import Services
 from integration.settings import Settings
 from integration.store.store import Store
-from integration.store.tables import items
+from integration.store.tables import items, service_state
 
 TRACKERS = ("jira", "linear")
 TEST_KEY = "admin.connection_test.{tracker}"
@@ -46,41 +46,60 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, dict):
         value = value.get("at") or value.get("finished_at") or value.get("time")
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value)  # Python 3.11 reads a trailing Z too
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
-def last_sync(store: Store, tracker: str) -> datetime | None:
+def service_facts(store: Store, keys: list[str]) -> dict[str, Any]:
+    """Several small service facts in one query (the Overview needs about a dozen)."""
+    query = select(service_state.c.key, service_state.c.value).where(service_state.c.key.in_(keys))
+    with store.engine.connect() as conn:
+        return {row.key: row.value for row in conn.execute(query)}
+
+
+def _fact_keys(tracker: str) -> list[str]:
+    return [
+        f"{tracker}.whoami",
+        TEST_KEY.format(tracker=tracker),
+        f"sync.last.{tracker}",
+        f"{tracker}.sync.last",
+    ]
+
+
+def last_sync(facts: dict[str, Any], tracker: str) -> datetime | None:
     """When `flowkeeper sync` last completed for `tracker` (the sweeps feature records it)."""
     for key in (f"sync.last.{tracker}", f"{tracker}.sync.last"):
-        found = parse_time(store.service.get(key))
+        found = parse_time(facts.get(key))
         if found:
             return found
-    shared = store.service.get("sync.last")
+    shared = facts.get("sync.last")
     return parse_time(shared.get(tracker)) if isinstance(shared, dict) else None
 
 
-def mirror_written_at(store: Store) -> datetime | None:
+def mirror_size(store: Store) -> int:
     with store.engine.connect() as conn:
-        value = conn.execute(select(func.max(items.c.synced_at))).scalar()
-    if isinstance(value, str):  # SQLite hands an aggregate back untyped
-        return parse_time(value)
-    return value.replace(tzinfo=timezone.utc) if isinstance(value, datetime) and value.tzinfo is None else value
+        return int(conn.execute(select(func.count()).select_from(items)).scalar() or 0)
 
 
-def tracker_status(services: Services, tracker: str) -> TrackerStatus:
+def tracker_statuses(services: Services) -> list[TrackerStatus]:
+    keys = ["sync.last", *(key for t in TRACKERS for key in _fact_keys(t))]
+    facts = service_facts(services.store, keys)
+    return [tracker_status(services, t, facts) for t in TRACKERS]
+
+
+def tracker_status(services: Services, tracker: str, facts: dict[str, Any]) -> TrackerStatus:
     s, store = services.settings, services.store
     configured = s.jira_configured if tracker == "jira" else s.linear_configured
     secrets = s.jira_webhook_secrets if tracker == "jira" else s.linear_webhook_secrets
-    account = store.service.get(f"{tracker}.whoami")
+    account = facts.get(f"{tracker}.whoami")
     return TrackerStatus(
         name=tracker,
         configured=configured,
@@ -88,8 +107,8 @@ def tracker_status(services: Services, tracker: str) -> TrackerStatus:
         webhook_secrets=len(secrets),
         last_delivery=store.deliveries.last_received(tracker),
         account=(account.get("name") or account.get("id")) if isinstance(account, dict) else None,
-        last_sync=last_sync(store, tracker),
-        last_test=store.service.get(TEST_KEY.format(tracker=tracker)),
+        last_sync=last_sync(facts, tracker),
+        last_test=facts.get(TEST_KEY.format(tracker=tracker)),
     )
 
 
@@ -97,7 +116,7 @@ def rules_status(services: Services) -> RulesStatus:
     source = services.rules
     ruleset = source.current()  # first: it reloads changed files and sets last_error
     error = source.last_error
-    loaded = datetime.fromtimestamp(source.loaded_at, timezone.utc) if source.loaded_at else None
+    loaded = datetime.fromtimestamp(source.loaded_at, UTC) if source.loaded_at else None
     return RulesStatus(
         files=list(source.files),
         rules=len(ruleset.rules),
@@ -110,15 +129,21 @@ def warnings(settings: Settings) -> list[str]:
     """Configuration an operator should fix, in words that say why."""
     found = []
     if not settings.secret_key:
-        found.append("SECRET_KEY is not set: admin sessions end at every restart and do not work across "
-                     "several web processes.")
+        found.append(
+            "SECRET_KEY is not set: admin sessions end at every restart and do not work across "
+            "several web processes."
+        )
     if len(settings.admin_password.reveal()) < 12:
         found.append("ADMIN_PASSWORD is shorter than 12 characters: use a long random password.")
     if settings.allow_unsigned:
-        found.append("FLOWKEEPER_ALLOW_UNSIGNED=1: webhooks without a configured secret are accepted unsigned.")
+        found.append(
+            "FLOWKEEPER_ALLOW_UNSIGNED=1: webhooks without a configured secret are accepted unsigned."
+        )
     for tracker in TRACKERS:
         configured = settings.jira_configured if tracker == "jira" else settings.linear_configured
         secrets = settings.jira_webhook_secrets if tracker == "jira" else settings.linear_webhook_secrets
         if configured and not secrets and not settings.allow_unsigned:
-            found.append(f"{tracker.title()} is connected but has no webhook secret: its deliveries are refused.")
+            found.append(
+                f"{tracker.title()} is connected but has no webhook secret: its deliveries are refused."
+            )
     return found

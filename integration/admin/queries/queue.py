@@ -7,7 +7,7 @@ one GROUP BY over the deliveries table, which retention keeps small.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis
 from rq import Queue, Worker
@@ -86,7 +86,7 @@ def _workers(connection: redis.Redis) -> list[Heartbeat]:
     for worker in Worker.all(connection=connection):
         seen = worker.last_heartbeat
         if seen is not None and seen.tzinfo is None:
-            seen = seen.replace(tzinfo=timezone.utc)
+            seen = seen.replace(tzinfo=UTC)
         beats.append(Heartbeat(worker.name, "worker", str(worker.get_state()), seen))
     return sorted(beats, key=lambda b: b.name)
 
@@ -99,7 +99,9 @@ def _schedulers(connection: redis.Redis, names: list[str]) -> list[Heartbeat]:
         if holder is not None:
             ttl = connection.ttl(RQScheduler.get_locking_key(name))
             state = f"held by {holder.decode(errors='replace')}" if isinstance(holder, bytes) else "held"
-            beats.append(Heartbeat(f"scheduler:{name}", "scheduler", state, _now() if ttl and ttl > 0 else None))
+            beats.append(
+                Heartbeat(f"scheduler:{name}", "scheduler", state, _now() if ttl and ttl > 0 else None)
+            )
     return beats
 
 
@@ -108,7 +110,7 @@ def _cron(connection: redis.Redis) -> list[Heartbeat]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def embedded_health(store: Store) -> QueueHealth:

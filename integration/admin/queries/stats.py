@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -27,8 +27,9 @@ def rule_stats(store: Store, rules: Iterable[str], since: datetime) -> dict[str,
     found: dict[str, RuleStats] = {}
     with store.engine.connect() as conn:
         for rule in rules:
-            hits = conn.execute(select(func.count()).select_from(audit_log)
-                                .where(c.rule == rule, c.at >= since)).scalar()
+            hits = conn.execute(
+                select(func.count()).select_from(audit_log).where(c.rule == rule, c.at >= since)
+            ).scalar()
             last = conn.execute(select(func.max(c.at)).where(c.rule == rule)).scalar()
             found[rule] = RuleStats(int(hits or 0), _aware(last))
     return found
@@ -41,4 +42,4 @@ def _aware(value: object) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

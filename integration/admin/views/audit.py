@@ -17,7 +17,18 @@ from integration.admin.web import clean_arg, int_arg, now, parse_day, services
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 
 PAGE = 50
-CSV_COLUMNS = ("id", "at", "tracker", "item_key", "rule", "action", "outcome", "reason", "delivery_id", "detail")
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "tracker",
+    "item_key",
+    "rule",
+    "action",
+    "outcome",
+    "reason",
+    "delivery_id",
+    "detail",
+)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 blueprint = Blueprint("admin_audit", __name__, url_prefix="/admin")
@@ -58,8 +69,14 @@ def index() -> ResponseReturnValue:
     f, entries, next_before = _page()
     rule_names = sorted(r.name for r in services().rules.current().rules)
     return render_template(
-        "admin/audit.html", entries=entries, next_before=next_before, f=f, query=filter_query(),
-        outcomes=[o.value for o in Outcome], rule_names=rule_names, newest=request.args.get("before") is None,
+        "admin/audit.html",
+        entries=entries,
+        next_before=next_before,
+        f=f,
+        query=filter_query(),
+        outcomes=[o.value for o in Outcome],
+        rule_names=rule_names,
+        newest=request.args.get("before") is None,
         now=now(),
     )
 
@@ -72,9 +89,18 @@ def as_json() -> ResponseReturnValue:
 
 
 def entry_json(e: AuditEntry) -> dict[str, Any]:
-    return {"id": e.id, "at": e.at.isoformat(), "tracker": e.tracker, "item_key": e.item_key, "rule": e.rule,
-            "action": e.action, "outcome": e.outcome.value, "reason": e.reason, "delivery_id": e.delivery_id,
-            "detail": dict(e.detail)}
+    return {
+        "id": e.id,
+        "at": e.at.isoformat(),
+        "tracker": e.tracker,
+        "item_key": e.item_key,
+        "rule": e.rule,
+        "action": e.action,
+        "outcome": e.outcome.value,
+        "reason": e.reason,
+        "delivery_id": e.delivery_id,
+        "detail": dict(e.detail),
+    }
 
 
 @blueprint.get("/audit.csv")
@@ -83,8 +109,11 @@ def as_csv() -> ResponseReturnValue:
     f = audit_filter()
     store = services().store
     name = f"flowkeeper-audit-{now():%Y%m%d-%H%M}.csv"
-    return Response(stream_with_context(csv_lines(store.audit.iter_all(f))), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        stream_with_context(csv_lines(store.audit.iter_all(f))),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def csv_lines(entries: Iterator[AuditEntry]) -> Iterator[str]:
@@ -103,8 +132,18 @@ def csv_lines(entries: Iterator[AuditEntry]) -> Iterator[str]:
 
 def _row(e: AuditEntry) -> list[Any]:
     detail = json.dumps(dict(e.detail), ensure_ascii=False, sort_keys=True) if e.detail else ""
-    return [e.id, e.at.isoformat(), e.tracker, e.item_key or "", e.rule or "", e.action, e.outcome.value, e.reason,
-            e.delivery_id or "", detail]
+    return [
+        e.id,
+        e.at.isoformat(),
+        e.tracker,
+        e.item_key or "",
+        e.rule or "",
+        e.action,
+        e.outcome.value,
+        e.reason,
+        e.delivery_id or "",
+        detail,
+    ]
 
 
 def safe_cell(value: Any) -> Any:

@@ -37,10 +37,13 @@ def index() -> ResponseReturnValue:
     days = _days()
     data = _data(days)
     charts = {
-        "flagged": line_chart(data["flagged"].days, data["flagged"].series, "Flagged items at the end of each day"),
+        "flagged": line_chart(
+            data["flagged"].days, data["flagged"].series, "Flagged items at the end of each day"
+        ),
         "hits": stacked_bars(data["hits"].days, data["hits"].series, "Rule decisions per day"),
-        "outcomes": stacked_bars(data["outcomes"].days, data["outcomes"].series, "Decisions by outcome per day",
-                                 OUTCOME_COLORS),
+        "outcomes": stacked_bars(
+            data["outcomes"].days, data["outcomes"].series, "Decisions by outcome per day", OUTCOME_COLORS
+        ),
     }
     return render_template("admin/charts.html", charts=charts, days=days, ranges=RANGES)
 
@@ -49,4 +52,6 @@ def index() -> ResponseReturnValue:
 @login_required
 def as_json() -> ResponseReturnValue:
     data = _data(_days())
-    return jsonify({name: {"days": [d.isoformat() for d in s.days], "series": s.series} for name, s in data.items()})
+    return jsonify(
+        {name: {"days": [d.isoformat() for d in s.days], "series": s.series} for name, s in data.items()}
+    )

@@ -1,6 +1,8 @@
-"""Explain: enter an item key, see each rule's verdict with the per-condition trace (actual, expected, ✅/❌)."""
+"""Explain: enter an item key, see each rule's verdict with each condition's actual, expected and ✅/❌."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
@@ -20,8 +22,15 @@ def index() -> ResponseReturnValue:
     tracker = tracker_choice(request.args.get("tracker"))
     kind = request.args.get("as", "updated")
     kind = kind if kind in AS_EVENTS else "updated"
-    context = {"key": key, "tracker": tracker, "kind": kind, "as_events": AS_EVENTS, "lookup": None,
-               "verdicts": [], "configured": sorted(svc.clients)}
+    context: dict[str, Any] = {
+        "key": key,
+        "tracker": tracker,
+        "kind": kind,
+        "as_events": AS_EVENTS,
+        "lookup": None,
+        "verdicts": [],
+        "configured": sorted(svc.clients),
+    }
     if key:
         at = now()
         lookup = find_item(svc, key, tracker, scrub=scrub)

@@ -8,8 +8,14 @@ from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
 from integration.admin.auth import login_required
-from integration.admin.queries.flagged import (PAGE, FlaggedFilter, FlaggedItem, counts_by_rule, flagged_count,
-                                               flagged_page, teams)
+from integration.admin.queries.flagged import (
+    PAGE,
+    FlaggedFilter,
+    FlaggedItem,
+    counts_by_rule,
+    flagged_page,
+    teams,
+)
 from integration.admin.web import clean_arg, int_arg, now, safe_url, services
 
 blueprint = Blueprint("admin_flagged", __name__, url_prefix="/admin")
@@ -18,8 +24,12 @@ blueprint = Blueprint("admin_flagged", __name__, url_prefix="/admin")
 def flagged_filter() -> FlaggedFilter:
     mode = clean_arg("mode")
     tracker = clean_arg("tracker", 16)
-    return FlaggedFilter(rule=clean_arg("rule"), tracker=tracker if tracker in ("jira", "linear") else None,
-                         team=clean_arg("team", 64), mode=mode if mode in ("live", "dry") else None)
+    return FlaggedFilter(
+        rule=clean_arg("rule"),
+        tracker=tracker if tracker in ("jira", "linear") else None,
+        team=clean_arg("team", 64),
+        mode=mode if mode in ("live", "dry") else None,
+    )
 
 
 def step_label(rule: Any, steps_done: tuple[str, ...]) -> str:
@@ -44,7 +54,10 @@ def item_link(item: FlaggedItem) -> str | None:
 
 def _rows(items: list[FlaggedItem]) -> list[dict[str, Any]]:
     ruleset = services().rules.current()
-    return [{"item": i, "link": item_link(i), "step": step_label(ruleset.rule(i.rule), i.steps_done)} for i in items]
+    return [
+        {"item": i, "link": item_link(i), "step": step_label(ruleset.rule(i.rule), i.steps_done)}
+        for i in items
+    ]
 
 
 @blueprint.get("/flagged")
@@ -55,9 +68,18 @@ def index() -> ResponseReturnValue:
     offset = int_arg("offset", 0) or 0
     query = {k: v for k, v in request.args.items() if v and k != "offset"}
     summary = sorted(counts_by_rule(store).items(), key=lambda kv: (-kv[1], kv[0]))
+    page = flagged_page(store, f, offset)
     return render_template(
-        "admin/flagged.html", rows=_rows(flagged_page(store, f, offset)), total=flagged_count(store, f), f=f,
-        offset=offset, page_size=PAGE, query=query, summary=summary, teams=teams(store), now=now(),
+        "admin/flagged.html",
+        rows=_rows(page.items),
+        total=page.total,
+        f=f,
+        offset=offset,
+        page_size=PAGE,
+        query=query,
+        summary=summary,
+        teams=teams(store),
+        now=now(),
         rule_names=sorted(r.name for r in services().rules.current().rules),
     )
 
@@ -68,11 +90,25 @@ def as_json() -> ResponseReturnValue:
     store = services().store
     f = flagged_filter()
     offset = int_arg("offset", 0) or 0
-    return jsonify({
-        "total": flagged_count(store, f),
-        "items": [{"tracker": r["item"].tracker, "key": r["item"].key, "rule": r["item"].rule, "mode": r["item"].mode,
-                   "title": r["item"].title, "team": r["item"].team, "assignee": r["item"].assignee,
-                   "status": r["item"].status, "step": r["step"], "url": r["link"],
-                   "flagged_at": r["item"].opened_at.isoformat() if r["item"].opened_at else None}
-                  for r in _rows(flagged_page(store, f, offset))],
-    })
+    page = flagged_page(store, f, offset)
+    return jsonify(
+        {
+            "total": page.total,
+            "items": [
+                {
+                    "tracker": r["item"].tracker,
+                    "key": r["item"].key,
+                    "rule": r["item"].rule,
+                    "mode": r["item"].mode,
+                    "title": r["item"].title,
+                    "team": r["item"].team,
+                    "assignee": r["item"].assignee,
+                    "status": r["item"].status,
+                    "step": r["step"],
+                    "url": r["link"],
+                    "flagged_at": r["item"].opened_at.isoformat() if r["item"].opened_at else None,
+                }
+                for r in _rows(page.items)
+            ],
+        }
+    )

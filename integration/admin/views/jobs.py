@@ -26,8 +26,14 @@ def backend() -> FailedJobs:
 def index() -> ResponseReturnValue:
     jobs = backend()
     offset = int_arg("offset", 0) or 0
-    return render_template("admin/jobs.html", jobs=jobs.page(offset), total=jobs.count(), offset=offset,
-                           page_size=PAGE, backend=jobs.backend)
+    return render_template(
+        "admin/jobs.html",
+        jobs=jobs.page(offset),
+        total=jobs.count(),
+        offset=offset,
+        page_size=PAGE,
+        backend=jobs.backend,
+    )
 
 
 @blueprint.get("/jobs.json")
@@ -35,13 +41,24 @@ def index() -> ResponseReturnValue:
 def failed_json() -> ResponseReturnValue:
     jobs = backend()
     offset = int_arg("offset", 0) or 0
-    return jsonify({
-        "backend": jobs.backend,
-        "total": jobs.count(),
-        "jobs": [{"id": j.id, "source": j.source, "description": scrub(j.description), "item": j.item_key,
-                  "failed_at": j.failed_at.isoformat() if j.failed_at else None, "error": scrub(j.error),
-                  "can_requeue": j.can_requeue} for j in jobs.page(offset)],
-    })
+    return jsonify(
+        {
+            "backend": jobs.backend,
+            "total": jobs.count(),
+            "jobs": [
+                {
+                    "id": j.id,
+                    "source": j.source,
+                    "description": scrub(j.description),
+                    "item": j.item_key,
+                    "failed_at": j.failed_at.isoformat() if j.failed_at else None,
+                    "error": scrub(j.error),
+                    "can_requeue": j.can_requeue,
+                }
+                for j in jobs.page(offset)
+            ],
+        }
+    )
 
 
 @blueprint.post("/jobs/<job_id>/requeue")

@@ -9,16 +9,28 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 
 from integration.admin.auth import login_required
-from integration.admin.queries.overview import (TEST_KEY, TRACKERS, mirror_written_at, rules_status,
-                                                tracker_status, warnings)
+from integration.admin.queries.overview import (
+    TEST_KEY,
+    TRACKERS,
+    mirror_size,
+    rules_status,
+    tracker_statuses,
+    warnings,
+)
 from integration.admin.queries.queue import QueueHealth, embedded_health, redis_health
 from integration.admin.web import now, scrub, services
 from integration.trackers.factory import make_clients
 
 log = logging.getLogger("flowkeeper.admin")
 
-blueprint = Blueprint("admin", "integration.admin", url_prefix="/admin", template_folder="templates",
-                      static_folder="static", static_url_path="/static")
+blueprint = Blueprint(
+    "admin",
+    "integration.admin",
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 
 def queue_health() -> QueueHealth:
@@ -28,11 +40,13 @@ def queue_health() -> QueueHealth:
 
 def overview_facts() -> dict[str, Any]:
     svc = services()
+    trackers = tracker_statuses(svc)
     return {
-        "trackers": [tracker_status(svc, t) for t in TRACKERS],
+        "trackers": trackers,
         "queue": queue_health(),
         "dry_run_requested": svc.settings.dry_run_requested,
-        "mirror_written_at": mirror_written_at(svc.store),
+        "mirror_items": mirror_size(svc.store),
+        "last_sync": max((t.last_sync for t in trackers if t.last_sync), default=None),
         "rules": rules_status(svc),
         "warnings": warnings(svc.settings),
     }
@@ -49,17 +63,29 @@ def overview() -> ResponseReturnValue:
 def overview_json() -> ResponseReturnValue:
     facts = overview_facts()
     queue: QueueHealth = facts["queue"]
-    return jsonify({
-        "trackers": [_tracker_json(t) for t in facts["trackers"]],
-        "queue": {"backend": queue.backend, "error": queue.error, "deliveries": queue.deliveries,
-                  "queues": [vars(q) for q in queue.queues],
-                  "heartbeats": [{"name": h.name, "kind": h.kind, "state": h.state,
-                                  "last_seen": _iso(h.last_seen)} for h in queue.heartbeats]},
-        "dry_run_requested": facts["dry_run_requested"],
-        "mirror_written_at": _iso(facts["mirror_written_at"]),
-        "rules": {"files": facts["rules"].files, "rules": facts["rules"].rules, "errors": facts["rules"].errors},
-        "warnings": facts["warnings"],
-    })
+    return jsonify(
+        {
+            "trackers": [_tracker_json(t) for t in facts["trackers"]],
+            "queue": {
+                "backend": queue.backend,
+                "error": queue.error,
+                "deliveries": queue.deliveries,
+                "queues": [vars(q) for q in queue.queues],
+                "heartbeats": [
+                    {"name": h.name, "kind": h.kind, "state": h.state, "last_seen": _iso(h.last_seen)}
+                    for h in queue.heartbeats
+                ],
+            },
+            "dry_run_requested": facts["dry_run_requested"],
+            "mirror": {"items": facts["mirror_items"], "last_sync": _iso(facts["last_sync"])},
+            "rules": {
+                "files": facts["rules"].files,
+                "rules": facts["rules"].rules,
+                "errors": facts["rules"].errors,
+            },
+            "warnings": facts["warnings"],
+        }
+    )
 
 
 def _iso(value: Any) -> str | None:
@@ -69,10 +95,15 @@ def _iso(value: Any) -> str | None:
 def _tracker_json(status: Any) -> dict[str, Any]:
     delivery = status.last_delivery
     return {
-        "name": status.name, "configured": status.configured, "dry_run": status.dry_run,
-        "webhook_secrets": status.webhook_secrets, "account": status.account, "last_sync": _iso(status.last_sync),
+        "name": status.name,
+        "configured": status.configured,
+        "dry_run": status.dry_run,
+        "webhook_secrets": status.webhook_secrets,
+        "account": status.account,
+        "last_sync": _iso(status.last_sync),
         "last_delivery": {k: _iso(v) if hasattr(v, "isoformat") else v for k, v in delivery.items()}
-        if delivery else None,
+        if delivery
+        else None,
         "last_test": status.last_test,
     }
 
@@ -93,15 +124,19 @@ def test_connection(tracker: str) -> ResponseReturnValue:
         me = client.whoami()
     except Exception as error:  # noqa: BLE001 - any failure is the answer the admin asked for
         detail = scrub(f"{type(error).__name__}: {error}")
-        svc.store.service.put(TEST_KEY.format(tracker=tracker), {"ok": False, "detail": detail,
-                                                                  "at": at.isoformat()}, at)
+        svc.store.service.put(
+            TEST_KEY.format(tracker=tracker), {"ok": False, "detail": detail, "at": at.isoformat()}, at
+        )
         log.warning("admin.connection_test.failed", extra={"tracker": tracker, "error": detail})
         flash(f"{tracker.title()}: the credentials did not work — {detail}", "error")
         return redirect(url_for("admin.overview"))
     name = me.name or me.id
     svc.store.service.put(f"{tracker}.whoami", {"id": me.id, "name": me.name}, at)
-    svc.store.service.put(TEST_KEY.format(tracker=tracker), {"ok": True, "detail": f"signed in as {name}",
-                                                              "at": at.isoformat()}, at)
+    svc.store.service.put(
+        TEST_KEY.format(tracker=tracker),
+        {"ok": True, "detail": f"signed in as {name}", "at": at.isoformat()},
+        at,
+    )
     flash(f"{tracker.title()}: connected as {name}.", "ok")
     return redirect(url_for("admin.overview"))
 

@@ -76,8 +76,17 @@ def rule_rows() -> list[RuleRow]:
     for rule in rules:
         override = overrides.get(rule.name, {})
         enabled, dry, why = effective(rule, override, global_dry)
-        rows.append(RuleRow(rule, source_label(rule.source, svc.settings.rules_dir), override, enabled, dry, why,
-                            stats[rule.name]))
+        rows.append(
+            RuleRow(
+                rule,
+                source_label(rule.source, svc.settings.rules_dir),
+                override,
+                enabled,
+                dry,
+                why,
+                stats[rule.name],
+            )
+        )
     return rows
 
 
@@ -85,22 +94,39 @@ def rule_rows() -> list[RuleRow]:
 @login_required
 def index() -> ResponseReturnValue:
     svc = services()
-    return render_template("admin/rules.html", rows=rule_rows(), global_dry=svc.settings.dry_run_requested,
-                           load_error=svc.rules.last_error, now=now())
+    return render_template(
+        "admin/rules.html",
+        rows=rule_rows(),
+        global_dry=svc.settings.dry_run_requested,
+        load_error=svc.rules.last_error,
+        now=now(),
+    )
 
 
 @blueprint.get("/rules.json")
 @login_required
 def as_json() -> ResponseReturnValue:
-    return jsonify([
-        {"name": r.rule.name, "description": r.rule.description, "source": r.source, "line": r.rule.line,
-         "triggers": sorted(r.rule.triggers), "trackers": sorted(t.value for t in r.rule.trackers),
-         "teams": sorted(r.rule.teams), "schedule": _schedule(r.rule.schedule),
-         "file": {"enabled": r.rule.enabled, "dry_run": r.rule.dry_run}, "override": r.override,
-         "enabled": r.enabled, "dry_run": r.dry_run, "hits_7d": r.stats.hits,
-         "last_run": r.stats.last_run.isoformat() if r.stats.last_run else None}
-        for r in rule_rows()
-    ])
+    return jsonify(
+        [
+            {
+                "name": r.rule.name,
+                "description": r.rule.description,
+                "source": r.source,
+                "line": r.rule.line,
+                "triggers": sorted(r.rule.triggers),
+                "trackers": sorted(t.value for t in r.rule.trackers),
+                "teams": sorted(r.rule.teams),
+                "schedule": _schedule(r.rule.schedule),
+                "file": {"enabled": r.rule.enabled, "dry_run": r.rule.dry_run},
+                "override": r.override,
+                "enabled": r.enabled,
+                "dry_run": r.dry_run,
+                "hits_7d": r.stats.hits,
+                "last_run": r.stats.last_run.isoformat() if r.stats.last_run else None,
+            }
+            for r in rule_rows()
+        ]
+    )
 
 
 def _schedule(schedule: Any) -> str | None:
