@@ -113,9 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
         check.add_argument("--project", action="append", default=[], help="project/team key to check (repeatable)")
         check.set_defaults(func=cmd_check, tracker=tracker)
 
+    from integration.reports.cli import register as register_reports
+    from integration.retention import register as register_retention
+    from integration.sweeps.cli import register as register_sweeps
     from rules.cli import register as register_rules
 
     register_rules(sub)
+    register_sweeps(sub)
+    register_reports(sub)
+    register_retention(sub)
     return parser
 
 
