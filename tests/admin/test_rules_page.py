@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from integration.services import Services, build_services
 from integration.settings import load_settings
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from tests.admin.fakes import FakeTracker
-from tests.admin.helpers import JIRA_SECRET, JIRA_URL, base_env, jira_payload, login, post
+from tests.admin.helpers import JIRA_SECRET, JIRA_URL, RULES_DIR, base_env, jira_payload, login, post
 from tests.foundation.helpers import jira_request
 
 RULE = "started-without-assignee"
@@ -37,25 +38,23 @@ class Live:
         return self.services.store.audit.page(AuditFilter(item_key=key, rule=RULE))
 
 
-@pytest.fixture
-def live(db_url: str) -> Iterator[Live]:
+def start_live(db_url: str, rules_dir: Path = RULES_DIR) -> Live:
     """Global dry run off and a (fake) Jira connected: rules write unless a toggle says otherwise."""
-    settings = load_settings(
-        base_env(
-            db_url,
-            FLOWKEEPER_DRY_RUN="0",
-            JIRA_URL=JIRA_URL,
-            JIRA_USER="bot@example.com",
-            JIRA_API_TOKEN="token-1234",
-        )
-    )
+    env = base_env(db_url, FLOWKEEPER_DRY_RUN="0", JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
+                   JIRA_API_TOKEN="token-1234", RULES_DIR=str(rules_dir))
     tracker = FakeTracker()
-    services = build_services(settings, clients={"jira": tracker})
+    services = build_services(load_settings(env), clients={"jira": tracker})
     app = create_app(services=services)
     admin = app.test_client()
     login(admin)
-    yield Live(app, admin, services, tracker)
-    services.store.engine.dispose()
+    return Live(app, admin, services, tracker)
+
+
+@pytest.fixture
+def live(db_url: str) -> Iterator[Live]:
+    running = start_live(db_url)
+    yield running
+    running.services.store.engine.dispose()
 
 
 def test_rules_page_lists_each_rule_with_source_triggers_and_links(admin: FlaskClient) -> None:
@@ -144,3 +143,19 @@ def test_rules_page_on_a_fresh_app_has_no_overrides(db_url: str) -> None:
     client = create_app(base_env(db_url)).test_client()
     login(client)
     assert all(r["override"] == {} for r in client.get("/admin/rules.json").json)
+
+
+def test_go_live_override_wins_over_a_dry_run_rule_file(db_url: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (RULES_DIR / "team.yml").read_text()
+    (rules / "team.yml").write_text(text.replace("    on: [created, updated, comment_created]\n",
+                                                 "    on: [created, updated, comment_created]\n    dry_run: true\n", 1))
+    live = start_live(db_url, rules)
+    page = live.admin.get("/admin/rules").get_data(as_text=True)
+    assert "dry run · rule file" in page
+    assert {e.outcome for e in live.deliver("GBL-5")} == {Outcome.WOULD_DO}
+    post(live.admin, f"/admin/rules/{RULE}/override", field="dry_run", value="0")
+    assert {e.outcome for e in live.deliver("GBL-6")} == {Outcome.DONE}
+    assert ("add_labels", "GBL-6", ("needs-owner",)) in live.tracker.writes
+    live.services.store.engine.dispose()

@@ -2,8 +2,8 @@
 
 Overrides (enabled, dry run) live in the database, win over the file and take effect on
 the next event: the pipeline reads them at every evaluation. The page never edits YAML —
-rule files stay the source of truth for what a rule says. An override can make a rule
-drier but never lift a dry run its file asks for.
+rule files stay the source of truth for what a rule says. An override can switch a rule
+live or dry whatever the file says, but never lift the global dry run.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from flask.typing import ResponseReturnValue
 from integration.admin.auth import login_required
 from integration.admin.queries.stats import RuleStats, rule_stats
 from integration.admin.web import now, services
+from rules.engine import effective as engine_effective
+from rules.model import EvalContext
 
 log = logging.getLogger("flowkeeper.admin")
 
@@ -34,7 +36,8 @@ class RuleRow:
     source: str
     override: dict[str, bool]
     enabled: bool
-    dry_run: bool
+    own_dry_run: bool  # the rule's own (file or override): what the dry-run switch shows
+    dry_run: bool  # in effect, the global dry run included
     dry_run_reason: str | None
     stats: RuleStats
 
@@ -54,16 +57,16 @@ def source_label(path: str, rules_dir: Path | None) -> str:
     return f"built-in: {p.name}" if rules_dir is None else str(p)
 
 
-def effective(rule: Any, override: dict[str, bool], global_dry: bool) -> tuple[bool, bool, str | None]:
-    """(enabled, dry run, why dry) as the engine and executor will decide them."""
-    enabled = bool(override.get("enabled", rule.enabled))
-    if rule.dry_run:
-        return enabled, True, "rule file"
-    if override.get("dry_run"):
-        return enabled, True, "override"
-    if global_dry:
-        return enabled, True, "global"
-    return enabled, False, None
+def effective_state(rule: Any, override: dict[str, bool], global_dry: bool) -> tuple[bool, bool, bool, str | None]:
+    """(enabled, the rule's own dry run, dry run in effect, why) — decided by the engine's own rule.
+
+    Overrides win over the file both ways; the global dry run sits on top and nothing
+    on this page can lift it.
+    """
+    enabled, own_dry = engine_effective(rule, EvalContext(overrides={rule.name: override} if override else {}))
+    if own_dry:
+        return enabled, True, True, "override" if "dry_run" in override else "rule file"
+    return enabled, False, global_dry, "global" if global_dry else None
 
 
 def rule_rows() -> list[RuleRow]:
@@ -75,13 +78,14 @@ def rule_rows() -> list[RuleRow]:
     rows = []
     for rule in rules:
         override = overrides.get(rule.name, {})
-        enabled, dry, why = effective(rule, override, global_dry)
+        enabled, own_dry, dry, why = effective_state(rule, override, global_dry)
         rows.append(
             RuleRow(
                 rule,
                 source_label(rule.source, svc.settings.rules_dir),
                 override,
                 enabled,
+                own_dry,
                 dry,
                 why,
                 stats[rule.name],
@@ -162,4 +166,4 @@ def override(name: str) -> ResponseReturnValue:
 def _said(field: str, value: bool) -> str:
     if field == "enabled":
         return "enabled" if value else "disabled"
-    return "dry run (decisions recorded as “would do”)" if value else "dry run override removed"
+    return "dry run (decisions recorded as “would do”)" if value else "live (unless the global dry run is on)"
