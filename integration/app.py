@@ -66,6 +66,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, services: Services | 
     from integration.admin import init_app as init_admin
 
     init_admin(app)  # the admin page at /admin (login, CSRF, one blueprint per page)
+    from integration.reports.web import blueprint as reports
+
+    app.register_blueprint(reports)  # /admin/reports, behind the admin login
     from integration.observability import init_app as init_observability
 
     init_observability(app, env)  # /metrics (FLOWKEEPER_METRICS_TOKEN), /openapi.yaml, webhook timing

@@ -13,8 +13,10 @@ from markupsafe import Markup, escape
 
 from integration.reports.dataset import Chart, Dataset, plain
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 44
+WIDTH, HEIGHT = 640, 270
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 30, 44  # the top margin holds the percentile labels
+MAX_DOTS = 600  # a strip chart draws at most this many items
+CHAR_W = 6.2  # average width of an 11px label character, for spacing axis labels
 PALETTE = ("#2f6fdf", "#e8833a", "#3aa17e", "#b05cc6", "#d64550", "#8c8c8c", "#c9a227", "#2bb3c0")
 REF_COLORS = {"p50": "#3aa17e", "p85": "#e8833a", "p95": "#d64550"}
 
@@ -40,7 +42,7 @@ def _fmt(value: float) -> str:
 def _svg(chart_title: str, body: list[str], legend: Sequence[str] = (), height: int = HEIGHT) -> Markup:
     items = "".join(
         f'<g transform="translate({LEFT + n * 130},{height - 12})"><rect width="10" height="10" y="-9" '
-        f'fill="{PALETTE[n % len(PALETTE)]}"/><text x="14" font-size="11">{escape(name)}</text></g>'
+        f'fill="{PALETTE[n % len(PALETTE)]}"/><text class="axis" x="14" font-size="11">{escape(name)}</text></g>'
         for n, name in enumerate(legend) if len(legend) > 1
     )
     return Markup(
@@ -55,14 +57,19 @@ def _y_axis(top: float, step: float, plot_h: float) -> list[str]:
     ticks = int(round(top / step))
     for t in range(ticks + 1):
         y = TOP + plot_h - plot_h * (t * step) / top
-        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>'
-                   f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{_fmt(t * step)}</text>')
+        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>'
+                   f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">'
+                   f"{_fmt(t * step)}</text>")
     return out
 
 
 def _x_labels(labels: list[str], x_of: list[float]) -> list[str]:
-    every = max(1, math.ceil(len(labels) / 12))
-    return [f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" fill="#555">{escape(label)}</text>'
+    """As many labels as fit side by side; the others are skipped evenly."""
+    widest = max((len(label) for label in labels), default=1) * CHAR_W + 12
+    fit = max(1, int((WIDTH - LEFT - RIGHT) // widest))
+    every = max(1, math.ceil(len(labels) / fit))
+    return [f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" fill="#555">'
+            f"{escape(label)}</text>"
             for n, (label, x) in enumerate(zip(labels, x_of)) if n % every == 0]
 
 
@@ -72,12 +79,13 @@ def bar_chart(d: Dataset, c: Chart) -> Markup:
     top, step = nice_max(max((v for s in series for v in s), default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(labels))
-    bar_w = max(1.0, slot * 0.8 / max(1, len(series)))
+    bar_w = max(1.0, min(slot * 0.8, 64.0) / max(1, len(series)))
+    pad = (slot - bar_w * len(series)) / 2
     body = _y_axis(top, step, plot_h)
     for s, values in enumerate(series):
         for n, value in enumerate(values):
             h = plot_h * value / top
-            x = LEFT + n * slot + slot * 0.1 + s * bar_w
+            x = LEFT + n * slot + pad + s * bar_w
             body.append(f'<rect class="bar" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar_w:.1f}" '
                         f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}"><title>{escape(labels[n])}: '
                         f"{_fmt(value)}</title></rect>")
@@ -93,34 +101,44 @@ def _bucket_refs(c: Chart, labels: list[str], slot: float, plot_h: float) -> lis
         buckets = [float(label) for label in labels]
     except ValueError:
         return out  # not a numeric axis: no markers
-    for name, value in c.refs:
+    for k, (names, value, color) in enumerate(ref_groups(c.refs)):
         n = sum(1 for b in buckets if b <= value) - 1
         if n < 0:
             continue
         x = LEFT + n * slot + slot * min(1.0, max(0.0, value - buckets[n]))
-        color = REF_COLORS.get(name, "#333")
-        out.append(f'<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}" stroke="{color}" '
-                   f'stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="{TOP + 10}" fill="{color}">'
-                   f"{escape(name)} {_fmt(value)}</text>")
+        anchor, tx = ("end", x - 3) if x > WIDTH - 90 else ("start", x + 3)
+        out.append(f'<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4 - 11 * (k % 2)}" y2="{TOP + plot_h}" '
+                   f'stroke="{color}" stroke-dasharray="4 3"/><text class="ref-label" x="{tx:.1f}" '
+                   f'y="{TOP - 6 - 11 * (k % 2)}" text-anchor="{anchor}" fill="{color}">{escape(names)} {_fmt(value)}</text>')
     return out
+
+
+def ref_groups(refs: Sequence[tuple[str, float]]) -> list[tuple[str, float, str]]:
+    """Reference lines sharing a value share one label ("p85 = p95"), in the colour of the highest."""
+    groups: dict[float, list[str]] = {}
+    for name, value in refs:
+        groups.setdefault(value, []).append(name)
+    return [(" = ".join(names), value, REF_COLORS.get(names[-1], "#333")) for value, names in groups.items()]
 
 
 def hbar_chart(d: Dataset, c: Chart) -> Markup:
     labels = [str(plain(v)) for v in d.column(c.x)][:20]
     values = [_num(v) for v in d.column(c.y[0])][:20]
-    row_h, label_w = 22, 170
-    height = TOP + row_h * max(1, len(labels)) + 8
-    top = max(values, default=0) or 1.0
+    row_h, label_w, top_y = 22, 170, 8
+    height = top_y + row_h * max(1, len(labels)) + 8
+    share = c.unit == "share"
+    top = 1.0 if share else (max(values, default=0) or 1.0)
+    shown = [f"{v * 100:.0f}%" if share else _fmt(v) for v in values]
     plot_w = WIDTH - label_w - RIGHT - 50
     body = []
-    for n, (label, value) in enumerate(zip(labels, values)):
-        y = TOP + n * row_h
+    for n, (label, value, text) in enumerate(zip(labels, values, shown)):
+        y = top_y + n * row_h
         w = plot_w * value / top
         short = label if len(label) <= 26 else label[:25] + "…"
-        body.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" fill="#333">{escape(short)}</text>'
+        body.append(f'<text class="axis" x="{label_w - 6}" y="{y + 14}" text-anchor="end" fill="#333">{escape(short)}</text>'
                     f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" '
-                    f'fill="{PALETTE[0]}"><title>{escape(label)}: {_fmt(value)}</title></rect>'
-                    f'<text x="{label_w + w + 4:.1f}" y="{y + 14}" fill="#555">{_fmt(value)}</text>')
+                    f'fill="{PALETTE[0]}"><title>{escape(label)}: {text}</title></rect>'
+                    f'<text class="axis" x="{label_w + w + 4:.1f}" y="{y + 14}" fill="#555">{text}</text>')
     return _svg(d.title, body, height=height)
 
 
@@ -149,14 +167,16 @@ def strip_chart(d: Dataset, c: Chart) -> Markup:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(cats))
     body = _y_axis(top, step, plot_h)
-    for name, value in c.refs:
+    for names, value, color in ref_groups(c.refs):
         y = TOP + plot_h - plot_h * value / top
-        color = REF_COLORS.get(name, "#333")
         body.append(f'<line class="ref" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" '
-                    f'stroke-dasharray="4 3"/><text x="{WIDTH - RIGHT - 2}" y="{y - 3:.1f}" text-anchor="end" '
-                    f'fill="{color}">{escape(name)} {_fmt(value)}</text>')
+                    f'stroke-dasharray="4 3"/><text class="ref-label" x="{WIDTH - RIGHT - 2}" y="{y - 3:.1f}" '
+                    f'text-anchor="end" fill="{color}">{escape(names)} {_fmt(value)}</text>')
     keys = d.column(d.columns[0])
-    for n, (cat, value) in enumerate(zip(d.column(c.x), values)):
+    if len(values) > MAX_DOTS:  # rows come oldest first: the ones that matter are drawn
+        body.append(f'<text class="axis" x="{LEFT + 4}" y="{TOP - 8}" fill="#555">the {MAX_DOTS} oldest of '
+                    f"{len(values)} shown</text>")
+    for n, (cat, value) in enumerate(list(zip(d.column(c.x), values))[:MAX_DOTS]):
         k = cats.index(str(cat))
         jitter = ((n * 37) % 100) / 100 - 0.5
         x = LEFT + k * slot + slot / 2 + jitter * slot * 0.5

@@ -38,6 +38,7 @@ class Dataset:
     chart: Chart | None = None
     summary: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     note: str = ""
+    open_table: bool = False  # the numbers matter as much as the chart: show the table unfolded
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row)) for row in self.rows]

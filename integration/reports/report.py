@@ -120,7 +120,7 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
                  "flags_set", "undone_in_a_day", "undone_share"),
                 tuple((r.rule, r.opened, r.cleared, r.fix_p50_days, r.fix_p85_days, r.flagged_live, r.flagged_dry,
                        r.flags_set, r.undone_in_a_day, r.undone_share) for r in rules),
-                Chart("bar", "rule", ("opened", "cleared"))),
+                Chart("bar", "rule", ("opened", "cleared")), open_table=True),
         Dataset("hygiene_weekly", "Flags opened and cleared per week", "hygiene", ("week", "opened", "cleared"),
                 tuple((w, o, cl) for w, (o, cl) in sorted(totals.items())), Chart("bar", "week", ("opened", "cleared"))),
         Dataset("hygiene_rule_weeks", "Flags per rule and week", "hygiene", ("week", "rule", "opened", "cleared"),
@@ -143,7 +143,7 @@ def roadmap_section(conn: Connection, ctx: Context) -> list[Dataset]:
                     tuple((r.tracker, r.project, r.epic_key, r.team, r.target, r.total, r.done, r.progress,
                            r.in_progress, r.stalled, r.flagged, r.weekly_throughput, r.forecast_days, r.days_left,
                            r.risk) for r in rows),
-                    Chart("hbar", "project", ("progress",), "done share"))]
+                    Chart("hbar", "project", ("progress",), "share"), open_table=True)]
 
 
 Section = Callable[[Connection, Context], list[Dataset]]

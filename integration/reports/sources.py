@@ -17,13 +17,12 @@ LINEAR_TARGETS_KEY = "linear.project_targets"
 
 
 def catalog_from_rules_dir(rules_dir: Any) -> RuleCatalog:
-    """The catalog of the rule files a process would load; empty (with a warning) if they do not load."""
-    from integration.rulesource import rule_files
+    """The catalog of the rule files a process would load (RULES_DIR, else the built-in packs)."""
     from rules.errors import RuleFileError
-    from rules.loader import load_ruleset
+    from rules.loader import builtin_pack_paths, load_ruleset
 
     try:
-        return RuleCatalog.from_ruleset(load_ruleset(rule_files(rules_dir)))
+        return RuleCatalog.from_ruleset(load_ruleset([rules_dir] if rules_dir else builtin_pack_paths()))
     except RuleFileError as error:
         log.warning("reports.rules_unavailable: stalled items and flag labels unknown\n%s", error)
         return RuleCatalog()
