@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -40,8 +40,14 @@ class Live:
 
 def start_live(db_url: str, rules_dir: Path = RULES_DIR) -> Live:
     """Global dry run off and a (fake) Jira connected: rules write unless a toggle says otherwise."""
-    env = base_env(db_url, FLOWKEEPER_DRY_RUN="0", JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
-                   JIRA_API_TOKEN="token-1234", RULES_DIR=str(rules_dir))
+    env = base_env(
+        db_url,
+        FLOWKEEPER_DRY_RUN="0",
+        JIRA_URL=JIRA_URL,
+        JIRA_USER="bot@example.com",
+        JIRA_API_TOKEN="token-1234",
+        RULES_DIR=str(rules_dir),
+    )
     tracker = FakeTracker()
     services = build_services(load_settings(env), clients={"jira": tracker})
     app = create_app(services=services)
@@ -149,8 +155,13 @@ def test_go_live_override_wins_over_a_dry_run_rule_file(db_url: str, tmp_path: P
     rules = tmp_path / "rules"
     rules.mkdir()
     text = (RULES_DIR / "team.yml").read_text()
-    (rules / "team.yml").write_text(text.replace("    on: [created, updated, comment_created]\n",
-                                                 "    on: [created, updated, comment_created]\n    dry_run: true\n", 1))
+    (rules / "team.yml").write_text(
+        text.replace(
+            "    on: [created, updated, comment_created]\n",
+            "    on: [created, updated, comment_created]\n    dry_run: true\n",
+            1,
+        )
+    )
     live = start_live(db_url, rules)
     page = live.admin.get("/admin/rules").get_data(as_text=True)
     assert "dry run · rule file" in page

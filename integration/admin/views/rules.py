@@ -57,13 +57,17 @@ def source_label(path: str, rules_dir: Path | None) -> str:
     return f"built-in: {p.name}" if rules_dir is None else str(p)
 
 
-def effective_state(rule: Any, override: dict[str, bool], global_dry: bool) -> tuple[bool, bool, bool, str | None]:
+def effective_state(
+    rule: Any, override: dict[str, bool], global_dry: bool
+) -> tuple[bool, bool, bool, str | None]:
     """(enabled, the rule's own dry run, dry run in effect, why) — decided by the engine's own rule.
 
     Overrides win over the file both ways; the global dry run sits on top and nothing
     on this page can lift it.
     """
-    enabled, own_dry = engine_effective(rule, EvalContext(overrides={rule.name: override} if override else {}))
+    enabled, own_dry = engine_effective(
+        rule, EvalContext(overrides={rule.name: override} if override else {})
+    )
     if own_dry:
         return enabled, True, True, "override" if "dry_run" in override else "rule file"
     return enabled, False, global_dry, "global" if global_dry else None

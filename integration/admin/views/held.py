@@ -1,0 +1,124 @@
+"""Held for approval: sweeps the blast-radius guard stopped, their intended writes, approve or discard.
+
+Approval is the sweeps feature's own `held.approve`: every held item is read again from
+the tracker, judged on its current state, and only what is still wanted is written,
+through the executor. Approving again resumes a batch a rate limit interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+
+from integration.admin.auth import client_key, login_required
+from integration.admin.web import scrub, services
+
+try:  # the sweeps feature owns held writes; without it there is nothing to hold
+    from integration.sweeps import held as sweeps_held
+except ImportError:  # pragma: no cover - only in a build without integration.sweeps
+    sweeps_held = None  # type: ignore[assignment]
+
+log = logging.getLogger("flowkeeper.admin")
+
+SHOWN_WRITES = 100
+WAITING = ("pending", "approving")
+
+blueprint = Blueprint("admin_held", __name__, url_prefix="/admin")
+
+
+def waiting_batches() -> list[dict[str, Any]]:
+    """Batches waiting for a decision, each with (up to SHOWN_WRITES of) its intended writes."""
+    if sweeps_held is None:
+        return []
+    svc = services()
+    found = []
+    for state in WAITING:
+        for batch in sweeps_held.list_batches(svc, state=state):
+            writes = sweeps_held.writes_of(svc, batch.id)
+            found.append(
+                {"batch": batch, "writes": writes[:SHOWN_WRITES], "more": max(0, len(writes) - SHOWN_WRITES)}
+            )
+    return sorted(found, key=lambda b: b["batch"].id)
+
+
+def decided_batches(limit: int = 20) -> list[Any]:
+    if sweeps_held is None:
+        return []
+    return [
+        b for b in sweeps_held.list_batches(services(), state=None, limit=limit) if b.state not in WAITING
+    ]
+
+
+@blueprint.get("/held")
+@login_required
+def index() -> ResponseReturnValue:
+    return render_template(
+        "admin/held.html",
+        waiting=waiting_batches(),
+        decided=decided_batches(),
+        available=sweeps_held is not None,
+    )
+
+
+@blueprint.get("/held.json")
+@login_required
+def as_json() -> ResponseReturnValue:
+    return jsonify(
+        [
+            {
+                "id": b["batch"].id,
+                "rule": b["batch"].rule,
+                "tracker": b["batch"].tracker,
+                "state": b["batch"].state,
+                "items": b["batch"].items,
+                "scope": b["batch"].scope,
+                "reason": b["batch"].reason,
+                "created_at": b["batch"].created_at.isoformat(),
+                "writes": [
+                    {"item": w.item_key, "summary": w.summary, "writes": w.writes, "state": w.state}
+                    for w in b["writes"]
+                ],
+                "more": b["more"],
+            }
+            for b in waiting_batches()
+        ]
+    )
+
+
+def _who() -> str:
+    return f"admin page ({client_key()})"
+
+
+@blueprint.post("/held/<int:batch_id>/approve")
+@login_required
+def approve(batch_id: int) -> ResponseReturnValue:
+    if sweeps_held is None:
+        flash("Sweeps are not part of this build: nothing is held.", "error")
+        return redirect(url_for("admin_held.index"))
+    try:
+        result = sweeps_held.approve(services(), batch_id, by=_who())
+    except ValueError as error:
+        flash(scrub(error), "error")
+        return redirect(url_for("admin_held.index"))
+    log.info("admin.held.approved", extra={"batch": batch_id, "result": result.describe()})
+    flash(f"Approved {scrub(result.describe())}.", "error" if result.failed else "ok")
+    return redirect(url_for("admin_held.index"))
+
+
+@blueprint.post("/held/<int:batch_id>/discard")
+@login_required
+def discard(batch_id: int) -> ResponseReturnValue:
+    if sweeps_held is None:
+        flash("Sweeps are not part of this build: nothing is held.", "error")
+        return redirect(url_for("admin_held.index"))
+    try:
+        dropped = sweeps_held.discard(services(), batch_id, by=_who())
+    except ValueError as error:
+        flash(scrub(error), "error")
+        return redirect(url_for("admin_held.index"))
+    log.info("admin.held.discarded", extra={"batch": batch_id, "items": dropped})
+    flash(f"Discarded batch {batch_id}: {dropped} items left unchanged.", "ok")
+    return redirect(url_for("admin_held.index"))

@@ -1,0 +1,153 @@
+"""Held for approval: writes listed; approve re-judges each item and applies; discard drops them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+
+from integration.app import create_app
+from integration.codec import to_jsonable
+from integration.services import Services, build_services
+from integration.settings import load_settings
+from integration.store.audit import AuditFilter
+from integration.store.mirror import HistoryEntry
+from integration.sweeps.writes import HeldBatches, SweepWrites
+from rules.model import ActorKind, Item, Person, Plan, Status, StatusCategory, Tracker
+from tests.admin.fakes import FakeTracker
+from tests.admin.helpers import JIRA_URL, base_env, login, post
+
+RULE = "stalled-in-progress"
+IN_PROGRESS = Status("In Progress", StatusCategory.IN_PROGRESS)
+
+
+@dataclass
+class World:
+    admin: FlaskClient
+    services: Services
+    tracker: FakeTracker
+
+
+@pytest.fixture
+def world(db_url: str) -> Iterator[World]:
+    env = base_env(
+        db_url,
+        FLOWKEEPER_DRY_RUN="0",
+        JIRA_URL=JIRA_URL,
+        JIRA_USER="bot@example.com",
+        JIRA_API_TOKEN="token-held",
+    )
+    tracker = FakeTracker()
+    services = build_services(load_settings(env), clients={"jira": tracker})
+    admin = create_app(services=services).test_client()
+    login(admin)
+    yield World(admin, services, tracker)
+    services.store.engine.dispose()
+
+
+def hold(world: World, keys: list[str], title: str = "Ship it") -> int:
+    """A sweep's held batch as the blast-radius guard leaves it: each item's planned writes, held."""
+    now = datetime.now(UTC)
+    store, writes = world.services.store, SweepWrites(world.services.store.engine)
+    for key in keys:
+        item = Item(
+            Tracker.JIRA,
+            f"id-{key}",
+            key,
+            title=title,
+            status=IN_PROGRESS,
+            assignee=Person("u1", "Dana"),
+            team="ABC",
+            updated_at=now - timedelta(days=30),
+        )
+        world.tracker.items[key] = item
+        store.mirror.upsert(item, now)
+        store.mirror.record_history(
+            "jira",
+            item,
+            [
+                HistoryEntry(
+                    at=now - timedelta(days=30), field="status", actor_kind=ActorKind.HUMAN, new="In Progress"
+                )
+            ],
+        )
+        plan = world.services.pipeline().plan_item(item, None, now)
+        actions = tuple(a for a in plan.actions if a.rule == RULE)
+        transitions = tuple(t for t in plan.transitions if t.rule == RULE)
+        assert actions, "the held rule wants to write"
+        writes.stage(
+            "run-1",
+            "jira",
+            item.id,
+            key,
+            RULE,
+            to_jsonable(Plan(item, actions, transitions)),
+            len(actions),
+            f"add_labels stalled; comment on {title}",
+            now,
+        )
+    batch = HeldBatches(store.engine).create(
+        RULE, "jira", "run-1", len(keys), 40, f"would change {len(keys)} items, over the limit of 2", now
+    )
+    writes.hold("run-1", batch, now)
+    return batch
+
+
+def test_held_batch_lists_its_intended_writes(world: World) -> None:
+    batch = hold(world, ["ABC-1", "ABC-2", "ABC-3"])
+    page = world.admin.get("/admin/held").get_data(as_text=True)
+    assert f'id="batch-{batch}"' in page and "would change 3 items, over the limit of 2" in page
+    assert page.count("add_labels stalled; comment on Ship it") == 3 and "3 of 40 items in scope" in page
+    listed = world.admin.get("/admin/held.json").json
+    assert [w["item"] for w in listed[0]["writes"]] == ["ABC-1", "ABC-2", "ABC-3"]
+
+
+def test_approve_rechecks_each_item_and_applies_what_is_still_wanted(world: World) -> None:
+    batch = hold(world, ["ABC-1", "ABC-2", "ABC-3"])
+    world.tracker.items["ABC-2"] = replace(
+        world.tracker.items["ABC-2"], status=Status("Done", StatusCategory.DONE)
+    )
+    response = post(world.admin, f"/admin/held/{batch}/approve")
+    assert response.status_code == 302
+    labelled = {
+        key for kind, key, labels in world.tracker.writes if kind == "add_labels" and labels == ("stalled",)
+    }
+    assert labelled == {"ABC-1", "ABC-3"}  # ABC-2 was finished meanwhile: left alone
+    page = world.admin.get("/admin/held").get_data(as_text=True)
+    assert "2 items written, 1 no longer needed" in page
+    assert "No held writes" in page and '<span class="badge done">approved</span>' in page
+    assert "admin page (127.0.0.1)" in page
+    approved = world.services.store.audit.page(AuditFilter(rule=RULE, outcome="done"))
+    assert any(e.action == "held" and "approved by admin page" in e.reason for e in approved)
+
+
+def test_discard_writes_nothing(world: World) -> None:
+    batch = hold(world, ["ABC-1", "ABC-2"])
+    assert post(world.admin, f"/admin/held/{batch}/discard").status_code == 302
+    assert world.tracker.writes == []
+    page = world.admin.get("/admin/held").get_data(as_text=True)
+    assert f"Discarded batch {batch}: 2 items left unchanged." in page
+    assert '<span class="badge skipped">discarded</span>' in page
+
+
+def test_a_decided_batch_cannot_be_approved_again(world: World) -> None:
+    batch = hold(world, ["ABC-1"])
+    post(world.admin, f"/admin/held/{batch}/discard")
+    post(world.admin, f"/admin/held/{batch}/approve")
+    assert f"batch {batch} is not waiting for a decision" in world.admin.get("/admin/held").get_data(
+        as_text=True
+    )
+    assert world.tracker.writes == []
+
+
+def test_held_summaries_are_escaped(world: World) -> None:
+    hold(world, ["ABC-9"], title="<script>alert(1)</script>")
+    page = world.admin.get("/admin/held").get_data(as_text=True)
+    assert "<script>alert" not in page and "comment on &lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_nothing_held(admin: FlaskClient) -> None:
+    assert "No held writes." in admin.get("/admin/held").get_data(as_text=True)
