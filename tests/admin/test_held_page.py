@@ -103,6 +103,7 @@ def test_held_batch_lists_its_intended_writes(world: World) -> None:
     assert page.count("add_labels stalled; comment on Ship it") == 3 and "3 of 40 items in scope" in page
     listed = world.admin.get("/admin/held.json").json
     assert [w["item"] for w in listed[0]["writes"]] == ["ABC-1", "ABC-2", "ABC-3"]
+    assert world.admin.get("/admin/overview.json").json["held_batches"] == 1
 
 
 def test_approve_rechecks_each_item_and_applies_what_is_still_wanted(world: World) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis as redis_lib
@@ -177,14 +177,15 @@ def test_warnings_for_risky_configuration(db_url: str) -> None:
     assert any(w.startswith("FLOWKEEPER_ALLOW_UNSIGNED=1") for w in warnings)
 
 
-def test_last_sync_time_comes_from_the_service_facts(app: Flask, admin: FlaskClient) -> None:
+def test_last_sync_time_comes_from_sync_or_reconcile(app: Flask, admin: FlaskClient) -> None:
     store = app.extensions["flowkeeper"].services.store
-    from datetime import datetime
-
-    at = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-    store.service.put("sync.last.linear", at.isoformat(), at)
-    trackers = {t["name"]: t for t in admin.get("/admin/overview.json").json["trackers"]}
-    assert trackers["linear"]["last_sync"] == at.isoformat() and trackers["jira"]["last_sync"] is None
+    synced, reconciled = datetime(2026, 11, 20, 8, 0, tzinfo=UTC), datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    store.service.put("linear.sync.last", {"at": synced.isoformat(), "items": 120}, synced)
+    store.service.put("linear.reconcile.last", {"at": reconciled.isoformat(), "items": 3}, reconciled)
+    facts = admin.get("/admin/overview.json").json
+    trackers = {t["name"]: t for t in facts["trackers"]}
+    assert trackers["linear"]["last_sync"] == reconciled.isoformat() and trackers["jira"]["last_sync"] is None
+    assert facts["mirror"]["last_sync"] == reconciled.isoformat()
 
 
 def test_setup_shows_webhook_urls_events_and_whether_secrets_are_set(db_url: str) -> None:

@@ -65,23 +65,21 @@ def service_facts(store: Store, keys: list[str]) -> dict[str, Any]:
         return {row.key: row.value for row in conn.execute(query)}
 
 
+SYNC_KEYS = ("{tracker}.sync.last", "{tracker}.reconcile.last")  # written by integration.sweeps.sync
+
+
 def _fact_keys(tracker: str) -> list[str]:
     return [
         f"{tracker}.whoami",
         TEST_KEY.format(tracker=tracker),
-        f"sync.last.{tracker}",
-        f"{tracker}.sync.last",
+        *(k.format(tracker=tracker) for k in SYNC_KEYS),
     ]
 
 
 def last_sync(facts: dict[str, Any], tracker: str) -> datetime | None:
-    """When `flowkeeper sync` last completed for `tracker` (the sweeps feature records it)."""
-    for key in (f"sync.last.{tracker}", f"{tracker}.sync.last"):
-        found = parse_time(facts.get(key))
-        if found:
-            return found
-    shared = facts.get("sync.last")
-    return parse_time(shared.get(tracker)) if isinstance(shared, dict) else None
+    """When the mirror was last brought up to date: `flowkeeper sync` or the scheduled reconcile."""
+    times = [parse_time(facts.get(key.format(tracker=tracker))) for key in SYNC_KEYS]
+    return max((t for t in times if t is not None), default=None)
 
 
 def mirror_size(store: Store) -> int:
@@ -90,7 +88,7 @@ def mirror_size(store: Store) -> int:
 
 
 def tracker_statuses(services: Services) -> list[TrackerStatus]:
-    keys = ["sync.last", *(key for t in TRACKERS for key in _fact_keys(t))]
+    keys = [key for t in TRACKERS for key in _fact_keys(t)]
     facts = service_facts(services.store, keys)
     return [tracker_status(services, t, facts) for t in TRACKERS]
 

@@ -44,6 +44,13 @@ def waiting_batches() -> list[dict[str, Any]]:
     return sorted(found, key=lambda b: b["batch"].id)
 
 
+def waiting_count() -> int:
+    """How many batches wait for a decision (the Overview's figure; no writes read)."""
+    if sweeps_held is None:
+        return 0
+    return sum(len(sweeps_held.list_batches(services(), state=state)) for state in WAITING)
+
+
 def decided_batches(limit: int = 20) -> list[Any]:
     if sweeps_held is None:
         return []

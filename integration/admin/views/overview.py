@@ -18,6 +18,7 @@ from integration.admin.queries.overview import (
     warnings,
 )
 from integration.admin.queries.queue import QueueHealth, embedded_health, redis_health
+from integration.admin.views.held import waiting_count
 from integration.admin.web import now, scrub, services
 from integration.trackers.factory import make_clients
 
@@ -48,6 +49,7 @@ def overview_facts() -> dict[str, Any]:
         "mirror_items": mirror_size(svc.store),
         "last_sync": max((t.last_sync for t in trackers if t.last_sync), default=None),
         "rules": rules_status(svc),
+        "held": waiting_count(),
         "warnings": warnings(svc.settings),
     }
 
@@ -84,6 +86,7 @@ def overview_json() -> ResponseReturnValue:
                 "errors": facts["rules"].errors,
             },
             "warnings": facts["warnings"],
+            "held_batches": facts["held"],
         }
     )
 
