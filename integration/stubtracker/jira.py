@@ -126,3 +126,36 @@ def edit_issue(key: str) -> ResponseReturnValue:
 def my_permissions() -> ResponseReturnValue:
     keys = (request.args.get("permissions") or "").split(",")
     return jsonify({"permissions": {k: {"key": k, "havePermission": True} for k in keys if k}})
+
+
+# ---- names, for `flowkeeper rules check --online`: what the stored issues use ------------
+
+
+@blueprint.get(f"{API}/status")
+def statuses() -> ResponseReturnValue:
+    with _state().lock:
+        found = {i["fields"]["status"]["name"]: i["fields"]["status"] for i in _state().jira_issues.values()
+                 if (i.get("fields") or {}).get("status")}
+    return jsonify([{"id": s.get("id", "1"), "name": name, "description": "",
+                     "statusCategory": s.get("statusCategory") or {}} for name, s in sorted(found.items())])
+
+
+@blueprint.get(f"{API}/label")
+def labels() -> ResponseReturnValue:
+    start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 1000))
+    with _state().lock:
+        names = sorted({label for i in _state().jira_issues.values() for label in i["fields"].get("labels") or ()})
+    page = names[start : start + size]
+    return jsonify({"startAt": start, "maxResults": size, "total": len(names),
+                    "isLast": start + size >= len(names), "values": page})
+
+
+@blueprint.get(f"{API}/project/<key>")
+def project(key: str) -> ResponseReturnValue:
+    with _state().lock:
+        found = [i["fields"]["project"] for i in _state().jira_issues.values()
+                 if (i["fields"].get("project") or {}).get("key") == key]
+    if not found:
+        return jsonify({"errorMessages": [f"No project could be found with key '{key}'."], "errors": {}}), 404
+    return jsonify({"id": found[0].get("id", "10000"), "key": key, "name": found[0].get("name", key),
+                    "projectTypeKey": "software", "simplified": False, "style": "classic"})

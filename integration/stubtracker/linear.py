@@ -107,10 +107,36 @@ def _teams(_v: dict[str, Any]) -> dict[str, Any]:
     return {"teams": {"nodes": [{**t, "name": t.get("key")} for t in teams.values() if t]}}
 
 
+def _page(nodes: list[dict[str, Any]], v: dict[str, Any], field: str) -> dict[str, Any]:
+    start, first = int(v.get("after") or 0), int(v.get("first") or 50)
+    more = start + first < len(nodes)
+    return {field: {"nodes": nodes[start : start + first],
+                    "pageInfo": {"hasNextPage": more, "endCursor": str(start + first) if more else None}}}
+
+
+def _state_names(v: dict[str, Any]) -> dict[str, Any]:
+    names = sorted({i["state"]["name"] for i in _state().linear_issues.values() if i.get("state")})
+    return _page([{"name": n} for n in names], v, "workflowStates")
+
+
+def _labels_named(v: dict[str, Any]) -> dict[str, Any]:
+    """Only the filter `rules check --online` sends: `or` of `name.eqIgnoreCase`."""
+    wanted = {str(f["name"]["eqIgnoreCase"]).casefold() for f in (v.get("filter") or {}).get("or", [])}
+    known = [label["name"] for label in _state().linear_labels.values()]
+    known += [n["name"] for i in _state().linear_issues.values() for n in (i.get("labels") or {}).get("nodes", [])]
+    return _page([{"name": n} for n in sorted(set(known)) if n.casefold() in wanted], v, "issueLabels")
+
+
+def _team_keys(v: dict[str, Any]) -> dict[str, Any]:
+    keys = sorted({str(i["team"]["key"]) for i in _state().linear_issues.values() if (i.get("team") or {}).get("key")})
+    return _page([{"key": k} for k in keys], v, "teams")
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "Viewer": _viewer, "GetIssue": _get_issue, "SearchIssues": _search, "IssueStateHistory": _history,
     "FindMarkedComment": _marked_comment, "CreateComment": _create_comment, "FindLabels": _find_labels,
     "CreateLabel": _create_label, "UpdateIssueLabels": _update_labels, "Teams": _teams,
+    "WorkflowStateNames": _state_names, "LabelsNamed": _labels_named, "TeamKeys": _team_keys,
 }
 
 

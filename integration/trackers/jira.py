@@ -9,11 +9,12 @@ paced, and every failure ends as a TrackerError with a reason a person can act o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
-from integration.trackers.base import TrackerError, TrackerUnavailable, WriteMarker
+from integration.trackers.base import NotFound, TrackerError, TrackerUnavailable, WriteMarker
 from integration.trackers.jira_adf import carries_marker, comment_request
 from integration.trackers.jira_http import JiraHttp
 from integration.trackers.jira_jql import label_problem, search_fields, to_jql
@@ -25,6 +26,7 @@ from webhooks.jira_normalize import JiraConfig, normalize_issue
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 API = "/rest/api/3"
 PAGE = 100  # comments and changelog pages; Jira's own default and maximum for both
+LABEL_PAGE = 1000  # GET /label: Jira's default page size
 
 
 class JiraClient:
@@ -190,6 +192,39 @@ class JiraClient:
         self.http.call(
             "PUT", f"{API}/issue/{item.key}", params=params, json={"update": {"labels": operations}}
         )
+
+    # ---- names (for `flowkeeper rules check --online`) ----------------------------
+
+    def status_names(self) -> set[str]:
+        """Every status on the site (GET /status): a renamed status silently stops a rule."""
+        return {str(s["name"]) for s in self.http.call("GET", f"{API}/status") or () if s.get("name")}
+
+    def existing_labels(self, names: Collection[str]) -> set[str]:
+        """Those of `names` (compared casefolded, as rules do) that some issue carries (GET /label, paged).
+
+        A Jira label exists only while an issue carries it, so a label nobody uses yet is absent.
+        """
+        wanted = {name.casefold(): name for name in names}
+        found: set[str] = set()
+        for label in self._paged(f"{API}/label", "values", maxResults=LABEL_PAGE):
+            name = wanted.pop(str(label).casefold(), None)
+            if name is not None:
+                found.add(name)
+            if not wanted:
+                break
+        return found
+
+    def team_keys(self, keys: Collection[str]) -> set[str]:
+        """Those of `keys` that are projects the service account can see (GET /project/{key})."""
+        found = set()
+        for key in keys:
+            try:
+                project = self.http.call("GET", f"{API}/project/{quote(key, safe='')}") or {}
+            except NotFound:
+                continue
+            if project.get("key") == key:  # keys are case sensitive, as rule scopes are
+                found.add(key)
+        return found
 
     # ---- permissions (for `flowkeeper jira check`) --------------------------------
 

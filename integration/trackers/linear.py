@@ -9,7 +9,7 @@ live in `LinearGateway`; label rules in `LabelResolver`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ from webhooks.linear_normalize import LinearConfig, normalize_issue, parse_datet
 
 HISTORY_PAGE = 50
 HISTORY_MAX_PAGES = 20
+NAMES_PAGE = 250  # workflow states, labels and teams per page for `rules check --online`
+NAMES_MAX_PAGES = 40
 
 
 def max_page_size(wanted: int) -> int:
@@ -79,6 +81,35 @@ class LinearClient:
 
     def teams(self) -> list[dict[str, str]]:
         return list(self.gateway.execute("Teams", {"first": 100})["teams"]["nodes"])
+
+    # ---- names (for `flowkeeper rules check --online`) ----------------------------
+
+    def status_names(self) -> set[str]:
+        """Every workflow state name in the teams the key's user sees: a renamed state stops a rule."""
+        return {str(node["name"]) for node in self._every("WorkflowStateNames", "workflowStates")}
+
+    def existing_labels(self, names: Collection[str]) -> set[str]:
+        """Those of `names` that are workspace or team labels (compared casefolded, as rules do)."""
+        wanted = {name.casefold(): name for name in names}
+        if not wanted:
+            return set()
+        named = {"or": [{"name": {"eqIgnoreCase": name}} for name in wanted.values()]}
+        found = {str(node["name"]).casefold() for node in self._every("LabelsNamed", "issueLabels", filter=named)}
+        return {name for folded, name in wanted.items() if folded in found}
+
+    def team_keys(self, keys: Collection[str]) -> set[str]:
+        """Those of `keys` that are teams the key's user can see (keys are case sensitive, as scopes are)."""
+        return set(keys) & {str(node["key"]) for node in self._every("TeamKeys", "teams")}
+
+    def _every(self, operation: str, field: str, **variables: Any) -> Iterator[dict[str, Any]]:
+        """The nodes of a paged connection, page after page (bounded)."""
+        after: str | None = None
+        for _ in range(NAMES_MAX_PAGES):
+            found = self.gateway.execute(operation, {**variables, "first": NAMES_PAGE, "after": after})[field]
+            yield from found["nodes"]
+            if not found["pageInfo"]["hasNextPage"]:
+                return
+            after = found["pageInfo"]["endCursor"]
 
     # ---- reads --------------------------------------------------------------------
 
