@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from integration.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from integration.services import Services
+    from integration.trackers.base import TrackerClient
+    from rules.model import EvalContext, Item
+    from rules.ruleset import RuleSet
 
 log = logging.getLogger("flowkeeper")
 
@@ -76,6 +83,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     return run_tracker_check(settings, args.tracker, projects=args.project)
 
 
+def _rules_services(clients: Mapping[str, TrackerClient] | None = None) -> Services:
+    """Services for `rules check --online` / `rules simulate`, built only when those run."""
+    from integration.services import build_services
+    from rules.errors import RuleFileError
+
+    try:
+        return build_services(_settings(), clients=clients)
+    except RuleFileError as error:
+        print(f"flowkeeper: the running rule set (RULES_DIR) does not load:\n{error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _rules_online(ruleset: RuleSet) -> list[str]:
+    from integration.rules_online import online_problems
+
+    return online_problems(_rules_services())(ruleset)
+
+
+def _rules_mirror(ruleset: RuleSet) -> Iterable[tuple[Item, EvalContext]]:
+    from integration.rules_online import mirror_items
+
+    return mirror_items(_rules_services(clients={}))(ruleset)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowkeeper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     from integration.sweeps.cli import register as register_sweeps
     from rules.cli import register as register_rules
 
-    register_rules(sub)
+    register_rules(sub, online=_rules_online, mirror=_rules_mirror)
     register_sweeps(sub)
     register_reports(sub)
     register_retention(sub)

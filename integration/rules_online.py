@@ -1,0 +1,216 @@
+"""The tracker and mirror reads behind `flowkeeper rules check --online` and `rules simulate`.
+
+`rules/` decides what to look up (`names_to_check`) and how to count a simulation
+(`summarize`); this module does the reading. Status names, labels and team keys are
+checked on each tracker the rules using them apply to, because a renamed status or a
+misspelt team silently stops a rule. Simulation walks the mirror a page at a time and
+hands each item the EvalContext the pipeline would build (through the sweeps' page
+facts, which read the same facts as `Pipeline.plan_item` in a handful of queries).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Iterator, Mapping
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from sqlalchemy import select
+
+from integration.codec import from_jsonable
+from integration.services import utcnow
+from integration.settings import Settings
+from integration.store.store import Store
+from integration.store.tables import items
+from integration.sweeps.context import context_for, load_facts
+from integration.trackers.base import TrackerClient, TrackerError
+from rules.engine import effective
+from rules.model import EvalContext, Item
+from rules.online import NamesToCheck, names_to_check
+from rules.ruleset import RuleSet
+
+NAMES = {"jira": "Jira", "linear": "Linear"}
+CREDENTIALS = {"jira": "JIRA_URL, JIRA_USER and JIRA_API_TOKEN", "linear": "LINEAR_API_KEY"}
+TEAM_NOUN = {"jira": "a Jira project", "linear": "a Linear team"}
+LABEL_MISSING = {"jira": "is on no Jira issue", "linear": "does not exist in Linear"}
+MIRROR_PAGE = 500
+
+Scopes = Mapping[str, frozenset[str]]  # rule name → the trackers it applies to
+
+
+@runtime_checkable
+class NameLookup(Protocol):
+    """The reads `rules check --online` needs from a tracker client."""
+
+    def status_names(self) -> set[str]: ...
+    def existing_labels(self, names: Collection[str]) -> set[str]: ...
+    def team_keys(self, keys: Collection[str]) -> set[str]: ...
+
+
+class Connected(Protocol):
+    @property
+    def clients(self) -> Mapping[str, TrackerClient]: ...
+
+
+class Mirrored(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+
+
+# ---- rules check --online ---------------------------------------------------------------
+
+
+def online_problems(services: Connected) -> Callable[[RuleSet], list[str]]:
+    """The `online=` checker for `rules.cli.register`: problems found on the connected trackers."""
+    return lambda ruleset: find_problems(ruleset, services.clients)
+
+
+def find_problems(ruleset: RuleSet, clients: Mapping[str, object]) -> list[str]:
+    """One line per name a rule uses that its tracker does not know, and per tracker not checked."""
+    names = names_to_check(ruleset)
+    scopes: Scopes = {rule.name: frozenset(t.value for t in rule.trackers) for rule in ruleset.rules}
+    problems: list[str] = []
+    lookups: dict[str, NameLookup] = {}
+    for tracker in sorted(t.value for t in names.trackers):
+        client = clients.get(tracker)
+        if isinstance(client, NameLookup):
+            lookups[tracker] = client
+        elif client is None:
+            users = [r for r, trackers in scopes.items() if tracker in trackers]
+            problems.append(f"{NAMES[tracker]} is not connected (set {CREDENTIALS[tracker]}): the names "
+                            f"{_rules(users, most=3)} use{'s' if len(users) == 1 else ''} were not checked there")
+        else:
+            problems.append(f"{NAMES[tracker]}: this client cannot look up names; nothing was checked there")
+    for tracker, lookup in lookups.items():
+        problems += _status_problems(tracker, lookup, names, scopes)
+        problems += _label_problems(tracker, lookup, names, scopes)
+    problems += _team_problems(lookups, names, scopes)
+    return problems
+
+
+def _status_problems(tracker: str, lookup: NameLookup, names: NamesToCheck, scopes: Scopes) -> list[str]:
+    wanted = _used_on(tracker, names.status_names, scopes)
+    if not wanted:
+        return []
+    try:
+        existing = lookup.status_names()
+    except TrackerError as error:
+        return [f"{NAMES[tracker]}: could not read the statuses ({error}); status names were not checked"]
+    known = {name.casefold() for name in existing}
+    return [
+        f"status {name!r} used by {_rules(users)} does not exist in {NAMES[tracker]} — renamed?"
+        + _closest(name, existing)
+        for name, users in wanted.items()
+        if name.casefold() not in known
+    ]
+
+
+def _label_problems(tracker: str, lookup: NameLookup, names: NamesToCheck, scopes: Scopes) -> list[str]:
+    wanted = _used_on(tracker, names.labels, scopes)
+    if not wanted:
+        return []
+    try:
+        found = lookup.existing_labels(list(wanted))
+    except TrackerError as error:
+        return [f"{NAMES[tracker]}: could not read the labels ({error}); label names were not checked"]
+    return [
+        f"label {name!r} used by {_rules(users)} {LABEL_MISSING[tracker]} — misspelt?"
+        for name, users in wanted.items()
+        if name not in found
+    ]
+
+
+def _team_problems(lookups: Mapping[str, NameLookup], names: NamesToCheck, scopes: Scopes) -> list[str]:
+    """A key is fine when it is a project or team on any connected tracker its rules apply to."""
+    found: set[str] = set()
+    failed: set[str] = set()
+    problems = []
+    for tracker, lookup in lookups.items():
+        keys = _used_on(tracker, names.teams, scopes)
+        if not keys:
+            continue
+        try:
+            found |= lookup.team_keys(list(keys))
+        except TrackerError as error:
+            failed.add(tracker)
+            problems.append(f"{NAMES[tracker]}: could not read the teams ({error}); team keys were not checked")
+    for key, users in sorted(names.teams.items()):
+        trackers = sorted({t for rule in users for t in scopes.get(rule, ())} & lookups.keys())
+        if key in found or not trackers or failed & set(trackers):
+            continue
+        nouns = " or ".join(TEAM_NOUN[t] for t in trackers)
+        problems.append(f"team {key!r} used by {_rules(users)} is not {nouns} the service account can see"
+                        " — misspelt?")
+    return problems
+
+
+def _used_on(tracker: str, used: Mapping[str, set[str]], scopes: Scopes) -> dict[str, list[str]]:
+    """name → the rules using it that apply to `tracker` (sorted, for stable output)."""
+    out = {}
+    for name, rules in sorted(used.items()):
+        users = sorted(r for r in rules if tracker in scopes.get(r, ()))
+        if users:
+            out[name] = users
+    return out
+
+
+def _rules(names: Collection[str], most: int | None = None) -> str:
+    """"rule 'a'", "rules 'a', 'b'", or "12 rules" past `most` names."""
+    if most is not None and len(names) > most:
+        return f"{len(names)} rules"
+    listed = ", ".join(f"'{n}'" for n in sorted(names))
+    return f"rule {listed}" if len(names) == 1 else f"rules {listed}"
+
+
+def _closest(name: str, existing: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(existing), n=2, cutoff=0.6)
+    return f" (closest: {', '.join(repr(c) for c in close)})" if close else ""
+
+
+# ---- rules simulate ---------------------------------------------------------------------
+
+
+def mirror_items(
+    services: Mirrored, clock: Callable[[], datetime] = utcnow
+) -> Callable[[RuleSet], Iterator[tuple[Item, EvalContext]]]:
+    """The `mirror=` source for `rules.cli.register`: every mirrored, non-deleted item with its context."""
+    return lambda ruleset: iter_mirror(services.store, services.settings, ruleset, clock())
+
+
+def iter_mirror(store: Store, settings: Settings, ruleset: RuleSet, now: datetime,
+                page_size: int = MIRROR_PAGE) -> Iterator[tuple[Item, EvalContext]]:
+    """Items page by page, each with the context the pipeline would build for `ruleset` at `now`.
+
+    Rule states are chosen by the mode each rule of `ruleset` would run in (its dry run after
+    admin overrides), so a changed rule set is judged as it would run once merged.
+    """
+    overrides = store.overrides.all()
+    dry_runs = {rule.name: effective(rule, EvalContext(overrides=overrides))[1] for rule in ruleset.rules}
+    rule_dry_run = lambda name: dry_runs.get(name, True)  # a rule that is gone writes nothing
+    for page in _mirror_pages(store, page_size):
+        for tracker in sorted({item.tracker.value for item in page}):
+            mine = [item for item in page if item.tracker.value == tracker]
+            facts = load_facts(store, tracker, [item.id for item in mine], now)
+            global_dry = settings.dry_run_for(tracker)
+            for item in mine:
+                yield context_for(facts, item, global_dry, rule_dry_run)
+
+
+def _mirror_pages(store: Store, size: int) -> Iterator[list[Item]]:
+    """Non-deleted mirrored items in insertion order, `size` at a time (keyset paging)."""
+    after = 0
+    while True:
+        query = (
+            select(items.c.id, items.c.data)
+            .where(items.c.deleted.is_(False), items.c.id > after)
+            .order_by(items.c.id)
+            .limit(size)
+        )
+        with store.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return
+        after = rows[-1].id
+        yield [from_jsonable(Item, row.data) for row in rows]
