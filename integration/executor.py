@@ -54,20 +54,33 @@ class ApplyContext:
 def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
     """Carry out (or record as "would do") every action of `plan`, then its episode changes."""
     result = ApplyResult()
-    steps: dict[str, set[tuple[str, int, str]]] = {"live": set(), "dry": set()}
+    settled: dict[tuple[str, str, int, str], bool] = {}
     for action in plan.actions:
         dry = ctx.dry_run or action.dry_run or ctx.rule_dry_run(action.rule) or ctx.client is None
         entry = _dry(plan.item, action, ctx) if dry else _live(plan.item, action, ctx)
         result.entries.append(entry)
-        if entry.outcome in (Outcome.DONE, Outcome.WOULD_DO) or entry.detail.get("already"):
-            steps[mode_of(dry)].add((action.rule, action.episode, action.step))
+        key = (mode_of(dry), action.rule, action.episode, action.step)
+        settled[key] = settled.get(key, True) and _settled(entry)
         if entry.outcome is Outcome.FAILED and entry.detail.get("retryable"):
             result.retryable_failures += 1
+    steps: dict[str, set[tuple[str, int, str]]] = {"live": set(), "dry": set()}
+    for (mode, rule, episode, step), done in settled.items():
+        if done:
+            steps[mode].add((rule, episode, step))
     if ctx.record_states:
         _record_states(plan, ctx, steps)
     ctx.store.audit.record(result.entries)
     observed_decisions(result.entries)  # one log line each, and /metrics counts
     return result
+
+
+def _settled(entry: AuditEntry) -> bool:
+    """A step counts as done only when each of its writes is: done, already done, or failed for
+    good. A write still in flight elsewhere (its worker may have died) or failed for a reason
+    that may pass keeps the step open, so the next evaluation tries that write again."""
+    if entry.outcome in (Outcome.DONE, Outcome.WOULD_DO) or entry.detail.get("already"):
+        return True
+    return entry.outcome is Outcome.FAILED and not entry.detail.get("retryable")
 
 
 def _record_states(plan: Plan, ctx: ApplyContext, steps: dict[str, set[tuple[str, int, str]]]) -> None:

@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from redis.exceptions import LockError
+
 from integration.codec import CodecError, from_jsonable
 from integration.executor import ApplyContext, ApplyResult, apply
 from integration.store.audit import Outcome
@@ -73,7 +75,12 @@ def apply_rows(ctx: ApplyingContext, rows: list[PlannedWrite], budget_left: int)
         if wait > 0:
             result.wait, result.why = wait, f"{ctx.tracker}'s rate limit is nearly spent"
             break
-        applied = _apply_row(ctx, row)
+        try:
+            applied = _apply_row(ctx, row)
+        except LockError:  # another worker holds the item (or a dead one did, until its lock lapses)
+            writes.mark(row.id, "deferred", ctx.clock())
+            result.bump("busy_items")
+            continue
         if applied is None:
             writes.mark(row.id, "superseded", ctx.clock())
             result.bump("superseded_items")
