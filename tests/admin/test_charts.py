@@ -55,7 +55,11 @@ def test_rule_hits_ignore_entries_without_a_rule(any_store: Store) -> None:
             decision(at(3), rule="wip"),
         ]
     )
-    assert rule_hits(any_store, END, 4).series == {"stale": [0, 0, 1, 0], "wip": [1, 0, 1, 0]}
+    assert rule_hits(any_store, END, 4, ["stale", "wip", "quiet"]).series == {
+        "stale": [0, 0, 1, 0],
+        "wip": [1, 0, 1, 0],
+    }
+    assert rule_hits(any_store, END, 4, ["stale", "wip"], top=1).series == {"wip": [1, 0, 1, 0]}
 
 
 def test_flagged_over_time_counts_open_episodes_at_each_day_end(any_store: Store) -> None:

@@ -28,7 +28,7 @@ OUTCOMES = tuple(o.value for o in Outcome)
 
 
 class utc_day(FunctionElement[str]):
-    """The UTC calendar day of a timestamp column, as 'YYYY-MM-DD'."""
+    """The UTC calendar day of a timestamp column ('YYYY-MM-DD' on SQLite, a date on PostgreSQL)."""
 
     type = String()
     inherit_cache = True
@@ -41,7 +41,12 @@ def _utc_day_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
 
 @compiles(utc_day, "postgresql")
 def _utc_day_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
+
+
+def day_key(value: object) -> str | None:
+    """A utc_day result as 'YYYY-MM-DD' whatever the backend handed back."""
+    return None if value is None else str(value)[:10]
 
 
 @dataclass(frozen=True)
@@ -65,27 +70,35 @@ def _start(days: Sequence[date]) -> datetime:
 def range_counts(
     conn: Connection, column: str, keys: Sequence[str], span: Sequence[date]
 ) -> dict[str, list[int]]:
-    """Audit entries per key and UTC day, as one statement of index-only range counts.
+    """Audit entries per key and UTC day: one small statement of index-only range counts.
 
-    `count(*) WHERE <column> = key AND at in [day, next day)` is answered from the
-    (column, at) index without touching a row; one GROUP BY over the same window would
-    read and sort every entry in it. The SQL is written once per shape, directly for the
-    driver, because building hundreds of Core subqueries costs more than running them.
+    The keys and the day bounds are two VALUES lists, cross-joined; for each pair a
+    correlated `count(*) WHERE <column> = key AND at in [day, next day)` is answered from
+    the (column, at) index without reading a row. A GROUP BY over the window would read
+    (and on SQLite sort) every entry in it: at 100,000 entries this is 3-6x faster on both
+    backends (bench/admin.py).
     """
     if not keys:
         return {}
     assert column in ("rule", "outcome")  # a fixed column name, never user input
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    to_db = audit_log.c.at.type.bind_processor(conn.dialect) or (lambda value: value)
-    bounds = [to_db(_start([d])) for d in (*span, span[-1] + timedelta(days=1))]
-    one = f"(SELECT count(*) FROM audit_log WHERE {column} = {mark} AND at >= {mark} AND at < {mark})"
-    params: list[Any] = []
-    for key in keys:
-        for lo, hi in pairwise(bounds):
-            params += [key, lo, hi]
-    row = conn.exec_driver_sql("SELECT " + ", ".join([one] * (len(keys) * len(span))), tuple(params)).one()
-    n = len(span)
-    return {key: [int(v) for v in row[i * n : (i + 1) * n]] for i, key in enumerate(keys)}
+    at_type = audit_log.c.at.type
+    to_db = at_type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda value: value)
+    bounds = [_start([d]) for d in (*span, span[-1] + timedelta(days=1))]
+    sql = (
+        f"SELECT k.column1, b.column1, (SELECT count(*) FROM audit_log a WHERE a.{column} = k.column1"
+        f" AND a.at >= b.column1 AND a.at < b.column2)"
+        f" FROM (VALUES {', '.join([f'({mark})'] * len(keys))}) AS k"
+        f" CROSS JOIN (VALUES {', '.join([f'({mark}, {mark})'] * len(span))}) AS b"
+    )
+    params = [*keys, *(to_db(x) for pair in pairwise(bounds) for x in pair)]
+    index = {to_db(lo): i for i, lo in enumerate(bounds[:-1])}
+    series = {key: [0] * len(span) for key in keys}
+    for key, lo, count in conn.exec_driver_sql(sql, tuple(params)):
+        series[key][index[to_db(lo) if isinstance(lo, datetime) else lo]] = int(
+            count
+        )  # SQLite: the text we sent
+    return series
 
 
 def decisions_by_outcome(store: Store, end: datetime, days: int) -> DailySeries:
@@ -95,15 +108,13 @@ def decisions_by_outcome(store: Store, end: datetime, days: int) -> DailySeries:
     return DailySeries(span, {k: v for k, v in series.items() if any(v)})
 
 
-def rule_hits(store: Store, end: datetime, days: int, top: int = 10) -> DailySeries:
-    """Decisions per rule and day for the rules with any in the period (the busiest `top`)."""
+def rule_hits(store: Store, end: datetime, days: int, rules: Sequence[str], top: int = 10) -> DailySeries:
+    """Decisions per day of the running rules with any in the period (the busiest `top`)."""
     span = day_range(end, days)
-    c = audit_log.c
-    busiest = select(c.rule, func.count()).where(c.rule.is_not(None), c.at >= _start(span)).group_by(c.rule)
     with store.engine.connect() as conn:
-        ranked = sorted(conn.execute(busiest), key=lambda row: (-row[1], row[0]))
-        series = range_counts(conn, "rule", [row[0] for row in ranked[:top]], span)
-    return DailySeries(span, dict(sorted(series.items())))
+        found = range_counts(conn, "rule", sorted(set(rules)), span)
+    busiest = sorted((r for r in found if any(found[r])), key=lambda r: (-sum(found[r]), r))[:top]
+    return DailySeries(span, {r: found[r] for r in sorted(busiest)})
 
 
 def flagged_over_time(store: Store, end: datetime, days: int) -> DailySeries:
@@ -124,7 +135,8 @@ def flagged_over_time(store: Store, end: datetime, days: int) -> DailySeries:
     labels = [d.isoformat() for d in span]
     steps: dict[str, list[int]] = defaultdict(lambda: [0] * (len(span) + 1))
     with store.engine.connect() as conn:
-        for rule, opened_day, closed_day, count in conn.execute(query):
+        for rule, opened_value, closed_value, count in conn.execute(query):
+            opened_day, closed_day = day_key(opened_value) or "", day_key(closed_value)
             first = bisect_left(labels, opened_day)  # the first day it was open at the day's end
             last = len(labels) if closed_day is None else bisect_left(labels, closed_day)
             if first < last:

@@ -26,7 +26,7 @@ def _data(days: int) -> dict[str, DailySeries]:
     ordered = {k: outcomes.series[k] for k in OUTCOME_COLORS if k in outcomes.series}
     return {
         "flagged": flagged_over_time(store, end, days),
-        "hits": rule_hits(store, end, days),
+        "hits": rule_hits(store, end, days, [r.name for r in services().rules.current().rules]),
         "outcomes": DailySeries(outcomes.days, ordered),
     }
 
