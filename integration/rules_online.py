@@ -5,7 +5,7 @@
 checked on each tracker the rules using them apply to, because a renamed status or a
 misspelt team silently stops a rule. Simulation walks the mirror a page at a time and
 hands each item the EvalContext the pipeline would build (through the sweeps' page
-facts, which read the same facts as `Pipeline.plan_item` in a handful of queries).
+facts, which read the same facts as `Pipeline.plan_item` in a handful of queries per page).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from integration.services import utcnow
 from integration.settings import Settings
 from integration.store.store import Store
 from integration.store.tables import items
-from integration.sweeps.context import context_for, load_facts
+from integration.sweeps.context import PageFacts, context_for, human_activity, states_for
+from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import TrackerClient, TrackerError
 from rules.engine import effective
 from rules.model import EvalContext, Item
@@ -189,13 +190,28 @@ def iter_mirror(store: Store, settings: Settings, ruleset: RuleSet, now: datetim
     overrides = store.overrides.all()
     dry_runs = {rule.name: effective(rule, EvalContext(overrides=overrides))[1] for rule in ruleset.rules}
     rule_dry_run = lambda name: dry_runs.get(name, True)  # a rule that is gone writes nothing
+    wip: dict[str, Mapping[str, int]] = {}  # per tracker, read once: the mirror holds still meanwhile
     for page in _mirror_pages(store, page_size):
         for tracker in sorted({item.tracker.value for item in page}):
             mine = [item for item in page if item.tracker.value == tracker]
-            facts = load_facts(store, tracker, [item.id for item in mine], now)
+            if tracker not in wip:
+                wip[tracker] = store.mirror.wip_by_assignee(tracker)
+            facts = _page_facts(store, tracker, [item.id for item in mine], now, wip[tracker], overrides)
             global_dry = settings.dry_run_for(tracker)
             for item in mine:
                 yield context_for(facts, item, global_dry, rule_dry_run)
+
+
+def _page_facts(store: Store, tracker: str, ids: list[str], now: datetime, wip: Mapping[str, int],
+                overrides: Mapping[str, Mapping[str, bool]]) -> PageFacts:
+    """`load_facts` without re-reading the items already in hand, and with run-wide WIP and overrides."""
+    return PageFacts(
+        activity=human_activity(store, tracker, ids),
+        states=states_for(store, tracker, ids),
+        pauses=Snoozes(store.engine).for_items(tracker, ids, now),
+        wip=wip,
+        overrides=overrides,
+    )
 
 
 def _mirror_pages(store: Store, size: int) -> Iterator[list[Item]]:
