@@ -6,36 +6,38 @@ of `--repeat` runs, after one warm-up) and the whole report and one team digest.
 Peak memory is Python's traced peak while the reports run, and the process's max RSS.
 The last line is one JSON object.
 
-    python bench/report.py [--items 50000] [--changes 1000000] [--since 30d] [--backend sqlite --backend postgres]
+    python bench/report.py [--items 50000] [--changes 1000000] [--since 30d]
+                           [--backend sqlite --backend postgresql] [--index "CREATE INDEX ..."]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
 import time
 import tracemalloc
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, text
 
-from bench.report_data import RULES, Plan, load  # noqa: E402
-from integration.reports.digest import digest_figures, digest_markdown  # noqa: E402
-from integration.reports.digest_config import DigestSpec  # noqa: E402
-from integration.reports.report import SECTIONS, build_report  # noqa: E402
-from integration.reports.scope import RuleCatalog, make_scope  # noqa: E402
-from integration.reports.sources import project_targets  # noqa: E402
-from integration.store.migrate import upgrade  # noqa: E402
-from integration.store.store import Store  # noqa: E402
+from bench.report_data import RULES, Plan, load
+from integration.reports.digest import digest_figures, digest_markdown
+from integration.reports.digest_config import DigestSpec
+from integration.reports.report import SECTIONS, build_report
+from integration.reports.scope import RuleCatalog, make_scope
+from integration.reports.sources import project_targets
+from integration.store.migrate import upgrade
+from integration.store.store import Store
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOALS = {"sqlite": 3.0, "postgresql": 1.0}
@@ -59,8 +61,10 @@ def run_reports(store: Store, args: argparse.Namespace, now: datetime) -> dict[s
     seconds: dict[str, float] = {}
     tracemalloc.start()
     for name in SECTIONS:
-        seconds[name], _ = timed(lambda n=name: build_report(store.engine, scope, catalog=CATALOG, targets=targets,
-                                                              sections=[n], now=now), args.repeat)
+        def one(n: str = name) -> object:
+            return build_report(store.engine, scope, catalog=CATALOG, targets=targets, sections=[n], now=now)
+
+        seconds[name], _ = timed(one, args.repeat)
         print(f"  {name:<16} {seconds[name]:7.3f} s", flush=True)
     seconds["all_sections"], report = timed(
         lambda: build_report(store.engine, scope, catalog=CATALOG, targets=targets, now=now), args.repeat)
@@ -76,7 +80,8 @@ def run_reports(store: Store, args: argparse.Namespace, now: datetime) -> dict[s
     tracemalloc.stop()
     flow = report.get("cycle_time")
     return {"seconds_per_report": seconds, "peak_mb": round(peak / 2**20, 1),
-            "cycle_time": dict(flow.summary) if flow else {}, "wip_now": dict(report.get("wip_by_status").summary)}
+            "cycle_time": dict(flow.summary) if flow else {},
+            "wip_now": dict(report.get("wip_by_status").summary)}
 
 
 def prepare(backend: str, workdir: Path) -> tuple[str, Any]:
@@ -118,7 +123,7 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> dict
 
 
 def _maintain(store: Store, backend: str, args: argparse.Namespace) -> None:
-    """PostgreSQL's autovacuum would have analyzed by now; SQLite only with --analyze (it never does alone)."""
+    """PostgreSQL's autovacuum would have analyzed by now; SQLite only with --analyze (it never does)."""
     with store.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         for statement in args.index:
@@ -139,7 +144,7 @@ def main() -> int:
     parser.add_argument("--analyze", action="store_true", help="run ANALYZE on SQLite before timing")
     parser.add_argument("--index", action="append", default=[], help="extra CREATE INDEX statement to try")
     args = parser.parse_args()
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     results = {}
     for backend in args.backend or ["sqlite", "postgresql"]:
         results[backend] = bench_backend(backend, args, now)
@@ -148,9 +153,12 @@ def main() -> int:
         "seconds_per_report": {b: r["seconds_per_report"] for b, r in results.items()},
         "peak_mb": max(r["peak_mb"] for r in results.values()),
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # other work on the machine slows figures
+        "cpus": os.cpu_count(),
         "goal_met": {b: all(s < GOALS[b] for k, s in r["seconds_per_report"].items() if k in SECTIONS)
                      for b, r in results.items()},
-        "backends": {b: {k: v for k, v in r.items() if k != "seconds_per_report"} for b, r in results.items()},
+        "backends": {b: {k: v for k, v in r.items() if k != "seconds_per_report"}
+                     for b, r in results.items()},
     }
     print(json.dumps(summary, default=str))
     return 0

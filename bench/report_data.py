@@ -11,7 +11,7 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -108,8 +108,8 @@ def generate(plan: Plan) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         for at, name in zip(times, path):
             history.append(_row(tracker, item_id, key, team, at, "status", previous, name))
             previous = name
-        item_rows.append(_item(rng, tracker, team, n, key, item_id, created, previous, times[-1] if times else created,
-                               plan.now))
+        moved = times[-1] if times else created
+        item_rows.append(_item(rng, tracker, team, n, key, item_id, created, previous, moved, plan.now))
         if rng.random() < 0.12:
             _flags(rng, audit, states, history, tracker, item_id, key, team, created, plan.now)
         if len(history) >= CHUNK:
@@ -121,7 +121,8 @@ def generate(plan: Plan) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         if len(audit) >= CHUNK:
             yield "audit_log", audit
             audit = []
-    yield from (("item_history", history), ("items", item_rows), ("audit_log", audit), ("rule_states", states))
+    yield from (("item_history", history), ("items", item_rows), ("audit_log", audit),
+                ("rule_states", states))
 
 
 def _row(tracker: str, item_id: str, key: str, team: str, at: datetime, field_name: str, old: str | None,
@@ -131,7 +132,8 @@ def _row(tracker: str, item_id: str, key: str, team: str, at: datetime, field_na
         "old": old, "new": new,
         "old_category": STATUSES[old].value if old in STATUSES else None,
         "new_category": STATUSES[new].value if new in STATUSES else None,
-        "actor_id": "u1", "actor_kind": actor, "fingerprint": _fingerprint(tracker, item_id, at, field_name, new),
+        "actor_id": "u1", "actor_kind": actor,
+        "fingerprint": _fingerprint(tracker, item_id, at, field_name, new),
     }
 
 
@@ -181,8 +183,9 @@ def _flags(rng: random.Random, audit: list[dict[str, Any]], states: list[dict[st
                                 "remove_labels", outcome, [rule]))
             t = closed
         else:
-            states.append({"tracker": tracker, "item_id": item_id, "item_key": key, "rule": rule, "mode": mode,
-                           "episode": episode, "active": True, "opened_at": t, "closed_at": None,
+            states.append({"tracker": tracker, "item_id": item_id, "item_key": key, "rule": rule,
+                           "mode": mode, "episode": episode, "active": True, "opened_at": t,
+                           "closed_at": None,
                            "steps_done": ["0"], "last_action_at": t})
             return
     for _ in range(3):  # the pipeline's "no rule acted" entries, which hygiene must skip
@@ -212,9 +215,11 @@ def load(engine: Engine, plan: Plan) -> dict[str, int]:
             continue
         counts[name] = counts.get(name, 0) + len(rows)
         _copy(engine, name, rows) if copy else _insert(engine, name, rows)
-    targets = {f"MOB project {n}": (plan.now + timedelta(days=10 * n - 60)).date().isoformat() for n in range(40)}
+    targets = {f"MOB project {n}": (plan.now + timedelta(days=10 * n - 60)).date().isoformat()
+               for n in range(40)}
     with engine.begin() as conn:
-        conn.execute(insert(service_state).values(key="linear.project_targets", value=targets, updated_at=plan.now))
+        conn.execute(insert(service_state).values(key="linear.project_targets", value=targets,
+                                                  updated_at=plan.now))
     return counts
 
 
@@ -227,10 +232,11 @@ def _copy(engine: Engine, name: str, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     raw = engine.raw_connection()
     try:
-        with raw.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([_pg(row[c]) for c in columns])
+        statement = f"COPY {name} ({', '.join(columns)}) FROM STDIN"
+        driver = raw.driver_connection
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row([_pg(row[c]) for c in columns])
         raw.commit()
     finally:
         raw.close()
@@ -240,5 +246,5 @@ def _pg(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     return value

@@ -44,15 +44,15 @@ def zone_of(age: float, cycle: DurationStats) -> str:
     return "> p95"
 
 
-def aging(conn: Connection, scope: Scope, cycle: DurationStats, limit: int | None = None) -> tuple[AgingItem, ...]:
+def aging(conn: Connection, scope: Scope, cycle: DurationStats,
+          limit: int | None = None) -> tuple[AgingItem, ...]:
     """Items in progress at `until`, oldest first; age counts from their first start."""
     mine = and_(h.c.tracker == i.c.tracker, h.c.item_id == i.c.item_id, h.c.field.in_(STATUS_FIELDS))
     first_start = select(func.min(h.c.at)).where(mine, h.c.new_category == "in_progress").scalar_subquery()
-    last_move = select(func.max(h.c.at)).where(mine, h.c.at < scope.until).scalar_subquery()
     started = func.coalesce(first_start, i.c.status_changed_at, i.c.created_at)
     query = (
         select(i.c.tracker, i.c.key, i.c.title, i.c.status_name, i.c.assignee_name, i.c.assignee_id, i.c.team,
-               started.label("started_at"), func.coalesce(last_move, i.c.status_changed_at).label("moved_at"))
+               started.label("started_at"), i.c.status_changed_at.label("moved_at"))
         .where(item_filter(i, scope), i.c.status_category == "in_progress")
     )
     now = scope.until

@@ -42,7 +42,8 @@ def _fmt(value: float) -> str:
 def _svg(chart_title: str, body: list[str], legend: Sequence[str] = (), height: int = HEIGHT) -> Markup:
     items = "".join(
         f'<g transform="translate({LEFT + n * 130},{height - 12})"><rect width="10" height="10" y="-9" '
-        f'fill="{PALETTE[n % len(PALETTE)]}"/><text class="axis" x="14" font-size="11">{escape(name)}</text></g>'
+        f'fill="{PALETTE[n % len(PALETTE)]}"/><text class="axis" x="14" font-size="11">{escape(name)}</text>'
+        "</g>"
         for n, name in enumerate(legend) if len(legend) > 1
     )
     return Markup(
@@ -54,10 +55,11 @@ def _svg(chart_title: str, body: list[str], legend: Sequence[str] = (), height: 
 
 def _y_axis(top: float, step: float, plot_h: float) -> list[str]:
     out = []
-    ticks = int(round(top / step))
+    ticks = round(top / step)
     for t in range(ticks + 1):
         y = TOP + plot_h - plot_h * (t * step) / top
-        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>'
+        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+                   'stroke="#e3e6ea"/>'
                    f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">'
                    f"{_fmt(t * step)}</text>")
     return out
@@ -107,9 +109,11 @@ def _bucket_refs(c: Chart, labels: list[str], slot: float, plot_h: float) -> lis
             continue
         x = LEFT + n * slot + slot * min(1.0, max(0.0, value - buckets[n]))
         anchor, tx = ("end", x - 3) if x > WIDTH - 90 else ("start", x + 3)
-        out.append(f'<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4 - 11 * (k % 2)}" y2="{TOP + plot_h}" '
+        lift = 11 * (k % 2)  # neighbouring labels alternate between two heights
+        out.append(f'<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4 - lift}" y2="{TOP + plot_h}" '
                    f'stroke="{color}" stroke-dasharray="4 3"/><text class="ref-label" x="{tx:.1f}" '
-                   f'y="{TOP - 6 - 11 * (k % 2)}" text-anchor="{anchor}" fill="{color}">{escape(names)} {_fmt(value)}</text>')
+                   f'y="{TOP - 6 - lift}" text-anchor="{anchor}" fill="{color}">'
+                   f"{escape(names)} {_fmt(value)}</text>")
     return out
 
 
@@ -135,7 +139,8 @@ def hbar_chart(d: Dataset, c: Chart) -> Markup:
         y = top_y + n * row_h
         w = plot_w * value / top
         short = label if len(label) <= 26 else label[:25] + "…"
-        body.append(f'<text class="axis" x="{label_w - 6}" y="{y + 14}" text-anchor="end" fill="#333">{escape(short)}</text>'
+        body.append(f'<text class="axis" x="{label_w - 6}" y="{y + 14}" text-anchor="end" fill="#333">'
+                    f"{escape(short)}</text>"
                     f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" '
                     f'fill="{PALETTE[0]}"><title>{escape(label)}: {text}</title></rect>'
                     f'<text class="axis" x="{label_w + w + 4:.1f}" y="{y + 14}" fill="#555">{text}</text>')
@@ -153,7 +158,8 @@ def line_chart(d: Dataset, c: Chart) -> Markup:
     for s, values in enumerate(series):
         points = " ".join(f"{x:.1f},{TOP + plot_h - plot_h * v / top:.1f}" for x, v in zip(x_of, values))
         body.append(f'<polyline class="series" fill="none" stroke="{PALETTE[s % len(PALETTE)]}" '
-                    f'stroke-width="{2.5 if s == 0 else 1.5}" points="{points}"><title>{escape(c.y[s])}</title>'
+                    f'stroke-width="{2.5 if s == 0 else 1.5}" points="{points}">'
+                    f"<title>{escape(c.y[s])}</title>"
                     "</polyline>")
     body += _x_labels(labels, x_of)
     return _svg(d.title, body, c.y)
@@ -169,9 +175,10 @@ def strip_chart(d: Dataset, c: Chart) -> Markup:
     body = _y_axis(top, step, plot_h)
     for names, value, color in ref_groups(c.refs):
         y = TOP + plot_h - plot_h * value / top
-        body.append(f'<line class="ref" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{color}" '
-                    f'stroke-dasharray="4 3"/><text class="ref-label" x="{WIDTH - RIGHT - 2}" y="{y - 3:.1f}" '
-                    f'text-anchor="end" fill="{color}">{escape(names)} {_fmt(value)}</text>')
+        body.append(f'<line class="ref" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+                    f'stroke="{color}" stroke-dasharray="4 3"/><text class="ref-label" '
+                    f'x="{WIDTH - RIGHT - 2}" y="{y - 3:.1f}" text-anchor="end" fill="{color}">'
+                    f"{escape(names)} {_fmt(value)}</text>")
     keys = d.column(d.columns[0])
     if len(values) > MAX_DOTS:  # rows come oldest first: the ones that matter are drawn
         body.append(f'<text class="axis" x="{LEFT + 4}" y="{TOP - 8}" fill="#555">the {MAX_DOTS} oldest of '
@@ -181,7 +188,8 @@ def strip_chart(d: Dataset, c: Chart) -> Markup:
         jitter = ((n * 37) % 100) / 100 - 0.5
         x = LEFT + k * slot + slot / 2 + jitter * slot * 0.5
         y = TOP + plot_h - plot_h * value / top
-        body.append(f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[0]}" fill-opacity="0.7">'
+        body.append(f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[0]}" '
+                    'fill-opacity="0.7">'
                     f"<title>{escape(keys[n])}: {_fmt(value)} {escape(c.unit)}</title></circle>")
     body += _x_labels(cats, [LEFT + k * slot + slot / 2 for k in range(len(cats))])
     return _svg(d.title, body)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from integration.reports.scope import ScopeError, make_scope
@@ -18,7 +18,8 @@ FORMATS = ("md", "html", "json", "csv")
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from integration.reports.report import SECTIONS
 
-    report = subparsers.add_parser("report", help="flow metrics: WIP, cycle time, throughput, aging, hygiene, roadmap")
+    report = subparsers.add_parser(
+        "report", help="flow metrics: WIP, cycle time, throughput, aging, hygiene, roadmap")
     _scope_args(report)
     report.add_argument("--format", choices=FORMATS, default="md", help="md (default), html, json or csv")
     report.add_argument("--section", action="append", choices=list(SECTIONS), default=[],
@@ -27,17 +28,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     report.add_argument("--output", "-o", default=None, help="write to this file instead of standard output")
     report.set_defaults(func=cmd_report)
 
-    digest = subparsers.add_parser("digest", help="the weekly team digest: print it, or post it where configured")
+    digest = subparsers.add_parser(
+        "digest", help="the weekly team digest: print it, or post it where configured")
     digest.add_argument("--team", action="append", default=[], help="only this team's digest (repeatable)")
     digest.add_argument("--config", default=None, help="digest file (default: $FLOWKEEPER_DIGESTS)")
-    digest.add_argument("--post", action="store_true", help="deliver to the configured targets (dry-run aware)")
+    digest.add_argument("--post", action="store_true",
+                        help="deliver to the configured targets (dry-run aware)")
     digest.add_argument("--due", action="store_true", help="with --post: only digests whose schedule is due")
     digest.add_argument("--dry-run", action="store_true", help="record what would be posted, post nothing")
     digest.set_defaults(func=cmd_digest)
 
 
 def _scope_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--team", action="append", default=[], help="team/project key (repeatable; default: all)")
+    parser.add_argument("--team", action="append", default=[],
+                        help="team/project key (repeatable; default: all)")
     parser.add_argument("--tracker", action="append", choices=["jira", "linear"], default=[],
                         help="only this tracker (repeatable; default: combined)")
     parser.add_argument("--since", default="30d", help="period back from --until (30d, 12w, 48h) or a date")
@@ -62,7 +66,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     settings = _settings()
     try:
-        scope = make_scope(args.since, datetime.now(timezone.utc), until=args.until, trackers=args.tracker,
+        scope = make_scope(args.since, datetime.now(UTC), until=args.until, trackers=args.tracker,
                            teams=args.team)
     except ScopeError as error:
         print(f"flowkeeper report: {error}", file=sys.stderr)

@@ -19,7 +19,7 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Chart:
-    """kind: bar (grouped columns), hbar (one bar per row), line (series over x), strip (dots per category)."""
+    """kind: bar (grouped columns), hbar (a bar per row), line (series over x), strip (dots per category)."""
 
     kind: str
     x: str

@@ -51,12 +51,14 @@ class DigestFigures:
     rules: tuple[RuleHygiene, ...]
 
 
-def _stalled(conn: Connection, scope: Scope, catalog: RuleCatalog, now: datetime) -> tuple[list[FlaggedItem], int]:
+def _stalled(conn: Connection, scope: Scope, catalog: RuleCatalog,
+             now: datetime) -> tuple[list[FlaggedItem], int]:
     where = [rs.c.active.is_(True), ~rs.c.rule.startswith(DIGEST_PREFIX), item_filter(i, scope)]
     if catalog.stalled_rules:
         where.append(rs.c.rule.in_(sorted(catalog.stalled_rules)))
     flagged = (
-        select(i.c.key, i.c.title, i.c.status_name, func.coalesce(i.c.assignee_name, i.c.assignee_id).label("who"),
+        select(i.c.key, i.c.title, i.c.status_name,
+               func.coalesce(i.c.assignee_name, i.c.assignee_id).label("who"),
                func.min(rs.c.rule).label("rule"), func.min(rs.c.opened_at).label("since"))
         .select_from(rs.join(i, and_(i.c.tracker == rs.c.tracker, i.c.item_id == rs.c.item_id)))
         .where(*where)
@@ -79,10 +81,12 @@ def digest_figures(conn: Connection, spec: DigestSpec, catalog: RuleCatalog, now
     firing = sorted((r for r in hygiene(conn, week, catalog) if r.opened or r.flagged_live or r.flagged_dry),
                     key=lambda r: (-r.opened, -(r.flagged_live + r.flagged_dry), r.rule))
     return DigestFigures(
-        spec=spec, start=week.since, end=now, stalled_known=bool(catalog.stalled_rules), stalled=tuple(stalled),
+        spec=spec, start=week.since, end=now, stalled_known=bool(catalog.stalled_rules),
+        stalled=tuple(stalled),
         stalled_total=total, wip=wip_now(conn, week), completed=len(done_week),
         cycle_week=duration_stats(c.cycle_s for c in done_week),
-        cycle_before=duration_stats(c.cycle_s for c in completed_items(conn, before)), rules=tuple(firing[:5]),
+        cycle_before=duration_stats(c.cycle_s for c in completed_items(conn, before)),
+        rules=tuple(firing[:5]),
     )
 
 
@@ -119,11 +123,11 @@ def digest_markdown(f: DigestFigures) -> str:
         out.append(f"- …and {f.stalled_total - len(f.stalled)} more")
     limit = f.spec.wip_limit
     out += ["", f"**WIP: {f.wip.total} in progress**" + (f" (limit {limit} per person)" if limit else "")]
-    for _pid, name, n in f.wip.by_assignee[:10]:
-        over = f" — over the limit of {limit}" if limit and _pid is not None and n > limit else ""
+    for person, name, n in f.wip.by_assignee[:10]:
+        over = f" — over the limit of {limit}" if limit and person is not None and n > limit else ""
         out.append(f"- {safe(name, 40)}: {n}{over}")
-    out += ["", f"**Cycle time (p50):** {_trend(f.cycle_week.p50, f.cycle_before.p50)}; "
-                f"{f.completed} item{'s' if f.completed != 1 else ''} done this week"]
+    done = f"{f.completed} item{'s' if f.completed != 1 else ''} done this week"
+    out += ["", f"**Cycle time (p50):** {_trend(f.cycle_week.p50, f.cycle_before.p50)}; {done}"]
     out += ["", "**Top rules firing** (flags opened this week · flagged now)"]
     out += [f"- {safe(r.rule, 60)}: {r.opened} opened · {r.flagged_live + r.flagged_dry} flagged now"
             for r in f.rules] or ["- none"]

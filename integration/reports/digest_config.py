@@ -60,8 +60,8 @@ class Allowlist:
             elif part.startswith("/"):
                 folders.append(Path(part).resolve())
             else:
-                raise DigestConfigError(f"FLOWKEEPER_DIGEST_ALLOW entries are https:// prefixes or absolute folders "
-                                        f"(got {part!r})")
+                raise DigestConfigError("FLOWKEEPER_DIGEST_ALLOW entries are https:// prefixes or absolute "
+                                        f"folders (got {part!r})")
         return cls(tuple(urls), tuple(folders))
 
     def allows_url(self, url: str) -> bool:

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,13 @@ from croniter import croniter
 
 from integration.executor import ApplyContext, apply
 from integration.reports.digest import digest_figures, digest_markdown
-from integration.reports.digest_config import (Allowlist, DigestConfigError, DigestSpec, check_targets,
-                                               load_digests)
+from integration.reports.digest_config import (
+    Allowlist,
+    DigestConfigError,
+    DigestSpec,
+    check_targets,
+    load_digests,
+)
 from integration.reports.hygiene import DIGEST_PREFIX
 from integration.reports.scope import RuleCatalog
 from integration.store.audit import AuditEntry, Outcome
@@ -69,7 +74,8 @@ def deliver(services: Any, spec: DigestSpec, text: str, now: datetime, period: i
     return out
 
 
-def _comment(services: Any, spec: DigestSpec, text: str, now: datetime, period: int, dry_run: bool) -> Delivery:
+def _comment(services: Any, spec: DigestSpec, text: str, now: datetime, period: int,
+             dry_run: bool) -> Delivery:
     tracker, key = spec.tracker or "", spec.comment_on or ""
     client = services.clients.get(tracker)
     item = None
@@ -97,9 +103,9 @@ def _failed(services: Any, spec: DigestSpec, kind: str, target: str, now: dateti
 
 def _audit(services: Any, spec: DigestSpec, kind: str, target: str, now: datetime, outcome: Outcome,
            reason: str) -> None:
-    services.store.audit.record([AuditEntry(at=now, tracker=spec.tracker or "flowkeeper", action=f"digest_{kind}",
-                                            outcome=outcome, reason=reason, rule=f"{DIGEST_PREFIX}{spec.name}",
-                                            detail={"target": target})])
+    entry = AuditEntry(at=now, tracker=spec.tracker or "flowkeeper", action=f"digest_{kind}", outcome=outcome,
+                       reason=reason, rule=f"{DIGEST_PREFIX}{spec.name}", detail={"target": target})
+    services.store.audit.record([entry])
 
 
 def file_path(template: str, team: str, now: datetime) -> Path:
@@ -114,7 +120,8 @@ def _outside(services: Any, spec: DigestSpec, kind: str, target: str, text: str,
     allowed = allow.allows_file(path) if path is not None else allow.allows_url(target)
     shown = str(path) if path is not None else target
     if not allowed:
-        return _failed(services, spec, kind, shown, now, f"{shown} is not on FLOWKEEPER_DIGEST_ALLOW: not sent")
+        reason = f"{shown} is not on FLOWKEEPER_DIGEST_ALLOW: not sent"
+        return _failed(services, spec, kind, shown, now, reason)
     if dry_run or services.settings.dry_run_requested:
         reason = f"dry run: would {'write' if path else 'post'} the digest to {shown}"
         _audit(services, spec, kind, shown, now, Outcome.WOULD_DO, reason)
@@ -122,7 +129,8 @@ def _outside(services: Any, spec: DigestSpec, kind: str, target: str, text: str,
     claims, identity = services.store.claims, f"{period}/{kind}/{shown}"[:255]
     claim = claims.claim("digest", spec.name, identity, now)
     if claim is not ClaimResult.CLAIMED:
-        reason = "already delivered for this period" if claim is ClaimResult.ALREADY_DONE else "being delivered now"
+        done = claim is ClaimResult.ALREADY_DONE
+        reason = "already delivered for this period" if done else "being delivered now"
         return Delivery(spec.name, kind, shown, Outcome.SKIPPED, reason)
     try:
         _write_file(path, text) if path is not None else _post(post, target, spec, text, now)
@@ -148,8 +156,8 @@ def _write_file(path: Path, text: str) -> None:
 
 def _post(post: Post, url: str, spec: DigestSpec, text: str, now: datetime) -> None:
     """Redirects are not followed: they could lead off the allowlist."""
-    response = post(url, json={"text": text, "team": spec.team, "tracker": spec.tracker, "at": now.isoformat()},
-                    timeout=WEBHOOK_TIMEOUT, allow_redirects=False)
+    body = {"text": text, "team": spec.team, "tracker": spec.tracker, "at": now.isoformat()}
+    response = post(url, json=body, timeout=WEBHOOK_TIMEOUT, allow_redirects=False)
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"HTTP {response.status_code}")
 
@@ -168,7 +176,8 @@ def run_due(services: Any, now: datetime, specs: Iterable[DigestSpec], allow: Al
         tick = due_tick(spec, now)
         if tick is not None:
             text = render_digest(services, spec, catalog, tick)
-            out += deliver(services, spec, text, now, period_of(tick), allow=allow, dry_run=dry_run, post=post)
+            out += deliver(services, spec, text, now, period_of(tick), allow=allow, dry_run=dry_run,
+                           post=post)
     return out
 
 
@@ -193,17 +202,19 @@ def run_digest_command(settings: Any, args: argparse.Namespace) -> int:
         specs = tuple(s for s in specs if s.team in args.team) + tuple(DigestSpec(t) for t in args.team
                                                                       if t not in known)
     if not specs:
-        print("flowkeeper digest: no digests configured: set FLOWKEEPER_DIGESTS or pass --team", file=sys.stderr)
+        print("flowkeeper digest: no digests configured: set FLOWKEEPER_DIGESTS or pass --team",
+              file=sys.stderr)
         return 2
     services = build_services(settings)
-    catalog, now = catalog_from_rules_dir(settings.rules_dir), datetime.now(timezone.utc)
+    catalog, now = catalog_from_rules_dir(settings.rules_dir), datetime.now(UTC)
     if args.post and args.due:
         deliveries = run_due(services, now, specs, allow, catalog, dry_run=args.dry_run)
     elif args.post:
         deliveries = []
         for spec in specs:
-            deliveries += deliver(services, spec, render_digest(services, spec, catalog, now), now, period_of(now),
-                                  allow=allow, dry_run=args.dry_run)
+            text = render_digest(services, spec, catalog, now)
+            deliveries += deliver(services, spec, text, now, period_of(now), allow=allow,
+                                  dry_run=args.dry_run)
     else:
         for spec in specs:
             print(render_digest(services, spec, catalog, now))

@@ -96,7 +96,8 @@ def completions_query(scope: Scope) -> Select:  # type: ignore[type-arg]
     """
     candidates = (
         select(h.c.tracker, h.c.item_id)
-        .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done", h.c.at >= scope.since, h.c.at < scope.until)
+        .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done",
+               h.c.at >= scope.since, h.c.at < scope.until)
         .distinct()
         .subquery("done_candidates")
     )

@@ -48,7 +48,7 @@ def markdown_table(d: Dataset, limit: int = MD_ROWS) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    out = [f"# Flowkeeper flow report", "", f"{report.scope.describe()}  ",
+    out = ["# Flowkeeper flow report", "", f"{report.scope.describe()}  ",
            f"_generated {report.generated_at:%Y-%m-%d %H:%M} UTC_", ""]
     for section, datasets in report.sections():
         out += [f"## {SECTION_TITLES.get(section, section)}", ""]

@@ -14,7 +14,15 @@ from datetime import date, datetime
 from sqlalchemy import Connection, Select, String, and_, case, cast, exists, func, literal, or_, select
 
 from integration.reports.flow import duration_stats
-from integration.reports.scope import STATUS_FIELDS, RuleCatalog, Scope, item_filter, week_index_of, week_start
+from integration.reports.scope import (
+    NO_CATALOG,
+    STATUS_FIELDS,
+    RuleCatalog,
+    Scope,
+    item_filter,
+    week_index_of,
+    week_start,
+)
 from integration.reports.sqlfuncs import epoch, strpos
 from integration.store.tables import audit_log as a
 from integration.store.tables import item_history as h
@@ -72,8 +80,9 @@ def episodes_query(scope: Scope) -> Select:  # type: ignore[type-arg]
                case((a.c.outcome == "would_do", "dry"), else_="live").label("mode"),
                a.c.detail["identity"].as_string().label("ident"))
         .select_from(a.join(i, and_(i.c.tracker == a.c.tracker, i.c.key == a.c.item_key)))
-        .where(a.c.rule.is_not(None), ~a.c.rule.startswith(DIGEST_PREFIX), a.c.outcome.in_(("done", "would_do")),
-               a.c.action.in_(WRITE_ACTIONS), a.c.at < scope.until, item_filter(i, scope))
+        .where(a.c.rule.is_not(None), ~a.c.rule.startswith(DIGEST_PREFIX),
+               a.c.outcome.in_(("done", "would_do")), a.c.action.in_(WRITE_ACTIONS), a.c.at < scope.until,
+               item_filter(i, scope))
         .cte("writes")
         .prefix_with("MATERIALIZED")
     )
@@ -126,7 +135,7 @@ def weekly_flags(conn: Connection, scope: Scope,
     return tuple((week_start(w), rule, o, c) for (w, rule), (o, c) in sorted(counts.items()))
 
 
-def hygiene(conn: Connection, scope: Scope, catalog: RuleCatalog = RuleCatalog(),
+def hygiene(conn: Connection, scope: Scope, catalog: RuleCatalog = NO_CATALOG,
             episodes: list[Episode] | None = None) -> tuple[RuleHygiene, ...]:
     """Per rule: flags opened, cleared, time to fix, flagged now, undone by a person within a day."""
     eps = episodes if episodes is not None else episode_rows(conn, scope)
@@ -185,7 +194,8 @@ def _undone(conn: Connection, scope: Scope, catalog: RuleCatalog) -> dict[str, t
 
 def _flag_label(label: object, catalog: RuleCatalog):  # type: ignore[no-untyped-def]
     """With a rule catalog, only the rules' flag labels count; without one, every label a rule added."""
-    pairs = [and_(a.c.rule == rule, label.in_(labels)) for rule, labels in catalog.flag_labels.items()]  # type: ignore[attr-defined]
+    pairs = [and_(a.c.rule == rule, label.in_(labels))  # type: ignore[attr-defined]
+             for rule, labels in catalog.flag_labels.items()]
     return or_(*pairs) if pairs else literal(True)
 
 

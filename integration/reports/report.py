@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -55,7 +55,8 @@ def wip_section(conn: Connection, ctx: Context) -> list[Dataset]:
         Dataset("wip_daily", "WIP at the end of each day", "wip", ("day", "total", *statuses),
                 tuple((d.day, d.total, *(d.by_status.get(s, 0) for s in statuses)) for d in daily),
                 Chart("line", "day", ("total", *statuses), "items"),
-                note="Derived from the status history: each stay in an in-progress status counts until the next change."),
+                note="Derived from the status history: each stay in an in-progress status counts until the "
+                     "next change."),
     ]
 
 
@@ -72,11 +73,14 @@ def flow_section(conn: Connection, ctx: Context) -> list[Dataset]:
     extra = {"completed": f.completed, "canceled": f.canceled, "completed_without_start": f.no_start}
     return [
         Dataset("cycle_time", "Cycle time (first start → done), days", "flow", ("days", "items"),
-                dense(f.cycle_histogram), Chart("bar", "days", ("items",), "days", _refs(f.cycle)), f.cycle.as_dict()),
+                dense(f.cycle_histogram), Chart("bar", "days", ("items",), "days", _refs(f.cycle)),
+                f.cycle.as_dict()),
         Dataset("lead_time", "Lead time (created → done), days", "flow", ("days", "items"),
-                dense(f.lead_histogram), Chart("bar", "days", ("items",), "days", _refs(f.lead)), f.lead.as_dict()),
+                dense(f.lead_histogram), Chart("bar", "days", ("items",), "days", _refs(f.lead)),
+                f.lead.as_dict()),
         Dataset("throughput", "Throughput per week", "flow", ("week", "completed", "cycle_p50_days"),
-                tuple((w.week, w.completed, w.cycle_p50) for w in f.weeks), Chart("bar", "week", ("completed",)),
+                tuple((w.week, w.completed, w.cycle_p50) for w in f.weeks),
+                Chart("bar", "week", ("completed",)),
                 extra),
     ]
 
@@ -98,8 +102,8 @@ def aging_section(conn: Connection, ctx: Context) -> list[Dataset]:
         zones[r.zone] = zones.get(r.zone, 0) + 1
     return [Dataset("aging_wip", "Aging work in progress (age since first start, days)", "aging",
                     ("key", "title", "status", "assignee", "age_days", "in_status_days", "zone", "tracker"),
-                    tuple((r.key, r.title, r.status, r.assignee, r.age_days, r.in_status_days, r.zone, r.tracker)
-                          for r in rows),
+                    tuple((r.key, r.title, r.status, r.assignee, r.age_days, r.in_status_days, r.zone,
+                           r.tracker) for r in rows),
                     Chart("strip", "status", ("age_days",), "days", _refs(cycle)),
                     {"items": len(rows), **zones, **{f"cycle_{k}": v for k, v in _refs(cycle)}})]
 
@@ -118,13 +122,14 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
         Dataset("hygiene_rules", "Rule hygiene", "hygiene",
                 ("rule", "opened", "cleared", "fix_p50_days", "fix_p85_days", "flagged_live", "flagged_dry",
                  "flags_set", "undone_in_a_day", "undone_share"),
-                tuple((r.rule, r.opened, r.cleared, r.fix_p50_days, r.fix_p85_days, r.flagged_live, r.flagged_dry,
-                       r.flags_set, r.undone_in_a_day, r.undone_share) for r in rules),
+                tuple((r.rule, r.opened, r.cleared, r.fix_p50_days, r.fix_p85_days, r.flagged_live,
+                       r.flagged_dry, r.flags_set, r.undone_in_a_day, r.undone_share) for r in rules),
                 Chart("bar", "rule", ("opened", "cleared")), open_table=True),
-        Dataset("hygiene_weekly", "Flags opened and cleared per week", "hygiene", ("week", "opened", "cleared"),
-                tuple((w, o, cl) for w, (o, cl) in sorted(totals.items())), Chart("bar", "week", ("opened", "cleared"))),
-        Dataset("hygiene_rule_weeks", "Flags per rule and week", "hygiene", ("week", "rule", "opened", "cleared"),
-                weeks),
+        Dataset("hygiene_weekly", "Flags opened and cleared per week", "hygiene",
+                ("week", "opened", "cleared"), tuple((w, o, cl) for w, (o, cl) in sorted(totals.items())),
+                Chart("bar", "week", ("opened", "cleared"))),
+        Dataset("hygiene_rule_weeks", "Flags per rule and week", "hygiene",
+                ("week", "rule", "opened", "cleared"), weeks),
         Dataset("compliance", "Convention compliance of items started in the period", "hygiene",
                 ("measure", "items", "share"),
                 (("started", c.started, 1.0 if c.started else None),
@@ -138,11 +143,12 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
 def roadmap_section(conn: Connection, ctx: Context) -> list[Dataset]:
     rows = roadmap.roadmap(conn, ctx.scope, ctx.catalog, ctx.targets)
     return [Dataset("roadmap", "Roadmap: epics and projects", "roadmap",
-                    ("tracker", "project", "epic", "team", "target", "total", "done", "progress", "in_progress",
-                     "stalled", "flagged", "weekly_throughput", "forecast_days", "days_left", "risk"),
+                    ("tracker", "project", "epic", "team", "target", "total", "done", "progress",
+                     "in_progress", "stalled", "flagged", "weekly_throughput", "forecast_days", "days_left",
+                     "risk"),
                     tuple((r.tracker, r.project, r.epic_key, r.team, r.target, r.total, r.done, r.progress,
-                           r.in_progress, r.stalled, r.flagged, r.weekly_throughput, r.forecast_days, r.days_left,
-                           r.risk) for r in rows),
+                           r.in_progress, r.stalled, r.flagged, r.weekly_throughput, r.forecast_days,
+                           r.days_left, r.risk) for r in rows),
                     Chart("hbar", "project", ("progress",), "share"), open_table=True)]
 
 
@@ -171,7 +177,8 @@ def build_report(engine: Engine, scope: Scope, *, catalog: RuleCatalog | None = 
     chosen = list(sections) if sections else list(SECTIONS)
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
-        raise ValueError(f"unknown report section(s): {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
+        raise ValueError(f"unknown report section(s): {', '.join(unknown)} "
+                         f"(choose from {', '.join(SECTIONS)})")
     ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}))
     datasets: list[Dataset] = []
     seconds: dict[str, float] = {}
@@ -181,4 +188,4 @@ def build_report(engine: Engine, scope: Scope, *, catalog: RuleCatalog | None = 
             started = time.perf_counter()
             datasets += SECTIONS[name](conn, ctx)
             seconds[name] = round(time.perf_counter() - started, 4)
-    return Report(scope, now or datetime.now(timezone.utc), tuple(datasets), seconds)
+    return Report(scope, now or datetime.now(UTC), tuple(datasets), seconds)

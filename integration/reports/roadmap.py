@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from integration.reports.flow import completed_items
-from integration.reports.scope import RuleCatalog, Scope, item_filter
+from integration.reports.scope import NO_CATALOG, RuleCatalog, Scope, item_filter
 from integration.store.tables import items as i
 from integration.store.tables import rule_states as rs
 
@@ -88,7 +88,8 @@ def _groups(conn: Connection, scope: Scope, catalog: RuleCatalog) -> list[tuple]
     )
     return conn.execute(
         select(base.c.tracker, base.c.project, func.max(base.c.parent), func.min(base.c.team), func.count(),
-               func.sum(base.c.done), func.sum(base.c.active), func.sum(base.c.stalled), func.sum(base.c.flagged))
+               func.sum(base.c.done), func.sum(base.c.active), func.sum(base.c.stalled),
+               func.sum(base.c.flagged))
         .group_by(base.c.tracker, base.c.project).order_by(base.c.tracker, base.c.project)
     ).all()
 
@@ -107,7 +108,7 @@ def _throughput(conn: Connection, scope: Scope) -> dict[tuple[str, str | None], 
     return dict(Counter((c.tracker, c.team) for c in completed_items(conn, recent)))
 
 
-def roadmap(conn: Connection, scope: Scope, catalog: RuleCatalog = RuleCatalog(),
+def roadmap(conn: Connection, scope: Scope, catalog: RuleCatalog = NO_CATALOG,
             targets: Mapping[TargetKey, date] | None = None) -> tuple[RoadmapRow, ...]:
     """One row per epic/project of the scope; canceled items are left out of totals."""
     groups = _groups(conn, scope, catalog)
@@ -121,6 +122,7 @@ def roadmap(conn: Connection, scope: Scope, catalog: RuleCatalog = RuleCatalog()
         per_week = throughput.get((tracker, team), 0) * 7 / THROUGHPUT_WINDOW.days
         days_left = (target - today).days if target else None
         forecast, risk = slip_risk(int(total) - int(done or 0), per_week / 7, days_left)
-        out.append(RoadmapRow(tracker, project, epic, team, target, int(total), int(done or 0), int(active or 0),
-                              int(stalled or 0), int(flagged or 0), round(per_week, 2), forecast, days_left, risk))
+        out.append(RoadmapRow(tracker, project, epic, team, target, int(total), int(done or 0),
+                              int(active or 0), int(stalled or 0), int(flagged or 0), round(per_week, 2),
+                              forecast, days_left, risk))
     return tuple(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -39,7 +39,8 @@ class Scope:
         if self.since.tzinfo is None or self.until.tzinfo is None:
             raise ScopeError("report periods need timezone-aware times")
         if self.since >= self.until:
-            raise ScopeError(f"the period is empty: {self.since:%Y-%m-%d} is not before {self.until:%Y-%m-%d}")
+            raise ScopeError(f"the period is empty: {self.since:%Y-%m-%d} is not before "
+                             f"{self.until:%Y-%m-%d}")
 
     @property
     def days(self) -> float:
@@ -60,12 +61,15 @@ class RuleCatalog:
 
     @classmethod
     def from_ruleset(cls, ruleset: Any) -> RuleCatalog:
-        """Rules with a schedule trigger are the stalled-work rules: sweeps exist to find what sends no events."""
+        """Rules with a schedule trigger are the stalled-work rules: sweeps find what sends no events."""
         rules = tuple(getattr(ruleset, "rules", ()))
         return cls(
             stalled_rules=frozenset(r.name for r in rules if "schedule" in r.triggers),
             flag_labels=MappingProxyType({r.name: tuple(r.flag_labels) for r in rules if r.flag_labels}),
         )
+
+
+NO_CATALOG = RuleCatalog()
 
 
 def parse_period(text: str) -> timedelta:
@@ -82,7 +86,7 @@ def parse_instant(text: str) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ScopeError(f"a date looks like 2024-05-01 or 2024-05-01T12:00:00Z (got {text!r})") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def make_scope(since: str, now: datetime, *, until: str | None = None, trackers: Iterable[str] = (),
@@ -95,7 +99,8 @@ def make_scope(since: str, now: datetime, *, until: str | None = None, trackers:
         try:
             start = parse_instant(since)
         except ScopeError:
-            raise ScopeError(f"--since takes a period (30d, 12w, 48h) or a date (2024-05-01), got {since!r}") from None
+            raise ScopeError(f"--since takes a period (30d, 12w, 48h) or a date (2024-05-01), "
+                             f"got {since!r}") from None
     return Scope(start, end, tuple(sorted(set(trackers))), tuple(sorted(set(teams))))
 
 
@@ -111,7 +116,7 @@ def item_filter(items: Table, scope: Scope) -> ColumnElement[bool]:
 
 def week_start(index: int) -> date:
     """The Monday (UTC) of week number `index` as computed in SQL by `week_index`."""
-    return datetime.fromtimestamp(index * WEEK_SECONDS - MONDAY_OFFSET, timezone.utc).date()
+    return datetime.fromtimestamp(index * WEEK_SECONDS - MONDAY_OFFSET, UTC).date()
 
 
 def week_index_of(moment: datetime) -> int:
@@ -119,7 +124,7 @@ def week_index_of(moment: datetime) -> int:
 
 
 def midnight(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def days(seconds: float | None, digits: int = 2) -> float | None:

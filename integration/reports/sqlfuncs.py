@@ -13,7 +13,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class epoch(FunctionElement[float]):  # noqa: N801 - reads like the SQL function it is
+class epoch(FunctionElement[float]):
     """Seconds since 1970-01-01 UTC of a UTC timestamp column."""
 
     type = Float()
@@ -32,7 +32,7 @@ def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
     return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
 
 
-class strpos(FunctionElement[int]):  # noqa: N801
+class strpos(FunctionElement[int]):
     """1-based position of the second argument in the first; 0 when absent (case-sensitive)."""
 
     type = Integer()
@@ -49,7 +49,7 @@ def _strpos_sqlite(element: strpos, compiler: Any, **kw: Any) -> str:
     return f"instr({compiler.process(element.clauses, **kw)})"
 
 
-class greatest(FunctionElement[float]):  # noqa: N801
+class greatest(FunctionElement[float]):
     type = Float()
     inherit_cache = True
 
@@ -64,7 +64,7 @@ def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
     return f"MAX({compiler.process(element.clauses, **kw)})"
 
 
-class least(FunctionElement[float]):  # noqa: N801
+class least(FunctionElement[float]):
     type = Float()
     inherit_cache = True
 
@@ -79,7 +79,7 @@ def _least_sqlite(element: least, compiler: Any, **kw: Any) -> str:
     return f"MIN({compiler.process(element.clauses, **kw)})"
 
 
-class floor_int(FunctionElement[int]):  # noqa: N801
+class floor_int(FunctionElement[int]):
     """The integer part of a non-negative number (bucket indexes)."""
 
     type = Integer()

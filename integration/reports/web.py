@@ -32,7 +32,8 @@ DATASET_SECTIONS = {
     "wip_by_status": "wip", "wip_by_assignee": "wip", "wip_daily": "wip",
     "cycle_time": "flow", "lead_time": "flow", "throughput": "flow",
     "time_in_status": "time_in_status", "aging_wip": "aging",
-    "hygiene_rules": "hygiene", "hygiene_weekly": "hygiene", "hygiene_rule_weeks": "hygiene", "compliance": "hygiene",
+    "hygiene_rules": "hygiene", "hygiene_weekly": "hygiene", "hygiene_rule_weeks": "hygiene",
+    "compliance": "hygiene",
     "roadmap": "roadmap",
 }
 
@@ -53,7 +54,7 @@ class Filters:
 
 
 def _filters() -> Filters:
-    arg = lambda name: request.args.get(name, "").strip()[:64]  # noqa: E731
+    arg = lambda name: request.args.get(name, "").strip()[:64]
     period = arg("period")
     return Filters(team=arg("team"), tracker=arg("tracker") if arg("tracker") in ("jira", "linear") else "",
                    period=period if period in PERIODS else "", since=arg("since"), until=arg("until"))
@@ -92,8 +93,8 @@ def index() -> ResponseReturnValue:
     f = _filters()
     scope = _scope(f)
     report = _report(scope, [section])
-    links = {d.name: {fmt: url_for("reports.dataset", name=d.name, fmt=fmt, **f.query()) for fmt in ("csv", "json")}
-             for d in report.datasets}
+    links = {d.name: {fmt: url_for("reports.dataset", name=d.name, fmt=fmt, **f.query())
+                      for fmt in ("csv", "json")} for d in report.datasets}
     return render_template(
         "reports/page.html", report=report, section=section, sections=SECTIONS, titles=SECTION_TITLES, f=f,
         periods=PERIODS, default_period=DEFAULT_PERIOD, teams=_teams(), links=links,
@@ -128,8 +129,8 @@ def export(fmt: str) -> ResponseReturnValue:
 
 
 def _scope_json(scope: Scope) -> dict[str, object]:
-    return {"since": scope.since.isoformat(), "until": scope.until.isoformat(), "trackers": list(scope.trackers),
-            "teams": list(scope.teams)}
+    return {"since": scope.since.isoformat(), "until": scope.until.isoformat(),
+            "trackers": list(scope.trackers), "teams": list(scope.teams)}
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:

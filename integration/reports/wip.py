@@ -14,7 +14,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
-from sqlalchemy import CTE, Connection, ColumnElement, and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from integration.reports.scope import STATUS_FIELDS, Scope, item_filter, midnight
 from integration.reports.sqlfuncs import epoch, floor_int, greatest, least

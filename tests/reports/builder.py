@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
-from rules.model import (ActorKind, EpisodeChange, EpisodeTransition, Item, Person, Status, StatusCategory,
-                         Tracker)
+from rules.model import (
+    ActorKind,
+    EpisodeChange,
+    EpisodeTransition,
+    Item,
+    Person,
+    Status,
+    StatusCategory,
+    Tracker,
+)
 
-T0 = datetime(2024, 3, 4, tzinfo=timezone.utc)  # a Monday
+T0 = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
 CATEGORIES = {
     "To Do": StatusCategory.TODO,
     "Backlog": StatusCategory.TODO,
@@ -38,7 +46,8 @@ class Builder:
         self.ids: dict[str, str] = {}
 
     def item(self, key: str, created: float, moves: Sequence[tuple[float, str]] = (), *, first: str = "To Do",
-             team: str = "ENG", tracker: str = "jira", assignee: str | None = None, estimate: float | None = None,
+             team: str = "ENG", tracker: str = "jira", assignee: str | None = None,
+             estimate: float | None = None,
              project: str | None = None, parent: str | None = None, type: str | None = None,
              due: datetime | None = None, labels: tuple[str, ...] = (), title: str | None = None) -> Item:
         current = status(moves[-1][1] if moves else first)
@@ -56,14 +65,16 @@ class Builder:
         previous = first
         for at, name in moves:
             entries.append(HistoryEntry(at=day(at), field="status", actor_kind=ActorKind.HUMAN, old=previous,
-                                        new=name, old_category=CATEGORIES[previous], new_category=CATEGORIES[name]))
+                                        new=name, old_category=CATEGORIES[previous],
+                                        new_category=CATEGORIES[name]))
             previous = name
         self.store.mirror.record_history(tracker, item, entries)
         return item
 
     def labels(self, item: Item, at: float, *, added: str = "", removed: str = "",
                kind: ActorKind = ActorKind.HUMAN) -> None:
-        entry = HistoryEntry(at=day(at), field="labels", actor_kind=kind, old=removed or None, new=added or None)
+        entry = HistoryEntry(at=day(at), field="labels", actor_kind=kind, old=removed or None,
+                             new=added or None)
         self.store.mirror.record_history(item.tracker.value, item, [entry])
 
     def action(self, item: Item, rule: str, at: float, kind: str, *, episode: int = 1, step: str = "0",
@@ -72,8 +83,9 @@ class Builder:
         detail: dict[str, object] = {"identity": f"{rule}/{episode}/{step}/{kind}"}
         if labels:
             detail["labels"] = list(labels)
-        self.store.audit.record([AuditEntry(at=day(at), tracker=item.tracker.value, action=kind, outcome=outcome,
-                                            reason="test", item_key=item.key, rule=rule, detail=detail)])
+        entry = AuditEntry(at=day(at), tracker=item.tracker.value, action=kind, outcome=outcome,
+                           reason="test", item_key=item.key, rule=rule, detail=detail)
+        self.store.audit.record([entry])
 
     def episode(self, item: Item, rule: str, at: float, *, episode: int = 1, mode: str = "live",
                 closed: float | None = None) -> None:

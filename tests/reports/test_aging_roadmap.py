@@ -47,7 +47,8 @@ def test_aging_wip_against_cycle_time_percentiles(any_store: Store) -> None:
     (3, 0.5, 8, (6.0, "low")),
     (3, 0.0, 30, (None, "high")),
 ])
-def test_slip_risk(remaining: int, per_day: float, days_left: int | None, expected: tuple) -> None:  # type: ignore[type-arg]
+def test_slip_risk(remaining: int, per_day: float, days_left: int | None,
+                   expected: tuple[float | None, str]) -> None:
     assert slip_risk(remaining, per_day, days_left) == expected
 
 
@@ -73,10 +74,12 @@ def test_roadmap_progress_flags_and_slip_risk(any_store: Store) -> None:
         rows = roadmap(conn, Scope(day(0), day(28)), CATALOG, targets)
     assert rows == (
         RoadmapRow("jira", "Checkout", "EPIC-1", "ENG", date(2024, 4, 15), total=4, done=2, in_progress=1,
-                   stalled=1, flagged=2, weekly_throughput=1.0, forecast_days=14.0, days_left=14, risk="medium"),
+                   stalled=1, flagged=2, weekly_throughput=1.0, forecast_days=14.0, days_left=14,
+                   risk="medium"),
         RoadmapRow("linear", "Docs", None, "LIN", None, total=1, done=1, in_progress=0, stalled=0, flagged=0,
                    weekly_throughput=0.25, forecast_days=0.0, days_left=None, risk="done"),
-        RoadmapRow("linear", "Mobile", None, "LIN", date(2024, 4, 11), total=3, done=0, in_progress=1, stalled=0,
-                   flagged=0, weekly_throughput=0.25, forecast_days=84.0, days_left=10, risk="high"),
+        RoadmapRow("linear", "Mobile", None, "LIN", date(2024, 4, 11), total=3, done=0, in_progress=1,
+                   stalled=0, flagged=0, weekly_throughput=0.25, forecast_days=84.0, days_left=10,
+                   risk="high"),
     )
     assert rows[0].remaining == 2 and rows[0].progress == 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,8 +13,13 @@ import pytest
 import responses
 
 from integration.reports.digest import digest_figures, digest_markdown
-from integration.reports.digest_config import (Allowlist, DigestConfigError, DigestSpec, check_targets,
-                                               parse_digests)
+from integration.reports.digest_config import (
+    Allowlist,
+    DigestConfigError,
+    DigestSpec,
+    check_targets,
+    parse_digests,
+)
 from integration.reports.digest_run import deliver, due_tick, period_of, render_digest, run_due
 from integration.reports.scope import RuleCatalog
 from integration.settings import load_settings
@@ -26,8 +32,8 @@ from tests.reports.builder import Builder, day
 
 CATALOG = RuleCatalog(stalled_rules=frozenset({"stalled"}), flag_labels={"stalled": ("stalled",)})
 SPEC = DigestSpec("ENG", "jira", wip_limit=2, comment_on="ENG-100")
-LIVE = {"FLOWKEEPER_DRY_RUN": "0", "JIRA_URL": "https://example.atlassian.net", "JIRA_USER": "bot@example.com",
-        "JIRA_API_TOKEN": "token-123"}
+LIVE = {"FLOWKEEPER_DRY_RUN": "0", "JIRA_URL": "https://example.atlassian.net",
+        "JIRA_USER": "bot@example.com", "JIRA_API_TOKEN": "token-123"}
 
 
 class RecordingJira:
@@ -91,7 +97,8 @@ def test_digest_text(team: Builder) -> None:
         "- Ann: 3 — over the limit of 2\n"
         "- Bob: 1\n"
         "\n"
-        "**Cycle time (p50):** 2 d this week vs 5 d over the 4 weeks before (faster); 2 items done this week\n"
+        "**Cycle time (p50):** 2 d this week vs 5 d over the 4 weeks before (faster); "
+        "2 items done this week\n"
         "\n"
         "**Top rules firing** (flags opened this week · flagged now)\n"
         "- stalled: 2 opened · 2 flagged now\n"
@@ -144,7 +151,8 @@ def test_file_target_must_be_inside_an_allowed_folder(team: Builder, tmp_path: P
     [refused] = deliver(live, outside, "text", day(14), 1, allow=allow)
     assert refused.outcome is Outcome.FAILED and "not on FLOWKEEPER_DIGEST_ALLOW" in refused.reason
     assert not (tmp_path / "elsewhere.md").exists()
-    [dry] = deliver(_services(team.store), DigestSpec("OPS", file=inside.file), "text", day(14), 1, allow=allow)
+    dry_spec = DigestSpec("OPS", file=inside.file)
+    [dry] = deliver(_services(team.store), dry_spec, "text", day(14), 1, allow=allow)
     assert dry.outcome is Outcome.WOULD_DO and not (tmp_path / "digests" / "OPS-2024-03-18.md").exists()
 
 
@@ -193,16 +201,16 @@ def test_allowlist_matches_scheme_host_and_path() -> None:
     ("digests: [{team: ENG}, {team: ENG}]", "listed twice"),
 ])
 def test_digest_file_errors_name_the_entry(text: str, message: str) -> None:
-    with pytest.raises(DigestConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")
-                       .replace(")", r"\)").replace(".", r"\.")):
+    with pytest.raises(DigestConfigError, match=re.escape(message)):
         parse_digests(text)
 
 
 def test_digest_file_and_targets() -> None:
     [spec] = parse_digests("digests:\n  - team: ENG\n    tracker: jira\n    post: {comment_on: ENG-1, "
                            "webhook: 'https://x.example.com/h'}\n")
-    assert (spec.schedule, spec.targets) == ("0 8 * * 1", [("comment", "ENG-1"), ("webhook", "https://x.example.com/h")])
-    assert check_targets(spec, Allowlist()) == ["webhook https://x.example.com/h is not on FLOWKEEPER_DIGEST_ALLOW"]
+    hook = "https://x.example.com/h"
+    assert (spec.schedule, spec.targets) == ("0 8 * * 1", [("comment", "ENG-1"), ("webhook", hook)])
+    assert check_targets(spec, Allowlist()) == [f"webhook {hook} is not on FLOWKEEPER_DIGEST_ALLOW"]
 
 
 def test_schedule_ticks_are_delivered_once(team: Builder, tmp_path: Path) -> None:

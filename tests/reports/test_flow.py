@@ -20,7 +20,7 @@ def team(any_store: Store) -> Builder:
     b.item("ENG-1", 0, [(1, "In Progress"), (4, "Done")])  # cycle 3, lead 4
     b.item("ENG-2", 0, [(2, "In Progress"), (3, "In Review"), (8, "Done")])  # cycle 6, lead 8
     b.item("ENG-3", 1, [(1, "In Progress"), (2, "Done")])  # cycle 1, lead 1
-    b.item("ENG-4", 0, [(1, "In Progress"), (3, "Done"), (5, "In Progress"), (10, "Done")])  # reopened: 9 / 10
+    b.item("ENG-4", 0, [(1, "In Progress"), (3, "Done"), (5, "In Progress"), (10, "Done")])  # reopened
     b.item("ENG-5", 0, [(6, "Done")])  # never started: lead 6 only
     b.item("ENG-6", 0, [(1, "In Progress"), (3, "Won't Do")])  # canceled
     b.item("ENG-7", 0, [(1, "In Progress"), (2, "Done"), (4, "In Progress")])  # reopened, open again

@@ -84,8 +84,8 @@ def test_cli_writes_the_report(report: Report, db_url: str, tmp_path: Path, monk
                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DATABASE_URL", db_url)
     out = tmp_path / "report.json"
-    code = _run(["report", "--team", "ENG", "--since", "2024-03-04", "--until", "2024-03-18", "--format", "json",
-                 "--section", "flow", "-o", str(out)])
+    code = _run(["report", "--team", "ENG", "--since", "2024-03-04", "--until", "2024-03-18",
+                 "--format", "json", "--section", "flow", "-o", str(out)])
     assert code == 0
     data = json.loads(out.read_text())
     assert data["datasets"]["cycle_time"]["summary"]["p85"] == 6.0
@@ -99,4 +99,5 @@ def test_cli_explains_a_bad_period(db_url: str, monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert _run(["report", "--since", "thirty days"]) == 2
-    assert "--since takes a period (30d, 12w, 48h) or a date (2024-05-01), got 'thirty days'" in capsys.readouterr().err
+    expected = "--since takes a period (30d, 12w, 48h) or a date (2024-05-01), got 'thirty days'"
+    assert expected in capsys.readouterr().err

@@ -65,7 +65,8 @@ def test_each_chart_downloads_as_csv_and_json(admin: FlaskClient) -> None:
     response = admin.get("/admin/reports/throughput.csv?period=14d&team=ENG")
     assert response.headers["Content-Disposition"] == 'attachment; filename="flowkeeper-throughput.csv"'
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows == [["week", "completed", "cycle_p50_days"], ["2024-03-04", "1", "3.0"], ["2024-03-11", "1", "6.0"]]
+    assert rows == [["week", "completed", "cycle_p50_days"], ["2024-03-04", "1", "3.0"],
+                    ["2024-03-11", "1", "6.0"]]
     data = admin.get("/admin/reports/wip_by_assignee.json?period=14d").get_json()
     assert data["rows"] == [{"assignee": "Ann", "items": 1}] and data["scope"]["teams"] == []
     assert admin.get("/admin/reports/nope.json").status_code == 404
