@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from integration.activity import history_entries
 from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
@@ -22,7 +23,7 @@ from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.states import mode_of
 from integration.store.store import Store
-from integration.sweeps.commands import CommandHandler
+from integration.sweeps.commands import COMMAND_RULE, CommandHandler
 from integration.sweeps.config import SweepSettings, current_sweep_settings
 from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import NotFound, TrackerClient, TrackerError
@@ -111,19 +112,18 @@ class Pipeline:
         )
         return self.evaluate(item, event, now, context)
 
-    def apply_plan(self, plan: Plan, event: Event | None, now: datetime, **options: bool) -> ApplyResult:
-        """Carry out `plan` through the executor (`options`: ApplyContext switches)."""
+    def apply_plan(self, plan: Plan, event: Event | None, now: datetime, **options: Any) -> ApplyResult:
+        """Carry out `plan` through the executor (`options` override ApplyContext fields)."""
         tracker = plan.item.tracker.value
-        ctx = ApplyContext(
+        fields: dict[str, Any] = dict(
             store=self.store,
             client=self.clients.get(tracker),
             dry_run=self.settings.dry_run_for(tracker),
             now=now,
             delivery_id=event.delivery_id if event else None,
             rule_dry_run=self.rule_dry_run,
-            **options,
         )
-        return apply(plan, ctx)
+        return apply(plan, ApplyContext(**{**fields, **options}))
 
     def _command(self, event: Event, item: Item, now: datetime) -> ApplyResult:
         """Carry out a `/flowkeeper …` comment and reply to it; an empty result when there is none."""
@@ -133,7 +133,9 @@ class Pipeline:
         if done is None:
             return ApplyResult()
         self.store.audit.record([done.audit])
-        return self.apply_plan(done.reply, event, now, record_states=False)
+        # the reply belongs to no rule: only the deployment's dry run holds it back
+        return self.apply_plan(done.reply, event, now, record_states=False,
+                               rule_dry_run=lambda name: name != COMMAND_RULE and self.rule_dry_run(name))
 
     def _rule_states(self, tracker: str, item_id: str) -> dict[str, RuleState]:
         """Each rule sees the episode of the mode it runs in now (a dry-run episode never blocks a live one)."""
