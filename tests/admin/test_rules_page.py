@@ -11,11 +11,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from integration.admin.queries.stats import RuleStats, rule_stats
 from integration.app import create_app
 from integration.runner import EmbeddedRunner
 from integration.services import Services, build_services
 from integration.settings import load_settings
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
+from integration.store.store import Store
 from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import JIRA_SECRET, JIRA_URL, RULES_DIR, base_env, jira_payload, login, post
 from tests.foundation.helpers import jira_request
@@ -170,3 +172,26 @@ def test_go_live_override_wins_over_a_dry_run_rule_file(db_url: str, tmp_path: P
     assert {e.outcome for e in live.deliver("GBL-6")} == {Outcome.DONE}
     assert ("add_labels", "GBL-6", ("needs-owner",)) in live.tracker.writes
     live.services.store.engine.dispose()
+
+
+def test_rule_statistics_on_both_databases(any_store: Store) -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    any_store.audit.record(
+        [
+            AuditEntry(
+                at=now - timedelta(days=d),
+                tracker="jira",
+                action="comment",
+                outcome=Outcome.DONE,
+                reason="r",
+                rule=rule,
+            )
+            for d, rule in ((0, "a"), (3, "a"), (9, "a"), (2, "b"), (1, None))
+        ]
+    )
+    stats = rule_stats(any_store, ["a", "b", "c"], now - timedelta(days=7))
+    assert stats == {
+        "a": RuleStats(2, now),
+        "b": RuleStats(1, now - timedelta(days=2)),
+        "c": RuleStats(0, None),
+    }
