@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from integration.settings import Settings, SettingsError, load_settings
@@ -101,10 +101,17 @@ def _rules_online(ruleset: RuleSet) -> list[str]:
     return online_problems(_rules_services())(ruleset)
 
 
-def _rules_mirror(ruleset: RuleSet) -> Iterable[tuple[Item, EvalContext]]:
-    from integration.rules_online import mirror_items
+def _rules_mirror(ruleset: RuleSet) -> Iterator[tuple[Item, EvalContext]]:
+    from integration.rules_online import MirrorUnavailable, mirror_items
 
-    return mirror_items(_rules_services(clients={}))(ruleset)
+    services = _rules_services(clients={})
+    try:
+        yield from mirror_items(services)(ruleset)
+    except MirrorUnavailable as error:
+        print(f"flowkeeper: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    finally:
+        services.store.engine.dispose()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from integration.codec import from_jsonable
 from integration.services import utcnow
@@ -173,11 +174,38 @@ def _closest(name: str, existing: Collection[str]) -> str:
 # ---- rules simulate ---------------------------------------------------------------------
 
 
+class MirrorUnavailable(Exception):
+    """The mirror cannot be simulated over (unreadable or empty); the message says what to do."""
+
+
 def mirror_items(
     services: Mirrored, clock: Callable[[], datetime] = utcnow
 ) -> Callable[[RuleSet], Iterator[tuple[Item, EvalContext]]]:
-    """The `mirror=` source for `rules.cli.register`: every mirrored, non-deleted item with its context."""
-    return lambda ruleset: iter_mirror(services.store, services.settings, ruleset, clock())
+    """The `mirror=` source for `rules.cli.register`: every mirrored, non-deleted item with its context.
+
+    Calling it raises MirrorUnavailable at once (before any item is read) when the mirror cannot be
+    read or holds nothing, so a reviewer never mistakes an empty simulation for a harmless change.
+    """
+
+    def source(ruleset: RuleSet) -> Iterator[tuple[Item, EvalContext]]:
+        check_mirror(services.store)
+        return iter_mirror(services.store, services.settings, ruleset, clock())
+
+    return source
+
+
+def check_mirror(store: Store) -> int:
+    """How many items a simulation would read; MirrorUnavailable when that is none or unknowable."""
+    try:
+        with store.engine.connect() as conn:
+            count = int(conn.execute(select(func.count()).where(items.c.deleted.is_(False))).scalar() or 0)
+    except SQLAlchemyError as error:
+        raise MirrorUnavailable(f"the item mirror cannot be read ({type(error).__name__}): check DATABASE_URL "
+                                "and run `flowkeeper db upgrade`") from None
+    if not count:
+        raise MirrorUnavailable("the item mirror is empty: run `flowkeeper sync` first (or simulate over "
+                                "--items FILE.jsonl)")
+    return count
 
 
 def iter_mirror(store: Store, settings: Settings, ruleset: RuleSet, now: datetime,

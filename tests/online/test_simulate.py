@@ -15,6 +15,7 @@ from integration.cli import main
 from integration.pipeline import Pipeline
 from integration.rules_online import iter_mirror, mirror_items
 from integration.settings import Settings, load_settings
+from integration.store.migrate import upgrade
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
 from integration.sweeps.snooze import Snoozes
@@ -89,9 +90,11 @@ def touched(store: Store, it: Item, days: float, field: str = "status") -> None:
 
 
 @pytest.fixture
-def mirrored(store: Store) -> Store:
+def mirrored(any_store: Store) -> Store:
     """ENG-1 unowned but commented on yesterday; ENG-2 owned, quiet; ENG-3 unowned and already flagged
-    (a dry-run episode: the deployment runs in dry run); ENG-4 deleted; DES-1 snoozed; DES-2 unowned, quiet."""
+    (a dry-run episode: the deployment runs in dry run); ENG-4 deleted; DES-1 snoozed; DES-2 unowned, quiet.
+    On SQLite and on PostgreSQL."""
+    store = any_store
     jira = [item(Tracker.JIRA, "ENG-1"), item(Tracker.JIRA, "ENG-2", ADA), item(Tracker.JIRA, "ENG-3"),
             item(Tracker.JIRA, "ENG-4")]
     linear = [item(Tracker.LINEAR, "DES-1"), item(Tracker.LINEAR, "DES-2")]
@@ -110,16 +113,16 @@ def mirrored(store: Store) -> Store:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return load_settings({"DATABASE_URL": db_url})
+def settings(any_db_url: str) -> Settings:
+    return load_settings({"DATABASE_URL": any_db_url})
 
 
 def test_simulate_prints_per_rule_counts_of_the_writes_over_the_mirror(
-    mirrored: Store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    mirrored: Store, any_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for name in ("RULES_DIR", "REDIS_URL", "JIRA_URL", "LINEAR_API_KEY", "FLOWKEEPER_DRY_RUN"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DATABASE_URL", any_db_url)
     path = write_rules(tmp_path / "changed", RULES)
     code = main(["rules", "simulate", str(path), "--now", NOW.isoformat()])
     out = capsys.readouterr().out
@@ -178,3 +181,28 @@ def pipeline_capturing(store: Store, settings: Settings, ruleset: RuleSet) -> An
         return seen["pair"]  # type: ignore[no-any-return]
 
     return judge
+
+
+@pytest.mark.parametrize(
+    ("migrated", "message"),
+    [
+        (True, "flowkeeper: the item mirror is empty: run `flowkeeper sync` first (or simulate over --items FILE.jsonl)"),
+        (False, ("flowkeeper: the item mirror cannot be read (OperationalError): check DATABASE_URL and run "
+                "`flowkeeper db upgrade`")),
+    ],
+)
+def test_an_empty_or_unreadable_mirror_stops_the_simulation_with_what_to_do(
+    migrated: bool, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("RULES_DIR", "REDIS_URL", "JIRA_URL", "LINEAR_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    if migrated:
+        upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(SystemExit) as stopped:
+        main(["rules", "simulate", str(write_rules(tmp_path / "changed", RULES))])
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == message and captured.out == ""
