@@ -80,7 +80,9 @@ def find_problems(ruleset: RuleSet, clients: Mapping[str, object]) -> list[str]:
         if isinstance(client, NameLookup):
             lookups[tracker] = client
         elif client is None:
-            users = [r for r, trackers in scopes.items() if tracker in trackers]
+            users = [r for r in _naming_rules(names) if tracker in scopes.get(r, ())]
+            if not users:
+                continue  # no rule for this tracker names anything: nothing went unchecked
             problems.append(f"{NAMES[tracker]} is not connected (set {CREDENTIALS[tracker]}): the names "
                             f"{_rules(users, most=3)} use{'s' if len(users) == 1 else ''} were not checked there")
         else:
@@ -146,6 +148,12 @@ def _team_problems(lookups: Mapping[str, NameLookup], names: NamesToCheck, scope
         problems.append(f"team {key!r} used by {_rules(users)} is not {nouns} the service account can see"
                         " — misspelt?")
     return problems
+
+
+def _naming_rules(names: NamesToCheck) -> set[str]:
+    """Rules that name a status, a label or a team."""
+    used = (*names.status_names.values(), *names.labels.values(), *names.teams.values())
+    return set().union(*used)
 
 
 def _used_on(tracker: str, used: Mapping[str, set[str]], scopes: Scopes) -> dict[str, list[str]]:

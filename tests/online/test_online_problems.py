@@ -137,3 +137,27 @@ rules:
         ("team 'NOPE' used by rule 'both' is not a Jira project or a Linear team the service account can see"
          " — misspelt?"),
     ]
+
+
+def test_a_tracker_without_credentials_where_no_rule_names_anything_is_no_problem(
+    tmp_path: Path, api: responses.RequestsMock, jira: JiraClient
+) -> None:
+    ruleset = rules_from(tmp_path, """
+version: 1
+rules:
+  - name: review-labels
+    description: Jira reviews carry a reviewer label.
+    trackers: [jira]
+    on: [updated]
+    when: { labels: { contains: security } }
+    then:
+      - add_labels: [reviewed]
+  - name: anywhere
+    description: Applies to both trackers and names no status, label or team.
+    on: [updated]
+    when: { status.category: in_progress }
+    then:
+      - add_labels: [seen]
+""")
+    api.get(f"{JIRA_API}/label", json={**load("jira/label.200.json"), "isLast": True})
+    assert find_problems(ruleset, {"jira": jira}) == []
