@@ -7,6 +7,7 @@ Templates are parsed and their variable names checked once, at load time.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from functools import lru_cache
@@ -14,7 +15,8 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from rules.calendar import BusinessCalendar
 from rules.durations import Unit
@@ -67,10 +69,67 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+MAX_SIZE_ARGUMENT = 10_000  # no comment needs a wider padding, a longer repeat or a bigger power
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Beyond the sandbox's attribute checks: no in-place changes (`x.append` in a loop over
+    x would never end), and no `'x' * 10**9` or `title.ljust(10**9)`.
+
+    Repetition, powers and any call with a huge number would allocate without bound before
+    MAX_COMMENT could cut the text, so they are refused while rendering (a SecurityError).
+    """
+
+    intercepted_binops = frozenset({"*", "**"})  # also keeps the compiler from folding them early
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and (_huge(right, 64) or _huge(left, 10**100)):
+            raise SecurityError("the template raises a number to a huge power")
+        if operator == "*" and (_huge(left) or _huge(right)) and not all(_number(v) for v in (left, right)):
+            raise SecurityError(f"the template repeats text more than {MAX_SIZE_ARGUMENT} times")
+        if operator == "*" and _repeated_size(left, right) > MAX_COMMENT:
+            raise SecurityError(f"the template builds text longer than {MAX_COMMENT} characters")
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if any(_huge(v) for v in (*args, *kwargs.values())):
+            raise SecurityError(f"the template passes a number over {MAX_SIZE_ARGUMENT} to a function")
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _repeated_size(left: Any, right: Any) -> int:
+    """How long `left * right` would be when it repeats a text or a list (0 for arithmetic)."""
+    for seq, times in ((left, right), (right, left)):
+        if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+            return len(seq) * times
+    return 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _huge(value: Any, limit: int = MAX_SIZE_ARGUMENT) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > limit
+
+
+def _bounded_filter(f: Any) -> Any:
+    """Filters take widths and counts too (`center(10**9)`): the same bound applies."""
+
+    @functools.wraps(f)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if any(_huge(v) for v in (*args[1:], *kwargs.values())):
+            raise SecurityError(f"the template passes a number over {MAX_SIZE_ARGUMENT} to a filter")
+        return f(*args, **kwargs)
+
+    return bounded
+
+
 def _env() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(autoescape=False, undefined=jinja2.ChainableUndefined,
-                               trim_blocks=True, keep_trailing_newline=False)
+    env = _BoundedSandbox(autoescape=False, undefined=jinja2.ChainableUndefined,
+                          trim_blocks=True, keep_trailing_newline=False)
     env.filters["age"] = _age
+    env.filters = {name: _bounded_filter(f) for name, f in env.filters.items()}
     return env
 
 
@@ -102,7 +161,8 @@ class CommentTemplate:
         mentions: list[Person] = []
         try:
             text = self.template.render(_context(item, now, calendar, rule, mentions, wip, step, age_unit))
-        except jinja2.TemplateError as exc:  # never let one item's data crash a sweep
+        except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, MemoryError,
+                RecursionError) as exc:  # never let one item's data (or `title + 1`) crash a sweep
             return CommentBody((Text(f"[rule '{rule.name}': the comment template failed: {exc}]"),))
         return _segments(text[:MAX_COMMENT], mentions)
 
@@ -125,10 +185,24 @@ def check_template(source: str) -> CommentTemplate:
             hint = did_you_mean(missing.group(2), table)
             raise TemplateProblem(f"unknown template {missing.group(1)} '{missing.group(2)}'{hint}") from exc
         raise TemplateProblem(f"template error on its line {exc.lineno}: {exc.message}") from exc
+    private = next((n for n in _attribute_names(parsed) if n.startswith("_")), None)
+    if private is not None:
+        raise TemplateProblem(f"templates may not read private attributes such as '{private}'")
     unknown = sorted(names - set(VARIABLES))
     if unknown:
         raise TemplateProblem(f"unknown template variable '{unknown[0]}'{did_you_mean(unknown[0], VARIABLES)}")
     return CommentTemplate(source, parsed)
+
+
+def _attribute_names(parsed: nodes.Template) -> list[str]:
+    """`x.name`, `x['name']` and `x|attr('name')`: the attributes a template reads by a fixed name."""
+    names = [node.attr for node in parsed.find_all(nodes.Getattr)]
+    names += [n.arg.value for n in parsed.find_all(nodes.Getitem) if isinstance(n.arg, nodes.Const)
+              and isinstance(n.arg.value, str)]
+    for node in parsed.find_all(nodes.Filter):
+        if node.name == "attr" and node.args and isinstance(node.args[0], nodes.Const):
+            names.append(str(node.args[0].value))
+    return names
 
 
 def _context(item: Item, now: datetime, calendar: BusinessCalendar, rule: Any, mentions: list[Person],
