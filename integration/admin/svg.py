@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from markupsafe import Markup, escape
 
@@ -59,7 +58,7 @@ def nice_max(value: int) -> int:
     return 10 * power
 
 
-def _frame(days: Sequence[date], top: int, title: str) -> list[str]:
+def _frame(labels: Sequence[str], top: int, title: str) -> list[str]:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
         (
@@ -75,14 +74,14 @@ def _frame(days: Sequence[date], top: int, title: str) -> list[str]:
             f'stroke-width="1"/><text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
             f'fill="currentColor">{value}</text>'
         )
-    every = max(1, math.ceil(len(days) / 8))
-    last = len(days) - 1
-    for i, day in enumerate(days):
+    every = max(1, math.ceil(len(labels) / 8))
+    last = len(labels) - 1
+    for i, label in enumerate(labels):
         if i % every == 0 or (i == last and last % every >= every / 2):
-            x = _x(i, len(days), plot_w)
+            x = _x(i, len(labels), plot_w)
             parts.append(
                 f'<text x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle" font-size="11" '
-                f'fill="currentColor">{day:%b %d}</text>'
+                f'fill="currentColor">{escape(label)}</text>'
             )
     return parts
 
@@ -100,48 +99,48 @@ def _empty(parts: list[str]) -> Markup:
 
 
 def line_chart(
-    days: Sequence[date],
+    labels: Sequence[str],
     series: Mapping[str, Sequence[int]],
     title: str,
     fixed: Mapping[str, str] | None = None,
 ) -> Chart:
     colors = colors_for(list(series), fixed)
     top = nice_max(max((max(v) for v in series.values() if v), default=0))
-    parts = _frame(days, top, title)
+    parts = _frame(labels, top, title)
     legend = [(name, colors[name], sum(values)) for name, values in series.items()]
     if not any(any(v) for v in series.values()):
         return Chart(_empty(parts), legend)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     for name, values in series.items():
-        points = [(_x(i, len(days), plot_w), TOP + plot_h - plot_h * v / top) for i, v in enumerate(values)]
+        points = [(_x(i, len(labels), plot_w), TOP + plot_h - plot_h * v / top) for i, v in enumerate(values)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline fill="none" stroke="{colors[name]}" stroke-width="2" points="{path}"/>')
-        for (x, y), day, value in zip(points, days, values, strict=True):
+        for (x, y), label, value in zip(points, labels, values, strict=True):
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colors[name]}">'
-                f"<title>{escape(name)} · {day:%b %d}: {value}</title></circle>"
+                f"<title>{escape(name)} · {escape(label)}: {value}</title></circle>"
             )
     parts.append("</svg>")
     return Chart(Markup("".join(parts)), legend)
 
 
 def stacked_bars(
-    days: Sequence[date],
+    labels: Sequence[str],
     series: Mapping[str, Sequence[int]],
     title: str,
     fixed: Mapping[str, str] | None = None,
 ) -> Chart:
     colors = colors_for(list(series), fixed)
-    totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
+    totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
     top = nice_max(max(totals, default=0))
-    parts = _frame(days, top, title)
+    parts = _frame(labels, top, title)
     legend = [(name, colors[name], sum(values)) for name, values in series.items()]
     if not any(totals):
         return Chart(_empty(parts), legend)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    bar_w = max(2.0, plot_w / len(days) * 0.7)
-    for i, day in enumerate(days):
-        x, base = _x(i, len(days), plot_w) - bar_w / 2, float(TOP + plot_h)
+    bar_w = max(2.0, plot_w / len(labels) * 0.7)
+    for i, label in enumerate(labels):
+        x, base = _x(i, len(labels), plot_w) - bar_w / 2, float(TOP + plot_h)
         for name, values in series.items():
             if not values[i]:
                 continue
@@ -149,7 +148,7 @@ def stacked_bars(
             base -= h
             parts.append(
                 f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                f'fill="{colors[name]}"><title>{escape(name)} · {day:%b %d}: {values[i]}</title></rect>'
+                f'fill="{colors[name]}"><title>{escape(name)} · {escape(label)}: {values[i]}</title></rect>'
             )
     parts.append("</svg>")
     return Chart(Markup("".join(parts)), legend)

@@ -88,7 +88,7 @@ def test_nice_axis_maxima() -> None:
 
 def test_svg_escapes_names_and_uses_no_inline_style() -> None:
     days = [date(2026, 11, 24), date(2026, 11, 25)]
-    chart = line_chart(days, {"<script>x</script>": [1, 3]}, "Flagged")
+    chart = line_chart([f"{d:%b %d}" for d in days], {"<script>x</script>": [1, 3]}, "Flagged")
     assert "<script>" not in chart.svg and "&lt;script&gt;x&lt;/script&gt;" in chart.svg
     assert "style=" not in chart.svg and "http" not in chart.svg.replace("http://www.w3.org/2000/svg", "")
     assert chart.legend == [("<script>x</script>", "#2f6fb0", 4)]
@@ -97,13 +97,18 @@ def test_svg_escapes_names_and_uses_no_inline_style() -> None:
 
 def test_stacked_bars_draw_one_rect_per_nonzero_cell() -> None:
     days = [date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25)]
-    chart = stacked_bars(days, {"done": [1, 0, 2], "failed": [0, 0, 1]}, "Decisions", {"done": "#000000"})
+    chart = stacked_bars(
+        [f"{d:%b %d}" for d in days],
+        {"done": [1, 0, 2], "failed": [0, 0, 1]},
+        "Decisions",
+        {"done": "#000000"},
+    )
     assert chart.svg.count("<rect") == 3
     assert 'fill="#000000"' in chart.svg and "done · Nov 25: 2" in chart.svg
 
 
 def test_empty_period_says_so() -> None:
-    chart = stacked_bars([date(2026, 11, 25)], {}, "Decisions")
+    chart = stacked_bars(["Nov 25"], {}, "Decisions")
     assert "No data in this period" in chart.svg and chart.legend == []
 
 
@@ -116,4 +121,21 @@ def test_charts_page_renders_three_inline_svgs(app: Flask, admin: FlaskClient) -
     assert "<strong>14 days</strong>" in page and "started-without-assignee" in page
     data = admin.get("/admin/charts.json?days=7").json
     assert len(data["outcomes"]["days"]) == 7 and data["outcomes"]["series"] == {"would_do": [0] * 6 + [1]}
-    assert admin.get("/admin/charts.json?days=365").json["hits"]["days"].__len__() == 30  # unknown range → 30
+    assert len(admin.get("/admin/charts.json?days=365").json["hits"]["days"]) == 30  # unknown range → 30
+    weekly = admin.get("/admin/charts.json?days=90").json["outcomes"]
+    assert weekly["step_days"] == 7 and len(weekly["days"]) == 13 and weekly["series"]["would_do"][-1] == 1
+    assert "Rule decisions per week" in admin.get("/admin/charts?days=90").get_data(as_text=True)
+
+
+def test_long_periods_are_counted_per_week(any_store: Store) -> None:
+    any_store.audit.record(
+        [decision(at(0)), decision(at(6)), decision(at(7)), decision(at(13, 23)), decision(at(14))]
+    )
+    any_store.rule_states.apply(
+        "jira", "A-1", "A-1", "live", [EpisodeTransition("stale", EpisodeChange.OPEN, 1)], [], at(10)
+    )
+    weekly = decisions_by_outcome(any_store, END, 35)
+    assert weekly.step == 7 and weekly.days[0] == date(2026, 10, 22) and weekly.ends[-1] == date(2026, 11, 25)
+    assert weekly.labels() == ["Oct 22–28", "Oct 29–Nov 04", "Nov 05–11", "Nov 12–18", "Nov 19–25"]
+    assert weekly.series == {"done": [0, 0, 1, 2, 2]}
+    assert flagged_over_time(any_store, END, 35).series == {"stale": [0, 0, 0, 1, 1]}

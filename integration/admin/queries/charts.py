@@ -1,4 +1,4 @@
-"""Daily series for the Charts page, each answered from an index in one statement.
+"""Series for the Charts page — daily up to a month, weekly beyond — each from an index in one statement.
 
 Days are UTC calendar days. Audit-log series are range counts on the (rule, at) and
 (outcome, at) indexes; the flagged series groups open episodes by the day they opened and
@@ -49,18 +49,40 @@ def day_key(value: object) -> str | None:
     return None if value is None else str(value)[:10]
 
 
+WEEKLY_FROM = 32  # periods longer than a month are drawn (and counted) per week
+
+
 @dataclass(frozen=True)
 class DailySeries:
-    days: list[date]
-    series: dict[str, list[int]]  # name → one count per day
+    days: list[date]  # the first day of each bucket
+    series: dict[str, list[int]]  # name → one count per bucket
+    step: int = 1  # days per bucket
+
+    @property
+    def ends(self) -> list[date]:
+        return [d + timedelta(days=self.step - 1) for d in self.days]
+
+    def labels(self) -> list[str]:
+        if self.step == 1:
+            return [f"{d:%b %d}" for d in self.days]
+        return [
+            f"{d:%b %d}–{e:%d}" if d.month == e.month else f"{d:%b %d}–{e:%b %d}"
+            for d, e in zip(self.days, self.ends, strict=True)
+        ]
 
     def total(self) -> int:
         return sum(sum(v) for v in self.series.values())
 
 
 def day_range(end: datetime, days: int) -> list[date]:
-    last = end.astimezone(UTC).date()
-    return [last - timedelta(days=days - 1 - i) for i in range(days)]
+    """The first day of each bucket covering the `days` up to `end`: days, or weeks ending today."""
+    last, step = end.astimezone(UTC).date(), bucket_days(days)
+    count = -(-days // step)
+    return [last - timedelta(days=step * (count - 1 - i) + step - 1) for i in range(count)]
+
+
+def bucket_days(days: int) -> int:
+    return 1 if days < WEEKLY_FROM else 7
 
 
 def _start(days: Sequence[date]) -> datetime:
@@ -68,7 +90,7 @@ def _start(days: Sequence[date]) -> datetime:
 
 
 def range_counts(
-    conn: Connection, column: str, keys: Sequence[str], span: Sequence[date]
+    conn: Connection, column: str, keys: Sequence[str], span: Sequence[date], step: int = 1
 ) -> dict[str, list[int]]:
     """Audit entries per key and UTC day: one small statement of index-only range counts.
 
@@ -84,7 +106,7 @@ def range_counts(
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     at_type = audit_log.c.at.type
     to_db = at_type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda value: value)
-    bounds = [_start([d]) for d in (*span, span[-1] + timedelta(days=1))]
+    bounds = [_start([d]) for d in (*span, span[-1] + timedelta(days=step))]
     sql = (
         f"SELECT k.column1, b.column1, (SELECT count(*) FROM audit_log a WHERE a.{column} = k.column1"
         f" AND a.at >= b.column1 AND a.at < b.column2)"
@@ -102,29 +124,29 @@ def range_counts(
 
 
 def decisions_by_outcome(store: Store, end: datetime, days: int) -> DailySeries:
-    span = day_range(end, days)
+    span, step = day_range(end, days), bucket_days(days)
     with store.engine.connect() as conn:
-        series = range_counts(conn, "outcome", OUTCOMES, span)
-    return DailySeries(span, {k: v for k, v in series.items() if any(v)})
+        series = range_counts(conn, "outcome", OUTCOMES, span, step)
+    return DailySeries(span, {k: v for k, v in series.items() if any(v)}, step)
 
 
 def rule_hits(store: Store, end: datetime, days: int, rules: Sequence[str], top: int = 10) -> DailySeries:
-    """Decisions per day of the running rules with any in the period (the busiest `top`)."""
-    span = day_range(end, days)
+    """Decisions per day (or week) of the running rules with any in the period (the busiest `top`)."""
+    span, step = day_range(end, days), bucket_days(days)
     with store.engine.connect() as conn:
-        found = range_counts(conn, "rule", sorted(set(rules)), span)
+        found = range_counts(conn, "rule", sorted(set(rules)), span, step)
     busiest = sorted((r for r in found if any(found[r])), key=lambda r: (-sum(found[r]), r))[:top]
-    return DailySeries(span, {r: found[r] for r in sorted(busiest)})
+    return DailySeries(span, {r: found[r] for r in sorted(busiest)}, step)
 
 
 def flagged_over_time(store: Store, end: datetime, days: int) -> DailySeries:
-    """Items flagged at the end of each day, per rule, from each item's latest episode per rule.
+    """Items flagged at the end of each day (or week), per rule, from each item's latest episode per rule.
 
     An episode counts on day d when it opened on or before d and had not closed by the end
-    of d. A re-opened episode replaces its predecessor in the store, so older episodes of
-    the same item and rule are not drawn.
+    of d; a weekly bucket shows its last day. A re-opened episode replaces its predecessor
+    in the store, so older episodes of the same item and rule are not drawn.
     """
-    span = day_range(end, days)
+    span, step = day_range(end, days), bucket_days(days)
     rs = rule_states.c
     opened, closed = utc_day(rs.opened_at), utc_day(rs.closed_at)
     query = (
@@ -132,7 +154,7 @@ def flagged_over_time(store: Store, end: datetime, days: int) -> DailySeries:
         .where(rs.opened_at.is_not(None), or_(rs.closed_at.is_(None), rs.closed_at >= _start(span)))
         .group_by(rs.rule, opened, closed)
     )
-    labels = [d.isoformat() for d in span]
+    labels = [e.isoformat() for e in DailySeries(span, {}, step).ends]  # counted at each bucket's last day
     steps: dict[str, list[int]] = defaultdict(lambda: [0] * (len(span) + 1))
     with store.engine.connect() as conn:
         for rule, opened_value, closed_value, count in conn.execute(query):
@@ -143,4 +165,4 @@ def flagged_over_time(store: Store, end: datetime, days: int) -> DailySeries:
                 steps[rule][first] += int(count)
                 steps[rule][last] -= int(count)
     series = {rule: list(accumulate(delta[:-1])) for rule, delta in steps.items()}
-    return DailySeries(span, dict(sorted(series.items())))
+    return DailySeries(span, dict(sorted(series.items())), step)

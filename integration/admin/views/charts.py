@@ -27,7 +27,7 @@ def _data(days: int) -> dict[str, DailySeries]:
     return {
         "flagged": flagged_over_time(store, end, days),
         "hits": rule_hits(store, end, days, [r.name for r in services().rules.current().rules]),
-        "outcomes": DailySeries(outcomes.days, ordered),
+        "outcomes": DailySeries(outcomes.days, ordered, outcomes.step),
     }
 
 
@@ -36,16 +36,20 @@ def _data(days: int) -> dict[str, DailySeries]:
 def index() -> ResponseReturnValue:
     days = _days()
     data = _data(days)
+    unit = "day" if data["hits"].step == 1 else "week"
     charts = {
         "flagged": line_chart(
-            data["flagged"].days, data["flagged"].series, "Flagged items at the end of each day"
+            data["flagged"].labels(), data["flagged"].series, f"Flagged items at the end of each {unit}"
         ),
-        "hits": stacked_bars(data["hits"].days, data["hits"].series, "Rule decisions per day"),
+        "hits": stacked_bars(data["hits"].labels(), data["hits"].series, f"Rule decisions per {unit}"),
         "outcomes": stacked_bars(
-            data["outcomes"].days, data["outcomes"].series, "Decisions by outcome per day", OUTCOME_COLORS
+            data["outcomes"].labels(),
+            data["outcomes"].series,
+            f"Decisions by outcome per {unit}",
+            OUTCOME_COLORS,
         ),
     }
-    return render_template("admin/charts.html", charts=charts, days=days, ranges=RANGES)
+    return render_template("admin/charts.html", charts=charts, days=days, ranges=RANGES, unit=unit)
 
 
 @blueprint.get("/charts.json")
@@ -53,5 +57,8 @@ def index() -> ResponseReturnValue:
 def as_json() -> ResponseReturnValue:
     data = _data(_days())
     return jsonify(
-        {name: {"days": [d.isoformat() for d in s.days], "series": s.series} for name, s in data.items()}
+        {
+            name: {"days": [d.isoformat() for d in s.days], "step_days": s.step, "series": s.series}
+            for name, s in data.items()
+        }
     )
