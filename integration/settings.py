@@ -6,6 +6,7 @@ A bad value stops start-up with a message naming the variable; secrets are kept 
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,6 +91,9 @@ class Settings:
         """Every configured secret value, for scrubbing logs and errors."""
         values = [self.jira_api_token, self.linear_api_key, self.secret_key, self.admin_password]
         values += list(self.jira_webhook_secrets) + list(self.linear_webhook_secrets)
+        if self.jira_user and self.jira_api_token:  # the Basic credential a tracker might echo back
+            basic = f"{self.jira_user}:{self.jira_api_token.reveal()}".encode()
+            values.append(Secret(base64.b64encode(basic).decode()))
         return [v.reveal() for v in values if v]
 
     @property

@@ -7,6 +7,7 @@ waits, every call has connect and read timeouts, and no message ever holds the A
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -47,6 +48,8 @@ class JiraHttp:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._secret = api_token
+        # what the Authorization header carries: a tracker echoing the request must not leak it either
+        self._basic = base64.b64encode(f"{user}:{api_token}".encode()).decode() if api_token else ""
         self.retry_policy = retry
         self._sleep = sleep
         self._jira = Jira(
@@ -110,7 +113,9 @@ class JiraHttp:
         return TrackerError(message, status=status)
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
+        for secret in (self._secret, self._basic):
+            text = text.replace(secret, "***") if secret else text
+        return text
 
 
 def _reason(response: requests.Response) -> str:
