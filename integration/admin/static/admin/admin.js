@@ -19,7 +19,7 @@
     }
   });
 
-  // Pages with <main data-refresh="15"> reload while "live" is ticked, keeping the scroll position.
+  // A page with an #live-refresh checkbox reloads itself every data-seconds while it is ticked.
   var live = document.getElementById("live-refresh");
   if (live) {
     var seconds = parseInt(live.getAttribute("data-seconds") || "10", 10);
