@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text
 
 from bench.report_data import RULES, Plan, load
+from integration.reports.dataset import Report
 from integration.reports.digest import digest_figures, digest_markdown
 from integration.reports.digest_config import DigestSpec
 from integration.reports.report import SECTIONS, build_report
@@ -56,32 +57,32 @@ def timed(call: Any, repeat: int) -> tuple[float, Any]:
 
 
 def run_reports(store: Store, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
+    """Seconds per report (no tracing: it slows Python several-fold), then one traced pass for memory."""
     scope = make_scope(args.since, now)
     targets = project_targets(store)
-    seconds: dict[str, float] = {}
-    tracemalloc.start()
-    for name in SECTIONS:
-        def one(n: str = name) -> object:
-            return build_report(store.engine, scope, catalog=CATALOG, targets=targets, sections=[n], now=now)
 
-        seconds[name], _ = timed(one, args.repeat)
-        print(f"  {name:<16} {seconds[name]:7.3f} s", flush=True)
-    seconds["all_sections"], report = timed(
-        lambda: build_report(store.engine, scope, catalog=CATALOG, targets=targets, now=now), args.repeat)
-    print(f"  {'all_sections':<16} {seconds['all_sections']:7.3f} s", flush=True)
+    def report(sections: list[str] | None = None) -> Report:
+        return build_report(store.engine, scope, catalog=CATALOG, targets=targets, sections=sections, now=now)
 
     def digest() -> str:
         with store.engine.connect() as conn:
             return digest_markdown(digest_figures(conn, DigestSpec("ENG", "jira", wip_limit=3), CATALOG, now))
 
-    seconds["digest"], _ = timed(digest, args.repeat)
-    print(f"  {'digest':<16} {seconds['digest']:7.3f} s", flush=True)
+    calls: dict[str, Any] = {name: (lambda n=name: report([n])) for name in SECTIONS}
+    calls.update(all_sections=report, digest=digest)
+    seconds: dict[str, float] = {}
+    for name, call in calls.items():
+        seconds[name], _ = timed(call, args.repeat)
+        print(f"  {name:<16} {seconds[name]:7.3f} s", flush=True)
+    tracemalloc.start()
+    full, _ = report(), digest()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    flow = report.get("cycle_time")
+    print(f"  peak traced memory for every report and the digest: {peak / 2**20:.1f} MB", flush=True)
+    flow = full.get("cycle_time")
     return {"seconds_per_report": seconds, "peak_mb": round(peak / 2**20, 1),
             "cycle_time": dict(flow.summary) if flow else {},
-            "wip_now": dict(report.get("wip_by_status").summary)}
+            "wip_now": dict(full.get("wip_by_status").summary)}
 
 
 def prepare(backend: str, workdir: Path) -> tuple[str, Any]:
@@ -119,19 +120,22 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> dict
             return result
         finally:
             store.engine.dispose()
-            drop()
+            if args.keep:
+                print(f"{backend}: kept {url}", flush=True)
+            else:
+                drop()
 
 
 def _maintain(store: Store, backend: str, args: argparse.Namespace) -> None:
     """PostgreSQL's autovacuum would have analyzed by now; SQLite only with --analyze (it never does)."""
-    with store.engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    with store.engine.begin() as conn:  # committed: the SQLite engine opens every transaction itself
         for statement in args.index:
             conn.execute(text(statement))
-        if backend == "postgresql":
-            conn.execute(text("VACUUM ANALYZE"))
-        elif args.analyze:
+        if backend == "sqlite" and args.analyze:
             conn.execute(text("ANALYZE"))
+    if backend == "postgresql":
+        with store.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
 
 
 def main() -> int:
@@ -143,6 +147,7 @@ def main() -> int:
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"], default=[])
     parser.add_argument("--analyze", action="store_true", help="run ANALYZE on SQLite before timing")
     parser.add_argument("--index", action="append", default=[], help="extra CREATE INDEX statement to try")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to inspect plans)")
     args = parser.parse_args()
     now = datetime.now(UTC).replace(microsecond=0)
     results = {}

@@ -7,6 +7,7 @@ scheduler expect; it builds its own services so it needs nothing of a web reques
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from integration.reports.digest_run import digest_env, run_due
 from integration.reports.sources import catalog_from_rules_dir
@@ -14,7 +15,7 @@ from integration.reports.sources import catalog_from_rules_dir
 log = logging.getLogger("flowkeeper.reports")
 
 
-def deliver_due_digests() -> str:
+def deliver_due_digests(now: datetime | None = None) -> str:
     from integration.services import build_services, utcnow
     from integration.settings import load_settings
 
@@ -23,7 +24,10 @@ def deliver_due_digests() -> str:
         return "no digests configured"
     settings = load_settings()
     services = build_services(settings)
-    deliveries = run_due(services, utcnow(), specs, allow, catalog_from_rules_dir(settings.rules_dir))
+    try:
+        deliveries = run_due(services, now or utcnow(), specs, allow, catalog_from_rules_dir(settings.rules_dir))
+    finally:
+        services.store.engine.dispose()  # the job runs hourly: leave no pool behind
     for d in deliveries:
         log.info("reports.digest %s", d.line())
     return "; ".join(d.line() for d in deliveries) or "no digest due"
