@@ -71,6 +71,7 @@ items = Table(
 Index("ix_items_tracker_key", items.c.tracker, items.c.key)
 Index("ix_items_category_assignee", items.c.status_category, items.c.assignee_id)
 Index("ix_items_team", items.c.tracker, items.c.team)
+Index("ix_items_wip", items.c.tracker, items.c.status_category, items.c.deleted, items.c.assignee_id)
 
 item_history = Table(
     "item_history",
@@ -161,6 +162,8 @@ rule_states = Table(
     UniqueConstraint("tracker", "item_id", "rule", "mode", name="uq_rule_states"),
 )
 Index("ix_rule_states_active", rule_states.c.active, rule_states.c.rule)
+Index("ix_rule_states_flagged", rule_states.c.active, rule_states.c.opened_at, rule_states.c.id)
+Index("ix_rule_states_rule_opened", rule_states.c.rule, rule_states.c.opened_at, rule_states.c.closed_at)
 
 overrides = Table(
     "overrides",
