@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -107,3 +108,85 @@ def test_sigterm_lets_the_worker_finish_its_job_then_stop(stack: Stack) -> None:
     assert worker.wait(60) == 0
     assert delivery_state(stack, "term-1") == "done"
     assert comments_on(stack, "KAN-22") == 1
+
+
+@pytest.mark.parametrize("how, fsync", [(signal.SIGTERM, "everysec"), (signal.SIGKILL, "always")],
+                         ids=["restart-everysec", "crash-always"])
+def test_redis_restarted_mid_stream_loses_no_accepted_delivery(tmp_path: Path, how: int, fsync: str) -> None:
+    with ExitStack() as exits:
+        stack = start_stack(tmp_path, exits, fsync=fsync)
+        stack.stub.seed_jira(jira_issue("KAN-22"))
+        answers: dict[str, int] = {}
+        statuses: dict[str, str] = {}
+
+        def send() -> None:
+            for n in range(240):
+                body, headers = jira_request(in_progress_unassigned(), delivery=f"stream-{n}")
+                try:
+                    response = stack.post("jira", body, headers)
+                except Exception:  # noqa: BLE001 - a refused connection counts as not accepted
+                    continue
+                answers[f"stream-{n}"] = response.status_code
+                statuses[f"stream-{n}"] = response.json().get("status", "")
+                time.sleep(0.01)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        wait_for(lambda: len(answers) >= 60, what="the stream to start")
+        stack.redis.stop(how)
+        time.sleep(1.0)
+        stack.redis.start()
+        sender.join(120)
+        accepted = sorted(d for d, s in statuses.items() if s == "queued")
+        assert set(answers.values()) <= {200, 503}, answers
+        assert 503 in answers.values(), "deliveries arriving while Redis was away were refused with 503"
+        assert len(accepted) > 60
+        connection = redis_lib.Redis.from_url(stack.redis.url)
+        assert Queue(QUEUE_NAME, connection=connection).count == len(accepted)
+        stack.start_worker()
+        wait_for(lambda: Store.connect(stack.db_url).deliveries.counts().get("done", 0) == len(accepted),
+                 timeout=90, what="every accepted delivery to be processed")
+        assert comments_on(stack, "KAN-22") == 1
+
+
+def test_job_from_another_release_fails_clearly_and_the_new_release_runs_it(
+        db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A rolling deploy: a job written by the next release reaches a worker of this one."""
+    from datetime import datetime, timezone
+
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    from integration import codec
+    from integration.jobs import use_services
+    from integration.queue import RedisDeliveryQueue, job_id_for
+    from integration.services import build_services
+    from integration.settings import load_settings
+    from tests.foundation.helpers import MINIMAL_RULES
+    from webhooks.jira_normalize import JiraConfig, normalize
+
+    connection = redis_lib.Redis.from_url(redis_url)
+    event = normalize(in_progress_unassigned(), JiraConfig())
+    assert event is not None
+    event = replace(event, delivery_id="next-release-1")
+    envelope = codec.event_envelope(event, datetime.now(timezone.utc)) | {"v": codec.EVENT_PAYLOAD_VERSION + 1}
+    assert RedisDeliveryQueue(connection).submit("jira", "next-release-1", envelope, datetime.now(timezone.utc))
+    services = build_services(load_settings({"DATABASE_URL": db_url, "REDIS_URL": redis_url,
+                                             "RULES_DIR": str(MINIMAL_RULES)}))
+    use_services(services)
+    try:
+        SimpleWorker([QUEUE_NAME], connection=connection).work(burst=True)
+        job = Job.fetch(job_id_for("jira", "next-release-1"), connection=connection)
+        logged = "\n".join(r.getMessage() + (str(r.exc_info[1]) if r.exc_info else "") for r in caplog.records)
+        assert f"job payload version {codec.EVENT_PAYLOAD_VERSION + 1} is not understood by this release" in logged
+        assert job.get_status() == "scheduled" and job.retries_left == 5, "kept for a retry, not dropped"
+
+        monkeypatch.setattr(codec, "EVENT_PAYLOAD_VERSION", codec.EVENT_PAYLOAD_VERSION + 1)  # the deploy lands
+        queue = Queue(QUEUE_NAME, connection=connection)
+        ScheduledJobRegistry(queue=queue, connection=connection).remove(job)
+        queue.enqueue_job(job)  # the retry interval has passed
+        SimpleWorker([QUEUE_NAME], connection=connection).work(burst=True)
+        assert job.get_status(refresh=True) == "finished"
+        assert services.store.deliveries.state_of("jira", "next-release-1") == "done"
+    finally:
+        use_services(None)
