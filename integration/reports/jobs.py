@@ -25,7 +25,8 @@ def deliver_due_digests(now: datetime | None = None) -> str:
     settings = load_settings()
     services = build_services(settings)
     try:
-        deliveries = run_due(services, now or utcnow(), specs, allow, catalog_from_rules_dir(settings.rules_dir))
+        catalog = catalog_from_rules_dir(settings.rules_dir)
+        deliveries = run_due(services, now or utcnow(), specs, allow, catalog)
     finally:
         services.store.engine.dispose()  # the job runs hourly: leave no pool behind
     for d in deliveries:

@@ -40,7 +40,8 @@ def test_digest_prints_without_posting(env: Path, capsys: pytest.CaptureFixture[
     assert not (env / "out").exists()
 
 
-def test_digest_post_is_dry_run_by_default(env: Path, store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+def test_digest_post_is_dry_run_by_default(env: Path, store: Store,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["digest", "--post"]) == 0
     assert "ENG → file" in capsys.readouterr().out
     assert not (env / "out" / "ENG.md").exists()
