@@ -10,8 +10,22 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Select, String, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from integration.reports.flow import duration_stats
 from integration.reports.scope import (
@@ -116,8 +130,8 @@ def episode_rows(conn: Connection, scope: Scope) -> list[Episode]:
     return [Episode(r.rule, r.opened_at, r.cleared_at) for r in conn.execute(episodes_query(scope))]
 
 
-def _in(column: object, scope: Scope):  # type: ignore[no-untyped-def]
-    return and_(column >= scope.since, column < scope.until)  # type: ignore[operator]
+def _in(column: ColumnElement[Any], scope: Scope) -> ColumnElement[bool]:
+    return and_(column >= scope.since, column < scope.until)
 
 
 def _within(moment: datetime | None, scope: Scope) -> bool:

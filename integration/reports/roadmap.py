@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
@@ -68,7 +69,7 @@ def _finite(value: float) -> float | None:
     return None if math.isinf(value) else round(value, 1)
 
 
-def _groups(conn: Connection, scope: Scope, catalog: RuleCatalog) -> list[tuple]:  # type: ignore[type-arg]
+def _groups(conn: Connection, scope: Scope, catalog: RuleCatalog) -> list[Any]:
     stalled_rule = case((rs.c.rule.in_(sorted(catalog.stalled_rules)), 1), else_=0)
     flags = (
         select(rs.c.tracker, rs.c.item_id, func.max(stalled_rule).label("stalled"))
@@ -86,12 +87,12 @@ def _groups(conn: Connection, scope: Scope, catalog: RuleCatalog) -> list[tuple]
         .where(item_filter(i, scope), project.is_not(None), or_(category.is_(None), category != "canceled"))
         .subquery()
     )
-    return conn.execute(
+    return list(conn.execute(
         select(base.c.tracker, base.c.project, func.max(base.c.parent), func.min(base.c.team), func.count(),
                func.sum(base.c.done), func.sum(base.c.active), func.sum(base.c.stalled),
                func.sum(base.c.flagged))
         .group_by(base.c.tracker, base.c.project).order_by(base.c.tracker, base.c.project)
-    ).all()
+    ).all())
 
 
 def _epic_targets(conn: Connection, keys: list[str]) -> dict[str, date]:

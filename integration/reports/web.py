@@ -8,6 +8,7 @@ report as Markdown, self-contained HTML, JSON or CSV.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -93,7 +94,7 @@ def index() -> ResponseReturnValue:
     f = _filters()
     scope = _scope(f)
     report = _report(scope, [section])
-    links = {d.name: {fmt: url_for("reports.dataset", name=d.name, fmt=fmt, **f.query())
+    links = {d.name: {fmt: _url("reports.dataset", name=d.name, fmt=fmt, **f.query())
                       for fmt in ("csv", "json")} for d in report.datasets}
     return render_template(
         "reports/page.html", report=report, section=section, sections=SECTIONS, titles=SECTION_TITLES, f=f,
@@ -126,6 +127,10 @@ def export(fmt: str) -> ResponseReturnValue:
     mimetype, suffix = EXPORTS[fmt]
     report = _report(_scope(_filters()), None)
     return _download(render_report(report, fmt), mimetype, f"flowkeeper-report.{suffix}")
+
+
+def _url(endpoint: str, **values: Any) -> str:
+    return url_for(endpoint, **values)
 
 
 def _scope_json(scope: Scope) -> dict[str, object]:
