@@ -1,0 +1,132 @@
+"""End to end: signed webhooks → gunicorn → Redis → worker → write-back at the stub tracker.
+
+Measures, in one run on loopback:
+- throughput: a queue of N deliveries (one item each, so each ends in one comment) drained
+  by one `flowkeeper worker`, by two, and by one RQ fork-per-job worker (`--fork`);
+  events/s from the first write to the last;
+- latency: deliveries sent at a steady rate to two workers; receipt → write at the stub,
+  p50 and p99 (and the same with the fork worker).
+The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.reliability.soak import SOAK_RULES, item_key, seed_issues, send_all, workload  # noqa: E402
+from tests.reliability.stack import Stack, start_stack  # noqa: E402
+
+WARM_UP = 6
+
+
+def comment_times(stack: Stack) -> dict[str, float]:
+    """Item key → when the stub received the comment POST for it (wall clock)."""
+    found: dict[str, float] = {}
+    for entry in stack.stub.requests():
+        path = entry["path"]
+        if entry["method"] == "POST" and path.startswith("/rest/api/3/issue/") and path.endswith("/comment"):
+            found.setdefault(path.split("/")[5], entry["at"])
+    return found
+
+
+def wait_for_comments(stack: Stack, keys: set[str], timeout: float) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        times = {k: t for k, t in comment_times(stack).items() if k in keys}
+        if len(times) == len(keys):
+            return times
+        time.sleep(0.25)
+    raise TimeoutError(f"only {len(times)} of {len(keys)} writes within {timeout} s")
+
+
+def batch(first_item: int, count: int) -> list[Any]:
+    """`count` deliveries for items first_item … first_item+count-1, one each."""
+    posts = workload(first_item + count, first_item + count, unique=first_item + count)
+    return [p for p in posts if int(p.key.split("-")[1]) > first_item]
+
+
+def throughput(stack: Stack, first_item: int, count: int, workers: int, fork: bool) -> float:
+    posts = batch(first_item, count)
+    send_all(stack.web, posts)  # queued while no worker runs
+    started = [stack.start_worker(*(["--fork"] if fork else [])) for _ in range(workers)]
+    times = wait_for_comments(stack, {p.key for p in posts}, timeout=600)
+    for proc in started:
+        proc.terminate()
+        proc.wait(30)
+    span = max(times.values()) - min(times.values())
+    return (len(times) - 1) / span if span > 0 else float(len(times))
+
+
+def latency(stack: Stack, first_item: int, count: int, rate: float, workers: int, fork: bool) -> list[float]:
+    started = [stack.start_worker(*(["--fork"] if fork else [])) for _ in range(workers)]
+    warm = batch(first_item, WARM_UP)  # first jobs compile rules and templates, open connections
+    send_all(stack.web, warm)
+    wait_for_comments(stack, {p.key for p in warm}, timeout=120)
+    sent: dict[str, float] = {}
+    for post in batch(first_item + WARM_UP, count):
+        sent[post.key] = time.time()
+        stack.post("jira", post.body, post.headers)
+        time.sleep(max(0.0, 1 / rate - (time.time() - sent[post.key])))
+    times = wait_for_comments(stack, set(sent), timeout=300)
+    for proc in started:
+        proc.terminate()
+        proc.wait(30)
+    return sorted((times[k] - sent[k]) * 1000 for k in sent)
+
+
+def percentile(values: list[float], share: float) -> float:
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200, help="deliveries per throughput run")
+    parser.add_argument("--latency-events", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=25.0,
+                        help="deliveries/s in the latency runs (at most half the throughput)")
+    args = parser.parse_args()
+    n, m = args.events, args.latency_events
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as exits:
+        stack = start_stack(Path(folder), exits, extra_env={"RULES_DIR": str(SOAK_RULES)})
+        stack.stub.seed_jira(*seed_issues(3 * n + 2 * (m + WARM_UP)))
+        one = throughput(stack, 0, n, 1, fork=False)
+        two = throughput(stack, n, n, 2, fork=False)
+        fork = throughput(stack, 2 * n, n, 1, fork=True)
+        rate = min(args.rate, two * 0.5)  # half the measured capacity: latency, not queueing
+        fast = latency(stack, 3 * n, m, rate, 2, fork=False)
+        forked = latency(stack, 3 * n + m + WARM_UP, m, min(rate, fork * 0.5), 1, fork=True)
+    result = {
+        "events_per_s_1_worker": round(one, 1),
+        "events_per_s_2_workers": round(two, 1),
+        "events_per_s_per_worker_2_workers": round(two / 2, 1),
+        "fork_events_per_s_1_worker": round(fork, 1),
+        "p50_ms": round(percentile(fast, 0.5), 1),
+        "p99_ms": round(percentile(fast, 0.99), 1),
+        "fork_p50_ms": round(percentile(forked, 0.5), 1),
+        "fork_p99_ms": round(percentile(forked, 0.99), 1),
+        "events": n, "latency_events": m, "rate_per_s": round(rate, 1),
+        "last_item": item_key(3 * n + 2 * (m + WARM_UP) - 1),
+    }
+    print(f"SimpleWorker: {one:.0f} events/s with 1 worker, {two:.0f} with 2 ({two / 2:.0f} per worker); "
+          f"RQ fork-per-job worker: {fork:.0f} events/s")
+    print(f"receipt → write at {rate:.1f}/s with 2 workers: p50 {result['p50_ms']} ms, "
+          f"p99 {result['p99_ms']} ms; fork worker: p50 {result['fork_p50_ms']} ms, "
+          f"p99 {result['fork_p99_ms']} ms")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
