@@ -39,6 +39,7 @@ class Dataset:
     summary: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     note: str = ""
     open_table: bool = False  # the numbers matter as much as the chart: show the table unfolded
+    brief: bool = False  # Markdown shows the summary only (a long series reads better as a chart)
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row)) for row in self.rows]

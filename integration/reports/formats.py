@@ -55,7 +55,11 @@ def to_markdown(report: Report) -> str:
         for d in datasets:
             out.append(f"**{d.title}**" + (f" — {summary_text(d.summary)}" if d.summary else ""))
             out.append("")
-            out.append(markdown_table(d) if d.rows else "_nothing in this period_")
+            if d.brief and d.rows:
+                out.append(f"_{len(d.rows)} rows: the chart is in the HTML report, the numbers in JSON "
+                           "and CSV._")
+            else:
+                out.append(markdown_table(d) if d.rows else "_nothing in this period_")
             if d.note:
                 out += ["", f"_{d.note}_"]
             out.append("")

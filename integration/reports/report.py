@@ -56,7 +56,7 @@ def wip_section(conn: Connection, ctx: Context) -> list[Dataset]:
                 tuple((d.day, d.total, *(d.by_status.get(s, 0) for s in statuses)) for d in daily),
                 Chart("line", "day", ("total", *statuses), "items"),
                 note="Derived from the status history: each stay in an in-progress status counts until the "
-                     "next change."),
+                     "next change.", brief=True),
     ]
 
 
@@ -74,10 +74,10 @@ def flow_section(conn: Connection, ctx: Context) -> list[Dataset]:
     return [
         Dataset("cycle_time", "Cycle time (first start → done), days", "flow", ("days", "items"),
                 dense(f.cycle_histogram), Chart("bar", "days", ("items",), "days", _refs(f.cycle)),
-                f.cycle.as_dict()),
+                f.cycle.as_dict(), brief=True),
         Dataset("lead_time", "Lead time (created → done), days", "flow", ("days", "items"),
                 dense(f.lead_histogram), Chart("bar", "days", ("items",), "days", _refs(f.lead)),
-                f.lead.as_dict()),
+                f.lead.as_dict(), brief=True),
         Dataset("throughput", "Throughput per week", "flow", ("week", "completed", "cycle_p50_days"),
                 tuple((w.week, w.completed, w.cycle_p50) for w in f.weeks),
                 Chart("bar", "week", ("completed",)),

@@ -41,6 +41,7 @@ def test_markdown_has_the_figures_and_escapes_table_cells(report: Report) -> Non
     assert "count 2 · mean 4.5 · p50 3 · p85 6 · p95 6" in text  # cycle times 3 and 6 days
     assert "| ENG-3 | <script>alert('x')</script> \\| =cmd | In Progress | Ann | 11 |" in text
     assert text.count("\n## ") == 6
+    assert "_14 rows: the chart is in the HTML report, the numbers in JSON and CSV._" in text  # WIP by day
 
 
 def test_json_holds_every_dataset_with_rows_as_records(report: Report) -> None:
