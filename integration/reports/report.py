@@ -18,6 +18,7 @@ from integration.reports import aging as aging_mod
 from integration.reports import flow, hygiene, roadmap, wip
 from integration.reports.dataset import Chart, Dataset, Report
 from integration.reports.scope import RuleCatalog, Scope
+from integration.store.db import read_connection
 
 PERCENTILE_REFS = ("p50", "p85", "p95")
 REPORT_WORK_MEM = "64MB"  # the default 4MB makes the status-timeline sorts spill to disk
@@ -182,7 +183,7 @@ def build_report(engine: Engine, scope: Scope, *, catalog: RuleCatalog | None = 
     ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}))
     datasets: list[Dataset] = []
     seconds: dict[str, float] = {}
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         tune_for_reports(conn)
         for name in chosen:
             started = time.perf_counter()

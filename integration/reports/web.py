@@ -24,6 +24,7 @@ from integration.reports.report import SECTIONS, build_report
 from integration.reports.scope import RuleCatalog, Scope, ScopeError, make_scope
 from integration.reports.sources import project_targets
 from integration.store.tables import items
+from integration.store.db import read_connection
 
 PERIODS = ("7d", "14d", "30d", "90d", "180d", "365d")
 DEFAULT_PERIOD, DEFAULT_SECTION = "30d", "flow"
@@ -81,7 +82,7 @@ def _report(scope: Scope, sections: list[str] | None) -> Report:
 
 def _teams() -> list[tuple[str, str]]:
     query = select(items.c.tracker, items.c.team).where(items.c.team.is_not(None)).distinct()
-    with services().store.engine.connect() as conn:
+    with read_connection(services().store.engine) as conn:
         return sorted((tracker, team) for tracker, team in conn.execute(query))
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from integration.store.audit import Outcome
 from integration.store.store import Store
 from integration.store.tables import audit_log, rule_states
+from integration.store.db import read_connection
 
 OUTCOMES = tuple(o.value for o in Outcome)
 
@@ -125,7 +126,7 @@ def range_counts(
 
 def decisions_by_outcome(store: Store, end: datetime, days: int) -> DailySeries:
     span, step = day_range(end, days), bucket_days(days)
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         series = range_counts(conn, "outcome", OUTCOMES, span, step)
     return DailySeries(span, {k: v for k, v in series.items() if any(v)}, step)
 
@@ -133,7 +134,7 @@ def decisions_by_outcome(store: Store, end: datetime, days: int) -> DailySeries:
 def rule_hits(store: Store, end: datetime, days: int, rules: Sequence[str], top: int = 10) -> DailySeries:
     """Decisions per day (or week) of the running rules with any in the period (the busiest `top`)."""
     span, step = day_range(end, days), bucket_days(days)
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         found = range_counts(conn, "rule", sorted(set(rules)), span, step)
     busiest = sorted((r for r in found if any(found[r])), key=lambda r: (-sum(found[r]), r))[:top]
     return DailySeries(span, {r: found[r] for r in sorted(busiest)}, step)
@@ -156,7 +157,7 @@ def flagged_over_time(store: Store, end: datetime, days: int) -> DailySeries:
     )
     labels = [e.isoformat() for e in DailySeries(span, {}, step).ends]  # counted at each bucket's last day
     steps: dict[str, list[int]] = defaultdict(lambda: [0] * (len(span) + 1))
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         for rule, opened_value, closed_value, count in conn.execute(query):
             opened_day, closed_day = day_key(opened_value) or "", day_key(closed_value)
             first = bisect_left(labels, opened_day)  # the first day it was open at the day's end

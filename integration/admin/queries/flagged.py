@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select
 
 from integration.store.store import Store
 from integration.store.tables import items, rule_states
+from integration.store.db import read_connection
 
 PAGE = 50
 
@@ -94,7 +95,7 @@ def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = P
         it.status_name,
         it.data,
     ).select_from(_joined())
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         found = conn.execute(ids).all()
         page = [row[0] for row in found]
         rows = {row.id: row for row in conn.execute(details.where(rs.id.in_(page)))} if page else {}
@@ -122,7 +123,7 @@ def _flagged(row: Any) -> FlaggedItem:
 
 def flagged_count(store: Store, f: FlaggedFilter) -> int:
     query = select(func.count()).select_from(_joined() if f.team else rule_states)
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         return int(conn.execute(_where(query, f)).scalar() or 0)
 
 
@@ -130,12 +131,12 @@ def counts_by_rule(store: Store) -> dict[str, int]:
     """How many items each rule has flagged now (live and dry run): the page's summary line."""
     rs = rule_states.c
     query = select(rs.rule, func.count()).where(rs.active.is_(True)).group_by(rs.rule)
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         return {row[0]: int(row[1]) for row in conn.execute(query)}
 
 
 def teams(store: Store) -> list[str]:
     """Teams / projects present in the mirror, for the filter's choices."""
     query = select(items.c.team).distinct()
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         return sorted(row[0] for row in conn.execute(query) if row[0] is not None)[:500]

@@ -16,6 +16,7 @@ from integration.services import Services
 from integration.settings import Settings
 from integration.store.store import Store
 from integration.store.tables import items, service_state
+from integration.store.db import read_connection
 
 TRACKERS = ("jira", "linear")
 TEST_KEY = "admin.connection_test.{tracker}"
@@ -61,7 +62,7 @@ def parse_time(value: Any) -> datetime | None:
 def service_facts(store: Store, keys: list[str]) -> dict[str, Any]:
     """Several small service facts in one query (the Overview needs about a dozen)."""
     query = select(service_state.c.key, service_state.c.value).where(service_state.c.key.in_(keys))
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         return {row.key: row.value for row in conn.execute(query)}
 
 
@@ -83,7 +84,7 @@ def last_sync(facts: dict[str, Any], tracker: str) -> datetime | None:
 
 
 def mirror_size(store: Store) -> int:
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         return int(conn.execute(select(func.count()).select_from(items)).scalar() or 0)
 
 

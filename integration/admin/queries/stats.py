@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from integration.store.store import Store
 from integration.store.tables import audit_log
+from integration.store.db import read_connection
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ def rule_stats(store: Store, rules: Iterable[str], since: datetime) -> dict[str,
     names = sorted(set(rules))
     if not names:
         return {}
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         to_db = audit_log.c.at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda v: v)
         sql = (
