@@ -95,8 +95,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200, help="deliveries per throughput run")
     parser.add_argument("--latency-events", type=int, default=100)
-    parser.add_argument("--rate", type=float, default=25.0,
-                        help="deliveries/s in the latency runs (at most half the throughput)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=25.0,
+        help="deliveries/s in the latency runs (at most half the throughput)",
+    )
     args = parser.parse_args()
     n, m = args.events, args.latency_events
     with tempfile.TemporaryDirectory() as folder, ExitStack() as exits:
@@ -117,14 +121,20 @@ def main() -> None:
         "p99_ms": round(percentile(fast, 0.99), 1),
         "fork_p50_ms": round(percentile(forked, 0.5), 1),
         "fork_p99_ms": round(percentile(forked, 0.99), 1),
-        "events": n, "latency_events": m, "rate_per_s": round(rate, 1),
+        "events": n,
+        "latency_events": m,
+        "rate_per_s": round(rate, 1),
         "last_item": item_key(3 * n + 2 * (m + WARM_UP) - 1),
     }
-    print(f"SimpleWorker: {one:.0f} events/s with 1 worker, {two:.0f} with 2 ({two / 2:.0f} per worker); "
-          f"RQ fork-per-job worker: {fork:.0f} events/s")
-    print(f"receipt → write at {rate:.1f}/s with 2 workers: p50 {result['p50_ms']} ms, "
-          f"p99 {result['p99_ms']} ms; fork worker: p50 {result['fork_p50_ms']} ms, "
-          f"p99 {result['fork_p99_ms']} ms")
+    print(
+        f"SimpleWorker: {one:.0f} events/s with 1 worker, {two:.0f} with 2 ({two / 2:.0f} per worker); "
+        f"RQ fork-per-job worker: {fork:.0f} events/s"
+    )
+    print(
+        f"receipt → write at {rate:.1f}/s with 2 workers: p50 {result['p50_ms']} ms, "
+        f"p99 {result['p99_ms']} ms; fork worker: p50 {result['fork_p50_ms']} ms, "
+        f"p99 {result['fork_p99_ms']} ms"
+    )
     print(json.dumps(result))
 
 

@@ -51,7 +51,9 @@ def _failed_job_days(env: Mapping[str, str]) -> int:
     if not raw:
         return DEFAULT_FAILED_JOB_DAYS
     if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{FAILED_JOB_DAYS_VARIABLE} must be a whole number of days, at least 1 (got {raw!r})")
+        raise SettingsError(
+            f"{FAILED_JOB_DAYS_VARIABLE} must be a whole number of days, at least 1 (got {raw!r})"
+        )
     return int(raw)
 
 
@@ -62,19 +64,23 @@ class RetentionReport:
     failed_jobs: int
 
     def summary(self) -> str:
-        return (f"purged {self.audit_entries} audit entries, {self.deliveries} deliveries, "
-                f"{self.failed_jobs} failed jobs")
+        return (
+            f"purged {self.audit_entries} audit entries, {self.deliveries} deliveries, "
+            f"{self.failed_jobs} failed jobs"
+        )
 
 
-def run_retention(store: Store, connection: redis.Redis | None, policy: RetentionPolicy,
-                  now: datetime | None = None) -> RetentionReport:
+def run_retention(
+    store: Store, connection: redis.Redis | None, policy: RetentionPolicy, now: datetime | None = None
+) -> RetentionReport:
     """Purge everything past its retention; record when it ran (the admin page can show it)."""
     now = now or datetime.now(timezone.utc)
     report = RetentionReport(
         audit_entries=store.audit.purge_before(now - timedelta(days=policy.audit_days)),
         deliveries=store.deliveries.purge_before(now - timedelta(days=policy.delivery_days)),
         failed_jobs=purge_failed_jobs(connection, now - timedelta(days=policy.failed_job_days))
-        if connection is not None else 0,
+        if connection is not None
+        else 0,
     )
     store.service.put("retention.last_run", {"at": now.isoformat(), **asdict(report)}, now)
     log.info("retention.done", extra=asdict(report))
@@ -143,7 +149,10 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     try:
         report = run_retention(services.store, services.redis, policy)
     except redis.RedisError as error:
-        print(f"flowkeeper: Redis is unavailable ({type(error).__name__}); nothing was purged there", file=sys.stderr)
+        print(
+            f"flowkeeper: Redis is unavailable ({type(error).__name__}); nothing was purged there",
+            file=sys.stderr,
+        )
         return 1
     print(report.summary())
     return 0
@@ -151,8 +160,13 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add `flowkeeper retention run` to the CLI."""
-    group = subparsers.add_parser("retention", help="purge audit entries, deliveries and failed jobs past retention")
+    group = subparsers.add_parser(
+        "retention", help="purge audit entries, deliveries and failed jobs past retention"
+    )
     sub = group.add_subparsers(dest="retention_command", required=True)
-    run = sub.add_parser("run", help="purge now (FLOWKEEPER_AUDIT_RETENTION_DAYS, FLOWKEEPER_DELIVERY_RETENTION_DAYS, "
-                                     f"{FAILED_JOB_DAYS_VARIABLE})")
+    run = sub.add_parser(
+        "run",
+        help="purge now (FLOWKEEPER_AUDIT_RETENTION_DAYS, FLOWKEEPER_DELIVERY_RETENTION_DAYS, "
+        f"{FAILED_JOB_DAYS_VARIABLE})",
+    )
     run.set_defaults(func=cmd_retention_run)

@@ -30,15 +30,34 @@ log = logging.getLogger("flowkeeper.metrics")
 
 # name → (type, help) for what processes count into the shared figures.
 SHARED: dict[str, tuple[str, str]] = {
-    "flowkeeper_jobs_total": ("counter", "Delivery jobs ended, by tracker and outcome (done, duplicate, retry, failed)."),
+    "flowkeeper_jobs_total": (
+        "counter",
+        "Delivery jobs ended, by tracker and outcome (done, duplicate, retry, error).",
+    ),
     "flowkeeper_job_seconds": ("histogram", "Time a worker spent on one delivery job."),
-    "flowkeeper_event_lag_seconds": ("histogram", "From the tracker's event time to the job's end (receipt, queue, work)."),
-    "flowkeeper_writes_total": ("counter", "Executor decisions by tracker, action and outcome (done, would_do, skipped, failed, held)."),
+    "flowkeeper_event_lag_seconds": (
+        "histogram",
+        "From the tracker's event time to the job's end (receipt, queue, work).",
+    ),
+    "flowkeeper_writes_total": (
+        "counter",
+        "Executor decisions by tracker, action and outcome (done, would_do, skipped, failed, held).",
+    ),
     "flowkeeper_rule_hits_total": ("counter", "Evaluations in which a rule asked for at least one action."),
-    "flowkeeper_tracker_calls_total": ("counter", "Tracker API answers by outcome (ok, rate_limited, client_error, server_error, timeout, connection_error)."),
+    "flowkeeper_tracker_calls_total": (
+        "counter",
+        "Tracker API answers by outcome "
+        "(ok, rate_limited, client_error, server_error, timeout, connection_error).",
+    ),
     "flowkeeper_tracker_call_seconds": ("histogram", "Tracker API call duration."),
-    "flowkeeper_tracker_rate_limit_remaining": ("gauge", "Requests (or complexity points) left, as the tracker last reported."),
-    "flowkeeper_tracker_rate_limit_observed_timestamp_seconds": ("gauge", "When the remaining rate limit was last reported."),
+    "flowkeeper_tracker_rate_limit_remaining": (
+        "gauge",
+        "Requests (or complexity points) left, as the tracker last reported.",
+    ),
+    "flowkeeper_tracker_rate_limit_observed_timestamp_seconds": (
+        "gauge",
+        "When the remaining rate limit was last reported.",
+    ),
 }
 _SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -100,8 +119,16 @@ class ScrapeCollector:
 
 
 def queue_metrics(connection: redis.Redis) -> list[Metric]:
-    jobs = Metric("flowkeeper_queue_jobs", "Jobs in RQ by queue and state (queued, started, failed, scheduled, deferred).", "gauge")
-    oldest = Metric("flowkeeper_queue_oldest_job_age_seconds", "How long the job at the head of each queue has waited.", "gauge")
+    jobs = Metric(
+        "flowkeeper_queue_jobs",
+        "Jobs in RQ by queue and state (queued, started, failed, scheduled, deferred).",
+        "gauge",
+    )
+    oldest = Metric(
+        "flowkeeper_queue_oldest_job_age_seconds",
+        "How long the job at the head of each queue has waited.",
+        "gauge",
+    )
     names = sorted({q.name for q in Queue.all(connection=connection)} | {QUEUE_NAME})
     for name in names:
         queue = Queue(name, connection=connection)
@@ -109,13 +136,19 @@ def queue_metrics(connection: redis.Redis) -> list[Metric]:
             "queued": queue.count,
             "started": StartedJobRegistry(queue=queue, connection=connection).get_job_count(cleanup=False),
             "failed": FailedJobRegistry(queue=queue, connection=connection).get_job_count(cleanup=False),
-            "scheduled": ScheduledJobRegistry(queue=queue, connection=connection).get_job_count(cleanup=False),
+            "scheduled": ScheduledJobRegistry(queue=queue, connection=connection).get_job_count(
+                cleanup=False
+            ),
             "deferred": DeferredJobRegistry(queue=queue, connection=connection).get_job_count(cleanup=False),
         }
         for state, value in counts.items():
             jobs.add_sample("flowkeeper_queue_jobs", {"queue": name, "state": state}, float(value))
         oldest.add_sample("flowkeeper_queue_oldest_job_age_seconds", {"queue": name}, _head_age(queue))
-    workers = Metric("flowkeeper_workers", "RQ workers registered with Redis (they expire when they stop beating).", "gauge")
+    workers = Metric(
+        "flowkeeper_workers",
+        "RQ workers registered with Redis (they expire when they stop beating).",
+        "gauge",
+    )
     workers.add_sample("flowkeeper_workers", {}, float(Worker.count(connection=connection)))
     return [jobs, oldest, workers]
 
@@ -137,7 +170,11 @@ def _head_age(queue: Queue) -> float:
 
 
 def delivery_metrics(store: Any) -> list[Metric]:
-    family = Metric("flowkeeper_deliveries", "Deliveries recorded in the store, by state (pending, processing, done, failed).", "gauge")
+    family = Metric(
+        "flowkeeper_deliveries",
+        "Deliveries recorded in the store, by state (pending, processing, done, failed).",
+        "gauge",
+    )
     counts: dict[str, int] = defaultdict(int, {"pending": 0, "processing": 0, "done": 0, "failed": 0})
     counts.update(store.deliveries.counts())
     for state, value in sorted(counts.items()):

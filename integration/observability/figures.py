@@ -131,7 +131,7 @@ class RedisFigures:
                 for key, amount in counters.items():
                     pipe.hincrbyfloat(COUNTERS_KEY, key, amount)
                 if gauges:
-                    pipe.hset(GAUGES_KEY, mapping=gauges)
+                    pipe.hset(GAUGES_KEY, mapping=dict(gauges))  # type: ignore[arg-type]
                 pipe.execute()
         except redis.RedisError as error:
             self._keep(counters, gauges)
@@ -172,7 +172,7 @@ class RedisFigures:
         while not self._closed.wait(self.flush_seconds):
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - counting must never take a process down
+            except Exception:
                 log.debug("metrics.flush_error", exc_info=True)
 
 

@@ -37,7 +37,7 @@ def _alive(pid: int) -> bool:
 def _remove_stale(base: Path) -> None:
     """Folders of masters that are gone: their counts belong to an earlier run."""
     for folder in base.glob(f"{_PREFIX}*"):
-        suffix = folder.name[len(_PREFIX):]
+        suffix = folder.name[len(_PREFIX) :]
         if suffix.isdigit() and not _alive(int(suffix)):
             for file in folder.glob("*.db"):
                 file.unlink(missing_ok=True)

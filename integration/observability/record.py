@@ -8,11 +8,11 @@ raise into the caller: a metric that cannot be counted is dropped, never a write
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -63,7 +63,7 @@ def use_figures(chosen: Figures | None) -> None:
 def _safely(action: Any) -> None:
     try:
         action()
-    except Exception:  # noqa: BLE001 - observing must never break the observed
+    except Exception:
         metrics_log.debug("metrics.record_failed", exc_info=True)
 
 
@@ -134,9 +134,19 @@ def decisions(entries: Iterable[AuditEntry]) -> None:
     fired: set[tuple[str, str]] = set()
     for entry in entries:
         outcome = entry.outcome.value
-        log.info("decision.%s", outcome, extra={
-            "tracker": entry.tracker, "item": entry.item_key, "rule": entry.rule, "action": entry.action,
-            "outcome": outcome, "delivery": entry.delivery_id, "reason": entry.reason[:500]})
+        log.info(
+            "decision.%s",
+            outcome,
+            extra={
+                "tracker": entry.tracker,
+                "item": entry.item_key,
+                "rule": entry.rule,
+                "action": entry.action,
+                "outcome": outcome,
+                "delivery": entry.delivery_id,
+                "reason": entry.reason[:500],
+            },
+        )
         count("flowkeeper_writes_total", tracker=entry.tracker, action=entry.action, outcome=outcome)
         if entry.rule:
             fired.add((entry.tracker, entry.rule))
@@ -144,7 +154,9 @@ def decisions(entries: Iterable[AuditEntry]) -> None:
         count("flowkeeper_rule_hits_total", tracker=tracker, rule=rule)
 
 
-def tracker_response(tracker: str, status: int, headers: Mapping[str, str], seconds: float | None = None) -> None:
+def tracker_response(
+    tracker: str, status: int, headers: Mapping[str, str], seconds: float | None = None
+) -> None:
     """One answer from a tracker's API: its class, how long it took, and the rate limit it reports."""
     remaining = _remaining(tracker, headers)
     outcome = _call_outcome(status, remaining)
@@ -153,7 +165,12 @@ def tracker_response(tracker: str, status: int, headers: Mapping[str, str], seco
         observe("flowkeeper_tracker_call_seconds", seconds, tracker=tracker)
     for kind, value in remaining.items():
         gauge("flowkeeper_tracker_rate_limit_remaining", value, tracker=tracker, kind=kind)
-        gauge("flowkeeper_tracker_rate_limit_observed_timestamp_seconds", time.time(), tracker=tracker, kind=kind)
+        gauge(
+            "flowkeeper_tracker_rate_limit_observed_timestamp_seconds",
+            time.time(),
+            tracker=tracker,
+            kind=kind,
+        )
 
 
 def tracker_failure(tracker: str, outcome: str) -> None:
@@ -166,8 +183,12 @@ def observe_session(tracker: str, session: Any) -> None:
 
     def hook(response: Any, *args: Any, **kwargs: Any) -> None:
         elapsed = getattr(response, "elapsed", None)
-        tracker_response(tracker, response.status_code, response.headers,
-                         elapsed.total_seconds() if elapsed is not None else None)
+        tracker_response(
+            tracker,
+            response.status_code,
+            response.headers,
+            elapsed.total_seconds() if elapsed is not None else None,
+        )
 
     _safely(lambda: session.hooks["response"].append(hook))
 

@@ -29,11 +29,20 @@ ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 _STARTED = "flowkeeper.started"
 
 WEB_REGISTRY = CollectorRegistry(auto_describe=True)
-WEBHOOKS = Counter("flowkeeper_webhooks", "Webhook deliveries answered, by tracker and outcome "
-                   "(queued, duplicate, ignored, malformed, bad_signature, stale, too_large, unavailable, …).",
-                   ["tracker", "outcome"], registry=WEB_REGISTRY)
-ACK_SECONDS = Histogram("flowkeeper_webhook_ack_seconds", "Time from receiving a webhook to answering it.",
-                        ["tracker"], buckets=ACK_BUCKETS, registry=WEB_REGISTRY)
+WEBHOOKS = Counter(
+    "flowkeeper_webhooks",
+    "Webhook deliveries answered, by tracker and outcome "
+    "(queued, duplicate, ignored, malformed, bad_signature, stale, too_large, unavailable, …).",
+    ["tracker", "outcome"],
+    registry=WEB_REGISTRY,
+)
+ACK_SECONDS = Histogram(
+    "flowkeeper_webhook_ack_seconds",
+    "Time from receiving a webhook to answering it.",
+    ["tracker"],
+    buckets=ACK_BUCKETS,
+    registry=WEB_REGISTRY,
+)
 
 blueprint = Blueprint("observability", __name__)
 
@@ -68,7 +77,7 @@ class _WebMetrics:
     """This process's own webhook metrics (single-process mode)."""
 
     def collect(self) -> Iterator[Metric]:
-        return WEB_REGISTRY.collect()
+        yield from WEB_REGISTRY.collect()
 
 
 def scrape_registry(services: Any) -> CollectorRegistry:
@@ -92,8 +101,11 @@ def _authorized(token: str) -> bool:
 @blueprint.get("/metrics")
 def metrics() -> Response:
     if not _authorized(current_app.config.get("FLOWKEEPER_METRICS_TOKEN", "")):
-        response = Response("metrics need Authorization: Bearer <FLOWKEEPER_METRICS_TOKEN>\n", status=401,
-                            mimetype="text/plain")
+        response = Response(
+            "metrics need Authorization: Bearer <FLOWKEEPER_METRICS_TOKEN>\n",
+            status=401,
+            mimetype="text/plain",
+        )
         response.headers["WWW-Authenticate"] = 'Bearer realm="flowkeeper-metrics"'
         return response
     services = current_app.extensions["flowkeeper"].services

@@ -22,7 +22,9 @@ from tests.foundation.helpers import JIRA_SECRET
 from tests.stub import jira_issue
 from webhooks.signatures import sign_hub
 
-SOAK_RULES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "reliability" / "soak_rules"
+SOAK_RULES = (
+    __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "reliability" / "soak_rules"
+)
 
 
 @dataclass(frozen=True)
@@ -43,23 +45,58 @@ def seed_issues(items: int) -> list[dict[str, Any]]:
 
 
 def _payload(key: str, issue_id: str, sequence: int) -> dict[str, Any]:
-    stamp = 1_772_442_000_000 + sequence * 1000  # later updates carry later times, whatever order they arrive in
+    stamp = (
+        1_772_442_000_000 + sequence * 1000
+    )  # later updates carry later times, whatever order they arrive in
     updated = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime(stamp / 1000))
     fields = {
-        "summary": f"Soak item {key} (update {sequence})", "labels": [], "assignee": None,
-        "status": {"name": "In Progress", "id": "3", "statusCategory": {"key": "indeterminate", "name": "In Progress"}},
-        "issuetype": {"name": "Story", "subtask": False}, "project": {"key": "SOAK", "id": "10000", "name": "Soak"},
-        "priority": {"name": "Medium", "id": "3"}, "created": "2026-03-01T09:00:00.000+0000", "updated": updated,
-        "statuscategorychangedate": "2026-03-01T10:00:00.000+0000", "reporter": None, "duedate": None,
-        "resolution": None, "issuelinks": [], "parent": None, "description": None,
+        "summary": f"Soak item {key} (update {sequence})",
+        "labels": [],
+        "assignee": None,
+        "status": {
+            "name": "In Progress",
+            "id": "3",
+            "statusCategory": {"key": "indeterminate", "name": "In Progress"},
+        },
+        "issuetype": {"name": "Story", "subtask": False},
+        "project": {"key": "SOAK", "id": "10000", "name": "Soak"},
+        "priority": {"name": "Medium", "id": "3"},
+        "created": "2026-03-01T09:00:00.000+0000",
+        "updated": updated,
+        "statuscategorychangedate": "2026-03-01T10:00:00.000+0000",
+        "reporter": None,
+        "duedate": None,
+        "resolution": None,
+        "issuelinks": [],
+        "parent": None,
+        "description": None,
     }
-    return {"timestamp": stamp, "webhookEvent": "jira:issue_updated", "issue_event_type_name": "issue_generic",
-            "user": {"accountId": "acc-ada", "displayName": "Ada", "accountType": "atlassian"},
-            "issue": {"id": issue_id, "key": key, "self": f"https://acme.atlassian.net/rest/api/3/issue/{issue_id}",
-                      "fields": fields},
-            "changelog": {"id": str(sequence), "items": [{"field": "summary", "fieldtype": "jira", "fieldId": "summary",
-                                                          "from": None, "fromString": "old", "to": None,
-                                                          "toString": fields["summary"]}]}}
+    return {
+        "timestamp": stamp,
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_generic",
+        "user": {"accountId": "acc-ada", "displayName": "Ada", "accountType": "atlassian"},
+        "issue": {
+            "id": issue_id,
+            "key": key,
+            "self": f"https://acme.atlassian.net/rest/api/3/issue/{issue_id}",
+            "fields": fields,
+        },
+        "changelog": {
+            "id": str(sequence),
+            "items": [
+                {
+                    "field": "summary",
+                    "fieldtype": "jira",
+                    "fieldId": "summary",
+                    "from": None,
+                    "fromString": "old",
+                    "to": None,
+                    "toString": fields["summary"],
+                }
+            ],
+        },
+    }
 
 
 def workload(deliveries: int, items: int, unique: int | None = None, seed: int = 8) -> list[Delivery]:
@@ -76,15 +113,18 @@ def workload(deliveries: int, items: int, unique: int | None = None, seed: int =
         key, issue_id = item_key(index), f"1{index + 1:04d}"
         body = json.dumps(_payload(key, issue_id, n // items)).encode()
         delivery_id = f"soak-{n}"
-        headers = {"Content-Type": "application/json", "X-Hub-Signature": sign_hub(body, JIRA_SECRET),
-                   "X-Atlassian-Webhook-Identifier": delivery_id}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature": sign_hub(body, JIRA_SECRET),
+            "X-Atlassian-Webhook-Identifier": delivery_id,
+        }
         out.append(Delivery(delivery_id, key, body, headers))
     rng.shuffle(out)  # out of order
     originals = list(out)
     for _ in range(deliveries - unique):
         original = rng.choice(originals)
         out.append(Delivery(original.delivery_id, original.key, original.body, original.headers, True))
-    head, tail = out[:unique // 10], out[unique // 10:]
+    head, tail = out[: unique // 10], out[unique // 10 :]
     rng.shuffle(tail)  # resends arrive anywhere after the first tenth, mixed with first sends
     return head + tail
 
@@ -108,9 +148,14 @@ def send_all(url: str, items: list[Delivery], threads: int = 8) -> Sent:
         local.session = session
         with sent.lock:
             sent.sent_at.setdefault(delivery.delivery_id, time.monotonic())
-        response = session.post(f"{url}/webhooks/jira", data=delivery.body, headers=delivery.headers, timeout=30)
-        outcome = response.json().get("status", "?") if response.headers.get("Content-Type", "").startswith(
-            "application/json") else "?"
+        response = session.post(
+            f"{url}/webhooks/jira", data=delivery.body, headers=delivery.headers, timeout=30
+        )
+        outcome = (
+            response.json().get("status", "?")
+            if response.headers.get("Content-Type", "").startswith("application/json")
+            else "?"
+        )
         with sent.lock:
             sent.statuses[str(response.status_code)] = sent.statuses.get(str(response.status_code), 0) + 1
             sent.outcomes[outcome] = sent.outcomes.get(outcome, 0) + 1
@@ -125,4 +170,4 @@ def send_all(url: str, items: list[Delivery], threads: int = 8) -> Sent:
 
 def chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

@@ -42,8 +42,23 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-                "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--maxmemory-policy", "noeviction"]
+        argv = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.folder),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            self.fsync,
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+        ]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis_lib.Redis.from_url(self.url)
         wait_until(lambda: _pings(client), timeout=15)
@@ -78,8 +93,13 @@ class Stack:
 
     def start_worker(self, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.folder / f"worker-{len(self.workers)}.log").open("wb")
-        proc = subprocess.Popen(flowkeeper("worker", *extra), env=_environment({**self.env, **(env or {})}),
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            flowkeeper("worker", *extra),
+            env=_environment({**self.env, **(env or {})}),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()  # the child has its own copy
         self.workers.append(proc)
         self.exits.callback(_end, proc)
@@ -102,33 +122,52 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
-def start_stack(folder: Path, exits: ExitStack, *, database_url: str | None = None, fsync: str = "everysec",
-                web_workers: int = 2, extra_env: dict[str, Any] | None = None) -> Stack:
+def start_stack(
+    folder: Path,
+    exits: ExitStack,
+    *,
+    database_url: str | None = None,
+    fsync: str = "everysec",
+    web_workers: int = 2,
+    extra_env: dict[str, Any] | None = None,
+) -> Stack:
     """Redis (AOF), the stub tracker, gunicorn; workers are started by the test."""
     redis = PrivateRedis(folder / "redis", fsync)
     redis.start()
     exits.callback(redis.stop)
     stub_port, web_port = free_port(), free_port()
     env = {
-        "DATABASE_URL": database_url or f"sqlite:///{folder / 'flowkeeper.sqlite'}", "REDIS_URL": redis.url,
-        "RULES_DIR": str(MINIMAL_RULES), "JIRA_URL": f"http://127.0.0.1:{stub_port}", "JIRA_USER": "bot@acme.test",
-        "JIRA_API_TOKEN": "tok-reliability", "JIRA_WEBHOOK_SECRET": JIRA_SECRET, "LINEAR_API_KEY": "lin_api_rel",
-        "LINEAR_API_URL": f"http://127.0.0.1:{stub_port}/graphql", "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET,
-        "FLOWKEEPER_DRY_RUN": "0", "WEB_CONCURRENCY": str(web_workers),
+        "DATABASE_URL": database_url or f"sqlite:///{folder / 'flowkeeper.sqlite'}",
+        "REDIS_URL": redis.url,
+        "RULES_DIR": str(MINIMAL_RULES),
+        "JIRA_URL": f"http://127.0.0.1:{stub_port}",
+        "JIRA_USER": "bot@acme.test",
+        "JIRA_API_TOKEN": "tok-reliability",
+        "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
+        "LINEAR_API_KEY": "lin_api_rel",
+        "LINEAR_API_URL": f"http://127.0.0.1:{stub_port}/graphql",
+        "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET,
+        "FLOWKEEPER_DRY_RUN": "0",
+        "WEB_CONCURRENCY": str(web_workers),
         **{k: str(v) for k, v in (extra_env or {}).items()},
     }
     subprocess.run(flowkeeper("db", "upgrade"), env=_environment(env), check=True, capture_output=True)
     stub = _spawn(exits, stub_tracker(stub_port), env, folder / "stub.log")
-    web = _spawn(exits, flowkeeper("serve", "--port", str(web_port), "--host", "127.0.0.1"), env, folder / "web.log")
+    web = _spawn(
+        exits, flowkeeper("serve", "--port", str(web_port), "--host", "127.0.0.1"), env, folder / "web.log"
+    )
     wait_http(f"http://127.0.0.1:{stub_port}/_stub/requests", proc=stub)
     wait_http(f"http://127.0.0.1:{web_port}/healthz", proc=web)
-    return Stack(folder, redis, env, Stub(f"http://127.0.0.1:{stub_port}"), f"http://127.0.0.1:{web_port}", exits)
+    return Stack(
+        folder, redis, env, Stub(f"http://127.0.0.1:{stub_port}"), f"http://127.0.0.1:{web_port}", exits
+    )
 
 
 def _spawn(exits: ExitStack, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:  # the child keeps its own copy of the file
-        proc = subprocess.Popen(argv, env=_environment(env), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv, env=_environment(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     exits.callback(_end, proc)
     return proc
 

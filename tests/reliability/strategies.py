@@ -14,13 +14,34 @@ from hypothesis import strategies as st
 
 Path = tuple[Any, ...]
 
-scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40)
-           | st.sampled_from(["", "2026-03-02T09:00:00.000+0000", "2026-13-45", "null", "In Progress",
-                              "indeterminate", "done", "started", "-1", "1e309", "\u0000", "\ud7ff\ue000"]))
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40)
+    | st.sampled_from(
+        [
+            "",
+            "2026-03-02T09:00:00.000+0000",
+            "2026-13-45",
+            "null",
+            "In Progress",
+            "indeterminate",
+            "done",
+            "started",
+            "-1",
+            "1e309",
+            "\u0000",
+            "\ud7ff\ue000",
+        ]
+    )
+)
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=10,
 )
 

@@ -35,16 +35,32 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(params=["signed", "unsigned"])
 def fuzz_app(request: pytest.FixtureRequest, tmp_path: Path, db_url: str, redis_url: str) -> Iterator[Flask]:
-    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES),
-           "ADMIN_PASSWORD": PASSWORD, "SECRET_KEY": "fuzz-secret-key-0123456789abcdef"}
+    env = {
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "RULES_DIR": str(MINIMAL_RULES),
+        "ADMIN_PASSWORD": PASSWORD,
+        "SECRET_KEY": "fuzz-secret-key-0123456789abcdef",
+    }
     if request.param == "signed":
         env |= {"JIRA_WEBHOOK_SECRET": "jira-fuzz-secret", "LINEAR_WEBHOOK_SECRET": "linear-fuzz-secret"}
     else:
         env |= {"FLOWKEEPER_ALLOW_UNSIGNED": "1"}
     app = create_app(env)
-    app.extensions["flowkeeper"].services.store.audit.record([AuditEntry(
-        at=datetime.now(timezone.utc), tracker="jira", action="comment", outcome=Outcome.WOULD_DO,
-        reason="dry run: fuzz", item_key="KAN-1", rule="started-without-assignee", delivery_id="d-fuzz")])
+    app.extensions["flowkeeper"].services.store.audit.record(
+        [
+            AuditEntry(
+                at=datetime.now(timezone.utc),
+                tracker="jira",
+                action="comment",
+                outcome=Outcome.WOULD_DO,
+                reason="dry run: fuzz",
+                item_key="KAN-1",
+                rule="started-without-assignee",
+                delivery_id="d-fuzz",
+            )
+        ]
+    )
     yield app
     app.extensions["flowkeeper"].services.store.engine.dispose()
 
@@ -69,8 +85,13 @@ def operations(app: Flask) -> list[Any]:
 
 def test_the_description_covers_the_public_surface(fuzz_app: Flask) -> None:
     described = {(op.method.upper(), op.path) for op in operations(fuzz_app)}
-    assert {("POST", "/webhooks/jira"), ("POST", "/webhooks/linear"), ("GET", "/healthz"), ("GET", "/metrics"),
-            ("GET", "/admin/audit.json")} <= described
+    assert {
+        ("POST", "/webhooks/jira"),
+        ("POST", "/webhooks/linear"),
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+        ("GET", "/admin/audit.json"),
+    } <= described
 
 
 def test_no_server_error_and_answers_match_the_description(fuzz_app: Flask, session_cookie: str) -> None:
@@ -78,11 +99,14 @@ def test_no_server_error_and_answers_match_the_description(fuzz_app: Flask, sess
     for operation in operations(fuzz_app):
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case: schemathesis.Case) -> None:
             response = case.call(cookies={fuzz_app.config["SESSION_COOKIE_NAME"]: session_cookie})
             case.validate_response(response, checks=CHECKS)
-            assert response.status_code != 503, f"503 while Redis and the database are up: {response.text[:300]}"
+            assert response.status_code != 503, (
+                f"503 while Redis and the database are up: {response.text[:300]}"
+            )
 
         run()

@@ -38,8 +38,11 @@ pytestmark = pytest.mark.e2e
 def in_progress_unassigned() -> dict[str, Any]:
     payload = copy.deepcopy(fixture("jira", "jira_issue_created.cloud-2024.json"))
     payload["issue"]["fields"]["assignee"] = None
-    payload["issue"]["fields"]["status"] = {"name": "In Progress", "id": "3",
-                                            "statusCategory": {"key": "indeterminate", "name": "In Progress"}}
+    payload["issue"]["fields"]["status"] = {
+        "name": "In Progress",
+        "id": "3",
+        "statusCategory": {"key": "indeterminate", "name": "In Progress"},
+    }
     return payload
 
 
@@ -70,7 +73,9 @@ def set_database_open(url: str, open_: bool) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if open_ else "false"}'))
         if not open_:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+            )
     admin.dispose()
 
 
@@ -90,14 +95,20 @@ def test_database_briefly_away_delays_the_write_without_losing_it(tmp_path: Path
         set_database_open(postgres_url, True)
         store = Store.connect(postgres_url)
         exits.callback(store.engine.dispose)
-        wait_for(lambda: store.deliveries.state_of("jira", "db-away-1") == "done", timeout=60, what="the retried job")
+        wait_for(
+            lambda: store.deliveries.state_of("jira", "db-away-1") == "done",
+            timeout=60,
+            what="the retried job",
+        )
         assert comments_on(stack) == 1
         assert requests.get(f"{stack.web}/healthz", timeout=10).status_code == 200
         assert worker.poll() is None
 
 
 @pytest.mark.parametrize("storm", ["429", "503"])
-def test_tracker_storm_ends_in_bounded_retries_with_reasons_then_one_write(tmp_path: Path, storm: str) -> None:
+def test_tracker_storm_ends_in_bounded_retries_with_reasons_then_one_write(
+    tmp_path: Path, storm: str
+) -> None:
     with ExitStack() as exits:
         stack = start_stack(tmp_path, exits)
         stack.stub.seed_jira(jira_issue("KAN-22"))
@@ -107,8 +118,11 @@ def test_tracker_storm_ends_in_bounded_retries_with_reasons_then_one_write(tmp_p
         stack.post("jira", body, headers)
         store = Store.connect(stack.db_url)
         exits.callback(store.engine.dispose)
-        wait_for(lambda: store.deliveries.state_of("jira", f"storm-{storm}") == "done", timeout=90,
-                 what="the delivery to succeed after the storm")
+        wait_for(
+            lambda: store.deliveries.state_of("jira", f"storm-{storm}") == "done",
+            timeout=90,
+            what="the delivery to succeed after the storm",
+        )
         failed = store.audit.page(AuditFilter(item_key="KAN-22", outcome="failed"))
         expected = "RateLimited" if storm == "429" else "TrackerUnavailable"
         assert failed and all(expected in e.reason and f"→ {storm}" in e.reason for e in failed), failed
@@ -126,8 +140,14 @@ def test_tracker_timeouts_end_after_bounded_tries() -> None:
         with running_stub() as stub:
             stub.seed_jira(jira_issue("KAN-22"))
             stub.fault("slow", count=100, delay=1.0)
-            client = JiraClient(stub.url, "bot@acme.test", "tok", config=JiraConfig(), timeout=0.3,
-                                retry=RetryPolicy(tries=3, base_delay=0.05))
+            client = JiraClient(
+                stub.url,
+                "bot@acme.test",
+                "tok",
+                config=JiraConfig(),
+                timeout=0.3,
+                retry=RetryPolicy(tries=3, base_delay=0.05),
+            )
             started = time.monotonic()
             with pytest.raises(TrackerUnavailable, match="timed out"):
                 client.get_item("KAN-22")

@@ -31,7 +31,6 @@ from integration.store.audit import AuditFilter
 from integration.store.store import Store
 from integration.store.tables import write_claims
 from tests.foundation.helpers import fixture, jira_request
-from tests.reliability.metrics_text import value
 from tests.reliability.stack import Stack, start_stack, wait_for
 from tests.stub import jira_issue
 
@@ -42,8 +41,11 @@ def in_progress_unassigned(key: str = "KAN-22", issue_id: str = "10022") -> dict
     payload = copy.deepcopy(fixture("jira", "jira_issue_created.cloud-2024.json"))
     payload["issue"]["key"], payload["issue"]["id"] = key, issue_id
     payload["issue"]["fields"]["assignee"] = None
-    payload["issue"]["fields"]["status"] = {"name": "In Progress", "id": "3",
-                                            "statusCategory": {"key": "indeterminate", "name": "In Progress"}}
+    payload["issue"]["fields"]["status"] = {
+        "name": "In Progress",
+        "id": "3",
+        "statusCategory": {"key": "indeterminate", "name": "In Progress"},
+    }
     return payload
 
 
@@ -66,8 +68,11 @@ def pass_time(stack: Stack, seconds: int) -> None:
     store = Store.connect(stack.db_url)
     with store.engine.begin() as conn:
         for row in conn.execute(select(write_claims.c.id, write_claims.c.claimed_at)).all():
-            conn.execute(update(write_claims).where(write_claims.c.id == row.id)
-                         .values(claimed_at=row.claimed_at - timedelta(seconds=seconds)))
+            conn.execute(
+                update(write_claims)
+                .where(write_claims.c.id == row.id)
+                .values(claimed_at=row.claimed_at - timedelta(seconds=seconds))
+            )
     connection = redis_lib.Redis.from_url(stack.redis.url)
     for pattern in ("flowkeeper:lock:*", "rq:scheduler-lock:*"):  # both expire on their own (300 s, 61 s)
         for key in connection.scan_iter(pattern):
@@ -82,13 +87,17 @@ def test_worker_killed_mid_write_is_retried_and_the_comment_is_posted_once(stack
     worker = stack.start_worker()
     body, headers = jira_request(in_progress_unassigned(), delivery="kill-1")
     assert stack.post("jira", body, headers).json()["status"] == "queued"
-    wait_for(lambda: any(r["method"] == "POST" and r["path"].endswith("/comment") for r in stack.stub.requests()),
-             what="the worker to be posting its comment")
+    wait_for(
+        lambda: any(r["method"] == "POST" and r["path"].endswith("/comment") for r in stack.stub.requests()),
+        what="the worker to be posting its comment",
+    )
     os.killpg(worker.pid, signal.SIGKILL)  # mid-write: the stub still completes the POST it received
     worker.wait(10)
     stack.stub.fault("slow", count=0)
     wait_for(lambda: comments_on(stack, "KAN-22") == 1, what="the in-flight comment to land")
-    pass_time(stack, 11 * 60)  # RQ recovers an abandoned job after its timeout + 60 s, at its next maintenance
+    pass_time(
+        stack, 11 * 60
+    )  # RQ recovers an abandoned job after its timeout + 60 s, at its next maintenance
     stack.start_worker()
     wait_for(lambda: delivery_state(stack, "kill-1") == "done", timeout=60, what="the retried job to finish")
     assert comments_on(stack, "KAN-22") == 1
@@ -110,8 +119,11 @@ def test_sigterm_lets_the_worker_finish_its_job_then_stop(stack: Stack) -> None:
     assert comments_on(stack, "KAN-22") == 1
 
 
-@pytest.mark.parametrize("how, fsync", [(signal.SIGTERM, "everysec"), (signal.SIGKILL, "always")],
-                         ids=["restart-everysec", "crash-always"])
+@pytest.mark.parametrize(
+    "how, fsync",
+    [(signal.SIGTERM, "everysec"), (signal.SIGKILL, "always")],
+    ids=["restart-everysec", "crash-always"],
+)
 def test_redis_restarted_mid_stream_loses_no_accepted_delivery(tmp_path: Path, how: int, fsync: str) -> None:
     with ExitStack() as exits:
         stack = start_stack(tmp_path, exits, fsync=fsync)
@@ -144,13 +156,17 @@ def test_redis_restarted_mid_stream_loses_no_accepted_delivery(tmp_path: Path, h
         connection = redis_lib.Redis.from_url(stack.redis.url)
         assert Queue(QUEUE_NAME, connection=connection).count == len(accepted)
         stack.start_worker()
-        wait_for(lambda: Store.connect(stack.db_url).deliveries.counts().get("done", 0) == len(accepted),
-                 timeout=90, what="every accepted delivery to be processed")
+        wait_for(
+            lambda: Store.connect(stack.db_url).deliveries.counts().get("done", 0) == len(accepted),
+            timeout=90,
+            what="every accepted delivery to be processed",
+        )
         assert comments_on(stack, "KAN-22") == 1
 
 
 def test_job_from_another_release_fails_clearly_and_the_new_release_runs_it(
-        db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A rolling deploy: a job written by the next release reaches a worker of this one."""
     from datetime import datetime, timezone
 
@@ -169,19 +185,31 @@ def test_job_from_another_release_fails_clearly_and_the_new_release_runs_it(
     event = normalize(in_progress_unassigned(), JiraConfig())
     assert event is not None
     event = replace(event, delivery_id="next-release-1")
-    envelope = codec.event_envelope(event, datetime.now(timezone.utc)) | {"v": codec.EVENT_PAYLOAD_VERSION + 1}
-    assert RedisDeliveryQueue(connection).submit("jira", "next-release-1", envelope, datetime.now(timezone.utc))
-    services = build_services(load_settings({"DATABASE_URL": db_url, "REDIS_URL": redis_url,
-                                             "RULES_DIR": str(MINIMAL_RULES)}))
+    envelope = codec.event_envelope(event, datetime.now(timezone.utc)) | {
+        "v": codec.EVENT_PAYLOAD_VERSION + 1
+    }
+    assert RedisDeliveryQueue(connection).submit(
+        "jira", "next-release-1", envelope, datetime.now(timezone.utc)
+    )
+    services = build_services(
+        load_settings({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES)})
+    )
     use_services(services)
     try:
         SimpleWorker([QUEUE_NAME], connection=connection).work(burst=True)
         job = Job.fetch(job_id_for("jira", "next-release-1"), connection=connection)
-        logged = "\n".join(r.getMessage() + (str(r.exc_info[1]) if r.exc_info else "") for r in caplog.records)
-        assert f"job payload version {codec.EVENT_PAYLOAD_VERSION + 1} is not understood by this release" in logged
+        logged = "\n".join(
+            r.getMessage() + (str(r.exc_info[1]) if r.exc_info else "") for r in caplog.records
+        )
+        assert (
+            f"job payload version {codec.EVENT_PAYLOAD_VERSION + 1} is not understood by this release"
+            in logged
+        )
         assert job.get_status() == "scheduled" and job.retries_left == 5, "kept for a retry, not dropped"
 
-        monkeypatch.setattr(codec, "EVENT_PAYLOAD_VERSION", codec.EVENT_PAYLOAD_VERSION + 1)  # the deploy lands
+        monkeypatch.setattr(
+            codec, "EVENT_PAYLOAD_VERSION", codec.EVENT_PAYLOAD_VERSION + 1
+        )  # the deploy lands
         queue = Queue(QUEUE_NAME, connection=connection)
         ScheduledJobRegistry(queue=queue, connection=connection).remove(job)
         queue.enqueue_job(job)  # the retry interval has passed

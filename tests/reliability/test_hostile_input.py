@@ -51,7 +51,8 @@ def bounded(seconds: float, megabytes: float) -> Iterator[None]:
 
 def rule_file(tmp_path: Path, when: str = "title: { present: true }", comment: str = "hello") -> Path:
     path = tmp_path / "rules.yml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         version: 1
         rules:
           - name: probe
@@ -61,7 +62,9 @@ def rule_file(tmp_path: Path, when: str = "title: { present: true }", comment: s
               {when}
             then:
               - comment: {json.dumps(comment)}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -79,6 +82,7 @@ def comments(ruleset: RuleSet, subject: Item) -> list[str]:
 
 # ---- regular expressions --------------------------------------------------------------
 
+
 def test_catastrophic_backtracking_pattern_runs_in_linear_time(tmp_path: Path) -> None:
     ruleset = load_ruleset([rule_file(tmp_path, when="title: { matches: '(a+)+$' }")])
     hostile = item(title="a" * 50_000 + "!")
@@ -93,6 +97,7 @@ def test_backreferences_are_a_rule_file_error(tmp_path: Path) -> None:
 
 
 # ---- YAML -----------------------------------------------------------------------------
+
 
 def test_yaml_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
     lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
@@ -122,30 +127,37 @@ def test_deeply_nested_yaml_is_refused(tmp_path: Path) -> None:
 
 # ---- comment templates ------------------------------------------------------------------
 
-@pytest.mark.parametrize("template", [
-    "{{ ''.__class__.__mro__ }}",
-    "{{ item.__class__.__init__.__globals__ }}",
-    "{{ title.__class__.__subclasses__() }}",
-    "{{ title|attr('__class__') }}",
-    "{{ item['__class__'] }}",
-])
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ item.__class__.__init__.__globals__ }}",
+        "{{ title.__class__.__subclasses__() }}",
+        "{{ title|attr('__class__') }}",
+        "{{ item['__class__'] }}",
+    ],
+)
 def test_sandbox_escapes_are_refused_when_the_rules_load(tmp_path: Path, template: str) -> None:
     message = refusal(rule_file(tmp_path, comment=template))
     assert "may not read private attributes" in message and "rules.yml:" in message
 
 
-@pytest.mark.parametrize("template, reason", [
-    ("{{ 'x' * 999999999 }}", "repeats text"),
-    ("{{ (title ~ 'x') * 100000000 }}", "repeats text"),
-    ("{{ 5000 * (title * 2) }}", "longer than"),
-    ("{{ title | center(999999999) }}", "over 10000 to a filter"),
-    ("{{ title.ljust(999999999) }}", "over 10000 to a function"),
-    ("{% for i in range(100000000) %}x{% endfor %}", "over 10000 to a function"),
-    ("{{ 10 ** 64 ** 64 ** 64 }}", "huge power"),
-    ("{% set x = [1] %}{% for a in x %}{{ x.append(1) }}{% endfor %}", "unsafe"),
-    ("{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}", "recursion"),
-    ("{{ title + 1 }}", "concatenate"),
-])
+@pytest.mark.parametrize(
+    "template, reason",
+    [
+        ("{{ 'x' * 999999999 }}", "repeats text"),
+        ("{{ (title ~ 'x') * 100000000 }}", "repeats text"),
+        ("{{ 5000 * (title * 2) }}", "longer than"),
+        ("{{ title | center(999999999) }}", "over 10000 to a filter"),
+        ("{{ title.ljust(999999999) }}", "over 10000 to a function"),
+        ("{% for i in range(100000000) %}x{% endfor %}", "over 10000 to a function"),
+        ("{{ 10 ** 64 ** 64 ** 64 }}", "huge power"),
+        ("{% set x = [1] %}{% for a in x %}{{ x.append(1) }}{% endfor %}", "unsafe"),
+        ("{% macro m(n) %}{{ m(n) }}{% endmacro %}{{ m(1) }}", "recursion"),
+        ("{{ title + 1 }}", "concatenate"),
+    ],
+)
 def test_template_bombs_end_as_a_failed_template_note(tmp_path: Path, template: str, reason: str) -> None:
     ruleset = load_ruleset([rule_file(tmp_path, comment=template)])
     with bounded(seconds=2.0, megabytes=30):
@@ -156,11 +168,17 @@ def test_template_bombs_end_as_a_failed_template_note(tmp_path: Path, template: 
 
 # ---- the receiver -----------------------------------------------------------------------
 
+
 @pytest.fixture
 def client(db_url: str, redis_url: str) -> FlaskClient:
-    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
-           "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET, "FLOWKEEPER_MAX_BODY_BYTES": "65536",
-           "RULES_DIR": str(MINIMAL_RULES)}
+    env = {
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
+        "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET,
+        "FLOWKEEPER_MAX_BODY_BYTES": "65536",
+        "RULES_DIR": str(MINIMAL_RULES),
+    }
     return create_app(env).test_client()
 
 
@@ -194,14 +212,17 @@ def test_invalid_utf8_is_400(client: FlaskClient) -> None:
     assert (status, reply["status"], reply["reason"]) == (400, "malformed", "body is not UTF-8")
 
 
-@pytest.mark.parametrize("trick", [
-    {"X-Hub-Signature": "sha256=" + "0" * 64},
-    {"X-Hub-Signature": "md5=abc"},
-    {"X-Hub-Signature": "sha256="},
-    {"X-Hub-Signature": "=" * 4000},
-    {"X-Hub-Signature": "sha256=ÿÿÿ"},
-    {"X-Hub-Signature": ""},
-])
+@pytest.mark.parametrize(
+    "trick",
+    [
+        {"X-Hub-Signature": "sha256=" + "0" * 64},
+        {"X-Hub-Signature": "md5=abc"},
+        {"X-Hub-Signature": "sha256="},
+        {"X-Hub-Signature": "=" * 4000},
+        {"X-Hub-Signature": "sha256=ÿÿÿ"},
+        {"X-Hub-Signature": ""},
+    ],
+)
 def test_forged_signature_headers_are_401(client: FlaskClient, trick: dict[str, str]) -> None:
     body = json.dumps(fixture("jira", JIRA_UPDATED)).encode()
     status, reply = answer(client, body, {"Content-Type": "application/json", **trick})

@@ -29,8 +29,14 @@ def fresh_figures() -> Iterator[None]:
 
 
 def make_app(db_url: str, redis_url: str | None, **extra: str) -> Flask:
-    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url or "", "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
-           "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET, "RULES_DIR": str(MINIMAL_RULES), **extra}
+    env = {
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url or "",
+        "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
+        "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET,
+        "RULES_DIR": str(MINIMAL_RULES),
+        **extra,
+    }
     return create_app(env)
 
 
@@ -52,12 +58,14 @@ def test_webhook_outcomes_and_ack_latency_are_counted(db_url: str, redis_url: st
     after = scrape(app)
 
     def delta(outcome: str) -> float:
-        return (value(after, "flowkeeper_webhooks_total", tracker="jira", outcome=outcome)
-                - value(before, "flowkeeper_webhooks_total", tracker="jira", outcome=outcome))
+        return value(after, "flowkeeper_webhooks_total", tracker="jira", outcome=outcome) - value(
+            before, "flowkeeper_webhooks_total", tracker="jira", outcome=outcome
+        )
 
     assert [delta(o) for o in ("queued", "duplicate", "bad_signature", "malformed")] == [1, 1, 1, 1]
-    answered = (value(after, "flowkeeper_webhook_ack_seconds_count", tracker="jira")
-                - value(before, "flowkeeper_webhook_ack_seconds_count", tracker="jira"))
+    answered = value(after, "flowkeeper_webhook_ack_seconds_count", tracker="jira") - value(
+        before, "flowkeeper_webhook_ack_seconds_count", tracker="jira"
+    )
     assert answered == 4
     assert value(after, "flowkeeper_queue_jobs", queue="flowkeeper", state="queued") == 1
     assert value(after, "flowkeeper_queue_oldest_job_age_seconds", queue="flowkeeper") >= 0
@@ -65,15 +73,29 @@ def test_webhook_outcomes_and_ack_latency_are_counted(db_url: str, redis_url: st
     assert value(after, "flowkeeper_up", dependency="database") == 1
 
 
-def test_figures_counted_by_another_process_are_reported_by_any_web_process(db_url: str, redis_url: str) -> None:
+def test_figures_counted_by_another_process_are_reported_by_any_web_process(
+    db_url: str, redis_url: str
+) -> None:
     """A worker elsewhere counts into Redis; the web process reads Redis at scrape time."""
     worker_side = RedisFigures(redis_lib.Redis.from_url(redis_url))
     record.use_figures(worker_side)
-    entry = AuditEntry(at=datetime.now(timezone.utc), tracker="jira", action="comment", outcome=Outcome.DONE,
-                       reason="commented", item_key="KAN-1", rule="stale", delivery_id="d-1")
+    entry = AuditEntry(
+        at=datetime.now(timezone.utc),
+        tracker="jira",
+        action="comment",
+        outcome=Outcome.DONE,
+        reason="commented",
+        item_key="KAN-1",
+        rule="stale",
+        delivery_id="d-1",
+    )
     record.decisions([entry, entry])
-    record.tracker_response("linear", 200, {"X-RateLimit-Requests-Remaining": "1234",
-                                            "X-RateLimit-Complexity-Remaining": "99000"}, 0.05)
+    record.tracker_response(
+        "linear",
+        200,
+        {"X-RateLimit-Requests-Remaining": "1234", "X-RateLimit-Complexity-Remaining": "99000"},
+        0.05,
+    )
     record.tracker_response("jira", 429, {"Retry-After": "3"}, 0.01)
     record.job_finished("jira", "done", 0.0)
     worker_side.close()
@@ -83,7 +105,9 @@ def test_figures_counted_by_another_process_are_reported_by_any_web_process(db_u
     assert value(text, "flowkeeper_writes_total", tracker="jira", action="comment", outcome="done") == 2
     assert value(text, "flowkeeper_rule_hits_total", tracker="jira", rule="stale") == 1
     assert value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="linear", kind="requests") == 1234
-    assert value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="linear", kind="complexity") == 99000
+    assert (
+        value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="linear", kind="complexity") == 99000
+    )
     assert value(text, "flowkeeper_tracker_calls_total", tracker="jira", outcome="rate_limited") == 1
     assert value(text, "flowkeeper_jobs_total", tracker="jira", outcome="done") == 1
     assert value(text, "flowkeeper_job_seconds_count", tracker="jira") == 1
@@ -132,14 +156,27 @@ def test_unsent_counts_survive_a_redis_outage(redis_url: str) -> None:
 
 def test_every_decision_is_one_structured_log_line(caplog: pytest.LogCaptureFixture) -> None:
     record.use_figures(MemoryFigures())
-    entry = AuditEntry(at=datetime.now(timezone.utc), tracker="linear", action="add_labels", outcome=Outcome.WOULD_DO,
-                       reason="dry run: no assignee", item_key="ENG-7", rule="needs-owner", delivery_id="dlv-9")
+    entry = AuditEntry(
+        at=datetime.now(timezone.utc),
+        tracker="linear",
+        action="add_labels",
+        outcome=Outcome.WOULD_DO,
+        reason="dry run: no assignee",
+        item_key="ENG-7",
+        rule="needs-owner",
+        delivery_id="dlv-9",
+    )
     with caplog.at_level(logging.INFO, logger="flowkeeper.decisions"):
         record.decisions([entry])
     line = json.loads(JsonFormatter().format(caplog.records[-1]))
     assert {k: line[k] for k in ("tracker", "item", "rule", "delivery", "outcome", "action")} == {
-        "tracker": "linear", "item": "ENG-7", "rule": "needs-owner", "delivery": "dlv-9", "outcome": "would_do",
-        "action": "add_labels"}
+        "tracker": "linear",
+        "item": "ENG-7",
+        "rule": "needs-owner",
+        "delivery": "dlv-9",
+        "outcome": "would_do",
+        "action": "add_labels",
+    }
     assert line["event"] == "decision.would_do"
 
 

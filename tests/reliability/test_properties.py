@@ -86,8 +86,10 @@ def test_linear_normalizer_on_damaged_real_payloads(payload: dict[str, Any]) -> 
 
 
 @FUZZ
-@given(st.binary(max_size=300) | st.sampled_from(JIRA + LINEAR).flatmap(mutated).map(
-    lambda p: json.dumps(p).encode()))
+@given(
+    st.binary(max_size=300)
+    | st.sampled_from(JIRA + LINEAR).flatmap(mutated).map(lambda p: json.dumps(p).encode())
+)
 def test_body_parser_gives_an_object_or_a_payload_error(body: bytes) -> None:
     try:
         assert isinstance(parse_payload(body), dict)
@@ -97,8 +99,11 @@ def test_body_parser_gives_an_object_or_a_payload_error(body: bytes) -> None:
 
 # ---- the rule loader ------------------------------------------------------------------
 
+
 def _rule_documents() -> list[Any]:
-    texts = [p.read_text(encoding="utf-8") for p in [*builtin_pack_paths(), *sorted(MINIMAL_RULES.glob("*.yml"))]]
+    texts = [
+        p.read_text(encoding="utf-8") for p in [*builtin_pack_paths(), *sorted(MINIMAL_RULES.glob("*.yml"))]
+    ]
     return [yaml.safe_load(text) for text in texts]
 
 

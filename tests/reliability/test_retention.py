@@ -22,8 +22,18 @@ POLICY = RetentionPolicy(audit_days=180, delivery_days=14, failed_job_days=30)
 
 
 def audit(store: Store, age_days: int, reason: str) -> None:
-    store.audit.record([AuditEntry(at=NOW - timedelta(days=age_days), tracker="jira", action="comment",
-                                   outcome=Outcome.DONE, reason=reason, item_key="KAN-1")])
+    store.audit.record(
+        [
+            AuditEntry(
+                at=NOW - timedelta(days=age_days),
+                tracker="jira",
+                action="comment",
+                outcome=Outcome.DONE,
+                reason=reason,
+                item_key="KAN-1",
+            )
+        ]
+    )
 
 
 def delivery(store: Store, delivery_id: str, age_days: int, state: str) -> None:
@@ -61,7 +71,9 @@ def test_failed_jobs_past_retention_are_deleted_with_their_data(store: Store, re
     connection = redis_lib.Redis.from_url(redis_url)
     old = [failed_job(connection, 45) for _ in range(3)]
     recent = failed_job(connection, 3)
-    Queue(QUEUE_NAME, connection=connection).enqueue("integration.jobs.process_delivery", {"v": 1})  # not failed
+    Queue(QUEUE_NAME, connection=connection).enqueue(
+        "integration.jobs.process_delivery", {"v": 1}
+    )  # not failed
     report = run_retention(store, connection, POLICY, datetime.now(timezone.utc))
     assert report.failed_jobs == 3
     registry = FailedJobRegistry(QUEUE_NAME, connection=connection)
@@ -71,18 +83,30 @@ def test_failed_jobs_past_retention_are_deleted_with_their_data(store: Store, re
 
 
 def test_policy_reads_the_settings_and_validates_its_own_variable() -> None:
-    settings = load_settings({"FLOWKEEPER_AUDIT_RETENTION_DAYS": "90", "FLOWKEEPER_DELIVERY_RETENTION_DAYS": "7"})
+    settings = load_settings(
+        {"FLOWKEEPER_AUDIT_RETENTION_DAYS": "90", "FLOWKEEPER_DELIVERY_RETENTION_DAYS": "7"}
+    )
     policy = RetentionPolicy.from_settings(settings, {"FLOWKEEPER_FAILED_JOB_RETENTION_DAYS": "10"})
     assert (policy.audit_days, policy.delivery_days, policy.failed_job_days) == (90, 7, 10)
     with pytest.raises(SettingsError, match="FLOWKEEPER_FAILED_JOB_RETENTION_DAYS"):
         RetentionPolicy.from_settings(settings, {"FLOWKEEPER_FAILED_JOB_RETENTION_DAYS": "0"})
 
 
-def test_cli_command_purges_and_says_how_much(db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_command_purges_and_says_how_much(
+    db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = Store.connect(db_url)
-    store.audit.record([AuditEntry(at=datetime.now(timezone.utc) - timedelta(days=400), tracker="jira",
-                                   action="comment", outcome=Outcome.DONE, reason="ancient")])
+    store.audit.record(
+        [
+            AuditEntry(
+                at=datetime.now(timezone.utc) - timedelta(days=400),
+                tracker="jira",
+                action="comment",
+                outcome=Outcome.DONE,
+                reason="ancient",
+            )
+        ]
+    )
     failed_job(redis_lib.Redis.from_url(redis_url), 60)
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("REDIS_URL", redis_url)

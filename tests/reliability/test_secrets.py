@@ -35,8 +35,12 @@ JIRA_TOKEN = "jira-TOKEN-abc123XYZ-secret"
 JIRA_USER = "bot@acme.test"
 LINEAR_KEY = "lin_api_SECRETKEY987654321"
 SECRETS = {
-    "JIRA_API_TOKEN": JIRA_TOKEN, "LINEAR_API_KEY": LINEAR_KEY, "JIRA_WEBHOOK_SECRET": "jira-hook-SECRET-1",
-    "LINEAR_WEBHOOK_SECRET": "lin_wh_SECRET_2", "ADMIN_PASSWORD": "admin-PASSWORD-3", "SECRET_KEY": "session-KEY-4-" * 3,
+    "JIRA_API_TOKEN": JIRA_TOKEN,
+    "LINEAR_API_KEY": LINEAR_KEY,
+    "JIRA_WEBHOOK_SECRET": "jira-hook-SECRET-1",
+    "LINEAR_WEBHOOK_SECRET": "lin_wh_SECRET_2",
+    "ADMIN_PASSWORD": "admin-PASSWORD-3",
+    "SECRET_KEY": "session-KEY-4-" * 3,
 }
 BASIC = base64.b64encode(f"{JIRA_USER}:{JIRA_TOKEN}".encode()).decode()
 FORBIDDEN = [*SECRETS.values(), BASIC]
@@ -59,12 +63,23 @@ def echo_tracker() -> Flask:
 
     @app.route("/rest/api/3/<path:rest>", methods=["POST", "PUT"])
     def write(rest: str) -> Any:
-        return jsonify({"errorMessages": echoed(), "errors": {"Authorization": request.headers.get("Authorization")}}), 400
+        return jsonify(
+            {"errorMessages": echoed(), "errors": {"Authorization": request.headers.get("Authorization")}}
+        ), 400
 
     @app.post("/graphql")
     def graphql() -> Any:
-        return jsonify({"data": None, "errors": [{"message": "bad request: " + " | ".join(echoed()),
-                                                  "extensions": {"code": "INVALID_INPUT"}}]})
+        return jsonify(
+            {
+                "data": None,
+                "errors": [
+                    {
+                        "message": "bad request: " + " | ".join(echoed()),
+                        "extensions": {"code": "INVALID_INPUT"},
+                    }
+                ],
+            }
+        )
 
     return app
 
@@ -80,8 +95,15 @@ def echo_url() -> Iterator[str]:
 
 @pytest.fixture
 def env(db_url: str, echo_url: str) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES), "JIRA_URL": echo_url, "JIRA_USER": JIRA_USER,
-            "LINEAR_API_URL": f"{echo_url}/graphql", "FLOWKEEPER_DRY_RUN": "0", **SECRETS}
+    return {
+        "DATABASE_URL": db_url,
+        "RULES_DIR": str(MINIMAL_RULES),
+        "JIRA_URL": echo_url,
+        "JIRA_USER": JIRA_USER,
+        "LINEAR_API_URL": f"{echo_url}/graphql",
+        "FLOWKEEPER_DRY_RUN": "0",
+        **SECRETS,
+    }
 
 
 @pytest.fixture
@@ -101,8 +123,9 @@ def assert_clean(where: str, text: str) -> None:
         assert secret not in text, f"a secret ({secret[:6]}…) appears in {where}"
 
 
-def test_a_tracker_echoing_requests_leaks_no_secret(env: dict[str, str], log_lines: io.StringIO,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_tracker_echoing_requests_leaks_no_secret(
+    env: dict[str, str], log_lines: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
     services = build_services(load_settings(env))
     pipeline = services.pipeline()
     errors: list[str] = []
@@ -124,14 +147,32 @@ def test_a_tracker_echoing_requests_leaks_no_secret(env: dict[str, str], log_lin
     admin = app.test_client()
     page = admin.get("/admin/login").get_data(as_text=True)
     token = page.split('name="csrf-token" content="')[1].split('"')[0]
-    assert admin.post("/admin/login", data={"password": SECRETS["ADMIN_PASSWORD"], "csrf_token": token}).status_code == 302
+    assert (
+        admin.post(
+            "/admin/login", data={"password": SECRETS["ADMIN_PASSWORD"], "csrf_token": token}
+        ).status_code
+        == 302
+    )
     admin.post("/admin/connections/linear/test", data={"csrf_token": token})
-    for path in ("/admin/", "/admin/audit", "/admin/audit.json", "/admin/audit.csv", "/admin/jobs", "/admin/jobs.json",
-                 "/admin/overview.json", "/admin/rules.json", "/admin/setup", "/healthz", "/metrics"):
+    for path in (
+        "/admin/",
+        "/admin/audit",
+        "/admin/audit.json",
+        "/admin/audit.csv",
+        "/admin/jobs",
+        "/admin/jobs.json",
+        "/admin/overview.json",
+        "/admin/rules.json",
+        "/admin/setup",
+        "/healthz",
+        "/metrics",
+    ):
         response = admin.get(path)
         assert response.status_code < 500, path
         assert_clean(f"the page {path}", response.get_data(as_text=True))
-    assert list(csv.reader(io.StringIO(admin.get("/admin/audit.csv").get_data(as_text=True))))[1:], "entries exported"
+    assert list(csv.reader(io.StringIO(admin.get("/admin/audit.csv").get_data(as_text=True))))[1:], (
+        "entries exported"
+    )
 
     logging.getLogger("flowkeeper.test").warning("settings in a log line: %r", load_settings(env))
     logged = log_lines.getvalue() + capsys.readouterr().err

@@ -47,26 +47,38 @@ def test_soak_every_delivery_one_outcome_and_one_comment_per_item(tmp_path: Path
         store = Store.connect(stack.db_url)
         exits.callback(store.engine.dispose)
         remaining = TIME_LIMIT - (time.monotonic() - started)
-        wait_for(lambda: store.deliveries.counts().get("done", 0) == unique, timeout=max(remaining, 30),
-                 what=f"{unique} deliveries done")
+        wait_for(
+            lambda: store.deliveries.counts().get("done", 0) == unique,
+            timeout=max(remaining, 30),
+            what=f"{unique} deliveries done",
+        )
         processed_at = time.monotonic()
         with store.engine.connect() as conn:
-            states = dict(conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all())
+            states = dict(
+                conn.execute(select(deliveries.c.state, func.count()).group_by(deliveries.c.state)).all()
+            )
             attempts = conn.execute(select(func.max(deliveries.c.attempts))).scalar()
         comments = stack.stub.state()["jira_comments"]
         per_item = {key: len(comments.get(key, [])) for key in {p.key for p in posts}}
         scrapes = [stack.metrics() for _ in range(4)]
 
-    print(f"\nsoak: {len(posts)} posted ({unique} unique, {len(posts) - unique} duplicates) over {ITEMS} items "
-          f"in {sent.seconds:.1f} s ({len(posts) / sent.seconds:.0f}/s); all processed after "
-          f"{processed_at - started:.1f} s; states {states}; comments per item {set(per_item.values())}")
+    print(
+        f"\nsoak: {len(posts)} posted ({unique} unique, {len(posts) - unique} duplicates) over {ITEMS} items "
+        f"in {sent.seconds:.1f} s ({len(posts) / sent.seconds:.0f}/s); all processed after "
+        f"{processed_at - started:.1f} s; states {states}; comments per item {set(per_item.values())}"
+    )
     assert states == {"done": unique}, "every delivery one terminal outcome, nothing pending or failed"
     assert attempts == 1, "no delivery was processed twice"
     assert set(per_item.values()) == {1}, {k: v for k, v in per_item.items() if v != 1}
     for text in scrapes:  # whichever gunicorn worker answered, the same totals
         assert value(text, "flowkeeper_webhooks_total", tracker="jira", outcome="queued") == unique
-        assert value(text, "flowkeeper_webhooks_total", tracker="jira", outcome="duplicate") == len(posts) - unique
+        assert (
+            value(text, "flowkeeper_webhooks_total", tracker="jira", outcome="duplicate")
+            == len(posts) - unique
+        )
         assert value(text, "flowkeeper_jobs_total", tracker="jira", outcome="done") == unique
-        assert value(text, "flowkeeper_writes_total", tracker="jira", action="comment", outcome="done") == ITEMS
+        assert (
+            value(text, "flowkeeper_writes_total", tracker="jira", action="comment", outcome="done") == ITEMS
+        )
         assert value(text, "flowkeeper_queue_jobs", queue="flowkeeper", state="queued") == 0
     assert time.monotonic() - started < TIME_LIMIT + 60
