@@ -21,6 +21,7 @@ from integration.codec import CodecError, from_jsonable
 from integration.executor import ApplyContext, ApplyResult, apply
 from integration.store.audit import Outcome
 from integration.store.store import Store
+from integration.sweeps.context import SharedFacts
 from integration.sweeps.planner import judge
 from integration.sweeps.writes import PlannedWrite, SweepWrites
 from integration.trackers.base import TrackerClient
@@ -61,22 +62,27 @@ def rate_wait(client: TrackerClient | None, now_ms: float | None = None) -> floa
     budget = getattr(getattr(client, "gateway", None), "budget", None)
     if not isinstance(budget, RateBudget):
         return 0.0
-    return pause_needed(budget, WRITE_COST, now_ms if now_ms is not None else time.time() * 1000)
+    now_ms = now_ms if now_ms is not None else time.time() * 1000
+    until_reset = budget.seconds_until_reset(now_ms)
+    if until_reset is not None and until_reset <= 0:
+        return 0.0  # the budget it describes has been renewed: the next answer says how much is left
+    return pause_needed(budget, WRITE_COST, now_ms)
 
 
 def apply_rows(ctx: ApplyingContext, rows: list[PlannedWrite], budget_left: int) -> ChunkResult:
     """Apply queued rows in order until the budget or the rate limit says stop."""
     result, writes = ChunkResult(), SweepWrites(ctx.store.engine)
+    shared = SharedFacts.load(ctx.store, ctx.tracker)
     for row in rows:
         if row.writes > budget_left:
             result.budget_spent, result.why = True, f"write budget reached ({budget_left} writes left)"
             break
-        wait = rate_wait(ctx.client)
+        wait = rate_wait(ctx.client, ctx.clock().timestamp() * 1000)
         if wait > 0:
             result.wait, result.why = wait, f"{ctx.tracker}'s rate limit is nearly spent"
             break
         try:
-            applied = _apply_row(ctx, row)
+            applied = _apply_row(ctx, row, shared)
         except LockError:  # another worker holds the item (or a dead one did, until its lock lapses)
             writes.mark(row.id, "deferred", ctx.clock())
             result.bump("busy_items")
@@ -111,7 +117,7 @@ def current_item(store: Store, tracker: str, row: PlannedWrite) -> Item | None:
     return mirrored
 
 
-def _apply_row(ctx: ApplyingContext, row: PlannedWrite) -> ApplyResult | None:
+def _apply_row(ctx: ApplyingContext, row: PlannedWrite, shared: SharedFacts) -> ApplyResult | None:
     """Judge the item again now and apply what is still wanted; None when nothing live is."""
     with ctx.item_lock(f"{ctx.tracker}:{row.item_id}"):
         item = current_item(ctx.store, ctx.tracker, row)
@@ -119,7 +125,7 @@ def _apply_row(ctx: ApplyingContext, row: PlannedWrite) -> ApplyResult | None:
             return None
         now = ctx.clock()
         plan = judge(ctx.store, ctx.tracker, ctx.rule, ctx.ruleset, [item], now, ctx.global_dry,
-                     ctx.rule_dry_run)[0]
+                     ctx.rule_dry_run, shared)[0]
         if not plan.actions and not plan.transitions:
             return None
         return apply(plan, ApplyContext(

@@ -78,15 +78,29 @@ def states_for(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str
     return found
 
 
-def load_facts(store: Store, tracker: str, item_ids: Iterable[str], now: datetime) -> PageFacts:
+@dataclass(frozen=True)
+class SharedFacts:
+    """Facts about the whole tracker, read once per page or chunk rather than per item."""
+
+    wip: Mapping[str, int]
+    overrides: Mapping[str, Mapping[str, bool]]
+
+    @classmethod
+    def load(cls, store: Store, tracker: str) -> SharedFacts:
+        return cls(store.mirror.wip_by_assignee(tracker), store.overrides.all())
+
+
+def load_facts(store: Store, tracker: str, item_ids: Iterable[str], now: datetime,
+               shared: SharedFacts | None = None) -> PageFacts:
     ids = list(dict.fromkeys(item_ids))
+    shared = shared or SharedFacts.load(store, tracker)
     return PageFacts(
         mirrored=mirrored_items(store, tracker, ids),
         activity=human_activity(store, tracker, ids),
         states=states_for(store, tracker, ids),
         pauses=Snoozes(store.engine).for_items(tracker, ids, now),
-        wip=store.mirror.wip_by_assignee(tracker),
-        overrides=store.overrides.all(),
+        wip=shared.wip,
+        overrides=shared.overrides,
     )
 
 

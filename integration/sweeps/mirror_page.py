@@ -14,8 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
+from integration.sweeps.mirror_bulk import store_page
 from rules.model import ActorKind, Item
 
 # Fields a search answer can lack for good (no changelog in Jira search, no relations in
@@ -68,16 +71,22 @@ def refresh(store: Store, tracker: str, found: Sequence[Item], mirrored: dict[st
             extra_history: dict[str, list[HistoryEntry]] | None = None) -> tuple[list[Item], int]:
     """Merge, note inferred history, store; returns the items rules should see and how many were new."""
     acted = set(active)
-    out, new = [], 0
-    for item in found:
-        old = mirrored.get(item.id)
-        merged = merge(item, old)
+    merged = [merge(item, mirrored.get(item.id)) for item in found]
+    history = []
+    for item in merged:
         entries = list((extra_history or {}).get(item.id, ()))
-        entries += estimated_activity(merged, old, item.id in acted)
-        if entries:
-            store.mirror.record_history(tracker, merged, entries)
-        if storable(merged):
-            merged = store.mirror.upsert(merged, now)
-        new += old is None
-        out.append(merged)
-    return out, new
+        entries += estimated_activity(item, mirrored.get(item.id), item.id in acted)
+        history += [(item, entry) for entry in entries]
+    keep = [item for item in merged if storable(item)]
+    try:
+        stored = {i.id: i for i in store_page(store, tracker, keep, history, now)}
+    except IntegrityError:  # a webhook inserted one of them meanwhile: go item by item
+        stored = {i.id: _one_by_one(store, tracker, i, history, now) for i in keep}
+    new = sum(1 for item in found if item.id not in mirrored)
+    return [stored.get(item.id, item) for item in merged], new
+
+
+def _one_by_one(store: Store, tracker: str, item: Item, history: list[tuple[Item, HistoryEntry]],
+                now: datetime) -> Item:
+    store.mirror.record_history(tracker, item, [e for i, e in history if i.id == item.id])
+    return store.mirror.upsert(item, now)

@@ -14,7 +14,7 @@ from datetime import datetime
 from integration.codec import to_jsonable
 from integration.executor import ApplyContext, apply
 from integration.store.store import Store
-from integration.sweeps.context import context_for, human_activity, load_facts, mirrored_items
+from integration.sweeps.context import SharedFacts, context_for, human_activity, load_facts, mirrored_items
 from integration.sweeps.mirror_page import refresh
 from integration.sweeps.writes import SweepWrites
 from integration.trackers.base import TrackerClient
@@ -48,9 +48,9 @@ def describe(plan: Plan) -> str:
 
 
 def judge(store: Store, tracker: str, rule: Rule, ruleset: RuleSet, found: Sequence[Item], at: datetime,
-          global_dry: bool, rule_dry_run: Callable[[str], bool]) -> list[Plan]:
+          global_dry: bool, rule_dry_run: Callable[[str], bool], shared: SharedFacts | None = None) -> list[Plan]:
     """What `rule` wants done to each item at `at`, on the mirror's facts (one rule, not the set)."""
-    facts = load_facts(store, tracker, [i.id for i in found], at)
+    facts = load_facts(store, tracker, [i.id for i in found], at, shared)
     single = RuleSet((rule,), ruleset.slots)
     plans = []
     for item in found:

@@ -111,10 +111,14 @@ class Sweeper:
             return Started(None, recent)
         for stale in self.runs.active(rule.name, tracker):
             self.runs.move(stale, "abandoned", now, reason="its lease lapsed; a newer run took over", finished=True)
-        query = rule.pushdown(now)
+        query = self.candidates(rule, tracker, now)
         self.runs.create(run_id, rule.name, tracker, trigger, now, to_jsonable(query), self.force_dry_run)
         log.info("sweep.started", extra={"rule": rule.name, "tracker": tracker, "run": run_id})
         return Started(run_id, f"sweep of {rule.name} on {tracker} started (run {run_id})", PlanPage(run_id, 0))
+
+    def candidates(self, rule: Rule, tracker: str, now: datetime) -> SearchQuery:
+        """What to ask the tracker for: the rule's pushdown, never dropping a possible match."""
+        return rule.pushdown(now)
 
     def _refusal(self, rule: Rule | None, name: str, tracker: str) -> str | None:
         if rule is None:

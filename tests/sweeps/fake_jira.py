@@ -161,6 +161,7 @@ class FakeJira:
         self.site = site
         self._cache: dict[str, tuple[int, list[FakeIssue]]] = {}
         self.queries: list[str] = []
+        self.refuse: list[tuple[int, dict[str, str]]] = []  # answers for the next searches (e.g. 429)
 
     def install(self, mock: responses.RequestsMock) -> FakeJira:
         route = re.compile
@@ -180,6 +181,9 @@ class FakeJira:
 
     def _search(self, request: Any) -> Any:
         self.site.read("search")
+        if self.refuse:
+            status, headers = self.refuse.pop(0)
+            return status, headers, json.dumps({"errorMessages": ["Rate limit exceeded."]})
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
         self.queries.append(query["jql"])
         try:

@@ -39,6 +39,8 @@ class FakeLinear:
             "FindLabels": self._find_labels, "CreateLabel": self._create_label, "UpdateIssueLabels": self._labels,
         }
         self.mutations = {"CreateComment", "CreateLabel", "UpdateIssueLabels"}
+        self.remaining = 2400  # what the rate-limit headers say is left this hour
+        self.reset_in_ms = 3_600_000
 
     def install(self, mock: responses.RequestsMock) -> FakeLinear:
         mock.add_callback(responses.POST, URL, callback=self._answer)
@@ -71,8 +73,8 @@ class FakeLinear:
         except LookupError as error:
             return 200, {}, json.dumps({"data": None, "errors": [{"message": str(error),
                                                                    "extensions": {"code": "ENTITY_NOT_FOUND"}}]})
-        headers = {"X-RateLimit-Requests-Limit": "2500", "X-RateLimit-Requests-Remaining": "2400",
-                   "X-RateLimit-Requests-Reset": str(int(self.site.now.timestamp() * 1000) + 3_600_000)}
+        headers = {"X-RateLimit-Requests-Limit": "2500", "X-RateLimit-Requests-Remaining": str(self.remaining),
+                   "X-RateLimit-Requests-Reset": str(int(self.site.now.timestamp() * 1000) + self.reset_in_ms)}
         return 200, headers, json.dumps({"data": data})
 
     def _viewer(self, _v: dict[str, Any]) -> dict[str, Any]:

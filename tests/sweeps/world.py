@@ -90,12 +90,12 @@ class World:
         self.at(self.clock.now + timedelta(**delta))
 
     # ---- Flowkeeper's two ways in ----------------------------------------------------------
-    def sweeper(self, **options: Any) -> Sweeper:
-        return Sweeper(self.services, self.sweep_settings, clock=self.clock, **options)
+    def sweeper(self, kind: type[Sweeper] = Sweeper, **options: Any) -> Sweeper:
+        return kind(self.services, self.sweep_settings, clock=self.clock, **options)
 
-    def sweep(self, rule: str, force: bool = True, **options: Any) -> Run | None:
+    def sweep(self, rule: str, force: bool = True, kind: type[Sweeper] = Sweeper, **options: Any) -> Run | None:
         """Run one sweep to its end in this process; the run, or None when it did not start."""
-        sweeper = self.sweeper(**options)
+        sweeper = self.sweeper(kind, **options)
         started = sweeper.start(rule, self.tracker, "manual", force=force)
         if started.run_id is None:
             self.last_refusal = started.message

@@ -1,0 +1,74 @@
+"""Sweeps slow down when a tracker asks them to, instead of failing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from integration.store.audit import AuditFilter
+from integration.sweeps.dispatch import run_inline
+from integration.sweeps.runs import SweepRuns
+from tests.sweeps.fakesite import ADA, FakeIssue
+from tests.sweeps.world import World
+
+NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
+RULES = """
+version: 1
+rules:
+  - name: stalled
+    description: In progress for 5 business days without human activity gets a label and a comment.
+    on: [schedule]
+    when:
+      all:
+        - status.category: in_progress
+        - last_activity: { older_than: 5 business days }
+    then:
+      - flag: { label: stalled, comment: "{{ key }} has stalled." }
+"""
+
+
+def stalled(world: World, count: int) -> None:
+    for n in range(1, count + 1):
+        when = NOW - timedelta(days=30)
+        world.site.add(FakeIssue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
+                                 category="in_progress", updated=when, created=when, assignee=ADA))
+
+
+def sweep(world: World, sleeps: list[float], on_sleep: Callable[[], None] = lambda: None) -> str:
+    sweeper = world.sweeper()
+    started = sweeper.start("stalled", world.tracker, "manual", force=True)
+    assert started.run_id is not None
+
+    def sleep(seconds: float) -> None:  # time passes while the sweep waits
+        sleeps.append(seconds)
+        world.later(seconds=seconds)
+        on_sleep()
+    run_inline(sweeper, started.next, sleep=sleep)
+    return started.run_id
+
+
+def test_a_jira_429_during_search_waits_as_told_and_carries_on(make_world: Callable[..., World]) -> None:
+    world = make_world("jira", rules=RULES, now=NOW)
+    stalled(world, 3)
+    world.fake.refuse = [(429, {"Retry-After": "7"})]
+    sleeps: list[float] = []
+    run = SweepRuns(world.services.store.engine).get(sweep(world, sleeps))
+    assert sleeps == [7.0]
+    assert run.state == "done" and run.stats["slowed_down"] == 1
+    assert all("stalled" in i.labels for i in world.site.issues.values())
+    assert world.services.store.audit.count(AuditFilter(outcome="failed")) == 0
+
+
+def test_linear_budget_nearly_spent_defers_writes_until_it_resets(make_world: Callable[..., World]) -> None:
+    world = make_world("linear", rules=RULES, now=NOW)
+    stalled(world, 3)
+    world.fake.remaining, world.fake.reset_in_ms = 3, 20_000  # 3 requests left, reset in 20 s
+
+    def reset() -> None:
+        world.fake.remaining = 2400
+    sleeps: list[float] = []
+    run = SweepRuns(world.services.store.engine).get(sweep(world, sleeps, on_sleep=reset))
+    assert sleeps == [20.0]  # waited for the reset Linear announced
+    assert run.state == "done" and run.stats["writes"] == 6
+    assert all("stalled" in i.labels for i in world.site.issues.values())
+    assert world.services.store.audit.count(AuditFilter(outcome="failed")) == 0

@@ -1,0 +1,89 @@
+"""Migration 0002 matches the sweep tables on both databases; a sweep judges an item on exactly
+the facts the webhook pipeline would use; queued writes keep their place in line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from integration.store.mirror import HistoryEntry
+from integration.store.store import Store
+from integration.sweeps import tables as sweep_tables
+from integration.sweeps.context import context_for, load_facts
+from integration.sweeps.snooze import Snoozes
+from integration.sweeps.writes import SweepWrites
+from integration.store.tables import metadata
+from rules.model import (ActorKind, EpisodeChange, EpisodeTransition, EvalContext, Item, Person, Status,
+                         StatusCategory, Tracker)
+from tests.sweeps.world import World
+
+OURS = {t.name for t in (sweep_tables.sweep_runs, sweep_tables.sweep_writes, sweep_tables.held_batches,
+                         sweep_tables.item_snoozes, sweep_tables.item_exemptions, sweep_tables.sweep_locks)}
+T = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
+
+
+def test_migrations_create_exactly_the_sweep_tables(any_db_url: str) -> None:
+    engine = create_engine(any_db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+
+    def table_of(change: Any) -> str | None:
+        """('add_table', Table) · ('add_index', Index) · ('add_column', schema, table, Column) · [modify…]"""
+        first = change[0] if isinstance(change, list) else change
+        if len(first) > 2 and isinstance(first[2], str):
+            return first[2]
+        obj = first[1]
+        return obj.table.name if hasattr(obj, "table") else getattr(obj, "name", None)
+    assert [c for c in diff if table_of(c) in OURS] == []
+
+
+def test_a_sweep_sees_the_context_the_pipeline_builds(make_world: Callable[..., World]) -> None:
+    world = make_world("jira")
+    store: Store = world.services.store
+    item = Item(Tracker.JIRA, "10001", "ENG-1", title="t", team="ENG",
+                status=Status("In Progress", StatusCategory.IN_PROGRESS), assignee=Person("u1", "Ada"),
+                created_at=T - timedelta(days=20), updated_at=T - timedelta(days=1))
+    store.mirror.upsert(item, T)
+    store.mirror.record_history("jira", item, [
+        HistoryEntry(T - timedelta(days=9), "comment", ActorKind.HUMAN, new="c1"),
+        HistoryEntry(T - timedelta(days=6), "status", ActorKind.HUMAN, old="To Do", new="In Progress"),
+        HistoryEntry(T - timedelta(days=1), "comment", ActorKind.BOT, new="c2"),
+    ])
+    store.rule_states.apply("jira", "10001", "ENG-1", "live",
+                            [EpisodeTransition("stalled-in-progress", EpisodeChange.OPEN, 3)], [], T)
+    Snoozes(store.engine).snooze("jira", "10001", "ENG-1", T + timedelta(days=2), "ada", "c9", T)
+    Snoozes(store.engine).exempt("jira", "10001", "ENG-1", "other-rule", "ada", "c9", T)
+    store.overrides.set("stalled-in-progress", T, dry_run=True)
+
+    seen: list[tuple[Item, EvalContext]] = []
+    base = world.pipeline()
+    capturing = replace(base, evaluate=lambda i, e, n, c: seen.append((i, c)) or base.evaluate(i, e, n, c))
+    capturing.plan_item(item, None, T)
+    global_dry = world.services.settings.dry_run_for("jira")
+    mine = context_for(load_facts(store, "jira", ["10001"], T), item, global_dry, world.services.rules.rule_dry_run)
+    assert mine == seen[0]
+    assert mine[1].snoozed_until == T + timedelta(days=2) and mine[1].exempt_rules == frozenset({"other-rule"})
+    assert mine[0].last_activity_at == T - timedelta(days=6)  # the bot's comment does not count
+
+
+def test_queued_writes_keep_their_place_until_done(store: Store) -> None:
+    writes = SweepWrites(store.engine)
+    plan = {"item": {}, "actions": [], "transitions": []}
+    writes.stage("run-1", "jira", "1", "ENG-1", "r", plan, 2, "add_labels x", T)
+    writes.stage("run-1", "jira", "2", "ENG-2", "r", plan, 2, "add_labels x", T + timedelta(seconds=1))
+    assert writes.defer_rest("run-1", T) == 2
+    writes.stage("run-2", "jira", "3", "ENG-3", "r", plan, 2, "add_labels x", T + timedelta(minutes=30))
+    writes.stage("run-2", "jira", "2", "ENG-2", "r", plan, 2, "add_labels x", T + timedelta(minutes=30))
+    writes.stage("run-2", "jira", "1", "ENG-1", "r", plan, 2, "add_labels x", T + timedelta(minutes=30))
+    assert [w.item_key for w in writes.next_for_run("run-2", 10)] == ["ENG-1", "ENG-2", "ENG-3"]
+    first = writes.next_for_run("run-2", 1)[0]
+    writes.mark(first.id, "applied", T)
+    writes.stage("run-3", "jira", "1", "ENG-1", "r", plan, 2, "add_labels x", T + timedelta(hours=1))
+    assert writes.next_for_run("run-3", 1)[0].first_planned_at == T + timedelta(hours=1)  # new work, new place
