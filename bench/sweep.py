@@ -29,15 +29,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import responses  # noqa: E402
+import responses
 
-from integration.store.migrate import upgrade  # noqa: E402
-from integration.sweeps.config import SweepSettings  # noqa: E402
-from integration.sweeps.sweep import Sweeper  # noqa: E402
-from rules.model import SearchQuery  # noqa: E402
-from rules.ruleset import Rule  # noqa: E402
-from tests.sweeps.fakesite import populate  # noqa: E402
-from tests.sweeps.world import World, write_rules  # noqa: E402
+from integration.store.migrate import upgrade
+from integration.sweeps.config import SweepSettings
+from integration.sweeps.sweep import Sweeper
+from rules.model import SearchQuery
+from rules.ruleset import Rule
+from tests.sweeps.fakesite import populate
+from tests.sweeps.world import World, write_rules
 
 NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
 RULES = """

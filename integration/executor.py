@@ -99,7 +99,7 @@ def _mode_dry(rule: str, ctx: ApplyContext) -> bool:
 
 
 def _entry(item: Item, action: Action, ctx: ApplyContext, outcome: Outcome, reason: str, **detail: object) -> AuditEntry:
-    base = {"identity": action.identity}
+    base: dict[str, object] = {"identity": action.identity}
     if action.labels:
         base["labels"] = list(action.labels)
     if action.comment is not None:

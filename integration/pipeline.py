@@ -115,14 +115,14 @@ class Pipeline:
     def apply_plan(self, plan: Plan, event: Event | None, now: datetime, **options: Any) -> ApplyResult:
         """Carry out `plan` through the executor (`options` override ApplyContext fields)."""
         tracker = plan.item.tracker.value
-        fields: dict[str, Any] = dict(
-            store=self.store,
-            client=self.clients.get(tracker),
-            dry_run=self.settings.dry_run_for(tracker),
-            now=now,
-            delivery_id=event.delivery_id if event else None,
-            rule_dry_run=self.rule_dry_run,
-        )
+        fields: dict[str, Any] = {
+            "store": self.store,
+            "client": self.clients.get(tracker),
+            "dry_run": self.settings.dry_run_for(tracker),
+            "now": now,
+            "delivery_id": event.delivery_id if event else None,
+            "rule_dry_run": self.rule_dry_run,
+        }
         return apply(plan, ApplyContext(**{**fields, **options}))
 
     def _command(self, event: Event, item: Item, now: datetime) -> ApplyResult:

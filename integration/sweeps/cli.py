@@ -109,11 +109,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def describe_run(run) -> str:  # type: ignore[no-untyped-def]
     s = run.stats
-    lines = [f"  {run.state}: {run.reason or ''}".rstrip(),
-             f"  candidates {run.candidates} in {run.pages} pages · planned {s.get('planned_items', 0)}"
-             f" · written {s.get('applied_items', 0)} ({s.get('writes', 0)} writes)"
-             f" · would change (dry run) {s.get('dry_items', 0)} · deferred {s.get('deferred_items', 0)}"
-             f" · held {s.get('held_items', 0)}"]
+    counts = (f"  candidates {run.candidates} in {run.pages} pages · planned {s.get('planned_items', 0)}"
+              f" · written {s.get('applied_items', 0)} ({s.get('writes', 0)} writes)"
+              f" · would change (dry run) {s.get('dry_items', 0)} · deferred {s.get('deferred_items', 0)}"
+              f" · held {s.get('held_items', 0)}")
+    lines = [f"  {run.state}: {run.reason or ''}".rstrip(), counts]
     if s.get("would_hold"):
         lines.append("  note: live, this sweep would be held for approval (blast-radius limit)")
     return "\n".join(lines)

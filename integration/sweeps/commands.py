@@ -17,8 +17,19 @@ from integration.store.audit import AuditEntry, Outcome
 from integration.sweeps.config import CommandPolicy, SweepSettings
 from integration.sweeps.snooze import Snoozes
 from rules.durations import DurationError, Unit, parse_duration
-from rules.model import (Action, ActionKind, ActorKind, CommentBody, Event, EventKind, Item, Mention, Person,
-                         Plan, Text)
+from rules.model import (
+    Action,
+    ActionKind,
+    ActorKind,
+    CommentBody,
+    Event,
+    EventKind,
+    Item,
+    Mention,
+    Person,
+    Plan,
+    Text,
+)
 
 COMMAND_RULE = "flowkeeper-command"  # the `rule` of reply actions and audit entries
 _LINE = re.compile(r"^\s*/flowkeeper\b[ \t]*(?P<verb>[A-Za-z-]*)[ \t]*(?P<arg>[^\n]*?)\s*$", re.MULTILINE)

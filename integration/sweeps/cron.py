@@ -50,8 +50,8 @@ class SweepScheduler(CronScheduler):
 
 
 def sweep_job(rule: str, tracker: str, schedule: Schedule) -> CronJob:
-    options: dict[str, Any] = dict(queue_name=QUEUE_NAME, func=start_sweep, kwargs={"rule": rule, "tracker": tracker},
-                                   job_timeout=JOB_TIMEOUT, name=f"sweep:{tracker}:{rule}")
+    options: dict[str, Any] = {"queue_name": QUEUE_NAME, "func": start_sweep, "job_timeout": JOB_TIMEOUT,
+                               "kwargs": {"rule": rule, "tracker": tracker}, "name": f"sweep:{tracker}:{rule}"}
     if isinstance(schedule.every, str):
         return ZonedCronJob(cron=schedule.every, tz=schedule.tz, **options)
     return CronJob(interval=int(schedule.every.total_seconds()), **options)

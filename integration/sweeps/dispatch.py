@@ -84,13 +84,14 @@ def run_inline(sweeper: Sweeper, first: Next, *, sleep: Callable[[float], None] 
             sleep(min(step.seconds, max_wait))
             step = step.step
             continue
+        current: Step = step
         try:
             if on_step is not None:
-                on_step(step)
-            step, failures = sweeper.run_step(step), 0
+                on_step(current)
+            step, failures = sweeper.run_step(current), 0
         except RetryStep as error:
             failures += 1
             if failures >= tries:
-                sweeper.fail(step.run_id, f"gave up after {tries} tries: {error}")
+                sweeper.fail(current.run_id, f"gave up after {tries} tries: {error}")
                 return
             sleep(min(2.0 ** failures, max_wait))

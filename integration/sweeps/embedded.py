@@ -79,9 +79,13 @@ class EmbeddedScheduler:
         if started.run_id is None:  # disabled, held, running elsewhere: ask again at the next tick
             self._not_before[(target.rule, target.tracker)] = target.schedule.next_after(now)
             return started.message
-        run_inline(sweeper, started.next, sleep=self._stop.wait, max_wait=self.poll_seconds * 4,
+        run_inline(sweeper, started.next, sleep=self._pause, max_wait=self.poll_seconds * 4,
                    on_step=self._check_stop)
         return started.message
+
+    def _pause(self, seconds: float) -> None:
+        """Wait for a rate limit to recover, but wake up at once when the process stops."""
+        self._stop.wait(seconds)
 
     def _check_stop(self, _step: Step) -> None:
         if self._stop.is_set():

@@ -19,7 +19,7 @@ from integration.sweeps.mirror_page import refresh
 from integration.sweeps.writes import HeldBatch, HeldBatches, PlannedWrite, SweepWrites
 from integration.trackers.base import NotFound, RateLimited, TrackerError
 
-__all__ = ["HeldBatch", "Approval", "list_batches", "writes_of", "approve", "discard"]
+__all__ = ["Approval", "HeldBatch", "approve", "discard", "list_batches", "writes_of"]
 
 
 @dataclass

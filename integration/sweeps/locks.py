@@ -9,7 +9,7 @@ Redis a row in `sweep_locks` does the same through one conditional statement.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import redis
@@ -73,7 +73,7 @@ class DatabaseLeases:
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def acquire(self, name: str, owner: str, ttl: timedelta) -> bool:
         now = self.clock()

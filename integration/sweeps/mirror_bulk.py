@@ -29,12 +29,13 @@ def record_history_many(conn: Connection, tracker: str, entries: Sequence[tuple[
     rows: dict[str, dict[str, Any]] = {}
     for item, entry in entries:
         fingerprint = _fingerprint(tracker, item.id, entry)
-        rows[fingerprint] = dict(
-            tracker=tracker, item_id=item.id, key=item.key, team=item.team, at=entry.at, field=entry.field,
-            old=entry.old, new=entry.new, actor_id=entry.actor_id, actor_kind=entry.actor_kind.value,
-            old_category=entry.old_category.value if entry.old_category else None,
-            new_category=entry.new_category.value if entry.new_category else None, fingerprint=fingerprint,
-        )
+        rows[fingerprint] = {
+            "tracker": tracker, "item_id": item.id, "key": item.key, "team": item.team, "at": entry.at,
+            "field": entry.field, "old": entry.old, "new": entry.new, "actor_id": entry.actor_id,
+            "actor_kind": entry.actor_kind.value,
+            "old_category": entry.old_category.value if entry.old_category else None,
+            "new_category": entry.new_category.value if entry.new_category else None, "fingerprint": fingerprint,
+        }
     known = set(conn.execute(select(item_history.c.fingerprint)
                              .where(item_history.c.fingerprint.in_(list(rows)))).scalars())
     fresh = [row for fingerprint, row in rows.items() if fingerprint not in known]

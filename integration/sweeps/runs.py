@@ -62,9 +62,9 @@ class SweepRuns:
 
     def create(self, run_id: str, rule: str, tracker: str, trigger: str, as_of: datetime,
                query: Mapping[str, Any], dry_run: bool) -> Run:
-        values = dict(id=run_id, rule=rule, tracker=tracker, trigger=trigger, state="planning", as_of=as_of,
-                      query=dict(query), dry_run=int(dry_run), pages=0, next_token=None, candidates=0, chunks=0,
-                      stats={}, started_at=as_of, heartbeat_at=as_of)
+        values = {"id": run_id, "rule": rule, "tracker": tracker, "trigger": trigger, "state": "planning",
+                  "as_of": as_of, "query": dict(query), "dry_run": int(dry_run), "pages": 0, "next_token": None,
+                  "candidates": 0, "chunks": 0, "stats": {}, "started_at": as_of, "heartbeat_at": as_of}
         with self.engine.begin() as conn:
             conn.execute(insert(sweep_runs).values(**values))
         return self.get(run_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -42,7 +42,7 @@ class Schedule:
         local = moment.astimezone(ZoneInfo(self.tz))
         it = croniter(self.every, local)
         while True:
-            candidate = it.get_next(datetime).astimezone(timezone.utc)
+            candidate = it.get_next(datetime).astimezone(UTC)
             if candidate > moment:
                 return candidate
 
@@ -51,7 +51,7 @@ class Schedule:
         if isinstance(self.every, timedelta):
             return _aligned(moment, self.every)
         local = moment.astimezone(ZoneInfo(self.tz)) + timedelta(microseconds=1)
-        return croniter(self.every, local).get_prev(datetime).astimezone(timezone.utc)
+        return croniter(self.every, local).get_prev(datetime).astimezone(UTC)
 
     def same_slot(self, last_started: datetime, now: datetime) -> bool:
         """Whether a run started at `last_started` already served the tick `now` belongs to.
@@ -76,7 +76,7 @@ def _aligned(moment: datetime, every: timedelta) -> datetime:
     """Interval ticks aligned to the epoch, so every process agrees where a slot starts."""
     seconds = every.total_seconds()
     stamp = moment.timestamp()
-    return datetime.fromtimestamp(stamp - stamp % seconds, timezone.utc)
+    return datetime.fromtimestamp(stamp - stamp % seconds, UTC)
 
 
 def rule_schedule(rule: object, settings: SweepSettings) -> Schedule | None:

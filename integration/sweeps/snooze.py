@@ -26,7 +26,7 @@ class Snoozes:
 
     def snooze(self, tracker: str, item_id: str, item_key: str, until: datetime, by: str | None,
                comment_id: str | None, now: datetime) -> None:
-        values = dict(item_key=item_key, until=until, by=by, comment_id=comment_id, created_at=now)
+        values = {"item_key": item_key, "until": until, "by": by, "comment_id": comment_id, "created_at": now}
         where = (item_snoozes.c.tracker == tracker, item_snoozes.c.item_id == item_id)
         with self.engine.begin() as conn:
             if conn.execute(update(item_snoozes).where(*where).values(**values)).rowcount:

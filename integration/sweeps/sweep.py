@@ -240,7 +240,7 @@ class Sweeper:
         self.store.audit.record(entries)
         return self._finish(run, "held", f"{reason} (batch {batch})", stats={**stats, "held_items": changed})
 
-    def _finish(self, run: Run, state: str, reason: str, stats: dict[str, int] | None = None) -> None:
+    def _finish(self, run: Run, state: str, reason: str, stats: dict[str, int] | None = None) -> Next:
         now = self.clock()
         if state == "done":
             self.writes.defer_rest(run.id, now)
@@ -248,9 +248,9 @@ class Sweeper:
         self.leases.release(run.lease, run.id)
         self._summary(self.runs.get(run.id))
         log.info("sweep.finished", extra={"rule": run.rule, "tracker": run.tracker, "run": run.id, "state": state})
-        return None
+        return None  # the chain of steps ends here
 
-    def _fail(self, run: Run, reason: str) -> None:
+    def _fail(self, run: Run, reason: str) -> Next:
         return self._finish(run, "failed", reason)
 
     def fail(self, run_id: str, reason: str) -> None:

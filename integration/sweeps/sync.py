@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from integration.services import Services, utcnow
@@ -146,9 +146,9 @@ def sync(services: Services, tracker: str, *, history: bool = True, progress: Pr
 def updated_since(tracker: str, since: datetime) -> str:
     """The tracker's own filter text for "updated at or after `since`" (widened, never narrowed)."""
     if tracker == "jira":  # JQL reads dates in the account's zone: start 14 h earlier to cover any
-        widened = since.astimezone(timezone.utc) - timedelta(hours=14)
+        widened = since.astimezone(UTC) - timedelta(hours=14)
         return f'updated >= "{widened:%Y-%m-%d %H:%M}"'
-    stamp = since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    stamp = since.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return json.dumps({"updatedAt": {"gte": stamp}})
 
 

@@ -72,8 +72,8 @@ class SweepWrites:
     def stage(self, run_id: str, tracker: str, item_id: str, item_key: str, rule: str, plan: Mapping[str, Any],
               writes: int, summary: str, now: datetime) -> None:
         """Queue an item's writes for this run; unfinished work keeps its place in the line."""
-        values = dict(run_id=run_id, item_key=item_key, state="planned", plan=dict(plan), writes=writes,
-                      summary=summary, batch_id=None, updated_at=now)
+        values = {"run_id": run_id, "item_key": item_key, "state": "planned", "plan": dict(plan), "writes": writes,
+                  "summary": summary, "batch_id": None, "updated_at": now}
         where = (sweep_writes.c.tracker == tracker, sweep_writes.c.item_id == item_id, sweep_writes.c.rule == rule)
         with self.engine.begin() as conn:
             row = conn.execute(select(sweep_writes.c.id, sweep_writes.c.state).where(*where)).first()
@@ -164,7 +164,9 @@ class HeldBatches:
             result = conn.execute(insert(held_batches).values(
                 rule=rule, tracker=tracker, run_id=run_id, state="pending", items=items, scope=scope,
                 reason=reason, created_at=now))
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def get(self, batch_id: int) -> HeldBatch | None:
         with self.engine.connect() as conn:

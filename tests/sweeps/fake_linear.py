@@ -162,7 +162,7 @@ def _compare(value: Any, comparator: dict[str, Any]) -> bool:
 
 
 def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
 
 
 def _one(issue: FakeIssue, key: str, cond: Any) -> bool:

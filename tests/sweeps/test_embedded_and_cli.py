@@ -115,3 +115,22 @@ def test_sync_command_prints_what_it_did(cli_env: World, capsys: pytest.CaptureF
     assert cli_env.services.store.service.get("jira.sync.last")["items"] == 3
     assert main(["sync", "--tracker", "linear"]) == 2
     assert "linear is not configured" in capsys.readouterr().err
+
+
+def test_sync_progress_is_a_line_on_a_terminal_and_silent_in_a_log() -> None:
+    import io
+
+    from integration.sweeps.cli import ProgressLine
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        progress = ProgressLine("jira", stream)
+        progress(100, 1)
+        progress(250, 3)
+        progress.done()
+    assert terminal.getvalue().startswith("\rjira [█") and "250 items, 3 pages" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\n") and log.getvalue() == ""

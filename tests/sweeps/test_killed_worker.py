@@ -22,6 +22,7 @@ from rq.registry import StartedJobRegistry
 from rq.scheduler import RQScheduler
 from werkzeug.serving import make_server
 
+from integration.queue import QUEUE_NAME
 from integration.services import build_services, utcnow
 from integration.settings import load_settings
 from integration.stubtracker.app import create_stub_app
@@ -30,7 +31,6 @@ from integration.sweeps.config import load_sweep_settings
 from integration.sweeps.dispatch import RqDispatch, run_inline
 from integration.sweeps.runs import SweepRuns
 from integration.sweeps.sweep import Sweeper
-from integration.queue import QUEUE_NAME
 from tests.processes import flowkeeper, process, wait_until
 from tests.sweeps.fake_jira import issue_json
 from tests.sweeps.fakesite import ADA, FakeIssue

@@ -29,7 +29,7 @@ def stalled_item(world: World, key: str = "ENG-1") -> FakeIssue:
 
 def mentions_ada(body: str) -> bool:
     """A real mention of the assignee: Jira's ADF mention node, or Linear's profile link."""
-    return body.startswith("@Ada Lovelace") or body.startswith("https://linear.app/acme/profiles/ada")
+    return body.startswith(("@Ada Lovelace", "https://linear.app/acme/profiles/ada"))
 
 
 def bodies(world: World, key: str = "ENG-1") -> list[str]:

@@ -14,13 +14,22 @@ from sqlalchemy import create_engine
 
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
+from integration.store.tables import metadata
 from integration.sweeps import tables as sweep_tables
 from integration.sweeps.context import context_for, load_facts
 from integration.sweeps.snooze import Snoozes
 from integration.sweeps.writes import SweepWrites
-from integration.store.tables import metadata
-from rules.model import (ActorKind, EpisodeChange, EpisodeTransition, EvalContext, Item, Person, Status,
-                         StatusCategory, Tracker)
+from rules.model import (
+    ActorKind,
+    EpisodeChange,
+    EpisodeTransition,
+    EvalContext,
+    Item,
+    Person,
+    Status,
+    StatusCategory,
+    Tracker,
+)
 from tests.sweeps.world import World
 
 OURS = {t.name for t in (sweep_tables.sweep_runs, sweep_tables.sweep_writes, sweep_tables.held_batches,
