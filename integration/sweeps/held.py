@@ -19,7 +19,8 @@ from integration.sweeps.mirror_page import refresh
 from integration.sweeps.writes import HeldBatch, HeldBatches, PlannedWrite, SweepWrites
 from integration.trackers.base import NotFound, RateLimited, TrackerError
 
-__all__ = ["Approval", "HeldBatch", "approve", "discard", "list_batches", "writes_of"]
+__all__ = ["Approval", "HeldBatch", "approve", "approve_in_background", "discard", "list_batches", "writes_of"]
+APPROVE_FUNC = "integration.sweeps.jobs.approve_held"
 
 
 @dataclass
@@ -93,6 +94,22 @@ def approve(services: Services, batch_id: int, by: str = "admin", clock=utcnow) 
         batches.decide(batch_id, ("approving",), "approved", by, clock(), result=result.__dict__)
     _record(services, batch, Outcome.DONE, f"held writes approved by {by}: {result.describe()}", clock())
     return result
+
+
+def approve_in_background(services: Services, batch_id: int, by: str = "admin") -> str | None:
+    """With Redis, hand the approval to a worker (a large batch outlives a web request) and return
+    the job id; None on the embedded default, where the caller approves in place."""
+    if services.redis is None:
+        return None
+    batch = HeldBatches(services.store.engine).get(batch_id)
+    if batch is None or batch.state not in ("pending", "approving"):
+        raise ValueError(f"batch {batch_id} is not waiting for a decision")
+    from rq import Queue
+
+    from integration.queue import QUEUE_NAME
+
+    job = Queue(QUEUE_NAME, connection=services.redis).enqueue(APPROVE_FUNC, batch_id, by, job_timeout=3600)
+    return str(job.id)
 
 
 def _approve_row(services: Services, ctx: ApplyingContext, row: PlannedWrite, result: Approval) -> bool:

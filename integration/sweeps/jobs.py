@@ -47,6 +47,13 @@ def step_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceb
         log.exception("sweep.step.fail_callback_error")
 
 
+def approve_held(batch_id: int, by: str) -> str:
+    """A held batch approved from the admin page, applied by a worker."""
+    from integration.sweeps.held import approve
+
+    return approve(worker_services(), batch_id, by=by).describe()
+
+
 def reconcile(tracker: str) -> str:
     from integration.services import utcnow
     from integration.sweeps.config import current_sweep_settings

@@ -127,6 +127,21 @@ def test_a_sweep_changing_too_much_is_held_and_approval_rechecks_each_item(rq_wo
     assert world.site.writes == 58
 
 
+def test_approval_can_be_handed_to_a_worker(rq_world: Callable[..., World], sweep_env: Callable[..., None]) -> None:
+    sweep_env(FLOWKEEPER_BLAST_RADIUS_ITEMS="2", FLOWKEEPER_BLAST_RADIUS_SHARE="0")
+    world = rq_world()
+    for n in range(1, 5):
+        stalled(world, n)
+    sweep_via_rq(world)
+    [batch] = held.list_batches(world.services)
+    assert held.approve_in_background(world.services, batch.id, by="ops@example.com") is not None
+    assert world.site.writes == 0  # nothing yet: a worker does it
+    assert world.services.redis is not None
+    SimpleWorker([QUEUE_NAME], connection=world.services.redis).work(burst=True, logging_level="WARNING")
+    approved = held.list_batches(world.services, state="approved")
+    assert world.site.writes == 8 and approved[0].decided_by == "ops@example.com"
+
+
 def test_a_discarded_batch_writes_nothing(rq_world: Callable[..., World], sweep_env: Callable[..., None]) -> None:
     sweep_env(FLOWKEEPER_BLAST_RADIUS_ITEMS="5", FLOWKEEPER_BLAST_RADIUS_SHARE="0.1")
     world = rq_world()
