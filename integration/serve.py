@@ -32,15 +32,18 @@ def _serve_embedded(settings: Settings, host: str, port: int) -> int:
     from integration.app import create_app
     from integration.runner import EmbeddedRunner
     from integration.services import build_services, describe
+    from integration.sweeps.embedded import EmbeddedScheduler
 
     upgrade(settings.database_url)
     services = build_services(settings)
-    runner = EmbeddedRunner(services)
+    runner, scheduler = EmbeddedRunner(services), EmbeddedScheduler(services)
     runner.start()
+    scheduler.start()
     log.info("flowkeeper.start", extra={"mode": "embedded", "port": port, **describe(services)})
     app = create_app(services=services)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
+        scheduler.stop()
         runner.stop()
     return 0

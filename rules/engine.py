@@ -201,8 +201,8 @@ def _stopped(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, exempt
         out.transitions.append(EpisodeTransition(rule.name, EpisodeChange.CLOSE, state.episode))
     episode = state.episode if state is not None else 0
     reason = f"'{rule.name}' no longer holds ({exempt or 'the item moved'}): clearing its flag"
-    em = Emit(item, rule, frame, episode, "close", reason, dry)
-    for step in rule.steps:
+    for step in rule.steps:  # each rung clears under its own step id: one write identity per flag
+        em = Emit(item, rule, frame, episode, f"close-{step.id}", reason, dry)
         for action in step.actions:
             out.actions += action.clear(em)
 

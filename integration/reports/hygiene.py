@@ -104,7 +104,8 @@ def episodes_query(scope: Scope) -> Select:  # type: ignore[type-arg]
     raw = (
         select(writes.c.item, writes.c.tracker, writes.c.item_id, writes.c.rule, writes.c.at, writes.c.mode,
                func.substr(rest, 1, strpos(rest, "/") - 1).label("episode"),
-               case((strpos(rest, "/close/") > 0, 1), else_=0).label("closing"))
+               # clearing writes: step "close-<rung>" (and "close" in older audit entries)
+               case((strpos(rest, "/close-") + strpos(rest, "/close/") > 0, 1), else_=0).label("closing"))
         .subquery("raw")
     )
     grouped = (

@@ -23,7 +23,7 @@ def team(any_store: Store) -> Builder:
     i1 = b.item("ENG-1", -1, [(0.5, "In Progress")], assignee="ann", estimate=3)
     b.action(i1, "stalled", 1, "add_labels", labels=("stalled",))
     b.action(i1, "stalled", 1, "comment")
-    b.action(i1, "stalled", 3.5, "remove_labels", step="close", labels=("stalled",))
+    b.action(i1, "stalled", 3.5, "remove_labels", step="close-0", labels=("stalled",))
 
     i2 = b.item("ENG-2", -1, [(1, "In Progress")], assignee="bob")
     b.action(i2, "stalled", 2, "add_labels", labels=("stalled",))

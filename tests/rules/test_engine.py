@@ -83,7 +83,7 @@ def test_activity_clears_the_flag_and_closes_the_episode(stalled: RuleSet) -> No
     plan = evaluate(stalled, moved, event, NOW, ctx)  # not a trigger of the rule, still clears
     assert kinds(plan) == [("remove_labels", ("stalled",)), ("comment", ())]
     assert plan.transitions[0].change is EpisodeChange.CLOSE
-    assert plan.actions[0].step == "close" and "no longer holds" in plan.actions[0].reason
+    assert plan.actions[0].step == "close-0" and "no longer holds" in plan.actions[0].reason
 
 
 def test_reflag_later_opens_episode_two(stalled: RuleSet) -> None:
@@ -333,3 +333,18 @@ def test_clock_choices_read_human_activity_by_kind(tmp_path: Path) -> None:
     plan = evaluate(rs, item(), None, NOW, ctx)
     assert kinds(plan) == [("add_labels", ("stuck",)), ("comment", ())] and plan.actions[1].step == "1"
     assert evaluate(rs, item(), None, NOW, EvalContext(last_activity_by={"any": NOW})).actions == ()
+
+
+def test_each_cleared_flag_of_a_ladder_is_its_own_write() -> None:
+    """Moving an item clears every rung's flag; each removal has its own identity, so a write
+    claim taken for one never swallows the other."""
+    from rules.loader import builtin_pack_paths, load_ruleset
+
+    rs = load_ruleset([p for p in builtin_pack_paths() if p.name == "stalled.yml"])
+    state = RuleState("stalled-in-progress", 1, True, NOW - timedelta(days=9), frozenset({"0", "1"}))
+    moved = item(labels=("stalled", "escalated"), last_activity_at=NOW - timedelta(hours=1))
+    event = Event(Tracker.JIRA, EventKind.COMMENT_CREATED, moved, NOW, actor=ADA)
+    plan = evaluate(rs, moved, event, NOW, EvalContext(rule_states={"stalled-in-progress": state}))
+    removals = [a for a in plan.actions if a.kind.value == "remove_labels"]
+    assert sorted(label for a in removals for label in a.labels) == ["escalated", "stalled"]
+    assert len({a.identity for a in removals}) == len(removals) == 2

@@ -1,8 +1,8 @@
 """Alembic environment: online migrations only, batch mode so SQLite can alter tables."""
 
 from alembic import context
-from sqlalchemy import pool
 
+import integration.sweeps.tables  # noqa: F401 - the sweeps' tables live on the same metadata
 from integration.store.db import make_engine
 from integration.store.tables import metadata
 
