@@ -60,6 +60,8 @@ def test_soak_every_delivery_one_outcome_and_one_comment_per_item(tmp_path: Path
             attempts = conn.execute(select(func.max(deliveries.c.attempts))).scalar()
         comments = stack.stub.state()["jira_comments"]
         per_item = {key: len(comments.get(key, [])) for key in {p.key for p in posts}}
+        done = lambda: value(stack.metrics(), "flowkeeper_jobs_total", tracker="jira", outcome="done")  # noqa: E731
+        wait_for(lambda: done() == unique, timeout=15, what="the last jobs' figures to reach Redis")
         scrapes = [stack.metrics() for _ in range(4)]
 
     print(
