@@ -152,3 +152,32 @@ def test_held_summaries_are_escaped(world: World) -> None:
 
 def test_nothing_held(admin: FlaskClient) -> None:
     assert "No held writes." in admin.get("/admin/held").get_data(as_text=True)
+
+
+def test_a_large_batch_is_approved_by_a_worker_not_inside_the_request(db_url: str, redis_url: str) -> None:
+    from rq import SimpleWorker
+
+    from integration.admin.views.held import APPROVE_INLINE_UP_TO
+    from integration.jobs import use_services
+    from integration.queue import QUEUE_NAME
+
+    env = base_env(db_url, FLOWKEEPER_DRY_RUN="0", JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
+                   JIRA_API_TOKEN="token-held", REDIS_URL=redis_url)
+    tracker = FakeTracker()
+    services = build_services(load_settings(env), clients={"jira": tracker})
+    admin = create_app(services=services).test_client()
+    login(admin)
+    world = World(admin, services, tracker)
+    keys = [f"ABC-{n}" for n in range(APPROVE_INLINE_UP_TO + 1)]
+    batch = hold(world, keys)
+    response = post(admin, f"/admin/held/{batch}/approve")
+    assert response.status_code == 302 and tracker.writes == [], "nothing is written inside the request"
+    assert "being approved by a worker" in admin.get("/admin/held").get_data(as_text=True)
+    use_services(services)
+    try:
+        SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+    finally:
+        use_services(None)
+    labelled = {key for kind, key, labels in tracker.writes if kind == "add_labels"}
+    assert labelled == set(keys)
+    services.store.engine.dispose()

@@ -95,6 +95,9 @@ def as_json() -> ResponseReturnValue:
     )
 
 
+APPROVE_INLINE_UP_TO = 50  # held writes approved within the request; more go to a worker (with Redis)
+
+
 def _who() -> str:
     return f"admin page ({client_key()})"
 
@@ -106,6 +109,12 @@ def approve(batch_id: int) -> ResponseReturnValue:
         flash("Sweeps are not part of this build: nothing is held.", "error")
         return redirect(url_for("admin_held.index"))
     try:
+        if len(sweeps_held.writes_of(services(), batch_id)) > APPROVE_INLINE_UP_TO:
+            job = sweeps_held.approve_in_background(services(), batch_id, by=_who())
+            if job is not None:  # a large batch would outlive the web request: a worker approves it
+                log.info("admin.held.approving", extra={"batch": batch_id, "job": job})
+                flash(f"Batch {batch_id} is being approved by a worker (job {job}): reload to follow it.", "ok")
+                return redirect(url_for("admin_held.index"))
         result = sweeps_held.approve(services(), batch_id, by=_who())
     except ValueError as error:
         flash(scrub(error), "error")
