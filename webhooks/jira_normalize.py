@@ -204,6 +204,7 @@ def _words(value: Any) -> tuple[str, ...]:
 # ---- issues (webhook `issue` and REST answers) --------------------------------------
 
 
+@shape_errors_are_payload_errors
 def normalize_issue(issue: Mapping[str, Any], config: JiraConfig) -> Item:
     """An issue object from a webhook, get-issue or search → Item, missing fields unknown."""
     key = issue.get("key")

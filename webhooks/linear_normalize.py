@@ -306,6 +306,7 @@ def build_item(
     )
 
 
+@shape_errors_are_payload_errors
 def normalize_issue(node: Mapping[str, Any], config: LinearConfig) -> Item:
     """A GraphQL `Issue` node (as the client's operations select it) → Item."""
     return build_item(node, config, None)
