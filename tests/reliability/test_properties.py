@@ -21,6 +21,7 @@ from rules.errors import RuleFileError
 from rules.loader import builtin_pack_paths, load_ruleset
 from tests.foundation.helpers import FIXTURES, MINIMAL_RULES
 from tests.reliability.strategies import json_values, mutated
+from tests.stub import jira_issue, linear_issue
 from webhooks import jira_normalize, linear_normalize
 from webhooks.errors import PayloadError
 from webhooks.jira_normalize import JiraConfig
@@ -95,6 +96,32 @@ def test_body_parser_gives_an_object_or_a_payload_error(body: bytes) -> None:
         assert isinstance(parse_payload(body), dict)
     except PayloadError as error:
         assert str(error)
+
+
+API_ISSUES = {
+    "jira": [jira_issue("KAN-1", assignee={"accountId": "acc-1", "displayName": "Ada"}, labels=("x",))],
+    "linear": [linear_issue("ENG-1", assignee={"id": "u-1", "name": "Ada"}, labels=(("l-1", "bug"),))],
+}
+
+
+def api_item(normalize: Any, issue: Any) -> None:
+    """What a tracker client does with an API answer: an Item, or a PayloadError saying what is wrong."""
+    try:
+        normalize(issue)
+    except PayloadError as error:
+        assert str(error)
+
+
+@FUZZ
+@given(st.sampled_from(API_ISSUES["jira"]).flatmap(mutated))
+def test_jira_issue_from_the_api_on_damaged_answers(issue: dict[str, Any]) -> None:
+    api_item(lambda i: jira_normalize.normalize_issue(i, JiraConfig()), issue)
+
+
+@FUZZ
+@given(st.sampled_from(API_ISSUES["linear"]).flatmap(mutated))
+def test_linear_issue_from_the_api_on_damaged_answers(issue: dict[str, Any]) -> None:
+    api_item(lambda i: linear_normalize.normalize_issue(i, LinearConfig()), issue)
 
 
 # ---- the rule loader ------------------------------------------------------------------
