@@ -125,6 +125,12 @@ def test_deeply_nested_yaml_is_refused(tmp_path: Path) -> None:
     assert "deep.yml:" in message
 
 
+def test_rule_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yml"
+    path.write_bytes("version: 1\nrules: []\n# café\n".encode("latin-1"))
+    assert "not UTF-8" in refusal(path)
+
+
 # ---- comment templates ------------------------------------------------------------------
 
 
