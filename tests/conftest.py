@@ -140,3 +140,13 @@ def _truncate(url: str) -> None:
         names = ", ".join(t.name for t in metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_services() -> Iterator[None]:
+    """A job run in-process builds (or is handed) its services; never let them leak into the next test."""
+    from integration.jobs import use_services
+
+    use_services(None)
+    yield
+    use_services(None)

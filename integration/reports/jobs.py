@@ -1,7 +1,7 @@
 """The job the clock runs (e.g. hourly): deliver each digest whose schedule ticked, once per tick.
 
 An importable function with no arguments, as RQ's cron scheduler and the embedded
-scheduler expect; it builds its own services so it needs nothing of a web request.
+scheduler expect; it uses the worker's own services, never anything of a web request.
 """
 
 from __future__ import annotations
@@ -10,25 +10,26 @@ import logging
 from datetime import datetime
 
 from integration.reports.digest_run import digest_env, run_due
+from integration.services import Services, utcnow
 from integration.reports.sources import catalog_from_rules_dir
 
 log = logging.getLogger("flowkeeper.reports")
 
 
 def deliver_due_digests(now: datetime | None = None) -> str:
-    from integration.services import build_services, utcnow
-    from integration.settings import load_settings
+    """The RQ job the clock enqueues hourly; a worker's own services do the work."""
+    from integration.jobs import worker_services
 
+    return deliver_digests_with(worker_services(), now)
+
+
+def deliver_digests_with(services: Services, now: datetime | None = None) -> str:
+    """Deliver every digest whose schedule ticked since its last delivery (also the embedded clock's)."""
     specs, allow = digest_env()
     if not specs:
         return "no digests configured"
-    settings = load_settings()
-    services = build_services(settings)
-    try:
-        catalog = catalog_from_rules_dir(settings.rules_dir)
-        deliveries = run_due(services, now or utcnow(), specs, allow, catalog)
-    finally:
-        services.store.engine.dispose()  # the job runs hourly: leave no pool behind
+    catalog = catalog_from_rules_dir(services.settings.rules_dir)
+    deliveries = run_due(services, now or utcnow(), specs, allow, catalog)
     for d in deliveries:
         log.info("reports.digest %s", d.line())
     return "; ".join(d.line() for d in deliveries) or "no digest due"

@@ -11,8 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import asdict
+from datetime import datetime, timedelta
 
+from integration.reports.jobs import deliver_digests_with
+from integration.retention import RetentionPolicy, run_retention
 from integration.services import Services, utcnow
 from integration.sweeps.config import SweepSettings, current_sweep_settings
 from integration.sweeps.dispatch import run_inline
@@ -71,7 +74,23 @@ class EmbeddedScheduler:
                 continue
             done.append(self._sweep(target, now))
         done += self._reconciles()
+        done += self._housekeeping(self.clock())
         return done
+
+    def _housekeeping(self, now: datetime) -> list[str]:
+        """Digests hourly and retention daily, as `flowkeeper cron` schedules them with Redis."""
+        done = []
+        for name, every, run in (("digests", timedelta(hours=1), deliver_digests_with),
+                                 ("retention", timedelta(days=1), self._retention)):
+            if now >= self._not_before.get((name, ""), now):
+                self._not_before[(name, "")] = now + every
+                done.append(f"{name}: {run(self.services, now)}")
+        return done
+
+    @staticmethod
+    def _retention(services: Services, now: datetime) -> str:
+        policy = RetentionPolicy.from_settings(services.settings)
+        return str(asdict(run_retention(services.store, services.redis, policy, now)))
 
     def _sweep(self, target: SweepTarget, now: datetime) -> str:
         sweeper = Sweeper(self.services, self.settings, clock=self.clock)
