@@ -1,7 +1,7 @@
 """Cycle time, lead time, throughput: items completed in the period, from their status history.
 
 An item counts as completed when its current status category is done, at its last
-entry into done; it started at its first entry into in_progress. See METRICS.md.
+entry into done; it started at its first entry into in_progress. See the README, "Reports".
 One SQL statement reduces the history to one row per completed item (its start, done
 and creation times); the percentiles and buckets over those rows are pure functions.
 """
