@@ -20,7 +20,6 @@ from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
-from sqlalchemy.exc import SQLAlchemyError
 
 from integration.observability.figures import Snapshot, parse_key
 from integration.observability.record import figures
@@ -110,7 +109,7 @@ class ScrapeCollector:
     def _part(self, up: Metric, name: str, read: Any) -> Iterator[Metric]:
         try:
             found = read()
-        except (redis.RedisError, SQLAlchemyError, OSError) as error:
+        except Exception as error:  # noqa: BLE001 - a part that fails is reported as down, never a 500
             log.warning("metrics.scrape.%s_unavailable", name, extra={"error": type(error).__name__})
             up.add_sample("flowkeeper_up", {"dependency": name}, 0.0)
             return

@@ -120,7 +120,9 @@ def observed_job(handle: H) -> H:
         try:
             outcome = handle(self, event, *args, **kwargs)
         except Exception as error:
-            job_finished(tracker, "retry" if type(error).__name__ == "RetryLater" else "error", started)
+            from integration.executor import RetryLater  # loaded by now; importing above would be circular
+
+            job_finished(tracker, "retry" if isinstance(error, RetryLater) else "error", started)
             raise
         kind = "duplicate" if outcome.startswith("duplicate") else "done"
         job_finished(tracker, kind, started, event.occurred_at if kind == "done" else None)
