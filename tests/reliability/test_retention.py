@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,7 +11,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from integration.queue import QUEUE_NAME
-from integration.retention import RetentionPolicy, register, run_retention
+from integration.retention import RetentionPolicy, run_retention
 from integration.settings import SettingsError, load_settings
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from integration.store.store import Store
@@ -110,8 +109,7 @@ def test_cli_command_purges_and_says_how_much(
     failed_job(redis_lib.Redis.from_url(redis_url), 60)
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
-    parser = argparse.ArgumentParser(prog="flowkeeper")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["retention", "run"])
-    assert args.func(args) == 0
+    from integration.cli import main
+
+    assert main(["retention", "run"]) == 0
     assert capsys.readouterr().out.strip() == "purged 1 audit entries, 0 deliveries, 1 failed jobs"
