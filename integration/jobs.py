@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from integration.codec import event_from_envelope
+from integration.observability import record
 from integration.services import Services, build_services, utcnow
 from integration.settings import load_settings
 
@@ -46,6 +47,8 @@ def mark_delivery_failed(job: Any, connection: Any, exc_type: Any, exc_value: An
         return
     try:
         envelope = job.args[0]
+        record.count("flowkeeper_jobs_total", tracker=envelope["tracker"], outcome="failed")
+        record.flush()
         worker_services().store.deliveries.finish(
             envelope["tracker"], envelope["delivery_id"], "failed", f"{exc_type.__name__}: {exc_value}", utcnow()
         )

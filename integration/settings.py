@@ -73,6 +73,7 @@ class Settings:
     delivery_retention_days: int = 14
     log_format: str = "text"
     base_url: str | None = None  # public URL, for the webhook addresses shown on Setup
+    metrics_token: Secret = Secret("")
 
     @property
     def jira_configured(self) -> bool:
@@ -89,7 +90,8 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for scrubbing logs and errors."""
-        values = [self.jira_api_token, self.linear_api_key, self.secret_key, self.admin_password]
+        values = [self.jira_api_token, self.linear_api_key, self.secret_key, self.admin_password,
+                  self.metrics_token]
         values += list(self.jira_webhook_secrets) + list(self.linear_webhook_secrets)
         if self.jira_user and self.jira_api_token:  # the Basic credential a tracker might echo back
             basic = f"{self.jira_user}:{self.jira_api_token.reveal()}".encode()
@@ -224,4 +226,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         delivery_retention_days=_int(env, "FLOWKEEPER_DELIVERY_RETENTION_DAYS", 14, minimum=1),
         log_format=_choice(env, "FLOWKEEPER_LOG_FORMAT", ("text", "json"), "text"),
         base_url=_http_url(env, "FLOWKEEPER_BASE_URL"),
+        metrics_token=Secret(env.get("FLOWKEEPER_METRICS_TOKEN", "").strip()),
     )
