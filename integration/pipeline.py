@@ -21,7 +21,7 @@ from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
 from integration.observability.record import observed_job
 from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
-from integration.store.states import mode_of
+from integration.store.states import choose_states
 from integration.store.store import Store
 from integration.sweeps.commands import COMMAND_RULE, CommandHandler
 from integration.sweeps.config import SweepSettings, current_sweep_settings
@@ -138,15 +138,8 @@ class Pipeline:
                                rule_dry_run=lambda name: name != COMMAND_RULE and self.rule_dry_run(name))
 
     def _rule_states(self, tracker: str, item_id: str) -> dict[str, RuleState]:
-        """Each rule sees the episode of the mode it runs in now (a dry-run episode never blocks a live one)."""
         by_mode = {mode: self.store.rule_states.for_item(tracker, item_id, mode) for mode in ("live", "dry")}
-        global_dry = self.settings.dry_run_for(tracker)
-        chosen: dict[str, RuleState] = {}
-        for name in set(by_mode["live"]) | set(by_mode["dry"]):
-            state = by_mode[mode_of(global_dry or self.rule_dry_run(name))].get(name)
-            if state is not None:
-                chosen[name] = state
-        return chosen
+        return choose_states(by_mode, self.settings.dry_run_for(tracker), self.rule_dry_run)
 
     def _activity(self, tracker: str, item_id: str) -> dict[str, datetime]:
         found = {}

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from integration.codec import from_jsonable
-from integration.store.states import mode_of
+from integration.store.states import choose_states
 from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states
 from integration.sweeps.snooze import ItemPause, Snoozes
@@ -102,18 +102,6 @@ def load_facts(store: Store, tracker: str, item_ids: Iterable[str], now: datetim
         wip=shared.wip,
         overrides=shared.overrides,
     )
-
-
-def choose_states(by_mode: Mapping[str, Mapping[str, RuleState]], global_dry: bool,
-                  rule_dry_run: Callable[[str], bool]) -> dict[str, RuleState]:
-    """Each rule sees the episode of the mode it runs in now (as in the pipeline)."""
-    chosen: dict[str, RuleState] = {}
-    names = set(by_mode.get("live", {})) | set(by_mode.get("dry", {}))
-    for name in names:
-        state = by_mode.get(mode_of(global_dry or rule_dry_run(name)), {}).get(name)
-        if state is not None:
-            chosen[name] = state
-    return chosen
 
 
 def context_for(facts: PageFacts, item: Item, global_dry: bool,
