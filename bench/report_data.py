@@ -69,7 +69,7 @@ def _walk(rng: random.Random, n: int) -> list[str]:
         if k == n - 1 and final:
             current = final
         else:
-            names, weights = zip(*WALK[current])
+            names, weights = zip(*WALK[current], strict=True)
             current = rng.choices(names, weights)[0]
         path.append(current)
     return path
@@ -105,7 +105,7 @@ def generate(plan: Plan) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         times = _times(rng, created, len(path), plan.now)
         history.append(_row(tracker, item_id, key, team, created, "created", None, "To Do"))
         previous = "To Do"
-        for at, name in zip(times, path):
+        for at, name in zip(times, path, strict=False):
             history.append(_row(tracker, item_id, key, team, at, "status", previous, name))
             previous = name
         moved = times[-1] if times else created

@@ -20,10 +20,22 @@ def run_tracker_check(settings: Settings, tracker: str, projects: Sequence[str] 
         needed = "JIRA_URL, JIRA_USER and JIRA_API_TOKEN" if tracker == "jira" else "LINEAR_API_KEY"
         print(f"{tracker}: not configured: set {needed}", file=sys.stderr)
         return 2
+    url = webhook_url(settings, tracker)
     if tracker == "jira":
-        from integration.trackers import jira_check as check
-    else:
-        from integration.trackers import linear_check as check  # type: ignore[no-redef]
-    lines = check.run_check(client, list(projects), webhook_url(settings, tracker))
-    print(check.render(lines))
-    return 0 if check.check_passed(lines) else 1
+        from integration.trackers import jira_check
+        from integration.trackers.jira import JiraClient
+
+        if not isinstance(client, JiraClient):
+            raise TypeError(f"jira: expected a JiraClient, got {type(client).__name__}")
+        jira_lines = jira_check.run_check(client, list(projects), url)
+        print(jira_check.render(jira_lines))
+        return 0 if jira_check.check_passed(jira_lines) else 1
+    # Linear's check takes no project list: the key's teams are the scope.
+    from integration.trackers import linear_check
+    from integration.trackers.linear import LinearClient
+
+    if not isinstance(client, LinearClient):
+        raise TypeError(f"linear: expected a LinearClient, got {type(client).__name__}")
+    linear_lines = linear_check.run_check(client, url)
+    print(linear_check.format_check(linear_lines))
+    return 0 if all(line.ok for line in linear_lines) else 1

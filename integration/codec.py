@@ -14,11 +14,14 @@ import typing
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, TypeVar, Union, get_args, get_origin
 
 from rules import model
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 EVENT_PAYLOAD_VERSION = 1
 
@@ -90,7 +93,7 @@ def _decode(tp: Any, raw: Any) -> Any:
 def _decode_union(options: list[Any], raw: Any) -> Any:
     """Text | Mention segments: tell them apart by their keys."""
     for option in options:
-        if dataclasses.is_dataclass(option) and isinstance(raw, dict):
+        if isinstance(option, type) and dataclasses.is_dataclass(option) and isinstance(raw, dict):
             names = {f.name for f in dataclasses.fields(option)}
             if set(raw) <= names and all(
                 f.name in raw for f in dataclasses.fields(option) if f.default is dataclasses.MISSING
@@ -105,7 +108,7 @@ def from_jsonable(cls: type[T], raw: Mapping[str, Any]) -> T:
     hints = _hints(cls)
     kwargs = {}
     try:
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for f in dataclasses.fields(cls):
             if f.name in raw:
                 kwargs[f.name] = _decode(hints[f.name], raw[f.name])
         return cls(**kwargs)

@@ -173,12 +173,12 @@ def _write(item: Item, action: Action, client: TrackerClient, look_first: bool =
         return f"commented ({comment_id}): {action.reason}"
     present = set(item.labels)
     if action.kind is ActionKind.ADD_LABELS:
-        missing = _ordered(l for l in action.labels if l not in present)
+        missing = _ordered(label for label in action.labels if label not in present)
         if not missing:
             return f"labels already present: {action.reason}"
         client.add_labels(item, missing)
         return f"added {', '.join(missing)}: {action.reason}"
-    there = _ordered(l for l in action.labels if l in present)
+    there = _ordered(label for label in action.labels if label in present)
     if not there:
         return f"labels already absent: {action.reason}"
     client.remove_labels(item, there)

@@ -15,11 +15,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import redis
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from rq import Callback, Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.job import Job
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from integration.store.deliveries import Deliveries
 

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -74,7 +74,7 @@ def run_retention(
     store: Store, connection: redis.Redis | None, policy: RetentionPolicy, now: datetime | None = None
 ) -> RetentionReport:
     """Purge everything past its retention; record when it ran (the admin page can show it)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     report = RetentionReport(
         audit_entries=store.audit.purge_before(now - timedelta(days=policy.audit_days)),
         deliveries=store.deliveries.purge_before(now - timedelta(days=policy.delivery_days)),
@@ -105,7 +105,7 @@ def _purge_registry(registry: FailedJobRegistry, connection: redis.Redis, cutoff
         if not ids:
             return purged
         kept = 0
-        for job_id, job in zip(ids, Job.fetch_many(ids, connection=connection)):
+        for job_id, job in zip(ids, Job.fetch_many(ids, connection=connection), strict=False):
             if job is None:
                 connection.zrem(registry.key, job_id)  # its data expired already
                 purged += 1
@@ -122,7 +122,7 @@ def _failed_before(job: Job, cutoff: datetime) -> bool:
     if ended is None:
         return False
     if ended.tzinfo is None:
-        ended = ended.replace(tzinfo=timezone.utc)
+        ended = ended.replace(tzinfo=UTC)
     return ended < cutoff
 
 

@@ -225,7 +225,9 @@ def iter_mirror(store: Store, settings: Settings, ruleset: RuleSet, now: datetim
     """
     overrides = store.overrides.all()
     dry_runs = {rule.name: effective(rule, EvalContext(overrides=overrides))[1] for rule in ruleset.rules}
-    rule_dry_run = lambda name: dry_runs.get(name, True)  # a rule that is gone writes nothing
+    def rule_dry_run(name: str) -> bool:
+        return dry_runs.get(name, True)  # a rule that is gone writes nothing
+
     wip: dict[str, Mapping[str, int]] = {}  # per tracker, read once: the mirror holds still meanwhile
     for page in _mirror_pages(store, page_size):
         for tracker in sorted({item.tracker.value for item in page}):

@@ -92,13 +92,20 @@ def _text(op: str, arg: Any, x: str, v: str, gen: Codegen) -> str:
 
 def _set(op: str, arg: Any, x: str, gen: Codegen) -> str:
     wanted = _fold_set(arg)
+    helper: Callable[[Any], bool]
     if op == "matches":
         search = compile_regex(arg).search
-        helper: Callable[[Any], bool] = lambda labels: any(search(s) is not None for s in labels)
+
+        def helper(labels: Any) -> bool:
+            return any(search(s) is not None for s in labels)
     elif op in ("none_of", "any_of"):
-        helper = lambda labels: any(s.casefold() in wanted for s in labels)
+
+        def helper(labels: Any) -> bool:
+            return any(s.casefold() in wanted for s in labels)
     else:
-        helper = lambda labels: wanted <= {s.casefold() for s in labels}
+
+        def helper(labels: Any) -> bool:
+            return wanted <= {s.casefold() for s in labels}
     h = gen.const(helper)
     if op == "none_of":
         return f"(not {x} or not {h}({x}))"

@@ -33,10 +33,16 @@ PRIORITY_RANKS: Mapping[str, int] = MappingProxyType(
 )
 
 
+def mapping_at(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """`parent[key]` when it is an object, else an empty one (a missing or oddly shaped value)."""
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def status(raw: Any) -> Status:
     if not isinstance(raw, Mapping):
         return Status("", StatusCategory.UNKNOWN)
-    category = raw.get("statusCategory") if isinstance(raw.get("statusCategory"), Mapping) else {}
+    category = mapping_at(raw, "statusCategory")
     return Status(
         name=str(raw.get("name") or ""),
         category=CATEGORY_BY_KEY.get(str(category.get("key")), StatusCategory.UNKNOWN),
@@ -75,8 +81,8 @@ def epic_name(raw: Any) -> str | None:
     """The parent's summary when the parent is an epic (hierarchy level 1)."""
     if not isinstance(raw, Mapping):
         return None
-    parent_fields = raw.get("fields") if isinstance(raw.get("fields"), Mapping) else {}
-    issuetype = parent_fields.get("issuetype") if isinstance(parent_fields.get("issuetype"), Mapping) else {}
+    parent_fields = mapping_at(raw, "fields")
+    issuetype = mapping_at(parent_fields, "issuetype")
     if issuetype.get("hierarchyLevel") == 1 or issuetype.get("name") == "Epic":
         return parent_fields.get("summary")
     return None
@@ -95,7 +101,7 @@ def links_of(raw: Any) -> tuple[Link, ...]:
     for link in raw or ():
         if not isinstance(link, Mapping):
             continue
-        link_type = link.get("type") if isinstance(link.get("type"), Mapping) else {}
+        link_type = mapping_at(link, "type")
         for side, phrase_key in (("inwardIssue", "inward"), ("outwardIssue", "outward")):
             other = link.get(side)
             if isinstance(other, Mapping) and other.get("key"):

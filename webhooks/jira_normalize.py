@@ -31,6 +31,7 @@ from webhooks.jira_fields import (
     custom_value,
     epic_name,
     links_of,
+    mapping_at,
     name_of,
     number_of,
     parse_date,
@@ -142,7 +143,7 @@ def _timestamp(value: Any) -> datetime:
 
 def _actor(payload: Mapping[str, Any], kind: EventKind) -> Person | None:
     """Who did it: the webhook's `user`, or the comment's (update) author for comment events."""
-    comment = payload.get("comment") if isinstance(payload.get("comment"), Mapping) else {}
+    comment = mapping_at(payload, "comment")
     if kind is EventKind.COMMENT_UPDATED and comment.get("updateAuthor"):
         return person(comment["updateAuthor"])
     if kind is EventKind.COMMENT_CREATED and comment.get("author"):
@@ -178,9 +179,9 @@ def _change(raw: Mapping[str, Any], config: JiraConfig) -> Change:
         removed = tuple(w for w in old if w not in new)
         return Change(field=name, old=old, new=new, added=added, removed=removed)
     if field_id in USER_FIELDS:
-        old = raw.get("tmpFromAccountId") or raw.get("from")
-        new = raw.get("tmpToAccountId") or raw.get("to")
-        return Change(field=name, old=old, new=new)
+        old_id = raw.get("tmpFromAccountId") or raw.get("from")
+        new_id = raw.get("tmpToAccountId") or raw.get("to")
+        return Change(field=name, old=old_id, new=new_id)
     return Change(field=name, old=raw.get("fromString"), new=raw.get("toString"))
 
 
@@ -210,7 +211,7 @@ def normalize_issue(issue: Mapping[str, Any], config: JiraConfig) -> Item:
     key = issue.get("key")
     if not key:
         raise PayloadError("issue without a key")
-    fields = issue.get("fields") if isinstance(issue.get("fields"), Mapping) else {}
+    fields = mapping_at(issue, "fields")
     values, unknown = _field_values(fields, config)
     status_changed_at = _status_entered(issue, values.get("created_at"))
     if status_changed_at is None:

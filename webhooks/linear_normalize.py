@@ -31,6 +31,7 @@ from rules.model import (
     Tracker,
 )
 from webhooks.errors import PayloadError, shape_errors_are_payload_errors
+from webhooks.headers import HeaderLookup
 
 STATE_CATEGORIES: Mapping[str, StatusCategory] = {
     "triage": StatusCategory.TODO,
@@ -333,7 +334,7 @@ _ISSUE_KINDS = {"create": EventKind.CREATED, "update": EventKind.UPDATED, "remov
 _COMMENT_KINDS = {"create": EventKind.COMMENT_CREATED, "update": EventKind.COMMENT_UPDATED}
 
 
-def delivery_timestamp_ms(payload: Mapping[str, Any], headers: Mapping[str, str]) -> int | None:
+def delivery_timestamp_ms(payload: Mapping[str, Any], headers: HeaderLookup) -> int | None:
     """When Linear signed this delivery (unix ms): body `webhookTimestamp`, else the header."""
     value: Any = payload.get("webhookTimestamp")
     if value is None:
@@ -418,7 +419,8 @@ def _issue_event(payload: Mapping[str, Any], data: Mapping[str, Any], config: Li
 
 
 def _comment_event(payload: Mapping[str, Any], data: Mapping[str, Any], config: LinearConfig) -> Event:
-    issue = data.get("issue") if isinstance(data.get("issue"), Mapping) else {}
+    raw_issue = data.get("issue")
+    issue: Mapping[str, Any] = raw_issue if isinstance(raw_issue, Mapping) else {}
     issue_id = issue.get("id") or data.get("issueId")
     if not issue_id:
         raise PayloadError("Comment delivery names no issue (data.issueId)")

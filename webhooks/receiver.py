@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request, Response, jsonify
@@ -22,11 +22,12 @@ from integration.queue import DeliveryQueue, QueueUnavailable
 from integration.settings import Secret
 from rules.model import Event, Tracker
 from webhooks.errors import PayloadError
+from webhooks.headers import HeaderLookup
 
 log = logging.getLogger("flowkeeper.webhooks")
 
 Verifier = Callable[[bytes, str | None, Sequence[Secret]], bool]
-FreshnessCheck = Callable[[Mapping[str, Any], Mapping[str, str], datetime], str | None]
+FreshnessCheck = Callable[[Mapping[str, Any], HeaderLookup, datetime], str | None]
 OrgCheck = Callable[[Event], str | None]
 
 
@@ -72,7 +73,7 @@ def _read_body(spec: ReceiverSpec, request: Request) -> bytes:
     return body
 
 
-def _check_signature(spec: ReceiverSpec, body: bytes, headers: Mapping[str, str]) -> None:
+def _check_signature(spec: ReceiverSpec, body: bytes, headers: HeaderLookup) -> None:
     if not spec.secrets:
         if spec.allow_unsigned:
             return
@@ -96,14 +97,14 @@ def parse_payload(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def delivery_id_of(spec: ReceiverSpec, headers: Mapping[str, str], body: bytes) -> str:
+def delivery_id_of(spec: ReceiverSpec, headers: HeaderLookup, body: bytes) -> str:
     """The tracker's delivery id; a body hash when an old sender omits it (retries resend the same body)."""
     given = (headers.get(spec.delivery_header) or "").strip()
     return given[:128] if given else "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: datetime | None = None) -> Response:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     headers = request.headers
     try:
         body = _read_body(spec, request)

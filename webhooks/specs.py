@@ -11,13 +11,14 @@ from integration.settings import Settings
 from integration.trackers.factory import jira_config, linear_config
 from rules.model import Event, Tracker
 from webhooks import jira_normalize, linear_normalize
+from webhooks.headers import HeaderLookup
 from webhooks.receiver import ReceiverSpec
 from webhooks.signatures import verify_hex_signature, verify_hub_signature
 
 LINEAR_WINDOW_SECONDS = 60
 
 
-def linear_freshness(payload: Mapping[str, Any], headers: Mapping[str, str], now: datetime) -> str | None:
+def linear_freshness(payload: Mapping[str, Any], headers: HeaderLookup, now: datetime) -> str | None:
     """Linear's replay guard: the delivery's timestamp within 60 s of our clock, either way."""
     stamp = linear_normalize.delivery_timestamp_ms(payload, headers)
     if stamp is None:

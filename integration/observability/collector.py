@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -164,8 +164,8 @@ def _head_age(queue: Queue) -> float:
     if enqueued is None:
         return 0.0
     if enqueued.tzinfo is None:
-        enqueued = enqueued.replace(tzinfo=timezone.utc)
-    return max(0.0, (datetime.now(timezone.utc) - enqueued).total_seconds())
+        enqueued = enqueued.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - enqueued).total_seconds())
 
 
 def delivery_metrics(store: Any) -> list[Metric]:

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from integration.observability.figures import Figures, MemoryFigures, RedisFigures, figure_key
@@ -102,7 +102,7 @@ def job_finished(tracker: str, outcome: str, started: float, occurred_at: dateti
     count("flowkeeper_jobs_total", tracker=tracker, outcome=outcome)
     observe("flowkeeper_job_seconds", time.perf_counter() - started, tracker=tracker)
     if occurred_at is not None and outcome == "done":
-        lag = (datetime.now(timezone.utc) - occurred_at).total_seconds()
+        lag = (datetime.now(UTC) - occurred_at).total_seconds()
         if lag >= 0:
             observe("flowkeeper_event_lag_seconds", lag, LAG_BUCKETS, tracker=tracker)
     flush()

@@ -72,7 +72,7 @@ def _x_labels(labels: list[str], x_of: list[float]) -> list[str]:
     every = max(1, math.ceil(len(labels) / fit))
     return [f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" fill="#555">'
             f"{escape(label)}</text>"
-            for n, (label, x) in enumerate(zip(labels, x_of)) if n % every == 0]
+            for n, (label, x) in enumerate(zip(labels, x_of, strict=False)) if n % every == 0]
 
 
 def bar_chart(d: Dataset, c: Chart) -> Markup:
@@ -135,7 +135,7 @@ def hbar_chart(d: Dataset, c: Chart) -> Markup:
     shown = [f"{v * 100:.0f}%" if share else _fmt(v) for v in values]
     plot_w = WIDTH - label_w - RIGHT - 50
     body = []
-    for n, (label, value, text) in enumerate(zip(labels, values, shown)):
+    for n, (label, value, text) in enumerate(zip(labels, values, shown, strict=False)):
         y = top_y + n * row_h
         w = plot_w * value / top
         short = label if len(label) <= 26 else label[:25] + "…"
@@ -156,7 +156,7 @@ def line_chart(d: Dataset, c: Chart) -> Markup:
     x_of = [LEFT + n * gap for n in range(len(labels))]
     body = _y_axis(top, step, plot_h)
     for s, values in enumerate(series):
-        points = " ".join(f"{x:.1f},{TOP + plot_h - plot_h * v / top:.1f}" for x, v in zip(x_of, values))
+        points = " ".join(f"{x:.1f},{TOP + plot_h - plot_h * v / top:.1f}" for x, v in zip(x_of, values, strict=False))
         body.append(f'<polyline class="series" fill="none" stroke="{PALETTE[s % len(PALETTE)]}" '
                     f'stroke-width="{2.5 if s == 0 else 1.5}" points="{points}">'
                     f"<title>{escape(c.y[s])}</title>"
@@ -183,7 +183,7 @@ def strip_chart(d: Dataset, c: Chart) -> Markup:
     if len(values) > MAX_DOTS:  # rows come oldest first: the ones that matter are drawn
         body.append(f'<text class="axis" x="{LEFT + 4}" y="{TOP - 8}" fill="#555">the {MAX_DOTS} oldest of '
                     f"{len(values)} shown</text>")
-    for n, (cat, value) in enumerate(list(zip(d.column(c.x), values))[:MAX_DOTS]):
+    for n, (cat, value) in enumerate(list(zip(d.column(c.x), values, strict=False))[:MAX_DOTS]):
         k = cats.index(str(cat))
         jitter = ((n * 37) % 100) / 100 - 0.5
         x = LEFT + k * slot + slot / 2 + jitter * slot * 0.5

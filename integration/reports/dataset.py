@@ -42,7 +42,7 @@ class Dataset:
     brief: bool = False  # Markdown shows the summary only (a long series reads better as a chart)
 
     def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
+        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
     def column(self, name: str) -> list[Any]:
         index = self.columns.index(name)

@@ -109,7 +109,7 @@ def to_csv(report: Report) -> str:
     writer.writerow(("dataset", "row", "column", "value"))
     for d in report.datasets:
         for n, row in enumerate(d.rows):
-            writer.writerows((d.name, n, column, _csv(value)) for column, value in zip(d.columns, row))
+            writer.writerows((d.name, n, column, _csv(value)) for column, value in zip(d.columns, row, strict=False))
     return buffer.getvalue()
 
 

@@ -10,8 +10,8 @@ import logging
 from datetime import datetime
 
 from integration.reports.digest_run import digest_env, run_due
-from integration.services import Services, utcnow
 from integration.reports.sources import catalog_from_rules_dir
+from integration.services import Services, utcnow
 
 log = logging.getLogger("flowkeeper.reports")
 

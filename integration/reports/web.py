@@ -23,8 +23,8 @@ from integration.reports.render import render_report
 from integration.reports.report import SECTIONS, build_report
 from integration.reports.scope import RuleCatalog, Scope, ScopeError, make_scope
 from integration.reports.sources import project_targets
-from integration.store.tables import items
 from integration.store.db import read_connection
+from integration.store.tables import items
 
 PERIODS = ("7d", "14d", "30d", "90d", "180d", "365d")
 DEFAULT_PERIOD, DEFAULT_SECTION = "30d", "flow"
@@ -56,7 +56,9 @@ class Filters:
 
 
 def _filters() -> Filters:
-    arg = lambda name: request.args.get(name, "").strip()[:64]
+    def arg(name: str) -> str:
+        return request.args.get(name, "").strip()[:64]
+
     period = arg("period")
     return Filters(team=arg("team"), tracker=arg("tracker") if arg("tracker") in ("jira", "linear") else "",
                    period=period if period in PERIODS else "", since=arg("since"), until=arg("until"))

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-
 READ_ONLY = "flowkeeper_read_only"
 
 

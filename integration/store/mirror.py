@@ -15,6 +15,7 @@ from integration.codec import from_jsonable, to_jsonable
 from integration.store.tables import item_history, items
 from rules.model import ActorKind, Item, StatusCategory
 
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One change to an item, with who made it: staleness counts only human entries."""

@@ -75,7 +75,9 @@ class JiraHttp:
         retry: bool = True,
     ) -> Any:
         """The decoded JSON answer (None for 204); TrackerError after bounded retries."""
-        attempt = lambda: self._once(method, path, params, json)
+        def attempt() -> Any:
+            return self._once(method, path, params, json)
+
         if not retry:
             return attempt()
         return call_with_retry(attempt, self.retry_policy, self._sleep)

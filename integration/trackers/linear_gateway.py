@@ -56,9 +56,13 @@ class LinearGateway:
         reserve: Reserve = Reserve(),
     ) -> None:
         self._api_key = api_key
+        # gql annotates timeout as int but hands it to requests, which takes seconds as a float.
         self._transport = RequestsHTTPTransport(
-            url=api_url, headers={"Authorization": api_key}, timeout=timeout, retries=0
-        )  # type: ignore[arg-type]
+            url=api_url,
+            headers={"Authorization": api_key},
+            timeout=timeout,  # type: ignore[arg-type]
+            retries=0,
+        )
         self._client = Client(transport=self._transport, fetch_schema_from_transport=False)
         self._session: Any = None
         self._retry, self._sleep, self._max_pause, self._reserve = retry, sleep, max_pause, reserve

@@ -24,7 +24,8 @@ def pick(nodes: Sequence[Mapping[str, Any]], name: str, team_id: str) -> Mapping
     same = [n for n in nodes if n.get("name") == name]
     team = [n for n in same if (n.get("team") or {}).get("id") == team_id]
     workspace = [n for n in same if not n.get("team")]
-    return (team or workspace or [None])[0]
+    chosen = team or workspace
+    return chosen[0] if chosen else None
 
 
 class LabelResolver:

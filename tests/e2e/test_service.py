@@ -6,8 +6,8 @@ And as a newcomer runs it: `flowkeeper serve` on the embedded default, `send-sam
 from __future__ import annotations
 
 import copy
-import os
 import json
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -19,7 +19,14 @@ import requests
 
 from integration.store.audit import AuditFilter
 from integration.store.store import Store
-from tests.foundation.helpers import JIRA_SECRET, LINEAR_SECRET, MINIMAL_RULES, fixture, jira_request, linear_request
+from tests.foundation.helpers import (
+    JIRA_SECRET,
+    LINEAR_SECRET,
+    MINIMAL_RULES,
+    fixture,
+    jira_request,
+    linear_request,
+)
 from tests.processes import flowkeeper, free_port, process, stub_tracker, wait_http, wait_until
 from tests.stub import Stub, jira_issue, linear_issue
 

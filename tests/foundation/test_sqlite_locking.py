@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -10,7 +10,7 @@ from integration.store.db import make_engine, read_connection
 from integration.store.states import ServiceState
 from integration.store.tables import service_state
 
-NOW = datetime(2026, 3, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def test_a_long_read_does_not_block_a_writer(db_url: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from integration.store.claims import ClaimResult
@@ -19,7 +19,7 @@ from rules.model import (
     Tracker,
 )
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 IN_PROGRESS = Status("In Progress", StatusCategory.IN_PROGRESS)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def fuzz_app(request: pytest.FixtureRequest, tmp_path: Path, db_url: str, redis_
     app.extensions["flowkeeper"].services.store.audit.record(
         [
             AuditEntry(
-                at=datetime.now(timezone.utc),
+                at=datetime.now(UTC),
                 tracker="jira",
                 action="comment",
                 outcome=Outcome.WOULD_DO,

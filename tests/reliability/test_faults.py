@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ def test_job_from_another_release_fails_clearly_and_the_new_release_runs_it(
     db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A rolling deploy: a job written by the next release reaches a worker of this one."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from rq import SimpleWorker
     from rq.registry import ScheduledJobRegistry
@@ -190,11 +190,11 @@ def test_job_from_another_release_fails_clearly_and_the_new_release_runs_it(
     event = normalize(in_progress_unassigned(), JiraConfig())
     assert event is not None
     event = replace(event, delivery_id="next-release-1")
-    envelope = codec.event_envelope(event, datetime.now(timezone.utc)) | {
+    envelope = codec.event_envelope(event, datetime.now(UTC)) | {
         "v": codec.EVENT_PAYLOAD_VERSION + 1
     }
     assert RedisDeliveryQueue(connection).submit(
-        "jira", "next-release-1", envelope, datetime.now(timezone.utc)
+        "jira", "next-release-1", envelope, datetime.now(UTC)
     )
     services = build_services(
         load_settings({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import redis as redis_lib
@@ -80,7 +80,7 @@ def test_figures_counted_by_another_process_are_reported_by_any_web_process(
     worker_side = RedisFigures(redis_lib.Redis.from_url(redis_url))
     record.use_figures(worker_side)
     entry = AuditEntry(
-        at=datetime.now(timezone.utc),
+        at=datetime.now(UTC),
         tracker="jira",
         action="comment",
         outcome=Outcome.DONE,
@@ -157,7 +157,7 @@ def test_unsent_counts_survive_a_redis_outage(redis_url: str) -> None:
 def test_every_decision_is_one_structured_log_line(caplog: pytest.LogCaptureFixture) -> None:
     record.use_figures(MemoryFigures())
     entry = AuditEntry(
-        at=datetime.now(timezone.utc),
+        at=datetime.now(UTC),
         tracker="linear",
         action="add_labels",
         outcome=Outcome.WOULD_DO,

@@ -8,7 +8,7 @@ returns a rule set or raises RuleFileError naming file and line.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from webhooks.jira_normalize import JiraConfig
 from webhooks.linear_normalize import LinearConfig
 from webhooks.receiver import parse_payload
 
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
 

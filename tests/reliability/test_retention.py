@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis as redis_lib
@@ -16,7 +16,7 @@ from integration.settings import SettingsError, load_settings
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from integration.store.store import Store
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 POLICY = RetentionPolicy(audit_days=180, delivery_days=14, failed_job_days=30)
 
 
@@ -45,7 +45,7 @@ def delivery(store: Store, delivery_id: str, age_days: int, state: str) -> None:
 
 def failed_job(connection: redis_lib.Redis, failed_days_ago: float) -> str:
     job = Job.create("integration.jobs.process_delivery", args=({"v": 0},), connection=connection)
-    job.ended_at = datetime.now(timezone.utc) - timedelta(days=failed_days_ago)
+    job.ended_at = datetime.now(UTC) - timedelta(days=failed_days_ago)
     FailedJobRegistry(QUEUE_NAME, connection=connection).add(job, ttl=90 * 86400, exc_string="boom")
     return job.id
 
@@ -73,7 +73,7 @@ def test_failed_jobs_past_retention_are_deleted_with_their_data(store: Store, re
     Queue(QUEUE_NAME, connection=connection).enqueue(
         "integration.jobs.process_delivery", {"v": 1}
     )  # not failed
-    report = run_retention(store, connection, POLICY, datetime.now(timezone.utc))
+    report = run_retention(store, connection, POLICY, datetime.now(UTC))
     assert report.failed_jobs == 3
     registry = FailedJobRegistry(QUEUE_NAME, connection=connection)
     assert registry.get_job_ids(cleanup=False) == [recent]
@@ -98,7 +98,7 @@ def test_cli_command_purges_and_says_how_much(
     store.audit.record(
         [
             AuditEntry(
-                at=datetime.now(timezone.utc) - timedelta(days=400),
+                at=datetime.now(UTC) - timedelta(days=400),
                 tracker="jira",
                 action="comment",
                 outcome=Outcome.DONE,

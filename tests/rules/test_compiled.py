@@ -72,7 +72,7 @@ PACKS = load_ruleset(builtin_pack_paths())
 @given(items)
 def test_fused_code_agrees_with_the_reference_predicates(item: Item) -> None:
     frame = Frame(NOW, SLOTS.cutoffs(NOW), EvalContext())
-    for cond, (reference, fused) in zip(CONDITIONS, PAIRS):
+    for cond, (reference, fused) in zip(CONDITIONS, PAIRS, strict=True):
         assert fused(item, None, frame) is reference(item, None, frame), cond
 
 

@@ -21,9 +21,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from integration.store.audit import Outcome
+from integration.store.db import read_connection
 from integration.store.store import Store
 from integration.store.tables import audit_log, rule_states
-from integration.store.db import read_connection
 
 OUTCOMES = tuple(o.value for o in Outcome)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
+from integration.store.db import read_connection
 from integration.store.store import Store
 from integration.store.tables import items, rule_states
-from integration.store.db import read_connection
 
 PAGE = 50
 

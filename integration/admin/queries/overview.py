@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from integration.services import Services
 from integration.settings import Settings
+from integration.store.db import read_connection
 from integration.store.store import Store
 from integration.store.tables import items, service_state
-from integration.store.db import read_connection
 
 TRACKERS = ("jira", "linear")
 TEST_KEY = "admin.connection_test.{tracker}"

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from integration.store.db import read_connection
 from integration.store.store import Store
 from integration.store.tables import audit_log
-from integration.store.db import read_connection
 
 
 @dataclass(frozen=True)

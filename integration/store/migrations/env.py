@@ -10,7 +10,10 @@ config = context.config
 
 
 def run_migrations_online() -> None:
-    connectable = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic config has no sqlalchemy.url (integration.store.migrate sets it)")
+    connectable = make_engine(url)
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():

@@ -1,13 +1,12 @@
 """Initial schema: mirror, history, deliveries, audit log, claims, rule states, overrides.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 22:08:01.169032
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
