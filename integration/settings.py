@@ -114,7 +114,8 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be 0 or 1 (got {raw!r})")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    """A whole-number variable; the error names it. Shared by every module that reads settings."""
     raw = env.get(name, "").strip()
     if raw == "":
         return default
@@ -220,10 +221,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         admin_password=Secret(env.get("ADMIN_PASSWORD", "").strip()),
         dry_run_requested=_flag(env, "FLOWKEEPER_DRY_RUN", True),
         allow_unsigned=_flag(env, "FLOWKEEPER_ALLOW_UNSIGNED", False),
-        port=_int(env, "PORT", 8000, minimum=1),
-        max_body_bytes=_int(env, "FLOWKEEPER_MAX_BODY_BYTES", 1_048_576, minimum=1024),
-        audit_retention_days=_int(env, "FLOWKEEPER_AUDIT_RETENTION_DAYS", 180, minimum=1),
-        delivery_retention_days=_int(env, "FLOWKEEPER_DELIVERY_RETENTION_DAYS", 14, minimum=1),
+        port=env_int(env, "PORT", 8000, minimum=1),
+        max_body_bytes=env_int(env, "FLOWKEEPER_MAX_BODY_BYTES", 1_048_576, minimum=1024),
+        audit_retention_days=env_int(env, "FLOWKEEPER_AUDIT_RETENTION_DAYS", 180, minimum=1),
+        delivery_retention_days=env_int(env, "FLOWKEEPER_DELIVERY_RETENTION_DAYS", 14, minimum=1),
         log_format=_choice(env, "FLOWKEEPER_LOG_FORMAT", ("text", "json"), "text"),
         base_url=_http_url(env, "FLOWKEEPER_BASE_URL"),
         metrics_token=Secret(env.get("FLOWKEEPER_METRICS_TOKEN", "").strip()),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 
-from integration.settings import SettingsError
+from integration.settings import SettingsError, env_int
 from rules.durations import DurationError, parse_duration
 
 DEFAULT_INTERVAL = timedelta(minutes=30)
@@ -74,16 +74,7 @@ def parse_schedule_text(raw: str, name: str) -> str | timedelta:
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    raw = _text(env, name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum} (got {value})")
-    return value
+    return env_int(env, name, default, minimum)
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
