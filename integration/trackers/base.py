@@ -6,7 +6,7 @@ and the stub tracker are interchangeable in every test.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -88,3 +88,14 @@ class TrackerClient(Protocol):
 
     def remove_labels(self, item: Item, labels: Sequence[str]) -> None:
         """Remove labels as a diff."""
+
+
+def iter_search(client: TrackerClient, query: SearchQuery, page_size: int = 100) -> Iterator[Item]:
+    """Every candidate of a search, following each tracker's page token lazily."""
+    token: str | None = None
+    while True:
+        page = client.search(query, token, page_size)
+        yield from page.items
+        if page.next_token is None:
+            return
+        token = page.next_token

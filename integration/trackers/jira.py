@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from integration.trackers.base import NotFound, TrackerError, TrackerUnavailable, WriteMarker
+from integration.trackers.base import NotFound, TrackerError, TrackerUnavailable, WriteMarker, iter_search
 from integration.trackers.jira_adf import carries_marker, comment_request
 from integration.trackers.jira_http import JiraHttp
 from integration.trackers.jira_jql import label_problem, search_fields, to_jql
@@ -89,13 +89,7 @@ class JiraClient:
 
     def iter_search(self, query: SearchQuery, page_size: int = 100) -> Iterator[Item]:
         """Every candidate, following `nextPageToken` page by page (lazily)."""
-        token: str | None = None
-        while True:
-            page = self.search(query, token, page_size)
-            yield from page.items
-            if page.next_token is None:
-                return
-            token = page.next_token
+        return iter_search(self, query, page_size)
 
     def status_history(self, key: str) -> list[tuple[Change, Person | None, datetime | None]]:
         """Status changes (oldest first) from the paged `/issue/{key}/changelog`."""

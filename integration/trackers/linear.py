@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from integration.trackers.base import NotFound, TrackerError, WriteMarker
+from integration.trackers.base import NotFound, TrackerError, WriteMarker, iter_search
 from integration.trackers.linear_comments import marker_text, render
 from integration.trackers.linear_complexity import MAX_QUERY_COMPLEXITY, estimate
 from integration.trackers.linear_filter import to_filter
@@ -130,13 +130,7 @@ class LinearClient:
 
     def search_all(self, query: SearchQuery, page_size: int = 100) -> Iterator[Item]:
         """Every candidate, paging until Linear says there is no next page."""
-        token: str | None = None
-        while True:
-            page = self.search(query, token, page_size)
-            yield from page.items
-            if page.next_token is None:
-                return
-            token = page.next_token
+        return iter_search(self, query, page_size)
 
     def status_history(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
         """State changes, oldest first, from the issue's history (bounded to 1,000 entries)."""

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.conftest import unavailable
 
@@ -36,19 +32,6 @@ def chromium_path() -> str:
     if not Path(path).exists():
         unavailable("Chromium (/usr/bin/chromium: apt-get install -y chromium)")
     return path
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """The app on a free loopback port, in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 class ConsoleErrors:

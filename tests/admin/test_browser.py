@@ -13,9 +13,10 @@ from integration.app import create_app
 from integration.runner import EmbeddedRunner
 from integration.services import Services, build_services
 from integration.settings import load_settings
-from tests.admin.browser import browser_page, output_dir, serving
+from tests.admin.browser import browser_page, output_dir
 from tests.admin.helpers import JIRA_SECRET, PASSWORD, base_env, jira_payload
 from tests.foundation.helpers import jira_request
+from tests.processes import serving
 from tests.stub import Stub, jira_issue, running_stub
 
 pytestmark = pytest.mark.browser

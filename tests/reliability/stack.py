@@ -21,7 +21,7 @@ import redis as redis_lib
 import requests
 
 from tests.foundation.helpers import JIRA_SECRET, LINEAR_SECRET, MINIMAL_RULES
-from tests.processes import flowkeeper, free_port, stub_tracker, wait_http, wait_until
+from tests.processes import flowkeeper, free_port, stop, stub_tracker, wait_http, wait_until
 from tests.stub import Stub
 
 
@@ -105,7 +105,7 @@ class Stack:
         )
         log.close()  # the child has its own copy
         self.workers.append(proc)
-        self.exits.callback(_end, proc)
+        self.exits.callback(stop, proc)
         return proc
 
     def post(self, tracker: str, body: bytes, headers: dict[str, str]) -> requests.Response:
@@ -113,16 +113,6 @@ class Stack:
 
     def metrics(self) -> str:
         return requests.get(f"{self.web}/metrics", timeout=10).text
-
-
-def _end(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 def start_stack(
@@ -171,7 +161,7 @@ def _spawn(exits: ExitStack, argv: list[str], env: dict[str, str], log: Path) ->
         proc = subprocess.Popen(
             argv, env=_environment(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    exits.callback(_end, proc)
+    exits.callback(stop, proc)
     return proc
 
 
