@@ -96,13 +96,13 @@ def _rules_services(clients: Mapping[str, TrackerClient] | None = None) -> Servi
 
 
 def _rules_online(ruleset: RuleSet) -> list[str]:
-    from integration.rules_online import online_problems
+    from integration.rules_cli_reads import online_problems
 
     return online_problems(_rules_services())(ruleset)
 
 
 def _rules_mirror(ruleset: RuleSet) -> Iterator[tuple[Item, EvalContext]]:
-    from integration.rules_online import MirrorUnavailable, mirror_items
+    from integration.rules_cli_reads import MirrorUnavailable, mirror_items
 
     services = _rules_services(clients={})
     try:

@@ -17,7 +17,7 @@ import redis
 
 from integration.pipeline import Pipeline
 from integration.queue import DatabaseDeliveryQueue, DeliveryQueue, RedisDeliveryQueue, redis_connection
-from integration.rulesource import RuleSource
+from integration.running_rules import RuleSource
 from integration.settings import Settings
 from integration.store.store import Store
 from integration.trackers.base import TrackerClient

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from rules.errors import RuleFileError
-from rules.explain import explain, format_verdicts
 from rules.itemjson import ItemJsonError, context_from_dict, event_from_dict, item_from_dict, parse_time
 from rules.loader import builtin_pack_paths, load_ruleset
 from rules.model import EvalContext, Item
@@ -25,6 +24,7 @@ from rules.ruleset import RuleSet
 from rules.ruletests import run_tests
 from rules.schema import SCHEMA_PATH, render_schema, write_schema
 from rules.simulate import format_summary, summarize
+from rules.verdicts import explain, format_verdicts
 
 OnlineChecker = Callable[[RuleSet], list[str]]  # problems found on the trackers
 MirrorSource = Callable[[RuleSet], Iterable[tuple[Item, EvalContext]]]

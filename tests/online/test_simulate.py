@@ -13,7 +13,7 @@ import pytest
 
 from integration.cli import main
 from integration.pipeline import Pipeline
-from integration.rules_online import iter_mirror, mirror_items
+from integration.rules_cli_reads import iter_mirror, mirror_items
 from integration.settings import Settings, load_settings
 from integration.store.migrate import upgrade
 from integration.store.mirror import HistoryEntry

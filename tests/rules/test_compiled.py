@@ -21,7 +21,7 @@ from rules.fastschema import surely_valid
 from rules.loader import builtin_pack_paths, load_ruleset
 from rules.logic import compile_condition
 from rules.model import EvalContext, Item, Person, Priority, SearchQuery, Status, StatusCategory, Tracker
-from rules.online import names_to_check
+from rules.referenced_names import names_to_check
 from rules.registry import Frame
 from rules.schema import rule_file_schema
 from rules.yamlpos import YamlProblem, load_yaml

@@ -11,8 +11,8 @@ import pytest
 from rules.calendar import BusinessCalendar
 from rules.durations import Unit
 from rules.errors import RuleFileError
-from rules.holder import RuleHolder
 from rules.model import Mention, Person, Text
+from rules.reloading import RuleHolder
 from rules.templates import TemplateProblem, check_template
 from tests.rules.helpers import ADA, NOW, item, write_rules
 

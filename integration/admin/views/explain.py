@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from integration.admin.auth import login_required
-from integration.admin.explaining import AS_EVENTS, explain_item, find_item, tracker_choice
+from integration.admin.explain_item import AS_EVENTS, explain_item, find_item, tracker_choice
 from integration.admin.web import clean_arg, now, scrub, services
 
 blueprint = Blueprint("admin_explain", __name__, url_prefix="/admin")

@@ -28,7 +28,7 @@ from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import TrackerClient, TrackerError
 from rules.engine import effective
 from rules.model import EvalContext, Item
-from rules.online import NamesToCheck, names_to_check
+from rules.referenced_names import NamesToCheck, names_to_check
 from rules.ruleset import RuleSet
 
 NAMES = {"jira": "Jira", "linear": "Linear"}

@@ -1,4 +1,4 @@
-"""Explain for one item key: find the item, build the context the pipeline would, ask the rules why.
+"""Explain one item key: find the item, build the context the pipeline would, ask the rules why.
 
 The item is read from the tracker when credentials are configured (what rules would see on
 the next event), else from the mirror. The evaluation context comes from the pipeline
@@ -14,8 +14,8 @@ from typing import Any
 
 from integration.services import Services
 from integration.trackers.base import NotFound, TrackerError
-from rules.explain import RuleVerdict, explain
 from rules.model import EvalContext, Event, EventKind, Item, Plan, Tracker
+from rules.verdicts import RuleVerdict, explain
 
 AS_EVENTS = {
     "updated": "an update (webhook)",

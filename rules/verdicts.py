@@ -1,4 +1,4 @@
-"""Explain: for one item, every rule's verdict with each condition's actual, expected and ✅/❌."""
+"""Rule verdicts for Explain: for one item, every rule's verdict with each condition's actual, expected and ✅/❌."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A process that cannot load a valid set at start refuses to start (a broken deploy fails
 loudly instead of running nothing); a reload that fails keeps the last good set running
-and keeps the error for the admin page and the logs (see rules.holder.RuleHolder).
+and keeps the error for the admin page and the logs (see rules.reloading.RuleHolder).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 from integration.store.states import Overrides
 from rules.engine import effective, evaluate
 from rules.errors import RuleFileError
-from rules.holder import RuleHolder
 from rules.loader import builtin_pack_paths, rule_files
 from rules.model import EvalContext, Event, Item, Plan
+from rules.reloading import RuleHolder
 from rules.ruleset import Rule, RuleSet
 
 
