@@ -1,120 +1,38 @@
-"""Charts as inline SVG, rendered on the server: no JavaScript, no CDN, same look in a saved file.
+"""Report charts as inline SVG, rendered on the server: no JavaScript, no CDN, same look in a saved file.
 
-Pure functions from a Dataset to markup; every text is escaped (titles and statuses
-come from trackers and are untrusted).
+Pure functions from a Dataset to markup, drawn in the shared frame (integration.charts):
+bars and lines carry a <title> per bar or point, overlapping lines differ by dash, and
+every text is escaped (titles and statuses come from trackers and are untrusted).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
 
 from markupsafe import Markup, escape
 
+from integration.charts.frame import Axis, Frame, color, dash, dash_pattern, fmt, nice_axis
 from integration.reports.dataset import Chart, Dataset, plain
 
-WIDTH, HEIGHT = 640, 270
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 30, 44  # the top margin holds the percentile labels
+FRAME = Frame()
 MAX_DOTS = 600  # a strip chart draws at most this many items
-CHAR_W = 6.2  # average width of an 11px label character, for spacing axis labels
-PALETTE = ("#2f6fdf", "#e8833a", "#3aa17e", "#b05cc6", "#d64550", "#8c8c8c", "#c9a227", "#2bb3c0")
-REF_COLORS = {"p50": "#3aa17e", "p85": "#e8833a", "p95": "#d64550"}
-
-
-def nice_max(value: float) -> tuple[float, float]:
-    """An axis top and tick step (1, 2 or 5 × 10^k) covering `value` in at most five ticks."""
-    if value <= 0:
-        return 1.0, 0.25 if value == 0 else 1.0
-    raw = value / 5
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    return step * math.ceil(value / step), step
+MAX_POINTS = 400  # a line's points carry a tooltip up to this many
+REF_COLORS = {"p50": "#3aa17e", "p85": "#e8833a", "p95": "#d64550",
+              "50%": "#3aa17e", "85%": "#e8833a", "95%": "#d64550"}
 
 
 def _num(value: object) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e6 else f"{value:.3g}"
+def _labels(d: Dataset, c: Chart) -> list[str]:
+    return [str(plain(v)) for v in d.column(c.x)]
 
 
-def _svg(chart_title: str, body: list[str], legend: Sequence[str] = (), height: int = HEIGHT) -> Markup:
-    items = "".join(
-        f'<g transform="translate({LEFT + n * 130},{height - 12})"><rect width="10" height="10" y="-9" '
-        f'fill="{PALETTE[n % len(PALETTE)]}"/><text class="axis" x="14" font-size="11">{escape(name)}</text>'
-        "</g>"
-        for n, name in enumerate(legend) if len(legend) > 1
-    )
-    return Markup(
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-label="{escape(chart_title)}" font-family="system-ui, sans-serif" font-size="11">'
-        f"<title>{escape(chart_title)}</title>{''.join(body)}{items}</svg>"
-    )
-
-
-def _y_axis(top: float, step: float, plot_h: float) -> list[str]:
-    out = []
-    ticks = round(top / step)
-    for t in range(ticks + 1):
-        y = TOP + plot_h - plot_h * (t * step) / top
-        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
-                   'stroke="#e3e6ea"/>'
-                   f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555">'
-                   f"{_fmt(t * step)}</text>")
-    return out
-
-
-def _x_labels(labels: list[str], x_of: list[float]) -> list[str]:
-    """As many labels as fit side by side; the others are skipped evenly."""
-    widest = max((len(label) for label in labels), default=1) * CHAR_W + 12
-    fit = max(1, int((WIDTH - LEFT - RIGHT) // widest))
-    every = max(1, math.ceil(len(labels) / fit))
-    return [f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" fill="#555">'
-            f"{escape(label)}</text>"
-            for n, (label, x) in enumerate(zip(labels, x_of, strict=False)) if n % every == 0]
-
-
-def bar_chart(d: Dataset, c: Chart) -> Markup:
-    labels = [str(plain(v)) for v in d.column(c.x)]
-    series = [[_num(v) for v in d.column(y)] for y in c.y]
-    top, step = nice_max(max((v for s in series for v in s), default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    slot = plot_w / max(1, len(labels))
-    bar_w = max(1.0, min(slot * 0.8, 64.0) / max(1, len(series)))
-    pad = (slot - bar_w * len(series)) / 2
-    body = _y_axis(top, step, plot_h)
-    for s, values in enumerate(series):
-        for n, value in enumerate(values):
-            h = plot_h * value / top
-            x = LEFT + n * slot + pad + s * bar_w
-            body.append(f'<rect class="bar" x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar_w:.1f}" '
-                        f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}"><title>{escape(labels[n])}: '
-                        f"{_fmt(value)}</title></rect>")
-    body += _x_labels(labels, [LEFT + n * slot + slot / 2 for n in range(len(labels))])
-    body += _bucket_refs(c, labels, slot, plot_h)
-    return _svg(d.title, body, c.y)
-
-
-def _bucket_refs(c: Chart, labels: list[str], slot: float, plot_h: float) -> list[str]:
-    """Percentile markers on a day histogram: at the bucket holding the value, proportionally inside it."""
-    out: list[str] = []
-    try:
-        buckets = [float(label) for label in labels]
-    except ValueError:
-        return out  # not a numeric axis: no markers
-    for k, (names, value, color) in enumerate(ref_groups(c.refs)):
-        n = sum(1 for b in buckets if b <= value) - 1
-        if n < 0:
-            continue
-        x = LEFT + n * slot + slot * min(1.0, max(0.0, value - buckets[n]))
-        anchor, tx = ("end", x - 3) if x > WIDTH - 90 else ("start", x + 3)
-        lift = 11 * (k % 2)  # neighbouring labels alternate between two heights
-        out.append(f'<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 4 - lift}" y2="{TOP + plot_h}" '
-                   f'stroke="{color}" stroke-dasharray="4 3"/><text class="ref-label" x="{tx:.1f}" '
-                   f'y="{TOP - 6 - lift}" text-anchor="{anchor}" fill="{color}">'
-                   f"{escape(names)} {_fmt(value)}</text>")
-    return out
+def _legend(names: Sequence[str], dashed: bool = False) -> list[str]:
+    return FRAME.legend([(name, color(n), dash_pattern(n) if dashed else "") for n, name in enumerate(names)])
 
 
 def ref_groups(refs: Sequence[tuple[str, float]]) -> list[tuple[str, float, str]]:
@@ -125,77 +43,181 @@ def ref_groups(refs: Sequence[tuple[str, float]]) -> list[tuple[str, float, str]
     return [(" = ".join(names), value, REF_COLORS.get(names[-1], "#333")) for value, names in groups.items()]
 
 
+def _h_refs(c: Chart, axis: Axis) -> list[str]:
+    """Horizontal reference lines across the plot (percentiles of a duration), labelled at the right."""
+    out = []
+    for names, value, stroke in ref_groups(c.refs):
+        y = FRAME.y(value, axis)
+        out.append(f'<line class="ref" x1="{FRAME.left}" x2="{FRAME.width - FRAME.right}" y1="{y:.1f}" '
+                   f'y2="{y:.1f}" stroke="{stroke}" stroke-dasharray="4 3"/><text class="ref-label" '
+                   f'x="{FRAME.width - FRAME.right - 2}" y="{y - 3:.1f}" text-anchor="end" fill="{stroke}">'
+                   f"{escape(names)} {fmt(value)}</text>")
+    return out
+
+
+def bar_chart(d: Dataset, c: Chart) -> Markup:
+    labels = _labels(d, c)
+    series = [[_num(v) for v in d.column(y)] for y in c.y]
+    axis = nice_axis(v for s in series for v in s)
+    slot = FRAME.plot_w / max(1, len(labels))
+    bar_w = max(1.0, min(slot * 0.8, 64.0) / max(1, len(series)))
+    pad = (slot - bar_w * len(series)) / 2
+    body = FRAME.y_axis(axis)
+    for s, values in enumerate(series):
+        for n, value in enumerate(values):
+            x, y = FRAME.left + n * slot + pad + s * bar_w, FRAME.y(value, axis)
+            body.append(f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
+                        f'height="{FRAME.base - y:.1f}" fill="{color(s)}"><title>{escape(labels[n])} · '
+                        f"{escape(c.y[s])}: {fmt(value)}</title></rect>")
+    body += FRAME.x_labels(labels, [FRAME.slot_x(n, len(labels)) for n in range(len(labels))])
+    body += _bucket_refs(c, labels, slot)
+    return FRAME.svg(d.title, [*body, *_legend(c.y)])
+
+
+def _bucket_refs(c: Chart, labels: list[str], slot: float) -> list[str]:
+    """Percentile markers on a day histogram: at the bucket holding the value, proportionally inside it."""
+    out: list[str] = []
+    try:
+        buckets = [float(label) for label in labels]
+    except ValueError:
+        return out  # not a numeric axis: no markers
+    for k, (names, value, stroke) in enumerate(ref_groups(c.refs)):
+        n = sum(1 for b in buckets if b <= value) - 1
+        if n < 0:
+            continue
+        x = FRAME.left + n * slot + slot * min(1.0, max(0.0, value - buckets[n]))
+        anchor, tx = ("end", x - 3) if x > FRAME.width - 90 else ("start", x + 3)
+        lift = 11 * (k % 2)  # neighbouring labels alternate between two heights
+        out.append(f'<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{FRAME.top - 4 - lift}" y2="{FRAME.base}" '
+                   f'stroke="{stroke}" stroke-dasharray="4 3"/><text class="ref-label" x="{tx:.1f}" '
+                   f'y="{FRAME.top - 6 - lift}" text-anchor="{anchor}" fill="{stroke}">'
+                   f"{escape(names)} {fmt(value)}</text>")
+    return out
+
+
 def hbar_chart(d: Dataset, c: Chart) -> Markup:
     labels = [str(plain(v)) for v in d.column(c.x)][:20]
     values = [_num(v) for v in d.column(c.y[0])][:20]
     row_h, label_w, top_y = 22, 170, 8
-    height = top_y + row_h * max(1, len(labels)) + 8
+    frame = Frame(height=top_y + row_h * max(1, len(labels)) + 8)
     share = c.unit == "share"
     top = 1.0 if share else (max(values, default=0) or 1.0)
-    shown = [f"{v * 100:.0f}%" if share else _fmt(v) for v in values]
-    plot_w = WIDTH - label_w - RIGHT - 50
+    shown = [f"{v * 100:.0f}%" if share else fmt(v) for v in values]
+    plot_w = frame.width - label_w - frame.right - 50
     body = []
     for n, (label, value, text) in enumerate(zip(labels, values, shown, strict=False)):
         y = top_y + n * row_h
         w = plot_w * value / top
         short = label if len(label) <= 26 else label[:25] + "…"
-        body.append(f'<text class="axis" x="{label_w - 6}" y="{y + 14}" text-anchor="end" fill="#333">'
+        body.append(f'<text class="axis" x="{label_w - 6}" y="{y + 14}" text-anchor="end" fill="currentColor">'
                     f"{escape(short)}</text>"
                     f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" '
-                    f'fill="{PALETTE[0]}"><title>{escape(label)}: {text}</title></rect>'
-                    f'<text class="axis" x="{label_w + w + 4:.1f}" y="{y + 14}" fill="#555">{text}</text>')
-    return _svg(d.title, body, height=height)
+                    f'fill="{color(0)}"><title>{escape(label)}: {text}</title></rect>'
+                    f'<text class="axis" x="{label_w + w + 4:.1f}" y="{y + 14}" fill="currentColor">{text}</text>')
+    return frame.svg(d.title, body)
 
 
 def line_chart(d: Dataset, c: Chart) -> Markup:
-    labels = [str(plain(v)) for v in d.column(c.x)]
+    labels = _labels(d, c)
     series = [[_num(v) for v in d.column(y)] for y in c.y]
-    top, step = nice_max(max((v for s in series for v in s), default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    gap = plot_w / max(1, len(labels) - 1)
-    x_of = [LEFT + n * gap for n in range(len(labels))]
-    body = _y_axis(top, step, plot_h)
+    axis = nice_axis(v for s in series for v in s)
+    gap = FRAME.plot_w / max(1, len(labels) - 1)
+    xs = [FRAME.left + n * gap for n in range(len(labels))]
+    body = FRAME.y_axis(axis)
     for s, values in enumerate(series):
-        points = " ".join(f"{x:.1f},{TOP + plot_h - plot_h * v / top:.1f}" for x, v in zip(x_of, values, strict=False))
-        body.append(f'<polyline class="series" fill="none" stroke="{PALETTE[s % len(PALETTE)]}" '
-                    f'stroke-width="{2.5 if s == 0 else 1.5}" points="{points}">'
-                    f"<title>{escape(c.y[s])}</title>"
+        points = [(x, FRAME.y(v, axis)) for x, v in zip(xs, values, strict=False)]
+        body.append(f'<polyline class="series" fill="none" stroke="{color(s)}" '
+                    f'stroke-width="{2.5 if s == 0 else 1.5}"{dash(s)} '
+                    f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}"><title>{escape(c.y[s])}</title>'
                     "</polyline>")
-    body += _x_labels(labels, x_of)
-    return _svg(d.title, body, c.y)
+        if len(points) <= MAX_POINTS:
+            body += [f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color(s)}">'
+                     f"<title>{escape(c.y[s])} · {escape(labels[n])}: {fmt(values[n])}</title></circle>"
+                     for n, (x, y) in enumerate(points)]
+    body += FRAME.x_labels(labels, xs)
+    return FRAME.svg(d.title, [*body, *_legend(c.y, dashed=True)])
+
+
+def area_chart(d: Dataset, c: Chart) -> Markup:
+    """Stacked bands in the order of `c.y`, the first at the bottom (a cumulative flow diagram)."""
+    labels = _labels(d, c)
+    series = [[_num(v) for v in d.column(y)] for y in c.y]
+    totals = [sum(s[n] for s in series) for n in range(len(labels))]
+    axis = nice_axis(totals)
+    slot = FRAME.plot_w / max(1, len(labels))
+    xs = [FRAME.slot_x(n, len(labels)) for n in range(len(labels))]
+    body = FRAME.y_axis(axis)
+    lower = [0.0] * len(labels)
+    for s, values in enumerate(series):
+        upper = [lo + v for lo, v in zip(lower, values, strict=True)]
+        edge = [f"{x:.1f},{FRAME.y(v, axis):.1f}" for x, v in zip(xs, upper, strict=True)]
+        back = [f"{x:.1f},{FRAME.y(v, axis):.1f}" for x, v in reversed(list(zip(xs, lower, strict=True)))]
+        body.append(f'<polygon class="band" points="{" ".join(edge + back)}" fill="{color(s)}" '
+                    f'fill-opacity="0.85" stroke="{color(s)}"><title>{escape(c.y[s])}</title></polygon>')
+        lower = upper
+    for n, label in enumerate(labels):  # one hover target per day naming every band's count
+        parts = " · ".join(f"{escape(name)} {fmt(series[s][n])}" for s, name in enumerate(c.y))
+        body.append(f'<rect class="hit" x="{FRAME.left + n * slot:.1f}" y="{FRAME.top}" width="{slot:.1f}" '
+                    f'height="{FRAME.plot_h:.1f}" fill="#000" fill-opacity="0"><title>{escape(label)}: {parts}'
+                    "</title></rect>")
+    body += FRAME.x_labels(labels, xs)
+    return FRAME.svg(d.title, [*body, *_legend(c.y)])
+
+
+def _day_number(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp() / 86400
+    if isinstance(value, date):
+        return float(value.toordinal() - date(1970, 1, 1).toordinal())
+    return _num(value)
+
+
+def scatter_chart(d: Dataset, c: Chart) -> Markup:
+    """One dot per row: x a date, y a duration, with horizontal percentile lines."""
+    raw_x, values = d.column(c.x), [_num(v) for v in d.column(c.y[0])]
+    xs_days = [_day_number(v) for v in raw_x]
+    low, high = ((_day_number(c.x_domain[0]), _day_number(c.x_domain[1])) if c.x_domain
+                 else (min(xs_days), max(xs_days)))
+    span = max(high - low, 1.0)
+    axis = nice_axis([*values, *(v for _, v in c.refs)], whole=False)
+    body = FRAME.y_axis(axis) + _h_refs(c, axis)
+    keys = d.column(d.columns[0])
+    for key, when, x_day, value in zip(keys, raw_x, xs_days, values, strict=True):
+        x = FRAME.left + FRAME.plot_w * (x_day - low) / span
+        body.append(f'<circle class="dot" cx="{x:.1f}" cy="{FRAME.y(value, axis):.1f}" r="3.5" fill="{color(0)}" '
+                    f'fill-opacity="0.6"><title>{escape(key)} · {escape(plain(when))}: {fmt(value)} '
+                    f"{escape(c.unit)}</title></circle>")
+    ticks = 6
+    tick_days = [low + span * k / ticks for k in range(ticks + 1)]
+    labels = [date.fromordinal(int(t) + date(1970, 1, 1).toordinal()).strftime("%b %d") for t in tick_days]
+    body += FRAME.x_labels(labels, [FRAME.left + FRAME.plot_w * k / ticks for k in range(ticks + 1)])
+    return FRAME.svg(d.title, body)
 
 
 def strip_chart(d: Dataset, c: Chart) -> Markup:
     """Dots per category (e.g. age of each item per status) with horizontal percentile lines."""
     cats = list(dict.fromkeys(str(v) for v in d.column(c.x)))
     values = [_num(v) for v in d.column(c.y[0])]
-    top, step = nice_max(max([*values, *(v for _, v in c.refs)], default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    slot = plot_w / max(1, len(cats))
-    body = _y_axis(top, step, plot_h)
-    for names, value, color in ref_groups(c.refs):
-        y = TOP + plot_h - plot_h * value / top
-        body.append(f'<line class="ref" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
-                    f'stroke="{color}" stroke-dasharray="4 3"/><text class="ref-label" '
-                    f'x="{WIDTH - RIGHT - 2}" y="{y - 3:.1f}" text-anchor="end" fill="{color}">'
-                    f"{escape(names)} {_fmt(value)}</text>")
+    axis = nice_axis([*values, *(v for _, v in c.refs)], whole=False)
+    slot = FRAME.plot_w / max(1, len(cats))
+    body = FRAME.y_axis(axis) + _h_refs(c, axis)
     keys = d.column(d.columns[0])
     if len(values) > MAX_DOTS:  # rows come oldest first: the ones that matter are drawn
-        body.append(f'<text class="axis" x="{LEFT + 4}" y="{TOP - 8}" fill="#555">the {MAX_DOTS} oldest of '
-                    f"{len(values)} shown</text>")
+        body.append(f'<text class="axis" x="{FRAME.left + 4}" y="{FRAME.top - 8}" fill="currentColor">the '
+                    f"{MAX_DOTS} oldest of {len(values)} shown</text>")
     for n, (cat, value) in enumerate(list(zip(d.column(c.x), values, strict=False))[:MAX_DOTS]):
         k = cats.index(str(cat))
         jitter = ((n * 37) % 100) / 100 - 0.5
-        x = LEFT + k * slot + slot / 2 + jitter * slot * 0.5
-        y = TOP + plot_h - plot_h * value / top
-        body.append(f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[0]}" '
+        x = FRAME.left + k * slot + slot / 2 + jitter * slot * 0.5
+        body.append(f'<circle class="dot" cx="{x:.1f}" cy="{FRAME.y(value, axis):.1f}" r="4" fill="{color(0)}" '
                     'fill-opacity="0.7">'
-                    f"<title>{escape(keys[n])}: {_fmt(value)} {escape(c.unit)}</title></circle>")
-    body += _x_labels(cats, [LEFT + k * slot + slot / 2 for k in range(len(cats))])
-    return _svg(d.title, body)
+                    f"<title>{escape(keys[n])}: {fmt(value)} {escape(c.unit)}</title></circle>")
+    body += FRAME.x_labels(cats, [FRAME.left + k * slot + slot / 2 for k in range(len(cats))])
+    return FRAME.svg(d.title, body)
 
 
-RENDERERS = {"bar": bar_chart, "hbar": hbar_chart, "line": line_chart, "strip": strip_chart}
+RENDERERS = {"bar": bar_chart, "hbar": hbar_chart, "line": line_chart, "strip": strip_chart,
+             "area": area_chart, "scatter": scatter_chart}
 
 
 def render(d: Dataset) -> Markup | None:

@@ -19,13 +19,15 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Chart:
-    """kind: bar (grouped columns), hbar (a bar per row), line (series over x), strip (dots per category)."""
+    """kind: bar (grouped columns), hbar (a bar per row), line (series over x), strip (dots per category),
+    area (stacked bands over x, first at the bottom), scatter (a dot per row: date × value)."""
 
     kind: str
     x: str
     y: tuple[str, ...]
     unit: str = ""
     refs: tuple[tuple[str, float], ...] = ()  # reference lines, e.g. the cycle-time percentiles
+    x_domain: tuple[date, date] | None = None  # a scatter's date axis (default: the rows' own range)
 
 
 @dataclass(frozen=True)

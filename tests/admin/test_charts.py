@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from integration.admin.queries.charts import decisions_by_outcome, flagged_over_time, rule_hits
-from integration.admin.svg import line_chart, nice_max, stacked_bars
+from integration.admin.svg import line_chart, stacked_bars
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
 from rules.model import EpisodeChange, EpisodeTransition
@@ -82,8 +83,10 @@ def test_flagged_over_time_counts_open_episodes_at_each_day_end(any_store: Store
     assert earlier.series == {"stale": [1, 1, 2]}  # wip opened after it
 
 
-def test_nice_axis_maxima() -> None:
-    assert [nice_max(v) for v in (0, 3, 7, 10, 11, 24, 51, 999)] == [4, 4, 10, 10, 20, 50, 100, 1000]
+def test_admin_axis_ticks_are_whole_and_evenly_spaced() -> None:
+    chart = stacked_bars(["Nov 24", "Nov 25"], {"done": [5, 2]}, "Decisions")
+    ticks = re.findall(r'text-anchor="end" fill="currentColor">([^<]+)<', chart.svg)
+    assert ticks == ["0", "1", "2", "3", "4", "5"]
 
 
 def test_svg_escapes_names_and_uses_no_inline_style() -> None:
@@ -91,7 +94,7 @@ def test_svg_escapes_names_and_uses_no_inline_style() -> None:
     chart = line_chart([f"{d:%b %d}" for d in days], {"<script>x</script>": [1, 3]}, "Flagged")
     assert "<script>" not in chart.svg and "&lt;script&gt;x&lt;/script&gt;" in chart.svg
     assert "style=" not in chart.svg and "http" not in chart.svg.replace("http://www.w3.org/2000/svg", "")
-    assert chart.legend == [("<script>x</script>", "#2f6fb0", 4)]
+    assert chart.legend == [("<script>x</script>", "#2f6fdf", 4)]
     assert chart.svg.count("<circle") == 2
 
 
