@@ -22,8 +22,8 @@ def run_tracker_check(settings: Settings, tracker: str, projects: Sequence[str] 
         return 2
     url = webhook_url(settings, tracker)
     if tracker == "jira":
-        from integration.trackers import jira_check
-        from integration.trackers.jira import JiraClient
+        from integration.trackers.jira import check as jira_check
+        from integration.trackers.jira.client import JiraClient
 
         if not isinstance(client, JiraClient):
             raise TypeError(f"jira: expected a JiraClient, got {type(client).__name__}")
@@ -31,8 +31,8 @@ def run_tracker_check(settings: Settings, tracker: str, projects: Sequence[str] 
         print(jira_check.render(jira_lines))
         return 0 if jira_check.check_passed(jira_lines) else 1
     # Linear's check takes no project list: the key's teams are the scope.
-    from integration.trackers import linear_check
-    from integration.trackers.linear import LinearClient
+    from integration.trackers.linear import check as linear_check
+    from integration.trackers.linear.client import LinearClient
 
     if not isinstance(client, LinearClient):
         raise TypeError(f"linear: expected a LinearClient, got {type(client).__name__}")

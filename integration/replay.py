@@ -14,7 +14,7 @@ from integration.services import build_services
 from integration.settings import Settings
 from integration.store.audit import AuditFilter
 from integration.store.migrate import upgrade
-from webhooks.errors import PayloadError
+from integration.trackers.errors import PayloadError
 from webhooks.receiver import parse_payload
 from webhooks.specs import jira_spec, linear_spec
 

@@ -20,8 +20,8 @@ from flask import Request, Response, jsonify
 from integration.codec import event_envelope
 from integration.queue import DeliveryQueue, QueueUnavailable
 from integration.settings import Secret
+from integration.trackers.errors import PayloadError
 from rules.model import Event, Tracker
-from webhooks.errors import PayloadError
 from webhooks.headers import HeaderLookup
 
 log = logging.getLogger("flowkeeper.webhooks")

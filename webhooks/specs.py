@@ -9,8 +9,9 @@ from typing import Any
 
 from integration.settings import Settings
 from integration.trackers.factory import jira_config, linear_config
+from integration.trackers.jira import normalize as jira_normalize
+from integration.trackers.linear import normalize as linear_normalize
 from rules.model import Event, Tracker
-from webhooks import jira_normalize, linear_normalize
 from webhooks.headers import HeaderLookup
 from webhooks.receiver import ReceiverSpec
 from webhooks.signatures import verify_hex_signature, verify_hub_signature
@@ -18,9 +19,20 @@ from webhooks.signatures import verify_hex_signature, verify_hub_signature
 LINEAR_WINDOW_SECONDS = 60
 
 
+def delivery_timestamp_ms(payload: Mapping[str, Any], headers: HeaderLookup) -> int | None:
+    """When Linear signed this delivery (unix ms): body `webhookTimestamp`, else the header."""
+    value: Any = payload.get("webhookTimestamp")
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == "linear-timestamp"), None)
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
 def linear_freshness(payload: Mapping[str, Any], headers: HeaderLookup, now: datetime) -> str | None:
     """Linear's replay guard: the delivery's timestamp within 60 s of our clock, either way."""
-    stamp = linear_normalize.delivery_timestamp_ms(payload, headers)
+    stamp = delivery_timestamp_ms(payload, headers)
     if stamp is None:
         return None  # old envelopes carry none; the signature and dedupe still hold
     skew = abs(now.timestamp() * 1000 - stamp) / 1000

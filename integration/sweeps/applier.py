@@ -25,7 +25,7 @@ from integration.sweeps.context import SharedFacts
 from integration.sweeps.planner import judge
 from integration.sweeps.writes import PlannedWrite, SweepWrites
 from integration.trackers.base import TrackerClient
-from integration.trackers.linear_ratelimit import RateBudget, pause_needed
+from integration.trackers.linear.ratelimit import RateBudget, pause_needed
 from rules.model import Item, Plan
 from rules.ruleset import Rule, RuleSet
 

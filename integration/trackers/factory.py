@@ -7,7 +7,7 @@ from integration.trackers.base import TrackerClient
 
 
 def jira_config(settings: Settings):  # type: ignore[no-untyped-def]
-    from webhooks.jira_normalize import JiraConfig
+    from integration.trackers.jira.normalize import JiraConfig
 
     return JiraConfig(
         site_url=settings.jira_url,
@@ -17,7 +17,7 @@ def jira_config(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def linear_config(settings: Settings):  # type: ignore[no-untyped-def]
-    from webhooks.linear_normalize import LinearConfig
+    from integration.trackers.linear.normalize import LinearConfig
 
     return LinearConfig()
 
@@ -25,7 +25,7 @@ def linear_config(settings: Settings):  # type: ignore[no-untyped-def]
 def make_clients(settings: Settings) -> dict[str, TrackerClient]:
     clients: dict[str, TrackerClient] = {}
     if settings.jira_configured:
-        from integration.trackers.jira import JiraClient
+        from integration.trackers.jira.client import JiraClient
 
         clients["jira"] = JiraClient(
             settings.jira_url or "",
@@ -35,7 +35,7 @@ def make_clients(settings: Settings) -> dict[str, TrackerClient]:
             notify_users=settings.jira_notify_users,
         )
     if settings.linear_configured:
-        from integration.trackers.linear import LinearClient
+        from integration.trackers.linear.client import LinearClient
 
         clients["linear"] = LinearClient(
             settings.linear_api_url, settings.linear_api_key.reveal(), config=linear_config(settings)

@@ -12,11 +12,11 @@ import pytest
 from integration.services import Services, build_services
 from integration.settings import load_settings
 from integration.store.audit import AuditFilter
+from integration.trackers.jira import normalize as jira_normalize
+from integration.trackers.jira.normalize import JiraConfig
 from rules.model import ActorKind
 from tests.foundation.helpers import MINIMAL_RULES, fixture
 from tests.stub import Stub, jira_issue, running_stub
-from webhooks import jira_normalize
-from webhooks.jira_normalize import JiraConfig
 
 
 @pytest.fixture

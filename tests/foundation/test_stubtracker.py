@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from integration.trackers.base import RateLimited, WriteMarker
-from integration.trackers.jira import JiraClient
-from integration.trackers.linear import LinearClient
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.normalize import JiraConfig
+from integration.trackers.linear.client import LinearClient
+from integration.trackers.linear.normalize import LinearConfig
 from integration.trackers.retry import RetryPolicy
 from rules.model import CommentBody, Mention, Person, StatusCategory, Text
 from tests.stub import Stub, jira_issue, linear_issue, running_stub
-from webhooks.jira_normalize import JiraConfig
-from webhooks.linear_normalize import LinearConfig
 
 FAST = RetryPolicy(tries=3, base_delay=0.01, max_delay=0.05)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webhooks.jira_normalize import JiraConfig
+from integration.trackers.jira.normalize import JiraConfig
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from jira_fixtures import load
 from jira_openapi import check_calls
 from responses import matchers
 
-from integration.trackers.jira import JiraClient
-from integration.trackers.jira_check import Verdict, check_passed, render, run_check
-from webhooks.jira_normalize import JiraConfig
+from integration.trackers.jira.check import Verdict, check_passed, render, run_check
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.normalize import JiraConfig
 
 SITE = "https://acme.atlassian.net"
 API = f"{SITE}/rest/api/3"

@@ -22,9 +22,9 @@ from integration.trackers.base import (
     TrackerUnavailable,
     WriteMarker,
 )
-from integration.trackers.jira import JiraClient
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.normalize import JiraConfig
 from rules.model import ActorKind, CommentBody, Item, Mention, Person, StatusCategory, Text, Tracker
-from webhooks.jira_normalize import JiraConfig
 
 SITE = "https://acme.atlassian.net"
 API = f"{SITE}/rest/api/3"
@@ -81,7 +81,7 @@ def test_whoami_asks_myself_once(client: JiraClient, api: responses.RequestsMock
 def test_search_page_asks_only_for_item_fields(
     client: JiraClient, api: responses.RequestsMock, config: JiraConfig
 ) -> None:
-    from integration.trackers.jira_jql import to_jql
+    from integration.trackers.jira.jql import to_jql
     from rules.model import SearchQuery
 
     query = SearchQuery(teams=("ED",), status_categories=(StatusCategory.IN_PROGRESS,))

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 from jira_fixtures import load
 
+from integration.trackers.errors import PayloadError
+from integration.trackers.jira.normalize import JiraConfig, normalize, normalize_issue
 from rules.model import ActorKind, EventKind, Link, StatusCategory
-from webhooks.errors import PayloadError
-from webhooks.jira_normalize import JiraConfig, normalize, normalize_issue
 
 CREATED = "webhooks/jira_issue_created.cloud-2024.json"
 UPDATED = "webhooks/jira_issue_updated.status_change.cloud-2024.json"

@@ -10,10 +10,10 @@ import responses
 from jira_fake_site import FakeIssue, FakeSearch
 from jira_openapi import check_calls
 
-from integration.trackers.jira import JiraClient
-from integration.trackers.jira_jql import UnboundedQuery, jql_datetime, label_problem, search_fields, to_jql
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.jql import UnboundedQuery, jql_datetime, label_problem, search_fields, to_jql
+from integration.trackers.jira.normalize import JiraConfig
 from rules.model import SearchQuery, StatusCategory
-from webhooks.jira_normalize import JiraConfig
 
 SITE = "https://acme.atlassian.net"
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)

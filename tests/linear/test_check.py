@@ -6,9 +6,9 @@ import json
 
 import responses
 
-from integration.trackers.linear import LinearClient
-from integration.trackers.linear_check import format_check, run_check
-from webhooks.linear_normalize import LinearConfig
+from integration.trackers.linear.check import format_check, run_check
+from integration.trackers.linear.client import LinearClient
+from integration.trackers.linear.normalize import LinearConfig
 
 URL = "https://api.linear.app/graphql"
 

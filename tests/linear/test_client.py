@@ -19,8 +19,9 @@ from integration.trackers.base import (
     TrackerUnavailable,
     WriteMarker,
 )
-from integration.trackers.linear import LinearClient
-from integration.trackers.linear_ops import document
+from integration.trackers.linear.client import LinearClient
+from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.ops import document
 from integration.trackers.retry import RetryPolicy
 from rules.model import (
     ActorKind,
@@ -33,7 +34,6 @@ from rules.model import (
     Text,
     Tracker,
 )
-from webhooks.linear_normalize import LinearConfig
 
 URL = "https://api.linear.app/graphql"
 KEY = "lin_api_SECRETKEY123"

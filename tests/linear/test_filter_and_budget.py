@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from integration.trackers.linear_filter import to_filter
-from integration.trackers.linear_ratelimit import RateBudget, pause_needed
+from integration.trackers.linear.filter import to_filter
+from integration.trackers.linear.ratelimit import RateBudget, pause_needed
 from rules.model import SearchQuery, StatusCategory
 
 CUTOFF = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

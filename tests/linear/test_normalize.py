@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from integration.trackers.errors import PayloadError
+from integration.trackers.linear.normalize import LinearConfig, normalize, normalize_issue
 from rules.model import ActorKind, EventKind, StatusCategory, Tracker
-from webhooks.errors import PayloadError
-from webhooks.linear_normalize import LinearConfig, delivery_timestamp_ms, normalize, normalize_issue
+from webhooks.specs import delivery_timestamp_ms
 
 CFG = LinearConfig()
 

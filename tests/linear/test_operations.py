@@ -8,9 +8,9 @@ import pytest
 from graphql import parse, specified_rules, validate
 from graphql.validation import NoDeprecatedCustomRule
 
-from integration.trackers.linear import max_page_size
-from integration.trackers.linear_complexity import MAX_QUERY_COMPLEXITY, estimate
-from integration.trackers.linear_ops import document, operation_names
+from integration.trackers.linear.client import max_page_size
+from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
+from integration.trackers.linear.ops import document, operation_names
 
 OPERATIONS = operation_names()
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import responses
 
-from integration.trackers.linear import LinearClient
-from integration.trackers.linear_complexity import MAX_QUERY_COMPLEXITY, estimate
-from integration.trackers.linear_filter import to_filter
-from integration.trackers.linear_ops import document
+from integration.trackers.linear.client import LinearClient
+from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
+from integration.trackers.linear.filter import to_filter
+from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.ops import document
 from rules.model import SearchQuery, StatusCategory
-from webhooks.linear_normalize import LinearConfig
 
 URL = "https://api.linear.app/graphql"
 NOW = datetime(2025, 6, 2, tzinfo=UTC)

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import responses
 
-from integration.trackers.jira import JiraClient
-from integration.trackers.linear import LinearClient
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.normalize import JiraConfig
+from integration.trackers.linear.client import LinearClient
+from integration.trackers.linear.normalize import LinearConfig
 from integration.trackers.retry import RetryPolicy
 from rules.loader import load_ruleset
 from rules.ruleset import RuleSet
-from webhooks.jira_normalize import JiraConfig
-from webhooks.linear_normalize import LinearConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "online"
 SITE = "https://acme.atlassian.net"

@@ -9,8 +9,8 @@ from typing import Any
 import responses
 
 from integration.rules_cli_reads import find_problems, online_problems
-from integration.trackers.jira import JiraClient
-from integration.trackers.linear import LinearClient
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.linear.client import LinearClient
 from tests.online.conftest import JIRA_API, LINEAR_URL, load, rules_from
 
 RULES = """

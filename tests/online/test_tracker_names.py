@@ -12,10 +12,10 @@ from graphql import parse, print_ast
 from responses import matchers
 
 from integration.trackers.base import TrackerError
-from integration.trackers.jira import JiraClient
-from integration.trackers.linear import NAMES_PAGE, LinearClient
-from integration.trackers.linear_complexity import MAX_QUERY_COMPLEXITY, estimate
-from integration.trackers.linear_ops import document
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.linear.client import NAMES_PAGE, LinearClient
+from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
+from integration.trackers.linear.ops import document
 from tests.online.conftest import JIRA_API, LINEAR_URL, graphql_calls, load
 from tests.reference import REFERENCE_DIR
 

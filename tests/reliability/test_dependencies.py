@@ -23,14 +23,14 @@ from integration.observability.figures import MemoryFigures
 from integration.store.audit import AuditFilter
 from integration.store.store import Store
 from integration.trackers.base import TrackerUnavailable
-from integration.trackers.jira import JiraClient
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.retry import RetryPolicy
 from tests.conftest import POSTGRES_ADMIN_URL, unavailable
 from tests.foundation.helpers import fixture, jira_request
 from tests.reliability.metrics_text import value
 from tests.reliability.stack import Stack, start_stack, wait_for
 from tests.stub import jira_issue, running_stub
-from webhooks.jira_normalize import JiraConfig
 
 pytestmark = pytest.mark.e2e
 

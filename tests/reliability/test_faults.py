@@ -183,8 +183,8 @@ def test_job_from_another_release_fails_clearly_and_the_new_release_runs_it(
     from integration.queue import RedisDeliveryQueue, job_id_for
     from integration.services import build_services
     from integration.settings import load_settings
+    from integration.trackers.jira.normalize import JiraConfig, normalize
     from tests.foundation.helpers import MINIMAL_RULES
-    from webhooks.jira_normalize import JiraConfig, normalize
 
     connection = redis_lib.Redis.from_url(redis_url)
     event = normalize(in_progress_unassigned(), JiraConfig())

@@ -17,15 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integration.codec import event_envelope, event_from_envelope
+from integration.trackers.errors import PayloadError
+from integration.trackers.jira import normalize as jira_normalize
+from integration.trackers.jira.normalize import JiraConfig
+from integration.trackers.linear import normalize as linear_normalize
+from integration.trackers.linear.normalize import LinearConfig
 from rules.errors import RuleFileError
 from rules.loader import builtin_pack_paths, load_ruleset
 from tests.foundation.helpers import FIXTURES, MINIMAL_RULES
 from tests.reliability.strategies import json_values, mutated
 from tests.stub import jira_issue, linear_issue
-from webhooks import jira_normalize, linear_normalize
-from webhooks.errors import PayloadError
-from webhooks.jira_normalize import JiraConfig
-from webhooks.linear_normalize import LinearConfig
 from webhooks.receiver import parse_payload
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -24,15 +24,15 @@ from integration.sweeps.config import SweepSettings
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.runs import Run, SweepRuns
 from integration.sweeps.sweep import Sweeper
-from integration.trackers.jira import JiraClient
-from integration.trackers.linear import LinearClient
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.normalize import JiraConfig
+from integration.trackers.jira.normalize import normalize as normalize_jira
+from integration.trackers.linear.client import LinearClient
+from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.normalize import normalize as normalize_linear
 from integration.trackers.retry import RetryPolicy
 from tests.sweeps import fake_jira, fake_linear
 from tests.sweeps.fakesite import Site
-from webhooks.jira_normalize import JiraConfig
-from webhooks.jira_normalize import normalize as normalize_jira
-from webhooks.linear_normalize import LinearConfig
-from webhooks.linear_normalize import normalize as normalize_linear
 
 NO_RETRY = RetryPolicy(tries=1)
 

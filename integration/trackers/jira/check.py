@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from integration.trackers.base import TrackerError
-from integration.trackers.jira import JiraClient
-from webhooks.jira_normalize import EVENT_KINDS
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.normalize import EVENT_KINDS
 
 NEEDED = {
     "BROWSE_PROJECTS": "see issues",

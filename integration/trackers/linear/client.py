@@ -14,15 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from integration.trackers.base import NotFound, TrackerError, WriteMarker, iter_search
-from integration.trackers.linear_comments import marker_text, render
-from integration.trackers.linear_complexity import MAX_QUERY_COMPLEXITY, estimate
-from integration.trackers.linear_filter import to_filter
-from integration.trackers.linear_gateway import LinearGateway
-from integration.trackers.linear_labels import LabelResolver
-from integration.trackers.linear_ops import document
+from integration.trackers.linear.comments import marker_text, render
+from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
+from integration.trackers.linear.filter import to_filter
+from integration.trackers.linear.gateway import LinearGateway
+from integration.trackers.linear.labels import LabelResolver
+from integration.trackers.linear.normalize import LinearConfig, normalize_issue, parse_datetime, person_of
+from integration.trackers.linear.ops import document
 from integration.trackers.retry import RetryPolicy
 from rules.model import ActorKind, Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
-from webhooks.linear_normalize import LinearConfig, normalize_issue, parse_datetime, person_of
 
 HISTORY_PAGE = 50
 HISTORY_MAX_PAGES = 20

@@ -15,17 +15,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from rules.model import (
-    Change,
-    Comment,
-    Event,
-    EventKind,
-    Item,
-    Person,
-    Tracker,
-)
-from webhooks.errors import PayloadError, shape_errors_are_payload_errors
-from webhooks.jira_fields import (
+from integration.trackers.errors import PayloadError, shape_errors_are_payload_errors
+from integration.trackers.jira.fields import (
     adf_to_text,
     canceled_if_resolved_so,
     custom_value,
@@ -40,6 +31,15 @@ from webhooks.jira_fields import (
     priority_of,
     sprint_name,
     status,
+)
+from rules.model import (
+    Change,
+    Comment,
+    Event,
+    EventKind,
+    Item,
+    Person,
+    Tracker,
 )
 
 __all__ = ["EVENT_KINDS", "JiraConfig", "change_field_name", "is_full_issue", "normalize", "normalize_issue"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from integration.trackers.jira.normalize import JiraConfig
 from rules.model import SearchQuery, StatusCategory
-from webhooks.jira_normalize import JiraConfig
 
 # JQL's status category names (it also accepts keys/ids; names read best in logs).
 CATEGORY_NAMES = {

@@ -31,9 +31,9 @@ from integration.trackers.base import (
     TrackerError,
     TrackerUnavailable,
 )
-from integration.trackers.linear_complexity import MAX_QUERY_COMPLEXITY, estimate
-from integration.trackers.linear_ops import document
-from integration.trackers.linear_ratelimit import RateBudget, Reserve, pause_needed
+from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
+from integration.trackers.linear.ops import document
+from integration.trackers.linear.ratelimit import RateBudget, Reserve, pause_needed
 from integration.trackers.retry import RetryPolicy, call_with_retry
 
 _NOT_FOUND_CODES = {"ENTITY_NOT_FOUND", "NOT_FOUND"}

@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import quote
 
 from integration.trackers.base import NotFound, TrackerError, TrackerUnavailable, WriteMarker, iter_search
-from integration.trackers.jira_adf import carries_marker, comment_request
-from integration.trackers.jira_http import JiraHttp
-from integration.trackers.jira_jql import label_problem, search_fields, to_jql
+from integration.trackers.jira.adf import carries_marker, comment_request
+from integration.trackers.jira.fields import parse_datetime, person
+from integration.trackers.jira.http import JiraHttp
+from integration.trackers.jira.jql import label_problem, search_fields, to_jql
+from integration.trackers.jira.normalize import JiraConfig, normalize_issue
 from integration.trackers.retry import RetryPolicy
 from rules.model import ActorKind, Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
-from webhooks.jira_fields import parse_datetime, person
-from webhooks.jira_normalize import JiraConfig, normalize_issue
 
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 API = "/rest/api/3"

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
+from integration.trackers.errors import PayloadError, shape_errors_are_payload_errors
 from rules.model import (
     EMPTY_MAPPING,
     ActorKind,
@@ -30,8 +31,6 @@ from rules.model import (
     StatusCategory,
     Tracker,
 )
-from webhooks.errors import PayloadError, shape_errors_are_payload_errors
-from webhooks.headers import HeaderLookup
 
 STATE_CATEGORIES: Mapping[str, StatusCategory] = {
     "triage": StatusCategory.TODO,
@@ -332,17 +331,6 @@ _CHANGED_FIELDS: Mapping[str, str] = {
 }
 _ISSUE_KINDS = {"create": EventKind.CREATED, "update": EventKind.UPDATED, "remove": EventKind.DELETED}
 _COMMENT_KINDS = {"create": EventKind.COMMENT_CREATED, "update": EventKind.COMMENT_UPDATED}
-
-
-def delivery_timestamp_ms(payload: Mapping[str, Any], headers: HeaderLookup) -> int | None:
-    """When Linear signed this delivery (unix ms): body `webhookTimestamp`, else the header."""
-    value: Any = payload.get("webhookTimestamp")
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == "linear-timestamp"), None)
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _actor_of(payload: Mapping[str, Any], config: LinearConfig) -> Person | None:

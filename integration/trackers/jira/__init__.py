@@ -1,0 +1,1 @@
+"""Jira Cloud: REST client, JQL, ADF comments, payload normalizing and the setup check."""

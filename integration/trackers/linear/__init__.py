@@ -1,0 +1,1 @@
+"""Linear: GraphQL client, filters, payload normalizing and the setup check."""
