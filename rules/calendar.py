@@ -1,4 +1,8 @@
-"""Business time: weekends, a holiday calendar (the `holidays` package) and a timezone.
+"""Business time and calendar months: weekends, holidays (the `holidays` package), a timezone.
+
+Plain minutes, hours, days and weeks are elapsed time: a day is 24 hours, also across a
+daylight-saving change, so the timezone does not matter for them. It matters for business
+days and months, which follow the calendar of the rule's timezone.
 
 Business time is measured in wall-clock fractions of business days in the calendar's
 timezone: each business day counts as one whole day however long DST makes it, and
@@ -8,6 +12,7 @@ least five business days' worth of wall-clock time lies between then and now.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -125,22 +130,49 @@ class BusinessCalendar:
         return count
 
     def cutoff(self, now: datetime, duration: Duration) -> datetime:
-        """The instant `duration` before now: anything at or before it is older than that."""
+        """The instant exactly `duration` before now.
+
+        "Older than" means strictly before it (an item idle exactly 3 × 24 h is not older
+        than 3 days); "at least" includes it.
+        """
         fixed = duration.fixed
         if fixed is not None:
             return now.astimezone(UTC) - fixed  # elapsed time, not wall-clock arithmetic
         if duration.unit is Unit.BUSINESS_DAYS:
             return self.subtract_business_days(now, duration.amount)
-        days = duration.amount * (7 if duration.unit is Unit.WEEKS else 1)
-        return (now.astimezone(self.tz) - timedelta(days=days)).astimezone(UTC)
+        return self.subtract_months(now, int(duration.amount))
+
+    def subtract_months(self, now: datetime, months: int) -> datetime:
+        """The same wall-clock time `months` calendar months earlier in this timezone.
+
+        A day the earlier month lacks is clamped to its last day (31 March − 1 month is
+        28/29 February); a wall-clock time a DST change skipped resolves as zoneinfo does.
+        """
+        local = now.astimezone(self.tz)
+        index = local.year * 12 + local.month - 1 - months
+        year, month = divmod(index, 12)
+        day = min(local.day, monthrange(year, month + 1)[1])
+        return local.replace(year=year, month=month + 1, day=day).astimezone(UTC)
 
     def elapsed(self, start: datetime, now: datetime, unit: Unit) -> float:
-        """How much time passed, in `unit`, for explain output and the `age` filter."""
+        """How much time passed, in `unit`, for explain output, reminders and the `age` filter."""
         if unit is Unit.BUSINESS_DAYS:
             return self.business_days_between(start, now)
+        if unit is Unit.MONTHS:
+            return float(self.whole_months_between(start, now))
         seconds = (now - start).total_seconds()
         per = {Unit.MINUTES: 60, Unit.HOURS: 3600, Unit.DAYS: 86400, Unit.WEEKS: 604800}[unit]
         return seconds / per
+
+    def whole_months_between(self, start: datetime, end: datetime) -> int:
+        """Whole calendar months from start to end in this timezone; 0 if end is earlier."""
+        if end <= start:
+            return 0
+        first, last = start.astimezone(self.tz), end.astimezone(self.tz)
+        months = (last.year - first.year) * 12 + last.month - first.month
+        while months > 0 and self.subtract_months(end, months) < start:
+            months -= 1
+        return months
 
 
 def _wall_fraction(local: datetime) -> float:

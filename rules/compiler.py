@@ -41,8 +41,9 @@ def parse_schedule(value: str | None) -> str | timedelta | None:
         return None
     text = value.strip()
     if text.lower().startswith("every "):
-        fixed = parse_duration(text[6:]).fixed
-        if fixed is None:
+        interval = parse_duration(text[6:])
+        fixed = interval.fixed
+        if fixed is None or interval.unit not in (Unit.MINUTES, Unit.HOURS):
             raise ValueError("an interval schedule is in minutes or hours, e.g. 'every 30 minutes'")
         return fixed
     from croniter import croniter
@@ -131,7 +132,7 @@ def _durations(cond: Any) -> list[Duration]:
     found: list[Duration] = []
     if isinstance(cond, dict):
         for key, value in cond.items():
-            if key in ("older_than", "newer_than"):
+            if key in ("older_than", "at_least", "newer_than"):
                 found.append(parse_duration(value))
             else:
                 found += _durations(value)

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from operator import attrgetter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rules.compilectx import LABEL_PATTERN, CompileCtx, compile_regex, regex_problem
 from rules.durations import DURATION_PATTERN, DurationError, parse_duration
 from rules.fieldcode import field_code
-from rules.fieldkinds import KIND_DOCS, KIND_SCHEMAS, Kind
+from rules.fieldkinds import KIND_DOCS, KIND_SCHEMAS, TIME_COMPARE, Kind, time_bound
+from rules.instants import InstantError, parse_instant
 from rules.model import Item, StatusCategory
 from rules.registry import Node, Problem, Trace, TypeSpec, conditions
 
@@ -92,6 +94,8 @@ def clock_value(name: str, item: Item, ctx: Any) -> datetime | None:
         value = ctx.last_activity_by.get(kind)
     return value
 CATEGORIES = [c.value for c in StatusCategory]
+DURATION_OPS = ("older_than", "at_least", "newer_than")
+UTC_ZONE = ZoneInfo("UTC")  # validation only checks the form; compiling reads the rule's zone
 
 
 def _validate_for(kind: Kind) -> Callable[[Any], list[Problem]]:
@@ -101,11 +105,17 @@ def _validate_for(kind: Kind) -> Callable[[Any], list[Problem]]:
         for op in ("matches", "not_matches"):
             if op in ops and (why := regex_problem(ops[op])):
                 problems.append((op, why, ops[op]))
-        for op in ("older_than", "newer_than"):
+        for op in DURATION_OPS:
             if op in ops:
                 try:
                     parse_duration(ops[op])
                 except DurationError as exc:
+                    problems.append((op, str(exc), ops[op]))
+        for op in ("after", "before"):
+            if op in ops:
+                try:
+                    parse_instant(ops[op], UTC_ZONE)
+                except InstantError as exc:
                     problems.append((op, str(exc), ops[op]))
         return problems
     return validate
@@ -158,15 +168,9 @@ def _fast_pred(spec: FieldSpec, ops: dict[str, Any], cctx: CompileCtx) -> Any:
     if spec.kind is Kind.CATEGORY and op == "in":
         cats = frozenset(StatusCategory(a) for a in arg)
         return lambda i, e, f: i.status.category in cats
-    if spec.kind is Kind.TIME and op in ("older_than", "newer_than"):
-        get, k, kind = spec.getter, cctx.slot(parse_duration(arg)), ACTIVITY_KINDS.get(spec.name)
-        if kind is not None:  # the mirror may pass the clock in the context instead
-            if op == "older_than":
-                return lambda i, e, f: (t := get(i) or f.ctx.last_activity_by.get(kind)) is not None and t <= f.cut[k]
-            return lambda i, e, f: (t := get(i) or f.ctx.last_activity_by.get(kind)) is not None and t > f.cut[k]
-        if op == "older_than":
-            return lambda i, e, f: (t := get(i)) is not None and t <= f.cut[k]
-        return lambda i, e, f: (t := get(i)) is not None and t > f.cut[k]
+    if spec.kind is Kind.TIME and op in TIME_COMPARE and spec.name not in ACTIVITY_KINDS:
+        get, test = spec.getter, time_bound(op, arg, cctx).test()
+        return lambda i, e, f: test(get(i), f)
     if spec.kind is Kind.SET and op == "none_of":
         banned = frozenset(a.casefold() for a in _as_list(arg))
         return lambda i, e, f: not any(x.casefold() in banned for x in i.labels)
@@ -196,12 +200,17 @@ def _pushdown_for(spec: FieldSpec, ops: dict[str, Any], cctx: CompileCtx) -> Any
     return field_pushdown(spec.name, ops, cctx)
 
 
+_LIMIT_WORDS = {"<": "before", "<=": "at or before", ">": "after"}
+
+
 def _expected(text: str, ops: dict[str, Any], cctx: CompileCtx, f: Any) -> str:
-    """For time conditions, also say the cutoff instant at this evaluation's now."""
-    bounds = [f"{op.replace('_', ' ')} {arg} (before {_show(cctx.calendar.cutoff(f.now, parse_duration(arg)))})"
-              if op == "older_than" else
-              f"{op.replace('_', ' ')} {arg} (after {_show(cctx.calendar.cutoff(f.now, parse_duration(arg)))})"
-              for op, arg in ops.items() if op in ("older_than", "newer_than")]
+    """For time conditions, also say the limiting instant at this evaluation's now."""
+    bounds = []
+    for op, arg in ops.items():
+        if op in TIME_COMPARE:
+            bound = time_bound(op, arg, cctx)
+            limit = cctx.calendar.cutoff(f.now, parse_duration(arg)) if bound.slot is not None else bound.instant
+            bounds.append(f"{op.replace('_', ' ')} {arg} ({_LIMIT_WORDS[bound.symbol]} {_show(limit)})")
     return ", ".join(bounds) if bounds else text
 
 

@@ -250,7 +250,7 @@ def _current_step(rule: Rule, item: Item, frame: Frame) -> int:
     current = 0
     if clock is not None:
         for n, step in enumerate(rule.steps[1:], start=1):
-            if step.slot is not None and clock <= frame.cut[step.slot]:
+            if step.slot is not None and clock < frame.cut[step.slot]:  # strictly more than `after`
                 current = n
     return current
 

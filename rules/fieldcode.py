@@ -11,8 +11,7 @@ from typing import Any
 
 from rules.codegen import Codegen
 from rules.compilectx import CompileCtx, compile_regex
-from rules.durations import parse_duration
-from rules.fieldkinds import Kind, person_keys
+from rules.fieldkinds import Kind, person_keys, time_bound
 from rules.model import StatusCategory
 
 _EXPR = {
@@ -65,8 +64,9 @@ def _op(kind: Kind, op: str, arg: Any, x: str, gen: Codegen, cctx: CompileCtx) -
             return f"({x} is {gen.const(next(iter(cats)))})"
         return f"({x} {'in' if op in ('equals', 'in') else 'not in'} {gen.const(cats)})"
     if kind is Kind.TIME:
-        k = cctx.slot(parse_duration(arg))
-        return f"(({v} := {x}) is not None and {v} {'<=' if op == 'older_than' else '>'} f.cut[{k}])"
+        bound = time_bound(op, arg, cctx)
+        limit = f"f.cut[{bound.slot}]" if bound.slot is not None else gen.const(bound.instant)
+        return f"(({v} := {x}) is not None and {v} {bound.symbol} {limit})"
     if kind is Kind.NUMBER:
         if op == "in":
             return f"(({v} := {x}) is not None and {v} in {gen.const(frozenset(arg))})"

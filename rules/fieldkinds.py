@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rules.compilectx import LABEL_PATTERN, CompileCtx, compile_regex
 from rules.durations import DURATION_PATTERN, parse_duration
+from rules.instants import INSTANT_PATTERN, parse_instant
 from rules.model import StatusCategory
 
 CATEGORIES = [c.value for c in StatusCategory]
@@ -31,6 +35,7 @@ _NUM = {"type": "number"}
 LABEL = {"type": "string", "pattern": LABEL_PATTERN}
 _LABELS = {"type": "array", "items": LABEL, "minItems": 1}
 DURATION = {"type": "string", "pattern": DURATION_PATTERN}
+INSTANT = {"type": "string", "pattern": INSTANT_PATTERN}
 _BOOL = {"type": "boolean"}
 _PRESENCE = {"missing": _BOOL, "present": _BOOL}
 
@@ -55,7 +60,7 @@ KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {
     Kind.PERSON: {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1},
                             _ops(equals={"type": "string"}, **{"in": {"type": "array", "items": {"type": "string"}}},
                                  not_in={"type": "array", "items": {"type": "string"}})]},
-    Kind.TIME: _ops(older_than=DURATION, newer_than=DURATION),
+    Kind.TIME: _ops(older_than=DURATION, at_least=DURATION, newer_than=DURATION, after=INSTANT, before=INSTANT),
 }
 
 KIND_DOCS = {
@@ -69,10 +74,14 @@ KIND_DOCS = {
               "matches (any label matches the regex), missing (no labels), present. Case is ignored.",
     Kind.PERSON: "A person, matched by account id, email or display name. Operators: equals, in, not_in, "
                  "missing (unassigned), present.",
-    Kind.TIME: "A point in time, compared with now: older_than / newer_than a duration in minutes, "
-               "hours, days, business days (the rule's calendar) or weeks; missing; present. "
-               "Activity clocks (last_activity, last_comment, last_status_change, last_assignee_change) "
-               "count only people: bots and Flowkeeper's own writes never reset them.",
+    Kind.TIME: "A point in time. older_than: more than the duration ago (strict: exactly 3 × 24 h is not "
+               "older than 3 days); at_least: that long ago or more; newer_than: less than that long ago. "
+               "Durations in minutes, hours, days (24 h each, also across daylight saving), weeks, "
+               "business days (the rule's calendar) or months (calendar months in the rule's timezone). "
+               "after / before: strictly after / before a date (midnight in the rule's timezone) or a date "
+               "and time. missing; present. Activity clocks (last_activity, last_comment, "
+               "last_status_change, last_assignee_change) count only people: bots and Flowkeeper's own "
+               "writes never reset them.",
 }
 
 
@@ -152,8 +161,32 @@ def _person(op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
     return lambda v, f: v is None or not (person_keys(v) & wanted)
 
 
+# how a time operator compares the field's value with its limit (a cutoff or a fixed instant)
+TIME_COMPARE = {"older_than": "<", "at_least": "<=", "newer_than": ">", "after": ">", "before": "<"}
+_COMPARE_BY_SYMBOL: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt}
+
+
+@dataclass(frozen=True)
+class TimeBound:
+    """One time operator compiled: compare the value with a cutoff slot or a fixed instant."""
+
+    op: str
+    symbol: str
+    slot: int | None
+    instant: datetime | None
+
+    def test(self) -> ValueTest:
+        cmp, k, at = _COMPARE_BY_SYMBOL[self.symbol], self.slot, self.instant
+        if k is None:
+            return lambda v, f: v is not None and cmp(v, at)
+        return lambda v, f: v is not None and cmp(v, f.cut[k])
+
+
+def time_bound(op: str, arg: Any, cctx: CompileCtx) -> TimeBound:
+    if op in ("after", "before"):
+        return TimeBound(op, TIME_COMPARE[op], None, parse_instant(arg, cctx.calendar.tz))
+    return TimeBound(op, TIME_COMPARE[op], cctx.slot(parse_duration(arg)), None)
+
+
 def _time(op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
-    k = cctx.slot(parse_duration(arg))
-    if op == "older_than":
-        return lambda v, f: v is not None and v <= f.cut[k]
-    return lambda v, f: v is not None and v > f.cut[k]
+    return time_bound(op, arg, cctx).test()

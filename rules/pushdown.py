@@ -67,7 +67,7 @@ def _one(name: str, op: str, arg: Any, cctx: CompileCtx) -> Callable[[Bounds], N
     if name == "labels" and op in ("contains", "any_of", "all_of"):
         wanted = {str(a) for a in _listed(arg)}
         return lambda b: setattr(b, "labels_any_of", wanted if b.labels_any_of is None else b.labels_any_of)
-    if name == "updated" and op == "older_than":
+    if name == "updated" and op in ("older_than", "at_least"):
         k = cctx.slot(parse_duration(arg))
 
         def bound(b: Bounds) -> None:

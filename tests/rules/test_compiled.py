@@ -40,6 +40,8 @@ CONDITIONS = [
     {"priority": {"missing": True}}, {"priority.rank": {"in": [1, 2]}}, {"description": {"missing": False}},
     {"last_activity": {"older_than": "5 business days"}}, {"updated": {"newer_than": "36 hours"}},
     {"created": {"older_than": "2 weeks", "newer_than": "60 days"}}, {"due": {"missing": True}},
+    {"updated": {"at_least": "36 hours"}}, {"created": {"older_than": "1 month"}},
+    {"created": {"after": "2026-03-01", "before": "2026-03-12T00:00:00Z"}},
     {"any": [{"not": {"labels": {"any_of": ["api"]}}}, {"estimate": {"lt": 2}}]},
 ]
 people = st.sampled_from([None, Person("u1", "Ada", "ada@example.com"), Person("u2", "Grace"), Person("u3")])
