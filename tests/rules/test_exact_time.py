@@ -14,9 +14,9 @@ from rules.calendar import BusinessCalendar
 from rules.durations import DurationError, parse_duration
 from rules.engine import evaluate
 from rules.errors import RuleFileError
-from rules.explain import explain
 from rules.model import EvalContext, RuleState
 from rules.ruleset import RuleSet
+from rules.verdicts import explain
 from tests.rules.helpers import item, load
 
 BERLIN = ZoneInfo("Europe/Berlin")
