@@ -13,6 +13,7 @@ from rules.logic import compile_condition
 from rules.model import NoAction, StatusCategory, Tracker
 from rules.registry import Node, actions
 from rules.ruleset import Rule, Step
+from rules.triggers import TRIGGERS, expand
 
 CLOCK_ATTRS = {"last_activity": "last_activity_at", "last_comment": "last_comment_at",
                "last_status_change": "last_activity_at", "last_assignee_change": "last_activity_at",
@@ -88,7 +89,7 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
         fields_read=frozenset(cctx.fields), summary=describe(raw["when"]),
         age_unit=Unit.BUSINESS_DAYS if any(d.unit is Unit.BUSINESS_DAYS for d in durations) else None,
         slots=slots, raw_when=raw["when"],
-        trigger_set=frozenset(triggers) | ({"status_changed"} if "updated" in triggers else set()),
+        trigger_set=expand(triggers),
         flag_set=frozenset(label.casefold() for label in flags),
         **_verdicts(raw["name"], raw["when"], triggers),
     )
@@ -113,8 +114,6 @@ def category_gate(cond: dict[str, Any]) -> frozenset[StatusCategory] | None:
 
 
 def _verdicts(name: str, when: dict[str, Any], triggers: list[str]) -> dict[str, Any]:
-    from rules.schema import TRIGGERS
-
     gate = category_gate(when)
     on = ", ".join(sorted(triggers))
     expected = ", ".join(sorted(c.value for c in gate)) if gate else ""

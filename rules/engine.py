@@ -19,28 +19,19 @@ from rules.model import (
     EpisodeTransition,
     EvalContext,
     Event,
-    EventKind,
     Item,
     NoAction,
     Plan,
 )
 from rules.registry import Frame
 from rules.ruleset import Rule, RuleSet, Step
+from rules.triggers import SKIPPED_KINDS, trigger_of
 
 SNOOZE_LABEL = "flowkeeper-snoozed"
 
 
-def trigger_of(event: Event | None) -> str:
-    """The trigger name an event answers to: 'status_changed' is an update changing status."""
-    if event is None or event.kind is EventKind.SCHEDULE:
-        return "schedule"
-    if event.kind is EventKind.UPDATED and event.change_of("status") is not None:
-        return "status_changed"
-    return event.kind.value
-
-
 def triggered(rule: Rule, kind: str) -> bool:
-    return kind in rule.triggers or (kind == "status_changed" and "updated" in rule.triggers)
+    return kind in rule.trigger_set
 
 
 class _Out:
@@ -58,6 +49,9 @@ def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, c
     if actor is not None and actor.kind is ActorKind.FLOWKEEPER:
         return Plan(item, (), (), tuple(NoAction(r.name, "event caused by Flowkeeper's own write")
                                         for r in ruleset.rules))
+    if event is not None and event.kind in SKIPPED_KINDS:
+        skipped = SKIPPED_KINDS[event.kind]
+        return Plan(item, (), (), tuple(NoAction(r.name, skipped) for r in ruleset.rules))
     frame = ruleset.frame(now, context)
     out = _Out()
     kind = "schedule" if event is None else trigger_of(event)

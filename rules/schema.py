@@ -22,9 +22,9 @@ from rules.compilectx import LABEL_PATTERN
 from rules.durations import DURATION_PATTERN
 from rules.model import ActionKind
 from rules.registry import Registry, actions, conditions
+from rules.triggers import TRIGGERS
 
 SCHEMA_PATH = Path(__file__).with_name("flowkeeper-rules.schema.json")
-TRIGGERS = ["created", "updated", "status_changed", "comment_created", "schedule"]
 CLOCKS = ["last_activity", "last_comment", "last_status_change", "last_assignee_change", "status_entered",
           "updated", "created"]
 TRACKERS = ["jira", "linear"]
@@ -50,14 +50,14 @@ def _one_of_keys(registry: Registry) -> dict[str, Any]:
 
 
 def _rule() -> dict[str, Any]:
-    trigger_list = {"type": "array", "items": {"enum": TRIGGERS}, "minItems": 1, "uniqueItems": True}
+    trigger_list = {"type": "array", "items": {"enum": list(TRIGGERS)}, "minItems": 1, "uniqueItems": True}
     return {
         "type": "object", "additionalProperties": False,
         "required": ["name", "description", "on", "when", "then"],
         "properties": {
             "name": {"type": "string", "pattern": RULE_NAME},
             "description": {**_str, "description": "Why the rule exists: the process documentation."},
-            "on": {"anyOf": [{"enum": TRIGGERS}, trigger_list]},
+            "on": {"anyOf": [{"enum": list(TRIGGERS)}, trigger_list]},
             "when": {"$ref": "#/$defs/condition"},
             "then": {"$ref": "#/$defs/actions"},
             "escalate": {"type": "array", "minItems": 1, "items": {

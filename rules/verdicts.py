@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rules.engine import effective, evaluate, exempted, out_of_scope, trigger_of, triggered
+from rules.engine import effective, evaluate, exempted, out_of_scope, triggered
 from rules.model import Action, EvalContext, Event, Item
 from rules.registry import Trace
 from rules.ruleset import RuleSet
+from rules.triggers import trigger_of
 
 OK, NO = "✅", "❌"
 

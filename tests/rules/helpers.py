@@ -10,6 +10,7 @@ from typing import Any
 from rules.loader import load_ruleset
 from rules.model import Item, Person, Status, StatusCategory, Tracker
 from rules.ruleset import RuleSet
+from rules.triggers import TRIGGERS
 
 NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)  # a Friday
 ADA = Person("u-ada", "Ada Lovelace", "ada@example.com")
@@ -32,3 +33,20 @@ def item(**changes: Any) -> Item:
                 updated_at=datetime(2026, 3, 12, tzinfo=UTC),
                 last_activity_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     return base.with_fields(**changes)
+
+
+def every_trigger_rules() -> str:
+    """A rule file with one rule per trigger, and one on every trigger, each holding on
+    unassigned work in progress: drives every event kind against every trigger."""
+    body = ["version: 1", "rules:"]
+    for n, on in enumerate([[t] for t in TRIGGERS] + [list(TRIGGERS)]):
+        body += [f"  - name: r{n}-{on[0] if len(on) == 1 else 'all'}".replace("_", "-"),
+                 "    description: holds on unassigned work in progress",
+                 f"    on: [{', '.join(on)}]",
+                 "    when:",
+                 "      all:",
+                 "        - status.category: in_progress",
+                 "        - assignee: { missing: true }",
+                 "    then:",
+                 f"      - flag: {{ label: flag-{n}, comment: 'needs an owner' }}"]
+    return "\n".join(body) + "\n"
