@@ -50,6 +50,7 @@ end
 def sample_body() -> bytes:
     payload = json.loads((ROOT / "tests/fixtures/jira/webhooks/jira_issue_updated.status_change.cloud-2024.json")
                          .read_text(encoding="utf-8"))
+    payload["timestamp"] = int(time.time() * 1000)  # older bodies are refused as replays
     return json.dumps(payload).encode()
 
 

@@ -15,7 +15,7 @@ from webhooks.signatures import sign_hex, sign_hub
 
 
 def prepare(tracker: str, body: bytes, secret: str | None) -> tuple[bytes, dict[str, str]]:
-    """A fresh delivery id (and, for Linear, a fresh timestamp), signed like the real sender."""
+    """A fresh delivery id and timestamp, signed like the real sender."""
     headers = {"Content-Type": "application/json; charset=utf-8"}
     if tracker == "linear":
         payload = json.loads(body)
@@ -27,6 +27,10 @@ def prepare(tracker: str, body: bytes, secret: str | None) -> tuple[bytes, dict[
         if secret:
             headers["Linear-Signature"] = sign_hex(body, secret)
     else:
+        payload = json.loads(body)
+        if isinstance(payload, dict) and "timestamp" in payload:  # Jira signs its own send time
+            payload["timestamp"] = int(time.time() * 1000)
+            body = json.dumps(payload, ensure_ascii=False).encode()
         headers["X-Atlassian-Webhook-Identifier"] = str(uuid.uuid4())
         if secret:
             headers["X-Hub-Signature"] = sign_hub(body, secret)

@@ -10,6 +10,7 @@ import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -74,6 +75,7 @@ class Settings:
     log_format: str = "text"
     base_url: str | None = None  # public URL, for the webhook addresses shown on Setup
     metrics_token: Secret = Secret("")
+    webhook_max_age: timedelta = timedelta(hours=4)  # a signed body older than this is a replay
 
     @property
     def jira_configured(self) -> bool:
@@ -197,6 +199,17 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return raw
 
 
+def env_hours(env: Mapping[str, str], name: str, default: timedelta, minimum_hours: int = 1) -> timedelta:
+    """A duration in whole hours (`6` or `6h`); the error names the variable."""
+    raw = env.get(name, "").strip().lower().removesuffix("h").strip()
+    if raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < minimum_hours:
+        raise SettingsError(f"{name} must be a whole number of hours, at least {minimum_hours} "
+                            f"(got {env.get(name)!r})")
+    return timedelta(hours=int(raw))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every variable; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
@@ -228,4 +241,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=_choice(env, "FLOWKEEPER_LOG_FORMAT", ("text", "json"), "text"),
         base_url=_http_url(env, "FLOWKEEPER_BASE_URL"),
         metrics_token=Secret(env.get("FLOWKEEPER_METRICS_TOKEN", "").strip()),
+        webhook_max_age=env_hours(env, "FLOWKEEPER_WEBHOOK_MAX_AGE", timedelta(hours=4)),
     )

@@ -43,6 +43,7 @@ class ReceiverSpec:
     normalize: Callable[[Mapping[str, Any]], Event | None]
     fresh: FreshnessCheck | None = None
     check_org: OrgCheck | None = None
+    body_identity: Callable[[Mapping[str, Any]], str | None] | None = None  # dedupe key from a signed body
     max_body_bytes: int = 1_048_576
 
 
@@ -117,7 +118,8 @@ def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: dat
         return _answer(spec, refusal.status, refusal.key, refusal.reason)
     except PayloadError as error:
         return _answer(spec, 400, "malformed", str(error))
-    delivery_id = delivery_id_of(spec, headers, body)
+    identity = spec.body_identity(payload) if spec.body_identity else None
+    delivery_id = identity or delivery_id_of(spec, headers, body)
     if event is None:
         return _answer(spec, 200, "ignored", delivery=delivery_id)
     if spec.check_org and (refused := spec.check_org(event)):

@@ -8,11 +8,9 @@ from collections.abc import Sequence
 
 from integration.settings import Secret
 
-_ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
 
-
-def _matches(body: bytes, given_hex: str, secrets: Sequence[Secret], algorithm: str = "sha256") -> bool:
-    digest = _ALGORITHMS[algorithm]
+def _matches(body: bytes, given_hex: str, secrets: Sequence[Secret]) -> bool:
+    digest = hashlib.sha256
     given = given_hex.strip().lower()
     ok = False
     for secret in secrets:  # check every secret: timing must not reveal which one matched
@@ -22,14 +20,17 @@ def _matches(body: bytes, given_hex: str, secrets: Sequence[Secret], algorithm: 
 
 
 def verify_hub_signature(body: bytes, header: str | None, secrets: Sequence[Secret]) -> bool:
-    """Jira's `X-Hub-Signature: sha256=<hex>`; the algorithm comes from the prefix."""
+    """Jira's `X-Hub-Signature: sha256=<hex>`.
+
+    Jira Cloud signs with SHA-256 only, so any other prefix (`sha1=` included) is refused:
+    accepting a weaker algorithm the sender never uses only widens what a forger can try.
+    """
     if not header or "=" not in header:
         return False
     algorithm, _, given = header.partition("=")
-    algorithm = algorithm.strip().lower()
-    if algorithm not in _ALGORITHMS:
+    if algorithm.strip().lower() != "sha256":
         return False
-    return _matches(body, given, secrets, algorithm)
+    return _matches(body, given, secrets)
 
 
 def verify_hex_signature(body: bytes, header: str | None, secrets: Sequence[Secret]) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -12,8 +14,9 @@ from integration.trackers.factory import jira_config, linear_config
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.linear import normalize as linear_normalize
 from rules.model import Event, Tracker
+from integration.trackers.errors import PayloadError
 from webhooks.headers import HeaderLookup
-from webhooks.receiver import ReceiverSpec
+from webhooks.receiver import FreshnessCheck, ReceiverSpec
 from webhooks.signatures import verify_hex_signature, verify_hub_signature
 
 LINEAR_WINDOW_SECONDS = 60
@@ -41,6 +44,46 @@ def linear_freshness(payload: Mapping[str, Any], headers: HeaderLookup, now: dat
     return None
 
 
+def jira_freshness(max_age: timedelta) -> FreshnessCheck:
+    """Jira's replay guard: the body's own signed `timestamp` within `max_age` of our clock.
+
+    The delivery identifier is an unsigned header, so a captured body re-posted under a
+    new identifier passes the dedupe; its timestamp cannot be changed without the secret.
+    Jira retries for about 30 minutes, so a bound of hours never refuses a real retry.
+    """
+
+    def check(payload: Mapping[str, Any], headers: HeaderLookup, now: datetime) -> str | None:
+        stamp = payload.get("timestamp")
+        if stamp is None:
+            return None  # Jira Cloud always signs one; commands are still deduplicated by comment
+        if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+            raise PayloadError("timestamp must be a number of milliseconds")
+        age = now.timestamp() - stamp / 1000
+        if abs(age) > max_age.total_seconds():
+            hours = max_age.total_seconds() / 3600
+            return (f"timestamp is {abs(age) / 3600:.1f} h {'old' if age > 0 else 'in the future'} "
+                    f"(limit {hours:g} h, FLOWKEEPER_WEBHOOK_MAX_AGE)")
+        return None
+
+    return check
+
+
+def linear_body_identity(payload: Mapping[str, Any]) -> str | None:
+    """A delivery id for Linear bodies without `webhookTimestamp` (older envelopes).
+
+    Nothing signed bounds such a body's age, and `Linear-Delivery` is an unsigned header,
+    so the body's own identity is the dedupe key: one change is accepted once, whatever
+    delivery id it is re-posted under.
+    """
+    if "webhookTimestamp" in payload:
+        return None
+    data = payload.get("data")
+    data = data if isinstance(data, Mapping) else {}
+    parts = [payload.get("type"), payload.get("action"), data.get("id"), data.get("updatedAt")]
+    digest = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:40]
+    return f"body:{digest}"
+
+
 def organization_check(expected: Callable[[], str | None]) -> Callable[[Event], str | None]:
     def check(event: Event) -> str | None:
         wanted = expected()
@@ -61,6 +104,7 @@ def jira_spec(settings: Settings) -> ReceiverSpec:
         verify=verify_hub_signature,
         delivery_header="X-Atlassian-Webhook-Identifier",
         normalize=partial(jira_normalize.normalize, config=jira_config(settings)),
+        fresh=jira_freshness(settings.webhook_max_age),
         max_body_bytes=settings.max_body_bytes,
     )
 
@@ -77,5 +121,6 @@ def linear_spec(settings: Settings, organization: Callable[[], str | None]) -> R
         normalize=partial(linear_normalize.normalize, config=linear_config(settings)),
         fresh=linear_freshness,
         check_org=organization_check(organization),
+        body_identity=linear_body_identity,
         max_body_bytes=settings.max_body_bytes,
     )

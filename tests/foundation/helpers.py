@@ -20,8 +20,16 @@ def fixture(tracker: str, name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / tracker / "webhooks" / name).read_text(encoding="utf-8"))
 
 
+def live_jira_fixture(name: str) -> dict[str, Any]:
+    """A saved Jira body stamped now, as it would be on the wire (older bodies are refused as replays)."""
+    return {**fixture("jira", name), "timestamp": int(time.time() * 1000)}
+
+
 def jira_request(payload: dict[str, Any] | bytes, delivery: str | None = None,
-                 secret: str = JIRA_SECRET) -> tuple[bytes, dict[str, str]]:
+                 secret: str = JIRA_SECRET, timestamp_ms: int | None = None) -> tuple[bytes, dict[str, str]]:
+    """Signed like Jira; a body's `timestamp` is made current (or `timestamp_ms`), as a live delivery's is."""
+    if isinstance(payload, dict) and (timestamp_ms is not None or "timestamp" in payload):
+        payload = {**payload, "timestamp": timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)}
     body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
     return body, {
         "Content-Type": "application/json",

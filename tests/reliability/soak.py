@@ -42,10 +42,12 @@ def seed_issues(items: int) -> list[dict[str, Any]]:
     return [jira_issue(item_key(n), assignee=None) for n in range(items)]
 
 
+_SOAK_START_MS = (int(time.time()) - 3600) * 1000
+
+
 def _payload(key: str, issue_id: str, sequence: int) -> dict[str, Any]:
-    stamp = (
-        1_772_442_000_000 + sequence * 1000
-    )  # later updates carry later times, whatever order they arrive in
+    # later updates carry later times, whatever order they arrive in; recent, as on the wire
+    stamp = _SOAK_START_MS + sequence * 1000
     updated = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime(stamp / 1000))
     fields = {
         "summary": f"Soak item {key} (update {sequence})",

@@ -27,7 +27,14 @@ from rules.errors import RuleFileError
 from rules.loader import load_ruleset
 from rules.model import EvalContext, Event, EventKind, Item, Tracker
 from rules.ruleset import RuleSet
-from tests.foundation.helpers import JIRA_SECRET, LINEAR_SECRET, MINIMAL_RULES, fixture, jira_request
+from tests.foundation.helpers import (
+    JIRA_SECRET,
+    LINEAR_SECRET,
+    MINIMAL_RULES,
+    fixture,
+    jira_request,
+    live_jira_fixture,
+)
 from tests.rules.helpers import NOW, item
 from webhooks.signatures import sign_hub
 
@@ -253,7 +260,7 @@ def test_huge_delivery_id_is_cut_and_still_deduplicates(client: FlaskClient, red
 
 
 def test_missing_delivery_id_falls_back_to_the_body_hash(client: FlaskClient) -> None:
-    body = json.dumps(fixture("jira", JIRA_UPDATED)).encode()
+    body = json.dumps(live_jira_fixture(JIRA_UPDATED)).encode()
     first = answer(client, body, signed(body))
     again = answer(client, body, signed(body, **{"X-Atlassian-Webhook-Identifier": "   "}))
     assert first[1]["delivery"].startswith("sha256:") and again[1]["status"] == "duplicate"

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from tests.foundation.helpers import JIRA_SECRET, fixture
+from tests.foundation.helpers import JIRA_SECRET, live_jira_fixture
 from tests.reliability.stack import Stack, start_stack
 from webhooks.signatures import sign_hub
 
@@ -82,7 +82,7 @@ def test_an_unannounced_chunked_body_over_the_limit_is_413(stack: Stack) -> None
 
 
 def test_a_signed_chunked_body_is_accepted(stack: Stack) -> None:
-    body = json.dumps(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json")).encode()
+    body = json.dumps(live_jira_fixture("jira_issue_updated.status_change.cloud-2024.json")).encode()
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
     status, answer, _ = raw(
         stack,
@@ -99,7 +99,7 @@ def test_a_signed_chunked_body_is_accepted(stack: Stack) -> None:
 
 
 def test_two_signature_headers_do_not_combine_into_a_pass(stack: Stack) -> None:
-    body = json.dumps(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json")).encode()
+    body = json.dumps(live_jira_fixture("jira_issue_updated.status_change.cloud-2024.json")).encode()
     status, _, _ = raw(
         stack,
         head(
