@@ -10,6 +10,7 @@ import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -76,6 +77,7 @@ class Settings:
     base_url: str | None = None  # public URL, for the webhook addresses shown on Setup
     metrics_token: Secret = Secret("")
     webhook_max_age: timedelta = timedelta(hours=4)  # a signed body older than this is a replay
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()  # whose X-Forwarded-For is believed
 
     @property
     def jira_configured(self) -> bool:
@@ -210,6 +212,17 @@ def env_hours(env: Mapping[str, str], name: str, default: timedelta, minimum_hou
     return timedelta(hours=int(raw))
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated addresses or CIDR ranges (`10.0.0.0/8,127.0.0.1`)."""
+    found = []
+    for part in filter(None, (p.strip() for p in env.get(name, "").split(","))):
+        try:
+            found.append(ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name} must list IP addresses or ranges like 10.0.0.0/8 (got {part!r})") from None
+    return tuple(found)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every variable; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
@@ -242,4 +255,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         base_url=_http_url(env, "FLOWKEEPER_BASE_URL"),
         metrics_token=Secret(env.get("FLOWKEEPER_METRICS_TOKEN", "").strip()),
         webhook_max_age=env_hours(env, "FLOWKEEPER_WEBHOOK_MAX_AGE", timedelta(hours=4)),
+        trusted_proxies=_networks(env, "FLOWKEEPER_TRUSTED_PROXIES"),
     )

@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from integration.admin.ratelimit import LoginLimiter, limiter_for
+from integration.admin.sessions import AdminSessions
 
 PUBLIC_ENDPOINTS = frozenset({"admin_auth.login", "admin.static"})
 
@@ -26,6 +27,7 @@ class AdminState:
     """What the admin feature keeps on `app.extensions["flowkeeper_admin"]`."""
 
     limiter: LoginLimiter
+    sessions: AdminSessions
 
 
 def init_app(app: Flask) -> None:
@@ -38,7 +40,8 @@ def init_app(app: Flask) -> None:
 
     services = app.extensions["flowkeeper"].services
     security.configure_session(app, services.settings.base_url)
-    app.extensions["flowkeeper_admin"] = AdminState(limiter=limiter_for(services.redis))
+    app.extensions["flowkeeper_admin"] = AdminState(limiter=limiter_for(services.redis),
+                                                   sessions=AdminSessions(services.store.engine))
     app.register_blueprint(auth)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -1,9 +1,11 @@
-"""Admin login: one password (`ADMIN_PASSWORD`), a signed session cookie, rate-limited attempts.
+"""Admin login: one password (`ADMIN_PASSWORD`), a server-side session, rate-limited attempts.
 
 `login_required` guards every admin view (and the Reports pages): it checks the session,
 refuses JSON callers with a 401 instead of a redirect, and enforces the CSRF token on
-every state-changing request. Changing `ADMIN_PASSWORD` ends every session at once,
-because each session carries a fingerprint of the password it was opened with.
+every state-changing request. The signed cookie names a session recorded in the store
+(`integration.admin.sessions`), so logging out ends it for every copy of the cookie;
+changing `ADMIN_PASSWORD` ends every session at once, because each session carries a
+fingerprint of the password it was opened with.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ import functools
 import hashlib
 import hmac
 import logging
-import time
 from collections.abc import Callable
-from ipaddress import ip_address
 from typing import Any, TypeVar, cast
 
 from flask import (
@@ -33,13 +33,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from integration.admin import csrf
+from integration.admin.clients import client_address
 from integration.admin.ratelimit import LoginLimiter
-from integration.admin.web import services, wants_json
+from integration.admin.sessions import AdminSessions, short_id
+from integration.admin.web import now, services, wants_json
 
 log = logging.getLogger("flowkeeper.admin")
 
 SESSION_KEY = "fk_admin"
-SESSION_HOURS = 12
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,8 +68,16 @@ def logged_in() -> bool:
     marker = session.get(SESSION_KEY)
     if not isinstance(marker, dict) or not services().settings.admin_password:
         return False
-    fresh = time.time() - float(marker.get("at", 0)) < SESSION_HOURS * 3600
-    return fresh and hmac.compare_digest(str(marker.get("v", "")), _fingerprint())
+    if not hmac.compare_digest(str(marker.get("v", "")), _fingerprint()):
+        return False
+    return _sessions().alive(marker.get("id"), now())
+
+
+def admin_actor() -> dict[str, str]:
+    """Who did an admin action, for the audit log: the session (by a short name) and the client."""
+    marker = session.get(SESSION_KEY)
+    session_id = marker.get("id") if isinstance(marker, dict) else None
+    return {"by": "admin", "session": short_id(session_id), "client": client_key()}
 
 
 def require_login() -> ResponseReturnValue | None:
@@ -95,20 +104,17 @@ def login_required(view: F) -> F:
 
 
 def client_key() -> str:
-    """Who is guessing: behind a proxy (private peer) the address the proxy appended last."""
-    peer = request.remote_addr or "unknown"
-    forwarded = [
-        part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()
-    ]
-    try:
-        behind_proxy = ip_address(peer).is_private or ip_address(peer).is_loopback
-    except ValueError:
-        behind_proxy = False
-    return forwarded[-1][:64] if forwarded and behind_proxy else peer
+    """Who is asking: the peer, or the address a proxy in FLOWKEEPER_TRUSTED_PROXIES forwarded."""
+    return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                          services().settings.trusted_proxies)
 
 
 def _limiter() -> LoginLimiter:
     return current_app.extensions["flowkeeper_admin"].limiter  # type: ignore[no-any-return]
+
+
+def _sessions() -> AdminSessions:
+    return current_app.extensions["flowkeeper_admin"].sessions  # type: ignore[no-any-return]
 
 
 def _safe_next(target: str | None) -> str:
@@ -162,7 +168,7 @@ def _attempt(configured: bool) -> ResponseReturnValue:
     _limiter().succeeded(who)
     session.clear()
     session.permanent = True
-    session[SESSION_KEY] = {"at": time.time(), "v": _fingerprint()}
+    session[SESSION_KEY] = {"id": _sessions().open(who, now()), "v": _fingerprint()}
     csrf.rotate()
     log.info("admin.login.ok", extra={"client": who})
     return redirect(_safe_next(request.form.get("next")))
@@ -171,6 +177,8 @@ def _attempt(configured: bool) -> ResponseReturnValue:
 @blueprint.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    marker = session.get(SESSION_KEY)
+    _sessions().close(marker.get("id") if isinstance(marker, dict) else None)
     session.clear()
     csrf.rotate()
     flash("You are logged out.")

@@ -76,11 +76,17 @@ class LoginLimiter:
     limits: Limits = field(default_factory=Limits)
 
     def blocked(self, client: str) -> bool:
+        """Over its own limit, or — during a global storm — a client that has failed before.
+
+        A client with no failures may still try while the global ceiling is reached, so
+        a guessing storm from many addresses never locks the real admin out; each address
+        in the storm is stopped after its first miss.
+        """
         window = self.limits.window_seconds
-        return (
-            self.counter.get(f"client:{client}", window) >= self.limits.per_client
-            or self.counter.get("all", window) >= self.limits.overall
-        )
+        own = self.counter.get(f"client:{client}", window)
+        if own >= self.limits.per_client:
+            return True
+        return own > 0 and self.counter.get("all", window) >= self.limits.overall
 
     def failed(self, client: str) -> None:
         self.counter.incr(f"client:{client}", self.limits.window_seconds)

@@ -21,6 +21,18 @@ LINEAR_KEY = "lin_api_KEY_must_never_show"
 JIRA_URL = "https://flowkeeper-test.atlassian.net"
 
 
+# The admin tests post the captured 2024 delivery with its own timestamp (the rules judge
+# staleness by it), so its replay bound is long; tests/foundation/test_replays.py tests the bound.
+CAPTURED_BODIES_MAX_AGE = str(24 * 365 * 20)
+
+
+def captured_jira_request(payload: dict[str, Any], **options: Any) -> tuple[bytes, dict[str, str]]:
+    """A signed delivery keeping the captured body's own `timestamp`."""
+    from tests.foundation.helpers import jira_request
+
+    return jira_request(payload, timestamp_ms=payload["timestamp"], **options)
+
+
 def base_env(db_url: str, **extra: str) -> dict[str, str]:
     return {
         "DATABASE_URL": db_url,
@@ -29,6 +41,7 @@ def base_env(db_url: str, **extra: str) -> dict[str, str]:
         "SECRET_KEY": SECRET_KEY,
         "JIRA_WEBHOOK_SECRET": JIRA_SECRET,
         "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET,
+        "FLOWKEEPER_WEBHOOK_MAX_AGE": CAPTURED_BODIES_MAX_AGE,
         **extra,
     }
 

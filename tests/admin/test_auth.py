@@ -9,8 +9,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from integration.app import create_app
-from tests.admin.helpers import JIRA_SECRET, PASSWORD, base_env, csrf_of, jira_payload, login, post
-from tests.foundation.helpers import jira_request
+from tests.admin.helpers import (
+    JIRA_SECRET,
+    PASSWORD,
+    base_env,
+    captured_jira_request,
+    csrf_of,
+    jira_payload,
+    login,
+    post,
+)
 
 
 def admin_routes(app: Flask) -> list[tuple[str, str]]:
@@ -185,7 +193,7 @@ def test_webhooks_never_accept_the_admin_session(admin: FlaskClient) -> None:
         headers={"Content-Type": "application/json", "X-CSRF-Token": csrf_of(admin)},
     )
     assert unsigned.status_code == 401
-    body, headers = jira_request(jira_payload(), secret=JIRA_SECRET)
+    body, headers = captured_jira_request(jira_payload(), secret=JIRA_SECRET)
     signed = admin.application.test_client().post("/webhooks/jira", data=body, headers=headers)
     assert signed.status_code == 200  # and the webhook route needs no CSRF token or session
 

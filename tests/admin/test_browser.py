@@ -14,8 +14,7 @@ from integration.runner import EmbeddedRunner
 from integration.services import Services, build_services
 from integration.settings import load_settings
 from tests.admin.browser import browser_page, output_dir
-from tests.admin.helpers import JIRA_SECRET, PASSWORD, base_env, jira_payload
-from tests.foundation.helpers import jira_request
+from tests.admin.helpers import JIRA_SECRET, PASSWORD, base_env, captured_jira_request, jira_payload
 from tests.processes import serving
 from tests.stub import Stub, jira_issue, running_stub
 
@@ -61,7 +60,7 @@ def running(db_url: str) -> Iterator[Running]:
 
 def post_webhook(url: str) -> None:
     payload = jira_payload(KEY, "Checkout <script>alert('title')</script> flow")
-    body, headers = jira_request(payload, secret=JIRA_SECRET)
+    body, headers = captured_jira_request(payload, secret=JIRA_SECRET)
     response = requests.post(f"{url}/webhooks/jira", data=body, headers=headers, timeout=10)
     assert response.json()["status"] == "queued"
 

@@ -15,12 +15,20 @@ from integration.settings import load_settings
 from integration.trackers.base import TrackerUnavailable
 from rules.model import Item, Person, Status, StatusCategory, Tracker
 from tests.admin.fakes import FakeTracker
-from tests.admin.helpers import JIRA_SECRET, JIRA_TOKEN, JIRA_URL, base_env, jira_payload, login, post
-from tests.foundation.helpers import jira_request
+from tests.admin.helpers import (
+    JIRA_SECRET,
+    JIRA_TOKEN,
+    JIRA_URL,
+    base_env,
+    captured_jira_request,
+    jira_payload,
+    login,
+    post,
+)
 
 
 def deliver(app: Flask, key: str, summary: str = "Fix the login") -> None:
-    body, headers = jira_request(jira_payload(key, summary), secret=JIRA_SECRET)
+    body, headers = captured_jira_request(jira_payload(key, summary), secret=JIRA_SECRET)
     app.test_client().post("/webhooks/jira", data=body, headers=headers)
     EmbeddedRunner(app.extensions["flowkeeper"].services).run_pending()
 

@@ -14,8 +14,7 @@ from integration.runner import EmbeddedRunner
 from integration.services import Services
 from integration.store.store import Store
 from rules.model import EpisodeChange, EpisodeTransition, Item, Person, Status, StatusCategory, Tracker
-from tests.admin.helpers import JIRA_SECRET, jira_payload
-from tests.foundation.helpers import jira_request
+from tests.admin.helpers import JIRA_SECRET, captured_jira_request, jira_payload
 
 NOW = datetime.now(UTC)
 
@@ -66,7 +65,7 @@ def keys(admin: FlaskClient, **query: str) -> list[str]:
 
 
 def test_items_flagged_by_a_webhook_are_listed(app: Flask, services: Services, admin: FlaskClient) -> None:
-    body, headers = jira_request(jira_payload("GBL-31", "Ship the onboarding flow"), secret=JIRA_SECRET)
+    body, headers = captured_jira_request(jira_payload("GBL-31", "Ship the onboarding flow"), secret=JIRA_SECRET)
     app.test_client().post("/webhooks/jira", data=body, headers=headers)
     EmbeddedRunner(services).run_pending()
     listed = admin.get("/admin/flagged.json").json

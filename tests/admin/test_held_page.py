@@ -120,9 +120,9 @@ def test_approve_rechecks_each_item_and_applies_what_is_still_wanted(world: Worl
     page = world.admin.get("/admin/held").get_data(as_text=True)
     assert "2 items written, 1 no longer needed" in page
     assert "No held writes" in page and '<span class="badge done">approved</span>' in page
-    assert "admin page (127.0.0.1)" in page
+    assert "(127.0.0.1)" in page and "admin session " in page
     approved = world.services.store.audit.page(AuditFilter(rule=RULE, outcome="done"))
-    assert any(e.action == "held" and "approved by admin page" in e.reason for e in approved)
+    assert any(e.action == "held" and "approved by admin session" in e.reason for e in approved)
 
 
 def test_discard_writes_nothing(world: World) -> None:
@@ -132,6 +132,8 @@ def test_discard_writes_nothing(world: World) -> None:
     page = world.admin.get("/admin/held").get_data(as_text=True)
     assert f"Discarded batch {batch}: 2 items left unchanged." in page
     assert '<span class="badge skipped">discarded</span>' in page
+    trail = world.services.store.audit.page(AuditFilter(tracker="admin"))
+    assert [(e.action, e.detail["batch"], e.detail["by"]) for e in trail] == [("admin:discard", batch, "admin")]
 
 
 def test_a_decided_batch_cannot_be_approved_again(world: World) -> None:

@@ -21,9 +21,18 @@ from integration.queue import QUEUE_NAME, job_id_for
 from integration.runner import EmbeddedRunner
 from integration.services import Services, build_services
 from integration.settings import load_settings
+from integration.store.audit import AuditFilter
 from tests.admin.fakes import FakeTracker
-from tests.admin.helpers import JIRA_SECRET, JIRA_TOKEN, JIRA_URL, base_env, jira_payload, login, post
-from tests.foundation.helpers import jira_request
+from tests.admin.helpers import (
+    JIRA_SECRET,
+    JIRA_TOKEN,
+    JIRA_URL,
+    base_env,
+    captured_jira_request,
+    jira_payload,
+    login,
+    post,
+)
 from webhooks.specs import jira_spec
 
 
@@ -37,7 +46,7 @@ class RedisApp:
 
     def deliver(self, delivery: str, key: str) -> Job:
         """Queue a signed delivery with no retries left, so its first failure lands in the failed registry."""
-        body, headers = jira_request(jira_payload(key), delivery=delivery, secret=JIRA_SECRET)
+        body, headers = captured_jira_request(jira_payload(key), delivery=delivery, secret=JIRA_SECRET)
         assert (
             self.app.test_client().post("/webhooks/jira", data=body, headers=headers).json["status"]
             == "queued"
@@ -144,6 +153,7 @@ def test_embedded_failed_deliveries_can_be_requeued(embedded: Services, admin: F
     job_id = admin.get("/admin/jobs.json").json["jobs"][0]["id"]
     assert post(admin, f"/admin/jobs/{job_id}/requeue").status_code == 302
     assert embedded.store.deliveries.state_of("jira", "e-1") == "pending"
+    assert [e.action for e in embedded.store.audit.page(AuditFilter(tracker="admin"))] == ["admin:requeue"]
     EmbeddedRunner(embedded).run_pending()
     assert embedded.store.deliveries.state_of("jira", "e-1") == "done"
     assert admin.get("/admin/jobs.json").json["total"] == 0
@@ -154,6 +164,8 @@ def test_embedded_failed_delivery_can_be_deleted(embedded: Services, admin: Flas
     job_id = admin.get("/admin/jobs.json").json["jobs"][0]["id"]
     assert post(admin, f"/admin/jobs/{job_id}/delete").status_code == 302
     assert embedded.store.deliveries.state_of("jira", "e-2") is None
+    trail = embedded.store.audit.page(AuditFilter(tracker="admin"))
+    assert [(e.action, e.detail["job"]) for e in trail] == [("admin:delete_job", job_id)]
     assert post(admin, "/admin/jobs/not-a-number/delete").status_code == 302  # gone: a message, not a 500
 
 

@@ -23,11 +23,11 @@ from tests.admin.helpers import (
     LINEAR_KEY,
     RULES_DIR,
     base_env,
+    captured_jira_request,
     jira_payload,
     login,
     post,
 )
-from tests.foundation.helpers import jira_request
 
 JIRA_ENV = {"JIRA_URL": JIRA_URL, "JIRA_USER": "bot@example.com", "JIRA_API_TOKEN": JIRA_TOKEN}
 
@@ -48,7 +48,7 @@ def test_overview_shows_mode_trackers_and_rule_files(admin: FlaskClient) -> None
 
 
 def test_last_webhook_and_its_outcome(app: Flask, admin: FlaskClient) -> None:
-    body, headers = jira_request(jira_payload("GBL-7"), delivery="delivery-7", secret=JIRA_SECRET)
+    body, headers = captured_jira_request(jira_payload("GBL-7"), delivery="delivery-7", secret=JIRA_SECRET)
     app.test_client().post("/webhooks/jira", data=body, headers=headers)
     tracker = admin.get("/admin/overview.json").json["trackers"][0]
     assert tracker["name"] == "jira"

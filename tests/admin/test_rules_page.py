@@ -19,8 +19,16 @@ from integration.settings import load_settings
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from integration.store.store import Store
 from tests.admin.fakes import FakeTracker
-from tests.admin.helpers import JIRA_SECRET, JIRA_URL, RULES_DIR, base_env, jira_payload, login, post
-from tests.foundation.helpers import jira_request
+from tests.admin.helpers import (
+    JIRA_SECRET,
+    JIRA_URL,
+    RULES_DIR,
+    base_env,
+    captured_jira_request,
+    jira_payload,
+    login,
+    post,
+)
 
 RULE = "started-without-assignee"
 
@@ -34,7 +42,7 @@ class Live:
 
     def deliver(self, key: str) -> list[AuditEntry]:
         """Post a signed webhook for `key`, run the embedded queue, return that item's decisions."""
-        body, headers = jira_request(jira_payload(key), secret=JIRA_SECRET)
+        body, headers = captured_jira_request(jira_payload(key), secret=JIRA_SECRET)
         assert self.app.test_client().post("/webhooks/jira", data=body, headers=headers).status_code == 200
         EmbeddedRunner(self.services).run_pending()
         return self.services.store.audit.page(AuditFilter(item_key=key, rule=RULE))

@@ -13,7 +13,8 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from integration.admin.auth import client_key, login_required
+from integration.admin.auth import admin_actor, login_required
+from integration.admin.trail import record_admin_action
 from integration.admin.web import scrub, services
 
 try:  # the sweeps feature owns held writes; without it there is nothing to hold
@@ -99,7 +100,8 @@ APPROVE_INLINE_UP_TO = 50  # held writes approved within the request; more go to
 
 
 def _who() -> str:
-    return f"admin page ({client_key()})"
+    actor = admin_actor()
+    return f"admin session {actor['session']} ({actor['client']})"
 
 
 @blueprint.post("/held/<int:batch_id>/approve")
@@ -113,6 +115,8 @@ def approve(batch_id: int) -> ResponseReturnValue:
             job = sweeps_held.approve_in_background(services(), batch_id, by=_who())
             if job is not None:  # a large batch would outlive the web request: a worker approves it
                 log.info("admin.held.approving", extra={"batch": batch_id, "job": job})
+                record_admin_action("approve", f"held batch {batch_id} handed to a worker for approval (job {job})",
+                                    batch=batch_id)
                 flash(f"Batch {batch_id} is being approved by a worker (job {job}): reload to follow it.", "ok")
                 return redirect(url_for("admin_held.index"))
         result = sweeps_held.approve(services(), batch_id, by=_who())
@@ -120,6 +124,7 @@ def approve(batch_id: int) -> ResponseReturnValue:
         flash(scrub(error), "error")
         return redirect(url_for("admin_held.index"))
     log.info("admin.held.approved", extra={"batch": batch_id, "result": result.describe()})
+    record_admin_action("approve", f"held batch {batch_id} approved: {scrub(result.describe())}", batch=batch_id)
     flash(f"Approved {scrub(result.describe())}.", "error" if result.failed else "ok")
     return redirect(url_for("admin_held.index"))
 
@@ -136,5 +141,7 @@ def discard(batch_id: int) -> ResponseReturnValue:
         flash(scrub(error), "error")
         return redirect(url_for("admin_held.index"))
     log.info("admin.held.discarded", extra={"batch": batch_id, "items": dropped})
+    record_admin_action("discard", f"held batch {batch_id} discarded: {dropped} items left unchanged",
+                        batch=batch_id)
     flash(f"Discarded batch {batch_id}: {dropped} items left unchanged.", "ok")
     return redirect(url_for("admin_held.index"))

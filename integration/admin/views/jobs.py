@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from integration.admin.auth import login_required
 from integration.admin.failed import PAGE, FailedJobs, JobGone, failed_jobs
+from integration.admin.trail import record_admin_action
 from integration.admin.web import int_arg, scrub, services
 
 log = logging.getLogger("flowkeeper.admin")
@@ -70,6 +71,7 @@ def requeue(job_id: str) -> ResponseReturnValue:
         flash("That job is no longer in the failed list (requeued, deleted or expired).", "error")
         return redirect(url_for("admin_jobs.index"))
     log.info("admin.job.requeued", extra={"job": job_id})
+    record_admin_action("requeue", f"requeued {scrub(what)}", job=job_id)
     flash(f"Requeued {scrub(what)}.", "ok")
     return redirect(url_for("admin_jobs.index"))
 
@@ -83,5 +85,6 @@ def delete(job_id: str) -> ResponseReturnValue:
         flash("That job is no longer in the failed list (requeued, deleted or expired).", "error")
         return redirect(url_for("admin_jobs.index"))
     log.info("admin.job.deleted", extra={"job": job_id})
+    record_admin_action("delete_job", f"deleted {scrub(what)}", job=job_id)
     flash(f"Deleted {scrub(what)}.", "ok")
     return redirect(url_for("admin_jobs.index"))

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from integration.admin.auth import login_required
 from integration.admin.queries.stats import RuleStats, rule_stats
+from integration.admin.trail import record_admin_action
 from integration.admin.web import now, services
 from rules.engine import effective as engine_effective
 from rules.model import EvalContext
@@ -155,6 +156,7 @@ def override(name: str) -> ResponseReturnValue:
     if request.form.get("reset"):
         svc.store.overrides.clear(name)
         log.info("admin.override.cleared", extra={"rule": name})
+        record_admin_action("override", f"rule {name}: overrides cleared, back to its file", rule=name)
         flash(f"{name}: back to what its rule file says.", "ok")
         return redirect(url_for("admin_rules.index", _anchor=f"rule-{name}"))
     field = request.form.get("field", "")
@@ -163,6 +165,8 @@ def override(name: str) -> ResponseReturnValue:
         abort(400, description="Choose a toggle (enabled or dry_run) and a value (0 or 1).")
     svc.store.overrides.set(name, now(), **{field: value == "1"})
     log.info("admin.override.set", extra={"rule": name, "field": field, "value": value == "1"})
+    record_admin_action("override", f"rule {name}: {field} set to {value == '1'}", rule=name, field=field,
+                        value=value == "1")
     flash(f"{name}: {_said(field, value == '1')} — from the next event on.", "ok")
     return redirect(url_for("admin_rules.index", _anchor=f"rule-{name}"))
 
