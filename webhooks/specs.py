@@ -10,11 +10,11 @@ from functools import partial
 from typing import Any
 
 from integration.settings import Settings
+from integration.trackers.errors import PayloadError
 from integration.trackers.factory import jira_config, linear_config
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.linear import normalize as linear_normalize
 from rules.model import Event, Tracker
-from integration.trackers.errors import PayloadError
 from webhooks.headers import HeaderLookup
 from webhooks.receiver import FreshnessCheck, ReceiverSpec
 from webhooks.signatures import verify_hex_signature, verify_hub_signature
