@@ -1,12 +1,15 @@
-"""Action types: comment, add_labels, remove_labels and flag (label + comment, cleared on stop)."""
+"""Action types: comment, add_labels, remove_labels and flag (label + comment, cleared on stop).
+
+Transitions and assignments live in rules.moves; both modules emit through `Emit`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rules.fieldkinds import LABEL
-from rules.model import Action, ActionKind, Item
+from rules.model import Action, ActionKind, Event, Item
 from rules.registry import Problem, actions
 from rules.templates import CommentTemplate, TemplateProblem, check_template
 
@@ -30,17 +33,21 @@ class Emit:
     step: str
     reason: str
     dry_run: bool
+    event: Event | None = None
+    notes: list[str] = field(default_factory=list)  # why an action emitted nothing (for explain)
 
 
 def _body(template: CommentTemplate, em: Emit) -> Any:
     wip = None
     if em.item.assignee is not None:
         wip = em.frame.ctx.wip_by_assignee.get(em.item.assignee.id)
-    return template.render(em.item, em.frame.now, em.rule.calendar, em.rule, wip, em.step, em.rule.age_unit)
+    actor = em.event.actor if em.event is not None else None
+    return template.render(em.item, em.frame.now, em.rule.calendar, em.rule, wip, em.step, em.rule.age_unit,
+                           actor)
 
 
-def _action(kind: ActionKind, em: Emit, **kw: Any) -> Action:
-    return Action(kind, em.rule.name, em.reason, em.episode, em.step, dry_run=em.dry_run, **kw)
+def action_of(kind: ActionKind, em: Emit, reason: str | None = None, **kw: Any) -> Action:
+    return Action(kind, em.rule.name, reason or em.reason, em.episode, em.step, dry_run=em.dry_run, **kw)
 
 
 class CommentAction:
@@ -49,7 +56,7 @@ class CommentAction:
         self.flag_label: str | None = None
 
     def emit(self, em: Emit) -> list[Action]:
-        return [_action(ActionKind.COMMENT, em, comment=_body(self.template, em))]
+        return [action_of(ActionKind.COMMENT, em, comment=_body(self.template, em))]
 
     def clear(self, em: Emit) -> list[Action]:
         return []
@@ -62,7 +69,7 @@ class LabelAction:
     def emit(self, em: Emit) -> list[Action]:
         have = {x.casefold() for x in em.item.labels}
         wanted = [x for x in self.labels if (x.casefold() in have) is (self.kind is ActionKind.REMOVE_LABELS)]
-        return [_action(self.kind, em, labels=tuple(wanted))] if wanted else []
+        return [action_of(self.kind, em, labels=tuple(wanted))] if wanted else []
 
     def clear(self, em: Emit) -> list[Action]:
         return []
@@ -75,13 +82,13 @@ class FlagAction:
     def emit(self, em: Emit) -> list[Action]:
         out = LabelAction(ActionKind.ADD_LABELS, [self.flag_label]).emit(em)
         if self.comment is not None:
-            out.append(_action(ActionKind.COMMENT, em, comment=_body(self.comment, em)))
+            out.append(action_of(ActionKind.COMMENT, em, comment=_body(self.comment, em)))
         return out
 
     def clear(self, em: Emit) -> list[Action]:
         out = LabelAction(ActionKind.REMOVE_LABELS, [self.flag_label]).emit(em)
         if self.clear_comment is not None:
-            out.append(_action(ActionKind.COMMENT, em, comment=_body(self.clear_comment, em)))
+            out.append(action_of(ActionKind.COMMENT, em, comment=_body(self.clear_comment, em)))
         return out
 
 

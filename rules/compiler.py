@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -55,7 +56,7 @@ def parse_schedule(value: str | None) -> str | timedelta | None:
 
 
 def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, line: int,
-                 slots: SlotTable) -> Rule:
+                 slots: SlotTable, people: Mapping[str, Any] | None = None) -> Rule:
     """Compile once; the result is evaluated many times. `raw` has passed every check."""
     timezone = raw.get("timezone") or defaults.get("timezone") or "UTC"
     calendar = calendar_from_spec(raw.get("calendar") or defaults.get("calendar"), timezone)
@@ -91,7 +92,7 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
         slots=slots, raw_when=raw["when"],
         trigger_set=expand(triggers),
         flag_set=frozenset(label.casefold() for label in flags),
-        **_verdicts(raw["name"], raw["when"], triggers),
+        **_verdicts(raw["name"], raw["when"], triggers), people=dict(people or {}),
     )
 
 

@@ -175,9 +175,9 @@ def _rule(rule: Rule, item: Item, event: Event | None, frame: Frame, kind: str, 
         elif not is_triggered and not active:
             out.no_actions.append(NoAction(rule.name, lambda: f"holds, but not triggered by '{kind}'"))
         else:
-            _holds(rule, item, frame, state, dry, out)
+            _holds(rule, item, event, frame, state, dry, out)
     elif active or flagged:
-        _stopped(rule, item, frame, state, dry, exempt, out)
+        _stopped(rule, item, event, frame, state, dry, exempt, out)
     elif exempt is not None:
         out.no_actions.append(NoAction(rule.name, exempt))
     else:
@@ -188,15 +188,15 @@ def _on(rule: Rule) -> str:
     return ", ".join(sorted(rule.triggers))
 
 
-def _stopped(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, exempt: str | None,
-             out: _Out) -> None:
+def _stopped(rule: Rule, item: Item, event: Event | None, frame: Frame, state: Any, dry: bool,
+             exempt: str | None, out: _Out) -> None:
     """The condition stopped holding on an item with an open episode or our flag: clear it."""
     if state is not None and state.active:
         out.transitions.append(EpisodeTransition(rule.name, EpisodeChange.CLOSE, state.episode))
     episode = state.episode if state is not None else 0
     reason = f"'{rule.name}' no longer holds ({exempt or 'the item moved'}): clearing its flag"
     for step in rule.steps:  # each rung clears under its own step id: one write identity per flag
-        em = Emit(item, rule, frame, episode, f"close-{step.id}", reason, dry)
+        em = Emit(item, rule, frame, episode, f"close-{step.id}", reason, dry, event)
         for action in step.actions:
             out.actions += action.clear(em)
 
@@ -211,7 +211,7 @@ def _first_failure(rule: Rule, item: Item, event: Event | None, frame: Frame) ->
     return f"condition does not hold: {trace.label} is {trace.actual}, expected {trace.expected}"
 
 
-def _holds(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, out: _Out) -> None:
+def _holds(rule: Rule, item: Item, event: Event | None, frame: Frame, state: Any, dry: bool, out: _Out) -> None:
     active = state is not None and state.active
     episode = state.episode if active else (state.episode + 1 if state is not None else 1)
     done: frozenset[str] = state.steps_done if active else frozenset()
@@ -219,17 +219,19 @@ def _holds(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, out: _Ou
         out.transitions.append(EpisodeTransition(rule.name, EpisodeChange.OPEN, episode))
     current = _current_step(rule, item, frame)
     if any(s.id in done for s in rule.steps[current:]):
-        _repeat(rule, item, frame, state, dry, out, episode, rule.steps[_highest_done(rule, done)])
+        _repeat(rule, item, event, frame, state, dry, out, episode, rule.steps[_highest_done(rule, done)])
         return
     for step in rule.steps[:current]:
         if step.id not in done:  # catching up: a skipped rung's labels, not its comments
-            em = Emit(item, rule, frame, episode, step.id, _reason(rule, step), dry)
+            em = Emit(item, rule, frame, episode, step.id, _reason(rule, step), dry, event)
             out.actions += [a for action in step.actions if action.flag_label or _is_label(action)
                             for a in action.emit(em) if a.kind.value == "add_labels"]
     step = rule.steps[current]
-    em = Emit(item, rule, frame, episode, step.id, _reason(rule, step), dry)
-    for action in step.actions:
-        out.actions += action.emit(em)
+    em = Emit(item, rule, frame, episode, step.id, _reason(rule, step), dry, event)
+    emitted = [a for action in step.actions for a in action.emit(em)]
+    out.actions += emitted
+    if em.notes:  # an action with nothing to do says why (explain, rule tests, the audit)
+        out.no_actions.append(NoAction(rule.name, "; ".join(em.notes)))
 
 
 def _is_label(action: Any) -> bool:
@@ -253,8 +255,8 @@ def _highest_done(rule: Rule, done: frozenset[str]) -> int:
     return max(n for n, s in enumerate(rule.steps) if s.id in done)
 
 
-def _repeat(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, out: _Out, episode: int,
-            step: Step) -> None:
+def _repeat(rule: Rule, item: Item, event: Event | None, frame: Frame, state: Any, dry: bool, out: _Out,
+            episode: int, step: Step) -> None:
     """Already acted at this rung: a reminder every `repeat_after`, else nothing."""
     since = (state.opened_at or state.last_action_at) if state is not None else None
     if rule.repeat_after is None or since is None:
@@ -267,7 +269,7 @@ def _repeat(rule: Rule, item: Item, frame: Frame, state: Any, dry: bool, out: _O
         out.no_actions.append(NoAction(rule.name, lambda: f"already acted; next reminder after {rule.repeat_after}"))
         return
     reason = f"'{rule.name}' still holds: reminder {k} (every {rule.repeat_after})"
-    em = Emit(item, rule, frame, episode, step_id, reason, dry)
+    em = Emit(item, rule, frame, episode, step_id, reason, dry, event)
     for action in step.actions:
         out.actions += [a for a in action.emit(em) if a.kind.value == "comment"]
 

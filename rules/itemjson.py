@@ -11,6 +11,7 @@ from typing import Any
 from rules.model import (
     ActorKind,
     Change,
+    Closure,
     Comment,
     EvalContext,
     Event,
@@ -82,6 +83,7 @@ def item_from_dict(data: dict[str, Any]) -> Item:
             links=tuple(Link(ln["kind"], ln["key"], StatusCategory(ln["status_category"])
                              if ln.get("status_category") else None) for ln in data.get("links", ())),
             due_date=date.fromisoformat(str(due)) if due else None, deleted=bool(data.get("deleted", False)),
+            sprint_active=data.get("sprint_active"), project_active=data.get("project_active"),
             unknown=frozenset(data.get("unknown", ())), **fields,
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -111,6 +113,16 @@ def event_from_dict(data: dict[str, Any], item: Item, default_time: datetime) ->
         raise ItemJsonError(f"event: {exc}") from exc
 
 
+def _closure(data: dict[str, Any] | None) -> Closure | None:
+    """`closure: { at, previous, to, rule }`: Flowkeeper's own close, as the store remembers it."""
+    if not data:
+        return None
+    at = parse_time(data.get("at"))
+    if at is None:
+        raise ItemJsonError("closure: 'at' is required")
+    return Closure(str(data.get("rule", "")), at, _status(data.get("previous")), _status(data.get("to")))
+
+
 def context_from_dict(data: dict[str, Any] | None) -> EvalContext:
     data = data or {}
     try:
@@ -124,6 +136,7 @@ def context_from_dict(data: dict[str, Any] | None) -> EvalContext:
             exempt_rules=frozenset(data.get("exempt_rules") or ()), overrides=dict(data.get("overrides") or {}),
             last_activity_by={k: t for k, v in (data.get("last_activity_by") or {}).items()
                               if (t := parse_time(v)) is not None},
+            closure=_closure(data.get("closure")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ItemJsonError(f"context: {exc}") from exc

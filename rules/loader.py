@@ -17,6 +17,8 @@ from rules.compilectx import SlotTable
 from rules.compiler import compile_rule
 from rules.errors import RuleError, RuleFileError
 from rules.fastschema import surely_valid
+from rules.people import PersonEntry, entry_from
+from rules.peoplecheck import check_people
 from rules.ruleset import Rule, RuleSet, RuleTest
 from rules.schema import rule_file_schema
 from rules.schemaerrors import message, most_specific
@@ -52,11 +54,9 @@ def load_ruleset(paths: Sequence[str | Path]) -> RuleSet:
     rules: list[Rule] = []
     tests: list[RuleTest] = []
     seen: dict[str, RuleError] = {}
-    for path in files:
-        parsed = _load_file(path, errors)
-        if parsed is None:
-            continue
-        doc, file_rules, file_tests = parsed
+    loaded = [(path, parsed) for path in files if (parsed := _load_file(path, errors)) is not None]
+    people = collect_people([(str(path), doc) for path, (doc, _, _) in loaded], errors)
+    for path, (doc, file_rules, file_tests) in loaded:
         for index, raw in file_rules:
             where = _locator(str(path), doc, raw.get("name"), ("rules", index))
             first = seen.get(raw["name"])
@@ -65,17 +65,36 @@ def load_ruleset(paths: Sequence[str | Path]) -> RuleSet:
                                     False))
                 continue
             seen[raw["name"]] = where((), "", False)
-            problems = check_rule(raw, doc.data.get("defaults") or {})
+            problems = check_rule(raw, doc.data.get("defaults") or {}) + check_people(raw, people)
             errors += [where(sub, msg, is_key) for sub, msg, is_key in problems]
             if not problems and not errors:
                 line = doc.where(("rules", index))[0]
-                rules.append(compile_rule(raw, doc.data.get("defaults") or {}, str(path), line, slots))
+                rules.append(compile_rule(raw, doc.data.get("defaults") or {}, str(path), line, slots, people))
         tests += file_tests
     if not files:
         errors.append(RuleError("<none>", 1, 1, None, "", "no rule files found"))
     if errors:
         raise RuleFileError(sorted(errors, key=lambda e: (e.file, e.line, e.col)))
     return RuleSet(tuple(rules), slots, tuple(files), tuple(tests))
+
+
+def collect_people(docs: list[tuple[str, Doc]], errors: list[RuleError]) -> dict[str, PersonEntry]:
+    """Every file's `people:`, merged: one name means one person across the whole rule set."""
+    people: dict[str, PersonEntry] = {}
+    where_first: dict[str, str] = {}
+    for name, doc in docs:
+        section = doc.data.get("people") if isinstance(doc.data, dict) else None
+        for handle, raw in (section or {}).items():
+            entry = entry_from(handle, raw)
+            first = people.get(handle)
+            if first is not None and first.differs(entry):
+                line, col = doc.where(("people", handle), key=True)
+                errors.append(RuleError(name, line, col, None, f"people.{handle}",
+                                        f"'{handle}' is already defined differently in {where_first[handle]}"))
+                continue
+            people.setdefault(handle, entry)
+            where_first.setdefault(handle, name)
+    return people
 
 
 def _load_file(path: Path, errors: list[RuleError]) -> tuple[Doc, list[tuple[int, dict[str, Any]]],

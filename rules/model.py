@@ -120,6 +120,9 @@ class Item:
     deleted: bool = False
     unknown: frozenset[str] = frozenset()
     last_comment_at: datetime | None = None  # from the mirror: last human comment (clock choice)
+    # whether the item's sprint / cycle and its project are still running (None: not known)
+    sprint_active: bool | None = None
+    project_active: bool | None = None
 
     @property
     def is_partial(self) -> bool:
@@ -203,6 +206,30 @@ class ActionKind(str, enum.Enum):
     COMMENT = "comment"
     ADD_LABELS = "add_labels"
     REMOVE_LABELS = "remove_labels"
+    TRANSITION = "transition"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionTarget:
+    """Where a transition leads: a status category or a named status (one of the two).
+
+    `resolution` asks Jira for a resolution by name (a canceled close picks a not-completed
+    one such as "Won't Do" when unset); `note` is the close or reopen reason people read in
+    the audit log and `explain`; `reopen` marks a return to the status Flowkeeper closed from.
+    """
+
+    category: StatusCategory | None = None
+    status: str | None = None
+    resolution: str | None = None
+    note: str | None = None
+    reopen: bool = False
+
+    @property
+    def label(self) -> str:
+        where = self.status if self.status else (self.category.value if self.category else "?")
+        return f"reopen to {where}" if self.reopen else f"to {where}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +244,24 @@ class Action:
     comment: CommentBody | None = None
     labels: tuple[str, ...] = ()
     dry_run: bool = False  # the rule's own dry run; it can only make things drier
+    transition: TransitionTarget | None = None
+    assignee: Person | None = None  # the person an `assign` gives the item to
 
     @property
     def identity(self) -> str:
         return f"{self.rule}/{self.episode}/{self.step}/{self.kind.value}"
+
+    @property
+    def detail(self) -> str:
+        """What the write would change, as a person reads it: labels, comment text, target, assignee."""
+        if self.transition is not None:
+            note = f" ({self.transition.note})" if self.transition.note else ""
+            return f"{self.transition.label}{note}"
+        if self.kind is ActionKind.ASSIGN and self.assignee is not None:
+            return f"to {self.assignee.name or self.assignee.email or self.assignee.id}"
+        if self.labels:
+            return ", ".join(self.labels)
+        return self.comment.plain if self.comment is not None else ""
 
 
 class EpisodeChange(str, enum.Enum):
@@ -281,6 +322,17 @@ class EvalContext:
     overrides: Mapping[str, Mapping[str, bool]] = field(default_factory=lambda: EMPTY_MAPPING)  # rule → enabled/dry_run
     # last counting (human) activity by kind: "any", "comment", "status", "assignee"
     last_activity_by: Mapping[str, datetime] = field(default_factory=lambda: EMPTY_MAPPING)
+    closure: Closure | None = None  # Flowkeeper's own last close of this item, if it still stands
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """Flowkeeper closed the item: when, by which rule, and the status it came from (for reopen)."""
+
+    rule: str
+    at: datetime
+    previous: Status
+    to: Status
 
 
 # ---- what sweeps ask the tracker for -------------------------------------------------

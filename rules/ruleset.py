@@ -63,6 +63,7 @@ class Rule:
     category_gate: frozenset[StatusCategory] | None = None
     gate_verdicts: Mapping[StatusCategory, NoAction] = field(default_factory=dict, repr=False)
     trigger_verdicts: Mapping[str, NoAction] = field(default_factory=dict, repr=False)
+    people: Mapping[str, Any] = field(default_factory=dict, repr=False)  # handle → rules.people.PersonEntry
 
     def pushdown(self, now: datetime) -> SearchQuery:
         """Candidates for a sweep at `now`: a superset of the items this rule could act on."""

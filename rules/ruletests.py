@@ -59,8 +59,18 @@ def _matches(want: dict[str, Any], action: Action) -> bool:
         return False
     if "dry_run" in want and bool(want["dry_run"]) != action.dry_run:
         return False
+    if "to" in want and str(want["to"]).casefold() not in _destinations(action):
+        return False
     body = action.comment.plain if action.comment else ""
     return "comment_contains" not in want or want["comment_contains"] in body
+
+
+def _destinations(action: Action) -> set[str]:
+    """What `to:` in an expectation may name: a transition's category or status, an assignee's id/email/name."""
+    target, person = action.transition, action.assignee
+    if target is not None:
+        return {x.casefold() for x in (target.status, target.category.value if target.category else None) if x}
+    return {x.casefold() for x in (person.id, person.email, person.name) if x} if person is not None else set()
 
 
 def _compare(expected: list[dict[str, Any]], actual: list[Action]) -> str | None:
@@ -78,5 +88,4 @@ def _compare(expected: list[dict[str, Any]], actual: list[Action]) -> str | None
 def _show(actions: list[Action]) -> str:
     if not actions:
         return "no actions"
-    return "; ".join(f"{a.rule} {a.kind.value} {list(a.labels) or (a.comment.plain if a.comment else '')!r}"
-                     for a in actions)
+    return "; ".join(f"{a.rule} {a.kind.value} {list(a.labels) if a.labels else a.detail!r}" for a in actions)

@@ -15,12 +15,15 @@ import yaml
 
 import rules.actions
 import rules.conditions
+import rules.lifecycle
 import rules.logic
+import rules.moves
 import rules.special  # noqa: F401  (registers event and mirror conditions)
 from rules.calendar import WEEKDAYS
 from rules.compilectx import LABEL_PATTERN
 from rules.durations import DURATION_PATTERN
 from rules.model import ActionKind
+from rules.people import SECTION_SCHEMA
 from rules.registry import Registry, actions, conditions
 from rules.triggers import TRIGGERS
 
@@ -82,7 +85,9 @@ def _rule() -> dict[str, Any]:
 def _test() -> dict[str, Any]:
     expected = {"type": "object", "additionalProperties": False, "required": ["rule", "kind"], "properties": {
         "rule": _str, "kind": {"enum": [k.value for k in ActionKind]}, "labels": _strs,
-        "comment_contains": {"type": "string"}, "step": {"type": "string"}, "dry_run": {"type": "boolean"}}}
+        "comment_contains": {"type": "string"}, "step": {"type": "string"}, "dry_run": {"type": "boolean"},
+        "to": {"type": "string", "description": "transition: the category or status name; assign: the "
+                                                "assignee's id, email or name"}}}
     return {"type": "object", "additionalProperties": False, "required": ["name", "item", "expect"],
             "properties": {"name": _str, "now": _str, "item": {"type": "object"}, "event": {"type": "object"},
                            "context": {"type": "object"}, "rules": _strs,
@@ -103,7 +108,7 @@ def rule_file_schema() -> dict[str, Any]:
         "$id": "https://flowkeeper.dev/schemas/flowkeeper-rules.schema.json",
         "title": "Flowkeeper rule file",
         "type": "object", "additionalProperties": False, "required": ["version"],
-        "properties": {"version": {"const": 1}, "defaults": defaults,
+        "properties": {"version": {"const": 1}, "defaults": defaults, "people": SECTION_SCHEMA,
                        "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
                        "tests": {"type": "array", "items": {"$ref": "#/$defs/test"}}},
         "$defs": {"condition": _one_of_keys(conditions), "action": _one_of_keys(actions),

@@ -10,7 +10,7 @@ from rules.registry import actions, conditions
 from rules.schemaerrors import got
 
 Problem = tuple[tuple[Any, ...], str, bool]
-_EVENT_ONLY = ("changed", "actor")
+_EVENT_ONLY = ("changed", "actor", "actor.kind")
 
 
 def check_rule(raw: dict[str, Any], defaults: dict[str, Any]) -> list[Problem]:

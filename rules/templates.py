@@ -27,7 +27,7 @@ MAX_COMMENT = 10_000
 _MARK = re.compile("\x1eM(\\d+)\x1e")
 VARIABLES = ("item", "key", "title", "url", "status", "assignee", "reporter", "labels", "priority",
              "estimate", "team", "type", "project", "sprint", "created", "updated", "last_activity",
-             "last_comment", "status_entered", "due", "rule", "now", "wip", "step")
+             "last_comment", "status_entered", "due", "rule", "now", "wip", "step", "actor", "people")
 
 
 class PersonView:
@@ -37,11 +37,14 @@ class PersonView:
         self._person, self._mentions = person, mentions
         self.name = (person.name or person.email or person.id) if person else "nobody"
         self.email = person.email if person else None
+        self.kind = person.kind.value if person else None
 
     @property
     def mention(self) -> str:
         if self._person is None:
             return ""
+        if not self._person.id:  # known only by email on this tracker: named, not mentioned
+            return f"@{self.name}"
         self._mentions.append(self._person)
         return f"\x1eM{len(self._mentions) - 1}\x1e"
 
@@ -157,10 +160,15 @@ class CommentTemplate:
         return self._template
 
     def render(self, item: Item, now: datetime, calendar: BusinessCalendar, rule: Any,
-               wip: int | None = None, step: str = "0", age_unit: Unit | None = None) -> CommentBody:
+               wip: int | None = None, step: str = "0", age_unit: Unit | None = None,
+               actor: Person | None = None) -> CommentBody:
         mentions: list[Person] = []
         try:
-            text = self.template.render(_context(item, now, calendar, rule, mentions, wip, step, age_unit))
+            context = _context(item, now, calendar, rule, mentions, wip, step, age_unit)
+            context["actor"] = PersonView(actor, mentions)
+            context["people"] = {handle: PersonView(entry.on(item.tracker), mentions)
+                                 for handle, entry in getattr(rule, "people", {}).items()}
+            text = self.template.render(context)
         except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, MemoryError,
                 RecursionError) as exc:  # never let one item's data (or `title + 1`) crash a sweep
             return CommentBody((Text(f"[rule '{rule.name}': the comment template failed: {exc}]"),))
@@ -192,6 +200,13 @@ def check_template(source: str) -> CommentTemplate:
     if unknown:
         raise TemplateProblem(f"unknown template variable '{unknown[0]}'{did_you_mean(unknown[0], VARIABLES)}")
     return CommentTemplate(source, parsed)
+
+
+def people_read(template: CommentTemplate) -> set[str]:
+    """The `people.<name>` a template reads, so a misspelt name is a load-time error."""
+    parsed = template._parsed if template._parsed is not None else ENV.parse(template.source)
+    return {node.attr for node in parsed.find_all(nodes.Getattr)
+            if isinstance(node.node, nodes.Name) and node.node.name == "people"}
 
 
 def _attribute_names(parsed: nodes.Template) -> list[str]:

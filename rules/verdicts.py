@@ -58,9 +58,8 @@ def _trace_lines(trace: Trace, depth: int) -> list[str]:
 
 def _describe(action: Action) -> str:
     what = action.kind.value.replace("_", " ")
-    detail = ", ".join(action.labels) if action.labels else (action.comment.plain if action.comment else "")
     dry = " (dry run)" if action.dry_run else ""
-    return f"{what} {detail!s}{dry} [episode {action.episode}, step {action.step}]"
+    return f"{what} {action.detail}{dry} [episode {action.episode}, step {action.step}]"
 
 
 def explain(ruleset: RuleSet, item: Item, event: Event | None, now: datetime,
