@@ -9,7 +9,7 @@ import pytest
 
 from rules.engine import evaluate
 from rules.errors import RuleFileError
-from rules.explain import explain
+from rules.verdicts import explain
 from rules.model import (
     ActionKind,
     ActorKind,
