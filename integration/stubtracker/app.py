@@ -53,6 +53,13 @@ def create_stub_app(state: StubState | None = None) -> Flask:
                 state.jira_issues[issue["key"]] = issue
         return jsonify({"ok": True, "count": len(state.jira_issues)})
 
+    @app.post(f"{CONTROL}/jira/users")
+    def seed_jira_users() -> ResponseReturnValue:
+        with state.lock:
+            for user in request.get_json(force=True) or []:
+                state.jira_users[user["accountId"]] = user
+        return jsonify({"ok": True, "count": len(state.jira_users)})
+
     @app.post(f"{CONTROL}/linear/issues")
     def seed_linear() -> ResponseReturnValue:
         body = request.get_json(force=True) or {}
@@ -61,6 +68,8 @@ def create_stub_app(state: StubState | None = None) -> Flask:
                 state.linear_issues[issue["id"]] = issue
             for label in body.get("labels", []):
                 state.linear_labels[label["id"]] = label
+            for user in body.get("users", []):
+                state.linear_users[user["id"]] = user
         return jsonify({"ok": True, "count": len(state.linear_issues)})
 
     @app.get(f"{CONTROL}/requests")
@@ -72,7 +81,8 @@ def create_stub_app(state: StubState | None = None) -> Flask:
     def dump() -> ResponseReturnValue:
         with state.lock:
             return jsonify({"jira_issues": state.jira_issues, "jira_comments": _strip(state.jira_comments),
-                            "linear_issues": state.linear_issues, "linear_comments": state.linear_comments})
+                            "linear_issues": state.linear_issues, "linear_comments": state.linear_comments,
+                            "jira_transitions": state.jira_transitions})
 
     return app
 

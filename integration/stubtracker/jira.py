@@ -159,3 +159,98 @@ def project(key: str) -> ResponseReturnValue:
         return jsonify({"errorMessages": [f"No project could be found with key '{key}'."], "errors": {}}), 404
     return jsonify({"id": found[0].get("id", "10000"), "key": key, "name": found[0].get("name", key),
                     "projectTypeKey": "software", "simplified": False, "style": "classic"})
+
+
+# ---- workflow: transitions, assignee, users ----------------------------------------------
+# A company-managed workflow with global transitions: every status is reachable from every
+# other; the close transition's screen carries the resolution field, as Jira's default does.
+
+def _category(key: str, name: str, cid: int) -> dict[str, Any]:
+    return {"id": cid, "key": key, "name": name, "colorName": "blue-gray"}
+
+
+STATUSES = {
+    "To Do": {"id": "10000", "name": "To Do", "statusCategory": _category("new", "To Do", 2)},
+    "In Progress": {"id": "3", "name": "In Progress", "statusCategory": _category("indeterminate", "In Progress", 4)},
+    "In Review": {"id": "10001", "name": "In Review", "statusCategory": _category("indeterminate", "In Progress", 4)},
+    "Done": {"id": "10002", "name": "Done", "statusCategory": _category("done", "Done", 3)},
+}
+RESOLUTIONS = [{"id": "10000", "name": "Done"}, {"id": "10001", "name": "Won't Do"},
+               {"id": "10002", "name": "Duplicate"}, {"id": "10003", "name": "Cannot Reproduce"}]
+TRANSITIONS = {"11": ("Back to To Do", "To Do"), "21": ("Start", "In Progress"), "31": ("Review", "In Review"),
+               "41": ("Close", "Done")}
+RESOLUTION_FIELD = {"required": True, "name": "Resolution", "key": "resolution", "operations": ["set"],
+                    "schema": {"type": "resolution", "system": "resolution"}, "hasDefaultValue": False,
+                    "allowedValues": RESOLUTIONS}
+
+
+def _transitions_for(issue: dict[str, Any]) -> list[dict[str, Any]]:
+    current = (issue["fields"].get("status") or {}).get("name")
+    out = []
+    for tid, (name, to) in TRANSITIONS.items():
+        if to == current:
+            continue
+        fields = {"resolution": RESOLUTION_FIELD} if to == "Done" else {}
+        out.append({"id": tid, "name": name, "to": STATUSES[to], "hasScreen": bool(fields), "isGlobal": True,
+                    "isInitial": False, "isAvailable": True, "isConditional": False, "fields": fields})
+    return out
+
+
+@blueprint.get(f"{API}/issue/<key>/transitions")
+def transitions(key: str) -> ResponseReturnValue:
+    with _state().lock:
+        found = _transitions_for(_issue_or_404(key))
+    if "transitions.fields" not in (request.args.get("expand") or ""):
+        found = [{k: v for k, v in t.items() if k != "fields"} for t in found]
+    return jsonify({"transitions": found})
+
+
+@blueprint.post(f"{API}/issue/<key>/transitions")
+def do_transition(key: str) -> ResponseReturnValue:
+    body = request.get_json(force=True) or {}
+    with _state().lock:
+        issue = _issue_or_404(key)
+        chosen = next((t for t in _transitions_for(issue) if t["id"] == str((body.get("transition") or {}).get("id"))),
+                      None)
+        if chosen is None:
+            return jsonify({"errorMessages": ["Transition id is not valid for this issue."], "errors": {}}), 400
+        resolution = (body.get("fields") or {}).get("resolution")
+        if chosen["fields"].get("resolution") and not resolution:
+            return jsonify({"errorMessages": [], "errors": {"resolution": "Resolution is required."}}), 400
+        if resolution and not chosen["fields"].get("resolution"):
+            return jsonify({"errorMessages": [], "errors": {"resolution": "Field 'resolution' cannot be set. "
+                                                                          "It is not on the appropriate screen"}}), 400
+        fields = issue["fields"]
+        before = fields.get("status")
+        fields["status"] = chosen["to"]
+        fields["resolution"] = next((r for r in RESOLUTIONS if resolution and r["name"] == resolution.get("name")
+                                     or resolution and r["id"] == resolution.get("id")), None)
+        fields["statuscategorychangedate"] = fields["updated"] = _now()
+        _state().jira_transitions.append({"key": key, "from": (before or {}).get("name"), "to": chosen["to"]["name"],
+                                          "resolution": (fields["resolution"] or {}).get("name")})
+    return "", 204
+
+
+@blueprint.put(f"{API}/issue/<key>/assignee")
+def set_assignee(key: str) -> ResponseReturnValue:
+    body = request.get_json(force=True) or {}
+    with _state().lock:
+        issue = _issue_or_404(key)
+        account = body.get("accountId")
+        user = _state().jira_users.get(account) if account else None
+        if account and user is None:
+            return jsonify({"errorMessages": [f"User '{account}' cannot be assigned issues."], "errors": {}}), 400
+        issue["fields"]["assignee"] = user
+        issue["fields"]["updated"] = _now()
+    return "", 204
+
+
+@blueprint.get(f"{API}/user/search")
+def user_search() -> ResponseReturnValue:
+    query = (request.args.get("query") or "").casefold()
+    account = request.args.get("accountId")
+    with _state().lock:
+        users = list(_state().jira_users.values())
+    found = [u for u in users if account == u["accountId"] or query and query in
+             (str(u.get("emailAddress", "")).casefold(), str(u.get("displayName", "")).casefold())]
+    return jsonify(found)

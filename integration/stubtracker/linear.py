@@ -132,7 +132,69 @@ def _team_keys(v: dict[str, Any]) -> dict[str, Any]:
     return _page([{"key": k} for k in keys], v, "teams")
 
 
+# ---- workflow states, state changes and assignees ------------------------------------------
+DEFAULT_STATES = [("Backlog", "backlog"), ("Todo", "unstarted"), ("In Progress", "started"),
+                  ("In Review", "started"), ("Done", "completed"), ("Canceled", "canceled"),
+                  ("Duplicate", "duplicate")]
+
+
+def team_states(team_id: str) -> list[dict[str, Any]]:
+    """A team's workflow states: Linear's defaults unless seeded; created on first use."""
+    states = _state().linear_states
+    if team_id not in states:
+        states[team_id] = [{"id": f"state-{team_id}-{n}", "name": name, "type": kind, "position": float(n)}
+                           for n, (name, kind) in enumerate(DEFAULT_STATES)]
+    return states[team_id]
+
+
+def _team_states(v: dict[str, Any]) -> dict[str, Any]:
+    return {"team": {"id": v["teamId"], "states": {"nodes": team_states(v["teamId"])}}}
+
+
+def _update_state(v: dict[str, Any]) -> dict[str, Any]:
+    issue = _find_issue(v["id"])
+    if issue is None:
+        raise LookupError("Entity not found: Issue")
+    team_id = (issue.get("team") or {}).get("id", "")
+    state = next((s for s in team_states(team_id) if s["id"] == v["stateId"]), None)
+    if state is None:
+        raise LookupError("Entity not found: WorkflowState")
+    issue["state"] = {"id": state["id"], "name": state["name"], "type": state["type"]}
+    issue["updatedAt"] = _now()
+    if state["type"] in ("completed", "canceled"):
+        issue["completedAt" if state["type"] == "completed" else "canceledAt"] = _now()
+    return {"issueUpdate": {"success": True, "issue": {"id": issue["id"], "state": issue["state"]}}}
+
+
+def _update_assignee(v: dict[str, Any]) -> dict[str, Any]:
+    issue = _find_issue(v["id"])
+    if issue is None:
+        raise LookupError("Entity not found: Issue")
+    user_id = v.get("assigneeId")
+    user = _state().linear_users.get(user_id) if user_id else None
+    if user_id and user is None:
+        raise LookupError("Entity not found: User")
+    issue["assignee"] = user
+    issue["updatedAt"] = _now()
+    return {"issueUpdate": {"success": True}}
+
+
+def _find_users(v: dict[str, Any]) -> dict[str, Any]:
+    email = str(v.get("email") or "").casefold()
+    nodes = [u for u in _state().linear_users.values() if str(u.get("email", "")).casefold() == email]
+    return {"users": {"nodes": nodes}}
+
+
+def _user(v: dict[str, Any]) -> dict[str, Any]:
+    user = _state().linear_users.get(v["id"])
+    if user is None:
+        raise LookupError("Entity not found: User")
+    return {"user": user}
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "TeamStates": _team_states, "UpdateIssueState": _update_state, "UpdateIssueAssignee": _update_assignee,
+    "UsersByEmail": _find_users, "UserById": _user,
     "Viewer": _viewer, "GetIssue": _get_issue, "SearchIssues": _search, "IssueStateHistory": _history,
     "FindMarkedComment": _marked_comment, "CreateComment": _create_comment, "FindLabels": _find_labels,
     "CreateLabel": _create_label, "UpdateIssueLabels": _update_labels, "Teams": _teams,

@@ -23,6 +23,10 @@ class StubState:
     linear_issues: dict[str, dict[str, Any]] = field(default_factory=dict)
     linear_labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     linear_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    jira_users: dict[str, dict[str, Any]] = field(default_factory=dict)  # accountId → user
+    jira_transitions: list[dict[str, Any]] = field(default_factory=list)  # every status change made
+    linear_users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → user
+    linear_states: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # team id → workflow states
     requests: list[dict[str, Any]] = field(default_factory=list)
     fault: Fault | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -41,7 +45,8 @@ class StubState:
     def reset(self) -> None:
         with self.lock:
             for store in (self.jira_issues, self.jira_comments, self.linear_issues, self.linear_labels,
-                          self.linear_comments):
+                          self.linear_comments, self.jira_users, self.linear_users, self.linear_states):
                 store.clear()
+            self.jira_transitions.clear()
             self.requests.clear()
             self.fault = None
