@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from integration.moves import move
 from integration.observability.record import decisions as observed_decisions
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
@@ -104,6 +105,12 @@ def _entry(item: Item, action: Action, ctx: ApplyContext, outcome: Outcome, reas
         base["labels"] = list(action.labels)
     if action.comment is not None:
         base["comment"] = action.comment.plain[:2000]
+    if action.transition is not None:
+        base["transition"] = {"to": action.transition.status or (action.transition.category.value
+                                                                  if action.transition.category else None),
+                              "reason": action.transition.note, "reopen": action.transition.reopen}
+    if action.kind is ActionKind.ASSIGN and action.assignee is not None:
+        base["assignee"] = action.assignee.name or action.assignee.email or action.assignee.id
     return AuditEntry(
         at=ctx.now,
         tracker=item.tracker.value,
@@ -135,7 +142,10 @@ def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
     if claim is ClaimResult.IN_FLIGHT:
         return _entry(item, action, ctx, Outcome.SKIPPED, "another worker is making this write now")
     try:
-        reason = _write(item, action, ctx.client, look_first=not first)
+        if action.kind in (ActionKind.TRANSITION, ActionKind.ASSIGN, ActionKind.UNASSIGN):
+            reason = move(item, action, ctx.client, ctx.store, ctx.now, look_first=not first)
+        else:
+            reason = _write(item, action, ctx.client, look_first=not first)
     except TrackerError as error:
         claims.finish(item.tracker.value, item.id, identity, ok=False, now=ctx.now)
         return _entry(item, action, ctx, Outcome.FAILED, f"{type(error).__name__}: {error}", retryable=error.retryable)

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 
 from integration.store.audit import AuditLog
 from integration.store.claims import Claims
+from integration.store.closures import Closures
 from integration.store.db import make_engine
 from integration.store.deliveries import Deliveries
 from integration.store.mirror import Mirror
@@ -24,6 +25,7 @@ class Store:
     rule_states: RuleStates
     overrides: Overrides
     service: ServiceState
+    closures: Closures
 
     @classmethod
     def connect(cls, url: str) -> Store:
@@ -37,6 +39,7 @@ class Store:
             rule_states=RuleStates(engine),
             overrides=Overrides(engine),
             service=ServiceState(engine),
+            closures=Closures(engine),
         )
 
     def ping(self) -> None:

@@ -181,3 +181,16 @@ service_state = Table(
     Column("value", JSON),
     Column("updated_at", UTC_DATETIME, nullable=False),
 )
+
+closures = Table(
+    "closures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tracker", String(16), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("rule", String(128), nullable=False),
+    Column("closed_at", UTC_DATETIME, nullable=False),
+    Column("previous", JSON, nullable=False),  # the status before the close: {name, category, id}
+    Column("closed_to", JSON, nullable=False),  # the status Flowkeeper moved the item to
+    UniqueConstraint("tracker", "item_id", name="uq_closures_item"),
+)

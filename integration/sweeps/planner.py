@@ -43,8 +43,14 @@ class PlanningContext:
 
 
 def describe(plan: Plan) -> str:
-    """One line for the held-writes list: 'add_labels stalled; comment'."""
-    return "; ".join(f"{a.kind.value} {' '.join(a.labels)}".strip() for a in plan.actions) or "episode change"
+    """One line for the held-writes list, saying what each write would write:
+    'add_labels stalled; comment: @Ada no activity for 6 days; transition: to canceled (stale)'."""
+    return "; ".join(f"{a.kind.value} {' '.join(a.labels)}".strip() if a.labels else
+                     f"{a.kind.value}: {_short(a.detail)}" for a in plan.actions) or "episode change"
+
+
+def _short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def judge(store: Store, tracker: str, rule: Rule, ruleset: RuleSet, found: Sequence[Item], at: datetime,

@@ -10,7 +10,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from rules.model import Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
+from rules.model import (
+    Change,
+    CommentBody,
+    Item,
+    Person,
+    SearchPage,
+    SearchQuery,
+    Status,
+    Tracker,
+    TransitionTarget,
+)
 
 
 class TrackerError(Exception):
@@ -45,6 +55,11 @@ class NotFound(TrackerError):
 
 class PermissionDenied(TrackerError):
     """Credentials work but may not do this (e.g. create a label, comment on a project)."""
+
+
+class NoTransition(TrackerError):
+    """No transition of the item's workflow leads to the wanted status; the message says
+    which ones there are, so the audit log explains it. Trying again will not help."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +103,12 @@ class TrackerClient(Protocol):
 
     def remove_labels(self, item: Item, labels: Sequence[str]) -> None:
         """Remove labels as a diff."""
+
+    def transition(self, item: Item, target: TransitionTarget) -> Status:
+        """Move the item through its workflow; the status it is in now. NoTransition when none leads there."""
+
+    def assign(self, item: Item, person: Person | None) -> None:
+        """Give the item to `person` (by account id, else looked up by email); None unassigns."""
 
 
 def iter_search(client: TrackerClient, query: SearchQuery, page_size: int = 100) -> Iterator[Item]:

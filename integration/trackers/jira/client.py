@@ -20,8 +20,20 @@ from integration.trackers.jira.fields import parse_datetime, person
 from integration.trackers.jira.http import JiraHttp
 from integration.trackers.jira.jql import label_problem, search_fields, to_jql
 from integration.trackers.jira.normalize import JiraConfig, normalize_issue
+from integration.trackers.jira.workflow import choose
 from integration.trackers.retry import RetryPolicy
-from rules.model import ActorKind, Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
+from rules.model import (
+    ActorKind,
+    Change,
+    CommentBody,
+    Item,
+    Person,
+    SearchPage,
+    SearchQuery,
+    Status,
+    Tracker,
+    TransitionTarget,
+)
 
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 API = "/rest/api/3"
@@ -186,6 +198,46 @@ class JiraClient:
         self.http.call(
             "PUT", f"{API}/issue/{item.key}", params=params, json={"update": {"labels": operations}}
         )
+
+    # ---- workflow and assignee ------------------------------------------------------
+
+    def transition(self, item: Item, target: TransitionTarget) -> Status:
+        """One of the issue's available transitions (with a resolution where its screen has one)."""
+        path = f"{API}/issue/{item.key}/transitions"
+        found = self.http.call("GET", path, params={"expand": "transitions.fields"}) or {}
+        choice = choose(found.get("transitions") or [], target)
+        body: dict[str, Any] = {"transition": {"id": choice.transition_id}}
+        if choice.fields:
+            body["fields"] = dict(choice.fields)
+        self._pace(item.key)
+        self.http.call("POST", path, json=body)
+        return choice.to
+
+    def assign(self, item: Item, person: Person | None) -> None:
+        """`PUT …/assignee` with the account id (looked up by email when only that is known)."""
+        account = None if person is None else (person.id or self.account_id_for(person.email or ""))
+        self._pace(item.key)
+        self.http.call("PUT", f"{API}/issue/{item.key}/assignee", json={"accountId": account})
+
+    def account_id_for(self, email: str) -> str:
+        """The account id of the one user whose email or name is `email` (GET /user/search)."""
+        found = [u for u in self.http.call("GET", f"{API}/user/search", params={"query": email}) or ()
+                 if str(u.get("emailAddress") or "").casefold() == email.casefold() and u.get("accountId")]
+        if len(found) != 1:
+            raise NotFound(f"no single Jira user has the email {email!r} (found {len(found)})")
+        return str(found[0]["accountId"])
+
+    def find_person(self, account_id: str | None, email: str | None) -> Person | None:
+        """A `people:` entry resolved: by account id (GET /user/search?accountId=), else by email."""
+        if account_id:
+            users = self.http.call("GET", f"{API}/user/search", params={"accountId": account_id}) or ()
+            user = next((u for u in users if u.get("accountId") == account_id), None)
+            return person(user) if user else None
+        try:
+            found = self.account_id_for(email or "")
+        except NotFound:
+            return None
+        return Person(found, None, email)
 
     # ---- names (for `flowkeeper rules check --online`) ----------------------------
 

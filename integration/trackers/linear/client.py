@@ -19,10 +19,28 @@ from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimat
 from integration.trackers.linear.filter import to_filter
 from integration.trackers.linear.gateway import LinearGateway
 from integration.trackers.linear.labels import LabelResolver
-from integration.trackers.linear.normalize import LinearConfig, normalize_issue, parse_datetime, person_of
+from integration.trackers.linear.normalize import (
+    LinearConfig,
+    normalize_issue,
+    parse_datetime,
+    person_of,
+    status_of,
+)
 from integration.trackers.linear.ops import document
+from integration.trackers.linear.workflow import choose_state
 from integration.trackers.retry import RetryPolicy
-from rules.model import ActorKind, Change, CommentBody, Item, Person, SearchPage, SearchQuery, Tracker
+from rules.model import (
+    ActorKind,
+    Change,
+    CommentBody,
+    Item,
+    Person,
+    SearchPage,
+    SearchQuery,
+    Status,
+    Tracker,
+    TransitionTarget,
+)
 
 HISTORY_PAGE = 50
 HISTORY_MAX_PAGES = 20
@@ -189,6 +207,41 @@ class LinearClient:
         variables = {"id": item.id, "added": added or None, "removed": removed or None}
         if not self.gateway.execute("UpdateIssueLabels", variables)["issueUpdate"].get("success"):
             raise TrackerError(f"Linear did not update the labels of {item.key}")
+
+    # ---- workflow and assignee ------------------------------------------------------
+
+    def transition(self, item: Item, target: TransitionTarget) -> Status:
+        """Set the team's workflow state of the wanted type (or name): Linear has no transitions."""
+        team = self.gateway.execute("TeamStates", {"teamId": self._team_id(item)}).get("team") or {}
+        state = choose_state((team.get("states") or {}).get("nodes") or [], target)
+        made = self.gateway.execute("UpdateIssueState", {"id": item.id, "stateId": state["id"]})["issueUpdate"]
+        if not made.get("success"):
+            raise TrackerError(f"Linear did not move {item.key} to {state['name']}")
+        return status_of(state)
+
+    def assign(self, item: Item, person: Person | None) -> None:
+        """`issueUpdate` with `assigneeId` (null unassigns); a person known by email is looked up."""
+        user_id = None if person is None else (person.id or self.user_id_for(person.email or ""))
+        made = self.gateway.execute("UpdateIssueAssignee", {"id": item.id, "assigneeId": user_id})["issueUpdate"]
+        if not made.get("success"):
+            raise TrackerError(f"Linear did not change the assignee of {item.key}")
+
+    def user_id_for(self, email: str) -> str:
+        nodes = self.gateway.execute("UsersByEmail", {"email": email})["users"]["nodes"]
+        if len(nodes) != 1:
+            raise NotFound(f"no single Linear user has the email {email!r} (found {len(nodes)})")
+        return str(nodes[0]["id"])
+
+    def find_person(self, user_id: str | None, email: str | None) -> Person | None:
+        """A `people:` entry resolved against the workspace (by user id, else by email)."""
+        try:
+            if user_id:
+                user = self.gateway.execute("UserById", {"id": user_id}).get("user")
+            else:
+                user = {"id": self.user_id_for(email or ""), "email": email}
+        except NotFound:
+            return None
+        return person_of(user, self.config) if user else None
 
     def _team_id(self, item: Item) -> str:
         team_id = item.custom.get("team_id")

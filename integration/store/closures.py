@@ -1,0 +1,45 @@
+"""Flowkeeper's own closes: the status each item had before, so a reopen can go back there.
+
+One row per item: the latest close by Flowkeeper. A reopen by Flowkeeper removes it;
+rules read it (as `EvalContext.closure`) only while the item is still where Flowkeeper
+left it, so a person's later close or reopen is never mistaken for Flowkeeper's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from integration.codec import from_jsonable, to_jsonable
+from integration.store.tables import closures
+from rules.model import Closure, Status
+
+
+class Closures:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def remember(self, tracker: str, item_id: str, rule: str, previous: Status, to: Status, now: datetime) -> None:
+        values = {"rule": rule, "closed_at": now, "previous": to_jsonable(previous), "closed_to": to_jsonable(to)}
+        where = (closures.c.tracker == tracker, closures.c.item_id == item_id)
+        with self.engine.begin() as conn:
+            if conn.execute(update(closures).where(*where).values(**values)).rowcount == 0:
+                conn.execute(insert(closures).values(tracker=tracker, item_id=item_id, **values))
+
+    def forget(self, tracker: str, item_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(closures).where(closures.c.tracker == tracker, closures.c.item_id == item_id))
+
+    def for_item(self, tracker: str, item_id: str) -> Closure | None:
+        return self.for_items(tracker, [item_id]).get(item_id)
+
+    def for_items(self, tracker: str, item_ids: Iterable[str]) -> dict[str, Closure]:
+        ids = list(item_ids)
+        if not ids:
+            return {}
+        query = select(closures).where(closures.c.tracker == tracker, closures.c.item_id.in_(ids))
+        with self.engine.connect() as conn:
+            return {row.item_id: Closure(row.rule, row.closed_at, from_jsonable(Status, row.previous),
+                                         from_jsonable(Status, row.closed_to)) for row in conn.execute(query)}
