@@ -9,7 +9,6 @@ import pytest
 
 from rules.engine import evaluate
 from rules.errors import RuleFileError
-from rules.verdicts import explain
 from rules.model import (
     ActionKind,
     ActorKind,
@@ -24,6 +23,7 @@ from rules.model import (
     StatusCategory,
     Tracker,
 )
+from rules.verdicts import explain
 from tests.rules.helpers import NOW, item, load
 
 BOB = Person("u-bob", "Bob", "bob@example.com")
