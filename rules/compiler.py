@@ -122,7 +122,7 @@ def _verdicts(name: str, when: dict[str, Any], triggers: list[str]) -> dict[str,
         "category_gate": gate,
         "gate_verdicts": {c: NoAction(name, f"condition does not hold: status.category is {c.value}, "
                                             f"expected {'equals' if len(gate) == 1 else 'in'} {expected}")
-                          for c in StatusCategory if c not in gate} if gate else {},
+                          for c in StatusCategory if c not in gate} if gate is not None else {},
         "trigger_verdicts": {k: NoAction(name, f"not triggered by '{k}' (on: {on})") for k in TRIGGERS},
     }
 

@@ -350,6 +350,8 @@ class SearchQuery:
     status_categories: tuple[StatusCategory, ...] = ()
     status_names: tuple[str, ...] = ()
     updated_before: datetime | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
     labels_none_of: tuple[str, ...] = ()
     labels_any_of: tuple[str, ...] = ()
     always_include_labels: tuple[str, ...] = ()

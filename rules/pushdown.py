@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from rules.compilectx import CompileCtx
-from rules.durations import parse_duration
+from rules.fieldkinds import TimeBound, time_bound
 from rules.model import StatusCategory
 
 
@@ -27,6 +27,8 @@ class Bounds:
     labels_none_of: set[str] = field(default_factory=set)
     labels_any_of: set[str] | None = None
     updated_before: datetime | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
     def narrow_categories(self, cats: set[StatusCategory]) -> None:
         self.categories = cats if self.categories is None else self.categories & cats
@@ -67,10 +69,20 @@ def _one(name: str, op: str, arg: Any, cctx: CompileCtx) -> Callable[[Bounds], N
     if name == "labels" and op in ("contains", "any_of", "all_of"):
         wanted = {str(a) for a in _listed(arg)}
         return lambda b: setattr(b, "labels_any_of", wanted if b.labels_any_of is None else b.labels_any_of)
-    if name == "updated" and op in ("older_than", "at_least"):
-        k = cctx.slot(parse_duration(arg))
-
-        def bound(b: Bounds) -> None:
-            b.updated_before = b.cut[k] if b.updated_before is None else min(b.updated_before, b.cut[k])
-        return bound
+    if name == "updated" and op in ("older_than", "at_least", "before"):
+        return _time_bound("updated_before", time_bound(op, arg, cctx), min)
+    if name == "created" and op in ("older_than", "at_least", "before"):
+        return _time_bound("created_before", time_bound(op, arg, cctx), min)
+    if name == "created" and op in ("newer_than", "after"):
+        return _time_bound("created_after", time_bound(op, arg, cctx), max)
     return None
+
+
+def _time_bound(attr: str, bound: TimeBound, tighter: Callable[[datetime, datetime], datetime]) -> Any:
+    """Bound `attr` inclusively by the condition's limit: the tracker's query keeps the boundary."""
+    def apply(b: Bounds) -> None:
+        limit = b.cut[bound.slot] if bound.slot is not None else bound.instant
+        assert limit is not None
+        old = getattr(b, attr)
+        setattr(b, attr, limit if old is None else tighter(old, limit))
+    return apply

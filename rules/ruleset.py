@@ -76,6 +76,8 @@ class Rule:
             status_categories=tuple(sorted(bounds.categories, key=lambda c: c.value)) if bounds.categories else (),
             status_names=tuple(sorted(bounds.status_names)) if bounds.status_names else (),
             updated_before=bounds.updated_before,
+            created_after=bounds.created_after,
+            created_before=bounds.created_before,
             labels_none_of=tuple(sorted(bounds.labels_none_of - set(always))),
             labels_any_of=tuple(sorted(bounds.labels_any_of)) if bounds.labels_any_of else (),
             always_include_labels=always,

@@ -51,10 +51,17 @@ def test_unknown_category_cannot_narrow_and_canceled_means_done() -> None:
     assert 'statusCategory in ("Done")' in jql
 
 
-def test_an_unbounded_query_is_refused() -> None:
+def test_an_unbounded_query_is_refused_rather_than_narrowed_to_flagged_items() -> None:
     with pytest.raises(UnboundedQuery):
         to_jql(SearchQuery())
-    assert to_jql(SearchQuery(always_include_labels=(FLAG,))).startswith('labels in ("flowkeeper-stale")')
+    with pytest.raises(UnboundedQuery, match="teams"):
+        to_jql(SearchQuery(always_include_labels=(FLAG,)))
+
+
+def test_a_team_scoped_rule_with_nothing_to_push_down_searches_the_whole_team() -> None:
+    # a rule on last_activity alone: every item of the team is a candidate, not only flagged ones
+    query = SearchQuery(teams=("OPS",), always_include_labels=("stale",))
+    assert to_jql(query) == 'project in ("OPS") ORDER BY updated ASC, key ASC'
 
 
 def test_date_bound_is_widened_past_every_time_zone() -> None:

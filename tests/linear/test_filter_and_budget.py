@@ -31,21 +31,21 @@ def test_bounds_are_anded_and_flags_ored_back_in() -> None:
                 "and": [
                     {"team": {"key": {"in": ["ENG"]}}},
                     {"state": {"type": {"in": ["triage", "backlog", "unstarted", "started"]}}},
-                    {"updatedAt": {"lt": "2025-03-01T12:00:00Z"}},
+                    {"updatedAt": {"lte": "2025-03-01T12:00:00Z"}},
                     {"labels": {"every": {"name": {"nin": ["wontfix"]}}}},
                 ]
             },
-            {"labels": {"some": {"name": {"in": ["stalled"]}}}},
+            {"labels": {"some": {"name": {"eqIgnoreCase": "stalled"}}}},
         ]
     }
 
 
 def test_state_names_labels_any_and_a_rules_own_filter() -> None:
-    query = SearchQuery(status_names=("In Review",), labels_any_of=("bug",), extra='{"priority": {"lte": 2}}')
+    query = SearchQuery(status_names=("In Review",), labels_any_of=("bug", "Defect"), extra='{"priority": {"lte": 2}}')
     assert to_filter(query) == {
         "and": [
-            {"state": {"name": {"in": ["In Review"]}}},
-            {"labels": {"some": {"name": {"in": ["bug"]}}}},
+            {"state": {"name": {"eqIgnoreCase": "In Review"}}},  # rules compare names ignoring case
+            {"labels": {"some": {"or": [{"name": {"eqIgnoreCase": "bug"}}, {"name": {"eqIgnoreCase": "Defect"}}]}}},
             {"priority": {"lte": 2}},
         ]
     }

@@ -19,6 +19,7 @@ from integration.trackers.linear.filter import to_filter
 from integration.trackers.linear.normalize import LinearConfig
 from integration.trackers.linear.ops import document
 from rules.model import SearchQuery, StatusCategory
+from tests.sweeps.fake_linear import compare, node_matches
 
 URL = "https://api.linear.app/graphql"
 NOW = datetime(2025, 6, 2, tzinfo=UTC)
@@ -47,16 +48,6 @@ def workspace() -> list[dict[str, Any]]:
     return issues
 
 
-def _compare(value: Any, comparator: dict[str, Any]) -> bool:
-    ops = {
-        "in": lambda v, a: v in a,
-        "nin": lambda v, a: v not in a,
-        "eq": lambda v, a: v == a,
-        "lt": lambda v, a: v < a,
-    }
-    return all(ops[op](value, arg) for op, arg in comparator.items())
-
-
 def _match(issue: dict[str, Any], key: str, cond: Any) -> bool:
     names = [n["name"] for n in issue["labels"]["nodes"]]
     if key == "and":
@@ -64,15 +55,15 @@ def _match(issue: dict[str, Any], key: str, cond: Any) -> bool:
     if key == "or":
         return any(matches(issue, c) for c in cond)
     if key == "team":
-        return _compare(issue["team"]["key"], cond["key"])
+        return compare(issue["team"]["key"], cond["key"])
     if key == "state":
-        return all(_compare(issue["state"][k], c) for k, c in cond.items())
+        return node_matches(cond, issue["state"])
     if key == "updatedAt":
-        return _compare(issue["updatedAt"], cond)
+        return compare(issue["updatedAt"], cond)
     if key == "labels" and "some" in cond:
-        return any(_compare(n, cond["some"]["name"]) for n in names)
+        return any(node_matches(cond["some"], {"name": n}) for n in names)
     if key == "labels" and "every" in cond:
-        return all(_compare(n, cond["every"]["name"]) for n in names)
+        return all(node_matches(cond["every"], {"name": n}) for n in names)
     raise AssertionError(f"the fake does not understand filter {key}: {cond}")
 
 
@@ -137,7 +128,7 @@ def test_sweep_of_10000_issues_fetches_only_the_candidates() -> None:
     assert all(
         b["operationName"] == "SearchIssues" and b["variables"]["filter"] == to_filter(query) for b in sent
     )
-    assert sent[0]["variables"]["filter"]["or"][1] == {"labels": {"some": {"name": {"in": ["stalled"]}}}}
+    assert sent[0]["variables"]["filter"]["or"][1] == {"labels": {"some": {"name": {"eqIgnoreCase": "stalled"}}}}
     assert all(i.status.category is StatusCategory.IN_PROGRESS or "stalled" in i.labels for i in found)
     per_query = estimate(document("SearchIssues"), {"first": 50})
     assert per_query <= MAX_QUERY_COMPLEXITY

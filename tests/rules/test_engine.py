@@ -348,3 +348,17 @@ def test_each_cleared_flag_of_a_ladder_is_its_own_write() -> None:
     removals = [a for a in plan.actions if a.kind.value == "remove_labels"]
     assert sorted(label for a in removals for label in a.labels) == ["escalated", "stalled"]
     assert len({a.identity for a in removals}) == len(removals) == 2
+
+
+def test_contradictory_categories_never_hold_and_do_not_crash(tmp_path: Path) -> None:
+    rs = load(tmp_path, """
+        version: 1
+        rules:
+          - name: never
+            description: asks for two categories at once
+            on: schedule
+            when: { all: [ { status.category: todo }, { status.category: done } ] }
+            then: [ { add_labels: [x] } ]
+        """)
+    plan = evaluate(rs, item(), None, NOW, EvalContext())
+    assert plan.actions == () and "status.category is in_progress" in plan.no_actions[0].reason

@@ -122,12 +122,16 @@ class Jql:
         if op.upper() in ("NOT", "IN"):
             if op.upper() == "NOT":
                 self._take("in")
-            wanted, negate = self._list(), op.upper() == "NOT"
-            return lambda i: bool(_values(i, name)) and (not (set(_values(i, name)) & wanted) if negate
-                                                         else bool(set(_values(i, name)) & wanted))
-        if name == "updated" and op in ("<=", ">="):
+            # JQL compares project keys, statuses and labels ignoring case (labels since Jira 7.10)
+            wanted, negate = {w.casefold() for w in self._list()}, op.upper() == "NOT"
+
+            def folded(i: FakeIssue) -> set[str]:
+                return {v.casefold() for v in _values(i, name)}
+            return lambda i: bool(folded(i)) and (not (folded(i) & wanted) if negate else bool(folded(i) & wanted))
+        if name in ("updated", "created") and op in ("<=", ">="):
             bound = datetime.strptime(_unquote(self._take()), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-            return (lambda i: i.updated <= bound) if op == "<=" else (lambda i: i.updated >= bound)
+            at: Callable[[FakeIssue], datetime] = (lambda i: i.updated) if name == "updated" else (lambda i: i.created)
+            return (lambda i: at(i) <= bound) if op == "<=" else (lambda i: at(i) >= bound)
         raise ValueError(f"unsupported JQL {name} {op}")
 
     def _list(self) -> set[str]:

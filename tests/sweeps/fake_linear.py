@@ -153,10 +153,11 @@ class FakeLinear:
 
 # ---- IssueFilter ------------------------------------------------------------------------
 
-def _compare(value: Any, comparator: dict[str, Any]) -> bool:
+def compare(value: Any, comparator: dict[str, Any]) -> bool:
     ops: dict[str, Callable[[Any, Any], bool]] = {
         "in": lambda v, a: v in a, "nin": lambda v, a: v not in a, "eq": lambda v, a: v == a,
         "lt": lambda v, a: v < a, "lte": lambda v, a: v <= a, "gt": lambda v, a: v > a, "gte": lambda v, a: v >= a,
+        "eqIgnoreCase": lambda v, a: str(v).casefold() == str(a).casefold(),
     }
     return all(ops[op](value, arg) for op, arg in comparator.items())
 
@@ -171,19 +172,31 @@ def _one(issue: FakeIssue, key: str, cond: Any) -> bool:
     if key == "or":
         return any(matches(issue, c) for c in cond)
     if key == "team":
-        return _compare(issue.team, cond["key"])
+        return compare(issue.team, cond["key"])
     if key == "id":
-        return _compare(issue.id, cond)
+        return compare(issue.id, cond)
     if key == "state":
-        fields = {"type": STATE_TYPE[issue.category], "name": issue.status}
-        return all(_compare(fields[k], c) for k, c in cond.items())
-    if key == "updatedAt":
-        return _compare(issue.updated, {op: _when(arg) for op, arg in cond.items()})
+        return node_matches(cond, {"type": STATE_TYPE[issue.category], "name": issue.status})
+    if key in ("updatedAt", "createdAt"):
+        at = issue.updated if key == "updatedAt" else issue.created
+        return compare(at, {op: _when(arg) for op, arg in cond.items()})
     if key == "labels" and "some" in cond:
-        return any(_compare(n, cond["some"]["name"]) for n in issue.labels)
+        return any(node_matches(cond["some"], {"name": n}) for n in issue.labels)
     if key == "labels" and "every" in cond:
-        return all(_compare(n, cond["every"]["name"]) for n in issue.labels)
+        return all(node_matches(cond["every"], {"name": n}) for n in issue.labels)
     raise AssertionError(f"the fake does not understand filter {key}: {cond}")
+
+
+def node_matches(cond: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """A WorkflowStateFilter / IssueLabelFilter over one node's fields, with and / or."""
+    for key, c in cond.items():
+        if key in ("and", "or"):
+            results = (node_matches(part, fields) for part in c)
+            if not (all(results) if key == "and" else any(results)):
+                return False
+        elif not compare(fields[key], c):
+            return False
+    return True
 
 
 def matches(issue: FakeIssue, f: dict[str, Any]) -> bool:

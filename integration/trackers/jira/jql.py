@@ -73,6 +73,13 @@ def jql_datetime(moment: datetime) -> str:
     return widened.strftime("%Y-%m-%d %H:%M")
 
 
+def jql_datetime_from(moment: datetime) -> str:
+    """A lower bound as JQL's 'yyyy-MM-dd HH:mm', widened down past every time zone."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    widened = aware.astimezone(UTC) - MAX_UTC_OFFSET - timedelta(minutes=1)
+    return widened.strftime("%Y-%m-%d %H:%M")
+
+
 def _narrowing(query: SearchQuery) -> list[str]:
     clauses = []
     categories = set(query.status_categories)
@@ -83,6 +90,10 @@ def _narrowing(query: SearchQuery) -> list[str]:
         clauses.append(_in("status", query.status_names))
     if query.updated_before is not None:
         clauses.append(f'updated <= "{jql_datetime(query.updated_before)}"')
+    if query.created_before is not None:
+        clauses.append(f'created <= "{jql_datetime(query.created_before)}"')
+    if query.created_after is not None:
+        clauses.append(f'created >= "{jql_datetime_from(query.created_after)}"')
     if query.labels_any_of:
         clauses.append(_in("labels", query.labels_any_of))
     if query.labels_none_of:
@@ -94,17 +105,19 @@ def _narrowing(query: SearchQuery) -> list[str]:
 
 
 def to_jql(query: SearchQuery) -> str:
-    """Bounded JQL for `query`; flagged items (always_include_labels) stay candidates."""
+    """Bounded JQL for `query`; flagged items (always_include_labels) stay candidates.
+
+    The flags only widen a narrowed search: with nothing to narrow, every item in scope is
+    a candidate already, and searching only the flagged ones would miss the rest.
+    """
     scope = _in("project", query.teams) if query.teams else None
     narrowing = " AND ".join(_narrowing(query))
-    flagged = _in("labels", query.always_include_labels) if query.always_include_labels else None
-    if scope is None and not narrowing and flagged is None:
-        raise UnboundedQuery("a Jira search needs a project, a condition or a label to bound it")
+    if scope is None and not narrowing:
+        raise UnboundedQuery("this rule gives a Jira sweep nothing to search on (no teams, no condition JQL "
+                             "can express): scope it with `teams` or a `sweep_filter`")
     where = narrowing
-    if flagged is not None and narrowing:
-        where = f"(({narrowing}) OR {flagged})"
-    elif flagged is not None:
-        where = flagged
+    if query.always_include_labels and narrowing:
+        where = f"(({narrowing}) OR {_in('labels', query.always_include_labels)})"
     clauses = [c for c in (scope, where) if c]
     return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
 

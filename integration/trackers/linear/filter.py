@@ -2,7 +2,8 @@
 
 Pushing the rule's bounds into the filter is what keeps a sweep over a large workspace
 to the few requests its candidates need. Items carrying one of our own flags are OR-ed
-back in whatever the other bounds say, so a flag can clear itself.
+back in whatever the other bounds say, so a flag can clear itself. Names compare ignoring
+case, as the rules compare them: a narrower filter would miss items a rule acts on.
 """
 
 from __future__ import annotations
@@ -25,13 +26,19 @@ def _iso(value: Any) -> str:
     return text.replace("+00:00", "Z")
 
 
+def named(names: tuple[str, ...]) -> dict[str, Any]:
+    """A label or state filter matching any of `names` ignoring case, as rules compare them."""
+    each = [{"name": {"eqIgnoreCase": name}} for name in dict.fromkeys(names)]
+    return each[0] if len(each) == 1 else {"or": each}
+
+
 def _state(query: SearchQuery) -> dict[str, Any]:
     state: dict[str, Any] = {}
     if query.status_categories and StatusCategory.UNKNOWN not in query.status_categories:
         types = [t for c in query.status_categories for t in STATE_TYPES[c]]
         state["type"] = {"in": types}
     if query.status_names:
-        state["name"] = {"in": list(query.status_names)}
+        state.update(named(query.status_names))
     return state
 
 
@@ -43,9 +50,12 @@ def _conditions(query: SearchQuery) -> list[dict[str, Any]]:
     if state:
         parts.append({"state": state})
     if query.updated_before is not None:
-        parts.append({"updatedAt": {"lt": _iso(query.updated_before)}})
+        parts.append({"updatedAt": {"lte": _iso(query.updated_before)}})
+    created = {op: _iso(at) for op, at in (("gte", query.created_after), ("lte", query.created_before)) if at}
+    if created:
+        parts.append({"createdAt": created})
     if query.labels_any_of:
-        parts.append({"labels": {"some": {"name": {"in": list(query.labels_any_of)}}}})
+        parts.append({"labels": {"some": named(query.labels_any_of)}})
     if query.labels_none_of:
         parts.append({"labels": {"every": {"name": {"nin": list(query.labels_none_of)}}}})
     if query.extra:
@@ -71,5 +81,5 @@ def to_filter(query: SearchQuery) -> dict[str, Any]:
     narrowed: dict[str, Any] = parts[0] if len(parts) == 1 else ({"and": parts} if parts else {})
     if not query.always_include_labels or not narrowed:
         return narrowed
-    flagged = {"labels": {"some": {"name": {"in": list(query.always_include_labels)}}}}
+    flagged = {"labels": {"some": named(query.always_include_labels)}}
     return {"or": [narrowed, flagged]}
