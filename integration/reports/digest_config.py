@@ -65,20 +65,43 @@ class Allowlist:
         return cls(tuple(urls), tuple(folders))
 
     def allows_url(self, url: str) -> bool:
-        """Same scheme and host, and a path under an allowed prefix (no `..` tricks, no userinfo)."""
-        target = urlsplit(url)
-        if target.scheme not in ("http", "https") or "@" in target.netloc or ".." in target.path:
+        """Same scheme, host and port, and a path under an allowed one on a segment boundary.
+
+        Compared as parsed URLs, never as strings: `…/T0001` does not allow `…/T00012345`,
+        and a target with userinfo, dot segments (also percent-encoded) or encoded
+        slashes is refused outright, since the receiving server may decode them.
+        """
+        target = _parsed(url)
+        if target is None:
             return False
-        for prefix in self.url_prefixes:
-            allowed = urlsplit(prefix)
-            if (target.scheme, target.netloc.lower()) == (allowed.scheme, allowed.netloc.lower()) and \
-                    target.path.startswith(allowed.path or "/"):
-                return True
-        return False
+        return any((allowed := _parsed(prefix)) is not None and target[0] == allowed[0]
+                   and target[1][: len(allowed[1])] == allowed[1] for prefix in self.url_prefixes)
 
     def allows_file(self, path: Path) -> bool:
         resolved = path.resolve()
         return any(resolved.is_relative_to(folder) for folder in self.folders)
+
+
+_ENCODED_TRICKS = ("%2e", "%2f", "%5c", "%00")
+
+
+def _parsed(url: str) -> tuple[tuple[str, str, int], list[str]] | None:
+    """(scheme, host, port) and the path's segments, or None for a URL that must not be trusted."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    lowered = parts.path.lower()
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "\\" in url
+            or any(trick in lowered for trick in _ENCODED_TRICKS)):
+        return None
+    segments = parts.path.split("/")[1:]
+    if any(segment in (".", "..") for segment in segments):
+        return None
+    if segments and segments[-1] == "":
+        segments = segments[:-1]  # `/fk/` and `/fk` name the same folder of hooks
+    return (parts.scheme, parts.hostname.lower(), port), segments
 
 
 def _spec(n: int, raw: Any) -> DigestSpec:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping
 from typing import Any
 
+from integration.csvcells import csv_text
 from integration.reports.dataset import Dataset, Report, plain
 
 MD_ROWS = 30
@@ -95,29 +94,17 @@ def to_json(report: Report) -> str:
 
 def dataset_csv(d: Dataset) -> str:
     """One dataset as a plain table: header row, then its rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(d.columns)
-    writer.writerows([_csv(v) for v in row] for row in d.rows)
-    return buffer.getvalue()
+    return csv_text(d.columns, ([_csv(v) for v in row] for row in d.rows))
 
 
 def to_csv(report: Report) -> str:
     """Every dataset in one long table: dataset, row, column, value (pivot it in a spreadsheet)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("dataset", "row", "column", "value"))
-    for d in report.datasets:
-        for n, row in enumerate(d.rows):
-            writer.writerows((d.name, n, column, _csv(value)) for column, value in zip(d.columns, row, strict=False))
-    return buffer.getvalue()
+    rows = ((d.name, n, column, _csv(value)) for d in report.datasets for n, row in enumerate(d.rows)
+            for column, value in zip(d.columns, row, strict=False))
+    return csv_text(("dataset", "row", "column", "value"), rows)
 
 
 def _csv(value: Any) -> Any:
-    """Plain values; a cell a spreadsheet would run as a formula is prefixed with a quote."""
+    """Plain values (the formula guard is `csv_text`'s)."""
     value = plain(value)
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return "" if value is None else value

@@ -93,7 +93,7 @@ def test_cli_writes_the_report(report: Report, db_url: str, tmp_path: Path, monk
     assert set(data["datasets"]) == {"cycle_time", "lead_time", "throughput"}
     assert _run(["report", "--since", "2024-03-04", "--until", "2024-03-18", "--dataset", "throughput",
                  "--format", "csv"]) == 0
-    assert capsys.readouterr().out.startswith("week,completed,cycle_p50_days\n2024-03-04,1,3.0\n")
+    assert capsys.readouterr().out.startswith("week,completed,cycle_p50_days\r\n2024-03-04,1,3.0\r\n")
 
 
 def test_cli_explains_a_bad_period(db_url: str, monkeypatch: pytest.MonkeyPatch,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -12,9 +11,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
+from integration import csvcells
 from integration.admin.auth import login_required
 from integration.admin.web import clean_arg, int_arg, now, parse_day, services
 from integration.codec import to_jsonable
+from integration.csvcells import safe_cell
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 
 PAGE = 50
@@ -30,7 +31,6 @@ CSV_COLUMNS = (
     "delivery_id",
     "detail",
 )
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 blueprint = Blueprint("admin_audit", __name__, url_prefix="/admin")
 
@@ -111,7 +111,7 @@ def as_csv() -> ResponseReturnValue:
 def csv_lines(entries: Iterator[AuditEntry]) -> Iterator[str]:
     """CSV rows, streamed; a cell that a spreadsheet would run as a formula is quoted with '."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csvcells.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for e in entries:
         writer.writerow([safe_cell(v) for v in _row(e)])
@@ -138,8 +138,4 @@ def _row(e: AuditEntry) -> list[Any]:
     ]
 
 
-def safe_cell(value: Any) -> Any:
-    """Titles and reasons come from trackers: never let them become spreadsheet formulas."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+
