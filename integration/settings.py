@@ -78,6 +78,8 @@ class Settings:
     metrics_token: Secret = Secret("")
     webhook_max_age: timedelta = timedelta(hours=4)  # a signed body older than this is a replay
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()  # whose X-Forwarded-For is believed
+    # flow efficiency: team key (or "*") → status names counted as waiting
+    waiting_statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def jira_configured(self) -> bool:
@@ -256,4 +258,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_token=Secret(env.get("FLOWKEEPER_METRICS_TOKEN", "").strip()),
         webhook_max_age=env_hours(env, "FLOWKEEPER_WEBHOOK_MAX_AGE", timedelta(hours=4)),
         trusted_proxies=_networks(env, "FLOWKEEPER_TRUSTED_PROXIES"),
+        waiting_statuses=waiting_statuses(env),
     )
+
+
+def waiting_statuses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """`ENG=In Review,Blocked;*=Blocked` → {"ENG": ("In Review", "Blocked"), "*": ("Blocked",)}."""
+    name, out = "FLOWKEEPER_WAITING_STATUSES", {}
+    for part in filter(None, (p.strip() for p in env.get(name, "").split(";"))):
+        team, sep, names = part.partition("=")
+        statuses = tuple(filter(None, (n.strip() for n in names.split(","))))
+        if not sep or not team.strip() or not statuses:
+            raise SettingsError(f"{name} takes TEAM=Status,Status;… with * for every team (got {part!r})")
+        out[team.strip()] = statuses
+    return out

@@ -16,6 +16,7 @@ FORMATS = ("md", "html", "json", "csv")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from integration.reports.montecarlo import SEED
     from integration.reports.report import SECTIONS
 
     report = subparsers.add_parser(
@@ -26,6 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="only this section (repeatable; default: all)")
     report.add_argument("--dataset", default=None, help="with --format csv: one dataset as a plain table")
     report.add_argument("--output", "-o", default=None, help="write to this file instead of standard output")
+    report.add_argument("--forecast-items", type=int, default=None, metavar="N",
+                        help="forecast: when will N items be done (default: the items in progress now)")
+    report.add_argument("--forecast-date", default=None, metavar="DATE",
+                        help="forecast: how many items by this date (default: two weeks after the period)")
+    report.add_argument("--seed", type=int, default=SEED, help=f"forecast random seed (default {SEED})")
+    report.add_argument("--cfd-by", choices=["category", "status"], default="category",
+                        help="cumulative flow bands: status categories (default) or each status")
+    report.add_argument("--waiting", action="append", default=[], metavar="STATUS",
+                        help="flow efficiency: count this status as waiting, for every team (repeatable; "
+                             "replaces the default by name)")
     report.set_defaults(func=cmd_report)
 
     digest = subparsers.add_parser(
@@ -59,6 +70,8 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from integration.reports.context import make_ask
+    from integration.reports.efficiency import ALL_TEAMS
     from integration.reports.render import render_report
     from integration.reports.report import build_report
     from integration.reports.sources import catalog_from_rules_dir, project_targets
@@ -68,13 +81,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         scope = make_scope(args.since, datetime.now(UTC), until=args.until, trackers=args.tracker,
                            teams=args.team)
+        ask = make_ask(args.forecast_items, args.forecast_date, args.seed, args.cfd_by,
+                       {ALL_TEAMS: tuple(args.waiting)} if args.waiting else settings.waiting_statuses,
+                       earliest=scope.until)
     except ScopeError as error:
         print(f"flowkeeper report: {error}", file=sys.stderr)
         return 2
     store = Store.connect(settings.database_url)
     try:
         report = build_report(store.engine, scope, catalog=catalog_from_rules_dir(settings.rules_dir),
-                              targets=project_targets(store), sections=args.section)
+                              targets=project_targets(store), sections=args.section, ask=ask)
         text = render_report(report, args.format, dataset=args.dataset)
     except ValueError as error:
         print(f"flowkeeper report: {error}", file=sys.stderr)

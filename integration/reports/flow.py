@@ -67,6 +67,7 @@ class FlowFigures:
     completed: int
     canceled: int
     no_start: int  # completed without ever being in progress: lead time only
+    items: tuple[Completion, ...] = ()  # every completion, for the scatterplot and flow efficiency
 
 
 def nearest_rank(ordered: Sequence[float], p: int) -> float:
@@ -164,4 +165,5 @@ def flow_figures(conn: Connection, scope: Scope) -> FlowFigures:
         completed=len(done),
         canceled=canceled_count(conn, scope),
         no_start=len(done) - cycle.count,
+        items=tuple(done),
     )

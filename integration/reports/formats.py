@@ -17,6 +17,8 @@ SECTION_TITLES = {
     "aging": "Aging work in progress",
     "hygiene": "Rule hygiene",
     "roadmap": "Roadmap",
+    "cfd": "Cumulative flow",
+    "forecast": "Forecasts",
 }
 
 

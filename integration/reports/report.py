@@ -8,36 +8,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from integration.reports import aging as aging_mod
 from integration.reports import flow, hygiene, roadmap, wip
+from integration.reports.cfd import cfd_section
+from integration.reports.context import Ask, Context
 from integration.reports.dataset import Chart, Dataset, Report
-from integration.reports.scope import RuleCatalog, Scope
+from integration.reports.efficiency import efficiency_section
+from integration.reports.forecast import forecast_section
+from integration.reports.scope import RuleCatalog, Scope, days
 from integration.store.db import read_connection
 
 PERCENTILE_REFS = ("p50", "p85", "p95")
 REPORT_WORK_MEM = "64MB"  # the default 4MB makes the status-timeline sorts spill to disk
 HISTOGRAM_CAP = 60  # days: the distribution's last bucket holds everything longer
-
-
-@dataclass
-class Context:
-    """What sections share: the scope, what is known about rules, and figures computed once."""
-
-    scope: Scope
-    catalog: RuleCatalog = field(default_factory=RuleCatalog)
-    targets: Mapping[tuple[str, str], date] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)
-
-    def flow(self, conn: Connection) -> flow.FlowFigures:
-        if "flow" not in self.cache:
-            self.cache["flow"] = flow.flow_figures(conn, self.scope)
-        return self.cache["flow"]  # type: ignore[no-any-return]
 
 
 def _refs(stats: flow.DurationStats) -> tuple[tuple[str, float], ...]:
@@ -76,6 +63,13 @@ def flow_section(conn: Connection, ctx: Context) -> list[Dataset]:
         Dataset("cycle_time", "Cycle time (first start → done), days", "flow", ("days", "items"),
                 dense(f.cycle_histogram), Chart("bar", "days", ("items",), "days", _refs(f.cycle)),
                 f.cycle.as_dict(), brief=True),
+        Dataset("cycle_scatter", "Cycle time of each finished item, by the day it was done", "flow",
+                ("key", "done", "cycle_days", "tracker", "team"),
+                tuple((c.key, c.done_at.date(), days(c.cycle_s), c.tracker, c.team)
+                      for c in sorted(f.items, key=lambda c: (c.done_at, c.key)) if c.cycle_s is not None),
+                Chart("scatter", "done", ("cycle_days",), "days", _refs(f.cycle),
+                      (ctx.scope.since.date(), ctx.scope.until.date())),
+                note="One dot per item; the lines are the 50th, 85th and 95th percentiles.", brief=True),
         Dataset("lead_time", "Lead time (created → done), days", "flow", ("days", "items"),
                 dense(f.lead_histogram), Chart("bar", "days", ("items",), "days", _refs(f.lead)),
                 f.lead.as_dict(), brief=True),
@@ -91,7 +85,8 @@ def time_in_status_section(conn: Connection, ctx: Context) -> list[Dataset]:
     return [Dataset("time_in_status", "Where work waits: item-days in each status", "time_in_status",
                     ("status", "category", "item_days", "items", "mean_days"),
                     tuple((r.status, r.category, r.item_days, r.items, r.mean_days) for r in rows),
-                    Chart("hbar", "status", ("item_days",), "item-days"))]
+                    Chart("hbar", "status", ("item_days",), "item-days")),
+            *efficiency_section(conn, ctx)]
 
 
 def aging_section(conn: Connection, ctx: Context) -> list[Dataset]:
@@ -142,25 +137,32 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
 
 
 def roadmap_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    rows = roadmap.roadmap(conn, ctx.scope, ctx.catalog, ctx.targets)
+    rows = roadmap.roadmap(conn, ctx.scope, ctx.catalog, ctx.targets, trials=ctx.ask.trials, seed=ctx.ask.seed)
+    unknown = sorted({f"{r.team} ({r.tracker})" for r in rows if r.risk == "unknown"})
+    note = ("Forecasts: the team's daily throughput over the period, simulated; "
+            "on_time is the share of trials done by the target date.")
+    if unknown:
+        note += f" History too short to forecast for {', '.join(unknown)}: widen the period."
     return [Dataset("roadmap", "Roadmap: epics and projects", "roadmap",
                     ("tracker", "project", "epic", "team", "target", "total", "done", "progress",
-                     "in_progress", "stalled", "flagged", "weekly_throughput", "forecast_days", "days_left",
-                     "risk"),
+                     "in_progress", "stalled", "flagged", "weekly_throughput", "forecast_p50", "forecast_p85",
+                     "on_time", "days_left", "risk"),
                     tuple((r.tracker, r.project, r.epic_key, r.team, r.target, r.total, r.done, r.progress,
-                           r.in_progress, r.stalled, r.flagged, r.weekly_throughput, r.forecast_days,
-                           r.days_left, r.risk) for r in rows),
-                    Chart("hbar", "project", ("progress",), "share"), open_table=True)]
+                           r.in_progress, r.stalled, r.flagged, r.weekly_throughput, r.forecast_p50,
+                           r.forecast_p85, r.on_time, r.days_left, r.risk) for r in rows),
+                    Chart("hbar", "project", ("progress",), "share"), note=note, open_table=True)]
 
 
 Section = Callable[[Connection, Context], list[Dataset]]
 SECTIONS: dict[str, Section] = {
     "wip": wip_section,
+    "cfd": cfd_section,
     "flow": flow_section,
     "time_in_status": time_in_status_section,
     "aging": aging_section,
     "hygiene": hygiene_section,
     "roadmap": roadmap_section,
+    "forecast": forecast_section,
 }
 
 
@@ -173,14 +175,14 @@ def tune_for_reports(conn: Connection) -> None:
 
 def build_report(engine: Engine, scope: Scope, *, catalog: RuleCatalog | None = None,
                  targets: Mapping[tuple[str, str], date] | None = None, sections: Iterable[str] | None = None,
-                 now: datetime | None = None) -> Report:
+                 now: datetime | None = None, ask: Ask | None = None) -> Report:
     """Run the chosen sections (all by default) on one connection; records seconds per section."""
     chosen = list(sections) if sections else list(SECTIONS)
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown report section(s): {', '.join(unknown)} "
                          f"(choose from {', '.join(SECTIONS)})")
-    ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}))
+    ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}), ask or Ask())
     datasets: list[Dataset] = []
     seconds: dict[str, float] = {}
     with read_connection(engine) as conn:

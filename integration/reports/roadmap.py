@@ -1,28 +1,29 @@
 """Roadmap view: Jira epics and Linear projects with progress, flagged work and slip risk.
 
-Slip risk compares the days the remaining items need at the team's recent throughput
-with the days left before the target date. It is a rough, optimistic bound (the team
-also works on other things), which is exactly what a planning meeting needs to see.
+The forecast finish and the chance of meeting the target come from the Monte Carlo
+simulation of the team's daily throughput over the report period (see `forecast`): one
+simulation per team serves all its epics. It assumes the team's whole throughput goes
+to each epic, an optimistic bound, which is exactly what a planning meeting needs to see.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
-from integration.reports.flow import completed_items
+from integration.reports.forecast import History, TeamKey, team_histories
+from integration.reports.montecarlo import SEED, TRIALS, Finish, Throughput, finish_days
 from integration.reports.scope import NO_CATALOG, RuleCatalog, Scope, item_filter
 from integration.store.tables import items as i
 from integration.store.tables import rule_states as rs
 
-THROUGHPUT_WINDOW = timedelta(days=28)
 TargetKey = tuple[str, str]  # (tracker, project name)
+LIKELY, EVEN = 0.85, 0.5  # chance of meeting the target: low risk from 85 %, medium from 50 %
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,10 @@ class RoadmapRow:
     stalled: int
     flagged: int
     weekly_throughput: float
-    forecast_days: float | None
-    days_left: int | None
+    forecast_p50: date | None
+    forecast_p85: date | None
+    on_time: float | None  # chance of finishing by the target date
+    days_left: int | None  # forecast days through the target date (the target day counts)
     risk: str
 
     @property
@@ -51,22 +54,30 @@ class RoadmapRow:
         return round(self.done / self.total, 3) if self.total else 0.0
 
 
-def slip_risk(remaining: int, per_day: float, days_left: int | None) -> tuple[float | None, str]:
-    """(forecast days, risk): done · no target · late · high · medium · low."""
-    if remaining == 0:
-        return 0.0, "done"
-    forecast = remaining / per_day if per_day > 0 else math.inf
-    if days_left is None:
-        return _finite(forecast), "no target"
-    if days_left < 0:
-        return _finite(forecast), "late"
-    if forecast > days_left:
-        return _finite(forecast), "high"
-    return _finite(forecast), "medium" if forecast > 0.8 * days_left else "low"
+@dataclass(frozen=True)
+class Outlook:
+    """One epic's forecast: finish dates at 50 and 85 %, chance of meeting the target, and the risk."""
+
+    p50: date | None = None
+    p85: date | None = None
+    on_time: float | None = None
+    risk: str = "done"
 
 
-def _finite(value: float) -> float | None:
-    return None if math.isinf(value) else round(value, 1)
+def outlook(history: History, finish: Finish | None, target: date | None) -> Outlook:
+    """done · unknown (history too short) · no target · late · high · medium · low."""
+    if finish is not None and finish.items <= 0:
+        return Outlook()
+    if finish is None or history.throughput.too_short():
+        return Outlook(risk="unknown")
+    p50, p85 = history.finish_date(finish.at(50)), history.finish_date(finish.at(85))
+    if target is None:
+        return Outlook(p50, p85, None, "no target")
+    days = history.days_until(target)
+    if days < 1:
+        return Outlook(p50, p85, 0.0, "late")
+    chance = round(finish.probability_within(days), 3)
+    return Outlook(p50, p85, chance, "low" if chance >= LIKELY else "medium" if chance >= EVEN else "high")
 
 
 def _groups(conn: Connection, scope: Scope, catalog: RuleCatalog) -> list[Any]:
@@ -104,26 +115,35 @@ def _epic_targets(conn: Connection, keys: list[str]) -> dict[str, date]:
     return {key: date.fromisoformat(value) for key, value in rows if value}
 
 
-def _throughput(conn: Connection, scope: Scope) -> dict[tuple[str, str | None], int]:
-    recent = Scope(scope.until - THROUGHPUT_WINDOW, scope.until, scope.trackers, scope.teams)
-    return dict(Counter((c.tracker, c.team) for c in completed_items(conn, recent)))
+def _finishes(histories: Mapping[TeamKey, History], remaining: Mapping[TeamKey, list[int]], trials: int,
+              seed: int) -> dict[TeamKey, dict[int, Finish]]:
+    """One simulation per team, answering for every epic's remaining count at once."""
+    return {key: finish_days(histories[key].throughput, counts, trials=trials, seed=seed,
+                             key=f"{key[0]}/{key[1]}")
+            for key, counts in remaining.items() if key in histories and not histories[key].throughput.too_short()}
 
 
 def roadmap(conn: Connection, scope: Scope, catalog: RuleCatalog = NO_CATALOG,
-            targets: Mapping[TargetKey, date] | None = None) -> tuple[RoadmapRow, ...]:
+            targets: Mapping[TargetKey, date] | None = None, *, trials: int = TRIALS,
+            seed: int = SEED) -> tuple[RoadmapRow, ...]:
     """One row per epic/project of the scope; canceled items are left out of totals."""
     groups = _groups(conn, scope, catalog)
     epics = _epic_targets(conn, sorted({g[2] for g in groups if g[0] == "jira" and g[2]}))
-    throughput = _throughput(conn, scope)
-    today = scope.until.date()
+    histories = team_histories(conn, scope)
+    remaining: dict[TeamKey, list[int]] = defaultdict(list)
+    for tracker, _project, _parent, team, total, done, *_ in groups:
+        remaining[(tracker, team)].append(int(total) - int(done or 0))
+    finishes = _finishes(histories, remaining, trials, seed)
     out = []
     for tracker, project, parent, team, total, done, active, stalled, flagged in groups:
         epic = parent if tracker == "jira" else None
         target = (targets or {}).get((tracker, project)) or (epics.get(epic) if epic else None)
-        per_week = throughput.get((tracker, team), 0) * 7 / THROUGHPUT_WINDOW.days
-        days_left = (target - today).days if target else None
-        forecast, risk = slip_risk(int(total) - int(done or 0), per_week / 7, days_left)
-        out.append(RoadmapRow(tracker, project, epic, team, target, int(total), int(done or 0),
-                              int(active or 0), int(stalled or 0), int(flagged or 0), round(per_week, 2),
-                              forecast, days_left, risk))
+        history = histories.get((tracker, team)) or History(scope.until.date(), scope.until.date(), Throughput(()))
+        left = int(total) - int(done or 0)
+        finish = finishes.get((tracker, team), {}).get(left) if left else None
+        look = outlook(history, finish, target) if left else Outlook()
+        per_week = history.throughput.completed * 7 / max(1, history.throughput.days)
+        out.append(RoadmapRow(tracker, project, epic, team, target, int(total), int(done or 0), int(active or 0),
+                              int(stalled or 0), int(flagged or 0), round(per_week, 2), look.p50, look.p85,
+                              look.on_time, history.days_until(target) if target else None, look.risk))
     return tuple(out)

@@ -17,8 +17,10 @@ from sqlalchemy import select
 from integration.admin.auth import login_required
 from integration.admin.web import now, services
 from integration.reports.charts import render
+from integration.reports.context import Ask, make_ask
 from integration.reports.dataset import Report
 from integration.reports.formats import SECTION_TITLES, cell, dataset_csv, dataset_dict, summary_text
+from integration.reports.montecarlo import SEED
 from integration.reports.render import render_report
 from integration.reports.report import SECTIONS, build_report
 from integration.reports.scope import RuleCatalog, Scope, ScopeError, make_scope
@@ -32,11 +34,13 @@ EXPORTS = {"md": ("text/markdown", "md"), "html": ("text/html", "html"), "json":
            "csv": ("text/csv", "csv")}
 DATASET_SECTIONS = {
     "wip_by_status": "wip", "wip_by_assignee": "wip", "wip_daily": "wip",
-    "cycle_time": "flow", "lead_time": "flow", "throughput": "flow",
-    "time_in_status": "time_in_status", "aging_wip": "aging",
+    "cycle_time": "flow", "cycle_scatter": "flow", "lead_time": "flow", "throughput": "flow",
+    "time_in_status": "time_in_status", "flow_efficiency": "time_in_status", "aging_wip": "aging",
     "hygiene_rules": "hygiene", "hygiene_weekly": "hygiene", "hygiene_rule_weeks": "hygiene",
     "compliance": "hygiene",
     "roadmap": "roadmap",
+    "cfd": "cfd", "throughput_daily": "forecast", "forecast_when": "forecast", "forecast_when_distribution": "forecast",
+    "forecast_how_many": "forecast", "forecast_how_many_distribution": "forecast",
 }
 
 blueprint = Blueprint("reports", __name__, url_prefix="/admin/reports", template_folder="templates",
@@ -50,6 +54,9 @@ class Filters:
     period: str
     since: str
     until: str
+    items: str = ""  # forecast: when will N items be done
+    by: str = ""  # forecast: how many by this date
+    cfd: str = ""  # cumulative flow by "status" (default: by category)
 
     def query(self) -> dict[str, str]:
         return {k: v for k, v in vars(self).items() if v}
@@ -60,8 +67,22 @@ def _filters() -> Filters:
         return request.args.get(name, "").strip()[:64]
 
     period = arg("period")
+    items = arg("items")
     return Filters(team=arg("team"), tracker=arg("tracker") if arg("tracker") in ("jira", "linear") else "",
-                   period=period if period in PERIODS else "", since=arg("since"), until=arg("until"))
+                   period=period if period in PERIODS else "", since=arg("since"), until=arg("until"),
+                   items=items if items.isdigit() else "", by=arg("by"),
+                   cfd="status" if arg("cfd") == "status" else "")
+
+
+def _ask(f: Filters, scope: Scope) -> Ask:
+    """The forecast questions and drawing choices of the page; a bad date falls back with a message."""
+    waiting = services().settings.waiting_statuses
+    items = int(f.items) if f.items else None
+    try:
+        return make_ask(items, f.by or None, SEED, f.cfd or "category", waiting, earliest=scope.until)
+    except ScopeError as error:
+        flash(f"{error}: showing the default forecast instead.", "error")
+        return make_ask(None, None, SEED, f.cfd or "category", waiting)
 
 
 def _scope(f: Filters) -> Scope:
@@ -76,10 +97,10 @@ def _scope(f: Filters) -> Scope:
                           teams=[f.team] if f.team else [])
 
 
-def _report(scope: Scope, sections: list[str] | None) -> Report:
+def _report(scope: Scope, sections: list[str] | None, f: Filters) -> Report:
     s = services()
     return build_report(s.store.engine, scope, catalog=RuleCatalog.from_ruleset(s.rules.current()),
-                        targets=project_targets(s.store), sections=sections, now=now())
+                        targets=project_targets(s.store), sections=sections, now=now(), ask=_ask(f, scope))
 
 
 def _teams() -> list[tuple[str, str]]:
@@ -96,7 +117,7 @@ def index() -> ResponseReturnValue:
         section = DEFAULT_SECTION
     f = _filters()
     scope = _scope(f)
-    report = _report(scope, [section])
+    report = _report(scope, [section], f)
     links = {d.name: {fmt: _url("reports.dataset", name=d.name, fmt=fmt, **f.query())
                       for fmt in ("csv", "json")} for d in report.datasets}
     return render_template(
@@ -113,7 +134,8 @@ def dataset(name: str, fmt: str) -> ResponseReturnValue:
     """One chart's numbers, with the page's filters."""
     if name not in DATASET_SECTIONS or fmt not in ("csv", "json"):
         abort(404, description=f"no report dataset {name}.{fmt}")
-    report = _report(_scope(_filters()), [DATASET_SECTIONS[name]])
+    f = _filters()
+    report = _report(_scope(f), [DATASET_SECTIONS[name]], f)
     chosen = report.get(name)
     assert chosen is not None
     if fmt == "json":
@@ -128,7 +150,8 @@ def export(fmt: str) -> ResponseReturnValue:
     if fmt not in EXPORTS:
         abort(404, description=f"no report format {fmt}")
     mimetype, suffix = EXPORTS[fmt]
-    report = _report(_scope(_filters()), None)
+    f = _filters()
+    report = _report(_scope(f), None, f)
     return _download(render_report(report, fmt), mimetype, f"flowkeeper-report.{suffix}")
 
 

@@ -123,39 +123,53 @@ def _day_of(column: ColumnElement[datetime], grid_start: datetime) -> ColumnElem
 
 
 def wip_daily(conn: Connection, scope: Scope) -> tuple[WipDay, ...]:
-    """In-progress items at the end of each day of the period (at `until` for its last day).
+    """In-progress items at the end of each day of the period (at `until` for its last day)."""
+    return tuple(WipDay(d, sum(n.values()), MappingProxyType({s: c for (_, s), c in n.items()}))
+                 for d, n in levels_daily(conn, scope, (IN_PROGRESS,)))
 
-    One statement: +1 where an in-progress stay starts, -1 where it ends, per day and
-    status, plus the items that sat in progress all along (day -1 = before the first day).
+
+def levels_daily(conn: Connection, scope: Scope, categories: tuple[str, ...],
+                 fresh: tuple[str, ...] = ()) -> tuple[tuple[date, Mapping[tuple[str, str], int]], ...]:
+    """Items in each (category, status) at the end of each day of the period (at `until` for its last day).
+
+    One statement: +1 where a stay starts, -1 where it ends, per day and status, plus the
+    items that sat in their status all along (day -1 = before the first day). Stays in a
+    `fresh` category count only when they began in the period (done before it is not news).
     """
     grid = midnight(scope.since)
     touched = _touched(grid)
     stays = timeline(scope, touched)
-    active = and_(stays.c.category == IN_PROGRESS, stays.c.at < scope.until)
+    fresh_ok = or_(stays.c.category.not_in(fresh), stays.c.at >= grid) if fresh else literal(True)
+    counted = and_(stays.c.category.in_(categories), stays.c.at < scope.until, fresh_ok)
+    current = func.coalesce(i.c.status_category, "unknown")
     moves = union_all(
-        select(literal(1).label("sign"), _day_of(stays.c.at, grid).label("d"), stays.c.status).where(active),
-        select(literal(-1), _day_of(stays.c.next_at, grid), stays.c.status)
-        .where(active, stays.c.next_at.is_not(None), stays.c.next_at < scope.until),
-        select(literal(1), literal(-1), func.coalesce(i.c.status_name, "(no status)"))
-        .where(item_filter(i, scope), i.c.status_category == IN_PROGRESS, _untouched(touched, scope.until)),
+        select(literal(1).label("sign"), _day_of(stays.c.at, grid).label("d"), stays.c.category, stays.c.status)
+        .where(counted),
+        select(literal(-1), _day_of(stays.c.next_at, grid), stays.c.category, stays.c.status)
+        .where(counted, stays.c.next_at.is_not(None), stays.c.next_at < scope.until),
+        select(literal(1), literal(-1), current, func.coalesce(i.c.status_name, "(no status)"))
+        .where(item_filter(i, scope), current.in_([c for c in categories if c not in fresh]),
+               _untouched(touched, scope.until)),
     ).subquery("moves")
-    deltas: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    query = select(moves.c.d, moves.c.status, func.sum(moves.c.sign)).group_by(moves.c.d, moves.c.status)
-    for d, name, n in conn.execute(query):
-        deltas[int(d)][name] += int(n)
+    deltas: dict[int, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    query = (select(moves.c.d, moves.c.category, moves.c.status, func.sum(moves.c.sign))
+             .group_by(moves.c.d, moves.c.category, moves.c.status))
+    for d, category, name, n in conn.execute(query):
+        deltas[int(d)][(category, name)] += int(n)
     return _running(deltas, grid, scope.until)
 
 
-def _running(deltas: Mapping[int, Mapping[str, int]], grid: datetime, until: datetime) -> tuple[WipDay, ...]:
-    level: dict[str, int] = defaultdict(int)
-    for name, n in deltas.get(-1, {}).items():
-        level[name] += n
+def _running(deltas: Mapping[int, Mapping[tuple[str, str], int]], grid: datetime,
+             until: datetime) -> tuple[tuple[date, Mapping[tuple[str, str], int]], ...]:
+    level: dict[tuple[str, str], int] = defaultdict(int)
+    for key, n in deltas.get(-1, {}).items():
+        level[key] += n
     out = []
     for k in range(math.ceil((until - grid) / timedelta(days=1))):
-        for name, n in deltas.get(k, {}).items():
-            level[name] += n
-        shown = {name: n for name, n in sorted(level.items()) if n}
-        out.append(WipDay((grid + timedelta(days=k)).date(), sum(shown.values()), MappingProxyType(shown)))
+        for key, n in deltas.get(k, {}).items():
+            level[key] += n
+        shown = {key: n for key, n in sorted(level.items()) if n}
+        out.append(((grid + timedelta(days=k)).date(), MappingProxyType(shown)))
     return tuple(out)
 
 

@@ -25,6 +25,7 @@ CATEGORIES = {
     "Backlog": StatusCategory.TODO,
     "In Progress": StatusCategory.IN_PROGRESS,
     "In Review": StatusCategory.IN_PROGRESS,
+    "Blocked": StatusCategory.IN_PROGRESS,
     "Done": StatusCategory.DONE,
     "Won't Do": StatusCategory.CANCELED,
 }

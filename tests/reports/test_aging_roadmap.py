@@ -8,7 +8,9 @@ import pytest
 
 from integration.reports.aging import aging
 from integration.reports.flow import flow_figures
-from integration.reports.roadmap import RoadmapRow, roadmap, slip_risk
+from integration.reports.forecast import History
+from integration.reports.montecarlo import Finish, Throughput
+from integration.reports.roadmap import Outlook, RoadmapRow, outlook, roadmap
 from integration.reports.scope import RuleCatalog, Scope
 from integration.store.store import Store
 from tests.reports.builder import Builder, day
@@ -38,48 +40,57 @@ def test_aging_wip_against_cycle_time_percentiles(any_store: Store) -> None:
     assert rows[1].assignee == "Ann" and rows[1].status == "In Review"
 
 
-@pytest.mark.parametrize(("remaining", "per_day", "days_left", "expected"), [
-    (0, 0.0, None, (0.0, "done")),
-    (3, 0.5, None, (6.0, "no target")),
-    (3, 0.5, -1, (6.0, "late")),
-    (3, 0.5, 5, (6.0, "high")),
-    (3, 0.5, 7, (6.0, "medium")),
-    (3, 0.5, 8, (6.0, "low")),
-    (3, 0.0, 30, (None, "high")),
+HISTORY = History(date(2024, 3, 4), date(2024, 3, 18), Throughput((1,) * 14))
+TWENTY = Finish(3, tuple(range(1, 21)))  # trials finishing on days 1..20 after the history
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    (None, Outlook(date(2024, 3, 27), date(2024, 4, 3), None, "no target")),
+    (date(2024, 3, 17), Outlook(date(2024, 3, 27), date(2024, 4, 3), 0.0, "late")),  # before day 1
+    (date(2024, 3, 22), Outlook(date(2024, 3, 27), date(2024, 4, 3), 0.25, "high")),  # 5 days: 5 of 20
+    (date(2024, 3, 29), Outlook(date(2024, 3, 27), date(2024, 4, 3), 0.6, "medium")),  # 12 days
+    (date(2024, 4, 3), Outlook(date(2024, 3, 27), date(2024, 4, 3), 0.85, "low")),  # 17 days
 ])
-def test_slip_risk(remaining: int, per_day: float, days_left: int | None,
-                   expected: tuple[float | None, str]) -> None:
-    assert slip_risk(remaining, per_day, days_left) == expected
+def test_outlook_turns_the_simulated_finish_into_a_chance_and_a_risk(target: date | None,
+                                                                     expected: Outlook) -> None:
+    assert outlook(HISTORY, TWENTY, target) == expected
 
 
-def test_roadmap_progress_flags_and_slip_risk(any_store: Store) -> None:
+def test_outlook_says_unknown_on_a_short_history_and_done_with_nothing_left() -> None:
+    short = History(date(2024, 3, 4), date(2024, 3, 10), Throughput((1,) * 6))
+    assert outlook(short, TWENTY, date(2024, 4, 3)).risk == "unknown"
+    assert outlook(HISTORY, None, None).risk == "unknown"
+    assert outlook(HISTORY, Finish(0, (0,) * 5), None) == Outlook(risk="done")
+
+
+def test_roadmap_forecasts_each_epic_from_its_teams_throughput(any_store: Store) -> None:
     b = Builder(any_store)
-    b.item("EPIC-1", 0, type="Epic", due=day(42))
-    epic = {"project": "Checkout", "parent": "EPIC-1"}
-    b.item("ENG-1", 0, [(2, "In Progress"), (5, "Done")], **epic)
-    b.item("ENG-2", 0, [(3, "In Progress"), (9, "Done")], **epic)
-    stuck = b.item("ENG-3", 0, [(4, "In Progress")], **epic)
-    waiting = b.item("ENG-4", 0, **epic)
-    b.item("ENG-5", 0, [(2, "Won't Do")], **epic)
-    b.episode(stuck, "stalled", 20)
-    b.episode(waiting, "needs-assignee", 21)
-    b.item("ENG-6", 0, [(1, "In Progress"), (10, "Done")])
-    b.item("ENG-7", 0, [(1, "In Progress"), (11, "Done")])
-    b.item("LIN-1", 0, [(1, "In Progress")], tracker="linear", team="LIN", project="Mobile")
+    for n in range(14):  # ENG finishes exactly one item a day: a closed-form forecast
+        b.item(f"ENG-H{n}", 0, [(n + 0.2, "In Progress"), (n + 0.5, "Done")], project="Shipped")
+    b.item("EPIC-1", 0, type="Epic", due=day(17))  # 2024-03-21: day 4 of the forecast
+    checkout = {"project": "Checkout", "parent": "EPIC-1"}
+    stuck = b.item("ENG-1", 0, [(4, "In Progress")], **checkout)
+    waiting = b.item("ENG-2", 0, **checkout)
+    b.item("ENG-3", 0, **checkout)
+    b.item("ENG-4", 0, **checkout)
+    b.item("ENG-5", 0, [(2, "Won't Do")], **checkout)
+    b.episode(stuck, "stalled", 10)
+    b.episode(waiting, "needs-assignee", 11)
+    b.item("EPIC-2", 0, type="Epic", due=day(17))
+    for n in range(5):
+        b.item(f"ENG-P{n}", 0, project="Payments", parent="EPIC-2")
+    b.item("LIN-1", 0, [(1, "In Progress"), (6, "Done")], tracker="linear", team="LIN", project="Docs")
     b.item("LIN-2", 0, tracker="linear", team="LIN", project="Mobile")
-    b.item("LIN-3", 0, tracker="linear", team="LIN", project="Mobile")
-    b.item("LIN-4", 0, [(1, "In Progress"), (6, "Done")], tracker="linear", team="LIN", project="Docs")
     targets = {("linear", "Mobile"): date(2024, 4, 11)}
     with any_store.engine.connect() as conn:
-        rows = roadmap(conn, Scope(day(0), day(28)), CATALOG, targets)
-    assert rows == (
-        RoadmapRow("jira", "Checkout", "EPIC-1", "ENG", date(2024, 4, 15), total=4, done=2, in_progress=1,
-                   stalled=1, flagged=2, weekly_throughput=1.0, forecast_days=14.0, days_left=14,
-                   risk="medium"),
-        RoadmapRow("linear", "Docs", None, "LIN", None, total=1, done=1, in_progress=0, stalled=0, flagged=0,
-                   weekly_throughput=0.25, forecast_days=0.0, days_left=None, risk="done"),
-        RoadmapRow("linear", "Mobile", None, "LIN", date(2024, 4, 11), total=3, done=0, in_progress=1,
-                   stalled=0, flagged=0, weekly_throughput=0.25, forecast_days=84.0, days_left=10,
-                   risk="high"),
-    )
-    assert rows[0].remaining == 2 and rows[0].progress == 0.5
+        rows = roadmap(conn, Scope(day(0), day(14)), CATALOG, targets)
+    by_project = {r.project: r for r in rows}
+    assert by_project["Checkout"] == RoadmapRow(
+        "jira", "Checkout", "EPIC-1", "ENG", date(2024, 3, 21), total=4, done=0, in_progress=1, stalled=1,
+        flagged=2, weekly_throughput=7.0, forecast_p50=date(2024, 3, 21), forecast_p85=date(2024, 3, 21),
+        on_time=1.0, days_left=4, risk="low")
+    payments = by_project["Payments"]  # five items at one a day: done on day 5, one day late
+    assert (payments.forecast_p85, payments.on_time, payments.risk) == (date(2024, 3, 22), 0.0, "high")
+    assert (by_project["Shipped"].risk, by_project["Shipped"].progress) == ("done", 1.0)
+    assert (by_project["Docs"].risk, by_project["Mobile"].risk) == ("done", "unknown")  # LIN: one item done
+    assert by_project["Mobile"].days_left == 25 and by_project["Mobile"].forecast_p50 is None

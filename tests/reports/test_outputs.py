@@ -40,7 +40,7 @@ def test_markdown_has_the_figures_and_escapes_table_cells(report: Report) -> Non
     text = render_report(report, "md")
     assert "count 2 · mean 4.5 · p50 3 · p85 6 · p95 6" in text  # cycle times 3 and 6 days
     assert "| ENG-3 | <script>alert('x')</script> \\| =cmd | In Progress | Ann | 11 |" in text
-    assert text.count("\n## ") == 6
+    assert text.count("\n## ") == 8
     assert "_14 rows: the chart is in the HTML report, the numbers in JSON and CSV._" in text  # WIP by day
 
 
@@ -53,7 +53,8 @@ def test_json_holds_every_dataset_with_rows_as_records(report: Report) -> None:
         {"week": "2024-03-11", "completed": 1, "cycle_p50_days": 6.0},
     ]
     assert data["datasets"]["wip_by_status"]["summary"] == {"total": 1}
-    assert set(data["seconds"]) == {"wip", "flow", "time_in_status", "aging", "hygiene", "roadmap"}
+    assert set(data["seconds"]) == {"wip", "cfd", "flow", "time_in_status", "aging", "hygiene", "roadmap",
+                                    "forecast"}
 
 
 def test_csv_long_form_and_one_dataset_wide(report: Report) -> None:
@@ -90,7 +91,7 @@ def test_cli_writes_the_report(report: Report, db_url: str, tmp_path: Path, monk
     assert code == 0
     data = json.loads(out.read_text())
     assert data["datasets"]["cycle_time"]["summary"]["p85"] == 6.0
-    assert set(data["datasets"]) == {"cycle_time", "lead_time", "throughput"}
+    assert set(data["datasets"]) == {"cycle_time", "cycle_scatter", "lead_time", "throughput"}
     assert _run(["report", "--since", "2024-03-04", "--until", "2024-03-18", "--dataset", "throughput",
                  "--format", "csv"]) == 0
     assert capsys.readouterr().out.startswith("week,completed,cycle_p50_days\r\n2024-03-04,1,3.0\r\n")
@@ -102,3 +103,21 @@ def test_cli_explains_a_bad_period(db_url: str, monkeypatch: pytest.MonkeyPatch,
     assert _run(["report", "--since", "thirty days"]) == 2
     expected = "--since takes a period (30d, 12w, 48h) or a date (2024-05-01), got 'thirty days'"
     assert expected in capsys.readouterr().err
+
+
+def test_cli_forecasts_with_the_questions_asked(report: Report, db_url: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    out = tmp_path / "forecast.json"
+    argv = ["report", "--since", "2024-03-04", "--until", "2024-03-18", "--format", "json", "--section",
+            "forecast", "--section", "cfd", "--forecast-items", "7", "--forecast-date", "2024-03-31",
+            "--cfd-by", "status", "-o", str(out)]
+    assert _run(argv) == 0
+    data = json.loads(out.read_text())["datasets"]
+    assert data["forecast_when"]["title"] == "When will 7 items be done?"
+    assert data["forecast_how_many"]["title"] == "How many items by 2024-03-31?"
+    assert data["forecast_when"]["note"].startswith("history too short to forecast")  # two items done
+    assert data["cfd"]["columns"] == ["day", "Done", "In Progress", "To Do"]
+    assert _run([*argv[:-2], "--forecast-date", "2024-03-01"]) == 2
+    assert "the forecast date 2024-03-01 is before the end of the period (2024-03-18)" in capsys.readouterr().err

@@ -45,7 +45,7 @@ def test_reports_need_the_admin_login(app: Flask) -> None:
 def test_flow_section_renders_charts_and_numbers(admin: FlaskClient) -> None:
     page = admin.get("/admin/reports?period=14d").get_data(as_text=True)
     assert 'aria-current="page">Reports</a>' in page  # the admin nav's Reports slot
-    assert page.count('<svg class="chart"') == 3
+    assert page.count('<svg class="chart"') == 4  # cycle time, its scatterplot, lead time, throughput
     assert "count 3 · mean 3.67 · p50 3 · p85 6 · p95 6" in page  # cycle times 2 (MOB-1), 3 and 6 days
     assert "/admin/reports/cycle_time.csv?period=14d" in page
 
@@ -84,3 +84,21 @@ def test_a_bad_date_falls_back_with_a_message(admin: FlaskClient) -> None:
     page = admin.get("/admin/reports?since=yesterday-ish").get_data(as_text=True)
     assert "showing the last 30d instead" in page
     assert '<svg class="chart"' in page
+
+
+def test_forecast_tab_asks_when_and_how_many(admin: FlaskClient) -> None:
+    page = admin.get("/admin/reports?section=forecast&period=14d&items=4&by=2024-03-30").get_data(as_text=True)
+    assert "When will 4 items be done?" in page and "How many items by 2024-03-30?" in page
+    assert 'name="items" min="0" max="100000" value="4"' in page
+    assert "history too short to forecast: 3 item(s) finished in 14 days, at least 5 needed" in page
+    bad = admin.get("/admin/reports?section=forecast&period=14d&by=2020-01-01").get_data(as_text=True)
+    assert "the forecast date 2020-01-01 is before the end of the period" in bad
+
+
+def test_cfd_tab_draws_bands_by_category_or_status(admin: FlaskClient) -> None:
+    page = admin.get("/admin/reports?section=cfd&period=14d").get_data(as_text=True)
+    assert page.count('<polygon class="band"') == 3 and "by status</a>" in page
+    by_status = admin.get("/admin/reports?section=cfd&period=14d&cfd=status").get_data(as_text=True)
+    assert "<strong>by status</strong>" in by_status and "Cumulative flow: items in each status by day" in by_status
+    data = admin.get("/admin/reports/cfd.json?period=14d&cfd=status").get_json()
+    assert data["columns"] == ["day", "Done", "In Progress", "To Do"]

@@ -1,0 +1,64 @@
+"""What report sections share: the scope, the rule catalog, target dates, the questions asked, a cache."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from integration.reports import flow
+from integration.reports.montecarlo import SEED, TRIALS
+from integration.reports.scope import RuleCatalog, Scope, ScopeError, parse_instant
+
+MAX_ITEMS = 100_000
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The questions a reader puts to the report: forecasts, and how the flow is drawn.
+
+    items: "when will these N items be done" (None: the items in progress now);
+    by: "how many items by this date" (None: two weeks after the period);
+    cfd_by: "category" or "status"; waiting: status names counted as waiting, per team
+    ("*" for every team), on top of the defaults.
+    """
+
+    items: int | None = None
+    by: date | None = None
+    seed: int = SEED
+    trials: int = TRIALS
+    cfd_by: str = "category"
+    waiting: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def make_ask(items: int | None, by: str | None, seed: int, cfd_by: str = "category",
+             waiting: Mapping[str, tuple[str, ...]] | None = None, *, earliest: datetime | None = None) -> Ask:
+    """The questions as a person typed them; a bad value is a ScopeError that names it.
+
+    `earliest`: the period's end; forecasts start on its day, so a date before it has no answer.
+    """
+    if items is not None and not 0 <= items <= MAX_ITEMS:
+        raise ScopeError(f"the number of items to forecast must be between 0 and {MAX_ITEMS} (got {items})")
+    day = parse_instant(by).date() if by else None
+    if day is not None and earliest is not None and day < earliest.date():
+        raise ScopeError(f"the forecast date {day} is before the end of the period ({earliest:%Y-%m-%d})")
+    return Ask(items=items, by=day, seed=seed, cfd_by=cfd_by, waiting=dict(waiting or {}))
+
+
+@dataclass
+class Context:
+    """What sections share: the scope, what is known about rules, and figures computed once."""
+
+    scope: Scope
+    catalog: RuleCatalog = field(default_factory=RuleCatalog)
+    targets: Mapping[tuple[str, str], date] = field(default_factory=dict)
+    ask: Ask = field(default_factory=Ask)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def flow(self, conn: Connection) -> flow.FlowFigures:
+        if "flow" not in self.cache:
+            self.cache["flow"] = flow.flow_figures(conn, self.scope)
+        return self.cache["flow"]  # type: ignore[no-any-return]

@@ -1,0 +1,159 @@
+"""Forecasts from the team's own history: daily throughput, "when will N be done", "how many by".
+
+The history is the items completed on each whole UTC day of the report period (the
+period's partial days are left out, and so are the days before the scope's first item
+existed, which would read as idle days). The simulation itself is in `montecarlo`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Connection, func, select
+
+from integration.reports.context import Context
+from integration.reports.dataset import Chart, Dataset
+from integration.reports.flow import completed_items
+from integration.reports.montecarlo import CONFIDENCES, Count, Finish, Throughput, finish_days, items_within
+from integration.reports.scope import Scope, ScopeError, item_filter, midnight
+from integration.reports.wip import wip_now
+from integration.store.tables import items as i
+
+DAY = timedelta(days=1)
+DEFAULT_BY = timedelta(days=14)
+TeamKey = tuple[str, str | None]  # (tracker, team)
+
+
+@dataclass(frozen=True)
+class History:
+    """Whole days [start, end) and the items completed on each."""
+
+    start: date
+    end: date  # the first forecast day
+    throughput: Throughput
+
+    def describe(self) -> str:
+        t = self.throughput
+        return f"{self.start:%Y-%m-%d} → {self.end - DAY:%Y-%m-%d}: {t.completed} items in {t.days} days"
+
+    def finish_date(self, days: int | None) -> date | None:
+        """Day 1 of a forecast is `end`: an item done within 1 day is done on `end`."""
+        return None if days is None else self.end + (days - 1) * DAY
+
+    def days_until(self, moment: date) -> int:
+        """Whole days from `end` through `moment` (inclusive); 0 or less when it is already past."""
+        return (moment - self.end).days + 1
+
+
+def _whole_days(scope: Scope, first_seen: datetime | None) -> tuple[date, date]:
+    start = midnight(scope.since) + (DAY if scope.since != midnight(scope.since) else timedelta(0))
+    if first_seen is not None:
+        start = max(start, midnight(first_seen))
+    end = midnight(scope.until)
+    return start.date(), max(start, end).date()
+
+
+def _first_seen(conn: Connection, scope: Scope) -> dict[TeamKey, datetime]:
+    query = select(i.c.tracker, i.c.team, func.min(i.c.created_at)).where(item_filter(i, scope)).group_by(
+        i.c.tracker, i.c.team)
+    return {(tracker, team): at for tracker, team, at in conn.execute(query) if at is not None}
+
+
+def _history(done_days: Counter[date], start: date, end: date) -> History:
+    days = (end - start).days
+    return History(start, end, Throughput(tuple(done_days.get(start + n * DAY, 0) for n in range(days))))
+
+
+def scope_history(conn: Connection, scope: Scope) -> History:
+    """The scope's daily throughput, all its teams and trackers together."""
+    seen = _first_seen(conn, scope).values()
+    start, end = _whole_days(scope, min(seen, default=None))
+    window = Scope(datetime.combine(start, datetime.min.time(), UTC), datetime.combine(end, datetime.min.time(), UTC),
+                   scope.trackers, scope.teams) if start < end else None
+    done = Counter(c.done_at.date() for c in completed_items(conn, window)) if window else Counter()
+    return _history(done, start, end)
+
+
+def team_histories(conn: Connection, scope: Scope) -> dict[TeamKey, History]:
+    """Each (tracker, team)'s daily throughput over the scope's whole days."""
+    seen = _first_seen(conn, scope)
+    start, end = _whole_days(scope, None)
+    done: dict[TeamKey, Counter[date]] = defaultdict(Counter)
+    if start < end:
+        window = Scope(datetime.combine(start, datetime.min.time(), UTC),
+                       datetime.combine(end, datetime.min.time(), UTC), scope.trackers, scope.teams)
+        for c in completed_items(conn, window):
+            done[(c.tracker, c.team)][c.done_at.date()] += 1
+    out = {}
+    for key, first in seen.items():
+        team_start, team_end = _whole_days(scope, first)
+        out[key] = _history(done[key], team_start, team_end)
+    return out
+
+
+def _confidence_rows(history: History, finish: Finish) -> tuple[tuple[str, int | None, date | None], ...]:
+    return tuple((f"{c}%", finish.at(c), history.finish_date(finish.at(c))) for c in CONFIDENCES)
+
+
+def _refs(values: dict[int, float | None]) -> tuple[tuple[str, float], ...]:
+    return tuple((f"{c}%", float(v)) for c, v in values.items() if v is not None)
+
+
+def forecast_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    history = scope_history(conn, ctx.scope)
+    ask = ctx.ask
+    items = ask.items if ask.items is not None else wip_now(conn, ctx.scope).total
+    by = ask.by or history.end + DEFAULT_BY - DAY
+    if history.days_until(by) < 1:
+        raise ScopeError(f"the forecast date {by} is before the first forecast day {history.end}")
+    too_short = history.throughput.too_short()
+    daily = Dataset(
+        "throughput_daily", "Throughput per day (the forecasts' history)", "forecast", ("day", "completed"),
+        tuple((history.start + n * DAY, v) for n, v in enumerate(history.throughput.daily)),
+        Chart("bar", "day", ("completed",), "items"),
+        {"days": history.throughput.days, "completed": history.throughput.completed,
+         "per_day": round(history.throughput.completed / max(1, history.throughput.days), 2)},
+        note=too_short or history.describe(), brief=True)
+    if too_short:
+        return [daily, *_empty(items, by, too_short)]
+    finish = finish_days(history.throughput, [items], trials=ask.trials, seed=ask.seed, key="when")[items]
+    count = items_within(history.throughput, history.days_until(by), trials=ask.trials, seed=ask.seed,
+                         key="how-many")
+    return [daily, *_when(history, finish, ask.trials, ask.seed), *_how_many(history, count, by)]
+
+
+def _empty(items: int, by: date, reason: str) -> list[Dataset]:
+    return [Dataset("forecast_when", f"When will {items} items be done?", "forecast",
+                    ("confidence", "days", "date"), (), summary={"items": items}, note=reason),
+            Dataset("forecast_how_many", f"How many items by {by:%Y-%m-%d}?", "forecast",
+                    ("confidence", "items"), (), summary={"by": by}, note=reason)]
+
+
+def _when(history: History, finish: Finish, trials: int, seed: int) -> list[Dataset]:
+    refs = _refs({c: finish.at(c) for c in CONFIDENCES})
+    method = (f"{trials:,} trials (seed {seed}), each drawing days at random from {history.describe()}. "
+              "Day 1 is the first day after the history.")
+    return [
+        Dataset("forecast_when", f"When will {finish.items} items be done?", "forecast",
+                ("confidence", "days", "date"), _confidence_rows(history, finish),
+                summary={"items": finish.items, "trials": trials, "seed": seed}, note=method, open_table=True),
+        Dataset("forecast_when_distribution", f"Days to finish {finish.items} items, over {trials:,} trials",
+                "forecast", ("days", "date", "trials"),
+                tuple((d, history.finish_date(d), n) for d, n in finish.distribution()),
+                Chart("bar", "days", ("trials",), "days", refs), brief=True),
+    ]
+
+
+def _how_many(history: History, count: Count, by: date) -> list[Dataset]:
+    rows = tuple((f"{c}%", count.at(c)) for c in CONFIDENCES)
+    return [
+        Dataset("forecast_how_many", f"How many items by {by:%Y-%m-%d}?", "forecast", ("confidence", "items"),
+                rows, summary={"by": by, "days": count.days},
+                note="At least this many items, in this share of trials.", open_table=True),
+        Dataset("forecast_how_many_distribution", f"Items finished by {by:%Y-%m-%d}, over the trials",
+                "forecast", ("items", "trials"), count.distribution(),
+                Chart("bar", "items", ("trials",), "items", _refs({c: count.at(c) for c in CONFIDENCES})),
+                brief=True),
+    ]

@@ -1,0 +1,92 @@
+"""Monte Carlo forecasts: exact on constant throughput, close to the closed form otherwise, reproducible."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from math import comb
+
+import pytest
+
+from integration.reports.montecarlo import (
+    HORIZON_DAYS,
+    TRIALS,
+    DaySampler,
+    Finish,
+    Throughput,
+    finish_days,
+    items_within,
+)
+
+CONSTANT = Throughput((2,) * 20)  # two items every day
+LONG_CONSTANT = Throughput((3,) * 300)  # longer than the fast sampler's table: the fallback path
+
+
+@pytest.mark.parametrize("history", [CONSTANT, LONG_CONSTANT])
+def test_constant_throughput_gives_the_closed_form_at_every_confidence(history: Throughput) -> None:
+    per_day = history.daily[0]
+    found = finish_days(history, [1, 5, 40, 41])
+    for items, finish in found.items():
+        expected = -(-items // per_day)  # ceil(items / per_day) days
+        assert len(finish.days) == TRIALS
+        assert (finish.at(50), finish.at(85), finish.at(95)) == (expected, expected, expected)
+        assert finish.probability_within(expected) == 1.0 and finish.probability_within(expected - 1) == 0.0
+    count = items_within(history, 10)
+    assert set(count.items) == {10 * per_day} and count.at(85) == 10 * per_day
+
+
+def test_two_valued_throughput_matches_the_binomial_probability() -> None:
+    # each day 0 or 2 items, equally likely: in 4 days 2·B(4, ½) items; 6 or more with p = 5/16
+    history = Throughput((0, 2) * 10)
+    p_six_in_four = sum(comb(4, k) for k in (3, 4)) / 16
+    finish = finish_days(history, [6])[6]
+    assert finish.probability_within(4) == pytest.approx(p_six_in_four, abs=0.02)
+    count = items_within(history, 4)
+    assert sum(n >= 6 for n in count.items) / TRIALS == pytest.approx(p_six_in_four, abs=0.02)
+    # P(≥ 2 items in 4 days) = 15/16 = 93.75 %: "at least 2" holds at 85 % confidence, not at 95 %
+    assert count.at(95) == 0 and count.at(85) == 2 and count.at(50) == 4
+
+
+def test_the_same_seed_gives_the_same_forecast_and_another_seed_another() -> None:
+    rng = random.Random(5)
+    history = Throughput(tuple(rng.choice((0, 0, 1, 2, 4)) for _ in range(30)))
+    first = finish_days(history, [25, 60], seed=7)
+    assert first == finish_days(history, [25, 60], seed=7)
+    assert finish_days(history, [60], seed=8)[60].days != first[60].days
+    assert items_within(history, 14, seed=7) == items_within(history, 14, seed=7)
+    assert items_within(history, 14, seed=7, key="ENG") != items_within(history, 14, seed=7, key="OPS")
+
+
+def test_nearest_rank_percentiles_of_finish_days() -> None:
+    finish = Finish(3, tuple(range(1, 21)))  # 20 trials finishing on days 1..20
+    assert (finish.at(50), finish.at(85), finish.at(95)) == (10, 17, 19)
+    assert finish.probability_within(5) == 0.25
+    beyond = Finish(3, (1, 2, HORIZON_DAYS + 1, HORIZON_DAYS + 1))
+    assert beyond.at(50) == 2 and beyond.at(85) is None
+    assert beyond.distribution() == ((1, 1), (2, 1))
+
+
+def test_work_that_never_finishes_is_beyond_the_horizon() -> None:
+    idle = Throughput((0,) * 30)
+    assert finish_days(idle, [3], trials=50)[3].at(50) is None
+    assert finish_days(idle, [0], trials=50)[0].at(95) == 0  # nothing to do is done now
+
+
+def test_the_fast_sampler_draws_every_history_day_equally_often() -> None:
+    history = Throughput(tuple(range(30)))  # 256 is not a multiple of 30: a naive modulo would be biased
+    sampler = DaySampler(history, random.Random(3))
+    seen: Counter[int] = Counter()
+    while sum(seen.values()) < 300_000:
+        seen.update(sampler.draw(256))
+    expected = sum(seen.values()) / 30
+    assert set(seen) == set(range(30))
+    assert max(abs(n - expected) / expected for n in seen.values()) < 0.03
+
+
+@pytest.mark.parametrize(("daily", "reason"), [
+    ((1,) * 13, "13 day(s), at least 14 needed"),
+    ((0,) * 10 + (1,) * 4, "4 item(s) finished in 14 days, at least 5 needed"),
+])
+def test_a_short_history_says_why_it_cannot_forecast(daily: tuple[int, ...], reason: str) -> None:
+    assert Throughput(daily).too_short() == f"history too short to forecast: {reason}"
+    assert Throughput((1,) * 14).too_short() is None
