@@ -128,3 +128,18 @@ def test_a_person_known_by_email_is_looked_up_once_found(api: responses.Requests
     api.put(f"{API}/issue/ED-1/assignee", status=204)
     client.assign(ITEM, Person("", "Dana", "dana@acme.com"))
     assert _posted(api) == {"accountId": "acc-dana"}
+
+
+@pytest.mark.parametrize(("sprints", "running"), [
+    ([{"id": 1, "name": "S1", "state": "closed"}, {"id": 2, "name": "S2", "state": "active"}], True),
+    ([{"id": 3, "name": "S3", "state": "future"}], True),
+    ([{"id": 1, "name": "S1", "state": "closed"}], False),
+    (None, False),
+])
+def test_whether_the_sprint_still_runs(config: JiraConfig, sprints: Any, running: bool) -> None:
+    from integration.trackers.jira.normalize import normalize_issue
+    from tests.stub import jira_issue
+
+    issue = jira_issue("ED-9")
+    issue["fields"][config.sprint_field] = sprints
+    assert normalize_issue(issue, config).sprint_active is running

@@ -79,3 +79,19 @@ def test_assign_by_id_by_email_and_unassign() -> None:
                     ("UsersByEmail", {"email": "dana@acme.com"}),
                     ("UpdateIssueAssignee", {"id": ITEM.id, "assigneeId": "u-dana"}),
                     ("UpdateIssueAssignee", {"id": ITEM.id, "assigneeId": None})]
+
+
+@pytest.mark.parametrize(("cycle", "project", "running"), [
+    ({"name": "C7", "number": 7, "isActive": True, "isFuture": False}, None, (True, False)),
+    ({"name": "C8", "number": 8, "isActive": False, "isFuture": True}, None, (True, False)),
+    ({"name": "C6", "number": 6, "isActive": False, "isFuture": False},
+     {"name": "Launch", "completedAt": None, "canceledAt": None}, (False, True)),
+    (None, {"name": "Old", "completedAt": "2026-01-01T00:00:00.000Z", "canceledAt": None}, (False, False)),
+])
+def test_whether_the_cycle_and_project_still_run(cycle: Any, project: Any, running: tuple[bool, bool]) -> None:
+    from integration.trackers.linear.normalize import normalize_issue
+    from tests.stub import linear_issue
+
+    node = {**linear_issue("ENG-9"), "cycle": cycle, "project": project}
+    item = normalize_issue(node, LinearConfig())
+    assert (item.sprint_active, item.project_active) == running

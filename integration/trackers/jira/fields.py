@@ -96,6 +96,12 @@ def sprint_name(raw: Any) -> str | None:
     return str(chosen[0].get("name")) if chosen else None
 
 
+def sprint_running(raw: Any) -> bool:
+    """Whether one of the issue's sprints is active or still to come (a closed sprint is over)."""
+    sprints = [s for s in raw or () if isinstance(s, Mapping)] if isinstance(raw, list) else []
+    return any(s.get("state") in ("active", "future") for s in sprints)
+
+
 def links_of(raw: Any) -> tuple[Link, ...]:
     links = []
     for link in raw or ():

@@ -30,6 +30,7 @@ from integration.trackers.jira.fields import (
     person,
     priority_of,
     sprint_name,
+    sprint_running,
     status,
 )
 from rules.model import (
@@ -213,6 +214,8 @@ def normalize_issue(issue: Mapping[str, Any], config: JiraConfig) -> Item:
         raise PayloadError("issue without a key")
     fields = mapping_at(issue, "fields")
     values, unknown = _field_values(fields, config)
+    if config.sprint_field in fields:
+        values["sprint_active"] = sprint_running(fields[config.sprint_field])
     status_changed_at = _status_entered(issue, values.get("created_at"))
     if status_changed_at is None:
         unknown.add("status_changed_at")

@@ -223,6 +223,18 @@ def _cycle_name(data: Mapping[str, Any]) -> str | None | object:
     return _optional_name(data, "cycle", "cycleId", "name")
 
 
+def _running(data: Mapping[str, Any]) -> dict[str, bool]:
+    """Whether the issue's cycle (active or upcoming) and project (neither completed nor
+    canceled) still run; only where the data carries the objects (webhooks carry only ids)."""
+    out = {}
+    cycle, project = data.get("cycle"), data.get("project")
+    if "cycle" in data and (cycle is None or "isActive" in cycle):
+        out["sprint_active"] = bool(cycle and (cycle.get("isActive") or cycle.get("isFuture")))
+    if "project" in data and (project is None or "completedAt" in project):
+        out["project_active"] = bool(project and not project.get("completedAt") and not project.get("canceledAt"))
+    return out
+
+
 def _people_and_labels(data: Mapping[str, Any], config: LinearConfig) -> dict[str, Any]:
     """Assignee, reporter, labels (names; ids and team id kept in `custom`)."""
     out: dict[str, Any] = {}
@@ -266,6 +278,7 @@ def item_fields(
     ):
         if value is not _UNKNOWN and not (name == "links" and value is None):
             out[name] = value
+    out.update(_running(data))
     for name, key in (("created_at", "createdAt"), ("updated_at", "updatedAt")):
         if key in data:
             out[name] = parse_datetime(data[key], key)
