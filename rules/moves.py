@@ -16,6 +16,7 @@ from rules.people import PersonEntry
 from rules.registry import Problem, actions
 
 CATEGORY_WORDS = ("todo", "in_progress", "done", "canceled")
+_OPEN = (StatusCategory.TODO, StatusCategory.IN_PROGRESS)
 _REASON = {"type": "string", "minLength": 1, "maxLength": 500,
            "description": "why: shown in the audit log, `explain` and the Held page"}
 _TRANSITION = {"anyOf": [{"type": "string", "minLength": 1}, {
@@ -72,7 +73,9 @@ class ReopenAction:
             return []
         closure = em.frame.ctx.closure
         if closure is not None:
-            target = TransitionTarget(status=closure.previous.name, note=self.note, reopen=True)
+            # the category too: a workflow that cannot go straight back still reopens to that kind of status
+            previous = closure.previous.category if closure.previous.category in _OPEN else self.fallback
+            target = TransitionTarget(previous, closure.previous.name, note=self.note, reopen=True)
         else:
             target = TransitionTarget(category=self.fallback, note=self.note, reopen=True)
         return [action_of(ActionKind.TRANSITION, em, transition=target, reason=_with_note(em.reason, self.note))]
