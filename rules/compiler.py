@@ -13,7 +13,7 @@ from rules.durations import Duration, Unit, parse_duration
 from rules.logic import compile_condition
 from rules.model import NoAction, StatusCategory, Tracker
 from rules.registry import Node, actions
-from rules.ruleset import Rule, Step
+from rules.ruleset import Rule, Step, SweepLimits
 from rules.triggers import TRIGGERS, expand
 
 CLOCK_ATTRS = {"last_activity": "last_activity_at", "last_comment": "last_comment_at",
@@ -89,11 +89,20 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
         exempt_assignees=frozenset(x.casefold() for x in exempt.get("assignees", ())),
         fields_read=frozenset(cctx.fields), summary=describe(raw["when"]),
         age_unit=Unit.BUSINESS_DAYS if any(d.unit is Unit.BUSINESS_DAYS for d in durations) else None,
-        slots=slots, raw_when=raw["when"],
+        slots=slots, raw_when=raw["when"], sweep_limits=sweep_limits(raw.get("sweep", {})),
         trigger_set=expand(triggers),
         flag_set=frozenset(label.casefold() for label in flags),
         **_verdicts(raw["name"], raw["when"], triggers), people=dict(people or {}),
     )
+
+
+def sweep_limits(spec: dict[str, Any]) -> SweepLimits:
+    """The rule's `sweep:` block; a share is a fraction (0.1) or a percentage ('10%')."""
+    blast = spec.get("blast_radius", {})
+    share = blast.get("share")
+    if isinstance(share, str):
+        share = float(share.strip().rstrip("%")) / 100
+    return SweepLimits(spec.get("write_budget"), blast.get("items"), share)
 
 
 def category_gate(cond: dict[str, Any]) -> frozenset[StatusCategory] | None:

@@ -26,6 +26,15 @@ class Step:
     actions: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class SweepLimits:
+    """A rule's own sweep limits; None leaves the deployment's setting in force."""
+
+    write_budget: int | None = None
+    blast_items: int | None = None
+    blast_share: float | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class Rule:
     name: str
@@ -54,6 +63,7 @@ class Rule:
     summary: str
     age_unit: Unit | None
     slots: SlotTable = field(repr=False)
+    sweep_limits: SweepLimits = SweepLimits()
     raw_when: dict[str, Any] = field(default_factory=dict, repr=False)  # as written, for online checks
     # precomputed for the hot path: triggers incl. status_changed when `updated` is on; flags casefolded
     trigger_set: frozenset[str] = frozenset()

@@ -40,6 +40,20 @@ _duration = {"type": "string", "pattern": DURATION_PATTERN,
              "description": "e.g. '48 hours', '3 days', '5 business days', '2 weeks'"}
 
 
+SHARE_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
+_SWEEP = {"type": "object", "additionalProperties": False, "minProperties": 1,
+          "description": "This rule's own sweep limits, instead of the deployment's.", "properties": {
+              "write_budget": {"type": "integer", "minimum": 0,
+                               "description": "tracker writes per run of this rule on one tracker"},
+              "blast_radius": {
+                  "type": "object", "additionalProperties": False, "minProperties": 1,
+                  "description": "hold a sweep changing more items than the larger of `items` and `share` of "
+                                 "the open items in scope",
+                  "properties": {"items": {"type": "integer", "minimum": 0},
+                                 "share": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
+                                                     {"type": "string", "pattern": SHARE_PATTERN}]}}}}}
+
+
 def _one_of_keys(registry: Registry) -> dict[str, Any]:
     """An object with exactly one key, each key a registered type: precise errors, good completion."""
     props = {}
@@ -71,6 +85,7 @@ def _rule() -> dict[str, Any]:
             "trackers": {"type": "array", "items": {"enum": TRACKERS}, "minItems": 1},
             "teams": _strs,
             "sweep_filter": _str,
+            "sweep": _SWEEP,
             "schedule": {**_str, "description": "cron ('*/30 * * * *') or 'every 30 minutes'"},
             "timezone": _str,
             "calendar": {"$ref": "#/$defs/calendar"},

@@ -22,6 +22,9 @@ def check_rule(raw: dict[str, Any], defaults: dict[str, Any]) -> list[Problem]:
         for n, action in enumerate(rung["then"]):
             problems += _check_action(action, ("escalate", s, "then", n))
     problems += _check_time(raw, defaults)
+    share = raw.get("sweep", {}).get("blast_radius", {}).get("share")
+    if isinstance(share, str) and float(share.strip().rstrip("%")) > 100:
+        problems.append((("sweep", "blast_radius", "share"), f"a share is at most 100% (got {got(share)})", False))
     triggers = raw["on"] if isinstance(raw["on"], list) else [raw["on"]]
     if triggers == ["schedule"]:
         for path, name in _condition_names(raw["when"], ("when",)):

@@ -20,7 +20,7 @@ from integration.codec import from_jsonable, to_jsonable
 from integration.services import Services, utcnow
 from integration.store.audit import AuditEntry, Outcome
 from integration.sweeps.applier import ApplyingContext, apply_rows
-from integration.sweeps.blast import blast_limit, hold_reason, scope_size
+from integration.sweeps.blast import blast_limit, hold_reason, scope_size, write_budget
 from integration.sweeps.config import SweepSettings, current_sweep_settings
 from integration.sweeps.locks import Leases, leases_for
 from integration.sweeps.planner import PlanningContext, plan_page
@@ -192,10 +192,10 @@ class Sweeper:
         self.writes.supersede_stale(rule.name, run.tracker, run.id, now)
         changed = self.writes.count(run.id, "planned")
         scope = scope_size(self.store, run.tracker, rule.teams, run.candidates)
-        limit = blast_limit(self.settings, scope)
+        limit = blast_limit(self.settings, scope, rule.sweep_limits)
         stats = {"scope": scope, "would_hold": int(int(run.stats.get("dry_items", 0)) > limit)}
         if changed > limit:
-            return self._hold(run, changed, scope, stats)
+            return self._hold(run, rule, changed, scope, stats)
         if changed == 0:
             return self._finish(run, "done", f"nothing to write ({run.candidates} candidates)", stats)
         if not self.runs.move(run, "applying", now, stats=stats):
@@ -212,7 +212,7 @@ class Sweeper:
         rows = self.writes.next_for_run(run.id, self.settings.page_size)
         if not rows:
             return self._finish(run, "done", "all planned writes made")
-        left = self.settings.write_budget - int(run.stats.get("writes", 0))
+        left = write_budget(self.settings, rule.sweep_limits) - int(run.stats.get("writes", 0))
         result = apply_rows(self._applying(run, rule), rows, left)
         if not self.runs.advance_chunk(run, result.stats, self.clock()):
             return None
@@ -226,9 +226,9 @@ class Sweeper:
         return ApplyChunk(run.id, chunk + 1)
 
     # ---- endings ----------------------------------------------------------------------------
-    def _hold(self, run: Run, changed: int, scope: int, stats: dict[str, int]) -> Next:
+    def _hold(self, run: Run, rule: Rule, changed: int, scope: int, stats: dict[str, int]) -> Next:
         now = self.clock()
-        reason = hold_reason(changed, scope, self.settings)
+        reason = hold_reason(changed, scope, self.settings, rule.sweep_limits)
         batch = self.batches.create(run.rule, run.tracker, run.id, changed, scope, reason, now)
         self.writes.hold(run.id, batch, now)
         entries = [
