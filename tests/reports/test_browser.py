@@ -73,7 +73,7 @@ def test_every_section_renders_its_charts_without_console_errors(store: Store, d
             page.click(f"nav.report-tabs a[href*='section={section}']")
             page.wait_for_selector(".report-chart svg.chart")
             charts = page.locator(".report-chart svg.chart")
-            marks = page.locator(".report-chart svg :is(rect.bar, polyline.series, circle.dot)")
+            marks = page.locator(".report-chart svg :is(rect.bar, polyline.series, circle.dot, polygon.band)")
             assert charts.count() >= 1 and marks.count() >= 1, section
             assert page.locator(".report-chart svg").first.bounding_box()["width"] > 300
             page.screenshot(path=str(OUTPUT / f"reports-{section}.png"), full_page=True)
