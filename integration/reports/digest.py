@@ -7,14 +7,17 @@ is pure and short enough to read in a tracker comment or a chat message.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, select
 
+from integration.reports.aging import AgingItem, aging
 from integration.reports.digest_config import DigestSpec
 from integration.reports.flow import DurationStats, completed_items, duration_stats
 from integration.reports.hygiene import DIGEST_PREFIX, RuleHygiene, hygiene
+from integration.reports.roadmap import RoadmapRow, roadmap
 from integration.reports.scope import RuleCatalog, Scope, days, item_filter
 from integration.reports.wip import WipNow, wip_now
 from integration.store.tables import items as i
@@ -23,6 +26,8 @@ from integration.store.tables import rule_states as rs
 WEEK = timedelta(days=7)
 BASELINE = timedelta(days=28)
 LISTED = 10
+AT_RISK = ("high", "late")
+AT_RISK_ZONES = ("p85–p95", "> p95")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
@@ -49,6 +54,28 @@ class DigestFigures:
     cycle_week: DurationStats
     cycle_before: DurationStats
     rules: tuple[RuleHygiene, ...]
+    at_risk: AtRisk = field(default_factory=lambda: AtRisk())
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """Epics unlikely to meet their target, and work older than the team's 85th percentile cycle time."""
+
+    epics: tuple[RoadmapRow, ...] = ()  # risk high or late
+    with_target: int = 0  # epics that have a target date at all
+    items: tuple[AgingItem, ...] = ()
+    items_total: int = 0
+    cycle_p85: float | None = None
+
+
+def at_risk(conn: Connection, history: Scope, catalog: RuleCatalog,
+            targets: Mapping[tuple[str, str], date] | None) -> AtRisk:
+    """From the same forecasts and percentiles as the Roadmap and Aging reports, over `history`."""
+    rows = roadmap(conn, history, catalog, targets)
+    cycle = duration_stats(c.cycle_s for c in completed_items(conn, history))
+    old = [a for a in aging(conn, history, cycle) if a.zone in AT_RISK_ZONES]
+    return AtRisk(tuple(r for r in rows if r.risk in AT_RISK), sum(1 for r in rows if r.target is not None),
+                  tuple(old[:LISTED]), len(old), cycle.p85)
 
 
 def _stalled(conn: Connection, scope: Scope, catalog: RuleCatalog,
@@ -71,7 +98,8 @@ def _stalled(conn: Connection, scope: Scope, catalog: RuleCatalog,
                         days((now - r.since).total_seconds(), 1) or 0.0) for r in rows], total
 
 
-def digest_figures(conn: Connection, spec: DigestSpec, catalog: RuleCatalog, now: datetime) -> DigestFigures:
+def digest_figures(conn: Connection, spec: DigestSpec, catalog: RuleCatalog, now: datetime,
+                   targets: Mapping[tuple[str, str], date] | None = None) -> DigestFigures:
     """The figures of one team's digest for the week ending `now`."""
     trackers = (spec.tracker,) if spec.tracker else ()
     week = Scope(now - WEEK, now, trackers, (spec.team,))
@@ -87,6 +115,7 @@ def digest_figures(conn: Connection, spec: DigestSpec, catalog: RuleCatalog, now
         cycle_week=duration_stats(c.cycle_s for c in done_week),
         cycle_before=duration_stats(c.cycle_s for c in completed_items(conn, before)),
         rules=tuple(firing[:5]),
+        at_risk=at_risk(conn, Scope(before.since, now, trackers, (spec.team,)), catalog, targets),
     )
 
 
@@ -131,4 +160,25 @@ def digest_markdown(f: DigestFigures) -> str:
     out += ["", "**Top rules firing** (flags opened this week · flagged now)"]
     out += [f"- {safe(r.rule, 60)}: {r.opened} opened · {r.flagged_live + r.flagged_dry} flagged now"
             for r in f.rules] or ["- none"]
-    return "\n".join(out) + "\n"
+    return "\n".join(out + _at_risk_lines(f.at_risk)) + "\n"
+
+
+def _at_risk_lines(r: AtRisk) -> list[str]:
+    out = []
+    if r.with_target:
+        out += ["", f"**Epics at risk: {len(r.epics)} of {r.with_target} with a target date**"]
+        out += [f"- {safe(e.project, 60)}{f' ({safe(e.epic_key, 32)})' if e.epic_key else ''}: target "
+                f"{e.target:%Y-%m-%d}, " + ("late" if e.risk == "late" else f"{(e.on_time or 0) * 100:.0f}% "
+                                            f"chance, 85% forecast {_day(e.forecast_p85)}")
+                for e in r.epics] or ["- none"]
+    if r.cycle_p85 is not None:
+        out += ["", f"**Older than the team's 85th percentile cycle time ({r.cycle_p85:g} d): {r.items_total}**"]
+        out += [f"- {safe(a.key, 32)} {safe(a.title)} — {safe(a.status, 40)}, {a.age_days:g} d, "
+                f"{safe(a.assignee, 40)}" for a in r.items]
+        if r.items_total > len(r.items):
+            out.append(f"- …and {r.items_total - len(r.items)} more")
+    return out
+
+
+def _day(value: date | None) -> str:
+    return f"{value:%Y-%m-%d}" if value else "beyond three years"

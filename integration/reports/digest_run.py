@@ -30,6 +30,7 @@ from integration.reports.digest_config import (
 )
 from integration.reports.hygiene import DIGEST_PREFIX
 from integration.reports.scope import RuleCatalog
+from integration.reports.sources import project_targets
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
 from integration.trackers.base import TrackerError
@@ -58,8 +59,9 @@ def period_of(moment: datetime) -> int:
 
 
 def render_digest(services: Any, spec: DigestSpec, catalog: RuleCatalog, now: datetime) -> str:
+    targets = project_targets(services.store)
     with services.store.engine.connect() as conn:
-        return digest_markdown(digest_figures(conn, spec, catalog, now))
+        return digest_markdown(digest_figures(conn, spec, catalog, now, targets))
 
 
 def deliver(services: Any, spec: DigestSpec, text: str, now: datetime, period: int, *, allow: Allowlist,

@@ -103,7 +103,28 @@ def test_digest_text(team: Builder) -> None:
         "**Top rules firing** (flags opened this week · flagged now)\n"
         "- stalled: 2 opened · 2 flagged now\n"
         "- needs-assignee: 1 opened · 1 flagged now\n"
+        "\n"
+        "**Older than the team's 85th percentile cycle time (6 d): 4**\n"  # cycle times 2, 4, 5, 6 days
+        "- ENG-1 Fix \\*login\\* \\[urgent\\] — In Progress, 12 d, Ann\n"
+        "- ENG-2 Item ENG-2 — In Progress, 11 d, Ann\n"
+        "- ENG-3 Item ENG-3 — In Review, 10 d, Bob\n"
+        "- ENG-4 Item ENG-4 — In Progress, 9 d, Ann\n"
     )
+
+
+def test_digest_names_the_epics_at_risk_from_the_forecast(store: Store) -> None:
+    b = Builder(store)
+    for n in range(35):  # one item done a day for five weeks: every forecast is exact
+        b.item(f"ENG-H{n}", -21, [(n - 20.8, "In Progress"), (n - 20.5, "Done")])
+    b.item("EPIC-1", 0, type="Epic", due=day(15))  # two days: 2024-03-18 and 19
+    b.item("EPIC-2", 0, type="Epic", due=day(20))
+    for n in range(3):
+        b.item(f"ENG-A{n}", 0, project="Checkout", parent="EPIC-1")
+        b.item(f"ENG-B{n}", 0, project="Billing", parent="EPIC-2")
+    with store.engine.connect() as conn:
+        text = digest_markdown(digest_figures(conn, SPEC, CATALOG, day(14)))
+    assert ("**Epics at risk: 1 of 2 with a target date**\n"
+            "- Checkout (EPIC-1): target 2024-03-19, 0% chance, 85% forecast 2024-03-20\n") in text
 
 
 def test_without_a_rule_catalog_every_flag_is_listed(team: Builder) -> None:
