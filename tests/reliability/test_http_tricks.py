@@ -33,13 +33,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def raw(stack: Stack, head: str, body: bytes = b"", timeout: float = 10.0) -> tuple[int, bytes, float]:
-    """Send bytes as they are; the status line and the time to the answer."""
+    """Send bytes as they are; the whole answer (status line, headers, body) and its time."""
     host, port = stack.web.removeprefix("http://").split(":")
     started = time.monotonic()
     with socket.create_connection((host, int(port)), timeout=timeout) as conn:
         conn.sendall(head.replace("\n", "\r\n").encode("latin-1") + b"\r\n" + body)
         answer = b""
-        while b"\r\n\r\n" not in answer:
+        while True:  # Connection: close — the server ends the answer, body included
             chunk = conn.recv(65536)
             if not chunk:
                 break
