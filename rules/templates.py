@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -22,9 +23,21 @@ from rules.calendar import BusinessCalendar
 from rules.durations import Unit
 from rules.errors import did_you_mean
 from rules.model import CommentBody, Item, Mention, Person, Text
+from rules.template_bounds import (
+    BUDGET_VARIABLE,
+    LOOP_FILTER,
+    MAX_SIZE_ARGUMENT,
+    bound_loops,
+    check_formatting,
+    format_problem,
+    load_problem,
+    loop_budget,
+    percent_arguments,
+)
+from rules.template_bounds import huge as _huge
 
 MAX_COMMENT = 10_000
-_MARK = re.compile("\x1eM(\\d+)\x1e")
+_SEPARATOR = "\x1e"  # marks a mention inside the rendered text; never kept from tracker text
 VARIABLES = ("item", "key", "title", "url", "status", "assignee", "reporter", "labels", "priority",
              "estimate", "team", "type", "project", "sprint", "created", "updated", "last_activity",
              "last_comment", "status_entered", "due", "rule", "now", "wip", "step", "actor", "people")
@@ -33,8 +46,8 @@ VARIABLES = ("item", "key", "title", "url", "status", "assignee", "reporter", "l
 class PersonView:
     """What a template sees of a person; `.mention` becomes a real mention."""
 
-    def __init__(self, person: Person | None, mentions: list[Person]) -> None:
-        self._person, self._mentions = person, mentions
+    def __init__(self, person: Person | None, mentions: list[Person], mark: str = "") -> None:
+        self._person, self._mentions, self._mark = person, mentions, mark
         self.name = (person.name or person.email or person.id) if person else "nobody"
         self.email = person.email if person else None
         self.kind = person.kind.value if person else None
@@ -46,7 +59,7 @@ class PersonView:
         if not self._person.id:  # known only by email on this tracker: named, not mentioned
             return f"@{self.name}"
         self._mentions.append(self._person)
-        return f"\x1eM{len(self._mentions) - 1}\x1e"
+        return f"{_SEPARATOR}{self._mark}{len(self._mentions) - 1}{_SEPARATOR}"
 
     def __str__(self) -> str:
         return self.name
@@ -72,9 +85,6 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-MAX_SIZE_ARGUMENT = 10_000  # no comment needs a wider padding, a longer repeat or a bigger power
-
-
 class _BoundedSandbox(ImmutableSandboxedEnvironment):
     """Beyond the sandbox's attribute checks: no in-place changes (`x.append` in a loop over
     x would never end), and no `'x' * 10**9` or `title.ljust(10**9)`.
@@ -83,9 +93,11 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
     MAX_COMMENT could cut the text, so they are refused while rendering (a SecurityError).
     """
 
-    intercepted_binops = frozenset({"*", "**"})  # also keeps the compiler from folding them early
+    intercepted_binops = frozenset({"*", "**", "%"})  # also keeps the compiler from folding them early
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str):  # '%-*s' % (999999999, title)
+            check_formatting(left, percent_arguments(right))
         if operator == "**" and (_huge(right, 64) or _huge(left, 10**100)):
             raise SecurityError("the template raises a number to a huge power")
         if operator == "*" and (_huge(left) or _huge(right)) and not all(_number(v) for v in (left, right)):
@@ -97,6 +109,9 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         if any(_huge(v) for v in (*args, *kwargs.values())):
             raise SecurityError(f"the template passes a number over {MAX_SIZE_ARGUMENT} to a function")
+        if getattr(__obj, "__name__", None) in ("format", "format_map"):  # '{:>999999999}'.format(title)
+            method = getattr(__obj, "__wrapped__", __obj)  # Jinja wraps str.format in its own formatter
+            check_formatting(getattr(method, "__self__", None), ())
         return super().call(__context, __obj, *args, **kwargs)
 
 
@@ -112,10 +127,6 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _huge(value: Any, limit: int = MAX_SIZE_ARGUMENT) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > limit
-
-
 def _bounded_filter(f: Any) -> Any:
     """Filters take widths and counts too (`center(10**9)`): the same bound applies."""
 
@@ -123,6 +134,8 @@ def _bounded_filter(f: Any) -> Any:
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if any(_huge(v) for v in (*args[1:], *kwargs.values())):
             raise SecurityError(f"the template passes a number over {MAX_SIZE_ARGUMENT} to a filter")
+        if f.__name__ == "do_format" and args and isinstance(args[0], str) and format_problem(args[0]):
+            raise SecurityError(format_problem(args[0]))
         return f(*args, **kwargs)
 
     return bounded
@@ -133,6 +146,7 @@ def _env() -> SandboxedEnvironment:
                           trim_blocks=True, keep_trailing_newline=False)
     env.filters["age"] = _age
     env.filters = {name: _bounded_filter(f) for name, f in env.filters.items()}
+    env.filters[LOOP_FILTER] = loop_budget
     return env
 
 
@@ -154,7 +168,8 @@ class CommentTemplate:
     @property
     def template(self) -> jinja2.Template:
         if self._template is None:
-            code = ENV.compile(self._parsed if self._parsed is not None else self.source)
+            parsed = self._parsed if self._parsed is not None else bound_loops(ENV.parse(self.source), ENV)
+            code = ENV.compile(parsed)
             self._template = ENV.template_class.from_code(ENV, code, ENV.make_globals(None), None)
             self._parsed = None
         return self._template
@@ -163,16 +178,18 @@ class CommentTemplate:
                wip: int | None = None, step: str = "0", age_unit: Unit | None = None,
                actor: Person | None = None) -> CommentBody:
         mentions: list[Person] = []
+        mark = f"M{secrets.token_hex(8)}:"  # this rendering's own: tracker text cannot forge a mention
         try:
-            context = _context(item, now, calendar, rule, mentions, wip, step, age_unit)
-            context["actor"] = PersonView(actor, mentions)
-            context["people"] = {handle: PersonView(entry.on(item.tracker), mentions)
+            context = _context(item, now, calendar, rule, mentions, wip, step, age_unit, mark)
+            context["actor"] = PersonView(actor, mentions, mark)
+            context["people"] = {handle: PersonView(entry.on(item.tracker), mentions, mark)
                                  for handle, entry in getattr(rule, "people", {}).items()}
+            context[BUDGET_VARIABLE] = [0]
             text = self.template.render(context)
         except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, MemoryError,
                 RecursionError) as exc:  # never let one item's data (or `title + 1`) crash a sweep
             return CommentBody((Text(f"[rule '{rule.name}': the comment template failed: {exc}]"),))
-        return _segments(text[:MAX_COMMENT], mentions)
+        return _segments(text[:MAX_COMMENT], mentions, mark)
 
 
 @lru_cache(maxsize=4096)
@@ -199,7 +216,9 @@ def check_template(source: str) -> CommentTemplate:
     unknown = sorted(names - set(VARIABLES))
     if unknown:
         raise TemplateProblem(f"unknown template variable '{unknown[0]}'{did_you_mean(unknown[0], VARIABLES)}")
-    return CommentTemplate(source, parsed)
+    if (unbounded := load_problem(parsed)) is not None:
+        raise TemplateProblem(unbounded)
+    return CommentTemplate(source, bound_loops(parsed, ENV))
 
 
 def people_read(template: CommentTemplate) -> set[str]:
@@ -221,11 +240,12 @@ def _attribute_names(parsed: nodes.Template) -> list[str]:
 
 
 def _context(item: Item, now: datetime, calendar: BusinessCalendar, rule: Any, mentions: list[Person],
-             wip: int | None, step: str, age_unit: Unit | None) -> dict[str, Any]:
+             wip: int | None, step: str, age_unit: Unit | None, mark: str) -> dict[str, Any]:
     status = {"name": item.status.name, "category": item.status.category.value}
     return {
         "item": item, "key": item.key, "title": item.title, "url": item.url, "status": status,
-        "assignee": PersonView(item.assignee, mentions), "reporter": PersonView(item.reporter, mentions),
+        "assignee": PersonView(item.assignee, mentions, mark),
+        "reporter": PersonView(item.reporter, mentions, mark),
         "labels": list(item.labels), "priority": item.priority.name if item.priority else None,
         "estimate": item.estimate, "team": item.team, "type": item.type, "project": item.project,
         "sprint": item.sprint, "created": item.created_at, "updated": item.updated_at,
@@ -236,14 +256,23 @@ def _context(item: Item, now: datetime, calendar: BusinessCalendar, rule: Any, m
     }
 
 
-def _segments(text: str, mentions: list[Person]) -> CommentBody:
+def _segments(text: str, mentions: list[Person], mark: str) -> CommentBody:
+    """Text and mentions; a mention only where this rendering's own marker is.
+
+    Any other separator character (from a title, say) is dropped: it is no text a person
+    wrote on purpose, and it must never turn into a mention or an error.
+    """
     parts: list[Text | Mention] = []
+    marker = re.compile(re.escape(_SEPARATOR + mark) + r"(\d+)" + re.escape(_SEPARATOR))
     pos = 0
-    for match in _MARK.finditer(text):
+    for match in marker.finditer(text):
+        index = int(match.group(1))
+        if index >= len(mentions):
+            continue
         if match.start() > pos:
-            parts.append(Text(text[pos:match.start()]))
-        parts.append(Mention(mentions[int(match.group(1))]))
+            parts.append(Text(text[pos:match.start()].replace(_SEPARATOR, "")))
+        parts.append(Mention(mentions[index]))
         pos = match.end()
     if pos < len(text):
-        parts.append(Text(text[pos:]))
-    return CommentBody(tuple(parts))
+        parts.append(Text(text[pos:].replace(_SEPARATOR, "")))
+    return CommentBody(tuple(p for p in parts if not isinstance(p, Text) or p.text))

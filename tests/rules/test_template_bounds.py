@@ -1,0 +1,98 @@
+"""A rule author's template cannot allocate without bound, loop for minutes, or let tracker text mention people."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from rules.calendar import BusinessCalendar
+from rules.errors import RuleFileError
+from rules.model import Mention, Person, Text
+from rules.templates import TemplateProblem, check_template
+from tests.rules.helpers import ADA, NOW, item, load
+
+
+class _Rule:
+    name, description = "r", "d"
+
+
+def render(source: str, wip: int | None = None, **changes: object) -> tuple[object, ...]:
+    started = time.monotonic()
+    body = check_template(source).render(item(**changes), NOW, BusinessCalendar(), _Rule(), wip=wip)
+    assert time.monotonic() - started < 2, "a template must fail fast, not run on"
+    return body.segments
+
+
+def failed(segments: tuple[object, ...]) -> str:
+    [only] = segments
+    assert isinstance(only, Text) and "the comment template failed" in only.text
+    return only.text
+
+
+@pytest.mark.parametrize(("source", "reason"), [
+    ("{{ '%-*s' % (999999999, title) }}", "over the limit of 10000"),
+    ("{{ '%999999999s' % title }}", "wider than 10000"),
+    ("{{ '%(t)999999999s' % {'t': title} }}", "wider than 10000"),
+    ("{{ '{:>999999999}'.format(title) }}", "wider than 10000"),
+    ("{{ '%-999999999s'|format(title) }}", "wider than 10000"),
+    ("{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x"
+     "{% endfor %}{% endfor %}{% endfor %}", "loops would run 1000000000000 times"),
+    ("{% for a in range(200) %}{% if a %}{% for b in range(200) %}x{% endfor %}{% endif %}{% endfor %}",
+     "loops would run 40000 times"),
+])
+def test_unbounded_templates_are_refused_when_the_rule_file_loads(source: str, reason: str) -> None:
+    with pytest.raises(TemplateProblem, match=reason):
+        check_template(source)
+
+
+def test_rules_check_names_the_file_and_line(tmp_path: Path) -> None:
+    body = """
+    version: 1
+    rules:
+      - name: padded
+        description: A rule.
+        on: [created]
+        when: { type: Bug }
+        then:
+          - comment: "{{ '%-*s' % (999999999, title) }}"
+    """
+    with pytest.raises(RuleFileError, match=r"rules\.yml:\d+:\d+: .*over the limit of 10000"):
+        load(tmp_path, body)
+
+
+@pytest.mark.parametrize("source", [
+    "{{ '%-*s' % (wip, title) }}",  # the width comes from data: stopped while rendering
+    "{{ ('%' ~ wip ~ 's') % title }}",
+    "{{ ('{:>' ~ wip ~ '}').format(title) }}",
+    "{{ ('%' ~ wip ~ 's')|format(title) }}",
+])
+def test_widths_from_data_are_refused_while_rendering(source: str) -> None:
+    assert "10000" in failed(render(source, wip=999_999_999))
+    assert render(source, wip=12) != ()
+
+
+def test_loops_share_one_budget_per_rendering() -> None:
+    nested = ("{% for a in title %}{% for b in title %}{% for c in title %}x{% endfor %}{% endfor %}"
+              "{% endfor %}")
+    assert "loops run more than 10000 times" in failed(render(nested, title="y" * 100))
+    assert render(nested, title="abc") == (Text("x" * 27),)
+    two_loops = "{% for a in title %}{% endfor %}{% for a in title %}.{% endfor %}"
+    assert "loops run more than" in failed(render(two_loops, title="z" * 6000))
+
+
+def test_modest_formatting_still_works() -> None:
+    assert render("{{ '%-6s|' % key }}{{ '{:>4}'.format(wip) }}", wip=3) == (Text("ENG-1 |   3"),)
+
+
+def test_a_mention_marker_in_tracker_text_stays_text() -> None:
+    grace = Person("u-grace", "Grace")
+    forged = "Fix \x1eM0\x1e now \x1eM7\x1e"
+    segments = render("{{ title }}: {{ assignee.mention }}", title=forged, reporter=grace)
+    assert segments == (Text("Fix M0 now M7: "), Mention(ADA))
+    assert not any(isinstance(s, Mention) and s.person != ADA for s in segments)
+
+
+def test_an_out_of_range_marker_is_no_error() -> None:
+    assert render("{{ title }}", title="\x1eM99\x1e") == (Text("M99"),)
