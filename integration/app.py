@@ -46,6 +46,21 @@ class _OrganizationCache:
         return self.value
 
 
+class _SiteFactsCache:
+    """What the worker learned about a tracker's site (`<tracker>.site_facts`), read at most once a minute."""
+
+    def __init__(self, services: Services, tracker: str) -> None:
+        self.services, self.key = services, f"{tracker}.site_facts"
+        self.value: dict[str, str] = {}
+        self.read_at = float("-inf")
+
+    def __call__(self) -> dict[str, str]:
+        if time.monotonic() - self.read_at > 60:
+            self.read_at = time.monotonic()
+            self.value = dict(self.services.store.service.get(self.key) or {})
+        return self.value
+
+
 def create_app(config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:
     env = {**os.environ, **{k: str(v) for k, v in (config or {}).items()}}
     settings = services.settings if services else load_settings(env)
@@ -55,7 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, services: Services | 
     app.config["MAX_CONTENT_LENGTH"] = None  # the receiver enforces its own limit with a 413 + reason
     app.extensions["flowkeeper"] = Extension(
         services=services,
-        jira_spec=jira_spec(settings),
+        jira_spec=jira_spec(settings, _SiteFactsCache(services, "jira")),
         linear_spec=linear_spec(settings, _OrganizationCache(settings, services)),
     )
     from integration.health import blueprint as health

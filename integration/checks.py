@@ -6,12 +6,15 @@ import sys
 from collections.abc import Sequence
 
 from integration.settings import Settings
+from integration.trackers.checklines import check_passed, render
 from integration.trackers.factory import make_clients
 
 
-def webhook_url(settings: Settings, tracker: str) -> str:
-    base = settings.base_url or f"http://<your-host>:{settings.port}"
-    return f"{base}/webhooks/{tracker}"
+def webhook_url(settings: Settings, tracker: str) -> str | None:
+    """`FLOWKEEPER_BASE_URL/webhooks/<tracker>`; None when the public URL is not configured."""
+    if not settings.base_url:
+        return None
+    return f"{settings.base_url.rstrip('/')}/webhooks/{tracker}"
 
 
 def run_tracker_check(settings: Settings, tracker: str, projects: Sequence[str] = ()) -> int:
@@ -27,15 +30,14 @@ def run_tracker_check(settings: Settings, tracker: str, projects: Sequence[str] 
 
         if not isinstance(client, JiraClient):
             raise TypeError(f"jira: expected a JiraClient, got {type(client).__name__}")
-        jira_lines = jira_check.run_check(client, list(projects), url)
-        print(jira_check.render(jira_lines))
-        return 0 if jira_check.check_passed(jira_lines) else 1
-    # Linear's check takes no project list: the key's teams are the scope.
-    from integration.trackers.linear import check as linear_check
-    from integration.trackers.linear.client import LinearClient
+        lines = jira_check.run_check(client, list(projects), url, secret_set=bool(settings.jira_webhook_secrets))
+    else:
+        # Linear's check takes no project list: the key's teams are the scope.
+        from integration.trackers.linear import check as linear_check
+        from integration.trackers.linear.client import LinearClient
 
-    if not isinstance(client, LinearClient):
-        raise TypeError(f"linear: expected a LinearClient, got {type(client).__name__}")
-    linear_lines = linear_check.run_check(client, url)
-    print(linear_check.format_check(linear_lines))
-    return 0 if all(line.ok for line in linear_lines) else 1
+        if not isinstance(client, LinearClient):
+            raise TypeError(f"linear: expected a LinearClient, got {type(client).__name__}")
+        lines = linear_check.run_check(client, url, secret_set=bool(settings.linear_webhook_secrets))
+    print(render(lines))
+    return 0 if check_passed(lines) else 1

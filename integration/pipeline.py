@@ -27,6 +27,7 @@ from integration.sweeps.commands import COMMAND_RULE, CommandHandler
 from integration.sweeps.config import SweepSettings, current_sweep_settings
 from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import NotFound, TrackerClient, TrackerError
+from integration.trackers.understand import understand
 from rules.model import ActorKind, EvalContext, Event, EventKind, Item, Person, Plan, RuleState
 
 log = logging.getLogger("flowkeeper.pipeline")
@@ -67,15 +68,16 @@ class Pipeline:
 
     def _process(self, event: Event, now: datetime) -> str:
         tracker = event.tracker.value
+        event = understand(event, self.store.service, self.clients.get(tracker), now)
         with self.item_lock(f"{tracker}:{event.item.id}"):
             if event.kind is EventKind.DELETED:
                 self.store.mirror.mark_deleted(event.item, now)
                 return self._skip(event, now, "item deleted in the tracker: mirror scrubbed")
             if event.kind is EventKind.LABEL_CHANGED:
-                return self._skip(event, now, "label definition changed: label cache refreshed")
+                return self._skip(event, now, "label definition changed: label names updated for history")
             item = self._complete(event)
             self.store.mirror.record_history(tracker, item, history_entries(event))
-            if not item.is_partial:
+            if not item.is_partial or self._mirror_as_carried(event, item):
                 item = self.store.mirror.upsert(item, now)
             if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
                 return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)")
@@ -170,6 +172,12 @@ class Pipeline:
             log.warning("tracker.%s.whoami_failed", tracker, extra={"error": str(error)})
             return None
         self.store.service.put(f"{tracker}.whoami", {"id": me.id, "name": me.name}, self.clock())
+        facts = getattr(client, "site_facts", None)
+        if callable(facts):  # Jira: e.g. the story points field the receiver's normalizer reads
+            try:
+                self.store.service.put(f"{tracker}.site_facts", facts(), self.clock())
+            except TrackerError as error:
+                log.warning("tracker.%s.site_facts_failed", tracker, extra={"error": str(error)})
         organization = getattr(client, "organization_id", None)
         if callable(organization):  # Linear: the receiver refuses deliveries for other organizations
             try:
@@ -201,7 +209,19 @@ class Pipeline:
         if mirrored is None:
             return item
         known = {name: getattr(item, name) for name in _FIELDS if name not in item.unknown}
-        return replace(mirrored, **known, unknown=frozenset())
+        return replace(mirrored, **known, unknown=mirrored.unknown & item.unknown)
+
+    def _mirror_as_carried(self, event: Event, item: Item) -> bool:
+        """Without credentials nothing can complete an issue event: mirror what it carries.
+
+        The fields it did not carry stay listed as unknown in the mirror (Linear's Issue
+        webhooks carry no relations), so reports work and no rule reads a guess.
+        """
+        return (
+            event.tracker.value not in self.clients
+            and event.kind in (EventKind.CREATED, EventKind.UPDATED)
+            and not {"status", "title"} & item.unknown
+        )
 
     def _skip(self, event: Event, now: datetime, reason: str) -> str:
         self.store.audit.record([_event_entry(event, now, Outcome.SKIPPED, reason)])

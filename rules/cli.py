@@ -52,8 +52,9 @@ def cmd_check(args: argparse.Namespace, online: OnlineChecker | None = None) -> 
     ruleset = _load(args.paths)
     if ruleset is None:
         return 1
-    print(f"ok: {len(ruleset.rules)} rules in {len(ruleset.sources)} files")
+    summary = f"{len(ruleset.rules)} rules in {len(ruleset.sources)} files"
     if not args.online:
+        print(f"ok: {summary}")
         return 0
     if online is None:
         print("--online needs the tracker connections: run it as `flowkeeper rules check --online`", file=sys.stderr)
@@ -61,7 +62,12 @@ def cmd_check(args: argparse.Namespace, online: OnlineChecker | None = None) -> 
     problems = online(ruleset)
     for problem in problems:
         print(problem, file=sys.stderr)
-    return 1 if problems else 0
+    if problems:  # "ok" only when the whole check passed, so the output never contradicts the exit code
+        print(f"FAIL: {summary} are valid, but {len(problems)} problem{'s' if len(problems) != 1 else ''} "
+              "found on the trackers (above)")
+        return 1
+    print(f"ok: {summary}; the names they use exist on the trackers")
+    return 0
 
 
 def cmd_test(args: argparse.Namespace) -> int:

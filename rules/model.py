@@ -52,12 +52,17 @@ class EventKind(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """A tracker account. `id` is Jira's accountId or Linear's user id."""
+    """A tracker account. `id` is Jira's accountId or Linear's user id.
+
+    `url` is the profile address the tracker itself gives (Linear mentions a user by it);
+    None when the payload did not carry it: a mention is then never guessed from the name.
+    """
 
     id: str
     name: str | None = None
     email: str | None = None
     kind: ActorKind = ActorKind.HUMAN
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

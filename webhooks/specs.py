@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -13,7 +14,7 @@ from integration.settings import Settings
 from integration.trackers.errors import PayloadError
 from integration.trackers.factory import jira_config, linear_config
 from integration.trackers.jira import normalize as jira_normalize
-from integration.trackers.linear import normalize as linear_normalize
+from integration.trackers.linear import event as linear_event
 from rules.model import Event, Tracker
 from webhooks.headers import HeaderLookup
 from webhooks.receiver import FreshnessCheck, ReceiverSpec
@@ -94,7 +95,36 @@ def organization_check(expected: Callable[[], str | None]) -> Callable[[Event], 
     return check
 
 
-def jira_spec(settings: Settings) -> ReceiverSpec:
+SiteFacts = Callable[[], Mapping[str, str]]
+
+
+def jira_normalizer(settings: Settings, site_facts: SiteFacts) -> Callable[[Mapping[str, Any]], Event | None]:
+    """Jira's normalizer with what the worker learned from the site (e.g. the story points field).
+
+    Until the worker has looked (credentials set, no JIRA_STORY_POINTS_FIELD), the estimate
+    is unknown rather than empty, so the worker reads it from the site instead of a rule
+    seeing "no estimate".
+    """
+    base = jira_config(settings)
+    configs: dict[str | None, jira_normalize.JiraConfig] = {}
+
+    def normalize(payload: Mapping[str, Any]) -> Event | None:
+        found = site_facts().get("story_points_field") if base.story_points_field is None else None
+        config = configs.get(found)
+        if config is None:
+            if found:
+                config = replace(base, story_points_field=found)
+            elif found is None and base.story_points_field is None and settings.jira_configured:
+                config = replace(base, estimate_pending=True)
+            else:
+                config = base
+            configs[found] = config
+        return jira_normalize.normalize(payload, config)
+
+    return normalize
+
+
+def jira_spec(settings: Settings, site_facts: SiteFacts = dict) -> ReceiverSpec:
     return ReceiverSpec(
         tracker=Tracker.JIRA,
         secrets=settings.jira_webhook_secrets,
@@ -103,7 +133,7 @@ def jira_spec(settings: Settings) -> ReceiverSpec:
         signature_header="X-Hub-Signature",
         verify=verify_hub_signature,
         delivery_header="X-Atlassian-Webhook-Identifier",
-        normalize=partial(jira_normalize.normalize, config=jira_config(settings)),
+        normalize=jira_normalizer(settings, site_facts),
         fresh=jira_freshness(settings.webhook_max_age),
         max_body_bytes=settings.max_body_bytes,
     )
@@ -118,7 +148,7 @@ def linear_spec(settings: Settings, organization: Callable[[], str | None]) -> R
         signature_header="Linear-Signature",
         verify=verify_hex_signature,
         delivery_header="Linear-Delivery",
-        normalize=partial(linear_normalize.normalize, config=linear_config(settings)),
+        normalize=partial(linear_event.normalize, config=linear_config(settings)),
         fresh=linear_freshness,
         check_org=organization_check(organization),
         body_identity=linear_body_identity,

@@ -131,6 +131,23 @@ def my_permissions() -> ResponseReturnValue:
 # ---- names, for `flowkeeper rules check --online`: what the stored issues use ------------
 
 
+# A Jira Cloud site's own fields, as GET /field lists them (the ones Flowkeeper looks for).
+FIELDS = [
+    {"id": "summary", "key": "summary", "name": "Summary", "custom": False},
+    {"id": "status", "key": "status", "name": "Status", "custom": False},
+    {"id": "customfield_10016", "key": "customfield_10016", "name": "Story point estimate", "custom": True,
+     "schema": {"type": "number", "custom": "com.pyxis.greenhopper.jira:jsw-story-points", "customId": 10016}},
+    {"id": "customfield_10020", "key": "customfield_10020", "name": "Sprint", "custom": True,
+     "schema": {"type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint",
+                "customId": 10020}},
+]
+
+
+@blueprint.get(f"{API}/field")
+def fields() -> ResponseReturnValue:
+    return jsonify(FIELDS)
+
+
 @blueprint.get(f"{API}/status")
 def statuses() -> ResponseReturnValue:
     with _state().lock:

@@ -127,6 +127,19 @@ def _labels_named(v: dict[str, Any]) -> dict[str, Any]:
     return _page([{"name": n} for n in sorted(set(known)) if n.casefold() in wanted], v, "issueLabels")
 
 
+def _workflow_states(v: dict[str, Any]) -> dict[str, Any]:
+    found = {i["state"]["id"]: i["state"] for i in _state().linear_issues.values() if (i.get("state") or {}).get("id")}
+    nodes = [{"id": k, "name": s["name"], "type": s.get("type", "")} for k, s in sorted(found.items())]
+    return _page(nodes, v, "workflowStates")
+
+
+def _issue_labels(v: dict[str, Any]) -> dict[str, Any]:
+    found = {str(label["id"]): label["name"] for label in _state().linear_labels.values() if label.get("id")}
+    for issue in _state().linear_issues.values():
+        found.update({str(n["id"]): n["name"] for n in (issue.get("labels") or {}).get("nodes", []) if n.get("id")})
+    return _page([{"id": k, "name": n} for k, n in sorted(found.items())], v, "issueLabels")
+
+
 def _team_keys(v: dict[str, Any]) -> dict[str, Any]:
     keys = sorted({str(i["team"]["key"]) for i in _state().linear_issues.values() if (i.get("team") or {}).get("key")})
     return _page([{"key": k} for k in keys], v, "teams")
@@ -199,6 +212,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "FindMarkedComment": _marked_comment, "CreateComment": _create_comment, "FindLabels": _find_labels,
     "CreateLabel": _create_label, "UpdateIssueLabels": _update_labels, "Teams": _teams,
     "WorkflowStateNames": _state_names, "LabelsNamed": _labels_named, "TeamKeys": _team_keys,
+    "WorkflowStates": _workflow_states, "IssueLabels": _issue_labels,
 }
 
 

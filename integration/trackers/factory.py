@@ -17,7 +17,7 @@ def jira_config(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def linear_config(settings: Settings):  # type: ignore[no-untyped-def]
-    from integration.trackers.linear.normalize import LinearConfig
+    from integration.trackers.linear.item import LinearConfig
 
     return LinearConfig()
 

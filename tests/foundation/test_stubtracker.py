@@ -10,7 +10,7 @@ from integration.trackers.base import RateLimited, WriteMarker
 from integration.trackers.jira.client import JiraClient
 from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.linear.client import LinearClient
-from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.item import LinearConfig
 from integration.trackers.retry import RetryPolicy
 from rules.model import CommentBody, Mention, Person, StatusCategory, Text
 from tests.stub import Stub, jira_issue, linear_issue, running_stub
@@ -47,8 +47,10 @@ def test_jira_client_round_trip_on_the_stub(stub: Stub) -> None:
 
 def test_jira_429_is_retried_after_retry_after(stub: Stub) -> None:
     stub.seed_jira(jira_issue("ACME-2"))
+    client = jira(stub)
+    assert client.story_points_field() is not None  # read once, before the fault
     stub.fault("429", count=1, retry_after=0)
-    assert jira(stub).get_item("ACME-2").key == "ACME-2"
+    assert client.get_item("ACME-2").key == "ACME-2"
     assert [r["path"] for r in stub.requests()].count("/rest/api/3/issue/ACME-2") == 2
 
 

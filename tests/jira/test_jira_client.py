@@ -423,3 +423,18 @@ def test_the_spec_check_itself_rejects_wrong_requests() -> None:
         check_request("GET", f"{API}/search/jql?jql=x&startAt=0", None)
     with pytest.raises(AssertionError, match="not an operation"):
         check_request("GET", f"{API}/search/jql/everything", None)
+
+
+def test_markdown_code_in_a_reply_becomes_an_adf_code_mark() -> None:
+    """A reply like "snoozed until `2026-03-20`" must not show backticks in Jira."""
+    from integration.trackers.jira.adf import to_adf
+
+    doc = to_adf(CommentBody((Text("Snoozed until `2026-03-20`; say `/flowkeeper unsnooze` to undo."),)))
+    assert doc["content"][0]["content"] == [
+        {"type": "text", "text": "Snoozed until "},
+        {"type": "text", "text": "2026-03-20", "marks": [{"type": "code"}]},
+        {"type": "text", "text": "; say "},
+        {"type": "text", "text": "/flowkeeper unsnooze", "marks": [{"type": "code"}]},
+        {"type": "text", "text": " to undo."},
+    ]
+    assert "`" not in str(doc)

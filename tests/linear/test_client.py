@@ -20,7 +20,7 @@ from integration.trackers.base import (
     WriteMarker,
 )
 from integration.trackers.linear.client import LinearClient
-from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.item import LinearConfig
 from integration.trackers.linear.ops import document
 from integration.trackers.retry import RetryPolicy
 from rules.model import (
@@ -123,7 +123,7 @@ def client(sleeps: list[float]) -> LinearClient:
     return LinearClient(
         URL,
         KEY,
-        config=LinearConfig(workspace_url_key="acme"),
+        config=LinearConfig(),
         retry=RetryPolicy(tries=3, base_delay=0.01),
         sleep=sleeps.append,
     )
@@ -173,17 +173,19 @@ def test_paged_search_sends_the_filter_and_follows_the_cursor(client: LinearClie
     assert linear.op(1) == ("SearchIssues", {"filter": expected_filter, "first": 2, "after": "c1"})
 
 
-def test_comment_create_renders_a_mention_and_a_marker(client: LinearClient, linear: Linear) -> None:
+def test_comment_create_mentions_by_the_users_own_profile_url(client: LinearClient, linear: Linear) -> None:
+    """Linear mentions a user by the `url` it gives for them, not by a URL built from the name."""
     linear.reply({"commentCreate": {"success": True, "comment": {"id": "cm-1"}}})
+    linear.reply({"commentCreate": {"success": True, "comment": {"id": "cm-2"}}})
     marker = WriteMarker(rule="stale", item_key="ENG-7", episode=2, step="0")
-    body = CommentBody(
-        (Text("Still moving? "), Mention(Person(id="u-ann", name="ann")), Text(" please update."))
-    )
+    zoe = Person(id="u-zoe", name="Zoë Åberg", url="https://linear.app/acme/profiles/zoe")
+    body = CommentBody((Text("Still moving? "), Mention(zoe), Text(" please update.")))
     assert client.add_comment(item(), body, marker) == "cm-1"
-    expected = (
-        "Still moving? https://linear.app/acme/profiles/ann please update.\n\n`flowkeeper:stale:ENG-7:2:0`"
-    )
+    expected = "Still moving? https://linear.app/acme/profiles/zoe please update.\n\n`flowkeeper:stale:ENG-7:2:0`"
     assert linear.op(0) == ("CreateComment", {"issueId": "id-ENG-7", "body": expected})
+    nameless = CommentBody((Mention(Person(id="u-zoe", name="Zoë Åberg")), Text(" ping")))
+    client.add_comment(item(), nameless, marker)
+    assert linear.op(1)[1]["body"].startswith("@Zoë Åberg ping")  # no profile URL given: plain text
 
 
 def test_find_marked_comment_searches_by_marker(client: LinearClient, linear: Linear) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from integration.trackers.errors import PayloadError
-from integration.trackers.linear.normalize import LinearConfig, normalize, normalize_issue
+from integration.trackers.linear.event import normalize
+from integration.trackers.linear.item import LinearConfig, normalize_issue
 from rules.model import ActorKind, EventKind, StatusCategory, Tracker
 from webhooks.specs import delivery_timestamp_ms
 

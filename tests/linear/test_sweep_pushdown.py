@@ -16,7 +16,7 @@ import responses
 from integration.trackers.linear.client import LinearClient
 from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
 from integration.trackers.linear.filter import to_filter
-from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.item import LinearConfig
 from integration.trackers.linear.ops import document
 from rules.model import SearchQuery, StatusCategory
 from tests.sweeps.fake_linear import compare, node_matches

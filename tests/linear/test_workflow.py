@@ -10,7 +10,7 @@ import responses
 
 from integration.trackers.base import NoTransition
 from integration.trackers.linear.client import LinearClient
-from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.item import LinearConfig
 from integration.trackers.retry import RetryPolicy
 from rules.model import Item, Person, Status, StatusCategory, Tracker, TransitionTarget
 

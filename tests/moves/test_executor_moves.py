@@ -14,7 +14,7 @@ from integration.store.store import Store
 from integration.trackers.jira.client import JiraClient
 from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.linear.client import LinearClient
-from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.item import LinearConfig
 from rules.model import (
     Action,
     ActionKind,

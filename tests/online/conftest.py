@@ -13,7 +13,7 @@ import responses
 from integration.trackers.jira.client import JiraClient
 from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.linear.client import LinearClient
-from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear.item import LinearConfig
 from integration.trackers.retry import RetryPolicy
 from rules.loader import load_ruleset
 from rules.ruleset import RuleSet

@@ -60,7 +60,9 @@ def run_check(stub: Stub, tmp_path: Path, **env: str) -> subprocess.CompletedPro
 def test_names_missing_on_the_trackers_fail_the_check(stub: Stub, tmp_path: Path) -> None:
     done = run_check(stub, tmp_path, JIRA_URL=stub.url, JIRA_USER="bot@acme.test", JIRA_API_TOKEN="tok-online",
                      LINEAR_API_KEY="lin_api_online", LINEAR_API_URL=f"{stub.url}/graphql")
-    assert done.stdout == "ok: 2 rules in 1 files\n"
+    assert done.stdout == (
+        "FAIL: 2 rules in 1 files are valid, but 2 problems found on the trackers (above)\n"
+    )
     assert done.stderr.splitlines() == [
         "status 'In Review' used by rule 'stalled-in-review' does not exist in Jira — renamed?",
         "team 'PLAT' used by rule 'design-before-build' is not a Linear team the service account can see — misspelt?",

@@ -20,8 +20,8 @@ from integration.codec import event_envelope, event_from_envelope
 from integration.trackers.errors import PayloadError
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.jira.normalize import JiraConfig
-from integration.trackers.linear import normalize as linear_normalize
-from integration.trackers.linear.normalize import LinearConfig
+from integration.trackers.linear import event as linear_event
+from integration.trackers.linear.item import LinearConfig, normalize_issue
 from rules.errors import RuleFileError
 from rules.loader import builtin_pack_paths, load_ruleset
 from tests.foundation.helpers import FIXTURES, MINIMAL_RULES
@@ -60,7 +60,7 @@ def jira(payload: Any) -> Any:
 
 
 def linear(payload: Any) -> Any:
-    return linear_normalize.normalize(payload, LinearConfig(workspace_url_key="acme"))
+    return linear_event.normalize(payload, LinearConfig())
 
 
 @FUZZ
@@ -122,7 +122,7 @@ def test_jira_issue_from_the_api_on_damaged_answers(issue: dict[str, Any]) -> No
 @FUZZ
 @given(st.sampled_from(API_ISSUES["linear"]).flatmap(mutated))
 def test_linear_issue_from_the_api_on_damaged_answers(issue: dict[str, Any]) -> None:
-    api_item(lambda i: linear_normalize.normalize_issue(i, LinearConfig()), issue)
+    api_item(lambda i: normalize_issue(i, LinearConfig()), issue)
 
 
 # ---- the rule loader ------------------------------------------------------------------

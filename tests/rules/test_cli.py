@@ -134,3 +134,18 @@ def test_register_nests_under_rules(capsys: pytest.CaptureFixture[str]) -> None:
     args = parser.parse_args(["rules", "check", "--online"])
     assert args.func(args) == 1
     assert "status 'In Review' not found (8 rules)" in capsys.readouterr().err
+
+
+def test_check_online_says_ok_only_when_it_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="flowkeeper")
+    sub = parser.add_subparsers(dest="command")
+    register(sub, online=lambda rs: [])
+    args = parser.parse_args(["rules", "check", "--online"])
+    assert args.func(args) == 0
+    assert capsys.readouterr().out.startswith("ok: 8 rules in 3 files; the names they use exist")
+    failing = argparse.ArgumentParser(prog="flowkeeper")
+    register(failing.add_subparsers(dest="command"), online=lambda rs: ["status 'X' missing"])
+    args = failing.parse_args(["rules", "check", "--online"])
+    assert args.func(args) == 1
+    out = capsys.readouterr().out
+    assert "ok" not in out.split() and out.startswith("FAIL: 8 rules in 3 files are valid, but 1 problem found")

@@ -28,8 +28,8 @@ from integration.trackers.jira.client import JiraClient
 from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.jira.normalize import normalize as normalize_jira
 from integration.trackers.linear.client import LinearClient
-from integration.trackers.linear.normalize import LinearConfig
-from integration.trackers.linear.normalize import normalize as normalize_linear
+from integration.trackers.linear.event import normalize as normalize_linear
+from integration.trackers.linear.item import LinearConfig
 from integration.trackers.retry import RetryPolicy
 from tests.sweeps import fake_jira, fake_linear
 from tests.sweeps.fakesite import Site

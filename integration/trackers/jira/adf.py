@@ -7,6 +7,7 @@ a short visible footer tells people which rule wrote it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,8 +64,28 @@ def _append_lines(nodes: list[dict[str, Any]], chunk: str) -> None:
     for index, line in enumerate(chunk.split("\n")):
         if index:
             nodes.append({"type": "hardBreak"})
-        if line:
-            nodes.append({"type": "text", "text": line})
+        nodes.extend(inline_nodes(line))
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def inline_nodes(line: str) -> list[dict[str, Any]]:
+    """Text nodes for one line; Markdown `code` spans become ADF `code` marks.
+
+    Jira renders an ADF body as it is, so backticks a reply or template writes would show
+    literally; the mark shows them as code, as Linear shows the same Markdown.
+    """
+    nodes: list[dict[str, Any]] = []
+    at = 0
+    for match in _CODE_SPAN.finditer(line):
+        if match.start() > at:
+            nodes.append({"type": "text", "text": line[at : match.start()]})
+        nodes.append({"type": "text", "text": match.group(1), "marks": [{"type": "code"}]})
+        at = match.end()
+    if at < len(line):
+        nodes.append({"type": "text", "text": line[at:]})
+    return nodes
 
 
 def _mention(segment: Mention) -> dict[str, Any]:

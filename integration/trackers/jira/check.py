@@ -1,19 +1,17 @@
 """`flowkeeper jira check`: can Flowkeeper's account do its job on this site?
 
 Answers before the first sweep what would otherwise surface as failed writes: do the
-credentials work, may the account comment and edit labels in each configured project,
-and what must the admin select when creating the webhook.
+credentials work, may the account comment and edit labels in each given project, which
+field holds story points, and what must the admin enter when creating the webhook.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from integration.trackers.base import TrackerError
+from integration.trackers.checklines import CheckLine, Verdict, detail_lines, webhook_address
 from integration.trackers.jira.client import JiraClient
-from integration.trackers.jira.normalize import EVENT_KINDS
 
 NEEDED = {
     "BROWSE_PROJECTS": "see issues",
@@ -22,27 +20,13 @@ NEEDED = {
 }
 # notifyUsers=false (quiet label edits) needs project or Jira admin rights.
 QUIET_EDITS = {"ADMINISTER_PROJECTS": "edit without notifying watchers (JIRA_NOTIFY_USERS=0)"}
+# What to tick in Jira settings → System → WebHooks: the events the normalizer understands.
+WEBHOOK_EVENTS = "Issue: created, updated, deleted; Comment: created, updated, deleted"
 
 
-class Verdict(str, enum.Enum):
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "fail"
-    INFO = "info"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckLine:
-    verdict: Verdict
-    title: str
-    detail: str = ""
-
-    def render(self) -> str:
-        head = f"[{self.verdict.value:>4}] {self.title}"
-        return f"{head}\n       {self.detail}" if self.detail else head
-
-
-def run_check(client: JiraClient, projects: Sequence[str], webhook_url: str | None = None) -> list[CheckLine]:
+def run_check(
+    client: JiraClient, projects: Sequence[str], webhook_url: str | None = None, *, secret_set: bool = True
+) -> list[CheckLine]:
     """Each line one finding; credentials failing stops there (nothing else can be known)."""
     try:
         me = client.whoami()
@@ -51,11 +35,16 @@ def run_check(client: JiraClient, projects: Sequence[str], webhook_url: str | No
     lines = [CheckLine(Verdict.OK, "credentials (GET /myself)", f"acting as {me.name or '?'} ({me.id})")]
     if not projects:
         lines.append(
-            CheckLine(Verdict.FAIL, "projects", "no Jira projects configured: sweeps would have no scope")
+            CheckLine(
+                Verdict.FAIL,
+                "projects",
+                "none given: run `flowkeeper jira check --project KEY` for each project Flowkeeper should watch",
+            )
         )
     for project in projects:
         lines.append(_project_line(client, project))
-    lines.append(webhook_line(projects, webhook_url))
+    lines.append(story_points_line(client))
+    lines.append(webhook_line(projects, webhook_url, secret_set))
     return lines
 
 
@@ -74,28 +63,35 @@ def _project_line(client: JiraClient, project: str) -> CheckLine:
     return CheckLine(verdict, title, "missing: " + ", ".join(missing))
 
 
-def webhook_line(projects: Sequence[str], webhook_url: str | None) -> CheckLine:
-    """What to enter in Jira settings → System → Webhooks."""
-    url = (
-        f"{webhook_url.rstrip('/')}/webhooks/jira"
-        if webhook_url
-        else "<Flowkeeper's public URL>/webhooks/jira"
-    )
+def story_points_line(client: JiraClient) -> CheckLine:
+    """Which field is read as the Item's estimate, and where that choice came from."""
+    title = "story points field"
+    try:
+        chosen = client.story_points_field()
+    except TrackerError as error:
+        return CheckLine(Verdict.WARN, title, f"could not read the site's fields ({error}); estimates stay empty")
+    if chosen is None:
+        return CheckLine(
+            Verdict.WARN,
+            title,
+            "none found (no field named \"Story point estimate\" or \"Story Points\"): "
+            "set JIRA_STORY_POINTS_FIELD=customfield_NNNNN to read estimates",
+        )
+    return CheckLine(Verdict.OK, title, f"{chosen.field_id} ({chosen.name}), {chosen.source}")
+
+
+def webhook_line(projects: Sequence[str], webhook_url: str | None, secret_set: bool = True) -> CheckLine:
+    """What to enter in Jira settings → System → WebHooks → Create a WebHook."""
     scope = ", ".join(f'"{p}"' for p in projects)
-    detail = "\n       ".join(
-        [
-            f"URL: {url}",
-            "Secret: the value of JIRA_WEBHOOK_SECRET (Jira then signs with X-Hub-Signature)",
-            "Events: " + ", ".join(EVENT_KINDS),
-            f"JQL filter: project in ({scope})" if projects else "JQL filter: (none)",
-        ]
+    secret = (
+        "Secret: the value of JIRA_WEBHOOK_SECRET (Jira then signs with X-Hub-Signature)"
+        if secret_set
+        else "Secret: choose one, enter it in Jira and set JIRA_WEBHOOK_SECRET to the same value"
     )
-    return CheckLine(Verdict.INFO, "webhook to create in Jira", detail)
-
-
-def check_passed(lines: Sequence[CheckLine]) -> bool:
-    return not any(line.verdict is Verdict.FAIL for line in lines)
-
-
-def render(lines: Sequence[CheckLine]) -> str:
-    return "\n".join(line.render() for line in lines)
+    detail = detail_lines(
+        f"URL: {webhook_address(webhook_url, 'jira')}",
+        secret,
+        f"Events: {WEBHOOK_EVENTS}",
+        f"JQL filter: project in ({scope})" if projects else "JQL filter: (none)",
+    )
+    return CheckLine(Verdict.INFO if secret_set else Verdict.WARN, "webhook to create in Jira", detail)

@@ -8,8 +8,10 @@ paced, and every failure ends as a TrackerError with a reason a person can act o
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +22,7 @@ from integration.trackers.jira.fields import parse_datetime, person
 from integration.trackers.jira.http import JiraHttp
 from integration.trackers.jira.jql import label_problem, search_fields, to_jql
 from integration.trackers.jira.normalize import JiraConfig, normalize_issue
+from integration.trackers.jira.site import ChosenField, choose_story_points
 from integration.trackers.jira.workflow import choose
 from integration.trackers.retry import RetryPolicy
 from rules.model import (
@@ -34,6 +37,8 @@ from rules.model import (
     Tracker,
     TransitionTarget,
 )
+
+log = logging.getLogger("flowkeeper.trackers.jira")
 
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 API = "/rest/api/3"
@@ -61,13 +66,44 @@ class JiraClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.http = JiraHttp(base_url, user, api_token, timeout=timeout, retry=retry, sleep=sleep)
-        self.config = config
+        self._config = config
+        self._chosen: ChosenField | None = None
+        self._fields_read = False
         self.notify_users = notify_users
         self._sleep = sleep
         self._clock = clock
         self._write_interval = write_interval
         self._last_write: dict[str, float] = {}
         self._me: Person | None = None
+
+    # ---- site facts ---------------------------------------------------------------
+
+    @property
+    def config(self) -> JiraConfig:
+        """The configuration, with the story points field found on the site when none is set."""
+        if self._config.story_points_field is None and not self._fields_read:
+            try:
+                chosen = self.story_points_field()
+            except TrackerError as error:
+                log.warning("jira.fields_unreadable", extra={"error": str(error)})
+                self._fields_read = True
+                return self._config
+            if chosen is not None:
+                self._config = replace(self._config, story_points_field=chosen.field_id)
+        return self._config
+
+    def story_points_field(self) -> ChosenField | None:
+        """Which field holds story points (GET /field once), and why that one."""
+        if not self._fields_read:
+            fields = self.http.call("GET", f"{API}/field") or []
+            self._fields_read = True
+            self._chosen = choose_story_points(self._config.story_points_field, fields)
+        return self._chosen
+
+    def site_facts(self) -> dict[str, str]:
+        """What the receiver's normalizer needs and only the API can tell ("" = none found)."""
+        chosen = self.config.story_points_field
+        return {"story_points_field": chosen or ""}
 
     # ---- reads --------------------------------------------------------------------
 

@@ -79,6 +79,8 @@ class JiraConfig:
     site_url: str | None = None
     story_points_field: str | None = None
     field_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The site's estimate field is not known yet (the worker finds it): estimate is unknown.
+    estimate_pending: bool = False
 
     @property
     def sprint_field(self) -> str:
@@ -267,6 +269,8 @@ def _field_values(fields: Mapping[str, Any], config: JiraConfig) -> tuple[dict[s
     unknown: set[str] = set()
     for attr, (field_id, parse) in _field_parsers(config).items():
         if field_id is None:
+            if attr == "estimate" and config.estimate_pending:
+                unknown.add(attr)
             continue  # not configured on this site (e.g. no story points field): not unknown
         if field_id in fields:
             values[attr] = parse(fields[field_id])

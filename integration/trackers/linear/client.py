@@ -18,14 +18,14 @@ from integration.trackers.linear.comments import marker_text, render
 from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
 from integration.trackers.linear.filter import to_filter
 from integration.trackers.linear.gateway import LinearGateway
-from integration.trackers.linear.labels import LabelResolver
-from integration.trackers.linear.normalize import (
+from integration.trackers.linear.item import (
     LinearConfig,
     normalize_issue,
     parse_datetime,
     person_of,
     status_of,
 )
+from integration.trackers.linear.labels import LabelResolver
 from integration.trackers.linear.ops import document
 from integration.trackers.linear.workflow import choose_state
 from integration.trackers.retry import RetryPolicy
@@ -94,9 +94,6 @@ class LinearClient:
         """The API key's organization: deliveries for any other are refused."""
         return str(self._viewer_node()["organization"]["id"])
 
-    def workspace_url_key(self) -> str | None:
-        return self.config.workspace_url_key or self._viewer_node()["organization"].get("urlKey")
-
     def teams(self) -> list[dict[str, str]]:
         return list(self.gateway.execute("Teams", {"first": 100})["teams"]["nodes"])
 
@@ -118,6 +115,15 @@ class LinearClient:
     def team_keys(self, keys: Collection[str]) -> set[str]:
         """Those of `keys` that are teams the key's user can see (keys are case sensitive, as scopes are)."""
         return set(keys) & {str(node["key"]) for node in self._every("TeamKeys", "teams")}
+
+    def workspace_catalog(self) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+        """Every workflow state (id → name, type) and label (id → name) the key's user sees."""
+        states = {
+            str(n["id"]): (str(n["name"]), str(n.get("type") or ""))
+            for n in self._every("WorkflowStates", "workflowStates")
+        }
+        labels = {str(n["id"]): str(n["name"]) for n in self._every("IssueLabels", "issueLabels")}
+        return states, labels
 
     def _every(self, operation: str, field: str, **variables: Any) -> Iterator[dict[str, Any]]:
         """The nodes of a paged connection, page after page (bounded)."""
@@ -184,7 +190,7 @@ class LinearClient:
         return str(nodes[0]["id"]) if nodes else None
 
     def add_comment(self, item: Item, body: CommentBody, marker: WriteMarker) -> str:
-        text = render(body, marker, self.workspace_url_key())
+        text = render(body, marker)
         assert marker_text(marker) in text
         made = self.gateway.execute("CreateComment", {"issueId": item.id, "body": text})["commentCreate"]
         if not made.get("success"):

@@ -1,16 +1,15 @@
-"""Linear webhook deliveries and GraphQL issue nodes → tracker-neutral Events and Items.
+"""Linear issue data (a webhook's `data` or a GraphQL `Issue` node) → a tracker-neutral Item.
 
-Pure: no I/O, no clock. A field the payload did not carry is listed in `Item.unknown`
+Pure: no I/O, no clock. A field the data did not carry is listed in `Item.unknown`
 (not guessed as empty), so a `Comment` delivery, which carries only the issue's id and
-title, yields a partial item the job refetches. Old envelopes (2021: no `actor`,
-`organizationId` or `webhookTimestamp`) normalize the same way.
+title, yields a partial item the job refetches.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -19,10 +18,6 @@ from integration.trackers.errors import PayloadError, shape_errors_are_payload_e
 from rules.model import (
     EMPTY_MAPPING,
     ActorKind,
-    Change,
-    Comment,
-    Event,
-    EventKind,
     Item,
     Link,
     Person,
@@ -80,7 +75,6 @@ class LinearConfig:
 
     label_names: Mapping[str, str] = field(default_factory=lambda: EMPTY_MAPPING)
     state_names: Mapping[str, str] = field(default_factory=lambda: EMPTY_MAPPING)
-    workspace_url_key: str | None = None
     viewer_id: str | None = None
 
 
@@ -116,7 +110,11 @@ def status_of(state: Mapping[str, Any]) -> Status:
 def person_of(
     user: Mapping[str, Any] | None, config: LinearConfig, kind: ActorKind = ActorKind.HUMAN
 ) -> Person | None:
-    """A user object (`{id, name, …}`) → Person; Flowkeeper's own user is marked as such."""
+    """A user object (`{id, name, url, …}`) → Person; Flowkeeper's own user is marked as such.
+
+    `url` is the user's profile URL as Linear gives it: the only form Linear turns into a
+    mention, so it is kept exactly and never rebuilt from a display name.
+    """
     if not user or not user.get("id"):
         return None
     if config.viewer_id is not None and user["id"] == config.viewer_id:
@@ -124,7 +122,14 @@ def person_of(
     elif user.get("app") is True:
         kind = ActorKind.BOT
     name = user.get("displayName") or user.get("name")
-    return Person(id=str(user["id"]), name=name, email=user.get("email"), kind=kind)
+    url = user.get("url")
+    return Person(
+        id=str(user["id"]),
+        name=name,
+        email=user.get("email"),
+        kind=kind,
+        url=str(url) if isinstance(url, str) and url.startswith("https://") else None,
+    )
 
 
 def _priority_of(value: Any, label: Any) -> Priority:
@@ -246,6 +251,8 @@ def _people_and_labels(data: Mapping[str, Any], config: LinearConfig) -> dict[st
     labels = _labels_of(data, config)
     if labels is not None:
         out["labels"], custom["label_ids"] = labels
+    elif isinstance(data.get("labelIds"), list):  # names unknown here: the worker's catalog may know them
+        custom["label_ids"] = tuple(str(i) for i in data["labelIds"])
     team_id = (data.get("team") or {}).get("id") or data.get("teamId")
     if team_id:
         custom["team_id"] = str(team_id)
@@ -323,196 +330,3 @@ def build_item(
 def normalize_issue(node: Mapping[str, Any], config: LinearConfig) -> Item:
     """A GraphQL `Issue` node (as the client's operations select it) → Item."""
     return build_item(node, config, None)
-
-
-# ---- the delivery envelope → Event -------------------------------------------------
-
-# updatedFrom key → Item field; keys not listed (sortOrder, descriptionData, …) are noise.
-_CHANGED_FIELDS: Mapping[str, str] = {
-    "stateId": "status",
-    "assigneeId": "assignee",
-    "labelIds": "labels",
-    "priority": "priority",
-    "estimate": "estimate",
-    "title": "title",
-    "description": "description",
-    "dueDate": "due_date",
-    "cycleId": "sprint",
-    "projectId": "project",
-    "parentId": "parent",
-    "teamId": "team",
-}
-_ISSUE_KINDS = {"create": EventKind.CREATED, "update": EventKind.UPDATED, "remove": EventKind.DELETED}
-_COMMENT_KINDS = {"create": EventKind.COMMENT_CREATED, "update": EventKind.COMMENT_UPDATED}
-
-
-def _actor_of(payload: Mapping[str, Any], config: LinearConfig) -> Person | None:
-    """The envelope's actor; users are HUMAN, OAuth apps and integrations BOT."""
-    actor = payload.get("actor")
-    if isinstance(actor, Mapping) and actor.get("id"):
-        kind = ActorKind.HUMAN if str(actor.get("type", "user")).lower() == "user" else ActorKind.BOT
-        return person_of(actor, config, kind)
-    bot = (payload.get("data") or {}).get("botActor")
-    if isinstance(bot, Mapping) and (bot.get("id") or bot.get("name")):
-        return Person(id=str(bot.get("id") or bot.get("name")), name=bot.get("name"), kind=ActorKind.BOT)
-    return None
-
-
-def _occurred_at(payload: Mapping[str, Any], data: Mapping[str, Any]) -> datetime:
-    for value, what in ((payload.get("createdAt"), "createdAt"), (data.get("updatedAt"), "data.updatedAt")):
-        if value is not None:
-            parsed = parse_datetime(value, what)
-            assert parsed is not None
-            return parsed
-    raise PayloadError("delivery has neither createdAt nor data.updatedAt")
-
-
-def _label_names(ids: Sequence[str], data: Mapping[str, Any], config: LinearConfig) -> tuple[str, ...]:
-    """Label ids → names, from the payload's labels, then the cache; unresolved ids stay ids."""
-    known = {str(n["id"]): str(n["name"]) for n in data.get("labels") or () if isinstance(n, Mapping)}
-    return tuple(known.get(i) or config.label_names.get(i) or i for i in ids)
-
-
-def _changes(
-    data: Mapping[str, Any], before: Mapping[str, Any], item: Item, config: LinearConfig
-) -> tuple[Change, ...]:
-    """Changes from `updatedFrom`, only where the old value differs from the new one."""
-    changes = []
-    for key, name in _CHANGED_FIELDS.items():
-        if key not in before or key not in data or before[key] == data[key]:
-            continue
-        old, new = before[key], data[key]
-        if key == "labelIds":
-            old_ids, new_ids = list(old or ()), list(new or ())
-            added = [i for i in new_ids if i not in old_ids]
-            removed = [i for i in old_ids if i not in new_ids]
-            changes.append(
-                Change(
-                    field="labels",
-                    old=_label_names(old_ids, data, config),
-                    new=item.labels,
-                    added=_label_names(added, data, config),
-                    removed=_label_names(removed, data, config),
-                )
-            )
-        elif key == "stateId":
-            changes.append(Change(field="status", old=config.state_names.get(str(old)), new=item.status.name))
-        else:
-            changes.append(
-                Change(field=name, old=old, new=getattr(item, name) if name not in item.unknown else new)
-            )
-    return tuple(changes)
-
-
-def _issue_event(payload: Mapping[str, Any], data: Mapping[str, Any], config: LinearConfig) -> Event:
-    action = payload["action"]
-    before = payload.get("updatedFrom") or {}
-    if not isinstance(before, Mapping):
-        raise PayloadError("updatedFrom is not an object")
-    state_changed = action == "create" or ("stateId" in before and before["stateId"] != data.get("stateId"))
-    if action == "create" and isinstance(data.get("state"), Mapping):
-        data = {**data, "updatedAt": data.get("createdAt", data.get("updatedAt"))}
-    item = build_item(
-        data, config, payload.get("url"), state_changed_now=state_changed, deleted=action == "remove"
-    )
-    changes = _changes(data, before, item, config) if action == "update" else ()
-    return _event(payload, data, config, _ISSUE_KINDS[action], item, changes=changes)
-
-
-def _comment_event(payload: Mapping[str, Any], data: Mapping[str, Any], config: LinearConfig) -> Event:
-    raw_issue = data.get("issue")
-    issue: Mapping[str, Any] = raw_issue if isinstance(raw_issue, Mapping) else {}
-    issue_id = issue.get("id") or data.get("issueId")
-    if not issue_id:
-        raise PayloadError("Comment delivery names no issue (data.issueId)")
-    carried = {"id": issue_id, **({"title": issue["title"]} if "title" in issue else {})}
-    item = build_item(carried, config, payload.get("url"))
-    author = person_of(data.get("user") or ({"id": data["userId"]} if data.get("userId") else None), config)
-    comment = Comment(
-        id=str(data.get("id") or ""),
-        body=str(data.get("body") or ""),
-        author=author,
-        created_at=parse_datetime(data.get("createdAt"), "data.createdAt"),
-    )
-    event = _event(payload, data, config, _COMMENT_KINDS[payload["action"]], item, comment=comment)
-    if event.actor is None and author is not None:
-        return _with_actor(event, author)
-    return event
-
-
-def _label_event(payload: Mapping[str, Any], data: Mapping[str, Any], config: LinearConfig) -> Event:
-    """A label definition changed: the item is a stand-in naming the label (no issue)."""
-    if not data.get("id") or "name" not in data:
-        raise PayloadError("IssueLabel delivery has no label id or name")
-    before = payload.get("updatedFrom") or {}
-    removed = payload["action"] == "remove"
-    change = Change(
-        field="label",
-        old=before.get("name", None if payload["action"] == "create" else data["name"]),
-        new=None if removed else data["name"],
-    )
-    custom = {
-        "label_id": str(data["id"]),
-        "label_name": str(data["name"]),
-        "team_id": data.get("teamId"),
-        "action": payload["action"],
-    }
-    item = Item(
-        tracker=Tracker.LINEAR,
-        id=str(data["id"]),
-        key=str(data["name"]),
-        title=str(data["name"]),
-        custom=custom,
-        deleted=removed,
-        unknown=PAYLOAD_FIELDS - {"title"},
-    )
-    return _event(payload, data, config, EventKind.LABEL_CHANGED, item, changes=(change,))
-
-
-def _event(
-    payload: Mapping[str, Any],
-    data: Mapping[str, Any],
-    config: LinearConfig,
-    kind: EventKind,
-    item: Item,
-    *,
-    changes: tuple[Change, ...] = (),
-    comment: Comment | None = None,
-) -> Event:
-    org = payload.get("organizationId")
-    return Event(
-        tracker=Tracker.LINEAR,
-        kind=kind,
-        item=item,
-        occurred_at=_occurred_at(payload, data),
-        actor=_actor_of(payload, config),
-        changes=changes,
-        comment=comment,
-        source_type=f"{payload['type']}:{payload['action']}",
-        organization_id=str(org) if org else None,
-    )
-
-
-def _with_actor(event: Event, actor: Person) -> Event:
-    return replace(event, actor=actor)
-
-
-@shape_errors_are_payload_errors
-def normalize(payload: Mapping[str, Any], config: LinearConfig) -> Event | None:
-    """One Linear delivery → an Event, or None for types and actions Flowkeeper ignores."""
-    if not isinstance(payload, Mapping):
-        raise PayloadError("body is not a JSON object")
-    kind, action, data = payload.get("type"), payload.get("action"), payload.get("data")
-    if not isinstance(kind, str) or not isinstance(action, str):
-        raise PayloadError("delivery has no type or action")
-    handler = {"Issue": _issue_event, "Comment": _comment_event, "IssueLabel": _label_event}.get(kind)
-    if (
-        handler is None
-        or (kind == "Issue" and action not in _ISSUE_KINDS)
-        or (kind == "Comment" and action not in _COMMENT_KINDS)
-        or (kind == "IssueLabel" and action not in _ISSUE_KINDS)
-    ):
-        return None
-    if not isinstance(data, Mapping):
-        raise PayloadError(f"{kind} delivery has no data object")
-    return handler(payload, data, config)
