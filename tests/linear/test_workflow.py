@@ -89,7 +89,7 @@ def test_assign_by_id_by_email_and_unassign() -> None:
     (None, {"name": "Old", "completedAt": "2026-01-01T00:00:00.000Z", "canceledAt": None}, (False, False)),
 ])
 def test_whether_the_cycle_and_project_still_run(cycle: Any, project: Any, running: tuple[bool, bool]) -> None:
-    from integration.trackers.linear.normalize import normalize_issue
+    from integration.trackers.linear.item import normalize_issue
     from tests.stub import linear_issue
 
     node = {**linear_issue("ENG-9"), "cycle": cycle, "project": project}
