@@ -53,7 +53,7 @@ def test_all_good(api: responses.RequestsMock) -> None:
     text = render(lines)
     assert "acting as Mia Krystof (5b10a2844c20165700ede21g)" in text
     assert "URL: https://flowkeeper.acme.com/webhooks/jira\n" in text
-    assert "Events: Issue: created, updated, deleted; Comment: created, updated, deleted" in text
+    assert "Events: Issue: created, updated, deleted; Comment: created, updated" in text
     assert 'JQL filter: project in ("ED")' in text
     assert "customfield_10016 (Story point estimate), found by name" in text
 

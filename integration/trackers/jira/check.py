@@ -21,7 +21,7 @@ NEEDED = {
 # notifyUsers=false (quiet label edits) needs project or Jira admin rights.
 QUIET_EDITS = {"ADMINISTER_PROJECTS": "edit without notifying watchers (JIRA_NOTIFY_USERS=0)"}
 # What to tick in Jira settings → System → WebHooks: the events the normalizer understands.
-WEBHOOK_EVENTS = "Issue: created, updated, deleted; Comment: created, updated, deleted"
+WEBHOOK_EVENTS = "Issue: created, updated, deleted; Comment: created, updated"
 
 
 def run_check(
