@@ -137,6 +137,9 @@ def context_from_dict(data: dict[str, Any] | None) -> EvalContext:
             last_activity_by={k: t for k, v in (data.get("last_activity_by") or {}).items()
                               if (t := parse_time(v)) is not None},
             closure=_closure(data.get("closure")),
+            started_at=parse_time(data.get("started_at")),
+            cycle_days_by_team={str(team): tuple(sorted(float(d) for d in values))
+                                for team, values in (data.get("cycle_days_by_team") or {}).items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ItemJsonError(f"context: {exc}") from exc

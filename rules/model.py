@@ -328,6 +328,10 @@ class EvalContext:
     # last counting (human) activity by kind: "any", "comment", "status", "assignee"
     last_activity_by: Mapping[str, datetime] = field(default_factory=lambda: EMPTY_MAPPING)
     closure: Closure | None = None  # Flowkeeper's own last close of this item, if it still stands
+    # flow history, for age_percentile: the item's first start, and each team's recent cycle times
+    # (days, sorted) — read only when a rule uses it
+    started_at: datetime | None = None
+    cycle_days_by_team: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: EMPTY_MAPPING)
 
 
 @dataclass(frozen=True, slots=True)

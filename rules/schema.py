@@ -15,6 +15,7 @@ import yaml
 
 import rules.actions
 import rules.conditions
+import rules.flow_conditions
 import rules.lifecycle
 import rules.logic
 import rules.moves
