@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import re._parser as _re_parser
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -80,43 +79,88 @@ class SafeRegex:
 
 
 PY_MAX_INPUT = 512
-_SINGLE = {"LITERAL", "NOT_LITERAL", "IN", "ANY", "CATEGORY"}
-_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+_SINGLE_ESCAPES = set("dDwWsS.\\^$|?*+()[]{}/-nrtfv ")  # each stands for one character
+_CLASS_ESCAPES = set("dDwWsSbB")  # Unicode in Python's `re`, ASCII in RE2
+_ANCHOR_ESCAPES = set("bBAZ")
+_QUANTIFIER = re.compile(r"\{\d*(,\d*)?\}")
 
 
 def _python_twin(pattern: str) -> re.Pattern[str] | None:
-    """Python's `re` for patterns with at most one single-character repeat, else None."""
+    """Python's `re` for patterns with at most one repeat, of one character, outside any
+    group or alternation; None for anything else (RE2 then runs it).
+
+    The pattern is read by a small conservative scanner: whatever it does not recognise
+    makes it answer None, which only costs speed.
+    """
+    repeats, depth, classes, alternation, atom = 0, 0, False, False, False
+    ignore_case = bool(re.match(r"\(\?[a-zA-Z]*i[a-zA-Z]*\)", pattern))
+    pos = 0
+    while pos < len(pattern):
+        ch = pattern[pos]
+        if ch == "\\":
+            nxt = pattern[pos + 1:pos + 2]
+            if nxt in _CLASS_ESCAPES:
+                classes = True
+            if nxt not in _SINGLE_ESCAPES and nxt not in _ANCHOR_ESCAPES:
+                return None  # backreferences, \p{…}, octal and hex escapes: leave them to RE2
+            atom, pos = nxt not in _ANCHOR_ESCAPES, pos + 2
+        elif ch == "[":
+            end = _class_end(pattern, pos)
+            if end is None:
+                return None
+            classes = classes or any(f"\\{c}" in pattern[pos:end] for c in _CLASS_ESCAPES)
+            atom, pos = True, end + 1
+        elif ch == "(":
+            if pattern.startswith("(?", pos) and not re.match(r"\(\?(:|P<\w+>|[a-zA-Z]+\))", pattern[pos:]):
+                return None  # lookarounds, conditionals, comments
+            flags = re.match(r"\(\?[a-zA-Z]+\)", pattern[pos:])
+            if flags:
+                pos += flags.end()
+                continue
+            depth, atom, pos = depth + 1, False, pos + 1
+        elif ch == ")":
+            depth, atom, pos = depth - 1, False, pos + 1
+        elif ch in "*+?{":
+            quantifier = _QUANTIFIER.match(pattern, pos) if ch == "{" else None
+            if ch == "{" and quantifier is None:
+                return None
+            if not atom or depth > 0:
+                return None  # a repeat of a group, or inside one
+            repeats, atom = repeats + 1, False
+            pos = quantifier.end() if quantifier else pos + 1
+            if pattern[pos:pos + 1] in ("?", "+"):
+                pos += 1  # lazy or possessive: still one repeat
+        elif ch == "|":
+            alternation, atom, pos = True, False, pos + 1
+        else:
+            atom, pos = ch not in "^$", pos + 1
+    if repeats > 1 or (repeats and alternation) or depth != 0:
+        return None
+    if ignore_case and classes:
+        return None  # RE2 folds case like Unicode but classes like \w are ASCII: keep RE2's meaning
     try:
-        parsed = _re_parser.parse(pattern)
+        return re.compile(pattern, 0 if ignore_case else re.ASCII)
     except re.error:
         return None
-    repeats, categories = 0, False
-    stack = [(node, False) for node in parsed]  # (node, inside a group or alternation?)
-    while stack:
-        (op, arg), grouped = stack.pop()
-        name = str(op)
-        if name in _REPEATS:
-            body = list(arg[2])
-            if grouped or len(body) != 1 or str(body[0][0]) not in _SINGLE:
-                return None
-            repeats += 1
-            stack += [(n, True) for n in body]
-        elif name == "SUBPATTERN":
-            stack += [(n, True) for n in arg[3]]
-        elif name == "BRANCH":
-            stack += [(n, True) for seq in arg[1] for n in seq]
-        elif name in ("ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS", "ATOMIC_GROUP"):
-            return None
-        elif name == "IN":
-            categories = categories or any(str(o) == "CATEGORY" for o, _ in arg)
-        elif name == "CATEGORY":
-            categories = True
-    if repeats > 1:
-        return None
-    ignore_case = bool(parsed.state.flags & re.IGNORECASE)
-    if ignore_case and categories:
-        return None  # RE2 folds case like Unicode but classes like \w are ASCII: keep RE2's meaning
-    return re.compile(pattern, 0 if ignore_case else re.ASCII)
+
+
+def _class_end(pattern: str, start: int) -> int | None:
+    """The index of the `]` closing the class opened at `start`, or None."""
+    pos = start + 1
+    if pattern[pos:pos + 1] == "^":
+        pos += 1
+    if pattern[pos:pos + 1] == "]":
+        pos += 1
+    while pos < len(pattern):
+        if pattern[pos] == "\\":
+            pos += 2
+            continue
+        if pattern[pos] == "[":
+            return None  # nested sets / POSIX classes: leave them to RE2
+        if pattern[pos] == "]":
+            return pos
+        pos += 1
+    return None
 
 
 def compile_regex(pattern: str) -> SafeRegex:

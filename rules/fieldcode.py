@@ -1,120 +1,89 @@
-"""Expressions for field conditions, fused by rules.codegen into one function per rule.
+"""Field conditions as code, derived from the operators' own definitions (rules.fieldkinds).
 
-Each operator here mirrors rules.fieldkinds.make_test exactly (tests check they agree);
-only fixed text from this module enters the source, user values are bound constants.
+An operator's test is an expression over `v`, `a` and `f`; here `v` becomes the field's
+value expression (bound once with `:=` when it is more than an attribute read), `a` the
+prepared argument bound as a named constant, and helper names constants too. rules.codegen
+fuses these expressions into one function per rule; a single field condition compiles the
+same way on its own, so the fused and the unfused paths share one meaning. Only fixed text
+from the definitions enters the source; user values are always bound constants.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from rules.codegen import Codegen
-from rules.compilectx import CompileCtx, compile_regex
-from rules.fieldkinds import Kind, person_keys, time_bound
-from rules.model import StatusCategory
+from rules.compilectx import CompileCtx
+from rules.fieldkinds import HELPERS, Kind, Operator, operator
 
-_EXPR = {
-    "title": "i.title", "description": "i.description", "key": "i.key", "type": "i.type", "team": "i.team",
-    "project": "i.project", "parent": "i.parent", "sprint": "i.sprint", "status.name": "i.status.name",
-    "status.category": "i.status.category", "estimate": "i.estimate", "labels": "i.labels",
-    "assignee": "i.assignee", "reporter": "i.reporter", "created": "i.created_at", "updated": "i.updated_at",
-    "status_entered": "i.status_changed_at",
-    "priority": "(None if i.priority is None else i.priority.name)",
-    "priority.rank": "(None if i.priority is None else i.priority.rank)",
-    "last_activity": "(i.last_activity_at or f.ctx.last_activity_by.get('any'))",
-    "last_comment": "(i.last_comment_at or f.ctx.last_activity_by.get('comment'))",
-    "last_status_change": "f.ctx.last_activity_by.get('status')",
-    "last_assignee_change": "f.ctx.last_activity_by.get('assignee')",
-}
-_CMP = {"eq": "==", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+_ATTRIBUTE_READ = re.compile(r"^i(\.[A-Za-z_]\w*)+$")
 
 
-def _listed(arg: Any) -> list[Any]:
-    return arg if isinstance(arg, list) else [arg]
+def field_code(kind: Kind, value: Callable[[Codegen], str], ops: dict[str, Any],
+               cctx: CompileCtx) -> Callable[[Codegen], str]:
+    """An expression builder for `field: ops`; `value(gen)` is the field's expression over i and f."""
+    prepared = [(operator(kind, op), operator(kind, op).prepare(arg, cctx)) for op, arg in ops.items()]
 
-
-def _fold_set(arg: Any) -> frozenset[str]:
-    return frozenset(str(a).casefold() for a in _listed(arg))
-
-
-def field_code(name: str, kind: Kind, getter: Callable[[Any], Any], ops: dict[str, Any],
-               cctx: CompileCtx) -> Callable[[Codegen], str] | None:
-    """An expression builder for `name: ops`, or None to call the predicate instead."""
     def code(gen: Codegen) -> str:
-        x = _EXPR.get(name) or f"{gen.const(getter)}(i)"
-        return "(" + " and ".join(_op(kind, op, arg, x, gen, cctx) for op, arg in ops.items()) + ")"
+        parts = [_one(definition, arg, value(gen), gen) for definition, arg in prepared]
+        return "(" + " and ".join(parts) + ")"
     return code
 
 
-def _presence(kind: Kind, x: str, want_missing: bool) -> str:
-    missing = f"({x} is None)" if kind in (Kind.PERSON, Kind.NUMBER, Kind.TIME, Kind.CATEGORY) else f"(not {x})"
-    return missing if want_missing else f"(not {missing})"
-
-
-def _op(kind: Kind, op: str, arg: Any, x: str, gen: Codegen, cctx: CompileCtx) -> str:
-    if op == "missing":
-        return _presence(kind, x, bool(arg))
-    if op == "present":
-        return _presence(kind, x, not arg)
-    v = gen.var()
-    if kind is Kind.CATEGORY:
-        cats = frozenset(StatusCategory(a) for a in _listed(arg))
-        if len(cats) == 1 and op in ("equals", "in"):
-            return f"({x} is {gen.const(next(iter(cats)))})"
-        return f"({x} {'in' if op in ('equals', 'in') else 'not in'} {gen.const(cats)})"
-    if kind is Kind.TIME:
-        bound = time_bound(op, arg, cctx)
-        limit = f"f.cut[{bound.slot}]" if bound.slot is not None else gen.const(bound.instant)
-        return f"(({v} := {x}) is not None and {v} {bound.symbol} {limit})"
-    if kind is Kind.NUMBER:
-        if op == "in":
-            return f"(({v} := {x}) is not None and {v} in {gen.const(frozenset(arg))})"
-        return f"(({v} := {x}) is not None and {v} {_CMP[op]} {gen.const(arg)})"
-    if kind is Kind.TEXT:
-        return _text(op, arg, x, v, gen)
-    if kind is Kind.SET:
-        return _set(op, arg, x, gen)
-    return _person(op, arg, x, v, gen)
-
-
-def _text(op: str, arg: Any, x: str, v: str, gen: Codegen) -> str:
-    if op in ("matches", "not_matches"):
-        search = gen.const(compile_regex(arg).search)
-        return f"(({v} := {x}) is not None and ({search}(str({v})) is {'not ' if op == 'matches' else ''}None))"
-    if op == "contains":
-        return f"(({v} := {x}) is not None and {gen.const(str(arg).casefold())} in str({v}).casefold())"
-    values = gen.const(_fold_set(arg))
-    if op in ("equals", "in"):
-        return f"(({v} := {x}) is not None and str({v}).casefold() in {values})"
-    return f"(({v} := {x}) is None or str({v}).casefold() not in {values})"
-
-
-def _set(op: str, arg: Any, x: str, gen: Codegen) -> str:
-    wanted = _fold_set(arg)
-    helper: Callable[[Any], bool]
-    if op == "matches":
-        search = compile_regex(arg).search
-
-        def helper(labels: Any) -> bool:
-            return any(search(s) is not None for s in labels)
-    elif op in ("none_of", "any_of"):
-
-        def helper(labels: Any) -> bool:
-            return any(s.casefold() in wanted for s in labels)
+def _one(definition: Operator, arg: Any, value: str, gen: Codegen) -> str:
+    text = _template(definition.test).replace(_mark("a"), gen.const(arg))
+    for name in _helper_names(definition.test):
+        text = text.replace(_mark(name), gen.const(HELPERS[name]))
+    if _ATTRIBUTE_READ.match(value) or not _binds_first(definition.tree):
+        v_first = v_rest = f"({value})"
     else:
-
-        def helper(labels: Any) -> bool:
-            return wanted <= {s.casefold() for s in labels}
-    h = gen.const(helper)
-    if op == "none_of":
-        return f"(not {x} or not {h}({x}))"
-    return f"({x} != () and {h}({x}))"
+        var = gen.var()
+        v_first, v_rest = f"({var} := ({value}))", var
+    head, sep, tail = text.partition(_mark("v"))  # the first `v` in source order binds
+    return "(" + head + (v_first if sep else "") + tail.replace(_mark("v"), v_rest) + ")"
 
 
-def _person(op: str, arg: Any, x: str, v: str, gen: Codegen) -> str:
-    wanted = _fold_set(arg)
-    h = gen.const(lambda p: bool(person_keys(p) & wanted))
-    if op in ("equals", "in"):
-        return f"(({v} := {x}) is not None and {h}({v}))"
-    return f"(({v} := {x}) is None or not {h}({v}))"
+def _mark(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+@cache
+def _template(test: str) -> str:
+    """The test's source with v, a and helper names marked for replacement."""
+    return ast.unparse(_Mark({"v", "a", *HELPERS}).visit(ast.parse(test, mode="eval")))
+
+
+@cache
+def _helper_names(test: str) -> tuple[str, ...]:
+    found = {n.id for n in ast.walk(ast.parse(test, mode="eval")) if isinstance(n, ast.Name)}
+    return tuple(sorted(found & HELPERS.keys()))
+
+
+@cache
+def _binds_first(tree: ast.expr) -> bool:
+    """True when the leftmost `v` is always evaluated first (so it may carry the `:=`)."""
+    node: ast.AST = tree
+    while not (isinstance(node, ast.Name) and node.id == "v"):
+        if isinstance(node, ast.BoolOp):
+            node = node.values[0]
+        elif isinstance(node, ast.Compare):
+            node = node.left
+        elif isinstance(node, ast.UnaryOp):
+            node = node.operand
+        elif isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+            node = node.args[0]
+        else:
+            return False
+    return True
+
+
+class _Mark(ast.NodeTransformer):
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:  # noqa: N802 (ast's visitor naming)
+        return ast.Name(_mark(node.id), ast.Load()) if node.id in self.names else node

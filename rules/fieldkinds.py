@@ -1,12 +1,21 @@
-"""Kinds of Item fields (text, number, labels, person, time…) and their operators."""
+"""Kinds of Item fields (text, number, labels, person, time…) and their operators, each defined once.
+
+An operator is one `Operator`: the schema of its argument, how the argument is prepared at
+compile time, and its test as a Python expression over `v` (the field's value), `a` (the
+prepared argument) and `f` (the evaluation frame). Everything else is derived from that
+one definition: the JSON Schema and docs of every field of the kind, the closure
+`make_test` returns, and the fused code rules.fieldcode generates. A new operator is one
+`_op(...)` line.
+"""
 
 from __future__ import annotations
 
+import ast
 import enum
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from rules.compilectx import LABEL_PATTERN, CompileCtx, compile_regex
@@ -27,166 +36,202 @@ class Kind(str, enum.Enum):
     TIME = "time"
 
 
+def person_keys(p: Any) -> set[str]:
+    return {str(x).casefold() for x in (p.id, p.email, p.name) if x}
+
+
+# names an operator's test may use besides v, a and f
+HELPERS: dict[str, Any] = {"str": str, "any": any, "bool": bool, "person_keys": person_keys}
+
+
+@dataclass(frozen=True)
+class Operator:
+    kind: Kind
+    name: str
+    schema: dict[str, Any]
+    test: str  # a Python expression over v, a, f and HELPERS
+    prepare: Callable[[Any, CompileCtx], Any]
+    doc: str = ""
+
+    @property
+    def tree(self) -> ast.expr:
+        return _parsed(self.test)
+
+
+@cache
+def _parsed(test: str) -> ast.expr:
+    return ast.parse(test, mode="eval").body
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """What a kind shares: its prose, the shorthand operators and what 'missing' means for it."""
+
+    doc: str
+    scalar_op: str | None  # `field: x` means {scalar_op: x}
+    list_op: str | None  # `field: [x, y]` means {list_op: [x, y]}
+    missing: str | None  # the expression for "no value" (None: the kind has no missing/present)
+
+
+KINDS: dict[Kind, KindSpec] = {
+    Kind.TEXT: KindSpec("Text field. Comparison ignores case.", "equals", "in", "v is None or v == ''"),
+    Kind.CATEGORY: KindSpec("Status category: todo, in_progress, done, canceled or unknown (Jira's 'undefined').",
+                            "equals", "in", None),
+    Kind.NUMBER: KindSpec("Number field; an unset value satisfies no comparison.", "eq", "in", "v is None"),
+    Kind.SET: KindSpec("Labels. Case is ignored.", "contains", "any_of", "not v"),
+    Kind.PERSON: KindSpec("A person, matched by account id, email or display name.", "equals", "in", "v is None"),
+    Kind.TIME: KindSpec(
+        "A point in time. Durations in minutes, hours, days (24 h each, also across daylight saving), weeks, "
+        "business days (the rule's calendar) or months (calendar months in the rule's timezone). Activity "
+        "clocks (last_activity, last_comment, last_status_change, last_assignee_change) count only people: "
+        "bots and Flowkeeper's own writes never reset them.", None, None, "v is None"),
+}
+
+OPERATORS: dict[Kind, dict[str, Operator]] = {kind: {} for kind in Kind}
+
+
+def _op(kinds: Kind | tuple[Kind, ...], name: str, schema: dict[str, Any], test: str,
+        prepare: Callable[[Any, CompileCtx], Any] = lambda arg, cctx: arg, doc: str = "") -> None:
+    for kind in kinds if isinstance(kinds, tuple) else (kinds,):
+        if name in OPERATORS[kind]:
+            raise ValueError(f"operator '{name}' defined twice for {kind.value}")
+        OPERATORS[kind][name] = Operator(kind, name, schema, test, prepare, doc)
+
+
+def _listed(arg: Any) -> list[Any]:
+    return arg if isinstance(arg, list) else [arg]
+
+
+def _folded(arg: Any, cctx: CompileCtx) -> frozenset[str]:
+    return frozenset(str(a).casefold() for a in _listed(arg))
+
+
+def _categories(arg: Any, cctx: CompileCtx) -> tuple[StatusCategory, ...]:
+    """A tuple, not a set: `in` then compares by identity first, and never calls the enum's hash."""
+    return tuple(dict.fromkeys(StatusCategory(a) for a in _listed(arg)))
+
+
+def _search(arg: Any, cctx: CompileCtx) -> Any:
+    return compile_regex(arg).search
+
+
+def _slot(arg: Any, cctx: CompileCtx) -> int:
+    return cctx.slot(parse_duration(arg))
+
+
+def _instant(arg: Any, cctx: CompileCtx) -> Any:
+    return parse_instant(arg, cctx.calendar.tz)
+
+
 _SCALAR = {"type": ["string", "number"]}
 _SCALARS = {"type": "array", "items": _SCALAR, "minItems": 1}
 _CAT = {"enum": CATEGORIES}
 _CATS = {"type": "array", "items": _CAT, "minItems": 1}
 _NUM = {"type": "number"}
+_NUMS = {"type": "array", "items": _NUM, "minItems": 1}
 LABEL = {"type": "string", "pattern": LABEL_PATTERN}
 _LABELS = {"type": "array", "items": LABEL, "minItems": 1}
 DURATION = {"type": "string", "pattern": DURATION_PATTERN}
 INSTANT = {"type": "string", "pattern": INSTANT_PATTERN}
+_TEXT = {"type": "string"}
+_TEXTS = {"type": "array", "items": _TEXT, "minItems": 1}
 _BOOL = {"type": "boolean"}
-_PRESENCE = {"missing": _BOOL, "present": _BOOL}
+T, C, N, S, P, TM = Kind.TEXT, Kind.CATEGORY, Kind.NUMBER, Kind.SET, Kind.PERSON, Kind.TIME
+
+_op(T, "equals", _SCALAR, "v is not None and str(v).casefold() in a", _folded)
+_op(T, "not_equals", _SCALAR, "v is None or str(v).casefold() not in a", _folded)
+_op(T, "in", _SCALARS, "v is not None and str(v).casefold() in a", _folded)
+_op(T, "not_in", _SCALARS, "v is None or str(v).casefold() not in a", _folded)
+_op(T, "matches", _TEXT, "v is not None and a(str(v)) is not None", _search, "RE2 regex")
+_op(T, "not_matches", _TEXT, "v is not None and a(str(v)) is None", _search, "RE2 regex")
+_op(T, "contains", _TEXT, "v is not None and a in str(v).casefold()", lambda x, c: str(x).casefold(), "substring")
+_op(C, "equals", _CAT, "v in a", _categories)
+_op(C, "not_equals", _CAT, "v not in a", _categories)
+_op(C, "in", _CATS, "v in a", _categories)
+_op(C, "not_in", _CATS, "v not in a", _categories)
+for _name, _symbol in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("lte", "<="), ("gt", ">"), ("gte", ">=")):
+    _op(N, _name, _NUM, f"v is not None and v {_symbol} a")
+_op(N, "in", _NUMS, "v is not None and v in a", lambda x, c: frozenset(x))
+_op(S, "contains", {"anyOf": [LABEL, _LABELS]}, "bool(v) and a <= {x.casefold() for x in v}", _folded,
+    "one label, or all of a list")
+_op(S, "any_of", _LABELS, "bool(v) and any(x.casefold() in a for x in v)", _folded)
+_op(S, "all_of", _LABELS, "bool(v) and a <= {x.casefold() for x in v}", _folded)
+_op(S, "none_of", _LABELS, "not v or not any(x.casefold() in a for x in v)", _folded)
+_op(S, "matches", _TEXT, "bool(v) and any(a(x) is not None for x in v)", _search, "any label matches the regex")
+_op(P, "equals", _TEXT, "v is not None and not a.isdisjoint(person_keys(v))", _folded)
+_op(P, "in", {"type": "array", "items": _TEXT}, "v is not None and not a.isdisjoint(person_keys(v))", _folded)
+_op(P, "not_in", {"type": "array", "items": _TEXT}, "v is None or a.isdisjoint(person_keys(v))", _folded)
+_op(TM, "older_than", DURATION, "v is not None and v < f.cut[a]", _slot,
+    "more than the duration ago; strict: exactly 3 × 24 h is not older than 3 days")
+_op(TM, "at_least", DURATION, "v is not None and v <= f.cut[a]", _slot, "that long ago or more")
+_op(TM, "newer_than", DURATION, "v is not None and v > f.cut[a]", _slot, "less than that long ago")
+_op(TM, "after", INSTANT, "v is not None and v > a", _instant,
+    "strictly after a date (midnight in the rule's timezone) or a date and time")
+_op(TM, "before", INSTANT, "v is not None and v < a", _instant, "strictly before a date or a date and time")
+for _kind, _spec in KINDS.items():
+    if _spec.missing is not None:
+        _op(_kind, "missing", _BOOL, f"({_spec.missing}) is a", lambda x, c: bool(x), "no value")
+        _op(_kind, "present", _BOOL, f"({_spec.missing}) is not a", lambda x, c: bool(x), "a value")
 
 
-def _ops(**props: Any) -> dict[str, Any]:
-    return {"type": "object", "properties": {**props, **_PRESENCE}, "additionalProperties": False,
-            "minProperties": 1}
+def _kind_schema(kind: Kind) -> dict[str, Any]:
+    ops, spec = OPERATORS[kind], KINDS[kind]
+    shorthand = [ops[name].schema for name in (spec.scalar_op, spec.list_op) if name is not None]
+    object_form = {"type": "object", "properties": {name: op.schema for name, op in ops.items()},
+                   "additionalProperties": False, "minProperties": 1}
+    return {"anyOf": [*shorthand, object_form]} if shorthand else object_form
 
 
-KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {
-    Kind.TEXT: {"anyOf": [_SCALAR, _SCALARS, _ops(
-        equals=_SCALAR, not_equals=_SCALAR, **{"in": _SCALARS}, not_in=_SCALARS,
-        matches={"type": "string"}, not_matches={"type": "string"}, contains={"type": "string"})]},
-    Kind.CATEGORY: {"anyOf": [_CAT, _CATS, {
-        "type": "object", "additionalProperties": False, "minProperties": 1,
-        "properties": {"equals": _CAT, "not_equals": _CAT, "in": _CATS, "not_in": _CATS}}]},
-    Kind.NUMBER: {"anyOf": [_NUM, _ops(eq=_NUM, ne=_NUM, lt=_NUM, lte=_NUM, gt=_NUM, gte=_NUM,
-                                       **{"in": {"type": "array", "items": _NUM, "minItems": 1}})]},
-    Kind.SET: {"anyOf": [LABEL, _LABELS, _ops(
-        contains={"anyOf": [LABEL, _LABELS]}, any_of=_LABELS, all_of=_LABELS, none_of=_LABELS,
-        matches={"type": "string"})]},
-    Kind.PERSON: {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                            _ops(equals={"type": "string"}, **{"in": {"type": "array", "items": {"type": "string"}}},
-                                 not_in={"type": "array", "items": {"type": "string"}})]},
-    Kind.TIME: _ops(older_than=DURATION, at_least=DURATION, newer_than=DURATION, after=INSTANT, before=INSTANT),
-}
-
-KIND_DOCS = {
-    Kind.TEXT: "Text field. Operators: equals, not_equals, in, not_in, matches / not_matches (RE2 regex), "
-               "contains (substring), missing, present. Comparison ignores case.",
-    Kind.CATEGORY: "Status category: todo, in_progress, done, canceled or unknown (Jira's 'undefined'). "
-                   "Operators: equals, not_equals, in, not_in.",
-    Kind.NUMBER: "Number field. Operators: eq, ne, lt, lte, gt, gte, in, missing, present; "
-                 "an unset value satisfies no comparison.",
-    Kind.SET: "Labels. Operators: contains (one label, or all of a list), any_of, all_of, none_of, "
-              "matches (any label matches the regex), missing (no labels), present. Case is ignored.",
-    Kind.PERSON: "A person, matched by account id, email or display name. Operators: equals, in, not_in, "
-                 "missing (unassigned), present.",
-    Kind.TIME: "A point in time. older_than: more than the duration ago (strict: exactly 3 × 24 h is not "
-               "older than 3 days); at_least: that long ago or more; newer_than: less than that long ago. "
-               "Durations in minutes, hours, days (24 h each, also across daylight saving), weeks, "
-               "business days (the rule's calendar) or months (calendar months in the rule's timezone). "
-               "after / before: strictly after / before a date (midnight in the rule's timezone) or a date "
-               "and time. missing; present. Activity clocks (last_activity, last_comment, "
-               "last_status_change, last_assignee_change) count only people: bots and Flowkeeper's own "
-               "writes never reset them.",
-}
+def _kind_doc(kind: Kind) -> str:
+    ops = [f"{name} ({op.doc})" if op.doc else name for name, op in OPERATORS[kind].items()]
+    return f"{KINDS[kind].doc} Operators: {', '.join(ops)}."
 
 
-def is_missing(v: Any) -> bool:
-    return v is None or v == "" or v == ()
-
-
-def make_test(kind: Kind, op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
-    """One operator as a closure over the field value; built once at compile time."""
-    if op == "missing":
-        return (lambda v, f: is_missing(v)) if arg else (lambda v, f: not is_missing(v))
-    if op == "present":
-        return (lambda v, f: not is_missing(v)) if arg else (lambda v, f: is_missing(v))
-    maker = {Kind.TEXT: _text, Kind.CATEGORY: _category, Kind.NUMBER: _number, Kind.SET: _set,
-             Kind.PERSON: _person, Kind.TIME: _time}[kind]
-    return maker(op, arg, cctx)
-
-
-def _fold(v: Any) -> str:
-    return str(v).casefold()
-
-
-def _text(op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
-    if op in ("matches", "not_matches"):
-        rx, want = compile_regex(arg), op == "matches"
-        return lambda v, f: v is not None and (rx.search(str(v)) is not None) is want
-    if op == "contains":
-        needle = _fold(arg)
-        return lambda v, f: v is not None and needle in _fold(v)
-    values = frozenset(_fold(a) for a in (arg if isinstance(arg, list) else [arg]))
-    if op in ("equals", "in"):
-        return lambda v, f: v is not None and _fold(v) in values
-    return lambda v, f: v is None or _fold(v) not in values  # not_equals / not_in
-
-
-def _category(op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
-    cats = frozenset(StatusCategory(a) for a in (arg if isinstance(arg, list) else [arg]))
-    if op in ("equals", "in"):
-        return lambda v, f: v in cats
-    return lambda v, f: v not in cats
-
-
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b, "gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
-}
-
-
-def _number(op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
-    if op == "in":
-        allowed = frozenset(arg)
-        return lambda v, f: v is not None and v in allowed
-    cmp = _COMPARE[op]
-    return lambda v, f: v is not None and cmp(v, arg)
-
-
-def _set(op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
-    if op == "matches":
-        rx = compile_regex(arg)
-        return lambda v, f: any(rx.search(x) is not None for x in v)
-    wanted = frozenset(_fold(a) for a in (arg if isinstance(arg, list) else [arg]))
-    if op == "none_of":
-        return lambda v, f: not any(_fold(x) in wanted for x in v)
-    if op == "any_of":
-        return lambda v, f: any(_fold(x) in wanted for x in v)
-    return lambda v, f: wanted <= {_fold(x) for x in v}  # contains / all_of
-
-
-def person_keys(p: Any) -> set[str]:
-    return {_fold(x) for x in (p.id, p.email, p.name) if x}
-
-
-def _person(op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
-    wanted = frozenset(_fold(a) for a in (arg if isinstance(arg, list) else [arg]))
-    if op in ("equals", "in"):
-        return lambda v, f: v is not None and bool(person_keys(v) & wanted)
-    return lambda v, f: v is None or not (person_keys(v) & wanted)
-
-
-# how a time operator compares the field's value with its limit (a cutoff or a fixed instant)
-TIME_COMPARE = {"older_than": "<", "at_least": "<=", "newer_than": ">", "after": ">", "before": "<"}
-_COMPARE_BY_SYMBOL: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt}
+KIND_SCHEMAS: dict[Kind, dict[str, Any]] = {kind: _kind_schema(kind) for kind in Kind}
+KIND_DOCS: dict[Kind, str] = {kind: _kind_doc(kind) for kind in Kind}
 
 
 @dataclass(frozen=True)
 class TimeBound:
-    """One time operator compiled: compare the value with a cutoff slot or a fixed instant."""
+    """Where a time operator's limit comes from: a cutoff slot (durations) or a fixed instant."""
 
     op: str
-    symbol: str
     slot: int | None
     instant: datetime | None
 
-    def test(self) -> ValueTest:
-        cmp, k, at = _COMPARE_BY_SYMBOL[self.symbol], self.slot, self.instant
-        if k is None:
-            return lambda v, f: v is not None and cmp(v, at)
-        return lambda v, f: v is not None and cmp(v, f.cut[k])
-
 
 def time_bound(op: str, arg: Any, cctx: CompileCtx) -> TimeBound:
-    if op in ("after", "before"):
-        return TimeBound(op, TIME_COMPARE[op], None, parse_instant(arg, cctx.calendar.tz))
-    return TimeBound(op, TIME_COMPARE[op], cctx.slot(parse_duration(arg)), None)
+    """The limit of `time: {op: arg}`, as its operator's definition prepares it (pushdown and
+    explain say it; the operator alone compares with it)."""
+    prepared = OPERATORS[Kind.TIME][op].prepare(arg, cctx)
+    if isinstance(prepared, int):
+        return TimeBound(op, prepared, None)
+    return TimeBound(op, None, prepared)
 
 
-def _time(op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
-    return time_bound(op, arg, cctx).test()
+def normalize_ops(kind: Kind, value: Any) -> dict[str, Any]:
+    """`field: x` and `field: [x, y]` as the operators they stand for."""
+    if isinstance(value, dict):
+        return dict(value)
+    spec = KINDS[kind]
+    name = spec.list_op if isinstance(value, list) else spec.scalar_op
+    if name is None:
+        raise ValueError(f"a {kind.value} condition needs an operator")
+    return {name: value}
+
+
+def operator(kind: Kind, name: str) -> Operator:
+    return OPERATORS[kind][name]
+
+
+@cache
+def _test_code(test: str) -> Any:
+    return compile(f"lambda v, f: {test}", "<operator>", "eval")
+
+
+def make_test(kind: Kind, op: str, arg: Any, cctx: CompileCtx) -> ValueTest:
+    """One operator as a closure over the field value, derived from its definition."""
+    definition = OPERATORS[kind][op]
+    namespace = {"__builtins__": {}, **HELPERS, "a": definition.prepare(arg, cctx)}
+    test: ValueTest = eval(_test_code(definition.test), namespace)
+    return test
