@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from rules.calendar import calendar_from_spec
+from rules.clocks import clock_reader, describe_clock
 from rules.codegen import fuse
 from rules.compilectx import CompileCtx, SlotTable
 from rules.durations import Duration, Unit, parse_duration
@@ -21,10 +22,9 @@ CLOCK_ATTRS = {"last_activity": "last_activity_at", "last_comment": "last_commen
                "status_entered": "status_changed_at", "updated": "updated_at", "created": "created_at"}
 
 
-def _clock(name: str) -> Any:
-    from rules.conditions import clock_value
-
-    return lambda item, frame: clock_value(name, item, frame.ctx)
+def _clock(ref: Any) -> Any:
+    reader = clock_reader(ref)
+    return lambda item, frame: reader(item, frame.ctx).at
 
 
 def compile_actions(raw: list[dict[str, Any]]) -> tuple[Any, ...]:
@@ -68,8 +68,9 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
     for n, rung in enumerate(ladder, start=1):
         after = parse_duration(rung["after"])
         steps.append(Step(str(n), after, cctx.slot(after), compile_actions(rung["then"])))
-    clock_name = raw.get("clock") or defaults.get("clock") or "last_activity"
-    cctx.fields.add(CLOCK_ATTRS[clock_name])
+    clock_ref = raw.get("clock") or defaults.get("clock") or "last_activity"
+    clock_name = describe_clock(clock_ref)
+    cctx.fields.add(CLOCK_ATTRS.get(clock_name, "last_activity_at"))
     triggers = raw["on"] if isinstance(raw["on"], list) else [raw["on"]]
     flags = tuple(dict.fromkeys(a.flag_label for s in steps for a in s.actions if a.flag_label))
     added = {lab for s in steps for a in s.actions for lab in getattr(a, "labels", ())
@@ -84,7 +85,7 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
         enabled=raw.get("enabled", True), dry_run=raw.get("dry_run", defaults.get("dry_run", False)),
         labels_written=frozenset(flags) | frozenset(added), flag_labels=flags, when=when, steps=tuple(steps),
         repeat_after=parse_duration(raw["repeat_after"]) if "repeat_after" in raw else None,
-        clock=_clock(clock_name), clock_name=clock_name, calendar=calendar,
+        clock=_clock(clock_ref), clock_name=clock_name, clock_reader=clock_reader(clock_ref), calendar=calendar,
         exempt_labels=frozenset(x.casefold() for x in exempt.get("labels", ())),
         exempt_assignees=frozenset(x.casefold() for x in exempt.get("assignees", ())),
         fields_read=frozenset(cctx.fields), summary=describe(raw["when"]),

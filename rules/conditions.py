@@ -144,6 +144,9 @@ def _validate_for(kind: Kind) -> Callable[[Any], list[Problem]]:
     return validate
 
 
+TIME_PROBLEMS = _validate_for(Kind.TIME)  # durations and dates a schema pattern cannot check fully
+
+
 def _register_fields() -> None:
     for spec in FIELDS:
         doc = f"{KIND_DOCS[spec.kind]}\n\nExample::\n\n    {spec.example}\n"

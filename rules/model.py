@@ -332,6 +332,8 @@ class EvalContext:
     # (days, sorted) — read only when a rule uses it
     started_at: datetime | None = None
     cycle_days_by_team: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: EMPTY_MAPPING)
+    # the clocks rules.clocks reads from the history: "label:<name>", "field:<name>", "by:<person id>"
+    clocks: Mapping[str, datetime] = field(default_factory=lambda: EMPTY_MAPPING)
 
 
 @dataclass(frozen=True, slots=True)

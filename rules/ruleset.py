@@ -56,6 +56,7 @@ class Rule:
     repeat_after: Duration | None
     clock: Callable[[Item, Frame], datetime | None]
     clock_name: str
+    clock_reader: Callable[[Item, EvalContext], Any]  # the clock's value with its source, for explain
     calendar: BusinessCalendar
     exempt_labels: frozenset[str]
     exempt_assignees: frozenset[str]

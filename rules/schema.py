@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 import rules.actions
+import rules.clocks
 import rules.conditions
 import rules.flow_conditions
 import rules.lifecycle
@@ -21,6 +22,7 @@ import rules.logic
 import rules.moves
 import rules.special  # noqa: F401  (registers event and mirror conditions)
 from rules.calendar import WEEKDAYS
+from rules.clocks import clock_schema
 from rules.compilectx import LABEL_PATTERN
 from rules.durations import DURATION_PATTERN
 from rules.model import ActionKind
@@ -29,8 +31,6 @@ from rules.registry import Registry, actions, conditions
 from rules.triggers import TRIGGERS
 
 SCHEMA_PATH = Path(__file__).with_name("flowkeeper-rules.schema.json")
-CLOCKS = ["last_activity", "last_comment", "last_status_change", "last_assignee_change", "status_entered",
-          "updated", "created"]
 TRACKERS = ["jira", "linear"]
 RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 
@@ -58,7 +58,7 @@ _SWEEP = {"type": "object", "additionalProperties": False, "minProperties": 1,
 def _one_of_keys(registry: Registry) -> dict[str, Any]:
     """An object with exactly one key, each key a registered type: precise errors, good completion."""
     props = {}
-    rank = {"logic": 0, "field": 1, "event": 2, "mirror": 3}
+    rank = {"logic": 0, "field": 1, "clock": 2, "event": 3, "mirror": 4}
     for spec in sorted(registry.specs(), key=lambda s: (rank.get(s.group, 9), s.name)):
         example = yaml.safe_load(spec.example) if spec.example else None
         props[spec.name] = {**spec.schema, "description": spec.doc,
@@ -82,7 +82,7 @@ def _rule() -> dict[str, Any]:
                 "type": "object", "additionalProperties": False, "required": ["after", "then"],
                 "properties": {"after": _duration, "then": {"$ref": "#/$defs/actions"}}}},
             "repeat_after": _duration,
-            "clock": {"enum": CLOCKS},
+            "clock": {"$ref": "#/$defs/clock"},
             "trackers": {"type": "array", "items": {"enum": TRACKERS}, "minItems": 1},
             "teams": _strs,
             "sweep_filter": _str,
@@ -118,7 +118,7 @@ def rule_file_schema() -> dict[str, Any]:
         "holidays": {"type": "array", "items": {"type": "string", "format": "date"}}}}
     defaults = {"type": "object", "additionalProperties": False, "properties": {
         "timezone": _str, "calendar": {"$ref": "#/$defs/calendar"}, "trackers": _rule()["properties"]["trackers"],
-        "teams": _strs, "dry_run": {"type": "boolean"}, "clock": {"enum": CLOCKS}}}
+        "teams": _strs, "dry_run": {"type": "boolean"}, "clock": {"$ref": "#/$defs/clock"}}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://flowkeeper.dev/schemas/flowkeeper-rules.schema.json",
@@ -129,7 +129,7 @@ def rule_file_schema() -> dict[str, Any]:
                        "tests": {"type": "array", "items": {"$ref": "#/$defs/test"}}},
         "$defs": {"condition": _one_of_keys(conditions), "action": _one_of_keys(actions),
                   "actions": {"type": "array", "items": {"$ref": "#/$defs/action"}, "minItems": 1},
-                  "rule": _rule(), "calendar": calendar, "test": _test()},
+                  "clock": clock_schema(), "rule": _rule(), "calendar": calendar, "test": _test()},
     }
 
 

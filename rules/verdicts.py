@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rules.engine import effective, evaluate, exempted, out_of_scope, triggered
 from rules.model import Action, EvalContext, Event, Item
 from rules.registry import Trace
-from rules.ruleset import RuleSet
+from rules.ruleset import Rule, RuleSet
 from rules.triggers import trigger_of
 
 OK, NO = "✅", "❌"
@@ -27,6 +27,7 @@ class RuleVerdict:
     trace: Trace
     actions: list[Action] = field(default_factory=list)
     no_action: str | None = None
+    clock: str | None = None  # the rule's clock: its value and where that came from
 
     def format_text(self) -> str:
         """The CLI's reading: a headline, one ✅/❌ line per condition, then the outcome."""
@@ -39,6 +40,8 @@ class RuleVerdict:
         if self.exempt:
             lines.append(f"   exempt: {self.exempt}")
         lines += _trace_lines(self.trace, 1)
+        if self.clock:
+            lines.append(f"   clock {self.clock}")
         lines += [f"   → {_describe(a)}" for a in self.actions]
         if self.no_action:
             lines.append(f"   → no action: {self.no_action}")
@@ -76,9 +79,17 @@ def explain(ruleset: RuleSet, item: Item, event: Event | None, now: datetime,
         no_action = next((n.reason for n in plan.no_actions if n.rule == rule.name), None)
         verdicts.append(RuleVerdict(
             rule.name, rule.description, enabled, dry, triggered(rule, kind), out_of_scope(rule, item), exempt,
-            trace.ok and exempt is None, trace, [a for a in plan.actions if a.rule == rule.name], no_action))
+            trace.ok and exempt is None, trace, [a for a in plan.actions if a.rule == rule.name], no_action,
+            _clock(rule, item, context)))
     return verdicts
 
 
 def format_verdicts(verdicts: list[RuleVerdict]) -> str:
     return "\n\n".join(v.format_text() for v in verdicts)
+
+
+def _clock(rule: Rule, item: Item, context: EvalContext) -> str:
+    """'last_activity: 2026-03-02 09:00 UTC (mirror: last human activity)'."""
+    reading = rule.clock_reader(item, context)
+    shown = reading.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if reading.at is not None else "—"
+    return f"{rule.clock_name}: {shown} ({reading.source})"

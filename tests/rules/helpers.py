@@ -50,3 +50,18 @@ def every_trigger_rules() -> str:
                  "    then:",
                  f"      - flag: {{ label: flag-{n}, comment: 'needs an owner' }}"]
     return "\n".join(body) + "\n"
+
+
+def one_rule(tmp_path: Path, condition: str, timezone: str = "UTC", extra: str = "") -> RuleSet:
+    """A rule set of one scheduled rule `r` that labels `hit` when `condition` holds."""
+    return load(tmp_path, f"""
+        version: 1
+        rules:
+          - name: r
+            description: test rule
+            on: schedule
+            timezone: {timezone}
+            when: {{ {condition} }}
+            then: [ {{ add_labels: [hit] }} ]
+            {extra}
+        """)

@@ -17,23 +17,9 @@ from rules.errors import RuleFileError
 from rules.model import EvalContext, RuleState
 from rules.ruleset import RuleSet
 from rules.verdicts import explain
-from tests.rules.helpers import item, load
+from tests.rules.helpers import item, load, one_rule
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def one_rule(tmp_path: Path, condition: str, timezone: str = "UTC", extra: str = "") -> RuleSet:
-    return load(tmp_path, f"""
-        version: 1
-        rules:
-          - name: r
-            description: test rule
-            on: schedule
-            timezone: {timezone}
-            when: {{ {condition} }}
-            then: [ {{ add_labels: [hit] }} ]
-            {extra}
-        """)
 
 
 def holds(rs: RuleSet, now: datetime, **fields: object) -> bool:

@@ -1,0 +1,95 @@
+"""Clocks: label added, field changed, one party's activity, the later of two; in rules and explain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from rules.clocks import actor_key, field_key, label_key
+from rules.engine import evaluate
+from rules.errors import RuleFileError
+from rules.model import EvalContext, Person, RuleState
+from rules.ruleset import RuleSet
+from rules.verdicts import explain
+from tests.rules.helpers import ADA, NOW, item, one_rule
+
+REPORTER = Person("u-rep", "Rita Reporter")
+GRACE = Person("u-grace", "Grace")
+
+
+def holds(rs: RuleSet, clocks: dict[str, object], **fields: object) -> bool:
+    return bool(evaluate(rs, item(**fields), None, NOW, EvalContext(clocks=clocks)).actions)  # type: ignore[arg-type]
+
+
+def test_label_added_counts_from_when_the_label_went_on(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "label_added: { label: Stale, older_than: 7 days }")
+    assert holds(rs, {label_key("stale"): NOW - timedelta(days=8)})
+    assert not holds(rs, {label_key("stale"): NOW - timedelta(days=6)})
+    assert not holds(rs, {})  # never added: no clock, no verdict
+
+
+def test_field_changed_starts_an_sla_at_a_priority_change(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "field_changed: { field: priority, older_than: 4 hours }")
+    assert holds(rs, {field_key("priority"): NOW - timedelta(hours=5)})
+    assert not holds(rs, {field_key("priority"): NOW - timedelta(hours=3), field_key("estimate"): NOW})
+
+
+def test_only_the_reporters_reply_counts_for_awaiting_info(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "activity_by: { party: reporter, older_than: 3 days }")
+    quiet_reporter = {actor_key("u-rep"): NOW - timedelta(days=5), actor_key("u-ada"): NOW}
+    assert holds(rs, quiet_reporter, reporter=REPORTER)
+    assert not holds(rs, {actor_key("u-rep"): NOW - timedelta(days=1)}, reporter=REPORTER)
+    assert not holds(rs, quiet_reporter, reporter=None)
+
+
+def test_others_means_anyone_but_the_assignee(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "activity_by: { party: others, newer_than: 1 days }")
+    assert not holds(rs, {actor_key(ADA.id): NOW - timedelta(hours=1)}, assignee=ADA)
+    assert holds(rs, {actor_key(ADA.id): NOW, actor_key(GRACE.id): NOW - timedelta(hours=2)}, assignee=ADA)
+
+
+def test_the_later_of_two_clocks(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "later_of: { clocks: [last_activity, { label_added: stale }], older_than: 7 days }")
+    old = NOW - timedelta(days=10)
+    assert holds(rs, {label_key("stale"): old}, last_activity_at=old)
+    assert not holds(rs, {label_key("stale"): NOW - timedelta(days=2)}, last_activity_at=old)  # label is later
+    assert not holds(rs, {}, last_activity_at=NOW - timedelta(days=1))
+
+
+def test_a_rules_clock_drives_its_ladder_and_explain_says_where_it_came_from(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "labels: stale", extra="""clock: { label_added: stale }
+            escalate:
+              - after: 7 days
+                then: [ { comment: closing soon } ]""")
+    state = EvalContext(rule_states={"r": RuleState("r", 1, True, NOW, frozenset({"0"}))},
+                        clocks={label_key("stale"): NOW - timedelta(days=8)})
+    plan = evaluate(rs, item(labels=("stale",)), None, NOW, state)
+    assert [a.step for a in plan.actions] == ["1"]
+    assert "escalation step 1: label_added(stale) older than 7 days" in plan.actions[0].reason
+    (verdict,) = explain(rs, item(labels=("stale",)), None, NOW, state)
+    assert verdict.clock == "label_added(stale): 2026-03-05 12:00 UTC (mirror history: 'stale' added)"
+    assert "clock label_added(stale): 2026-03-05 12:00 UTC" in verdict.format_text()
+
+
+def test_explain_shows_a_clock_conditions_value_and_source(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "activity_by: { party: reporter, older_than: 3 days }")
+    context = EvalContext(clocks={actor_key("u-rep"): NOW - timedelta(days=5)})
+    (verdict,) = explain(rs, item(reporter=REPORTER), None, NOW, context)
+    assert verdict.trace.label == "activity_by(reporter)"
+    assert verdict.trace.actual == ("2026-03-08 12:00 UTC (mirror history: activity by the reporter "
+                                    "(Rita Reporter))")
+    (default,) = explain(one_rule(tmp_path, "labels: x"), item(), None, NOW, EvalContext())
+    assert default.clock == "last_activity: 2026-03-02 09:00 UTC (mirror: last human activity)"
+
+
+@pytest.mark.parametrize(("condition", "message"), [
+    ("label_added: { older_than: 7 days }", "label"),
+    ("later_of: { clocks: [last_activity], older_than: 1 days }", "clocks"),
+    ("activity_by: { party: watcher, older_than: 1 days }", "party"),
+    ("field_changed: { field: priority, older_than: soon }", "older_than"),
+])
+def test_clock_mistakes_are_rule_file_errors(tmp_path: Path, condition: str, message: str) -> None:
+    with pytest.raises(RuleFileError, match=message):
+        one_rule(tmp_path, condition)
