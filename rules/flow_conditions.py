@@ -11,7 +11,7 @@ from bisect import bisect_right
 from typing import Any
 
 from rules.compilectx import CompileCtx
-from rules.fieldkinds import KIND_SCHEMAS, Kind, make_test
+from rules.fieldkinds import KIND_SCHEMAS, Kind, make_test, normalize_ops
 from rules.model import Event, Item, StatusCategory
 from rules.registry import Frame, Node, Trace, conditions
 
@@ -44,7 +44,7 @@ def age_percentile(arg: Any, path: str, cctx: CompileCtx) -> Node:
         age_percentile: { gte: 85 }
     """
     cctx.fields.update({"status", "team"})
-    ops = arg if isinstance(arg, dict) else {"eq": arg}
+    ops = normalize_ops(Kind.NUMBER, arg)
     tests = [make_test(Kind.NUMBER, op, a, cctx) for op, a in ops.items()]
 
     def pred(i: Item, e: Event | None, f: Frame) -> bool:
