@@ -7,21 +7,25 @@ in the same way. Every decision becomes an audit entry with a reason a person ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from integration.judge.dryrun import DRY, LIVE, DryRun
 from integration.moves import move
 from integration.observability.record import decisions as observed_decisions
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
-from integration.store.states import mode_of
 from integration.store.store import Store
 from integration.store.tables import write_claims
 from integration.trackers.base import TrackerClient, TrackerError, WriteMarker
 from rules.model import Action, ActionKind, Item, Plan
+
+if TYPE_CHECKING:
+    from integration.judge import Judge
 
 
 class RetryLater(Exception):
@@ -41,15 +45,23 @@ class ApplyResult:
 class ApplyContext:
     store: Store
     client: TrackerClient | None
-    dry_run: bool  # the global dry run: per-rule dry runs can only add to it
+    dry: DryRun  # decided once for the job: the deployment's, the client's and each rule's
     now: datetime
     delivery_id: str | None = None
-    rule_dry_run: Callable[[str], bool] = lambda _rule: False
     # Sweeps: a write never attempted before (no claim existed) cannot have left a comment
     # behind, so its marker lookup — one read per comment — is skipped. Retries still look.
     trust_first_claims: bool = False
     # Replies to `/flowkeeper` commands are no rule's episode: they record no rule state.
     record_states: bool = True
+
+    def __post_init__(self) -> None:
+        if self.client is None and self.dry.writable:
+            raise ValueError("a job without a tracker client cannot be judged writable")
+
+    @classmethod
+    def of(cls, judge: Judge, now: datetime, **options: Any) -> ApplyContext:
+        """The context for applying what `judge` planned (`options`: the fields below `now`)."""
+        return cls(store=judge.store, client=judge.client, dry=judge.dry, now=now, **options)
 
 
 def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
@@ -57,14 +69,14 @@ def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
     result = ApplyResult()
     settled: dict[tuple[str, str, int, str], bool] = {}
     for action in plan.actions:
-        dry = ctx.dry_run or action.dry_run or ctx.rule_dry_run(action.rule) or ctx.client is None
+        dry = ctx.dry.action(action)
         entry = _dry(plan.item, action, ctx) if dry else _live(plan.item, action, ctx)
         result.entries.append(entry)
-        key = (mode_of(dry), action.rule, action.episode, action.step)
+        key = (DRY if dry else LIVE, action.rule, action.episode, action.step)
         settled[key] = settled.get(key, True) and _settled(entry)
         if entry.outcome is Outcome.FAILED and entry.detail.get("retryable"):
             result.retryable_failures += 1
-    steps: dict[str, set[tuple[str, int, str]]] = {"live": set(), "dry": set()}
+    steps: dict[str, set[tuple[str, int, str]]] = {LIVE: set(), DRY: set()}
     for (mode, rule, episode, step), done in settled.items():
         if done:
             steps[mode].add((rule, episode, step))
@@ -86,17 +98,12 @@ def _settled(entry: AuditEntry) -> bool:
 
 def _record_states(plan: Plan, ctx: ApplyContext, steps: dict[str, set[tuple[str, int, str]]]) -> None:
     item = plan.item
-    for mode in ("live", "dry"):
-        dry = mode == "dry"
-        transitions = [t for t in plan.transitions if _mode_dry(t.rule, ctx) == dry]
+    for mode in (LIVE, DRY):
+        transitions = [t for t in plan.transitions if ctx.dry.mode(t.rule) == mode]
         if transitions or steps[mode]:
             ctx.store.rule_states.apply(
                 item.tracker.value, item.id, item.key, mode, transitions, sorted(steps[mode]), ctx.now
             )
-
-
-def _mode_dry(rule: str, ctx: ApplyContext) -> bool:
-    return ctx.dry_run or ctx.rule_dry_run(rule) or ctx.client is None
 
 
 def _entry(item: Item, action: Action, ctx: ApplyContext, outcome: Outcome, reason: str, **detail: object) -> AuditEntry:
@@ -125,10 +132,7 @@ def _entry(item: Item, action: Action, ctx: ApplyContext, outcome: Outcome, reas
 
 
 def _dry(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
-    why = "dry run" if ctx.client is not None or ctx.dry_run else "dry run (no tracker credentials)"
-    if not ctx.dry_run and (action.dry_run or ctx.rule_dry_run(action.rule)):
-        why = "rule in dry run"
-    return _entry(item, action, ctx, Outcome.WOULD_DO, f"{why}: {action.reason}")
+    return _entry(item, action, ctx, Outcome.WOULD_DO, f"{ctx.dry.why(action)}: {action.reason}")
 
 
 def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:

@@ -1,10 +1,10 @@
 """One event through the whole way: refresh the mirror → evaluate → apply → audit.
 
-The webhook job, `flowkeeper replay` and the embedded runner all call `Pipeline.handle`;
-`evaluate_item` is `plan_item` then `apply_plan`, split so that approving held sweep
-writes can re-plan an item before applying. A human's `/flowkeeper …` comment is carried
-out (snooze, exemption) and acknowledged before the rules see the item. Everything the
-pipeline needs is passed in, so a worker, a test and the CLI build it the same way.
+The webhook job, `flowkeeper replay` and the embedded runner all call `Pipeline.handle`.
+The item is judged by the one judge (`integration.judge`, a batch of one) and its plan
+applied by the one executor, with the dry run decided once for the job. A human's
+`/flowkeeper …` comment is carried out (snooze, exemption) and acknowledged before the
+rules see the item. Everything the pipeline needs is passed in, so a worker, a test and the CLI build it the same way.
 """
 
 from __future__ import annotations
@@ -14,26 +14,23 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from integration.activity import history_entries
 from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
+from integration.judge import Judge
 from integration.observability.record import observed_job
 from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
-from integration.store.states import choose_states
 from integration.store.store import Store
 from integration.sweeps.commands import COMMAND_RULE, CommandHandler
 from integration.sweeps.config import SweepSettings, current_sweep_settings
 from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import NotFound, TrackerClient, TrackerError
 from integration.trackers.understand import understand
-from rules.model import ActorKind, EvalContext, Event, EventKind, Item, Person, Plan, RuleState
+from rules.model import ActorKind, Event, EventKind, Item, Person, Plan
+from rules.ruleset import RuleSet
 
 log = logging.getLogger("flowkeeper.pipeline")
-
-Evaluate = Callable[[Item, Event | None, datetime, EvalContext], Plan]
-ActivityKinds = {"any": None, "comment": ("comment",), "status": ("status",), "assignee": ("assignee",)}
 
 
 @dataclass
@@ -41,8 +38,7 @@ class Pipeline:
     settings: Settings
     store: Store
     clients: Mapping[str, TrackerClient]
-    evaluate: Evaluate
-    rule_dry_run: Callable[[str], bool]
+    rules: Callable[[], RuleSet]  # the running rule set (reloaded when files change)
     item_lock: Callable[[str], AbstractContextManager[object]]
     clock: Callable[[], datetime]
     rule_names: Callable[[], Collection[str]] | None = None  # lets `/flowkeeper ignore` check names
@@ -81,53 +77,29 @@ class Pipeline:
                 item = self.store.mirror.upsert(item, now)
             if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
                 return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)")
-            replied = self._command(event, item, now)
-            result = self.evaluate_item(item, event, now)
+            judge = self.judge(tracker)
+            replied = self._command(event, item, now, judge)
+            result = self._evaluate(item, event, now, judge)
             result.entries[:0] = replied.entries
             result.retryable_failures += replied.retryable_failures
         if result.retryable_failures:
             raise RetryLater(f"{result.retryable_failures} write(s) failed and will be retried")
         return ", ".join(f"{e.rule}:{e.action}:{e.outcome.value}" for e in result.entries) or "no action"
 
-    # ---- shared with sweeps ------------------------------------------------------
-    def evaluate_item(self, item: Item, event: Event | None, now: datetime) -> ApplyResult:
+    # ---- judging and applying -------------------------------------------------------
+    def judge(self, tracker: str) -> Judge:
+        """This job's judge for `tracker`: its rule set, dry run and tracker-wide facts, read once."""
+        return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), self.rules())
+
+    def _evaluate(self, item: Item, event: Event, now: datetime, judge: Judge) -> ApplyResult:
         """Evaluate the rules on a complete, mirrored item and apply the plan."""
-        plan = self.plan_item(item, event, now)
-        result = self.apply_plan(plan, event, now)
+        plan = judge.plans([item], event, now)[0]
+        result = apply(plan, ApplyContext.of(judge, now, delivery_id=event.delivery_id))
         if not plan.actions:
             self._record_no_action(plan, event, now)
         return result
 
-    def plan_item(self, item: Item, event: Event | None, now: datetime) -> Plan:
-        """What the rules want done to `item` now, judged on the mirror's facts (no writes)."""
-        tracker = item.tracker.value
-        activity = self._activity(tracker, item.id)
-        item = replace(item, last_activity_at=activity.get("any") or item.last_activity_at)
-        pause = Snoozes(self.store.engine).for_item(tracker, item.id, now)
-        context = EvalContext(
-            rule_states=self._rule_states(tracker, item.id),
-            wip_by_assignee=self.store.mirror.wip_by_assignee(tracker),
-            snoozed_until=pause.snoozed_until,
-            exempt_rules=pause.exempt_rules,
-            overrides=self.store.overrides.all(),
-            last_activity_by=activity,
-        )
-        return self.evaluate(item, event, now, context)
-
-    def apply_plan(self, plan: Plan, event: Event | None, now: datetime, **options: Any) -> ApplyResult:
-        """Carry out `plan` through the executor (`options` override ApplyContext fields)."""
-        tracker = plan.item.tracker.value
-        fields: dict[str, Any] = {
-            "store": self.store,
-            "client": self.clients.get(tracker),
-            "dry_run": self.settings.dry_run_for(tracker),
-            "now": now,
-            "delivery_id": event.delivery_id if event else None,
-            "rule_dry_run": self.rule_dry_run,
-        }
-        return apply(plan, ApplyContext(**{**fields, **options}))
-
-    def _command(self, event: Event, item: Item, now: datetime) -> ApplyResult:
+    def _command(self, event: Event, item: Item, now: datetime, judge: Judge) -> ApplyResult:
         """Carry out a `/flowkeeper …` comment and reply to it; an empty result when there is none."""
         settings = self.sweep_settings or current_sweep_settings()
         handler = CommandHandler(Snoozes(self.store.engine), settings, self.rule_names)
@@ -136,20 +108,8 @@ class Pipeline:
             return ApplyResult()
         self.store.audit.record([done.audit])
         # the reply belongs to no rule: only the deployment's dry run holds it back
-        return self.apply_plan(done.reply, event, now, record_states=False,
-                               rule_dry_run=lambda name: name != COMMAND_RULE and self.rule_dry_run(name))
-
-    def _rule_states(self, tracker: str, item_id: str) -> dict[str, RuleState]:
-        by_mode = {mode: self.store.rule_states.for_item(tracker, item_id, mode) for mode in ("live", "dry")}
-        return choose_states(by_mode, self.settings.dry_run_for(tracker), self.rule_dry_run)
-
-    def _activity(self, tracker: str, item_id: str) -> dict[str, datetime]:
-        found = {}
-        for kind, fields in ActivityKinds.items():
-            at = self.store.mirror.last_activity(tracker, item_id, fields)
-            if at is not None:
-                found[kind] = at
-        return found
+        replying = replace(judge, dry=judge.dry.also_live(COMMAND_RULE))
+        return apply(done.reply, ApplyContext.of(replying, now, delivery_id=event.delivery_id, record_states=False))
 
     # ---- helpers -------------------------------------------------------------------
     def _mark_self(self, event: Event) -> Event:
@@ -227,9 +187,7 @@ class Pipeline:
         self.store.audit.record([_event_entry(event, now, Outcome.SKIPPED, reason)])
         return f"skipped: {reason}"
 
-    def _record_no_action(self, plan: Plan, event: Event | None, now: datetime) -> None:
-        if event is None:
-            return  # sweeps record only what they do; a quiet item is the normal case
+    def _record_no_action(self, plan: Plan, event: Event, now: datetime) -> None:
         reasons = {n.rule: n.reason for n in plan.no_actions[:20]}
         summary = f"no rule acted ({len(plan.no_actions)} evaluated)"
         self.store.audit.record([_event_entry(event, now, Outcome.SKIPPED, summary, reasons=reasons)])

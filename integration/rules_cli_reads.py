@@ -4,8 +4,8 @@
 (`summarize`); this module does the reading. Status names, labels and team keys are
 checked on each tracker the rules using them apply to, because a renamed status or a
 misspelt team silently stops a rule. Simulation walks the mirror a page at a time and
-hands each item the EvalContext the pipeline would build (through the sweeps' page
-facts, which read the same facts as `Pipeline.plan_item` in a handful of queries per page).
+hands each item the EvalContext the one judge builds (`integration.judge`), as the
+pipeline and sweeps do, in a handful of queries per page.
 """
 
 from __future__ import annotations
@@ -19,14 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from integration.codec import from_jsonable
+from integration.judge import Judge
 from integration.services import utcnow
 from integration.settings import Settings
 from integration.store.store import Store
 from integration.store.tables import items
-from integration.sweeps.context import PageFacts, context_for, human_activity, states_for
-from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import TrackerClient, TrackerError
-from rules.engine import effective
 from rules.model import EvalContext, Item
 from rules.referenced_names import NamesToCheck, names_to_check
 from rules.ruleset import RuleSet
@@ -218,38 +216,18 @@ def check_mirror(store: Store) -> int:
 
 def iter_mirror(store: Store, settings: Settings, ruleset: RuleSet, now: datetime,
                 page_size: int = MIRROR_PAGE) -> Iterator[tuple[Item, EvalContext]]:
-    """Items page by page, each with the context the pipeline would build for `ruleset` at `now`.
+    """Items page by page, each with the context the one judge builds for `ruleset` at `now`.
 
     Rule states are chosen by the mode each rule of `ruleset` would run in (its dry run after
-    admin overrides), so a changed rule set is judged as it would run once merged.
+    admin overrides), so a changed rule set is judged as it would run once merged; WIP and
+    overrides are read once per tracker (the mirror holds still meanwhile).
     """
-    overrides = store.overrides.all()
-    dry_runs = {rule.name: effective(rule, EvalContext(overrides=overrides))[1] for rule in ruleset.rules}
-    def rule_dry_run(name: str) -> bool:
-        return dry_runs.get(name, True)  # a rule that is gone writes nothing
-
-    wip: dict[str, Mapping[str, int]] = {}  # per tracker, read once: the mirror holds still meanwhile
+    judges: dict[str, Judge] = {}
     for page in _mirror_pages(store, page_size):
         for tracker in sorted({item.tracker.value for item in page}):
-            mine = [item for item in page if item.tracker.value == tracker]
-            if tracker not in wip:
-                wip[tracker] = store.mirror.wip_by_assignee(tracker)
-            facts = _page_facts(store, tracker, [item.id for item in mine], now, wip[tracker], overrides)
-            global_dry = settings.dry_run_for(tracker)
-            for item in mine:
-                yield context_for(facts, item, global_dry, rule_dry_run)
-
-
-def _page_facts(store: Store, tracker: str, ids: list[str], now: datetime, wip: Mapping[str, int],
-                overrides: Mapping[str, Mapping[str, bool]]) -> PageFacts:
-    """`load_facts` without re-reading the items already in hand, and with run-wide WIP and overrides."""
-    return PageFacts(
-        activity=human_activity(store, tracker, ids),
-        states=states_for(store, tracker, ids),
-        pauses=Snoozes(store.engine).for_items(tracker, ids, now),
-        wip=wip,
-        overrides=overrides,
-    )
+            if tracker not in judges:  # judged as the deployment would run: writable when configured
+                judges[tracker] = Judge.for_job(store, settings, tracker, None, ruleset, writable=True)
+            yield from judges[tracker].contexts([item for item in page if item.tracker.value == tracker], now)
 
 
 def _mirror_pages(store: Store, size: int) -> Iterator[list[Item]]:

@@ -8,14 +8,11 @@ and keeps the error for the admin page and the logs (see rules.reloading.RuleHol
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 
 from integration.store.states import Overrides
-from rules.engine import effective, evaluate
 from rules.errors import RuleFileError
 from rules.loader import builtin_pack_paths, rule_files
-from rules.model import EvalContext, Event, Item, Plan
 from rules.reloading import RuleHolder
 from rules.ruleset import Rule, RuleSet
 
@@ -46,15 +43,5 @@ class RuleSource:
                 self.loaded_at = time.time()
         return self._holder.current
 
-    def evaluate(self, item: Item, event: Event | None, now: datetime, context: EvalContext) -> Plan:
-        return evaluate(self.current(), item, event, now, context)
-
     def rule(self, name: str) -> Rule | None:
         return self.current().rule(name)
-
-    def rule_dry_run(self, name: str) -> bool:
-        """The rule's own dry run after admin overrides (the global dry run is applied apart)."""
-        rule = self.rule(name)
-        if rule is None:
-            return True  # a rule that is gone writes nothing
-        return effective(rule, EvalContext(overrides=self.overrides.all()))[1]

@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 
+from integration.judge import Judge
 from integration.pipeline import Pipeline
 from integration.queue import DatabaseDeliveryQueue, DeliveryQueue, RedisDeliveryQueue, redis_connection
 from integration.running_rules import RuleSource
@@ -51,13 +52,17 @@ class Services:
         with lock:
             yield lock
 
+    def judge(self, tracker: str, *, forced_dry: bool = False) -> Judge:
+        """A job's judge for `tracker`, with this process's settings, clients and running rule set."""
+        return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), self.rules.current(),
+                             forced_dry=forced_dry)
+
     def pipeline(self) -> Pipeline:
         return Pipeline(
             settings=self.settings,
             store=self.store,
             clients=self.clients,
-            evaluate=self.rules.evaluate,
-            rule_dry_run=self.rules.rule_dry_run,
+            rules=self.rules.current,
             item_lock=self.item_lock,
             clock=utcnow,
         )

@@ -1,8 +1,8 @@
-"""Explain one item key: find the item, build the context the pipeline would, ask the rules why.
+"""Explain one item key: find the item, build the context the one judge builds, ask the rules why.
 
 The item is read from the tracker when credentials are configured (what rules would see on
-the next event), else from the mirror. The evaluation context comes from the pipeline
-itself — its `plan_item` builds it — so Explain can never drift from what really runs.
+the next event), else from the mirror. The evaluation context comes from the one judge
+the pipeline and sweeps use, so Explain can never drift from what really runs.
 Nothing here writes: no mirror update, no audit entry, no tracker call but the read.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from integration.services import Services
 from integration.trackers.base import NotFound, TrackerError
-from rules.model import EvalContext, Event, EventKind, Item, Plan, Tracker
+from rules.model import Event, EventKind, Item, Tracker
 from rules.verdicts import RuleVerdict, explain
 
 AS_EVENTS = {
@@ -60,27 +60,14 @@ def synthetic_event(item: Item, kind: str, now: datetime) -> Event | None:
     return Event(tracker=item.tracker, kind=EventKind(kind), item=item, occurred_at=now)
 
 
-def pipeline_context(
-    services: Services, item: Item, event: Event | None, now: datetime
-) -> tuple[Item, EvalContext]:
-    """The (item, context) the pipeline would evaluate, captured instead of evaluated."""
-    seen: dict[str, Any] = {}
-
-    def capture(it: Item, ev: Event | None, at: datetime, context: EvalContext) -> Plan:
-        seen["item"], seen["context"] = it, context
-        return Plan(it)
-
-    replace(services.pipeline(), evaluate=capture).plan_item(item, event, now)
-    return seen["item"], seen["context"]
-
-
 def explain_item(services: Services, item: Item, kind: str, now: datetime) -> tuple[Item, list[RuleVerdict]]:
     """The item as the rules see it (with the mirror's last activity) and every rule's verdict."""
     event = synthetic_event(item, kind, now)
-    item, context = pipeline_context(services, item, event, now)
+    judge = services.judge(item.tracker.value)
+    item, context = judge.contexts([item], now)[0]
     if event is not None:
         event = replace(event, item=item)
-    return item, explain(services.rules.current(), item, event, now, context)
+    return item, explain(judge.ruleset, item, event, now, context)
 
 
 def tracker_choice(raw: str | None) -> str | None:

@@ -20,6 +20,7 @@ import requests
 from croniter import croniter
 
 from integration.executor import ApplyContext, apply
+from integration.judge.dryrun import DryRun
 from integration.reports.digest import digest_figures, digest_markdown
 from integration.reports.digest_config import (
     Allowlist,
@@ -92,8 +93,8 @@ def _comment(services: Any, spec: DigestSpec, text: str, now: datetime, period: 
     action = Action(ActionKind.COMMENT, rule=rule, reason=f"weekly digest for {spec.name}", episode=period,
                     step="0", comment=CommentBody((Text(text),)))
     closed = EpisodeTransition(rule, EpisodeChange.CLOSE, period)  # a digest never leaves its issue "flagged"
-    ctx = ApplyContext(store=services.store, client=client, now=now,
-                       dry_run=dry_run or services.settings.dry_run_for(tracker))
+    dry = DryRun.ruleless(dry_run or services.settings.dry_run_for(tracker), writable=client is not None)
+    ctx = ApplyContext(store=services.store, client=client, dry=dry, now=now)
     entry = apply(Plan(item, (action,), (closed,)), ctx).entries[0]
     return Delivery(spec.name, "comment", key, entry.outcome, entry.reason)
 

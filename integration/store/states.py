@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -10,21 +10,6 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from integration.store.tables import overrides, rule_states, service_state
 from rules.model import EpisodeChange, EpisodeTransition, RuleState
-
-
-def mode_of(dry_run: bool) -> str:
-    return "dry" if dry_run else "live"
-
-
-def choose_states(by_mode: Mapping[str, Mapping[str, RuleState]], global_dry: bool,
-                  rule_dry_run: Callable[[str], bool]) -> dict[str, RuleState]:
-    """Each rule sees the episode of the mode it runs in now: a dry-run episode never blocks a live one."""
-    chosen: dict[str, RuleState] = {}
-    for name in set(by_mode.get("live", {})) | set(by_mode.get("dry", {})):
-        state = by_mode.get(mode_of(global_dry or rule_dry_run(name)), {}).get(name)
-        if state is not None:
-            chosen[name] = state
-    return chosen
 
 
 class RuleStates:

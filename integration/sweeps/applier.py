@@ -19,15 +19,14 @@ from redis.exceptions import LockError
 
 from integration.codec import CodecError, from_jsonable
 from integration.executor import ApplyContext, ApplyResult, apply
+from integration.judge import Judge
 from integration.store.audit import Outcome
 from integration.store.store import Store
-from integration.sweeps.context import SharedFacts
-from integration.sweeps.planner import judge
 from integration.sweeps.writes import PlannedWrite, SweepWrites
 from integration.trackers.base import TrackerClient
 from integration.trackers.linear.ratelimit import RateBudget, pause_needed
 from rules.model import Item, Plan
-from rules.ruleset import Rule, RuleSet
+from rules.ruleset import Rule
 
 WRITE_COST = 10.0  # complexity points a label or comment mutation costs on Linear (small)
 SPENT = (Outcome.DONE, Outcome.FAILED)
@@ -38,10 +37,7 @@ class ApplyingContext:
     store: Store
     tracker: str
     rule: Rule
-    ruleset: RuleSet
-    client: TrackerClient | None
-    global_dry: bool
-    rule_dry_run: Callable[[str], bool]
+    judge: Callable[[], Judge]  # one judge per chunk: its dry run and tracker-wide facts read once
     item_lock: Callable[[str], AbstractContextManager[object]]
     clock: Callable[[], datetime]
 
@@ -72,17 +68,17 @@ def rate_wait(client: TrackerClient | None, now_ms: float | None = None) -> floa
 def apply_rows(ctx: ApplyingContext, rows: list[PlannedWrite], budget_left: int) -> ChunkResult:
     """Apply queued rows in order until the budget or the rate limit says stop."""
     result, writes = ChunkResult(), SweepWrites(ctx.store.engine)
-    shared = SharedFacts.load(ctx.store, ctx.tracker)
+    judge = ctx.judge()
     for row in rows:
         if row.writes > budget_left:
             result.budget_spent, result.why = True, f"write budget reached ({budget_left} writes left)"
             break
-        wait = rate_wait(ctx.client, ctx.clock().timestamp() * 1000)
+        wait = rate_wait(judge.client, ctx.clock().timestamp() * 1000)
         if wait > 0:
             result.wait, result.why = wait, f"{ctx.tracker}'s rate limit is nearly spent"
             break
         try:
-            applied = _apply_row(ctx, row, shared)
+            applied = _apply_row(ctx, judge, row)
         except LockError:  # another worker holds the item (or a dead one did, until its lock lapses)
             writes.mark(row.id, "deferred", ctx.clock())
             result.bump("busy_items")
@@ -117,21 +113,17 @@ def current_item(store: Store, tracker: str, row: PlannedWrite) -> Item | None:
     return mirrored
 
 
-def _apply_row(ctx: ApplyingContext, row: PlannedWrite, shared: SharedFacts) -> ApplyResult | None:
+def _apply_row(ctx: ApplyingContext, judge: Judge, row: PlannedWrite) -> ApplyResult | None:
     """Judge the item again now and apply what is still wanted; None when nothing live is."""
     with ctx.item_lock(f"{ctx.tracker}:{row.item_id}"):
         item = current_item(ctx.store, ctx.tracker, row)
         if item is None:
             return None
         now = ctx.clock()
-        plan = judge(ctx.store, ctx.tracker, ctx.rule, ctx.ruleset, [item], now, ctx.global_dry,
-                     ctx.rule_dry_run, shared)[0]
+        plan = judge.plans([item], None, now, judge.only(ctx.rule))[0]
         if not plan.actions and not plan.transitions:
             return None
-        return apply(plan, ApplyContext(
-            store=ctx.store, client=ctx.client, dry_run=ctx.global_dry, now=now,
-            rule_dry_run=ctx.rule_dry_run, trust_first_claims=True,
-        ))
+        return apply(plan, ApplyContext.of(judge, now, trust_first_claims=True))
 
 
 def _settled(result: ApplyResult) -> bool:

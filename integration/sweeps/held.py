@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from integration.judge.facts import human_activity, mirrored_items
 from integration.services import Services, utcnow
 from integration.store.audit import AuditEntry, Outcome
 from integration.sweeps.applier import ApplyingContext, apply_rows
-from integration.sweeps.context import human_activity, mirrored_items
 from integration.sweeps.mirror_page import refresh
 from integration.sweeps.writes import HeldBatch, HeldBatches, PlannedWrite, SweepWrites
 from integration.trackers.base import NotFound, RateLimited, TrackerError
@@ -79,11 +79,8 @@ def approve(services: Services, batch_id: int, by: str = "admin", clock=utcnow) 
     if not batches.decide(batch_id, ("pending", "approving"), "approving", by, clock()):
         raise ValueError(f"batch {batch_id} is not waiting for a decision")
     result = Approval(batch_id)
-    ctx = ApplyingContext(
-        store=services.store, tracker=batch.tracker, rule=rule, ruleset=services.rules.current(), client=client,
-        global_dry=services.settings.dry_run_for(batch.tracker), rule_dry_run=services.rules.rule_dry_run,
-        item_lock=services.item_lock, clock=clock,
-    )
+    ctx = ApplyingContext(store=services.store, tracker=batch.tracker, rule=rule,
+                          judge=lambda: services.judge(batch.tracker), item_lock=services.item_lock, clock=clock)
     rows = writes.for_batch(batch_id, "held")
     for index, row in enumerate(rows):
         if not _approve_row(services, ctx, row, result):
@@ -114,10 +111,9 @@ def approve_in_background(services: Services, batch_id: int, by: str = "admin") 
 
 def _approve_row(services: Services, ctx: ApplyingContext, row: PlannedWrite, result: Approval) -> bool:
     """One held item: fetch, refresh the mirror, re-judge, apply. False: stop (rate limited)."""
-    writes = SweepWrites(services.store.engine)
-    assert ctx.client is not None
+    writes, client = SweepWrites(services.store.engine), services.clients[ctx.tracker]
     try:
-        fresh = ctx.client.get_item(row.item_key)
+        fresh = client.get_item(row.item_key)
     except NotFound:
         writes.mark(row.id, "superseded", ctx.clock())
         result.gone += 1

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from integration.codec import from_jsonable, to_jsonable
+from integration.judge import Judge
 from integration.services import Services, utcnow
 from integration.store.audit import AuditEntry, Outcome
 from integration.sweeps.applier import ApplyingContext, apply_rows
@@ -290,19 +291,14 @@ class Sweeper:
             self._fail(run, f"rule {run.rule} no longer exists (rule files changed)")
         return rule
 
-    def _global_dry(self, run: Run) -> bool:
-        return run.dry_run or self.services.settings.dry_run_for(run.tracker)
+    def _judge(self, run: Run) -> Judge:
+        """The step's judge: a run started with `--dry-run` stays dry whatever the deployment says."""
+        return self.services.judge(run.tracker, forced_dry=run.dry_run)
 
     def _planning(self, run: Run, rule: Rule) -> PlanningContext:
-        return PlanningContext(
-            store=self.store, tracker=run.tracker, run_id=run.id, rule=rule, ruleset=self.services.rules.current(),
-            as_of=run.as_of, global_dry=self._global_dry(run), rule_dry_run=self.services.rules.rule_dry_run,
-            client=self.services.clients.get(run.tracker), clock=self.clock,
-        )
+        return PlanningContext(store=self.store, tracker=run.tracker, judge=lambda: self._judge(run), run_id=run.id,
+                               rule=rule, as_of=run.as_of, clock=self.clock)
 
     def _applying(self, run: Run, rule: Rule) -> ApplyingContext:
-        return ApplyingContext(
-            store=self.store, tracker=run.tracker, rule=rule, ruleset=self.services.rules.current(),
-            client=self.services.clients.get(run.tracker), global_dry=self._global_dry(run),
-            rule_dry_run=self.services.rules.rule_dry_run, item_lock=self.services.item_lock, clock=self.clock,
-        )
+        return ApplyingContext(store=self.store, tracker=run.tracker, rule=rule, judge=lambda: self._judge(run),
+                               item_lock=self.services.item_lock, clock=self.clock)

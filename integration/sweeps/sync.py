@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from integration.judge.facts import human_activity, mirrored_items
 from integration.services import Services, utcnow
 from integration.store.mirror import HistoryEntry
-from integration.sweeps.context import human_activity, mirrored_items
 from integration.sweeps.locks import leases_for
 from integration.sweeps.mirror_page import refresh
 from integration.trackers.base import TrackerClient, TrackerError

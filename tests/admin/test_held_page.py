@@ -74,7 +74,7 @@ def hold(world: World, keys: list[str], title: str = "Ship it") -> int:
                 )
             ],
         )
-        plan = world.services.pipeline().plan_item(item, None, now)
+        plan = world.services.judge("jira").plans([item], None, now)[0]
         actions = tuple(a for a in plan.actions if a.rule == RULE)
         transitions = tuple(t for t in plan.transitions if t.rule == RULE)
         assert actions, "the held rule wants to write"

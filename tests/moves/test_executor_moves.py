@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from integration.executor import ApplyContext, apply
+from integration.judge.dryrun import DryRun
 from integration.store.audit import AuditFilter
 from integration.store.store import Store
 from integration.trackers.jira.client import JiraClient
@@ -49,7 +50,8 @@ def _linear(stub: Stub) -> LinearClient:
 
 
 def _ctx(store: Store, client: object, now: datetime = NOW, dry: bool = False) -> ApplyContext:
-    return ApplyContext(store=store, client=client, dry_run=dry, now=now)  # type: ignore[arg-type]
+    return ApplyContext(store=store, client=client, dry=DryRun.ruleless(dry, writable=True),  # type: ignore[arg-type]
+                        now=now)
 
 
 def _posts(stub: Stub, path_end: str) -> int:

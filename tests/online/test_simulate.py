@@ -1,10 +1,8 @@
-"""`flowkeeper rules simulate` over the item mirror: per-rule write counts, judged as the pipeline judges."""
+"""`flowkeeper rules simulate` over the item mirror: per-rule write counts, judged by the one judge."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import nullcontext
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,28 +10,23 @@ from typing import Any
 import pytest
 
 from integration.cli import main
-from integration.pipeline import Pipeline
 from integration.rules_cli_reads import iter_mirror, mirror_items
 from integration.settings import Settings, load_settings
 from integration.store.migrate import upgrade
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
 from integration.sweeps.snooze import Snoozes
-from rules.engine import effective
 from rules.model import (
     ActorKind,
     EpisodeChange,
     EpisodeTransition,
     EvalContext,
-    Event,
     Item,
     Person,
-    Plan,
     Status,
     StatusCategory,
     Tracker,
 )
-from rules.ruleset import RuleSet
 from tests.online.conftest import rules_from, write_rules
 
 NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
@@ -130,20 +123,20 @@ def test_simulate_prints_per_rule_counts_of_the_writes_over_the_mirror(
     assert out == EXPECTED
 
 
-def test_each_item_gets_the_context_the_pipeline_builds(
+def test_each_item_gets_the_context_the_judge_builds(
     mirrored: Store, settings: Settings, tmp_path: Path
 ) -> None:
     ruleset = rules_from(tmp_path, RULES)
     simulated = {it.key: (it, ctx) for it, ctx in iter_mirror(mirrored, settings, ruleset, NOW)}
     assert sorted(simulated) == ["DES-1", "DES-2", "ENG-1", "ENG-2", "ENG-3"]  # the deleted ENG-4 is left out
-    pipeline = pipeline_capturing(mirrored, settings, ruleset)
-    for key, (it, context) in simulated.items():
-        stored = mirrored.mirror.get_by_key(None, key)
-        assert stored is not None
-        assert (it, context) == pipeline(stored), key
-    eng3 = simulated["ENG-3"][1]
-    assert eng3.rule_states["needs-assignee"].active and simulated["DES-1"][1].snoozed_until is not None
-    assert simulated["ENG-1"][0].last_activity_at == NOW - timedelta(days=1)
+    eng1, eng3 = simulated["ENG-1"], simulated["ENG-3"][1]
+    assert eng1[0].last_activity_at == NOW - timedelta(days=1)  # the comment yesterday, not the status change
+    assert eng1[1].last_activity_by == {"any": NOW - timedelta(days=1), "comment": NOW - timedelta(days=1),
+                                        "status": NOW - timedelta(days=5)}
+    assert eng3.rule_states["needs-assignee"].active  # the dry-run episode: the deployment runs in dry run
+    assert eng3.wip_by_assignee == {"u-ada": 1}
+    assert simulated["DES-1"][1].snoozed_until == datetime(2100, 1, 1, tzinfo=UTC)
+    assert simulated["DES-2"][1].snoozed_until is None and simulated["DES-2"][1].wip_by_assignee == {}
     assert eng3.overrides == {"stalled": {"dry_run": True}}
 
 
@@ -159,28 +152,6 @@ def test_the_mirror_source_is_lazy_and_uses_its_clock(mirrored: Store, settings:
     source = mirror_items(services, clock=lambda: NOW)
     found: Iterator[tuple[Item, EvalContext]] = iter(source(rules_from(tmp_path, RULES)))
     assert {it.key for it, _ in found} == {"DES-1", "DES-2", "ENG-1", "ENG-2", "ENG-3"}
-
-
-def pipeline_capturing(store: Store, settings: Settings, ruleset: RuleSet) -> Any:
-    """Pipeline.plan_item with its evaluation swapped for a capture: (item, context) as it would judge."""
-    seen: dict[str, Any] = {}
-
-    def capture(it: Item, _ev: Event | None, _at: datetime, context: EvalContext) -> Plan:
-        seen["pair"] = (it, context)
-        return Plan(it)
-
-    def rule_dry_run(name: str) -> bool:
-        rule = ruleset.rule(name)
-        return True if rule is None else effective(rule, EvalContext(overrides=store.overrides.all()))[1]
-
-    pipeline = Pipeline(settings=settings, store=store, clients={}, evaluate=capture, rule_dry_run=rule_dry_run,
-                        item_lock=lambda _name: nullcontext(), clock=lambda: NOW)
-
-    def judge(it: Item) -> tuple[Item, EvalContext]:
-        pipeline.plan_item(replace(it), None, NOW)
-        return seen["pair"]  # type: ignore[no-any-return]
-
-    return judge
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,7 @@
-"""Migration 0002 matches the sweep tables on both databases; a sweep judges an item on exactly
-the facts the webhook pipeline would use; queued writes keep their place in line."""
+"""Migration 0002 matches the sweep tables on both databases; queued writes keep their place in line."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,25 +9,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
 from integration.store.tables import metadata
 from integration.sweeps import tables as sweep_tables
-from integration.sweeps.context import context_for, load_facts
-from integration.sweeps.snooze import Snoozes
 from integration.sweeps.writes import SweepWrites
-from rules.model import (
-    ActorKind,
-    EpisodeChange,
-    EpisodeTransition,
-    EvalContext,
-    Item,
-    Person,
-    Status,
-    StatusCategory,
-    Tracker,
-)
-from tests.sweeps.world import World
 
 OURS = {t.name for t in (sweep_tables.sweep_runs, sweep_tables.sweep_writes, sweep_tables.held_batches,
                          sweep_tables.item_snoozes, sweep_tables.item_exemptions, sweep_tables.sweep_locks)}
@@ -51,35 +33,6 @@ def test_migrations_create_exactly_the_sweep_tables(any_db_url: str) -> None:
         obj = first[1]
         return obj.table.name if hasattr(obj, "table") else getattr(obj, "name", None)
     assert [c for c in diff if table_of(c) in OURS] == []
-
-
-def test_a_sweep_sees_the_context_the_pipeline_builds(make_world: Callable[..., World]) -> None:
-    world = make_world("jira")
-    store: Store = world.services.store
-    item = Item(Tracker.JIRA, "10001", "ENG-1", title="t", team="ENG",
-                status=Status("In Progress", StatusCategory.IN_PROGRESS), assignee=Person("u1", "Ada"),
-                created_at=T - timedelta(days=20), updated_at=T - timedelta(days=1))
-    store.mirror.upsert(item, T)
-    store.mirror.record_history("jira", item, [
-        HistoryEntry(T - timedelta(days=9), "comment", ActorKind.HUMAN, new="c1"),
-        HistoryEntry(T - timedelta(days=6), "status", ActorKind.HUMAN, old="To Do", new="In Progress"),
-        HistoryEntry(T - timedelta(days=1), "comment", ActorKind.BOT, new="c2"),
-    ])
-    store.rule_states.apply("jira", "10001", "ENG-1", "live",
-                            [EpisodeTransition("stalled-in-progress", EpisodeChange.OPEN, 3)], [], T)
-    Snoozes(store.engine).snooze("jira", "10001", "ENG-1", T + timedelta(days=2), "ada", "c9", T)
-    Snoozes(store.engine).exempt("jira", "10001", "ENG-1", "other-rule", "ada", "c9", T)
-    store.overrides.set("stalled-in-progress", T, dry_run=True)
-
-    seen: list[tuple[Item, EvalContext]] = []
-    base = world.pipeline()
-    capturing = replace(base, evaluate=lambda i, e, n, c: seen.append((i, c)) or base.evaluate(i, e, n, c))
-    capturing.plan_item(item, None, T)
-    global_dry = world.services.settings.dry_run_for("jira")
-    mine = context_for(load_facts(store, "jira", ["10001"], T), item, global_dry, world.services.rules.rule_dry_run)
-    assert mine == seen[0]
-    assert mine[1].snoozed_until == T + timedelta(days=2) and mine[1].exempt_rules == frozenset({"other-rule"})
-    assert mine[0].last_activity_at == T - timedelta(days=6)  # the bot's comment does not count
 
 
 def test_queued_writes_keep_their_place_until_done(store: Store) -> None:

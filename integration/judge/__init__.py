@@ -1,0 +1,88 @@
+"""The one judge: what the rules see for a batch of items, and whether this job writes.
+
+The webhook pipeline (a batch of one), the sweep planner and applier, held-write
+approval, Explain and `rules simulate` all build their evaluation contexts here, so
+what the rules see can never differ between them. `Judge` is made once per job, with the
+job's `DryRun` decided once; the executor takes both through `ApplyContext.of`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from integration.judge.dryrun import DryRun
+from integration.judge.facts import BatchFacts, SharedFacts
+from integration.settings import Settings
+from integration.store.store import Store
+from integration.sweeps.snooze import ItemPause
+from integration.trackers.base import TrackerClient
+from rules.engine import evaluate
+from rules.model import EvalContext, Event, Item, Plan, RuleState
+from rules.ruleset import Rule, RuleSet
+
+__all__ = ["DryRun", "Judge", "SharedFacts"]
+
+
+@dataclass(frozen=True)
+class Judge:
+    """One job's judge for one tracker: its rule set, its dry run and the tracker-wide facts."""
+
+    store: Store
+    tracker: str
+    client: TrackerClient | None
+    ruleset: RuleSet
+    dry: DryRun
+    shared: SharedFacts
+
+    @classmethod
+    def for_job(cls, store: Store, settings: Settings, tracker: str, client: TrackerClient | None,
+                ruleset: RuleSet, *, forced_dry: bool = False, writable: bool | None = None) -> Judge:
+        """Read the tracker-wide facts and decide dry run, once.
+
+        `writable` says whether a client could write (default: whether `client` is given);
+        `rules simulate` judges as the deployment would run, client or not.
+        """
+        shared = SharedFacts.load(store, tracker)
+        requested = forced_dry or settings.dry_run_for(tracker)
+        can_write = client is not None if writable is None else writable
+        dry = DryRun.decide(requested, can_write, ruleset.rules, shared.overrides)
+        return cls(store, tracker, client, ruleset, dry, shared)
+
+    def contexts(self, batch: Sequence[Item], now: datetime) -> list[tuple[Item, EvalContext]]:
+        """Each item with its mirror clock, and the EvalContext the rules judge it on."""
+        facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now)
+        return [self._context(facts, item) for item in batch]
+
+    def plans(self, batch: Sequence[Item], event: Event | None, now: datetime,
+              ruleset: RuleSet | None = None) -> list[Plan]:
+        """What the rules (or `ruleset`, e.g. one sweep's rule) want done to each item now (no writes)."""
+        rules = ruleset or self.ruleset
+        return [evaluate(rules, item, event, now, context) for item, context in self.contexts(batch, now)]
+
+    def only(self, rule: Rule) -> RuleSet:
+        """The job's rule set narrowed to `rule` (a sweep judges its own rule, not the set)."""
+        return RuleSet((rule,), self.ruleset.slots)
+
+    def _context(self, facts: BatchFacts, item: Item) -> tuple[Item, EvalContext]:
+        activity = facts.activity.get(item.id, {})
+        pause = facts.pauses.get(item.id, ItemPause())
+        context = EvalContext(
+            rule_states=self.states(facts.states.get(item.id, {})),
+            wip_by_assignee=self.shared.wip,
+            snoozed_until=pause.snoozed_until,
+            exempt_rules=pause.exempt_rules,
+            overrides=self.shared.overrides,
+            last_activity_by=activity,
+        )
+        return replace(item, last_activity_at=activity.get("any") or item.last_activity_at), context
+
+    def states(self, by_mode: Mapping[str, Mapping[str, RuleState]]) -> dict[str, RuleState]:
+        """Each rule sees the episode of the mode it runs in now: a dry-run episode never blocks a live one."""
+        chosen: dict[str, RuleState] = {}
+        for name in set(by_mode.get("live", {})) | set(by_mode.get("dry", {})):
+            state = by_mode.get(self.dry.mode(name), {}).get(name)
+            if state is not None:
+                chosen[name] = state
+        return chosen

@@ -1,0 +1,95 @@
+"""The mirror's facts for a batch of items, read in a handful of queries whatever its size.
+
+A webhook is a batch of one; a sweep page, a held batch being approved and a simulation
+page are batches of many. Each fact — last human activity by kind, rule states per mode,
+snoozes and exemptions — is one query for the whole batch; WIP and admin overrides are
+facts about the whole tracker (`SharedFacts`), read once per job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from integration.codec import from_jsonable
+from integration.store.store import Store
+from integration.store.tables import item_history, items, rule_states
+from integration.sweeps.snooze import ItemPause, Snoozes
+from rules.model import ActorKind, Item, RuleState
+
+# activity kind → the history fields it counts (None: every field)
+ACTIVITY_FIELDS: Mapping[str, tuple[str, ...] | None] = {
+    "any": None, "comment": ("comment",), "status": ("status",), "assignee": ("assignee",),
+}
+
+
+@dataclass(frozen=True)
+class SharedFacts:
+    """Facts about the whole tracker, read once per job rather than per item."""
+
+    wip: Mapping[str, int]
+    overrides: Mapping[str, Mapping[str, bool]]
+
+    @classmethod
+    def load(cls, store: Store, tracker: str) -> SharedFacts:
+        return cls(store.mirror.wip_by_assignee(tracker), store.overrides.all())
+
+
+@dataclass
+class BatchFacts:
+    activity: dict[str, dict[str, datetime]] = field(default_factory=dict)  # item → kind → last human change
+    states: dict[str, dict[str, dict[str, RuleState]]] = field(default_factory=dict)  # item → mode → rule
+    pauses: dict[str, ItemPause] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime) -> BatchFacts:
+        ids = list(dict.fromkeys(item_ids))
+        return cls(
+            activity=human_activity(store, tracker, ids),
+            states=states_for(store, tracker, ids),
+            pauses=Snoozes(store.engine).for_items(tracker, ids, now),
+        )
+
+
+def mirrored_items(store: Store, tracker: str, ids: list[str]) -> dict[str, Item]:
+    if not ids:
+        return {}
+    query = select(items.c.item_id, items.c.data).where(items.c.tracker == tracker, items.c.item_id.in_(ids))
+    with store.engine.connect() as conn:
+        return {row.item_id: from_jsonable(Item, row.data) for row in conn.execute(query)}
+
+
+def human_activity(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str, datetime]]:
+    """item → {"any"|"comment"|"status"|"assignee": last human change}: the staleness clocks."""
+    if not ids:
+        return {}
+    query = (
+        select(item_history.c.item_id, item_history.c.field, func.max(item_history.c.at))
+        .where(item_history.c.tracker == tracker, item_history.c.item_id.in_(ids),
+               item_history.c.actor_kind == ActorKind.HUMAN.value)
+        .group_by(item_history.c.item_id, item_history.c.field)
+    )
+    found: dict[str, dict[str, datetime]] = {}
+    with store.engine.connect() as conn:
+        for item_id, name, at in conn.execute(query):
+            kinds = found.setdefault(item_id, {})
+            for kind, fields in ACTIVITY_FIELDS.items():
+                if (fields is None or name in fields) and (kinds.get(kind) is None or at > kinds[kind]):
+                    kinds[kind] = at
+    return found
+
+
+def states_for(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str, dict[str, RuleState]]]:
+    if not ids:
+        return {}
+    query = select(rule_states).where(rule_states.c.tracker == tracker, rule_states.c.item_id.in_(ids))
+    found: dict[str, dict[str, dict[str, RuleState]]] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(query):
+            state = RuleState(rule=row.rule, episode=row.episode, active=row.active, opened_at=row.opened_at,
+                              steps_done=frozenset(row.steps_done or ()), last_action_at=row.last_action_at)
+            found.setdefault(row.item_id, {}).setdefault(row.mode, {})[row.rule] = state
+    return found

@@ -1,0 +1,118 @@
+"""What the rules see: the one judge's context for a batch of items, for every caller alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from integration.judge import Judge
+from integration.settings import Settings, load_settings
+from integration.store.mirror import HistoryEntry
+from integration.store.store import Store
+from integration.sweeps.snooze import Snoozes
+from rules.loader import load_ruleset
+from rules.model import (
+    ActorKind,
+    EpisodeChange,
+    EpisodeTransition,
+    Item,
+    Person,
+    Status,
+    StatusCategory,
+    Tracker,
+)
+from rules.ruleset import RuleSet
+
+T = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
+RULES = """
+version: 1
+rules:
+  - name: stalled
+    description: Work in progress moves at least every three days.
+    on: [updated, schedule]
+    when:
+      all:
+        - status.category: in_progress
+        - last_activity: { older_than: 3 days }
+    then:
+      - add_labels: [stalled]
+  - name: unowned
+    description: Work in progress has an owner.
+    on: [updated, schedule]
+    when:
+      all:
+        - status.category: in_progress
+        - assignee: { missing: true }
+    then:
+      - add_labels: [unowned]
+"""
+
+
+def item(number: int, assignee: Person | None = None) -> Item:
+    return Item(Tracker.JIRA, f"1000{number}", f"ENG-{number}", title="Fix it", team="ENG",
+                status=Status("In Progress", StatusCategory.IN_PROGRESS), assignee=assignee,
+                created_at=T - timedelta(days=20), updated_at=T - timedelta(days=1))
+
+
+@pytest.fixture
+def ruleset(tmp_path: Path) -> RuleSet:
+    path = tmp_path / "rules.yml"
+    path.write_text(RULES, encoding="utf-8")
+    return load_ruleset([path])
+
+
+def live_settings(store_url: str) -> Settings:
+    return load_settings({"DATABASE_URL": store_url, "FLOWKEEPER_DRY_RUN": "0", "JIRA_URL": "https://acme.test",
+                          "JIRA_USER": "bot@acme.test", "JIRA_API_TOKEN": "t"})
+
+
+@pytest.fixture
+def mirrored(store: Store) -> Store:
+    """ENG-1: a person changed status 6 days ago and commented 9 days ago, a bot commented yesterday;
+    it has a live 'stalled' episode and a dry 'unowned' one, a snooze and an exemption. ENG-2: quiet."""
+    one, two = item(1, Person("u1", "Ada")), item(2)
+    for it in (one, two):
+        store.mirror.upsert(it, T)
+    store.mirror.record_history("jira", one, [
+        HistoryEntry(T - timedelta(days=9), "comment", ActorKind.HUMAN, new="c1"),
+        HistoryEntry(T - timedelta(days=6), "status", ActorKind.HUMAN, old="To Do", new="In Progress"),
+        HistoryEntry(T - timedelta(days=1), "comment", ActorKind.BOT, new="c2"),
+    ])
+    store.rule_states.apply("jira", one.id, one.key, "live",
+                            [EpisodeTransition("stalled", EpisodeChange.OPEN, 3)], [], T)
+    store.rule_states.apply("jira", one.id, one.key, "dry",
+                            [EpisodeTransition("unowned", EpisodeChange.OPEN, 2)], [], T)
+    Snoozes(store.engine).snooze("jira", one.id, one.key, T + timedelta(days=2), "ada", "c9", T)
+    Snoozes(store.engine).exempt("jira", one.id, one.key, "other-rule", "ada", "c9", T)
+    return store
+
+
+def test_the_context_holds_every_fact_the_rules_read(mirrored: Store, db_url: str, ruleset: RuleSet) -> None:
+    judge = Judge.for_job(mirrored, live_settings(db_url), "jira", None, ruleset, writable=True)
+    seen, context = judge.contexts([item(1, Person("u1", "Ada"))], T)[0]
+    assert seen.last_activity_at == T - timedelta(days=6)  # the bot's comment does not count
+    assert context.last_activity_by == {"any": T - timedelta(days=6), "status": T - timedelta(days=6),
+                                        "comment": T - timedelta(days=9)}
+    assert context.snoozed_until == T + timedelta(days=2) and context.exempt_rules == frozenset({"other-rule"})
+    assert context.wip_by_assignee == {"u1": 1}
+    assert set(context.rule_states) == {"stalled"}, "a live job sees live episodes only"
+
+
+def test_each_rule_sees_the_episodes_of_the_mode_it_runs_in(mirrored: Store, db_url: str, ruleset: RuleSet) -> None:
+    mirrored.overrides.set("stalled", T, dry_run=True)
+    judge = Judge.for_job(mirrored, live_settings(db_url), "jira", None, ruleset, writable=True)
+    _, context = judge.contexts([item(1)], T)[0]
+    assert context.overrides == {"stalled": {"dry_run": True}}
+    assert context.rule_states == {}, "stalled now runs dry (no dry episode yet); unowned runs live (none)"
+    dry = Judge.for_job(mirrored, load_settings({"DATABASE_URL": db_url}), "jira", None, ruleset)
+    assert dry.dry.everything and dry.contexts([item(1)], T)[0][1].rule_states["unowned"].episode == 2
+
+
+def test_a_batch_is_judged_as_each_item_alone(mirrored: Store, db_url: str, ruleset: RuleSet) -> None:
+    judge = Judge.for_job(mirrored, live_settings(db_url), "jira", None, ruleset, writable=True)
+    batch = [item(1), item(2), item(3)]
+    assert judge.contexts(batch, T) == [judge.contexts([it], T)[0] for it in batch]
+    plans = judge.plans(batch, None, T)
+    assert [[a.rule for a in p.actions] for p in plans] == [[], ["unowned"], ["unowned"]]  # ENG-1 is snoozed
