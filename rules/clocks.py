@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rules.compilectx import LABEL_PATTERN, CompileCtx
-from rules.conditions import ACTIVITY_KINDS, FIELD_BY_NAME, clock_value
 from rules.conditions import TIME_PROBLEMS as time_problems
+from rules.conditions import clock_value
 from rules.fieldkinds import KIND_SCHEMAS, Kind, make_test
 from rules.model import EvalContext, Item
 from rules.registry import Frame, Node, Registry, Trace, TypeSpec, conditions, split_doc
@@ -26,6 +26,7 @@ from rules.registry import Frame, Node, Registry, Trace, TypeSpec, conditions, s
 TIME_FIELDS = ["last_activity", "last_comment", "last_status_change", "last_assignee_change", "status_entered",
                "updated", "created"]
 PARTIES = ["reporter", "assignee", "others"]
+ACTIVITY_FIELDS = frozenset({"last_activity", "last_comment", "last_status_change", "last_assignee_change"})
 
 
 def label_key(label: str) -> str:
@@ -148,16 +149,13 @@ def clock_reader(ref: Any) -> Reader:
 
 
 def _field_reader(name: str) -> Reader:
-    getter = FIELD_BY_NAME[name].getter
+    from_mirror = name in ACTIVITY_FIELDS
 
     def read(item: Item, ctx: EvalContext) -> Reading:
-        own = getter(item)
         at = clock_value(name, item, ctx)
-        if own is not None:
-            where = "mirror: last human activity" if name in ACTIVITY_KINDS else "the tracker's item"
-        else:
-            where = "mirror history" if at is not None else "not known"
-        return Reading(at, where)
+        if at is None:
+            return Reading(None, "not known")
+        return Reading(at, "mirror: last human activity" if from_mirror else "the tracker's item")
     return read
 
 
