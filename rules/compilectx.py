@@ -94,6 +94,8 @@ def _python_twin(pattern: str) -> re.Pattern[str] | None:
     """
     repeats, depth, classes, alternation, atom = 0, 0, False, False, False
     ignore_case = bool(re.match(r"\(\?[a-zA-Z]*i[a-zA-Z]*\)", pattern))
+    multiline = bool(re.match(r"\(\?[a-zA-Z]*m[a-zA-Z]*\)", pattern))
+    ends: list[int] = []  # each `$`: RE2's is the end of the text, Python's also before a final newline
     pos = 0
     while pos < len(pattern):
         ch = pattern[pos]
@@ -133,11 +135,16 @@ def _python_twin(pattern: str) -> re.Pattern[str] | None:
         elif ch == "|":
             alternation, atom, pos = True, False, pos + 1
         else:
+            if ch == "$":
+                ends.append(pos)
             atom, pos = ch not in "^$", pos + 1
     if repeats > 1 or (repeats and alternation) or depth != 0:
         return None
     if ignore_case and classes:
         return None  # RE2 folds case like Unicode but classes like \w are ASCII: keep RE2's meaning
+    if not multiline:
+        for at in reversed(ends):
+            pattern = pattern[:at] + "\\Z" + pattern[at + 1:]
     try:
         return re.compile(pattern, 0 if ignore_case else re.ASCII)
     except re.error:

@@ -21,10 +21,11 @@ from rules.durations import DURATION_PATTERN, DurationError, parse_duration
 from rules.fieldcode import field_code
 from rules.fieldkinds import KIND_DOCS, KIND_SCHEMAS, Kind, normalize_ops, time_bound
 from rules.instants import InstantError, parse_instant
-from rules.model import Item, StatusCategory
+from rules.model import EvalContext, Item, StatusCategory
 from rules.registry import Node, Problem, Trace, TypeSpec, conditions
 
 Reader = Callable[[Item, Any], Any]  # (item, EvalContext) -> the field's value
+_NO_CONTEXT = EvalContext()
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class FieldSpec:
     @property
     def read(self) -> Reader:
         return _reader(self.value)
+
+    def getter(self, item: Item) -> Any:
+        """The value the item itself carries, without what the mirror hands over."""
+        return _reader(self.value)(item, _NO_CONTEXT)
 
 
 @cache
@@ -108,6 +113,9 @@ FIELDS = [
     FieldSpec("due", Kind.TIME, _due, "due_date", "due: { older_than: 0 days }"),
 ]
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
+# the activity clocks, by the kind of human activity the mirror hands over for each
+ACTIVITY_KINDS = {"last_activity": "any", "last_comment": "comment", "last_status_change": "status",
+                  "last_assignee_change": "assignee"}
 
 
 def clock_value(name: str, item: Item, ctx: Any) -> datetime | None:
