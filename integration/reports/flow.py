@@ -167,3 +167,29 @@ def flow_figures(conn: Connection, scope: Scope) -> FlowFigures:
         no_start=len(done) - cycle.count,
         items=tuple(done),
     )
+
+
+# ---- what the age_percentile rule condition reads (through the judge) ------------------
+
+FLOW_HISTORY = timedelta(days=90)  # "the team's history" a rule compares ages with
+
+
+def team_cycle_days(conn: Connection, tracker: str, now: datetime,
+                    window: timedelta = FLOW_HISTORY) -> dict[str, tuple[float, ...]]:
+    """Each team's cycle times (days, sorted, unrounded) of items completed in the window before `now`."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for c in completed_items(conn, Scope(now - window, now, (tracker,))):
+        if c.cycle_s is not None:
+            found[c.team or ""].append(c.cycle_s / 86400)
+    return {team: tuple(sorted(values)) for team, values in found.items()}
+
+
+def first_starts(conn: Connection, tracker: str, item_ids: Sequence[str]) -> dict[str, datetime]:
+    """item id → its first entry into an in-progress status (where its age counts from)."""
+    if not item_ids:
+        return {}
+    query = (select(h.c.item_id, func.min(h.c.at))
+             .where(h.c.tracker == tracker, h.c.item_id.in_(list(item_ids)), h.c.field.in_(STATUS_FIELDS),
+                    h.c.new_category == "in_progress")
+             .group_by(h.c.item_id))
+    return {item_id: at for item_id, at in conn.execute(query) if at is not None}

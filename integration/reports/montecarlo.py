@@ -96,63 +96,62 @@ def _rng(seed: int, key: str) -> random.Random:
 
 
 class DaySampler:
-    """Draws days of the history, uniformly with replacement, many at a time.
+    """Draws days of the history, uniformly with replacement, from one long stream.
 
     Random bytes are mapped through a lookup table (`bytes.translate`, in C) and the
     bytes that would bias the draw (those past the largest multiple of the history's
-    length) are dropped, so every history day is exactly equally likely. Histories longer
-    than 256 days or with 256+ items on a day fall back to `Random.choices`.
+    length) are dropped, so every history day is exactly equally likely; the stream is
+    refilled in large blocks, so a trial costs a slice, not a call into the generator.
+    Histories longer than 256 days or with 256+ items on a day use `Random.choices`.
     """
+
+    BLOCK = 1 << 16
 
     def __init__(self, history: Throughput, rng: random.Random) -> None:
         self.rng, self.daily = rng, list(history.daily)
         n = len(self.daily)
         self.fast = 0 < n <= 256 and max(self.daily, default=0) < 256
+        self.stream, self.pos = b"", 0
         if self.fast:
             usable = 256 - 256 % n
             self.table = bytes(self.daily[b % n] if b < usable else 0 for b in range(256))
             self.drop = bytes(range(usable, 256))
 
-    def draw(self, k: int) -> bytes | list[int]:
-        """About `k` days' completions (at least one day; the fast path may give a few fewer)."""
-        if self.fast:
-            while not (days := self.rng.randbytes(k).translate(self.table, self.drop)):
-                pass
-            return days
-        return self.rng.choices(self.daily, k=k)
-
-    def exactly(self, k: int) -> list[int] | bytes:
-        days = self.draw(k)
-        while len(days) < k:
-            days = bytes(days) + bytes(self.draw(k - len(days))) if self.fast else [*days, *self.draw(1)]
-        return days[:k]
+    def take(self, k: int) -> bytes | list[int]:
+        """Exactly `k` days' completions."""
+        if not self.fast:
+            return self.rng.choices(self.daily, k=k)
+        while len(self.stream) - self.pos < k:
+            fresh = self.rng.randbytes(max(k, self.BLOCK)).translate(self.table, self.drop)
+            self.stream, self.pos = self.stream[self.pos:] + fresh, 0
+        days = self.stream[self.pos:self.pos + k]
+        self.pos += k
+        return days
 
 
 def finish_days(history: Throughput, targets: Sequence[int], *, trials: int = TRIALS, seed: int = SEED,
                 key: str = "", horizon: int = HORIZON_DAYS) -> dict[int, Finish]:
     """For each item count in `targets`, the days each trial needed; one simulation serves them all.
 
-    Days come in chunks: a chunk that reaches no target is only summed; the day a
-    running total first reaches a target is found by bisection over that chunk's sums.
+    Days come in chunks sized to reach the largest target; the day a running total first
+    reaches each target is found by bisection over the chunk's running sums.
     """
     wanted = sorted({t for t in targets if t > 0})
-    found: dict[int, list[int]] = {t: [] for t in wanted}
+    found: list[list[int]] = [[] for _ in wanted]
     mean = history.completed / max(1, history.days)
-    sampler = DaySampler(history, _rng(seed, key))
-    for _ in range(trials):
-        total, day, k = 0, 0, 0
-        while k < len(wanted) and day < horizon and mean > 0:
-            days = sampler.draw(min(CHUNK, int((wanted[-1] - total) / mean * 1.3) + 16))
-            reached = total + sum(days)
-            if reached >= wanted[k]:
-                sums = list(accumulate(days, initial=total))
-                while k < len(wanted) and reached >= wanted[k]:
-                    found[wanted[k]].append(min(day + bisect_left(sums, wanted[k]), horizon + 1))
-                    k += 1
-            day, total = day + len(days), reached
-        for t in wanted[k:]:
-            found[t].append(horizon + 1)
-    out = {t: Finish(t, tuple(sorted(days)), horizon) for t, days in found.items()}
+    take = DaySampler(history, _rng(seed, key)).take
+    count, first = len(wanted), min(CHUNK, int(wanted[-1] / mean * 1.3) + 16) if wanted and mean > 0 else 0
+    for _ in range(trials if first else 0):
+        total, day, k, chunk = 0, 0, 0, first
+        while k < count and day < horizon:
+            sums = list(accumulate(take(chunk), initial=total))
+            while k < count and sums[-1] >= wanted[k]:
+                found[k].append(min(day + bisect_left(sums, wanted[k]), horizon + 1))
+                k += 1
+            day, total = day + chunk, sums[-1]
+            chunk = min(CHUNK, int((wanted[-1] - total) / mean * 1.3) + 16)
+    out = {t: Finish(t, tuple(sorted(days + [horizon + 1] * (trials - len(days)))), horizon)
+           for t, days in zip(wanted, found, strict=True)}
     out.update({t: Finish(t, (0,) * trials, horizon) for t in targets if t <= 0})
     return out
 
@@ -160,6 +159,6 @@ def finish_days(history: Throughput, targets: Sequence[int], *, trials: int = TR
 def items_within(history: Throughput, days: int, *, trials: int = TRIALS, seed: int = SEED,
                  key: str = "") -> Count:
     """Items finished in the next `days` days, per trial."""
-    sampler = DaySampler(history, _rng(seed, key))
-    totals = sorted(sum(sampler.exactly(days)) if days > 0 else 0 for _ in range(trials))
+    take = DaySampler(history, _rng(seed, key)).take
+    totals = sorted(sum(take(days)) if days > 0 else 0 for _ in range(trials))
     return Count(days, tuple(totals))

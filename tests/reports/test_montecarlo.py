@@ -77,7 +77,7 @@ def test_the_fast_sampler_draws_every_history_day_equally_often() -> None:
     sampler = DaySampler(history, random.Random(3))
     seen: Counter[int] = Counter()
     while sum(seen.values()) < 300_000:
-        seen.update(sampler.draw(256))
+        seen.update(sampler.take(256))
     expected = sum(seen.values()) / 30
     assert set(seen) == set(range(30))
     assert max(abs(n - expected) / expected for n in seen.values()) < 0.03
