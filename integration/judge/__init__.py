@@ -9,16 +9,17 @@ job's `DryRun` decided once; the executor takes both through `ApplyContext.of`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from integration.judge.dryrun import DryRun
-from integration.judge.facts import BatchFacts, SharedFacts
+from integration.judge.facts import BatchFacts, FlowFacts, SharedFacts
 from integration.settings import Settings
 from integration.store.store import Store
 from integration.sweeps.snooze import ItemPause
 from integration.trackers.base import TrackerClient
 from rules.engine import evaluate
+from rules.flow_conditions import uses_age_percentile
 from rules.model import EvalContext, Event, Item, Plan, RuleState
 from rules.ruleset import Rule, RuleSet
 
@@ -35,6 +36,7 @@ class Judge:
     ruleset: RuleSet
     dry: DryRun
     shared: SharedFacts
+    flow: dict[str, FlowFacts] = field(default_factory=dict, repr=False, compare=False)  # read once, if needed
 
     @classmethod
     def for_job(cls, store: Store, settings: Settings, tracker: str, client: TrackerClient | None,
@@ -52,8 +54,17 @@ class Judge:
 
     def contexts(self, batch: Sequence[Item], now: datetime) -> list[tuple[Item, EvalContext]]:
         """Each item with its mirror clock, and the EvalContext the rules judge it on."""
-        facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now)
-        return [self._context(facts, item) for item in batch]
+        flow = self._flow(now)
+        facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now, starts=flow is not None)
+        return [self._context(facts, item, flow) for item in batch]
+
+    def _flow(self, now: datetime) -> FlowFacts | None:
+        """The teams' cycle times, when a rule compares ages with them (`age_percentile`)."""
+        if not any(r.raw_when and uses_age_percentile(r.raw_when) for r in self.ruleset.rules):
+            return None
+        if "teams" not in self.flow:
+            self.flow["teams"] = FlowFacts.load(self.store, self.tracker, now)
+        return self.flow["teams"]
 
     def plans(self, batch: Sequence[Item], event: Event | None, now: datetime,
               ruleset: RuleSet | None = None) -> list[Plan]:
@@ -65,7 +76,7 @@ class Judge:
         """The job's rule set narrowed to `rule` (a sweep judges its own rule, not the set)."""
         return RuleSet((rule,), self.ruleset.slots)
 
-    def _context(self, facts: BatchFacts, item: Item) -> tuple[Item, EvalContext]:
+    def _context(self, facts: BatchFacts, item: Item, flow: FlowFacts | None = None) -> tuple[Item, EvalContext]:
         activity = facts.activity.get(item.id, {})
         pause = facts.pauses.get(item.id, ItemPause())
         context = EvalContext(
@@ -75,6 +86,8 @@ class Judge:
             exempt_rules=pause.exempt_rules,
             overrides=self.shared.overrides,
             last_activity_by=activity,
+            started_at=facts.started.get(item.id),
+            cycle_days_by_team=flow.cycle_days_by_team if flow is not None else {},
         )
         return replace(item, last_activity_at=activity.get("any") or item.last_activity_at), context
 

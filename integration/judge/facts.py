@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from integration.codec import from_jsonable
+from integration.reports.flow import first_starts, team_cycle_days
 from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states
 from integration.sweeps.snooze import ItemPause, Snoozes
@@ -38,20 +39,41 @@ class SharedFacts:
         return cls(store.mirror.wip_by_assignee(tracker), store.overrides.all())
 
 
+@dataclass(frozen=True)
+class FlowFacts:
+    """Each team's cycle times over the recent history, for `age_percentile`: read once per job,
+    and only when a rule uses it (the same completions the Reports count)."""
+
+    cycle_days_by_team: Mapping[str, tuple[float, ...]]
+
+    @classmethod
+    def load(cls, store: Store, tracker: str, now: datetime) -> FlowFacts:
+        with store.engine.connect() as conn:
+            return cls(team_cycle_days(conn, tracker, now))
+
+
 @dataclass
 class BatchFacts:
     activity: dict[str, dict[str, datetime]] = field(default_factory=dict)  # item → kind → last human change
     states: dict[str, dict[str, dict[str, RuleState]]] = field(default_factory=dict)  # item → mode → rule
     pauses: dict[str, ItemPause] = field(default_factory=dict)
+    started: dict[str, datetime] = field(default_factory=dict)  # item → first start, when a rule needs it
 
     @classmethod
-    def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime) -> BatchFacts:
+    def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime, *,
+             starts: bool = False) -> BatchFacts:
         ids = list(dict.fromkeys(item_ids))
         return cls(
             activity=human_activity(store, tracker, ids),
             states=states_for(store, tracker, ids),
             pauses=Snoozes(store.engine).for_items(tracker, ids, now),
+            started=first_started(store, tracker, ids) if starts else {},
         )
+
+
+def first_started(store: Store, tracker: str, ids: list[str]) -> dict[str, datetime]:
+    with store.engine.connect() as conn:
+        return first_starts(conn, tracker, ids)
 
 
 def mirrored_items(store: Store, tracker: str, ids: list[str]) -> dict[str, Item]:
