@@ -107,8 +107,10 @@ def main() -> None:
     redis.Redis.from_url(args.redis_url).flushdb()
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/bench.sqlite"
+        metrics = Path(tmp) / "metrics"  # what `flowkeeper serve` hands its gunicorn workers
+        metrics.mkdir()
         env = {"DATABASE_URL": db, "REDIS_URL": args.redis_url, "JIRA_WEBHOOK_SECRET": SECRET,
-               "FLOWKEEPER_LOG_FORMAT": "json", "PYTHONPATH": str(ROOT)}
+               "FLOWKEEPER_LOG_FORMAT": "json", "PYTHONPATH": str(ROOT), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
         subprocess.run([sys.executable, "-m", "integration.cli", "db", "upgrade"], env={**os.environ, **env},
                        check=True, capture_output=True)
         port = free_port()

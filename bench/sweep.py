@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import responses
 
+from integration.settings_sweeps import SweepSettings
 from integration.store.migrate import upgrade
-from integration.sweeps.config import SweepSettings
 from integration.sweeps.sweep import Sweeper
 from rules.model import SearchQuery
 from rules.ruleset import Rule

@@ -1,7 +1,7 @@
 """The Flask app factory: `create_app(config=None)`.
 
-`config` holds environment-style overrides (tests pass `DATABASE_URL`, `REDIS_URL`, …);
-everything else comes from the environment, validated by `load_settings`.
+`config` holds environment-style overrides (tests pass `DATABASE_URL`, `REDIS_URL`, …)
+that `load_settings` lays over the environment and validates with everything else.
 """
 
 from __future__ import annotations
@@ -62,8 +62,7 @@ class _SiteFactsCache:
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:
-    env = {**os.environ, **{k: str(v) for k, v in (config or {}).items()}}
-    settings = services.settings if services else load_settings(env)
+    settings = services.settings if services else load_settings(overrides=config)
     services = services or build_services(settings)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key.reveal() or os.urandom(32)
@@ -86,5 +85,5 @@ def create_app(config: Mapping[str, Any] | None = None, *, services: Services | 
     app.register_blueprint(reports)  # /admin/reports, behind the admin login
     from integration.observability import init_app as init_observability
 
-    init_observability(app, env)  # /metrics (FLOWKEEPER_METRICS_TOKEN), /openapi.yaml, webhook timing
+    init_observability(app)  # /metrics (FLOWKEEPER_METRICS_TOKEN), /openapi.yaml, webhook timing
     return app

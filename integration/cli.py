@@ -6,9 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from integration.settings import Settings, SettingsError, load_settings
+from integration.settings import Settings, SettingsError, load_settings, read_rules_dir
 
 if TYPE_CHECKING:
     from integration.services import Services
@@ -36,12 +37,21 @@ def _configure_logging(settings: Settings) -> None:
                     "Anyone who can reach this service can feed it events.")
 
 
+def _rules_dir() -> Path | None:
+    """RULES_DIR for the rules commands, read alone: checking rule files needs no other setting."""
+    try:
+        return read_rules_dir()
+    except SettingsError as error:
+        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from integration.serve import serve
 
     settings = _settings()
     _configure_logging(settings)
-    return serve(settings, host=args.host, port=args.port or settings.port, workers=args.workers)
+    return serve(settings, host=args.host, port=args.port or settings.serve.port, workers=args.workers)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -156,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     from integration.sweeps.cli import register as register_sweeps
     from rules.cli import register as register_rules
 
-    register_rules(sub, online=_rules_online, mirror=_rules_mirror)
+    register_rules(sub, online=_rules_online, mirror=_rules_mirror, rules_dir=_rules_dir)
     register_sweeps(sub)
     register_reports(sub)
     register_retention(sub)

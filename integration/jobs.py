@@ -1,6 +1,6 @@
 """RQ jobs: importable functions taking plain JSON, run by `flowkeeper worker`.
 
-A worker process builds its services once from the environment (never from a web
+A worker process builds its services once from its settings (never from a web
 request). A job from an older release with a payload version this code does not know
 fails with a clear error instead of guessing.
 """
@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from integration.codec import event_from_envelope
-from integration.observability import record
+from integration.observability import bind_figures, record
 from integration.services import Services, build_services, utcnow
 from integration.settings import load_settings
 
@@ -24,6 +24,7 @@ def worker_services() -> Services:
     global _services
     if _services is None:
         _services = build_services(load_settings())
+        bind_figures(_services.redis)
     return _services
 
 

@@ -10,7 +10,7 @@ rules see the item. Everything the pipeline needs is passed in, so a worker, a t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,7 +23,6 @@ from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
 from integration.sweeps.commands import COMMAND_RULE, CommandHandler
-from integration.sweeps.config import SweepSettings, current_sweep_settings
 from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import NotFound, TrackerClient, TrackerError
 from integration.trackers.understand import understand
@@ -42,7 +41,6 @@ class Pipeline:
     item_lock: Callable[[str], AbstractContextManager[object]]
     clock: Callable[[], datetime]
     rule_names: Callable[[], Collection[str]] | None = None  # lets `/flowkeeper ignore` check names
-    sweep_settings: SweepSettings | None = None  # None: read from this process's environment
 
     # ---- the webhook path -------------------------------------------------------
     @observed_job  # counts and times every delivery job for /metrics
@@ -101,8 +99,7 @@ class Pipeline:
 
     def _command(self, event: Event, item: Item, now: datetime, judge: Judge) -> ApplyResult:
         """Carry out a `/flowkeeper …` comment and reply to it; an empty result when there is none."""
-        settings = self.sweep_settings or current_sweep_settings()
-        handler = CommandHandler(Snoozes(self.store.engine), settings, self.rule_names)
+        handler = CommandHandler(Snoozes(self.store.engine), self.settings.sweeps, self.rule_names)
         done = handler.handle(event, item, now)
         if done is None:
             return ApplyResult()
@@ -208,10 +205,3 @@ def _event_entry(event: Event, now: datetime, outcome: Outcome, reason: str, **d
         delivery_id=event.delivery_id,
         detail={"event": event.source_type, **detail},
     )
-
-
-def iter_plan_reasons(plan: Plan) -> Iterator[str]:
-    for action in plan.actions:
-        yield f"{action.rule}: {action.kind.value} — {action.reason}"
-    for none in plan.no_actions:
-        yield f"{none.rule}: no action — {none.reason}"

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,37 +22,13 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from integration.queue import QUEUE_NAME
-from integration.settings import Settings, SettingsError
+from integration.settings import SettingsError
+from integration.settings_retention import RetentionSettings
 from integration.store.store import Store
 
 log = logging.getLogger("flowkeeper.retention")
 
-FAILED_JOB_DAYS_VARIABLE = "FLOWKEEPER_FAILED_JOB_RETENTION_DAYS"
-DEFAULT_FAILED_JOB_DAYS = 30
 BATCH = 500
-
-
-@dataclass(frozen=True)
-class RetentionPolicy:
-    audit_days: int
-    delivery_days: int
-    failed_job_days: int = DEFAULT_FAILED_JOB_DAYS
-
-    @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> RetentionPolicy:
-        env = os.environ if env is None else env
-        return cls(settings.audit_retention_days, settings.delivery_retention_days, _failed_job_days(env))
-
-
-def _failed_job_days(env: Mapping[str, str]) -> int:
-    raw = env.get(FAILED_JOB_DAYS_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_FAILED_JOB_DAYS
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(
-            f"{FAILED_JOB_DAYS_VARIABLE} must be a whole number of days, at least 1 (got {raw!r})"
-        )
-    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -71,7 +45,7 @@ class RetentionReport:
 
 
 def run_retention(
-    store: Store, connection: redis.Redis | None, policy: RetentionPolicy, now: datetime | None = None
+    store: Store, connection: redis.Redis | None, policy: RetentionSettings, now: datetime | None = None
 ) -> RetentionReport:
     """Purge everything past its retention; record when it ran (the admin page can show it)."""
     now = now or datetime.now(UTC)
@@ -127,11 +101,11 @@ def _failed_before(job: Job, cutoff: datetime) -> bool:
 
 
 def retention_job() -> dict[str, int]:
-    """The RQ job form, for RQ's cron: builds its services from the environment."""
+    """The RQ job form, for RQ's cron: the worker's own services and retention settings."""
     from integration.jobs import worker_services
 
     services = worker_services()
-    report = run_retention(services.store, services.redis, RetentionPolicy.from_settings(services.settings))
+    report = run_retention(services.store, services.redis, services.settings.retention)
     return asdict(report)
 
 
@@ -141,13 +115,12 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings()
-        policy = RetentionPolicy.from_settings(settings)
     except SettingsError as error:
         print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
         return 2
     services = build_services(settings, clients={})
     try:
-        report = run_retention(services.store, services.redis, policy)
+        report = run_retention(services.store, services.redis, settings.retention)
     except redis.RedisError as error:
         print(
             f"flowkeeper: Redis is unavailable ({type(error).__name__}); nothing was purged there",
@@ -167,6 +140,6 @@ def register(subparsers: Any) -> None:
     run = sub.add_parser(
         "run",
         help="purge now (FLOWKEEPER_AUDIT_RETENTION_DAYS, FLOWKEEPER_DELIVERY_RETENTION_DAYS, "
-        f"{FAILED_JOB_DAYS_VARIABLE})",
+        "FLOWKEEPER_FAILED_JOB_RETENTION_DAYS)",
     )
     run.set_defaults(func=cmd_retention_run)

@@ -46,7 +46,7 @@ def send_sample(settings: Settings, tracker: str, file: str, url: str | None = N
               "(and the service would refuse it)", file=sys.stderr)
         return 2
     body, headers = prepare(tracker, Path(file).read_bytes(), secret)
-    target = (url or f"http://127.0.0.1:{settings.port}").rstrip("/") + f"/webhooks/{tracker}"
+    target = (url or f"http://127.0.0.1:{settings.serve.port}").rstrip("/") + f"/webhooks/{tracker}"
     try:
         response = requests.post(target, data=body, headers=headers, timeout=10)
     except requests.RequestException as error:

@@ -6,7 +6,9 @@ import logging
 import os
 import sys
 
-from integration.settings import Settings
+from integration.observability.multiproc import folder_for_gunicorn
+from integration.settings import Settings, child_environment
+from integration.settings_metrics import MULTIPROC_VARIABLE
 from integration.store.migrate import is_current, upgrade
 
 log = logging.getLogger("flowkeeper.serve")
@@ -20,10 +22,11 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     if not is_current(make_engine(settings.database_url)):
         print("flowkeeper: the database has no schema yet: run `flowkeeper db upgrade` first", file=sys.stderr)
         return 2
-    count = str(workers or int(os.environ.get("WEB_CONCURRENCY", "2")))
+    count = str(workers or settings.serve.web_concurrency)
     argv = [sys.executable, "-m", "gunicorn", "--workers", count, "--bind", f"{host}:{port}",
             "--access-logfile", "-", "--graceful-timeout", "20", "integration.wsgi:app"]
-    os.execv(sys.executable, argv)
+    folder = folder_for_gunicorn(settings.metrics, master_pid=os.getpid())  # exec keeps this process id
+    os.execve(sys.executable, argv, child_environment({MULTIPROC_VARIABLE: str(folder)}))
     return 0  # not reached
 
 

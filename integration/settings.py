@@ -1,7 +1,11 @@
-"""Settings from environment variables, validated once at start-up.
+"""Settings from environment variables: one object, validated once at start-up.
 
-A bad value stops start-up with a message naming the variable; secrets are kept in
-`Secret` wrappers whose repr never shows the value, so a settings object can be logged.
+The only place that reads the process environment. Connections and trackers are fields
+here; each feature's knobs are a section parsed beside it (`settings_sweeps`,
+`settings_digests`, `settings_retention`, `settings_metrics`, `settings_serve`) and loaded
+together by `load_settings`, so a bad value anywhere stops start-up with a message naming
+the variable. Secrets are kept in `Secret` wrappers whose repr never shows the value, so
+a settings object can be logged.
 """
 
 from __future__ import annotations
@@ -15,38 +19,18 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from integration.settings_digests import DigestSettings, load_digest_settings
+from integration.settings_metrics import MetricsSettings, load_metrics_settings
+from integration.settings_retention import RetentionSettings, load_retention_settings
+from integration.settings_serve import ServeSettings, load_serve_settings
+from integration.settings_sweeps import SweepSettings, load_sweep_settings
+from integration.settings_values import Secret, SettingsError, env_int, flag
+
+__all__ = ["Secret", "Settings", "SettingsError", "child_environment", "env_int", "load_settings",
+           "normalize_database_url", "read_rules_dir"]
+
 DEFAULT_LINEAR_API_URL = "https://api.linear.app/graphql"
 DEFAULT_DATABASE_URL = "sqlite:///var/flowkeeper.sqlite"
-
-
-class SettingsError(ValueError):
-    """A configuration value is wrong; the message names the variable."""
-
-
-class Secret:
-    """A secret value that never appears in repr/str (logs, pages, tracebacks)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -69,17 +53,18 @@ class Settings:
     admin_password: Secret = Secret("")
     dry_run_requested: bool = True
     allow_unsigned: bool = False
-    port: int = 8000
     max_body_bytes: int = 1_048_576
-    audit_retention_days: int = 180
-    delivery_retention_days: int = 14
     log_format: str = "text"
     base_url: str | None = None  # public URL, for the webhook addresses shown on Setup
-    metrics_token: Secret = Secret("")
     webhook_max_age: timedelta = timedelta(hours=4)  # a signed body older than this is a replay
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()  # whose X-Forwarded-For is believed
     # flow efficiency: team key (or "*") → status names counted as waiting
     waiting_statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sweeps: SweepSettings = field(default_factory=SweepSettings)
+    digests: DigestSettings = field(default_factory=DigestSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     @property
     def jira_configured(self) -> bool:
@@ -97,41 +82,12 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every configured secret value, for scrubbing logs and errors."""
         values = [self.jira_api_token, self.linear_api_key, self.secret_key, self.admin_password,
-                  self.metrics_token]
+                  self.metrics.token]
         values += list(self.jira_webhook_secrets) + list(self.linear_webhook_secrets)
         if self.jira_user and self.jira_api_token:  # the Basic credential a tracker might echo back
             basic = f"{self.jira_user}:{self.jira_api_token.reveal()}".encode()
             values.append(Secret(base64.b64encode(basic).decode()))
         return [v.reveal() for v in values if v]
-
-    @property
-    def uses_redis(self) -> bool:
-        return bool(self.redis_url)
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw == "":
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be 0 or 1 (got {raw!r})")
-
-
-def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    """A whole-number variable; the error names it. Shared by every module that reads settings."""
-    raw = env.get(name, "").strip()
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number (got {raw!r})") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum} (got {value})")
-    return value
 
 
 def _secrets(env: Mapping[str, str], name: str) -> tuple[Secret, ...]:
@@ -225,9 +181,13 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Netw
     return tuple(found)
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate every variable; raise SettingsError naming the first bad one."""
-    env = os.environ if env is None else env
+def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None) -> Settings:
+    """Read and validate every variable of every section; raise SettingsError naming the first bad one.
+
+    `env` defaults to this process's environment; `overrides` (environment-style, e.g. a
+    test's `DATABASE_URL`) are laid over it.
+    """
+    env = {**(os.environ if env is None else env), **{k: str(v) for k, v in (overrides or {}).items()}}
     jira_field_map = _field_map(env)
     return Settings(
         database_url=_database_url(env),
@@ -240,25 +200,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jira_field_map=jira_field_map,
         jira_story_points_field=env.get("JIRA_STORY_POINTS_FIELD", "").strip()
         or jira_field_map.get("story_points"),
-        jira_notify_users=_flag(env, "JIRA_NOTIFY_USERS", True),
+        jira_notify_users=flag(env, "JIRA_NOTIFY_USERS", True),
         linear_api_key=Secret(env.get("LINEAR_API_KEY", "").strip()),
         linear_api_url=_http_url(env, "LINEAR_API_URL", DEFAULT_LINEAR_API_URL) or DEFAULT_LINEAR_API_URL,
         linear_webhook_secrets=_secrets(env, "LINEAR_WEBHOOK_SECRET"),
         linear_organization_id=env.get("LINEAR_ORGANIZATION_ID", "").strip() or None,
         secret_key=Secret(env.get("SECRET_KEY", "").strip()),
         admin_password=Secret(env.get("ADMIN_PASSWORD", "").strip()),
-        dry_run_requested=_flag(env, "FLOWKEEPER_DRY_RUN", True),
-        allow_unsigned=_flag(env, "FLOWKEEPER_ALLOW_UNSIGNED", False),
-        port=env_int(env, "PORT", 8000, minimum=1),
+        dry_run_requested=flag(env, "FLOWKEEPER_DRY_RUN", True),
+        allow_unsigned=flag(env, "FLOWKEEPER_ALLOW_UNSIGNED", False),
         max_body_bytes=env_int(env, "FLOWKEEPER_MAX_BODY_BYTES", 1_048_576, minimum=1024),
-        audit_retention_days=env_int(env, "FLOWKEEPER_AUDIT_RETENTION_DAYS", 180, minimum=1),
-        delivery_retention_days=env_int(env, "FLOWKEEPER_DELIVERY_RETENTION_DAYS", 14, minimum=1),
         log_format=_choice(env, "FLOWKEEPER_LOG_FORMAT", ("text", "json"), "text"),
         base_url=_http_url(env, "FLOWKEEPER_BASE_URL"),
-        metrics_token=Secret(env.get("FLOWKEEPER_METRICS_TOKEN", "").strip()),
         webhook_max_age=env_hours(env, "FLOWKEEPER_WEBHOOK_MAX_AGE", timedelta(hours=4)),
         trusted_proxies=_networks(env, "FLOWKEEPER_TRUSTED_PROXIES"),
         waiting_statuses=waiting_statuses(env),
+        sweeps=load_sweep_settings(env),
+        digests=load_digest_settings(env),
+        retention=load_retention_settings(env),
+        metrics=load_metrics_settings(env),
+        serve=load_serve_settings(env),
     )
 
 
@@ -272,3 +233,13 @@ def waiting_statuses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
             raise SettingsError(f"{name} takes TEAM=Status,Status;… with * for every team (got {part!r})")
         out[team.strip()] = statuses
     return out
+
+
+def read_rules_dir(env: Mapping[str, str] | None = None) -> Path | None:
+    """RULES_DIR alone, validated like in `load_settings`: for the rules commands, which need nothing else."""
+    return _rules_dir(os.environ if env is None else env)
+
+
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with `extra` laid over it, for a process it starts (gunicorn)."""
+    return {**os.environ, **extra}

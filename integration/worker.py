@@ -13,6 +13,7 @@ import sys
 from rq import SimpleWorker, Worker
 
 from integration.jobs import use_services
+from integration.observability import bind_figures
 from integration.queue import QUEUE_NAME
 from integration.services import build_services
 from integration.settings import Settings
@@ -24,6 +25,7 @@ def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> i
         return 2
     services = build_services(settings)
     use_services(services)
+    bind_figures(services.redis)
     assert services.redis is not None
     if fork:  # a forked job must not share the parent's database connections
         os.register_at_fork(after_in_child=lambda: services.store.engine.dispose(close=False))

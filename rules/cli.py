@@ -1,15 +1,15 @@
 """`rules check | test | explain | schema | simulate`: for rule authors and CI.
 
 `register(subparsers)` adds them under `flowkeeper rules`; `python -m rules.cli check`
-works on its own. Tracker I/O (`check --online`, simulate over the mirror) is injected
-by the caller; without it those commands say what they need.
+works on its own. Tracker I/O (`check --online`, simulate over the mirror) and the
+deployment's rule folder (`RULES_DIR`, from the settings) are injected by the caller;
+without them those commands say what they need, and the default rules are the built-in packs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -28,19 +28,20 @@ from rules.verdicts import explain, format_verdicts
 
 OnlineChecker = Callable[[RuleSet], list[str]]  # problems found on the trackers
 MirrorSource = Callable[[RuleSet], Iterable[tuple[Item, EvalContext]]]
+RulesDir = Callable[[], Path | None]  # the deployment's rule folder, asked only when no path is given
 
 
-def default_paths(paths: Sequence[str]) -> list[str | Path]:
-    """Explicit paths, else RULES_DIR, else the built-in packs."""
+def default_paths(paths: Sequence[str], rules_dir: RulesDir | None = None) -> list[str | Path]:
+    """Explicit paths, else the deployment's rule folder, else the built-in packs."""
     if paths:
         return list(paths)
-    rules_dir = os.environ.get("RULES_DIR")
-    return [rules_dir] if rules_dir else list(builtin_pack_paths())
+    folder = rules_dir() if rules_dir is not None else None
+    return [folder] if folder is not None else list(builtin_pack_paths())
 
 
-def _load(paths: Sequence[str]) -> RuleSet | None:
+def _load(paths: Sequence[str], rules_dir: RulesDir | None) -> RuleSet | None:
     try:
-        return load_ruleset(default_paths(paths))
+        return load_ruleset(default_paths(paths, rules_dir))
     except RuleFileError as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
@@ -49,7 +50,7 @@ def _load(paths: Sequence[str]) -> RuleSet | None:
 
 
 def cmd_check(args: argparse.Namespace, online: OnlineChecker | None = None) -> int:
-    ruleset = _load(args.paths)
+    ruleset = _load(args.paths, args.rules_dir)
     if ruleset is None:
         return 1
     summary = f"{len(ruleset.rules)} rules in {len(ruleset.sources)} files"
@@ -71,7 +72,7 @@ def cmd_check(args: argparse.Namespace, online: OnlineChecker | None = None) -> 
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    ruleset = _load(args.paths)
+    ruleset = _load(args.paths, args.rules_dir)
     if ruleset is None:
         return 1
     results = run_tests(ruleset)
@@ -97,7 +98,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not args.all and not args.rule:
         print("name a RULE or pass --all", file=sys.stderr)
         return 2
-    ruleset = _load(args.rules)
+    ruleset = _load(args.rules, args.rules_dir)
     if ruleset is None:
         return 1
     try:
@@ -139,7 +140,7 @@ def _items_file(path: str) -> list[tuple[Item, EvalContext]]:
 
 
 def cmd_simulate(args: argparse.Namespace, mirror: MirrorSource | None = None) -> int:
-    ruleset = _load(args.paths)
+    ruleset = _load(args.paths, args.rules_dir)
     if ruleset is None:
         return 1
     now = parse_time(args.now) or datetime.now(UTC)
@@ -158,7 +159,8 @@ def cmd_simulate(args: argparse.Namespace, mirror: MirrorSource | None = None) -
     return 0
 
 
-def add_commands(sub: Any, online: OnlineChecker | None = None, mirror: MirrorSource | None = None) -> None:
+def add_commands(sub: Any, online: OnlineChecker | None = None, mirror: MirrorSource | None = None,
+                 rules_dir: RulesDir | None = None) -> None:
     check = sub.add_parser("check", help="validate rule files")
     check.add_argument("paths", nargs="*")
     check.add_argument("--online", action="store_true", help="also check names against the trackers")
@@ -183,12 +185,15 @@ def add_commands(sub: Any, online: OnlineChecker | None = None, mirror: MirrorSo
     sim.add_argument("--items", help="JSON lines of items (default: the item mirror)")
     sim.add_argument("--now", help="ISO 8601 time (default: now)")
     sim.set_defaults(func=lambda a: cmd_simulate(a, mirror))
+    for command in (check, test, exp, schema, sim):
+        command.set_defaults(rules_dir=rules_dir)
 
 
-def register(subparsers: Any, online: OnlineChecker | None = None, mirror: MirrorSource | None = None) -> None:
+def register(subparsers: Any, online: OnlineChecker | None = None, mirror: MirrorSource | None = None,
+             rules_dir: RulesDir | None = None) -> None:
     """Add `rules …` to a parent CLI; each command sets `func(args) -> exit code`."""
     parser = subparsers.add_parser("rules", help="check, test and explain rule files")
-    add_commands(parser.add_subparsers(dest="rules_command", required=True), online, mirror)
+    add_commands(parser.add_subparsers(dest="rules_command", required=True), online, mirror, rules_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

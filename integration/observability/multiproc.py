@@ -1,27 +1,23 @@
-"""Choose prometheus-client's multiprocess mode before the library is first imported.
+"""The folder gunicorn's web processes share their webhook counts through.
 
-The library decides at import time whether values live in memory or in per-process
-files under `PROMETHEUS_MULTIPROC_DIR`. Under gunicorn every worker process counts its
-own requests, so they must share such a folder for `/metrics` to be right whichever
-worker answers the scrape. An operator may set the variable; otherwise, inside a
-gunicorn process, this module picks a folder per gunicorn master (the workers' parent)
+prometheus-client decides when it is first imported whether values live in memory or
+in per-process files under `PROMETHEUS_MULTIPROC_DIR`, and its documentation asks for the
+variable to be set before Python starts. So `flowkeeper serve` chooses the folder and
+starts gunicorn with the variable already set: every worker then counts into it, and
+`/metrics` is right whichever worker answers the scrape. An operator may set the variable
+(the metrics section of the settings); otherwise the folder is one per gunicorn master,
 so a restarted master never adds up files of an older run.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-from collections.abc import MutableMapping
 from pathlib import Path
 
-VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+from integration.settings_metrics import MetricsSettings
+
 _PREFIX = "flowkeeper-metrics-"
-
-
-def _under_gunicorn() -> bool:
-    return "gunicorn" in sys.modules or Path(sys.argv[0] if sys.argv else "").name == "gunicorn"
 
 
 def _alive(pid: int) -> bool:
@@ -47,17 +43,13 @@ def _remove_stale(base: Path) -> None:
                 pass
 
 
-def prepare(environ: MutableMapping[str, str] = os.environ, gunicorn: bool | None = None) -> str | None:
-    """Set `PROMETHEUS_MULTIPROC_DIR` for a gunicorn process; returns the folder (None: single process)."""
-    given = environ.get(VARIABLE)
-    if given:
-        Path(given).mkdir(parents=True, exist_ok=True)
-        return given
-    if not (_under_gunicorn() if gunicorn is None else gunicorn):
-        return None
+def folder_for_gunicorn(settings: MetricsSettings, master_pid: int) -> Path:
+    """The operator's folder, else a fresh one for the gunicorn master that will run as `master_pid`."""
+    if settings.multiproc_dir is not None:
+        settings.multiproc_dir.mkdir(parents=True, exist_ok=True)
+        return settings.multiproc_dir
     base = Path(tempfile.gettempdir())
     _remove_stale(base)
-    folder = base / f"{_PREFIX}{os.getppid()}"
+    folder = base / f"{_PREFIX}{master_pid}"
     folder.mkdir(parents=True, exist_ok=True)
-    environ[VARIABLE] = str(folder)
-    return str(folder)
+    return folder

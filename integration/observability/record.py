@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from integration.observability.figures import Figures, MemoryFigures, RedisFigures, figure_key
+from integration.observability.figures import Figures, MemoryFigures, figure_key
 
 if TYPE_CHECKING:
     from integration.store.audit import AuditEntry
@@ -33,26 +32,17 @@ _guard = threading.Lock()
 
 
 def figures() -> Figures:
-    """This process's figures: chosen once, from REDIS_URL unless `use_figures` chose already."""
+    """This process's figures: in memory until its start chose otherwise (`bind_figures`, `use_figures`)."""
     global _figures
     if _figures is None:
         with _guard:
             if _figures is None:
-                _figures = _from_environment()
+                _figures = MemoryFigures()
     return _figures
 
 
-def _from_environment() -> Figures:
-    url = os.environ.get("REDIS_URL", "").strip()
-    if not url:
-        return MemoryFigures()
-    from integration.queue import redis_connection
-
-    return RedisFigures(redis_connection(url))
-
-
 def use_figures(chosen: Figures | None) -> None:
-    """Let a process (or a test) say where its figures go; None chooses again from the environment."""
+    """Let a process (or a test) say where its figures go; None goes back to memory."""
     global _figures
     with _guard:
         previous, _figures = _figures, chosen

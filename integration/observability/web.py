@@ -3,15 +3,14 @@
 Webhook answers are counted by the web process itself (prometheus-client, in
 multiprocess mode under gunicorn so every worker's counts add up); everything else is
 read at scrape time by `ScrapeCollector`. `/metrics` may be limited to callers that
-send `Authorization: Bearer $FLOWKEEPER_METRICS_TOKEN`.
+send `Authorization: Bearer $FLOWKEEPER_METRICS_TOKEN` (the metrics section of the settings).
 """
 
 from __future__ import annotations
 
 import hmac
-import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
@@ -21,9 +20,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from integration.observability.collector import ScrapeCollector
-from integration.observability.multiproc import VARIABLE
 
-TOKEN_VARIABLE = "FLOWKEEPER_METRICS_TOKEN"
 WEBHOOK_ENDPOINTS = {"webhooks.jira": "jira", "webhooks.linear": "linear"}
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _STARTED = "flowkeeper.started"
@@ -47,10 +44,8 @@ ACK_SECONDS = Histogram(
 blueprint = Blueprint("observability", __name__)
 
 
-def init_app(app: Flask, env: Mapping[str, str] | None = None) -> None:
+def init_app(app: Flask) -> None:
     """Register `/metrics`, `/openapi.yaml` and the webhook timing hooks."""
-    env = os.environ if env is None else env
-    app.config["FLOWKEEPER_METRICS_TOKEN"] = (env.get(TOKEN_VARIABLE) or "").strip()
     app.register_blueprint(blueprint)
     app.before_request(_start_clock)
     app.after_request(_count_webhook)
@@ -82,8 +77,9 @@ class _WebMetrics:
 
 def scrape_registry(services: Any) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    if os.environ.get(VARIABLE):
-        MultiProcessCollector(registry)
+    folder = services.settings.metrics.multiproc_dir
+    if folder is not None:  # gunicorn's workers: add up every worker's files
+        MultiProcessCollector(registry, path=str(folder))
     else:
         registry.register(_WebMetrics())  # type: ignore[arg-type]
     registry.register(ScrapeCollector(services))  # type: ignore[arg-type]
@@ -100,7 +96,8 @@ def _authorized(token: str) -> bool:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    if not _authorized(current_app.config.get("FLOWKEEPER_METRICS_TOKEN", "")):
+    services = current_app.extensions["flowkeeper"].services
+    if not _authorized(services.settings.metrics.token.reveal()):
         response = Response(
             "metrics need Authorization: Bearer <FLOWKEEPER_METRICS_TOKEN>\n",
             status=401,
@@ -108,7 +105,6 @@ def metrics() -> Response:
         )
         response.headers["WWW-Authenticate"] = 'Bearer realm="flowkeeper-metrics"'
         return response
-    services = current_app.extensions["flowkeeper"].services
     return Response(generate_latest(scrape_registry(services)), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -11,17 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from croniter import croniter
 
+from integration.settings_digests import Allowlist, DigestConfigError
+
 DEFAULT_SCHEDULE = "0 8 * * 1"  # Mondays 08:00 UTC
 TRACKERS = ("jira", "linear")
-
-
-class DigestConfigError(ValueError):
-    """The digest file or the allowlist is wrong; the message names the entry."""
 
 
 @dataclass(frozen=True)
@@ -42,66 +39,6 @@ class DigestSpec:
     def targets(self) -> list[tuple[str, str]]:
         pairs = (("comment", self.comment_on), ("file", self.file), ("webhook", self.webhook))
         return [(kind, value) for kind, value in pairs if value]
-
-
-@dataclass(frozen=True)
-class Allowlist:
-    url_prefixes: tuple[str, ...] = ()
-    folders: tuple[Path, ...] = ()
-
-    @classmethod
-    def parse(cls, raw: str) -> Allowlist:
-        urls, folders = [], []
-        for part in filter(None, (p.strip() for p in raw.split(","))):
-            if part.startswith(("http://", "https://")):
-                if not urlsplit(part).netloc:
-                    raise DigestConfigError(f"FLOWKEEPER_DIGEST_ALLOW: {part!r} has no host")
-                urls.append(part)
-            elif part.startswith("/"):
-                folders.append(Path(part).resolve())
-            else:
-                raise DigestConfigError("FLOWKEEPER_DIGEST_ALLOW entries are https:// prefixes or absolute "
-                                        f"folders (got {part!r})")
-        return cls(tuple(urls), tuple(folders))
-
-    def allows_url(self, url: str) -> bool:
-        """Same scheme, host and port, and a path under an allowed one on a segment boundary.
-
-        Compared as parsed URLs, never as strings: `…/T0001` does not allow `…/T00012345`,
-        and a target with userinfo, dot segments (also percent-encoded) or encoded
-        slashes is refused outright, since the receiving server may decode them.
-        """
-        target = _parsed(url)
-        if target is None:
-            return False
-        return any((allowed := _parsed(prefix)) is not None and target[0] == allowed[0]
-                   and target[1][: len(allowed[1])] == allowed[1] for prefix in self.url_prefixes)
-
-    def allows_file(self, path: Path) -> bool:
-        resolved = path.resolve()
-        return any(resolved.is_relative_to(folder) for folder in self.folders)
-
-
-_ENCODED_TRICKS = ("%2e", "%2f", "%5c", "%00")
-
-
-def _parsed(url: str) -> tuple[tuple[str, str, int], list[str]] | None:
-    """(scheme, host, port) and the path's segments, or None for a URL that must not be trusted."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return None
-    lowered = parts.path.lower()
-    if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "\\" in url
-            or any(trick in lowered for trick in _ENCODED_TRICKS)):
-        return None
-    segments = parts.path.split("/")[1:]
-    if any(segment in (".", "..") for segment in segments):
-        return None
-    if segments and segments[-1] == "":
-        segments = segments[:-1]  # `/fk/` and `/fk` name the same folder of hooks
-    return (parts.scheme, parts.hostname.lower(), port), segments
 
 
 def _spec(n: int, raw: Any) -> DigestSpec:

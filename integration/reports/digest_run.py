@@ -7,7 +7,6 @@ period, target) makes a re-run of the schedule or two workers racing post once.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -184,19 +183,14 @@ def run_due(services: Any, now: datetime, specs: Iterable[DigestSpec], allow: Al
     return out
 
 
-def digest_env() -> tuple[tuple[DigestSpec, ...], Allowlist]:
-    return load_digests(os.environ.get("FLOWKEEPER_DIGESTS")), Allowlist.parse(
-        os.environ.get("FLOWKEEPER_DIGEST_ALLOW", ""))
-
-
 def run_digest_command(settings: Any, args: argparse.Namespace) -> int:
     """`flowkeeper digest`: print each digest, or with --post deliver it."""
     from integration.reports.sources import catalog_from_rules_dir
     from integration.services import build_services
 
     try:
-        specs = load_digests(args.config) if args.config else digest_env()[0]
-        allow = digest_env()[1]
+        specs = load_digests(args.config or settings.digests.file)
+        allow = settings.digests.allow
     except DigestConfigError as error:
         print(f"flowkeeper digest: {error}", file=sys.stderr)
         return 2

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from integration.reports.digest_run import digest_env, run_due
+from integration.reports.digest_config import load_digests
+from integration.reports.digest_run import run_due
 from integration.reports.sources import catalog_from_rules_dir
 from integration.services import Services, utcnow
 
@@ -25,11 +26,11 @@ def deliver_due_digests(now: datetime | None = None) -> str:
 
 def deliver_digests_with(services: Services, now: datetime | None = None) -> str:
     """Deliver every digest whose schedule ticked since its last delivery (also the embedded clock's)."""
-    specs, allow = digest_env()
+    specs = load_digests(services.settings.digests.file)  # read at each delivery: edits need no restart
     if not specs:
         return "no digests configured"
     catalog = catalog_from_rules_dir(services.settings.rules_dir)
-    deliveries = run_due(services, now or utcnow(), specs, allow, catalog)
+    deliveries = run_due(services, now or utcnow(), specs, services.settings.digests.allow, catalog)
     for d in deliveries:
         log.info("reports.digest %s", d.line())
     return "; ".join(d.line() for d in deliveries) or "no digest due"

@@ -11,9 +11,9 @@ from collections.abc import Collection
 
 from sqlalchemy import func, select
 
+from integration.settings_sweeps import SweepSettings
 from integration.store.store import Store
 from integration.store.tables import items
-from integration.sweeps.config import SweepSettings
 from rules.model import StatusCategory
 from rules.ruleset import SweepLimits
 

@@ -13,14 +13,12 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from integration.settings import Settings, SettingsError, load_settings
-from integration.sweeps.config import load_sweep_settings
 
 TRACKERS = ("jira", "linear")
 
 
 def _settings() -> Settings:
     try:
-        load_sweep_settings()  # a bad sweep variable stops the command with its name
         return load_settings()
     except SettingsError as error:
         print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
@@ -28,9 +26,12 @@ def _settings() -> Settings:
 
 
 def _services(settings: Settings):  # type: ignore[no-untyped-def]
+    from integration.observability import bind_figures
     from integration.services import build_services
 
-    return build_services(settings)
+    services = build_services(settings)
+    bind_figures(services.redis)  # a sweep run here is counted where /metrics reads
+    return services
 
 
 def cmd_cron(args: argparse.Namespace) -> int:

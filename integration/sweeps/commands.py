@@ -13,8 +13,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from integration.settings_sweeps import CommandPolicy, SweepSettings
 from integration.store.audit import AuditEntry, Outcome
-from integration.sweeps.config import CommandPolicy, SweepSettings
 from integration.sweeps.snooze import Snoozes
 from rules.durations import DurationError, Unit, parse_duration
 from rules.model import (

@@ -16,12 +16,13 @@ from typing import Any
 from rq.cron import CronJob, CronScheduler
 from rq.utils import now as rq_now
 
+from integration.observability import bind_figures
 from integration.queue import QUEUE_NAME
 from integration.reports.jobs import deliver_due_digests
 from integration.retention import retention_job
 from integration.services import Services, build_services
 from integration.settings import Settings
-from integration.sweeps.config import SweepSettings, current_sweep_settings
+from integration.settings_sweeps import SweepSettings
 from integration.sweeps.jobs import reconcile, start_sweep
 from integration.sweeps.schedule import Schedule, sweep_targets
 
@@ -47,6 +48,8 @@ class SweepScheduler(CronScheduler):
     """RQ's CronScheduler, accepting jobs built here (zoned cron, named per rule and tracker)."""
 
     def add(self, job: CronJob) -> CronJob:
+        # RQ 3's public `register()` builds a plain CronJob (machine-zone cron) from arguments and
+        # offers no way to add a job object, so a zoned job goes on the scheduler's list directly.
         self._cron_jobs.append(job)
         log.info("cron.registered", extra={"job": job.name, "cron": job.cron, "interval": job.interval})
         return job
@@ -82,7 +85,8 @@ def run_cron(settings: Settings) -> int:
               file=sys.stderr)
         return 2
     services = build_services(settings)
-    scheduler = build_scheduler(services, current_sweep_settings())
+    bind_figures(services.redis)
+    scheduler = build_scheduler(services, settings.sweeps)
     if not scheduler.get_jobs():
         print("flowkeeper: no scheduled rule applies to a configured tracker; the clock has nothing to do",
               file=sys.stderr)

@@ -15,9 +15,9 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from integration.reports.jobs import deliver_digests_with
-from integration.retention import RetentionPolicy, run_retention
+from integration.retention import run_retention
 from integration.services import Services, utcnow
-from integration.sweeps.config import SweepSettings, current_sweep_settings
+from integration.settings_sweeps import SweepSettings
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.runs import SweepRuns
 from integration.sweeps.schedule import SweepTarget, sweep_targets
@@ -35,7 +35,7 @@ class EmbeddedScheduler:
     def __init__(self, services: Services, settings: SweepSettings | None = None, *, poll_seconds: float = 30.0,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.services = services
-        self.settings = settings or current_sweep_settings()
+        self.settings = settings or services.settings.sweeps
         self.poll_seconds = poll_seconds
         self.clock = clock
         self._stop = threading.Event()
@@ -89,8 +89,7 @@ class EmbeddedScheduler:
 
     @staticmethod
     def _retention(services: Services, now: datetime) -> str:
-        policy = RetentionPolicy.from_settings(services.settings)
-        return str(asdict(run_retention(services.store, services.redis, policy, now)))
+        return str(asdict(run_retention(services.store, services.redis, services.settings.retention, now)))
 
     def _sweep(self, target: SweepTarget, now: datetime) -> str:
         sweeper = Sweeper(self.services, self.settings, clock=self.clock)

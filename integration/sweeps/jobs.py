@@ -56,11 +56,11 @@ def approve_held(batch_id: int, by: str) -> str:
 
 def reconcile(tracker: str) -> str:
     from integration.services import utcnow
-    from integration.sweeps.config import current_sweep_settings
     from integration.sweeps.sync import reconcile as run_reconcile
     from integration.sweeps.sync import reconcile_due
 
-    services, every = worker_services(), current_sweep_settings().reconcile_every
+    services = worker_services()
+    every = services.settings.sweeps.reconcile_every
     if every is not None and not reconcile_due(services, tracker, every, utcnow()):
         return f"{tracker} reconcile skipped: it ran less than {every / 2} ago"
     return run_reconcile(services, tracker).describe()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from integration.sweeps.config import SweepSettings
+from integration.settings_sweeps import SweepSettings
 from rules.model import Tracker
 
 
@@ -24,10 +24,6 @@ class Schedule:
 
     every: str | timedelta
     tz: str = "UTC"
-
-    @property
-    def is_cron(self) -> bool:
-        return isinstance(self.every, str)
 
     def describe(self) -> str:
         if isinstance(self.every, str):

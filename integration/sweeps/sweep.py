@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from integration.codec import from_jsonable, to_jsonable
 from integration.judge import Judge
 from integration.services import Services, utcnow
+from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditEntry, Outcome
 from integration.sweeps.applier import ApplyingContext, apply_rows
 from integration.sweeps.blast import blast_limit, hold_reason, scope_size, write_budget
-from integration.sweeps.config import SweepSettings, current_sweep_settings
 from integration.sweeps.locks import Leases, leases_for
 from integration.sweeps.planner import PlanningContext, plan_page
 from integration.sweeps.runs import ACTIVE, Run, SweepRuns, lease_name
@@ -79,7 +79,7 @@ class Sweeper:
                  clock=utcnow, force_dry_run: bool = False) -> None:  # type: ignore[no-untyped-def]
         self.services = services
         self.store = services.store
-        self.settings = settings or current_sweep_settings()
+        self.settings = settings or services.settings.sweeps
         self.leases = leases or leases_for(services.redis, services.store.engine)
         self.clock = clock
         self.force_dry_run = force_dry_run

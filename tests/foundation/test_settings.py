@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from integration.cli import main
 from integration.settings import Secret, SettingsError, load_settings
 
 
@@ -39,6 +42,14 @@ def test_heroku_postgres_url_is_accepted() -> None:
         ({"JIRA_FIELD_MAP": "severity"}, "JIRA_FIELD_MAP"),
         ({"RULES_DIR": "/no/such/folder"}, "RULES_DIR"),
         ({"FLOWKEEPER_LOG_FORMAT": "xml"}, "FLOWKEEPER_LOG_FORMAT"),
+        ({"WEB_CONCURRENCY": "two"}, "WEB_CONCURRENCY"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        ({"FLOWKEEPER_SWEEP_INTERVAL": "whenever"}, "FLOWKEEPER_SWEEP_INTERVAL"),
+        ({"FLOWKEEPER_BLAST_RADIUS_SHARE": "150%"}, "FLOWKEEPER_BLAST_RADIUS_SHARE"),
+        ({"FLOWKEEPER_DIGESTS": "/no/such/digests.yml"}, "FLOWKEEPER_DIGESTS"),
+        ({"FLOWKEEPER_DIGEST_ALLOW": "relative/folder"}, "FLOWKEEPER_DIGEST_ALLOW"),
+        ({"FLOWKEEPER_FAILED_JOB_RETENTION_DAYS": "0"}, "FLOWKEEPER_FAILED_JOB_RETENTION_DAYS"),
+        ({"FLOWKEEPER_AUDIT_RETENTION_DAYS": "a year"}, "FLOWKEEPER_AUDIT_RETENTION_DAYS"),
     ],
 )
 def test_bad_value_names_the_variable(env: dict[str, str], variable: str) -> None:
@@ -58,3 +69,33 @@ def test_field_map_and_story_points() -> None:
     s = load_settings({"JIRA_FIELD_MAP": "severity=customfield_10050, story_points=customfield_10016"})
     assert s.jira_field_map == {"severity": "customfield_10050", "story_points": "customfield_10016"}
     assert s.jira_story_points_field == "customfield_10016"
+
+
+def test_each_feature_has_its_section_with_the_documented_defaults() -> None:
+    s = load_settings({})
+    assert s.serve.port == 8000 and s.serve.web_concurrency == 2
+    assert s.sweeps.write_budget == 200 and s.sweeps.blast_items == 25
+    assert (s.retention.audit_days, s.retention.delivery_days, s.retention.failed_job_days) == (180, 14, 30)
+    assert s.digests.file is None and s.digests.allow.url_prefixes == ()
+    assert not s.metrics.token and s.metrics.multiproc_dir is None
+
+
+def test_sections_read_their_variables(tmp_path: Path) -> None:
+    digests = tmp_path / "digests.yml"
+    digests.write_text("digests: []\n", encoding="utf-8")
+    s = load_settings({"PORT": "5005", "WEB_CONCURRENCY": "4", "FLOWKEEPER_SWEEP_WRITE_BUDGET": "7",
+                       "FLOWKEEPER_DIGESTS": str(digests), "FLOWKEEPER_DIGEST_ALLOW": "https://hooks.example.com/fk/",
+                       "FLOWKEEPER_METRICS_TOKEN": "scrape-me-please", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    assert (s.serve.port, s.serve.web_concurrency, s.sweeps.write_budget) == (5005, 4, 7)
+    assert s.digests.file == digests and s.digests.allow.allows_url("https://hooks.example.com/fk/team")
+    assert s.metrics.token.reveal() == "scrape-me-please" and s.metrics.multiproc_dir == tmp_path
+    assert "scrape-me-please" in s.secrets() and "scrape-me-please" not in repr(s)
+
+
+def test_a_bad_value_stops_the_command_naming_the_variable(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", "lots")
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve"])
+    assert stopped.value.code == 2
+    assert "configuration error: WEB_CONCURRENCY must be a whole number (got 'lots')" in capsys.readouterr().err

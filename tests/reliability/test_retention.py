@@ -11,13 +11,14 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from integration.queue import QUEUE_NAME
-from integration.retention import RetentionPolicy, run_retention
+from integration.retention import run_retention
 from integration.settings import SettingsError, load_settings
+from integration.settings_retention import RetentionSettings
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from integration.store.store import Store
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-POLICY = RetentionPolicy(audit_days=180, delivery_days=14, failed_job_days=30)
+POLICY = RetentionSettings(audit_days=180, delivery_days=14, failed_job_days=30)
 
 
 def audit(store: Store, age_days: int, reason: str) -> None:
@@ -81,14 +82,13 @@ def test_failed_jobs_past_retention_are_deleted_with_their_data(store: Store, re
     assert Queue(QUEUE_NAME, connection=connection).count == 1
 
 
-def test_policy_reads_the_settings_and_validates_its_own_variable() -> None:
-    settings = load_settings(
-        {"FLOWKEEPER_AUDIT_RETENTION_DAYS": "90", "FLOWKEEPER_DELIVERY_RETENTION_DAYS": "7"}
-    )
-    policy = RetentionPolicy.from_settings(settings, {"FLOWKEEPER_FAILED_JOB_RETENTION_DAYS": "10"})
+def test_retention_is_a_section_of_the_settings_and_a_bad_value_is_named() -> None:
+    settings = load_settings({"FLOWKEEPER_AUDIT_RETENTION_DAYS": "90", "FLOWKEEPER_DELIVERY_RETENTION_DAYS": "7",
+                              "FLOWKEEPER_FAILED_JOB_RETENTION_DAYS": "10"})
+    policy = settings.retention
     assert (policy.audit_days, policy.delivery_days, policy.failed_job_days) == (90, 7, 10)
     with pytest.raises(SettingsError, match="FLOWKEEPER_FAILED_JOB_RETENTION_DAYS"):
-        RetentionPolicy.from_settings(settings, {"FLOWKEEPER_FAILED_JOB_RETENTION_DAYS": "0"})
+        load_settings({"FLOWKEEPER_FAILED_JOB_RETENTION_DAYS": "0"})
 
 
 def test_cli_command_purges_and_says_how_much(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from integration.cli import main as flowkeeper
 from rules.cli import main, register
 from rules.loader import builtin_pack_paths, load_ruleset
 from tests.rules.helpers import write_rules
@@ -48,8 +49,21 @@ def test_check_uses_rules_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               capsys: pytest.CaptureFixture[str]) -> None:
     write_rules(tmp_path, "version: 1\nrules: []\n", "team.yml")
     monkeypatch.setenv("RULES_DIR", str(tmp_path))
-    assert main(["check"]) == 0
+    assert flowkeeper(["rules", "check"]) == 0
     assert "ok: 0 rules in 1 files" in capsys.readouterr().out
+
+
+def test_a_rules_dir_that_is_not_a_folder_is_named(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("RULES_DIR", "/no/such/folder")
+    with pytest.raises(SystemExit) as stopped:
+        flowkeeper(["rules", "check"])
+    assert stopped.value.code == 2 and "RULES_DIR must be a folder" in capsys.readouterr().err
+
+
+def test_the_standalone_form_checks_the_built_in_packs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    assert f"in {len(list(builtin_pack_paths()))} files" in capsys.readouterr().out
 
 
 def test_check_online_needs_the_trackers(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,9 +11,9 @@ from rq import SimpleWorker
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME
 from integration.services import utcnow
+from integration.settings_sweeps import load_sweep_settings
 from integration.store.audit import AuditFilter
 from integration.sweeps import held
-from integration.sweeps.config import current_sweep_settings, load_sweep_settings
 from integration.sweeps.dispatch import RqDispatch
 from integration.sweeps.runs import SweepRuns
 from tests.sweeps.fakesite import ADA, FakeIssue
@@ -35,21 +35,22 @@ rules:
 
 
 @pytest.fixture
-def sweep_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Set FLOWKEEPER_* sweep variables for the workers (which read their environment)."""
-    def setenv(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        current_sweep_settings.cache_clear()
-    yield setenv
-    current_sweep_settings.cache_clear()
+def sweep_variables() -> dict[str, str]:
+    return {}
 
 
 @pytest.fixture
-def rq_world(make_world: Callable[..., World], redis_url: str) -> Iterator[Callable[..., World]]:
+def sweep_env(sweep_variables: dict[str, str]) -> Callable[..., None]:
+    """Set FLOWKEEPER_* sweep variables for the world's settings (the workers use its services)."""
+    return lambda **values: sweep_variables.update(values)
+
+
+@pytest.fixture
+def rq_world(make_world: Callable[..., World], redis_url: str,
+             sweep_variables: dict[str, str]) -> Iterator[Callable[..., World]]:
     def make(tracker: str = "jira", rules: str = FLAG_RULES) -> World:
         world = make_world(tracker, rules=rules, now=utcnow(), redis_url=redis_url,
-                           settings=load_sweep_settings())
+                           settings=load_sweep_settings(sweep_variables))
         use_services(world.services)
         return world
     yield make

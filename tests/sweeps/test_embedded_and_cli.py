@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from integration.services import utcnow
+from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditFilter
 from integration.sweeps.cli import main
-from integration.sweeps.config import SweepSettings, current_sweep_settings
 from integration.sweeps.embedded import EmbeddedScheduler
 from integration.sweeps.runs import SweepRuns
 from tests.sweeps.fakesite import ADA, FakeIssue
@@ -77,9 +77,7 @@ def cli_env(make_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch, d
                         "FLOWKEEPER_BLAST_RADIUS_ITEMS": "1", "FLOWKEEPER_BLAST_RADIUS_SHARE": "0"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("REDIS_URL", raising=False)
-    current_sweep_settings.cache_clear()
-    yield world
-    current_sweep_settings.cache_clear()
+    return world
 
 
 def test_sweep_command_dry_run_then_hold_then_approve(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ import responses
 from integration.pipeline import Pipeline
 from integration.services import Services, build_services
 from integration.settings import load_settings
-from integration.sweeps.config import SweepSettings
+from integration.settings_sweeps import SweepSettings
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.runs import Run, SweepRuns
 from integration.sweeps.sweep import Sweeper
@@ -79,7 +79,8 @@ class World:
         else:
             self.fake = fake_linear.FakeLinear(self.site).install(mock)
             clients = {"linear": linear_client()}
-        self.services: Services = build_services(load_settings(env), clients=clients)
+        self.services: Services = build_services(replace(load_settings(env), sweeps=self.sweep_settings),
+                                                 clients=clients)
 
     # ---- time ----------------------------------------------------------------------------
     def at(self, moment: datetime) -> None:
@@ -105,7 +106,7 @@ class World:
 
     def pipeline(self) -> Pipeline:
         ruleset = self.services.rules
-        return replace(self.services.pipeline(), clock=self.clock, sweep_settings=self.sweep_settings,
+        return replace(self.services.pipeline(), clock=self.clock,
                        rule_names=lambda: [r.name for r in ruleset.current().rules])
 
     def deliver(self, payload: dict[str, Any]) -> str:

@@ -1,19 +1,17 @@
-"""Sweep settings from environment variables, validated once and named when wrong.
+"""The sweeps section of the settings: schedules, budgets, the blast-radius hold, commands.
 
-Kept beside the sweeps (not in `integration.settings`) so the feature's knobs live with
-the code that reads them; every process reads the same variables, so a worker, the
-clock and the web process agree.
+Loaded with every other section by `integration.settings.load_settings` at start-up (a
+bad value stops the process naming the variable); every process reads the same
+variables, so a worker, the clock and the web process agree.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 
-from integration.settings import SettingsError, env_int
+from integration.settings_values import SettingsError, env_int, text_of
 from rules.durations import DurationError, parse_duration
 
 DEFAULT_INTERVAL = timedelta(minutes=30)
@@ -50,10 +48,6 @@ class SweepSettings:
     commands: CommandPolicy = field(default_factory=CommandPolicy)
 
 
-def _text(env: Mapping[str, str], name: str) -> str:
-    return env.get(name, "").strip()
-
-
 def parse_schedule_text(raw: str, name: str) -> str | timedelta:
     """'every 30 minutes', '30 minutes', '1h' → an interval; anything else must be cron."""
     text = raw.strip()
@@ -78,7 +72,7 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, minimum: int 
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = _text(env, name)
+    raw = text_of(env, name)
     if not raw:
         return default
     try:
@@ -91,7 +85,7 @@ def _share(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def _period(env: Mapping[str, str], name: str, default: timedelta | None) -> timedelta | None:
-    raw = _text(env, name)
+    raw = text_of(env, name)
     if not raw:
         return default
     if raw.lower() in {"0", "off", "never"}:
@@ -105,7 +99,7 @@ def _period(env: Mapping[str, str], name: str, default: timedelta | None) -> tim
 
 def _commands(env: Mapping[str, str]) -> CommandPolicy:
     """`FLOWKEEPER_COMMANDS_FROM=assignee,lead@example.com` — unset or 'anyone' lets anyone."""
-    parts = [p.strip() for p in _text(env, "FLOWKEEPER_COMMANDS_FROM").split(",") if p.strip()]
+    parts = [p.strip() for p in text_of(env, "FLOWKEEPER_COMMANDS_FROM").split(",") if p.strip()]
     if not parts or any(p.lower() == "anyone" for p in parts):
         return CommandPolicy()
     lowered = [p.casefold() for p in parts]
@@ -117,10 +111,9 @@ def _commands(env: Mapping[str, str]) -> CommandPolicy:
     )
 
 
-def load_sweep_settings(env: Mapping[str, str] | None = None) -> SweepSettings:
+def load_sweep_settings(env: Mapping[str, str]) -> SweepSettings:
     """Read and validate the sweep variables; SettingsError names the first bad one."""
-    env = os.environ if env is None else env
-    raw_interval = _text(env, "FLOWKEEPER_SWEEP_INTERVAL")
+    raw_interval = text_of(env, "FLOWKEEPER_SWEEP_INTERVAL")
     return SweepSettings(
         default_schedule=parse_schedule_text(raw_interval, "FLOWKEEPER_SWEEP_INTERVAL")
         if raw_interval
@@ -135,8 +128,3 @@ def load_sweep_settings(env: Mapping[str, str] | None = None) -> SweepSettings:
         commands=_commands(env),
     )
 
-
-@lru_cache(maxsize=1)
-def current_sweep_settings() -> SweepSettings:
-    """This process's sweep settings (from its environment), read once."""
-    return load_sweep_settings()
