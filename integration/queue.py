@@ -61,12 +61,6 @@ class RedisDeliveryQueue:
         self.queue = Queue(name, connection=connection)
         self._registered = False
 
-    def _register_queue(self) -> None:
-        """Add the queue to RQ's set of queues once, instead of once per delivery."""
-        if not self._registered:
-            self.connection.sadd(self.queue.redis_queues_keys, self.queue.key)
-            self._registered = True
-
     def submit(self, tracker: str, delivery_id: str, envelope: dict[str, Any], now: datetime) -> bool:
         job = Job.create(
             JOB_FUNC,
@@ -81,10 +75,14 @@ class RedisDeliveryQueue:
             description=f"{tracker} delivery {delivery_id}",
         )
         try:
-            self._register_queue()
-            # RQ's unique enqueue: check, save and push in one Lua script (one round trip).
-            # `enqueue_job` would add a SADD transaction per call; the queue is registered once above.
-            self.queue._enqueue_job(job, unique=True)
+            with self.connection.pipeline() as registration:
+                # RQ's public unique enqueue: the dedupe check, save and push run in one Lua script
+                # on the connection (one round trip). The SADD registering the queue, which RQ puts
+                # on the pipeline, is sent once per process, not once per delivery.
+                self.queue.enqueue_job(job, pipeline=registration, unique=True)
+                if not self._registered or len(registration) > 1:  # > 1: RQ queued more than the SADD
+                    registration.execute()
+                    self._registered = True
             return True
         except DuplicateJobError:
             return False

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from sqlalchemy.exc import OperationalError
 
@@ -78,13 +77,3 @@ class EmbeddedRunner:
             if not handled:
                 self._stop.wait(self.poll_seconds)
         log.info("runner.stopped")
-
-
-def wait_idle(services: Services, timeout: float = 10.0) -> bool:
-    """For tests and `replay`: wait until nothing is pending."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not services.store.deliveries.next_pending(limit=1, include_processing=True):
-            return True
-        time.sleep(0.05)
-    return False

@@ -278,8 +278,3 @@ def _reason(rule: Rule, step: Step) -> str:
     if step.after is None:
         return f"'{rule.name}' holds: {rule.summary}"
     return f"'{rule.name}' escalation step {step.id}: {rule.clock_name} older than {step.after}"
-
-
-def evaluate_all(ruleset: RuleSet, items: list[tuple[Item, EvalContext]], now: datetime) -> list[Plan]:
-    """Sweep helper: the same `now` for every item, so cutoffs are computed once."""
-    return [evaluate(ruleset, item, None, now, ctx) for item, ctx in items]
