@@ -24,7 +24,13 @@ from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
 from integration.sweeps.commands import COMMAND_RULE, CommandHandler
 from integration.sweeps.snooze import Snoozes
-from integration.trackers.base import NotFound, TrackerClient, TrackerError
+from integration.trackers.base import (
+    NotFound,
+    OrganizationScoped,
+    SiteFactsReporting,
+    TrackerClient,
+    TrackerError,
+)
 from integration.trackers.understand import understand
 from rules.model import ActorKind, Event, EventKind, Item, Person, Plan
 from rules.ruleset import RuleSet
@@ -129,16 +135,14 @@ class Pipeline:
             log.warning("tracker.%s.whoami_failed", tracker, extra={"error": str(error)})
             return None
         self.store.service.put(f"{tracker}.whoami", {"id": me.id, "name": me.name}, self.clock())
-        facts = getattr(client, "site_facts", None)
-        if callable(facts):  # Jira: e.g. the story points field the receiver's normalizer reads
+        if isinstance(client, SiteFactsReporting):  # Jira: e.g. the story points field the receiver reads
             try:
-                self.store.service.put(f"{tracker}.site_facts", facts(), self.clock())
+                self.store.service.put(f"{tracker}.site_facts", client.site_facts(), self.clock())
             except TrackerError as error:
                 log.warning("tracker.%s.site_facts_failed", tracker, extra={"error": str(error)})
-        organization = getattr(client, "organization_id", None)
-        if callable(organization):  # Linear: the receiver refuses deliveries for other organizations
+        if isinstance(client, OrganizationScoped):  # Linear: the receiver refuses other organizations
             try:
-                self.store.service.put(f"{tracker}.organization_id", organization(), self.clock())
+                self.store.service.put(f"{tracker}.organization_id", client.organization_id(), self.clock())
             except TrackerError as error:
                 log.warning("tracker.%s.organization_failed", tracker, extra={"error": str(error)})
         return me

@@ -138,7 +138,6 @@ def test_webhooks_and_the_pipeline_import_no_sweeps_module() -> None:
     assert _importers_of("integration.sweeps", "webhooks") + _importers_of("integration.sweeps", "integration.pipeline") == []
 
 
-@pytest.mark.xfail(strict=True, reason="tracker clients still import the webhooks' normalizers (issue 12)")
 def test_tracker_packages_import_nothing_from_webhooks() -> None:
     """`webhooks/` uses the tracker packages, never the reverse."""
     assert _importers_of("webhooks", "integration.trackers") == []

@@ -23,8 +23,8 @@ from integration.judge import Judge
 from integration.store.audit import Outcome
 from integration.store.store import Store
 from integration.sweeps.writes import PlannedWrite, SweepWrites
-from integration.trackers.base import TrackerClient
-from integration.trackers.linear.ratelimit import RateBudget, pause_needed
+from integration.trackers.base import RateLimitReporting, TrackerClient
+from integration.trackers.linear.ratelimit import pause_needed
 from rules.model import Item, Plan
 from rules.ruleset import Rule
 
@@ -55,9 +55,9 @@ class ChunkResult:
 
 def rate_wait(client: TrackerClient | None, now_ms: float | None = None) -> float:
     """Seconds to wait before writing, from the tracker's own rate-limit headers (Linear sends them)."""
-    budget = getattr(getattr(client, "gateway", None), "budget", None)
-    if not isinstance(budget, RateBudget):
+    if not isinstance(client, RateLimitReporting):
         return 0.0
+    budget = client.rate_budget()
     now_ms = now_ms if now_ms is not None else time.time() * 1000
     until_reset = budget.seconds_until_reset(now_ms)
     if until_reset is not None and until_reset <= 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rules.model import (
     Change,
@@ -21,6 +21,9 @@ from rules.model import (
     Tracker,
     TransitionTarget,
 )
+
+if TYPE_CHECKING:
+    from integration.trackers.linear.ratelimit import RateBudget
 
 
 class TrackerError(Exception):
@@ -109,6 +112,38 @@ class TrackerClient(Protocol):
 
     def assign(self, item: Item, person: Person | None) -> None:
         """Give the item to `person` (by account id, else looked up by email); None unassigns."""
+
+
+@runtime_checkable
+class OrganizationScoped(Protocol):
+    """A tracker whose webhooks name the workspace they come from (Linear's organization)."""
+
+    def organization_id(self) -> str:
+        """The connected workspace: the receiver refuses deliveries for any other."""
+
+
+@runtime_checkable
+class SiteFactsReporting(Protocol):
+    """A tracker whose webhooks need facts only its API can tell (Jira's story points field)."""
+
+    def site_facts(self) -> dict[str, str]:
+        """What the receiver's normalizer needs, kept in the store for the web processes."""
+
+
+@runtime_checkable
+class WorkspaceCataloging(Protocol):
+    """A tracker whose webhooks name workflow states and labels only by id (Linear)."""
+
+    def workspace_catalog(self) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+        """Every workflow state (id → name, type) and label (id → name) the service account sees."""
+
+
+@runtime_checkable
+class RateLimitReporting(Protocol):
+    """A tracker that says in each answer how much of its rate limit is left (Linear)."""
+
+    def rate_budget(self) -> RateBudget:
+        """What the tracker's last answer said is left."""
 
 
 def iter_search(client: TrackerClient, query: SearchQuery, page_size: int = 100) -> Iterator[Item]:

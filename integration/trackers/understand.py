@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from integration.trackers.base import WorkspaceCataloging
 from integration.trackers.linear import catalog as linear_catalog
 from rules.model import Event, Tracker
 
@@ -16,6 +17,6 @@ from rules.model import Event, Tracker
 def understand(event: Event, store: linear_catalog.KeyValue, client: object | None, now: datetime) -> Event:
     """The event with tracker ids named; unchanged for trackers whose payloads carry names."""
     if event.tracker is Tracker.LINEAR:
-        reader = getattr(client, "workspace_catalog", None)
-        return linear_catalog.understand(event, store, reader if callable(reader) else None, now)
+        reader = client.workspace_catalog if isinstance(client, WorkspaceCataloging) else None
+        return linear_catalog.understand(event, store, reader, now)
     return event

@@ -13,10 +13,14 @@ from jira_fixtures import load
 from jira_openapi import check_calls
 from responses import matchers
 
+from integration.sweeps.applier import rate_wait
 from integration.trackers.base import (
     NotFound,
+    OrganizationScoped,
     PermissionDenied,
     RateLimited,
+    RateLimitReporting,
+    SiteFactsReporting,
     TrackerClient,
     TrackerError,
     TrackerUnavailable,
@@ -65,6 +69,10 @@ def body_of(call: Any) -> Any:
 
 def test_is_a_tracker_client(client: JiraClient) -> None:
     assert isinstance(client, TrackerClient)
+    # Jira webhooks carry no workspace id and its answers no budget: sweeps never pause for it
+    assert not isinstance(client, OrganizationScoped) and not isinstance(client, RateLimitReporting)
+    assert isinstance(client, SiteFactsReporting)  # the story points field, for the receiver
+    assert rate_wait(client) == 0.0
 
 
 def test_every_call_has_connect_and_read_timeouts(client: JiraClient) -> None:

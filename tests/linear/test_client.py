@@ -11,10 +11,13 @@ import requests
 import responses
 from graphql import parse, print_ast
 
+from integration.sweeps.applier import rate_wait
 from integration.trackers.base import (
     NotFound,
+    OrganizationScoped,
     PermissionDenied,
     RateLimited,
+    RateLimitReporting,
     TrackerError,
     TrackerUnavailable,
     WriteMarker,
@@ -386,3 +389,16 @@ def test_client_slows_down_before_the_budget_runs_out(
     client.teams()  # 40 left of 2,500 is inside the 5 % reserve: wait for the reset first
     assert len(sleeps) == 1 and 25 < sleeps[0] <= 30
     assert client.gateway.budget.requests_remaining == 2400
+
+
+def test_the_rate_limit_the_last_answer_reported_slows_sweep_writes(client: LinearClient, linear: Linear) -> None:
+    """Sweeps ask the client (a typed capability, not its internals) how much of Linear's budget is left."""
+    assert isinstance(client, OrganizationScoped) and isinstance(client, RateLimitReporting)
+    assert rate_wait(client, now_ms=time.time() * 1000) == 0.0  # nothing said yet: no pause
+    reset_ms = time.time() * 1000 + 30_000
+    linear.reply(VIEWER, headers={"X-RateLimit-Requests-Limit": "1500", "X-RateLimit-Requests-Remaining": "3",
+                                  "X-RateLimit-Requests-Reset": str(int(reset_ms))})
+    client.whoami()
+    assert client.rate_budget().requests_remaining == 3
+    assert 25 < rate_wait(client, now_ms=time.time() * 1000) <= 30
+

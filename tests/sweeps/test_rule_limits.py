@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from integration.settings_sweeps import SweepSettings
 from integration.sweeps.blast import blast_limit, hold_reason, write_budget
-from integration.sweeps.config import SweepSettings
 from rules.errors import RuleFileError
 from rules.ruleset import SweepLimits
 from tests.rules.helpers import load

@@ -27,6 +27,7 @@ from integration.trackers.linear.item import (
 )
 from integration.trackers.linear.labels import LabelResolver
 from integration.trackers.linear.ops import document
+from integration.trackers.linear.ratelimit import RateBudget
 from integration.trackers.linear.workflow import choose_state
 from integration.trackers.retry import RetryPolicy
 from rules.model import (
@@ -93,6 +94,10 @@ class LinearClient:
     def organization_id(self) -> str:
         """The API key's organization: deliveries for any other are refused."""
         return str(self._viewer_node()["organization"]["id"])
+
+    def rate_budget(self) -> RateBudget:
+        """What Linear's last answer said is left: sweeps slow their writes before it runs out."""
+        return self.gateway.budget
 
     def teams(self) -> list[dict[str, str]]:
         return list(self.gateway.execute("Teams", {"first": 100})["teams"]["nodes"])
