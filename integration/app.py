@@ -65,7 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, services: Services | 
     settings = services.settings if services else load_settings(overrides=config)
     services = services or build_services(settings)
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = settings.secret_key.reveal() or os.urandom(32)
+    app.config["SECRET_KEY"] = settings.admin.secret_key.reveal() or os.urandom(32)
     app.config["MAX_CONTENT_LENGTH"] = None  # the receiver enforces its own limit with a 413 + reason
     app.extensions["flowkeeper"] = Extension(
         services=services,

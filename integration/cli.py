@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from integration.settings import Settings, SettingsError, load_settings, read_rules_dir
+from integration.settings import Settings, or_exit, read_rules_dir, settings_or_exit
 
 if TYPE_CHECKING:
     from integration.services import Services
@@ -21,11 +21,7 @@ log = logging.getLogger("flowkeeper")
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    return settings_or_exit()
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -39,11 +35,7 @@ def _configure_logging(settings: Settings) -> None:
 
 def _rules_dir() -> Path | None:
     """RULES_DIR for the rules commands, read alone: checking rule files needs no other setting."""
-    try:
-        return read_rules_dir()
-    except SettingsError as error:
-        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    return or_exit(read_rules_dir)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -22,7 +22,6 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from integration.queue import QUEUE_NAME
-from integration.settings import SettingsError
 from integration.settings_retention import RetentionSettings
 from integration.store.store import Store
 
@@ -111,13 +110,9 @@ def retention_job() -> dict[str, int]:
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
     from integration.services import build_services
-    from integration.settings import load_settings
+    from integration.settings import settings_or_exit
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     services = build_services(settings, clients={})
     try:
         report = run_retention(services.store, services.redis, settings.retention)

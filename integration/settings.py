@@ -2,7 +2,7 @@
 
 The only place that reads the process environment. Connections and trackers are fields
 here; each feature's knobs are a section parsed beside it (`settings_sweeps`,
-`settings_digests`, `settings_retention`, `settings_metrics`, `settings_serve`) and loaded
+`settings_digests`, `settings_retention`, `settings_metrics`, `settings_serve`, `settings_admin`) and loaded
 together by `load_settings`, so a bad value anywhere stops start-up with a message naming
 the variable. Secrets are kept in `Secret` wrappers whose repr never shows the value, so
 a settings object can be logged.
@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
+from integration.settings_admin import AdminSettings, load_admin_settings
 from integration.settings_digests import DigestSettings, load_digest_settings
 from integration.settings_metrics import MetricsSettings, load_metrics_settings
 from integration.settings_retention import RetentionSettings, load_retention_settings
@@ -27,7 +30,10 @@ from integration.settings_sweeps import SweepSettings, load_sweep_settings
 from integration.settings_values import Secret, SettingsError, env_int, flag
 
 __all__ = ["Secret", "Settings", "SettingsError", "child_environment", "env_int", "load_settings",
-           "normalize_database_url", "read_rules_dir"]
+           "normalize_database_url", "or_exit", "read_rules_dir",
+           "settings_or_exit"]
+
+T = TypeVar("T")
 
 DEFAULT_LINEAR_API_URL = "https://api.linear.app/graphql"
 DEFAULT_DATABASE_URL = "sqlite:///var/flowkeeper.sqlite"
@@ -49,8 +55,6 @@ class Settings:
     linear_api_url: str = DEFAULT_LINEAR_API_URL
     linear_webhook_secrets: tuple[Secret, ...] = ()
     linear_organization_id: str | None = None
-    secret_key: Secret = Secret("")
-    admin_password: Secret = Secret("")
     dry_run_requested: bool = True
     allow_unsigned: bool = False
     max_body_bytes: int = 1_048_576
@@ -60,6 +64,7 @@ class Settings:
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()  # whose X-Forwarded-For is believed
     # flow efficiency: team key (or "*") → status names counted as waiting
     waiting_statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     sweeps: SweepSettings = field(default_factory=SweepSettings)
     digests: DigestSettings = field(default_factory=DigestSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
@@ -81,7 +86,7 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for scrubbing logs and errors."""
-        values = [self.jira_api_token, self.linear_api_key, self.secret_key, self.admin_password,
+        values = [self.jira_api_token, self.linear_api_key, self.admin.secret_key, self.admin.password,
                   self.metrics.token]
         values += list(self.jira_webhook_secrets) + list(self.linear_webhook_secrets)
         if self.jira_user and self.jira_api_token:  # the Basic credential a tracker might echo back
@@ -205,8 +210,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[st
         linear_api_url=_http_url(env, "LINEAR_API_URL", DEFAULT_LINEAR_API_URL) or DEFAULT_LINEAR_API_URL,
         linear_webhook_secrets=_secrets(env, "LINEAR_WEBHOOK_SECRET"),
         linear_organization_id=env.get("LINEAR_ORGANIZATION_ID", "").strip() or None,
-        secret_key=Secret(env.get("SECRET_KEY", "").strip()),
-        admin_password=Secret(env.get("ADMIN_PASSWORD", "").strip()),
         dry_run_requested=flag(env, "FLOWKEEPER_DRY_RUN", True),
         allow_unsigned=flag(env, "FLOWKEEPER_ALLOW_UNSIGNED", False),
         max_body_bytes=env_int(env, "FLOWKEEPER_MAX_BODY_BYTES", 1_048_576, minimum=1024),
@@ -215,6 +218,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[st
         webhook_max_age=env_hours(env, "FLOWKEEPER_WEBHOOK_MAX_AGE", timedelta(hours=4)),
         trusted_proxies=_networks(env, "FLOWKEEPER_TRUSTED_PROXIES"),
         waiting_statuses=waiting_statuses(env),
+        admin=load_admin_settings(env),
         sweeps=load_sweep_settings(env),
         digests=load_digest_settings(env),
         retention=load_retention_settings(env),
@@ -233,6 +237,18 @@ def waiting_statuses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
             raise SettingsError(f"{name} takes TEAM=Status,Status;… with * for every team (got {part!r})")
         out[team.strip()] = statuses
     return out
+def or_exit(load: Callable[[], T]) -> T:
+    """For a command's start: a bad value ends the command naming the variable, with exit status 2."""
+    try:
+        return load()
+    except SettingsError as error:
+        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def settings_or_exit() -> Settings:
+    """A command's settings, every section validated (see `or_exit`)."""
+    return or_exit(load_settings)
 
 
 def read_rules_dir(env: Mapping[str, str] | None = None) -> Path | None:

@@ -58,7 +58,7 @@ def password_matches(given: str, expected: str) -> bool:
 
 def _fingerprint() -> str:
     """Ties a session to the current password: a changed ADMIN_PASSWORD logs everyone out."""
-    password = services().settings.admin_password.reveal()
+    password = services().settings.admin.password.reveal()
     key = current_app.secret_key
     key_bytes = key if isinstance(key, bytes) else str(key).encode()
     return hmac.new(key_bytes, password.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
@@ -66,7 +66,7 @@ def _fingerprint() -> str:
 
 def logged_in() -> bool:
     marker = session.get(SESSION_KEY)
-    if not isinstance(marker, dict) or not services().settings.admin_password:
+    if not isinstance(marker, dict) or not services().settings.admin.password:
         return False
     if not hmac.compare_digest(str(marker.get("v", "")), _fingerprint()):
         return False
@@ -126,7 +126,7 @@ def _safe_next(target: str | None) -> str:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    configured = bool(services().settings.admin_password)
+    configured = bool(services().settings.admin.password)
     if request.method == "GET":
         if configured and logged_in():
             return redirect(_safe_next(request.args.get("next")))
@@ -152,7 +152,7 @@ def _attempt(configured: bool) -> ResponseReturnValue:
         response.status_code = 429
         response.headers["Retry-After"] = "900"
         return response
-    if not password_matches(request.form.get("password", ""), services().settings.admin_password.reveal()):
+    if not password_matches(request.form.get("password", ""), services().settings.admin.password.reveal()):
         _limiter().failed(who)
         log.warning("admin.login.failed", extra={"client": who})
         response = Response(

@@ -92,8 +92,8 @@ def secrets(settings: Settings) -> list[SecretState]:
             "checks Linear's webhook signatures",
             len(settings.linear_webhook_secrets),
         ),
-        SecretState("SECRET_KEY", "signs admin sessions", one(settings.secret_key)),
-        SecretState("ADMIN_PASSWORD", "the admin page's password", one(settings.admin_password)),
+        SecretState("SECRET_KEY", "signs admin sessions", one(settings.admin.secret_key)),
+        SecretState("ADMIN_PASSWORD", "the admin page's password", one(settings.admin.password)),
     ]
 
 

@@ -60,13 +60,9 @@ def _scope_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings():  # type: ignore[no-untyped-def]
-    from integration.settings import SettingsError, load_settings
+    from integration.settings import settings_or_exit
 
-    try:
-        return load_settings()
-    except SettingsError as error:
-        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    return settings_or_exit()
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -12,17 +12,9 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from integration.settings import Settings, SettingsError, load_settings
+from integration.settings import Settings, settings_or_exit
 
 TRACKERS = ("jira", "linear")
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        print(f"flowkeeper: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def _services(settings: Settings):  # type: ignore[no-untyped-def]
@@ -38,7 +30,7 @@ def cmd_cron(args: argparse.Namespace) -> int:
     from integration.logs import configure
     from integration.sweeps.cron import run_cron
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure(settings.log_format, settings.secrets())
     return run_cron(settings)
 
@@ -65,7 +57,7 @@ class ProgressLine:
 def cmd_sync(args: argparse.Namespace) -> int:
     from integration.sweeps.sync import sync
 
-    services = _services(_settings())
+    services = _services(settings_or_exit())
     trackers = args.tracker or sorted(services.clients)
     missing = [t for t in trackers if t not in services.clients]
     if missing or not trackers:
@@ -85,7 +77,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from integration.sweeps.runs import SweepRuns
     from integration.sweeps.sweep import Sweeper
 
-    services = _services(_settings())
+    services = _services(settings_or_exit())
     rule = services.rules.current().rule(args.rule)
     if rule is None:
         print(f"flowkeeper: no rule named {args.rule!r}", file=sys.stderr)
@@ -123,7 +115,7 @@ def describe_run(run) -> str:  # type: ignore[no-untyped-def]
 def cmd_held(args: argparse.Namespace) -> int:
     from integration.sweeps import held
 
-    services = _services(_settings())
+    services = _services(settings_or_exit())
     if args.held_command == "list":
         batches = held.list_batches(services, None if args.all else "pending")
         if not batches:

@@ -127,12 +127,12 @@ def rules_status(services: Services) -> RulesStatus:
 def warnings(settings: Settings) -> list[str]:
     """Configuration an operator should fix, in words that say why."""
     found = []
-    if not settings.secret_key:
+    if not settings.admin.secret_key:
         found.append(
             "SECRET_KEY is not set: admin sessions end at every restart and do not work across "
             "several web processes."
         )
-    if len(settings.admin_password.reveal()) < 12:
+    if len(settings.admin.password.reveal()) < 12:
         found.append("ADMIN_PASSWORD is shorter than 12 characters: use a long random password.")
     if settings.allow_unsigned:
         found.append(
