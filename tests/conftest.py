@@ -13,17 +13,21 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis as redis_lib
 from sqlalchemy import create_engine, text
 
+from integration.services import Services, build_services
+from integration.settings import load_settings
 from integration.store.migrate import upgrade
 from integration.store.store import Store
 from integration.store.tables import metadata
 from tests.processes import free_port
+from tests.services import MakeServices
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_ADMIN_URL = os.environ.get("FLOWKEEPER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -119,6 +123,25 @@ def store(db_url: str) -> Iterator[Store]:
     store = Store.connect(db_url)
     yield store
     store.engine.dispose()
+
+
+@pytest.fixture
+def make_services(db_url: str) -> Iterator[MakeServices]:
+    """Services built the way every process builds them, from environment-style settings.
+
+    `env` is laid over this test's database (`DATABASE_URL`), never over the machine's
+    environment; `clients` replaces the tracker clients (a fake, or none).
+    """
+    built: list[Services] = []
+
+    def make(env: Mapping[str, str] | None = None, *, clients: Mapping[str, Any] | None = None) -> Services:
+        services = build_services(load_settings({"DATABASE_URL": db_url, **(env or {})}), clients=clients)
+        built.append(services)
+        return services
+
+    yield make
+    for services in built:
+        services.store.engine.dispose()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from flask.testing import FlaskClient
 
 from integration.app import create_app
 from integration.runner import EmbeddedRunner
-from integration.services import build_services
-from integration.settings import load_settings
 from integration.trackers.base import TrackerUnavailable
 from rules.model import Item, Person, Status, StatusCategory, Tracker
 from tests.admin.fakes import FakeTracker
@@ -25,6 +23,7 @@ from tests.admin.helpers import (
     login,
     post,
 )
+from tests.services import MakeServices
 
 
 def deliver(app: Flask, key: str, summary: str = "Fix the login") -> None:
@@ -79,12 +78,10 @@ def test_evaluating_as_a_sweep_marks_webhook_only_rules_not_triggered(app: Flask
 
 
 @pytest.fixture
-def connected(db_url: str) -> tuple[FlaskClient, FakeTracker]:
-    settings = load_settings(
-        base_env(db_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com", JIRA_API_TOKEN=JIRA_TOKEN)
-    )
+def connected(db_url: str, make_services: MakeServices) -> tuple[FlaskClient, FakeTracker]:
+    env = base_env(db_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com", JIRA_API_TOKEN=JIRA_TOKEN)
     tracker = FakeTracker()
-    app = create_app(services=build_services(settings, clients={"jira": tracker}))
+    app = create_app(services=make_services(env, clients={"jira": tracker}))
     client = app.test_client()
     login(client)
     return client, tracker

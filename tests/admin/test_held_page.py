@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -11,14 +10,14 @@ from flask.testing import FlaskClient
 
 from integration.app import create_app
 from integration.codec import to_jsonable
-from integration.services import Services, build_services
-from integration.settings import load_settings
+from integration.services import Services
 from integration.store.audit import AuditFilter
 from integration.store.mirror import HistoryEntry
 from integration.sweeps.writes import HeldBatches, SweepWrites
 from rules.model import ActorKind, Item, Person, Plan, Status, StatusCategory, Tracker
 from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import JIRA_URL, base_env, login, post
+from tests.services import MakeServices
 
 RULE = "stalled-in-progress"
 IN_PROGRESS = Status("In Progress", StatusCategory.IN_PROGRESS)
@@ -32,7 +31,7 @@ class World:
 
 
 @pytest.fixture
-def world(db_url: str) -> Iterator[World]:
+def world(db_url: str, make_services: MakeServices) -> World:
     env = base_env(
         db_url,
         FLOWKEEPER_DRY_RUN="0",
@@ -41,11 +40,10 @@ def world(db_url: str) -> Iterator[World]:
         JIRA_API_TOKEN="token-held",
     )
     tracker = FakeTracker()
-    services = build_services(load_settings(env), clients={"jira": tracker})
+    services = make_services(env, clients={"jira": tracker})
     admin = create_app(services=services).test_client()
     login(admin)
-    yield World(admin, services, tracker)
-    services.store.engine.dispose()
+    return World(admin, services, tracker)
 
 
 def hold(world: World, keys: list[str], title: str = "Ship it") -> int:
@@ -156,7 +154,9 @@ def test_nothing_held(admin: FlaskClient) -> None:
     assert "No held writes." in admin.get("/admin/held").get_data(as_text=True)
 
 
-def test_a_large_batch_is_approved_by_a_worker_not_inside_the_request(db_url: str, redis_url: str) -> None:
+def test_a_large_batch_is_approved_by_a_worker_not_inside_the_request(
+    db_url: str, redis_url: str, make_services: MakeServices
+) -> None:
     from rq import SimpleWorker
 
     from integration.admin.views.held import APPROVE_INLINE_UP_TO
@@ -166,7 +166,7 @@ def test_a_large_batch_is_approved_by_a_worker_not_inside_the_request(db_url: st
     env = base_env(db_url, FLOWKEEPER_DRY_RUN="0", JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
                    JIRA_API_TOKEN="token-held", REDIS_URL=redis_url)
     tracker = FakeTracker()
-    services = build_services(load_settings(env), clients={"jira": tracker})
+    services = make_services(env, clients={"jira": tracker})
     admin = create_app(services=services).test_client()
     login(admin)
     world = World(admin, services, tracker)

@@ -19,8 +19,7 @@ from integration.codec import event_envelope
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME, job_id_for
 from integration.runner import EmbeddedRunner
-from integration.services import Services, build_services
-from integration.settings import load_settings
+from integration.services import Services
 from integration.store.audit import AuditFilter
 from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import (
@@ -33,6 +32,7 @@ from tests.admin.helpers import (
     login,
     post,
 )
+from tests.services import MakeServices
 from webhooks.specs import jira_spec
 
 
@@ -64,25 +64,22 @@ class RedisApp:
 
 
 @pytest.fixture
-def rq_app(db_url: str, redis_url: str) -> Iterator[RedisApp]:
-    settings = load_settings(
-        base_env(
-            db_url,
-            REDIS_URL=redis_url,
-            JIRA_URL=JIRA_URL,
-            JIRA_USER="bot@example.com",
-            JIRA_API_TOKEN=JIRA_TOKEN,
-        )
+def rq_app(db_url: str, redis_url: str, make_services: MakeServices) -> Iterator[RedisApp]:
+    env = base_env(
+        db_url,
+        REDIS_URL=redis_url,
+        JIRA_URL=JIRA_URL,
+        JIRA_USER="bot@example.com",
+        JIRA_API_TOKEN=JIRA_TOKEN,
     )
     tracker = FakeTracker()
-    services = build_services(settings, clients={"jira": tracker})
+    services = make_services(env, clients={"jira": tracker})
     app = create_app(services=services)
     admin = app.test_client()
     login(admin)
     use_services(services)
     yield RedisApp(app, admin, services, tracker, redis_lib.Redis.from_url(redis_url))
     use_services(None)
-    services.store.engine.dispose()
 
 
 def test_failed_job_is_listed_with_its_error_and_no_secret(rq_app: RedisApp) -> None:

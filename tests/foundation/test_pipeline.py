@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from integration.services import Services, build_services
-from integration.settings import load_settings
+from integration.services import Services
 from integration.store.audit import AuditFilter
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.jira.normalize import JiraConfig
 from rules.model import ActorKind
 from tests.foundation.helpers import MINIMAL_RULES, fixture
+from tests.services import MakeServices
 from tests.stub import Stub, jira_issue, running_stub
 
 
@@ -25,10 +25,9 @@ def stub() -> Iterator[Stub]:
         yield running
 
 
-def make_services(db_url: str, stub: Stub, *, live: bool) -> Services:
-    env = {"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES), "JIRA_URL": stub.url,
-           "JIRA_USER": "bot@acme.test", "JIRA_API_TOKEN": "token-abc", "FLOWKEEPER_DRY_RUN": "0" if live else "1"}
-    return build_services(load_settings(env))
+def stub_services(make_services: MakeServices, stub: Stub, *, live: bool) -> Services:
+    return make_services({"RULES_DIR": str(MINIMAL_RULES), "JIRA_URL": stub.url, "JIRA_USER": "bot@acme.test",
+                          "JIRA_API_TOKEN": "token-abc", "FLOWKEEPER_DRY_RUN": "0" if live else "1"})
 
 
 def unassigned_in_progress(delivery: str = "d-1", actor: dict[str, Any] | None = None) -> Any:
@@ -49,8 +48,8 @@ def seed(stub: Stub, key: str = "KAN-22") -> None:
     stub.seed_jira(jira_issue(key, assignee=None))
 
 
-def test_dry_run_records_would_do_and_writes_nothing(db_url: str, stub: Stub) -> None:
-    services = make_services(db_url, stub, live=False)
+def test_dry_run_records_would_do_and_writes_nothing(make_services: MakeServices, stub: Stub) -> None:
+    services = stub_services(make_services, stub, live=False)
     outcome = services.pipeline().handle(unassigned_in_progress())
     entries = services.store.audit.page(AuditFilter(item_key="KAN-22"))
     assert sorted((e.action, e.outcome.value) for e in entries) == [("add_labels", "would_do"), ("comment", "would_do")]
@@ -59,9 +58,9 @@ def test_dry_run_records_would_do_and_writes_nothing(db_url: str, stub: Stub) ->
     assert stub.writes() == []
 
 
-def test_live_run_writes_once_even_when_events_repeat(db_url: str, stub: Stub) -> None:
+def test_live_run_writes_once_even_when_events_repeat(make_services: MakeServices, stub: Stub) -> None:
     seed(stub)
-    services = make_services(db_url, stub, live=True)
+    services = stub_services(make_services, stub, live=True)
     pipeline = services.pipeline()
     pipeline.handle(unassigned_in_progress("d-1"))
     pipeline.handle(unassigned_in_progress("d-2"))  # a later event while the condition still holds
@@ -72,18 +71,18 @@ def test_live_run_writes_once_even_when_events_repeat(db_url: str, stub: Stub) -
     assert done == 2  # the comment and the label, once
 
 
-def test_duplicate_delivery_is_processed_once(db_url: str, stub: Stub) -> None:
+def test_duplicate_delivery_is_processed_once(make_services: MakeServices, stub: Stub) -> None:
     seed(stub)
-    services = make_services(db_url, stub, live=True)
+    services = stub_services(make_services, stub, live=True)
     pipeline = services.pipeline()
     pipeline.handle(unassigned_in_progress("same"))
     assert pipeline.handle(unassigned_in_progress("same")).startswith("duplicate")
     assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
 
 
-def test_event_by_flowkeepers_own_account_is_ignored(db_url: str, stub: Stub) -> None:
+def test_event_by_flowkeepers_own_account_is_ignored(make_services: MakeServices, stub: Stub) -> None:
     seed(stub)
-    services = make_services(db_url, stub, live=True)
+    services = stub_services(make_services, stub, live=True)
     own = {"accountId": "stub-flowkeeper-account", "displayName": "Flowkeeper", "accountType": "atlassian"}
     outcome = services.pipeline().handle(unassigned_in_progress(actor=own))
     assert "loop protection" in outcome
@@ -92,10 +91,10 @@ def test_event_by_flowkeepers_own_account_is_ignored(db_url: str, stub: Stub) ->
     assert history and all(h.actor_kind is ActorKind.FLOWKEEPER for h in history), "own changes never count"
 
 
-def test_partial_comment_event_is_refetched_not_taken_as_unassigned(db_url: str, stub: Stub) -> None:
+def test_partial_comment_event_is_refetched_not_taken_as_unassigned(make_services: MakeServices, stub: Stub) -> None:
     stub.seed_jira(jira_issue("GBL-142", assignee={"accountId": "acc-ann", "displayName": "Ann",
                                                    "accountType": "atlassian"}))
-    services = make_services(db_url, stub, live=True)
+    services = stub_services(make_services, stub, live=True)
     event = jira_normalize.normalize(fixture("jira", "comment_created.derived.json"), JiraConfig())
     assert event is not None and event.item.is_partial
     services.pipeline().handle(replace(event, delivery_id="c-1"))
@@ -107,9 +106,9 @@ def test_partial_comment_event_is_refetched_not_taken_as_unassigned(db_url: str,
 
 
 def test_partial_event_without_credentials_or_mirror_skips_rules_that_need_the_missing_fields(
-    db_url: str,
+    make_services: MakeServices,
 ) -> None:
-    services = build_services(load_settings({"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES)}))
+    services = make_services({"RULES_DIR": str(MINIMAL_RULES)})
     event = jira_normalize.normalize(fixture("jira", "comment_created.derived.json"), JiraConfig())
     assert event is not None
     services.pipeline().handle(replace(event, delivery_id="c-2"))
@@ -117,9 +116,9 @@ def test_partial_event_without_credentials_or_mirror_skips_rules_that_need_the_m
     assert services.store.audit.count(AuditFilter(item_key="GBL-142", outcome="would_do")) == 0
 
 
-def test_assigning_the_item_clears_the_flag(db_url: str, stub: Stub) -> None:
+def test_assigning_the_item_clears_the_flag(make_services: MakeServices, stub: Stub) -> None:
     seed(stub)
-    services = make_services(db_url, stub, live=True)
+    services = stub_services(make_services, stub, live=True)
     pipeline = services.pipeline()
     pipeline.handle(unassigned_in_progress("d-1"))
     assigned = unassigned_in_progress("d-2")
@@ -132,10 +131,9 @@ def test_assigning_the_item_clears_the_flag(db_url: str, stub: Stub) -> None:
     assert any(e.action == "remove_labels" for e in removed)
 
 
-def test_linear_organization_is_learned_for_the_receiver(db_url: str, stub: Stub) -> None:
-    env = {"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES), "LINEAR_API_KEY": "lin_api_x",
-           "LINEAR_API_URL": f"{stub.url}/graphql"}
-    services = build_services(load_settings(env))
+def test_linear_organization_is_learned_for_the_receiver(make_services: MakeServices, stub: Stub) -> None:
+    services = make_services({"RULES_DIR": str(MINIMAL_RULES), "LINEAR_API_KEY": "lin_api_x",
+                              "LINEAR_API_URL": f"{stub.url}/graphql"})
     me = services.pipeline().service_account("linear")
     assert me is not None and me.id == "stub-flowkeeper-user"
     assert services.store.service.get("linear.organization_id") == "stub-org"

@@ -7,7 +7,6 @@ every trigger, on both trackers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integration.services import Services, build_services
-from integration.settings import load_settings
+from integration.services import Services
 from integration.store.audit import AuditFilter
 from rules.model import (
     ActorKind,
@@ -31,18 +29,17 @@ from rules.model import (
     Tracker,
 )
 from tests.rules.helpers import every_trigger_rules
+from tests.services import MakeServices
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def services(db_url: str, tmp_path: Path) -> Iterator[Services]:
+def services(make_services: MakeServices, tmp_path: Path) -> Services:
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "kinds.yml").write_text(every_trigger_rules(), encoding="utf-8")
-    built = build_services(load_settings({"DATABASE_URL": db_url, "RULES_DIR": str(rules)}))
-    yield built
-    built.store.engine.dispose()
+    return make_services({"RULES_DIR": str(rules)})
 
 
 def _item(tracker: Tracker, n: int, category: StatusCategory, assigned: bool) -> Item:
