@@ -6,6 +6,7 @@ so they are wired the same way; nothing a process holds in memory is needed by a
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,9 +25,27 @@ from integration.store.store import Store
 from integration.trackers.base import TrackerClient
 from integration.trackers.factory import make_clients
 
+log = logging.getLogger("flowkeeper.services")
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def redis_item_lock(connection: redis.Redis, name: str) -> Iterator[object]:
+    """A Redis lock whose release survives a Redis outage: the work done under it stands,
+    and the lock expires on its own (300 s), so the job is not failed after the fact."""
+    lock = connection.lock(name, timeout=300, blocking_timeout=120)
+    if not lock.acquire():
+        raise redis.exceptions.LockError(f"could not lock {name} within 120 s")
+    try:
+        yield lock
+    finally:
+        try:
+            lock.release()
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            log.warning("item_lock.release_failed", extra={"lock": name, "error": type(error).__name__})
 
 
 @dataclass
@@ -44,7 +63,7 @@ class Services:
     def item_lock(self, name: str) -> Iterator[object]:
         """Serialize work on one item across workers (Redis) or threads (embedded default)."""
         if self.redis is not None:
-            with self.redis.lock(f"flowkeeper:lock:item:{name}", timeout=300, blocking_timeout=120) as lock:
+            with redis_item_lock(self.redis, f"flowkeeper:lock:item:{name}") as lock:
                 yield lock
             return
         with self._locks_guard:

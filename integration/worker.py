@@ -1,22 +1,135 @@
 """`flowkeeper worker`: RQ's worker on REDIS_URL, with its scheduler so retry intervals fire.
 
 The default is RQ's SimpleWorker (no fork per job: several times the throughput); a job
-is still retried after a crash, because every job carries a `Retry` and RQ's
-maintenance hands abandoned jobs back. `--fork` runs RQ's classic fork-per-job worker.
+is still retried after a crash, because every job carries a `Retry` and maintenance
+hands abandoned jobs back. `--fork` runs RQ's classic fork-per-job worker.
+
+Two things RQ does not do on its own, and Flowkeeper needs:
+- **Ride out a Redis outage.** RQ's work loop quits on the first Redis error outside
+  its dequeue. Here a job that ended while Redis was away keeps its outcome (recording
+  it waits for Redis, with backoff), and the worker itself starts over once Redis answers.
+- **Hand back a dead worker's job within a minute or two**, not after the job's 300 s
+  timeout plus RQ's 10-minute maintenance: a running job's claim in the started
+  registry lives `HEARTBEAT_TTL` seconds and is renewed every `HEARTBEAT_EVERY` seconds
+  while the job runs; maintenance runs every `MAINTENANCE_EVERY` seconds.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
+import redis
 from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
+from rq.job import Job
+from rq.queue import Queue
+from rq.registry import clean_registries
+from rq.worker import BaseWorker, WorkerStatus
+from rq.worker_registration import clean_worker_registry
 
 from integration.jobs import use_services
 from integration.observability import bind_figures
 from integration.queue import QUEUE_NAME
 from integration.services import build_services
 from integration.settings import Settings
+
+log = logging.getLogger("flowkeeper.worker")
+
+HEARTBEAT_TTL = 60  # seconds a running job's claim lives without a heartbeat
+HEARTBEAT_EVERY = 15
+MAINTENANCE_EVERY = 30  # abandoned jobs are looked for this often (RQ's default: 10 minutes)
+WORKER_TTL = 60  # a dead worker leaves the worker count within about two minutes
+BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # waits between attempts while Redis is away
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+
+T = TypeVar("T")
+
+
+def until_redis_answers(step: Callable[[], T], what: str, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run `step`, waiting out a Redis outage with backoff: an outcome is never dropped for it."""
+    for attempt in range(1_000_000):
+        try:
+            return step()
+        except REDIS_DOWN as error:
+            wait = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            log.warning("worker.redis_away", extra={"step": what, "error": type(error).__name__, "retry_in": wait})
+            sleep(wait)
+    raise AssertionError("unreachable")
+
+
+class ResilientWorkerMixin:
+    """Outcomes that wait for Redis, quick maintenance with a short lock, a short-lived job claim."""
+
+    connection: redis.Redis
+    queues: list[Queue]
+    log: Any
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return HEARTBEAT_TTL
+
+    def _finalize_success(self, job: Job, queue: Queue, execution: Any, return_value: Any) -> None:
+        until_redis_answers(lambda: super(ResilientWorkerMixin, self)._finalize_success(  # type: ignore[misc]
+            job, queue, execution, return_value), "record a finished job")
+
+    def _finalize_failure(self, job: Job, queue: Queue, execution: Any, exc_info: Any) -> None:
+        until_redis_answers(lambda: super(ResilientWorkerMixin, self)._finalize_failure(  # type: ignore[misc]
+            job, queue, execution, exc_info), "record a failed job")
+
+    def clean_registries(self) -> None:
+        """RQ's maintenance, under a lock that expires by the next round (RQ's lasts 15 minutes)."""
+        for queue in self.queues:
+            if self.connection.set(queue.registry_cleaning_key, 1, nx=True, ex=MAINTENANCE_EVERY):
+                clean_registries(queue, getattr(self, "_exc_handlers", None))
+                clean_worker_registry(queue)
+                queue.intermediate_queue.cleanup(self, queue)  # type: ignore[arg-type]
+        self.last_cleaned_at = _utcnow()
+
+
+class FlowkeeperWorker(ResilientWorkerMixin, SimpleWorker):
+    """SimpleWorker whose running job keeps its claim fresh from a heartbeat thread."""
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        with _heartbeats(self, job, execution):
+            self.perform_job(job, queue, execution)
+        self.set_state(WorkerStatus.IDLE)
+
+
+class FlowkeeperForkWorker(ResilientWorkerMixin, Worker):
+    """RQ's fork-per-job worker; its own monitor loop renews the claim."""
+
+
+@contextmanager
+def _heartbeats(worker: BaseWorker, job: Job, execution: Any) -> Iterator[None]:
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_EVERY):
+            try:
+                worker.maintain_heartbeats(job, execution)
+            except redis.RedisError:
+                pass  # Redis is away: the next beat tries again
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _utcnow() -> Any:
+    from rq.utils import now
+
+    return now()
 
 
 def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> int:
@@ -29,7 +142,36 @@ def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> i
     assert services.redis is not None
     if fork:  # a forked job must not share the parent's database connections
         os.register_at_fork(after_in_child=lambda: services.store.engine.dispose(close=False))
-    worker_class = Worker if fork else SimpleWorker
-    worker = worker_class([QUEUE_NAME], connection=services.redis)
-    worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
-    return 0
+    worker_class = FlowkeeperForkWorker if fork else FlowkeeperWorker
+    attempt = 0
+    while True:
+        worker = worker_class([QUEUE_NAME], connection=services.redis, worker_ttl=WORKER_TTL,
+                              maintenance_interval=MAINTENANCE_EVERY)
+        try:
+            worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
+        except redis.RedisError as error:  # RQ's own start-up or teardown met the outage
+            log.warning("worker.redis_error", extra={"error": type(error).__name__})
+        if burst or _asked_to_stop(worker):
+            return 0
+        try:
+            attempt = _wait_for_redis(services.redis, attempt)
+        except StopRequested:  # SIGTERM while waiting: RQ's handler asks to stop, and so we do
+            return 0
+
+
+def _asked_to_stop(worker: BaseWorker) -> bool:
+    """SIGTERM/SIGINT reached RQ's handler (idle workers leave only the request's date behind)."""
+    return bool(worker._stop_requested or getattr(worker, "_shutdown_requested_date", None))
+
+
+def _wait_for_redis(connection: redis.Redis, attempt: int) -> int:
+    """Back off until Redis answers again; the next backoff step, for a worker that quits again at once."""
+    while True:
+        time.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+        attempt += 1
+        try:
+            connection.ping()
+        except redis.RedisError:
+            continue
+        log.info("worker.restarting", extra={"attempts": attempt})
+        return attempt if attempt <= 1 else 0
