@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, repeat
 
 TRIALS = 10_000
 SEED = 1
@@ -133,27 +133,42 @@ def finish_days(history: Throughput, targets: Sequence[int], *, trials: int = TR
                 key: str = "", horizon: int = HORIZON_DAYS) -> dict[int, Finish]:
     """For each item count in `targets`, the days each trial needed; one simulation serves them all.
 
-    Days come in chunks sized to reach the largest target; the day a running total first
-    reaches each target is found by bisection over the chunk's running sums.
+    A trial draws enough days to reach the largest target most of the time, sums them
+    once (`accumulate`) and finds every target's crossing day by bisection, all in C;
+    the rare trial that falls short draws on (`_carry_on`).
     """
     wanted = sorted({t for t in targets if t > 0})
-    found: list[list[int]] = [[] for _ in wanted]
     mean = history.completed / max(1, history.days)
-    take = DaySampler(history, _rng(seed, key)).take
-    count, first = len(wanted), min(CHUNK, int(wanted[-1] / mean * 1.3) + 16) if wanted and mean > 0 else 0
-    for _ in range(trials if first else 0):
-        total, day, k, chunk = 0, 0, 0, first
-        while k < count and day < horizon:
-            sums = list(accumulate(take(chunk), initial=total))
-            while k < count and sums[-1] >= wanted[k]:
-                found[k].append(min(day + bisect_left(sums, wanted[k]), horizon + 1))
-                k += 1
-            day, total = day + chunk, sums[-1]
-            chunk = min(CHUNK, int((wanted[-1] - total) / mean * 1.3) + 16)
-    out = {t: Finish(t, tuple(sorted(days + [horizon + 1] * (trials - len(days)))), horizon)
-           for t, days in zip(wanted, found, strict=True)}
+    rows: list[list[int]] = []
+    if wanted and mean > 0:
+        take = DaySampler(history, _rng(seed, key)).take
+        span = min(CHUNK, int(wanted[-1] / mean * 1.3) + 16)
+        for _ in range(trials):
+            sums = list(accumulate(take(span), initial=0))
+            days = list(map(bisect_left, repeat(sums, len(wanted)), wanted))
+            rows.append(days if days[-1] <= span else _carry_on(take, wanted, days, sums, mean, horizon))
+    columns = list(zip(*rows, strict=True)) if rows else [(horizon + 1,) * trials for _ in wanted]
+    out = {t: Finish(t, tuple(sorted(min(d, horizon + 1) for d in days)), horizon)
+           for t, days in zip(wanted, columns, strict=True)}
     out.update({t: Finish(t, (0,) * trials, horizon) for t in targets if t <= 0})
     return out
+
+
+def _carry_on(take: Callable[[int], Sequence[int]], wanted: list[int], days: list[int], sums: list[int],
+              mean: float, horizon: int) -> list[int]:
+    """A trial short of some targets after its first days draws on until it reaches them (or the horizon)."""
+    day, total = len(sums) - 1, sums[-1]
+    k = next(n for n, d in enumerate(days) if d > day)
+    while k < len(wanted) and day < horizon:
+        chunk = min(CHUNK, int((wanted[-1] - total) / mean * 1.3) + 16)
+        more = list(accumulate(take(chunk), initial=total))
+        while k < len(wanted) and more[-1] >= wanted[k]:
+            days[k] = day + bisect_left(more, wanted[k])
+            k += 1
+        day, total = day + chunk, more[-1]
+    for n in range(k, len(wanted)):
+        days[n] = horizon + 1
+    return days
 
 
 def items_within(history: Throughput, days: int, *, trials: int = TRIALS, seed: int = SEED,
