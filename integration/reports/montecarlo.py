@@ -148,7 +148,7 @@ def finish_days(history: Throughput, targets: Sequence[int], *, trials: int = TR
             days = list(map(bisect_left, repeat(sums, len(wanted)), wanted))
             rows.append(days if days[-1] <= span else _carry_on(take, wanted, days, sums, mean, horizon))
     columns = list(zip(*rows, strict=True)) if rows else [(horizon + 1,) * trials for _ in wanted]
-    out = {t: Finish(t, tuple(sorted(min(d, horizon + 1) for d in days)), horizon)
+    out = {t: Finish(t, tuple(sorted(days)), horizon)
            for t, days in zip(wanted, columns, strict=True)}
     out.update({t: Finish(t, (0,) * trials, horizon) for t in targets if t <= 0})
     return out
@@ -163,7 +163,7 @@ def _carry_on(take: Callable[[int], Sequence[int]], wanted: list[int], days: lis
         chunk = min(CHUNK, int((wanted[-1] - total) / mean * 1.3) + 16)
         more = list(accumulate(take(chunk), initial=total))
         while k < len(wanted) and more[-1] >= wanted[k]:
-            days[k] = day + bisect_left(more, wanted[k])
+            days[k] = min(day + bisect_left(more, wanted[k]), horizon + 1)
             k += 1
         day, total = day + chunk, more[-1]
     for n in range(k, len(wanted)):
