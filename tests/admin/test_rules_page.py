@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +13,7 @@ from flask.testing import FlaskClient
 from integration.admin.queries.stats import RuleStats, rule_stats
 from integration.app import create_app
 from integration.runner import EmbeddedRunner
-from integration.services import Services, build_services
-from integration.settings import load_settings
+from integration.services import Services
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from integration.store.store import Store
 from tests.admin.fakes import FakeTracker
@@ -29,6 +27,7 @@ from tests.admin.helpers import (
     login,
     post,
 )
+from tests.services import MakeServices
 
 RULE = "started-without-assignee"
 
@@ -48,7 +47,7 @@ class Live:
         return self.services.store.audit.page(AuditFilter(item_key=key, rule=RULE))
 
 
-def start_live(db_url: str, rules_dir: Path = RULES_DIR) -> Live:
+def start_live(make_services: MakeServices, db_url: str, rules_dir: Path = RULES_DIR) -> Live:
     """Global dry run off and a (fake) Jira connected: rules write unless a toggle says otherwise."""
     env = base_env(
         db_url,
@@ -59,7 +58,7 @@ def start_live(db_url: str, rules_dir: Path = RULES_DIR) -> Live:
         RULES_DIR=str(rules_dir),
     )
     tracker = FakeTracker()
-    services = build_services(load_settings(env), clients={"jira": tracker})
+    services = make_services(env, clients={"jira": tracker})
     app = create_app(services=services)
     admin = app.test_client()
     login(admin)
@@ -67,10 +66,8 @@ def start_live(db_url: str, rules_dir: Path = RULES_DIR) -> Live:
 
 
 @pytest.fixture
-def live(db_url: str) -> Iterator[Live]:
-    running = start_live(db_url)
-    yield running
-    running.services.store.engine.dispose()
+def live(db_url: str, make_services: MakeServices) -> Live:
+    return start_live(make_services, db_url)
 
 
 def test_rules_page_lists_each_rule_with_source_triggers_and_links(admin: FlaskClient) -> None:
@@ -161,7 +158,9 @@ def test_rules_page_on_a_fresh_app_has_no_overrides(db_url: str) -> None:
     assert all(r["override"] == {} for r in client.get("/admin/rules.json").json)
 
 
-def test_go_live_override_wins_over_a_dry_run_rule_file(db_url: str, tmp_path: Path) -> None:
+def test_go_live_override_wins_over_a_dry_run_rule_file(
+    db_url: str, tmp_path: Path, make_services: MakeServices
+) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
     text = (RULES_DIR / "team.yml").read_text()
@@ -172,7 +171,7 @@ def test_go_live_override_wins_over_a_dry_run_rule_file(db_url: str, tmp_path: P
             1,
         )
     )
-    live = start_live(db_url, rules)
+    live = start_live(make_services, db_url, rules)
     page = live.admin.get("/admin/rules").get_data(as_text=True)
     assert "dry run · rule file" in page
     assert {e.outcome for e in live.deliver("GBL-5")} == {Outcome.WOULD_DO}

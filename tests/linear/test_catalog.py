@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from integration.services import Services, build_services
-from integration.settings import load_settings
+from integration.services import Services
 from integration.trackers.linear import catalog
 from integration.trackers.linear.event import normalize
 from integration.trackers.linear.item import LinearConfig
 from rules.model import ActorKind, Event
 from tests.foundation.helpers import MINIMAL_RULES, fixture
+from tests.services import MakeServices
 from tests.stub import Stub, running_stub
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -111,12 +111,12 @@ def stub() -> Iterator[Stub]:
         yield running
 
 
-def services(db_url: str, **env: str) -> Services:
-    return build_services(load_settings({"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES), **env}))
+def services(make_services: MakeServices, **env: str) -> Services:
+    return make_services({"RULES_DIR": str(MINIMAL_RULES), **env})
 
 
-def test_without_a_key_the_mirror_keeps_what_webhooks_carry_and_names_the_old_status(db_url: str) -> None:
-    built = services(db_url)
+def test_without_a_key_the_mirror_keeps_what_webhooks_carry_and_names_the_old_status(make_services: MakeServices) -> None:
+    built = services(make_services)
     created = event("issue_create.2021", "d-1")
     built.pipeline().handle(created)
     built.pipeline().handle(event("issue_update.state_change.2021", "d-2"))
@@ -127,18 +127,18 @@ def test_without_a_key_the_mirror_keeps_what_webhooks_carry_and_names_the_old_st
     assert ("status", "Backlog", "Todo") in changes
 
 
-def test_issue_label_events_are_recorded_as_names_updated(db_url: str) -> None:
-    built = services(db_url)
+def test_issue_label_events_are_recorded_as_names_updated(make_services: MakeServices) -> None:
+    built = services(make_services)
     outcome = built.pipeline().handle(event("issuelabel_update.2021", "d-3"))
     assert outcome == "skipped: label definition changed: label names updated for history"
     assert built.store.service.get(catalog.KEY)["labels"][LABEL] == "update new label"  # the rename
 
 
-def test_with_a_key_the_stub_workspace_names_the_old_status(db_url: str, stub: Stub) -> None:
+def test_with_a_key_the_stub_workspace_names_the_old_status(make_services: MakeServices, stub: Stub) -> None:
     stub.seed_linear([{"id": "i-1", "identifier": "KOR-11", "title": "webhook test", "number": 11,
                        "state": {"id": BACKLOG, "name": "Backlog", "type": "backlog"},
                        "team": {"id": "t-1", "key": "KOR"}, "labels": {"nodes": []}}])
-    built = services(db_url, LINEAR_API_KEY="lin_api_test", LINEAR_API_URL=f"{stub.url}/graphql")
+    built = services(make_services, LINEAR_API_KEY="lin_api_test", LINEAR_API_URL=f"{stub.url}/graphql")
     moved = catalog.understand(event("issue_update.state_change.2021"), built.store.service,
                                built.clients["linear"].workspace_catalog, NOW)  # type: ignore[attr-defined]
     assert moved.change_of("status").old == "Backlog"  # type: ignore[union-attr]

@@ -24,12 +24,12 @@ from werkzeug.serving import make_server
 from integration.app import create_app
 from integration.executor import RetryLater
 from integration.logs import configure
-from integration.services import build_services
 from integration.settings import load_settings
 from integration.store.audit import AuditFilter
 from integration.trackers.base import TrackerError
 from tests.foundation.helpers import MINIMAL_RULES
 from tests.foundation.test_pipeline import unassigned_in_progress
+from tests.services import MakeServices
 
 JIRA_TOKEN = "jira-TOKEN-abc123XYZ-secret"
 JIRA_USER = "bot@acme.test"
@@ -124,9 +124,9 @@ def assert_clean(where: str, text: str) -> None:
 
 
 def test_a_tracker_echoing_requests_leaks_no_secret(
-    env: dict[str, str], log_lines: io.StringIO, capsys: pytest.CaptureFixture[str]
+    env: dict[str, str], log_lines: io.StringIO, capsys: pytest.CaptureFixture[str], make_services: MakeServices
 ) -> None:
-    services = build_services(load_settings(env))
+    services = make_services(env)
     pipeline = services.pipeline()
     errors: list[str] = []
     try:
