@@ -51,10 +51,10 @@ class _SiteFactsCache:
 
     def __init__(self, services: Services, tracker: str) -> None:
         self.services, self.key = services, f"{tracker}.site_facts"
-        self.value: dict[str, str] = {}
+        self.value: dict[str, Any] = {}
         self.read_at = float("-inf")
 
-    def __call__(self) -> dict[str, str]:
+    def __call__(self) -> dict[str, Any]:
         if time.monotonic() - self.read_at > 60:
             self.read_at = time.monotonic()
             self.value = dict(self.services.store.service.get(self.key) or {})

@@ -169,6 +169,8 @@ class Pipeline:
         mirrored = self.store.mirror.get(event.tracker.value, item.id)
         if mirrored is None:
             return item
+        if mirrored.updated_at is not None and event.occurred_at < mirrored.updated_at:
+            return mirrored  # an older delivery (late or retried) never rolls the mirror back
         known = {name: getattr(item, name) for name in _FIELDS if name not in item.unknown}
         return replace(mirrored, **known, unknown=mirrored.unknown & item.unknown)
 

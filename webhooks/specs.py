@@ -95,33 +95,37 @@ def organization_check(expected: Callable[[], str | None]) -> Callable[[Event], 
     return check
 
 
-SiteFacts = Callable[[], Mapping[str, str]]
+SiteFacts = Callable[[], Mapping[str, Any]]
 
 
 def jira_normalizer(settings: Settings, site_facts: SiteFacts) -> Callable[[Mapping[str, Any]], Event | None]:
-    """Jira's normalizer with what the worker learned from the site (e.g. the story points field).
+    """Jira's normalizer with what the worker learned from the site: the story points field
+    and the site's ordered priorities.
 
     Until the worker has looked (credentials set, no JIRA_STORY_POINTS_FIELD), the estimate
     is unknown rather than empty, so the worker reads it from the site instead of a rule
     seeing "no estimate".
     """
     base = jira_config(settings)
-    configs: dict[str | None, jira_normalize.JiraConfig] = {}
+    cached: dict[str, Any] = {"facts": None, "config": base}
 
     def normalize(payload: Mapping[str, Any]) -> Event | None:
-        found = site_facts().get("story_points_field") if base.story_points_field is None else None
-        config = configs.get(found)
-        if config is None:
-            if found:
-                config = replace(base, story_points_field=found)
-            elif found is None and base.story_points_field is None and settings.jira_configured:
-                config = replace(base, estimate_pending=True)
-            else:
-                config = base
-            configs[found] = config
-        return jira_normalize.normalize(payload, config)
+        facts = site_facts()
+        if facts is not cached["facts"]:
+            cached["facts"], cached["config"] = facts, _config_with(base, facts, settings.jira_configured)
+        return jira_normalize.normalize(payload, cached["config"])
 
     return normalize
+
+
+def _config_with(base: jira_normalize.JiraConfig, facts: Mapping[str, Any], configured: bool) -> jira_normalize.JiraConfig:
+    config = replace(base, priority_ranks=dict(facts.get("priority_ranks") or {}))
+    if base.story_points_field is not None:
+        return config
+    found = facts.get("story_points_field")
+    if found:
+        return replace(config, story_points_field=str(found))
+    return replace(config, estimate_pending=found is None and configured)
 
 
 def jira_spec(settings: Settings, site_facts: SiteFacts = dict) -> ReceiverSpec:

@@ -96,7 +96,9 @@ class Mirror:
                             items.c.tracker == item.tracker.value, items.c.item_id == item.id
                         )
                     ).one()
-            if row.updated_at and item.updated_at and item.updated_at < row.updated_at and not item.deleted:
+            # a state whose time is unknown never replaces one whose time is known
+            older = item.updated_at is None or item.updated_at < row.updated_at
+            if row.updated_at and older and not item.deleted:
                 return from_jsonable(Item, row.data)
             conn.execute(update(items).where(items.c.id == row.id).values(**_columns(item), synced_at=now))
         return item

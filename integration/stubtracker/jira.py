@@ -148,6 +148,20 @@ def fields() -> ResponseReturnValue:
     return jsonify(FIELDS)
 
 
+# The site's priorities in its own order (most urgent first), one of them added and named
+# in Russian, as GET /priority/search pages them.
+PRIORITIES = [{"id": "1", "name": "Highest"}, {"id": "2", "name": "High"}, {"id": "10001", "name": "Обычный"},
+              {"id": "3", "name": "Medium"}, {"id": "4", "name": "Low"}, {"id": "5", "name": "Lowest"}]
+
+
+@blueprint.get(f"{API}/priority/search")
+def priorities() -> ResponseReturnValue:
+    start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 50))
+    page = PRIORITIES[start : start + size]
+    return jsonify({"startAt": start, "maxResults": size, "total": len(PRIORITIES),
+                    "isLast": start + size >= len(PRIORITIES), "values": page})
+
+
 @blueprint.get(f"{API}/status")
 def statuses() -> ResponseReturnValue:
     with _state().lock:

@@ -137,3 +137,19 @@ def test_linear_organization_is_learned_for_the_receiver(make_services: MakeServ
     me = services.pipeline().service_account("linear")
     assert me is not None and me.id == "stub-flowkeeper-user"
     assert services.store.service.get("linear.organization_id") == "stub-org"
+
+
+def test_an_older_delivery_never_rolls_the_mirror_back(db_url: str) -> None:
+    """A comment event delivered late carries an old slice of the issue: the newer mirror wins."""
+    services = build_services(load_settings({"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES)}))
+    current = jira_normalize.normalize(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json"),
+                                       JiraConfig())
+    assert current is not None and current.item.updated_at is not None
+    services.pipeline().handle(replace(current, delivery_id="d-new"))
+    late = jira_normalize.normalize(fixture("jira", "comment_created.derived.json"), JiraConfig())
+    assert late is not None and "title" not in late.item.unknown
+    old_slice = replace(late.item, title="An old title")
+    services.pipeline().handle(replace(late, item=old_slice, delivery_id="d-late",
+                                       occurred_at=current.item.updated_at.replace(year=2023)))
+    mirrored = services.store.mirror.get("jira", current.item.id)
+    assert mirrored is not None and mirrored.title == current.item.title

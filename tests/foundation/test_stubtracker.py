@@ -12,7 +12,7 @@ from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.linear.client import LinearClient
 from integration.trackers.linear.item import LinearConfig
 from integration.trackers.retry import RetryPolicy
-from rules.model import CommentBody, Mention, Person, StatusCategory, Text
+from rules.model import CommentBody, Mention, Person, Priority, StatusCategory, Text
 from tests.stub import Stub, jira_issue, linear_issue, running_stub
 
 FAST = RetryPolicy(tries=3, base_delay=0.01, max_delay=0.05)
@@ -48,7 +48,7 @@ def test_jira_client_round_trip_on_the_stub(stub: Stub) -> None:
 def test_jira_429_is_retried_after_retry_after(stub: Stub) -> None:
     stub.seed_jira(jira_issue("ACME-2"))
     client = jira(stub)
-    assert client.story_points_field() is not None  # read once, before the fault
+    assert client.config.story_points_field == "customfield_10016"  # the site's facts, read before the fault
     stub.fault("429", count=1, retry_after=0)
     assert client.get_item("ACME-2").key == "ACME-2"
     assert [r["path"] for r in stub.requests()].count("/rest/api/3/issue/ACME-2") == 2
@@ -74,3 +74,13 @@ def test_linear_ratelimited_400_becomes_rate_limited(stub: Stub) -> None:
     client = LinearClient(f"{stub.url}/graphql", "lin_api_key", config=LinearConfig(), retry=FAST)
     with pytest.raises(RateLimited):
         client.get_item("ENG-8")
+
+
+def test_jira_priority_ranks_come_from_the_sites_ordered_list_not_names(stub: Stub) -> None:
+    """A translated or added priority ranks by its place in the site's list: "Обычный" is third."""
+    issue = jira_issue("ACME-3")
+    issue["fields"]["priority"] = {"name": "Обычный", "id": "10001"}
+    stub.seed_jira(issue, jira_issue("ACME-4"))
+    client = jira(stub)
+    assert client.get_item("ACME-3").priority == Priority("Обычный", 3)
+    assert client.get_item("ACME-4").priority == Priority("Medium", 4)

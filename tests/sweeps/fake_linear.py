@@ -24,7 +24,9 @@ ORG = {"id": "org-acme", "name": "Acme", "urlKey": "acme"}
 def person(account: Account | None) -> dict[str, Any] | None:
     if account is None:
         return None
-    return {"id": account.id, "name": account.name, "displayName": account.name.split()[0].lower()}
+    handle = account.name.split()[0].lower()
+    return {"id": account.id, "name": account.name, "displayName": handle,
+            "url": f"https://linear.app/{ORG['urlKey']}/profiles/{handle}"}  # the profile URL Linear gives
 
 
 class FakeLinear:

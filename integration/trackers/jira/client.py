@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from integration.trackers.base import NotFound, TrackerError, TrackerUnavailable, WriteMarker, iter_search
 from integration.trackers.jira.adf import carries_marker, comment_request
-from integration.trackers.jira.fields import parse_datetime, person
+from integration.trackers.jira.fields import parse_datetime, person, ranks_from
 from integration.trackers.jira.http import JiraHttp
 from integration.trackers.jira.jql import label_problem, search_fields, to_jql
 from integration.trackers.jira.normalize import JiraConfig, normalize_issue
@@ -69,6 +69,7 @@ class JiraClient:
         self._config = config
         self._chosen: ChosenField | None = None
         self._fields_read = False
+        self._priorities_read = False
         self.notify_users = notify_users
         self._sleep = sleep
         self._clock = clock
@@ -90,6 +91,14 @@ class JiraClient:
                 return self._config
             if chosen is not None:
                 self._config = replace(self._config, story_points_field=chosen.field_id)
+        if not self._config.priority_ranks and not self._priorities_read:
+            self._priorities_read = True
+            try:
+                ranks = ranks_from(self._paged(f"{API}/priority/search", "values"))
+            except TrackerError as error:
+                log.warning("jira.priorities_unreadable", extra={"error": str(error)})
+            else:
+                self._config = replace(self._config, priority_ranks=ranks)
         return self._config
 
     def story_points_field(self) -> ChosenField | None:
@@ -100,10 +109,10 @@ class JiraClient:
             self._chosen = choose_story_points(self._config.story_points_field, fields)
         return self._chosen
 
-    def site_facts(self) -> dict[str, str]:
+    def site_facts(self) -> dict[str, Any]:
         """What the receiver's normalizer needs and only the API can tell ("" = none found)."""
-        chosen = self.config.story_points_field
-        return {"story_points_field": chosen or ""}
+        config = self.config
+        return {"story_points_field": config.story_points_field or "", "priority_ranks": dict(config.priority_ranks)}
 
     # ---- reads --------------------------------------------------------------------
 

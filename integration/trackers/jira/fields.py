@@ -27,10 +27,9 @@ CANCELED_RESOLUTIONS = frozenset(
     {"won't do", "won't fix", "duplicate", "cancelled", "canceled", "declined", "rejected", "obsolete"}
 )
 
-# Jira's default priority scheme; other names keep rank None (unranked, not "lowest").
-PRIORITY_RANKS: Mapping[str, int] = MappingProxyType(
-    {"highest": 1, "high": 2, "medium": 3, "low": 4, "lowest": 5}
-)
+# Jira Cloud's default priorities by id (Highest … Lowest), for a site whose own ordered
+# list has not been read; names are never used: sites rename and translate them.
+DEFAULT_PRIORITY_RANKS: Mapping[str, int] = MappingProxyType({"1": 1, "2": 2, "3": 3, "4": 4, "5": 5})
 
 
 def mapping_at(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -70,11 +69,24 @@ def person(raw: Any) -> Person | None:
     )
 
 
-def priority_of(raw: Any) -> Priority | None:
+def priority_of(raw: Any, ranks: Mapping[str, int] | None = None) -> Priority | None:
+    """The priority, ranked by its place in the site's ordered list (1 = most urgent).
+
+    `ranks` maps priority id → place, from `GET /rest/api/3/priority/search`; without it
+    Jira's default ids rank. A priority the list does not know keeps rank None.
+    """
     name = name_of(raw)
     if not name:
         return None
-    return Priority(name=name, rank=PRIORITY_RANKS.get(name.lower()))
+    priority_id = str(raw.get("id")) if isinstance(raw, Mapping) and raw.get("id") is not None else None
+    table = ranks or DEFAULT_PRIORITY_RANKS
+    return Priority(name=name, rank=table.get(priority_id) if priority_id else None)
+
+
+def ranks_from(priorities: Any) -> dict[str, int]:
+    """The site's priorities, in the order Jira lists them (most urgent first) → id → rank."""
+    ids = [str(p["id"]) for p in priorities or () if isinstance(p, Mapping) and p.get("id") is not None]
+    return {priority_id: place for place, priority_id in enumerate(dict.fromkeys(ids), start=1)}
 
 
 def epic_name(raw: Any) -> str | None:

@@ -81,6 +81,8 @@ class JiraConfig:
     field_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # The site's estimate field is not known yet (the worker finds it): estimate is unknown.
     estimate_pending: bool = False
+    # priority id → place in the site's ordered list (1 = most urgent); empty: Jira's defaults
+    priority_ranks: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def sprint_field(self) -> str:
@@ -245,7 +247,7 @@ def _field_parsers(config: JiraConfig) -> dict[str, tuple[str | None, Any]]:
         "assignee": ("assignee", person),
         "reporter": ("reporter", person),
         "labels": ("labels", lambda v: tuple(str(x) for x in v or ())),
-        "priority": ("priority", priority_of),
+        "priority": ("priority", lambda v: priority_of(v, config.priority_ranks)),
         "estimate": (config.story_points_field, number_of),
         "team": ("project", lambda v: v.get("key") if isinstance(v, Mapping) else None),
         "parent": ("parent", lambda v: v.get("key") if isinstance(v, Mapping) else None),
