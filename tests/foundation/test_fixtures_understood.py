@@ -23,8 +23,6 @@ from integration.app import create_app
 from integration.codec import event_from_envelope
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME
-from integration.services import build_services
-from integration.settings import load_settings
 from rules.model import ActorKind, Event
 from tests.foundation.helpers import (
     JIRA_SECRET,
@@ -34,6 +32,7 @@ from tests.foundation.helpers import (
     jira_request,
     linear_request,
 )
+from tests.services import MakeServices
 from tests.stub import Stub, running_stub
 
 BACKLOG_2021 = {"id": "c02edc3a-xxxx-xxxx-xxxx-85c349766a13", "name": "Backlog", "type": "backlog"}
@@ -108,8 +107,8 @@ def _linear_issue(key: str, state: dict[str, str]) -> dict[str, Any]:
             "state": state, "team": {"id": "t-lin", "key": "LIN"}, "labels": {"nodes": []}}
 
 
-def _env(db_url: str, redis_url: str, stub: Stub, with_credentials: bool) -> dict[str, str]:
-    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES),
+def _env(redis_url: str, stub: Stub, with_credentials: bool) -> dict[str, str]:
+    env = {"REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES),
            "JIRA_WEBHOOK_SECRET": JIRA_SECRET, "LINEAR_WEBHOOK_SECRET": LINEAR_SECRET}
     if with_credentials:
         env |= {"JIRA_URL": stub.url, "JIRA_USER": "bot@acme.test", "JIRA_API_TOKEN": "tok-fixtures",
@@ -129,10 +128,10 @@ def _post(client: FlaskClient, tracker: str, body: dict[str, Any], delivery: str
 @pytest.mark.parametrize(("tracker", "name", "expected"), CASES, ids=[c[1] for c in CASES])
 def test_each_fixture_is_understood_and_processed(
     tracker: str, name: str, expected: Understood, with_credentials: bool,
-    db_url: str, redis_url: str, stub: Stub,
+    make_services: MakeServices, redis_url: str, stub: Stub,
 ) -> None:
-    env = _env(db_url, redis_url, stub, with_credentials)
-    services = build_services(load_settings(env))
+    env = _env(redis_url, stub, with_credentials)
+    services = make_services(env)
     client = create_app(env, services=services).test_client()
     delivery = f"fx-{name}-{with_credentials}"
     status = _post(client, tracker, fixture(tracker, name), delivery)

@@ -139,9 +139,9 @@ def test_linear_organization_is_learned_for_the_receiver(make_services: MakeServ
     assert services.store.service.get("linear.organization_id") == "stub-org"
 
 
-def test_an_older_delivery_never_rolls_the_mirror_back(db_url: str) -> None:
+def test_an_older_delivery_never_rolls_the_mirror_back(make_services: MakeServices) -> None:
     """A comment event delivered late carries an old slice of the issue: the newer mirror wins."""
-    services = build_services(load_settings({"DATABASE_URL": db_url, "RULES_DIR": str(MINIMAL_RULES)}))
+    services = make_services({"RULES_DIR": str(MINIMAL_RULES)})
     current = jira_normalize.normalize(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json"),
                                        JiraConfig())
     assert current is not None and current.item.updated_at is not None
