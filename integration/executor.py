@@ -19,10 +19,11 @@ from integration.moves import move
 from integration.observability.record import decisions as observed_decisions
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
+from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
 from integration.store.tables import write_claims
 from integration.trackers.base import TrackerClient, TrackerError, WriteMarker
-from rules.model import Action, ActionKind, Item, Plan
+from rules.model import Action, ActionKind, ActorKind, Item, Plan
 
 if TYPE_CHECKING:
     from integration.judge import Judge
@@ -154,7 +155,23 @@ def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
         claims.finish(item.tracker.value, item.id, identity, ok=False, now=ctx.now)
         return _entry(item, action, ctx, Outcome.FAILED, f"{type(error).__name__}: {error}", retryable=error.retryable)
     claims.finish(item.tracker.value, item.id, identity, ok=True, now=ctx.now)
+    _remember_labels(item, action, ctx)
     return _entry(item, action, ctx, Outcome.DONE, reason)
+
+
+def _remember_labels(item: Item, action: Action, ctx: ApplyContext) -> None:
+    """Note in the item's history the labels Flowkeeper put on or took off, as Flowkeeper's:
+    a `label_added` clock counts from them, and they never count as a person's activity."""
+    if action.kind not in (ActionKind.ADD_LABELS, ActionKind.REMOVE_LABELS):
+        return
+    present = set(item.labels)
+    adding = action.kind is ActionKind.ADD_LABELS
+    changed = [label for label in _ordered(action.labels) if (label in present) is not adding]
+    if changed:
+        text = " ".join(("+" if adding else "-") + label for label in changed)
+        entry = HistoryEntry(at=ctx.now, field="labels", actor_kind=ActorKind.FLOWKEEPER,
+                             new=text if adding else None, old=None if adding else text)
+        ctx.store.mirror.record_history(item.tracker.value, item, [entry])
 
 
 def claim_identity(action: Action) -> str:

@@ -26,6 +26,7 @@ from rules.registry import Frame, Node, Registry, Trace, TypeSpec, conditions, s
 TIME_FIELDS = ["last_activity", "last_comment", "last_status_change", "last_assignee_change", "status_entered",
                "updated", "created"]
 PARTIES = ["reporter", "assignee", "others"]
+HISTORY = "clocks"  # in a rule's fields_read: the judge must read the history clocks for it
 ACTIVITY_FIELDS = frozenset({"last_activity", "last_comment", "last_status_change", "last_assignee_change"})
 
 
@@ -187,6 +188,7 @@ def _condition(spec: TypeSpec) -> TypeSpec:
         tests = [make_test(Kind.TIME, op, a, cctx) for op, a in arg.items() if op != param]
         label = describe_clock({spec.name: arg[param]})
         expected = ", ".join(f"{op.replace('_', ' ')} {a}" for op, a in arg.items() if op != param)
+        cctx.fields.add(HISTORY)
         if spec.name == "activity_by":
             cctx.fields.update({"reporter", "assignee"})
 

@@ -122,6 +122,11 @@ class RuleSet:
     def __post_init__(self) -> None:
         object.__setattr__(self, "flag_union", frozenset().union(*(r.flag_set for r in self.rules)))
 
+    @property
+    def reads_clocks(self) -> bool:
+        """Whether any rule measures from a history clock (label added, field changed, …)."""
+        return any("clocks" in rule.fields_read for rule in self.rules)
+
     def frame(self, now: datetime, context: EvalContext) -> Frame:
         """The evaluation frame; the last one is reused while `now` and the context are the same."""
         cache = self.last_frame

@@ -55,7 +55,8 @@ class Judge:
     def contexts(self, batch: Sequence[Item], now: datetime) -> list[tuple[Item, EvalContext]]:
         """Each item with its mirror clock, and the EvalContext the rules judge it on."""
         flow = self._flow(now)
-        facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now, starts=flow is not None)
+        facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now, starts=flow is not None,
+                                with_clocks=self.ruleset.reads_clocks)
         return [self._context(facts, item, flow) for item in batch]
 
     def _flow(self, now: datetime) -> FlowFacts | None:
@@ -88,6 +89,7 @@ class Judge:
             last_activity_by=activity,
             started_at=facts.started.get(item.id),
             cycle_days_by_team=flow.cycle_days_by_team if flow is not None else {},
+            clocks=facts.clocks.get(item.id, {}),
         )
         return replace(item, last_activity_at=activity.get("any") or item.last_activity_at), context
 

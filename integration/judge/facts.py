@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from integration.codec import from_jsonable
+from integration.judge.clocks import history_clocks
 from integration.reports.flow import first_starts, team_cycle_days
 from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states
@@ -58,16 +59,18 @@ class BatchFacts:
     states: dict[str, dict[str, dict[str, RuleState]]] = field(default_factory=dict)  # item → mode → rule
     pauses: dict[str, ItemPause] = field(default_factory=dict)
     started: dict[str, datetime] = field(default_factory=dict)  # item → first start, when a rule needs it
+    clocks: dict[str, dict[str, datetime]] = field(default_factory=dict)  # item → rules.clocks key → instant
 
     @classmethod
     def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime, *,
-             starts: bool = False) -> BatchFacts:
+             starts: bool = False, with_clocks: bool = False) -> BatchFacts:
         ids = list(dict.fromkeys(item_ids))
         return cls(
             activity=human_activity(store, tracker, ids),
             states=states_for(store, tracker, ids),
             pauses=Snoozes(store.engine).for_items(tracker, ids, now),
             started=first_started(store, tracker, ids) if starts else {},
+            clocks=history_clocks(store.engine, tracker, ids) if with_clocks else {},
         )
 
 

@@ -1,0 +1,52 @@
+"""History clocks through real sweeps: actions/stale's close window counts from its own label."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.sweeps.fakesite import ADA, GRACE, FakeIssue
+from tests.sweeps.world import World
+
+START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+STALE_THEN_CLOSE = """
+version: 1
+rules:
+  - name: stale
+    description: Quiet for 5 days gets the stale label.
+    on: schedule
+    when:
+      all:
+        - status.category: [todo, in_progress]
+        - last_activity: { older_than: 5 days }
+    then:
+      - flag: { label: stale, comment: "{{ key }} is stale." }
+  - name: close-stale
+    description: Seven days after stale went on, say it will be closed.
+    on: schedule
+    when:
+      all:
+        - labels: stale
+        - label_added: { label: stale, older_than: 7 days }
+    then:
+      - comment: "{{ key }} has been stale for a week: closing."
+"""
+
+
+@pytest.mark.parametrize("tracker", ["jira", "linear"])
+def test_the_close_window_counts_from_when_flowkeeper_put_the_label_on(make_world: Callable[..., World],
+                                                                       tracker: str) -> None:
+    world = make_world(tracker, STALE_THEN_CLOSE, now=START)
+    issue = world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+                                     category="in_progress", updated=START - timedelta(days=10),
+                                     created=START - timedelta(days=10), assignee=ADA, reporter=GRACE))
+    world.sweep("stale")
+    assert issue.labels == ["stale"]
+    world.at(START + timedelta(days=7))  # exactly 7 × 24 h after the label went on: not more than 7 days
+    world.sweep("close-stale")
+    assert not any("closing" in c.body for c in world.site.flowkeeper_comments("ENG-1"))
+    world.at(START + timedelta(days=7, minutes=1))
+    world.sweep("close-stale")
+    assert sum("closing" in c.body for c in world.site.flowkeeper_comments("ENG-1")) == 1
