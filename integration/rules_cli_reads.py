@@ -47,6 +47,14 @@ class NameLookup(Protocol):
     def team_keys(self, keys: Collection[str]) -> set[str]: ...
 
 
+@runtime_checkable
+class FieldLookup(Protocol):
+    """A tracker with custom fields rules read by a mapped name (Jira)."""
+
+    def mapped_fields(self) -> Mapping[str, str]: ...
+    def field_names(self) -> dict[str, str]: ...
+
+
 class Connected(Protocol):
     @property
     def clients(self) -> Mapping[str, TrackerClient]: ...
@@ -89,6 +97,34 @@ def find_problems(ruleset: RuleSet, clients: Mapping[str, object]) -> list[str]:
         problems += _status_problems(tracker, lookup, names, scopes)
         problems += _label_problems(tracker, lookup, names, scopes)
     problems += _team_problems(lookups, names, scopes)
+    jira = clients.get("jira")
+    if names.custom_fields and isinstance(jira, FieldLookup):
+        problems += custom_field_problems(jira, names)
+    return problems
+
+
+def custom_field_problems(lookup: FieldLookup, names: NamesToCheck) -> list[str]:
+    """Each `custom.<name>` must be in JIRA_FIELD_MAP, and the field it maps to must exist on the
+    site, by id (customfield_10050) or by name ("Severity")."""
+    mapped = lookup.mapped_fields()
+    problems = []
+    for name, users in sorted(names.custom_fields.items()):
+        if name not in mapped:
+            known = ", ".join(sorted(mapped)) or "nothing"
+            problems.append(f"custom.{name} used by {_rules(users)} is not in JIRA_FIELD_MAP (it maps {known})"
+                            + _closest(name, list(mapped)))
+    wanted = {name: mapped[name] for name in names.custom_fields if name in mapped}
+    if not wanted:
+        return problems
+    try:
+        fields = lookup.field_names()
+    except TrackerError as error:
+        return [*problems, f"Jira: could not read the fields ({error}); custom fields were not checked"]
+    by_name = {field_name.casefold() for field_name in fields.values()}
+    for name, field in sorted(wanted.items()):
+        if field not in fields and field.casefold() not in by_name:
+            problems.append(f"JIRA_FIELD_MAP maps {name} to {field!r}, which this Jira site does not have "
+                            f"(used by {_rules(names.custom_fields[name])})" + _closest(field, list(fields.values())))
     return problems
 
 

@@ -155,11 +155,33 @@ def _validate_for(kind: Kind) -> Callable[[Any], list[Problem]]:
 TIME_PROBLEMS = _validate_for(Kind.TIME)  # durations and dates a schema pattern cannot check fully
 
 
+# custom fields are conditions named `custom.<name>`, <name> as JIRA_FIELD_MAP names it
+CUSTOM_PREFIX = "custom."
+CUSTOM_PATTERN = r"^custom\.[A-Za-z0-9_]{1,64}$"
+
+
+def custom_field(name: str) -> FieldSpec:
+    """The field `custom.<key>`: the item's mapped custom field `key` (unknown when a partial
+    payload did not carry it, as the normalizers mark `custom.<key>`)."""
+    key = name[len(CUSTOM_PREFIX):]
+
+    def read(i: Item) -> Any:
+        return i.custom.get(key)
+    return FieldSpec(name, Kind.CUSTOM, read, name, f"{name}: {{ in: [S1, S2] }}")
+
+
+def _type_spec(spec: FieldSpec) -> TypeSpec:
+    doc = f"{KIND_DOCS[spec.kind]}\n\nExample::\n\n    {spec.example}\n"
+    return TypeSpec(spec.name, KIND_SCHEMAS[spec.kind], *_split(doc), _field_compiler(spec),
+                    _validate_for(spec.kind), "field")
+
+
 def _register_fields() -> None:
     for spec in FIELDS:
-        doc = f"{KIND_DOCS[spec.kind]}\n\nExample::\n\n    {spec.example}\n"
-        conditions.add(TypeSpec(spec.name, KIND_SCHEMAS[spec.kind], *_split(doc),
-                                _field_compiler(spec), _validate_for(spec.kind), "field"))
+        conditions.add(_type_spec(spec))
+    template = _type_spec(FieldSpec("custom.<name>", Kind.CUSTOM, lambda i: None, "custom",
+                                    "custom.severity: { in: [S1, S2] }"))
+    conditions.add_family(CUSTOM_PATTERN, template, lambda name: _type_spec(custom_field(name)))
 
 
 def _split(doc: str) -> tuple[str, str]:

@@ -71,7 +71,16 @@ def _properties(v: Any, arg: dict[str, Any], s: dict[str, Any], root: dict[str, 
 def _additional(v: Any, arg: Any, s: dict[str, Any], root: dict[str, Any]) -> bool:
     if arg is not False:
         raise _Unsure("additionalProperties")
-    return not isinstance(v, dict) or all(k in s.get("properties", {}) for k in v)
+    patterns = [_pattern(p) for p in s.get("patternProperties", {})]
+    return not isinstance(v, dict) or all(k in s.get("properties", {}) or any(p.search(k) for p in patterns)
+                                          for k in v)
+
+
+def _pattern_properties(v: Any, arg: dict[str, Any], s: dict[str, Any], root: dict[str, Any]) -> bool:
+    if not isinstance(v, dict):
+        return True
+    return all(_ok(value, sub, root) for key, value in v.items() for p, sub in arg.items()
+               if _pattern(p).search(key))
 
 
 def _ref(v: Any, arg: str, s: dict[str, Any], root: dict[str, Any]) -> bool:
@@ -83,6 +92,7 @@ def _ref(v: Any, arg: str, s: dict[str, Any], root: dict[str, Any]) -> bool:
 _CHECKS: dict[str, Any] = {
     "type": _type,
     "properties": _properties,
+    "patternProperties": _pattern_properties,
     "additionalProperties": _additional,
     "$ref": _ref,
     "required": lambda v, a, s, r: not isinstance(v, dict) or all(k in v for k in a),

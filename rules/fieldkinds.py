@@ -34,6 +34,7 @@ class Kind(str, enum.Enum):
     SET = "set"
     PERSON = "person"
     TIME = "time"
+    CUSTOM = "custom"  # a tracker's custom field: text, a number, or a list of values
 
 
 def person_keys(p: Any) -> set[str]:
@@ -41,7 +42,8 @@ def person_keys(p: Any) -> set[str]:
 
 
 # names an operator's test may use besides v, a and f
-HELPERS: dict[str, Any] = {"str": str, "any": any, "bool": bool, "person_keys": person_keys}
+HELPERS: dict[str, Any] = {"str": str, "any": any, "bool": bool, "type": type, "tuple": tuple, "int": int,
+                           "float": float, "person_keys": person_keys}
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ KINDS: dict[Kind, KindSpec] = {
         "business days (the rule's calendar) or months (calendar months in the rule's timezone). Activity "
         "clocks (last_activity, last_comment, last_status_change, last_assignee_change) count only people: "
         "bots and Flowkeeper's own writes never reset them.", None, None, "v is None"),
+    Kind.CUSTOM: KindSpec(
+        "A Jira custom field named in JIRA_FIELD_MAP, read as text (a select option by its value, a user by "
+        "account id), a number, or a list of those (multi-select: a text operator holds when one value "
+        "does). Comparison ignores case.", "equals", "in", "v is None or v == '' or v == ()"),
 }
 
 OPERATORS: dict[Kind, dict[str, Operator]] = {kind: {} for kind in Kind}
@@ -136,7 +142,8 @@ INSTANT = {"type": "string", "pattern": INSTANT_PATTERN}
 _TEXT = {"type": "string"}
 _TEXTS = {"type": "array", "items": _TEXT, "minItems": 1}
 _BOOL = {"type": "boolean"}
-T, C, N, S, P, TM = Kind.TEXT, Kind.CATEGORY, Kind.NUMBER, Kind.SET, Kind.PERSON, Kind.TIME
+T, C, N, S, P, TM, CU = Kind.TEXT, Kind.CATEGORY, Kind.NUMBER, Kind.SET, Kind.PERSON, Kind.TIME, Kind.CUSTOM
+_EACH = "(v if type(v) is tuple else (v,))"  # a custom field's values, one or many
 
 _op(T, "equals", _SCALAR, "v is not None and str(v).casefold() in a", _folded)
 _op(T, "not_equals", _SCALAR, "v is None or str(v).casefold() not in a", _folded)
@@ -168,6 +175,17 @@ _op(TM, "newer_than", DURATION, "v is not None and v > f.cut[a]", _slot, "less t
 _op(TM, "after", INSTANT, "v is not None and v > a", _instant,
     "strictly after a date (midnight in the rule's timezone) or a date and time")
 _op(TM, "before", INSTANT, "v is not None and v < a", _instant, "strictly before a date or a date and time")
+_op(CU, "equals", _SCALAR, f"v is not None and any(str(x).casefold() in a for x in {_EACH})", _folded)
+_op(CU, "not_equals", _SCALAR, f"v is None or not any(str(x).casefold() in a for x in {_EACH})", _folded)
+_op(CU, "in", _SCALARS, f"v is not None and any(str(x).casefold() in a for x in {_EACH})", _folded)
+_op(CU, "not_in", _SCALARS, f"v is None or not any(str(x).casefold() in a for x in {_EACH})", _folded)
+_op(CU, "contains", _TEXT, f"v is not None and any(a in str(x).casefold() for x in {_EACH})",
+    lambda x, c: str(x).casefold(), "substring")
+_op(CU, "matches", _TEXT, f"v is not None and any(a(str(x)) is not None for x in {_EACH})", _search, "RE2 regex")
+_op(CU, "not_matches", _TEXT, f"v is not None and not any(a(str(x)) is not None for x in {_EACH})", _search,
+    "RE2 regex")
+for _name, _symbol in (("lt", "<"), ("lte", "<="), ("gt", ">"), ("gte", ">=")):
+    _op(CU, _name, _NUM, f"type(v) in (int, float) and v {_symbol} a", doc="numbers only")
 for _kind, _spec in KINDS.items():
     if _spec.missing is not None:
         _op(_kind, "missing", _BOOL, f"({_spec.missing}) is a", lambda x, c: bool(x), "no value")

@@ -363,6 +363,8 @@ class SearchQuery:
     updated_before: datetime | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    custom_empty: tuple[str, ...] = ()  # mapped custom fields (by name) that must be empty
+    custom_not_empty: tuple[str, ...] = ()  # … or must hold a value
     labels_none_of: tuple[str, ...] = ()
     labels_any_of: tuple[str, ...] = ()
     always_include_labels: tuple[str, ...] = ()

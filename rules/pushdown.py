@@ -29,6 +29,8 @@ class Bounds:
     updated_before: datetime | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    custom_empty: set[str] = field(default_factory=set)
+    custom_not_empty: set[str] = field(default_factory=set)
 
     def narrow_categories(self, cats: set[StatusCategory]) -> None:
         self.categories = cats if self.categories is None else self.categories & cats
@@ -69,6 +71,10 @@ def _one(name: str, op: str, arg: Any, cctx: CompileCtx) -> Callable[[Bounds], N
     if name == "labels" and op in ("contains", "any_of", "all_of"):
         wanted = {str(a) for a in _listed(arg)}
         return lambda b: setattr(b, "labels_any_of", wanted if b.labels_any_of is None else b.labels_any_of)
+    if name.startswith("custom.") and op in ("missing", "present") and isinstance(arg, bool):
+        empty = (op == "missing") is arg
+        key = name[len("custom."):]
+        return lambda b: (b.custom_empty if empty else b.custom_not_empty).add(key)
     if name == "updated" and op in ("older_than", "at_least", "before"):
         return _time_bound("updated_before", time_bound(op, arg, cctx), min)
     if name == "created" and op in ("older_than", "at_least", "before"):

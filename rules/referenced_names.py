@@ -18,6 +18,7 @@ class NamesToCheck:
     status_names: dict[str, set[str]] = field(default_factory=dict)  # name → rules using it
     labels: dict[str, set[str]] = field(default_factory=dict)
     teams: dict[str, set[str]] = field(default_factory=dict)
+    custom_fields: dict[str, set[str]] = field(default_factory=dict)  # `custom.<name>` → rules using it
     trackers: set[Tracker] = field(default_factory=set)
 
 
@@ -31,6 +32,8 @@ def names_to_check(ruleset: RuleSet) -> NamesToCheck:
             if name == "status.name":
                 for status in _values(value):
                     out.status_names.setdefault(str(status), set()).add(rule.name)
+            if name.startswith("custom."):
+                out.custom_fields.setdefault(name[len("custom."):], set()).add(rule.name)
             if name == "labels":
                 for label in _values(value):
                     out.labels.setdefault(str(label), set()).add(rule.name)

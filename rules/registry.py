@@ -10,6 +10,7 @@ schema is generated from these registries (see rules/schema.py).
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._types: dict[str, TypeSpec] = {}
+        self._families: list[tuple[re.Pattern[str], TypeSpec, Callable[[str], TypeSpec]]] = []
+        self._members: dict[str, TypeSpec] = {}
 
     def register(self, name: str, schema: dict[str, Any], *, validate: Validator | None = None,
                  doc: str | None = None, group: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -87,8 +90,22 @@ class Registry:
             raise ValueError(f"{self.kind} type '{spec.name}' registered twice")
         self._types[spec.name] = spec
 
+    def add_family(self, pattern: str, template: TypeSpec, make: Callable[[str], TypeSpec]) -> None:
+        """Types named by a pattern (`custom.<name>`): `template` speaks for all of them in the
+        schema and docs; `make(name)` builds one when a rule file uses it."""
+        self._families.append((re.compile(pattern), template, make))
+
+    def families(self) -> list[tuple[str, TypeSpec]]:
+        return [(rx.pattern, template) for rx, template, _ in self._families]
+
     def get(self, name: str) -> TypeSpec | None:
-        return self._types.get(name)
+        found = self._types.get(name) or self._members.get(name)
+        if found is None:
+            for rx, _, make in self._families:
+                if rx.fullmatch(name):
+                    found = self._members[name] = make(name)
+                    break
+        return found
 
     def names(self) -> list[str]:
         return list(self._types)

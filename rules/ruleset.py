@@ -89,6 +89,8 @@ class Rule:
             updated_before=bounds.updated_before,
             created_after=bounds.created_after,
             created_before=bounds.created_before,
+            custom_empty=tuple(sorted(bounds.custom_empty)),
+            custom_not_empty=tuple(sorted(bounds.custom_not_empty)),
             labels_none_of=tuple(sorted(bounds.labels_none_of - set(always))),
             labels_any_of=tuple(sorted(bounds.labels_any_of)) if bounds.labels_any_of else (),
             always_include_labels=always,

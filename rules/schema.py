@@ -63,8 +63,13 @@ def _one_of_keys(registry: Registry) -> dict[str, Any]:
         example = yaml.safe_load(spec.example) if spec.example else None
         props[spec.name] = {**spec.schema, "description": spec.doc,
                             **({"examples": [example[spec.name]]} if example else {})}
+    families = {}
+    for pattern, spec in registry.families():
+        example = yaml.safe_load(spec.example) if spec.example else None
+        families[pattern] = {**spec.schema, "description": spec.doc,
+                             **({"examples": [next(iter(example.values()))]} if example else {})}
     return {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": props,
-            "additionalProperties": False}
+            **({"patternProperties": families} if families else {}), "additionalProperties": False}
 
 
 def _rule() -> dict[str, Any]:

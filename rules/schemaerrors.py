@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jsonschema import ValidationError
@@ -66,6 +67,18 @@ def _deref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_CUSTOM_SPELLINGS = re.compile(r"^(fields?|customfields?|custom_fields?|cf|jira)[.\[]([A-Za-z0-9_]+)\]?$", re.I)
+
+
+def custom_hint(key: str) -> str:
+    """Custom fields have one spelling, `custom.<name>`: point other spellings at it."""
+    if re.fullmatch(r"(customfield_|cf\[)\d+\]?", key, re.I):
+        return (" (custom fields are read by the name JIRA_FIELD_MAP gives them, e.g. 'custom.severity' "
+                "for severity=customfield_10050)")
+    other = _CUSTOM_SPELLINGS.match(key)
+    return f" (did you mean 'custom.{other.group(2)}'?)" if other else ""
+
+
 def message(error: ValidationError, root: dict[str, Any]) -> tuple[tuple[Any, ...], str, bool]:
     """(instance path, message, point at the key?) for one error."""
     path = tuple(error.absolute_path)
@@ -74,7 +87,8 @@ def message(error: ValidationError, root: dict[str, Any]) -> tuple[tuple[Any, ..
         allowed = list(error.schema.get("properties", {}))
         extra = [k for k in value if k not in allowed]
         key = extra[0]
-        return (*path, key), f"unknown {_what(error, root)} '{key}'{did_you_mean(key, allowed)}", True
+        hint = custom_hint(key) if error.schema.get("patternProperties") else ""
+        return (*path, key), f"unknown {_what(error, root)} '{key}'{hint or did_you_mean(key, allowed)}", True
     if v == "required":
         missing = [k for k in error.validator_value if k not in value]
         return path, f"missing required key '{missing[0]}'", False

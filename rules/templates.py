@@ -40,7 +40,7 @@ MAX_COMMENT = 10_000
 _SEPARATOR = "\x1e"  # marks a mention inside the rendered text; never kept from tracker text
 VARIABLES = ("item", "key", "title", "url", "status", "assignee", "reporter", "labels", "priority",
              "estimate", "team", "type", "project", "sprint", "created", "updated", "last_activity",
-             "last_comment", "status_entered", "due", "rule", "now", "wip", "step", "actor", "people")
+             "last_comment", "status_entered", "due", "rule", "now", "wip", "step", "actor", "people", "custom")
 
 
 class PersonView:
@@ -252,8 +252,13 @@ def _context(item: Item, now: datetime, calendar: BusinessCalendar, rule: Any, m
         "last_activity": item.last_activity_at, "last_comment": item.last_comment_at,
         "status_entered": item.status_changed_at, "due": item.due_date,
         "rule": {"name": rule.name, "description": rule.description}, "now": now, "wip": wip,
-        "step": step, "_calendar": calendar, "_age_unit": age_unit,
+        "step": step, "custom": _custom(item), "_calendar": calendar, "_age_unit": age_unit,
     }
+
+
+def _custom(item: Item) -> dict[str, Any]:
+    """Mapped custom fields as a person reads them: a multi-select's values joined by commas."""
+    return {k: ", ".join(map(str, v)) if isinstance(v, tuple) else v for k, v in item.custom.items()}
 
 
 def _segments(text: str, mentions: list[Person], mark: str) -> CommentBody:

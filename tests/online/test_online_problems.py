@@ -161,3 +161,47 @@ rules:
 """)
     api.get(f"{JIRA_API}/label", json={**load("jira/label.200.json"), "isLast": True})
     assert find_problems(ruleset, {"jira": jira}) == []
+
+
+CUSTOM_RULES = """
+version: 1
+rules:
+  - name: bug-needs-severity
+    description: A bug needs a severity.
+    trackers: [jira]
+    on: [updated]
+    when:
+      all:
+        - custom.severity: { missing: true }
+        - custom.impact: { missing: true }
+        - custom.sevrity: { missing: true }
+    then:
+      - add_labels: [needs-severity]
+"""
+
+
+def test_custom_fields_must_be_mapped_and_exist_on_the_site(tmp_path: Path, api: responses.RequestsMock) -> None:
+    from integration.trackers.jira.normalize import JiraConfig
+    from tests.online.conftest import SITE, TOKEN
+
+    config = JiraConfig(site_url=SITE, field_map={"severity": "customfield_10050", "impact": "customfield_10099"})
+    jira = JiraClient(SITE, "flowkeeper@acme.com", TOKEN, config=config, sleep=lambda _s: None, write_interval=0)
+    api.get(f"{JIRA_API}/field", json=load("jira/field.200.json"))
+    problems = find_problems(rules_from(tmp_path, CUSTOM_RULES), {"jira": jira})
+    assert problems == [
+        ("custom.sevrity used by rule 'bug-needs-severity' is not in JIRA_FIELD_MAP (it maps impact, severity) "
+         "(closest: 'severity')"),
+        ("JIRA_FIELD_MAP maps impact to 'customfield_10099', which this Jira site does not have "
+         "(used by rule 'bug-needs-severity')"),
+    ]
+
+
+def test_a_field_mapped_by_its_name_is_found(tmp_path: Path, api: responses.RequestsMock) -> None:
+    from integration.trackers.jira.normalize import JiraConfig
+    from tests.online.conftest import SITE, TOKEN
+
+    config = JiraConfig(site_url=SITE, field_map={"severity": "Severity", "impact": "customfield_10016"})
+    jira = JiraClient(SITE, "flowkeeper@acme.com", TOKEN, config=config, sleep=lambda _s: None, write_interval=0)
+    api.get(f"{JIRA_API}/field", json=load("jira/field.200.json"))
+    rules = CUSTOM_RULES.replace("        - custom.sevrity: { missing: true }\n", "")
+    assert find_problems(rules_from(tmp_path, rules), {"jira": jira}) == []

@@ -37,6 +37,9 @@ ARGS: dict[Kind, dict[str, list[Any]]] = {
     Kind.PERSON: {"equals": ["ada@example.com"], "in": [["u2", "Grace"]], "not_in": [["ADA"]]},
     Kind.TIME: {"older_than": ["3 days"], "at_least": ["3 days"], "newer_than": ["36 hours"],
                 "after": ["2026-03-01"], "before": ["2026-03-10T00:00:00Z"]},
+    Kind.CUSTOM: {"equals": ["S1", 3], "not_equals": ["s1"], "in": [["S1", "S2"]], "not_in": [["S2"]],
+                  "contains": ["ritic"], "matches": ["^S[0-9]$"], "not_matches": ["^S"],
+                  "lt": [3], "lte": [3], "gt": [2.5], "gte": [3]},
 }
 VALUES: dict[Kind, list[Any]] = {
     Kind.TEXT: [None, "", "Fix login", "fix", "3", 3, "ÉTÉ"],
@@ -44,6 +47,7 @@ VALUES: dict[Kind, list[Any]] = {
     Kind.NUMBER: [None, 0, 2.5, 3, 7],
     Kind.SET: [(), ("api",), ("API", "ux"), ("on-hold", "sev1"), ("sev12",)],
     Kind.PERSON: [None, Person("u1", "Ada", "ada@example.com"), Person("u2", "Grace"), Person("u3")],
+    Kind.CUSTOM: [None, "", (), "S1", "s2", "Critical", 3, 2.5, True, ("S1", "S3"), ("x",)],
     Kind.TIME: [None, NOW, NOW - timedelta(days=3), NOW - timedelta(days=3, seconds=1), datetime(2026, 3, 1, tzinfo=UTC)],
 }
 

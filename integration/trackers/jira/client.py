@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -133,7 +133,7 @@ class JiraClient:
     def search(self, query: SearchQuery, page_token: str | None = None, page_size: int = 100) -> SearchPage:
         """One page of `/search/jql` for the pushed-down query, asking only for the Item's fields."""
         params: dict[str, Any] = {
-            "jql": to_jql(query),
+            "jql": to_jql(query, self.config.field_map),
             "fields": ",".join(search_fields(self.config)),
             "maxResults": page_size,
         }
@@ -304,6 +304,15 @@ class JiraClient:
             if not wanted:
                 break
         return found
+
+    def mapped_fields(self) -> Mapping[str, str]:
+        """JIRA_FIELD_MAP: the custom fields rules read, by their name in rules."""
+        return self._config.field_map
+
+    def field_names(self) -> dict[str, str]:
+        """Every field on the site, id → name (GET /field)."""
+        return {str(f["id"]): str(f.get("name") or "") for f in self.http.call("GET", f"{API}/field") or ()
+                if f.get("id")}
 
     def team_keys(self, keys: Collection[str]) -> set[str]:
         """Those of `keys` that are projects the service account can see (GET /project/{key})."""

@@ -6,8 +6,9 @@ sweep asks Jira for the few pages its candidates fill instead of scanning the si
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from integration.trackers.jira.normalize import JiraConfig
 from rules.model import SearchQuery, StatusCategory
@@ -80,7 +81,13 @@ def jql_datetime_from(moment: datetime) -> str:
     return widened.strftime("%Y-%m-%d %H:%M")
 
 
-def _narrowing(query: SearchQuery) -> list[str]:
+def custom_field_clause(field_id: str) -> str:
+    """A custom field as JQL names it: customfield_10050 → cf[10050]."""
+    number = field_id.removeprefix("customfield_")
+    return f"cf[{number}]" if number.isdigit() else quote(field_id)
+
+
+def _narrowing(query: SearchQuery, field_map: Mapping[str, str]) -> list[str]:
     clauses = []
     categories = set(query.status_categories)
     if categories and StatusCategory.UNKNOWN not in categories:
@@ -99,19 +106,25 @@ def _narrowing(query: SearchQuery) -> list[str]:
     if query.labels_none_of:
         # `labels not in (…)` alone drops issues with no labels at all: keep those.
         clauses.append(f"(labels is EMPTY OR {_in('labels', query.labels_none_of, negate=True)})")
+    for name in query.custom_empty:  # a name missing from the map narrows nothing: still a superset
+        if field_map.get(name):
+            clauses.append(f"{custom_field_clause(field_map[name])} is EMPTY")
+    for name in query.custom_not_empty:
+        if field_map.get(name):
+            clauses.append(f"{custom_field_clause(field_map[name])} is not EMPTY")
     if query.extra:
         clauses.append(f"({query.extra})")
     return clauses
 
 
-def to_jql(query: SearchQuery) -> str:
+def to_jql(query: SearchQuery, field_map: Mapping[str, str] = MappingProxyType({})) -> str:
     """Bounded JQL for `query`; flagged items (always_include_labels) stay candidates.
 
     The flags only widen a narrowed search: with nothing to narrow, every item in scope is
     a candidate already, and searching only the flagged ones would miss the rest.
     """
     scope = _in("project", query.teams) if query.teams else None
-    narrowing = " AND ".join(_narrowing(query))
+    narrowing = " AND ".join(_narrowing(query, field_map))
     if scope is None and not narrowing:
         raise UnboundedQuery("this rule gives a Jira sweep nothing to search on (no teams, no condition JQL "
                              "can express): scope it with `teams` or a `sweep_filter`")
