@@ -21,6 +21,8 @@ from integration.pipeline import Pipeline
 from integration.queue import DatabaseDeliveryQueue, DeliveryQueue, RedisDeliveryQueue, redis_connection
 from integration.running_rules import RuleSource
 from integration.settings import Settings
+from integration.store.db import RECEIVER_BUSY_SECONDS, make_engine
+from integration.store.deliveries import Deliveries
 from integration.store.store import Store
 from integration.trackers.base import TrackerClient
 from integration.trackers.factory import make_clients
@@ -87,11 +89,17 @@ class Services:
         )
 
 
+def receiver_queue(database_url: str) -> DatabaseDeliveryQueue:
+    """The embedded queue on its own engine: storing a delivery waits for SQLite's write lock
+    only briefly, and a busy database is a fast 503 (the tracker retries), not a 30 s wait."""
+    return DatabaseDeliveryQueue(Deliveries(make_engine(database_url, busy_seconds=RECEIVER_BUSY_SECONDS)))
+
+
 def build_services(settings: Settings, *, clients: Mapping[str, TrackerClient] | None = None) -> Services:
     store = Store.connect(settings.database_url)
     connection = redis_connection(settings.redis_url) if settings.redis_url else None
     queue: DeliveryQueue = (
-        RedisDeliveryQueue(connection) if connection is not None else DatabaseDeliveryQueue(store.deliveries)
+        RedisDeliveryQueue(connection) if connection is not None else receiver_queue(settings.database_url)
     )
     return Services(
         settings=settings,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select
 
+from integration.store.db import read_connection
 from integration.store.tables import service_state
 
 SESSION_HOURS = 12
@@ -44,7 +45,7 @@ class AdminSessions:
     def alive(self, session_id: object, now: datetime) -> bool:
         if not isinstance(session_id, str) or not session_id:
             return False
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:  # every admin request: never the write lock
             opened = conn.execute(select(service_state.c.updated_at)
                                   .where(service_state.c.key == _key(session_id))).scalar()
         return opened is not None and now - opened < self.lifetime

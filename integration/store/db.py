@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,24 +12,31 @@ from sqlalchemy.engine import make_url
 READ_ONLY = "flowkeeper_read_only"
 
 
-def make_engine(url: str) -> Engine:
+BUSY_SECONDS = 30  # jobs and pages wait this long for SQLite's write lock
+RECEIVER_BUSY_SECONDS = 2  # the webhook receiver answers 503 sooner: Linear gives up after 5 s
+
+
+def make_engine(url: str, busy_seconds: float = BUSY_SECONDS) -> Engine:
     """One engine per process. SQLite gets WAL and a busy timeout so gunicorn workers share it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": busy_seconds, "check_same_thread": False})
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(busy_seconds * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = BUSY_SECONDS * 1000) -> None:
     dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    # Switching to WAL needs the write lock even when the file is WAL already: ask first, so a
+    # connection opened while another process writes can still read (and fail fast to write).
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -44,6 +52,14 @@ def _sqlite_begin(connection: Any) -> None:
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
     connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def sqlite_folder(url: str) -> Path | None:
+    """The folder of a SQLite database file (None for PostgreSQL or in-memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).resolve().parent
 
 
 def read_connection(engine: Engine) -> Connection:

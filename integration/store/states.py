@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from integration.store.db import read_connection
 from integration.store.tables import overrides, rule_states, service_state
 from rules.model import EpisodeChange, EpisodeTransition, RuleState
 
@@ -151,7 +152,8 @@ class ServiceState:
         self.engine = engine
 
     def get(self, key: str) -> Any:
-        with self.engine.connect() as conn:
+        """A read that never takes SQLite's write lock: the webhook receiver reads these facts."""
+        with read_connection(self.engine) as conn:
             return conn.execute(select(service_state.c.value).where(service_state.c.key == key)).scalar()
 
     def put(self, key: str, value: Any, now: datetime) -> None:
