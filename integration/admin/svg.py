@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from integration.charts.frame import PALETTE, Frame, dash, nice_axis
+from integration.charts.frame import PALETTE, Frame, dash, marker, nice_axis
 
 OUTCOME_COLORS = {
     "done": "#2f9e5f",
@@ -63,10 +63,11 @@ def line_chart(
     for n, (name, values) in enumerate(series.items()):
         points = [(FRAME.slot_x(i, len(labels)), FRAME.y(v, axis)) for i, v in enumerate(values)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        body.append(f'<polyline class="series" fill="none" stroke="{colors[name]}" stroke-width="2"{dash(n)} '
-                    f'points="{path}"/>')
+        width, radius = marker(n)
+        body.append(f'<polyline class="series" fill="none" stroke="{colors[name]}" stroke-width="{width}"'
+                    f'{dash(n)} points="{path}"/>')
         for (x, y), label, value in zip(points, labels, values, strict=True):
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colors[name]}">'
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colors[name]}">'
                         f"<title>{escape(name)} · {escape(label)}: {value}</title></circle>")
     return Chart(_framed(labels, peak, title, body), legend)
 

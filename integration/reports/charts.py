@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from integration.charts.frame import Axis, Frame, color, dash, dash_pattern, fmt, nice_axis
+from integration.charts.frame import Axis, Frame, color, dash, dash_pattern, fmt, marker, nice_axis
 from integration.reports.dataset import Chart, Dataset, plain
 
 FRAME = Frame()
@@ -127,11 +127,11 @@ def line_chart(d: Dataset, c: Chart) -> Markup:
     for s, values in enumerate(series):
         points = [(x, FRAME.y(v, axis)) for x, v in zip(xs, values, strict=False)]
         body.append(f'<polyline class="series" fill="none" stroke="{color(s)}" '
-                    f'stroke-width="{2.5 if s == 0 else 1.5}"{dash(s)} '
+                    f'stroke-width="{marker(s)[0]}"{dash(s)} '
                     f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}"><title>{escape(c.y[s])}</title>'
                     "</polyline>")
         if len(points) <= MAX_POINTS:
-            body += [f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color(s)}">'
+            body += [f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="{marker(s)[1] - 1}" fill="{color(s)}">'
                      f"<title>{escape(c.y[s])} · {escape(labels[n])}: {fmt(values[n])}</title></circle>"
                      for n, (x, y) in enumerate(points)]
     body += FRAME.x_labels(labels, xs)

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from integration.charts.frame import Frame, dash, nice_axis
+from integration.admin.svg import line_chart
+from integration.charts.frame import Frame, dash, marker, nice_axis
 
 
 @pytest.mark.parametrize(("peak", "ticks"), [
@@ -54,3 +55,11 @@ def test_a_legend_is_drawn_only_for_more_than_one_series() -> None:
     assert frame.legend([("a", "#000", "")]) == []
     two = "".join(frame.legend([("<a>", "#000", ""), ("b", "#111", "6 3")]))
     assert "&lt;a&gt;" in two and 'stroke-dasharray="6 3"' in two
+
+
+def test_a_series_lying_on_another_leaves_the_earlier_one_visible() -> None:
+    widths, radii = zip(*(marker(n) for n in range(3)), strict=True)
+    assert list(widths) == sorted(widths, reverse=True) and len(set(widths)) == 3
+    assert list(radii) == sorted(radii, reverse=True) and len(set(radii)) == 3
+    chart = line_chart(["Nov 24", "Nov 25"], {"stale": [0, 1], "wip": [0, 1]}, "Flagged")
+    assert len(set(re.findall(r'<circle [^>]*r="([\d.]+)"', chart.svg))) == 2  # same points, two sizes
