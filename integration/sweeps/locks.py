@@ -16,7 +16,7 @@ import redis
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from integration.sweeps.tables import sweep_locks
+from integration.store.sweep_tables import sweep_locks
 
 KEY_PREFIX = "flowkeeper:lease:"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from integration.sweeps.tables import sweep_runs
+from integration.store.sweep_tables import sweep_runs
 
 ACTIVE = ("planning", "deciding", "applying")
 

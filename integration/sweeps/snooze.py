@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from integration.sweeps.tables import item_exemptions, item_snoozes
+from integration.store.sweep_tables import item_exemptions, item_snoozes
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from integration.sweeps.tables import held_batches, sweep_writes
+from integration.store.sweep_tables import held_batches, sweep_writes
 
 UNFINISHED = ("planned", "deferred")
 

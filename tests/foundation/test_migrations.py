@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-import integration.sweeps.tables  # noqa: F401 - registers the sweeps' tables on the shared metadata
+import integration.store.sweep_tables  # noqa: F401 - registers the sweeps' tables on the shared metadata
 from integration.store.tables import metadata
 
 

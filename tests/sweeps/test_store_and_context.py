@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
+from integration.store import sweep_tables
 from integration.store.store import Store
 from integration.store.tables import metadata
-from integration.sweeps import tables as sweep_tables
 from integration.sweeps.writes import SweepWrites
 
 OURS = {t.name for t in (sweep_tables.sweep_runs, sweep_tables.sweep_writes, sweep_tables.held_batches,

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-import integration.sweeps.tables  # noqa: F401 - the sweeps' tables live on the same metadata
+import integration.store.sweep_tables  # noqa: F401 - the sweeps' tables live on the same metadata
 from integration.store.db import make_engine
 from integration.store.tables import metadata
 

@@ -1,6 +1,6 @@
 """Sweeps: runs, planned and held writes, snoozes, exemptions, database locks.
 
-Tables are defined in integration/sweeps/tables.py on the shared metadata.
+Tables are defined in integration/store/sweep_tables.py on the shared metadata.
 
 Revision ID: 0002
 Revises: 0001

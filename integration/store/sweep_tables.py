@@ -1,4 +1,4 @@
-"""The sweeps' tables, on the shared metadata (created by migration 0002)."""
+"""The sweeps' tables, snoozes and exemptions, on the shared metadata (created by migration 0002)."""
 
 from __future__ import annotations
 
