@@ -23,7 +23,6 @@ from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
 from integration.sweeps.commands import COMMAND_RULE, CommandHandler
-from integration.sweeps.snooze import Snoozes
 from integration.trackers.base import (
     NotFound,
     OrganizationScoped,
@@ -105,7 +104,7 @@ class Pipeline:
 
     def _command(self, event: Event, item: Item, now: datetime, judge: Judge) -> ApplyResult:
         """Carry out a `/flowkeeper …` comment and reply to it; an empty result when there is none."""
-        handler = CommandHandler(Snoozes(self.store.engine), self.settings.sweeps, self.rule_names)
+        handler = CommandHandler(self.store.snoozes, self.settings.sweeps, self.rule_names)
         done = handler.handle(event, item, now)
         if done is None:
             return ApplyResult()

@@ -15,8 +15,8 @@ from datetime import datetime
 from integration.judge.dryrun import DryRun
 from integration.judge.facts import BatchFacts, FlowFacts, SharedFacts
 from integration.settings import Settings
+from integration.store.snoozes import ItemPause
 from integration.store.store import Store
-from integration.sweeps.snooze import ItemPause
 from integration.trackers.base import TrackerClient
 from rules.engine import evaluate
 from rules.flow_conditions import uses_age_percentile

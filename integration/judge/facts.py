@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks
 from integration.reports.flow import first_starts, team_cycle_days
+from integration.store.snoozes import ItemPause
 from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states
-from integration.sweeps.snooze import ItemPause, Snoozes
 from rules.model import ActorKind, Item, RuleState
 
 # activity kind → the history fields it counts (None: every field)
@@ -68,7 +68,7 @@ class BatchFacts:
         return cls(
             activity=human_activity(store, tracker, ids),
             states=states_for(store, tracker, ids),
-            pauses=Snoozes(store.engine).for_items(tracker, ids, now),
+            pauses=store.snoozes.for_items(tracker, ids, now),
             started=first_started(store, tracker, ids) if starts else {},
             clocks=history_clocks(store.engine, tracker, ids) if with_clocks else {},
         )

@@ -12,6 +12,7 @@ from integration.store.closures import Closures
 from integration.store.db import make_engine
 from integration.store.deliveries import Deliveries
 from integration.store.mirror import Mirror
+from integration.store.snoozes import Snoozes
 from integration.store.states import Overrides, RuleStates, ServiceState
 
 
@@ -25,6 +26,7 @@ class Store:
     rule_states: RuleStates
     overrides: Overrides
     service: ServiceState
+    snoozes: Snoozes
     closures: Closures
 
     @classmethod
@@ -39,6 +41,7 @@ class Store:
             rule_states=RuleStates(engine),
             overrides=Overrides(engine),
             service=ServiceState(engine),
+            snoozes=Snoozes(engine),
             closures=Closures(engine),
         )
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from integration.settings_sweeps import CommandPolicy, SweepSettings
 from integration.store.audit import AuditEntry, Outcome
-from integration.sweeps.snooze import Snoozes
+from integration.store.snoozes import Snoozes
 from rules.durations import DurationError, Unit, parse_duration
 from rules.model import (
     Action,

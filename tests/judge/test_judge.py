@@ -11,7 +11,6 @@ from integration.judge import Judge
 from integration.settings import Settings, load_settings
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
-from integration.sweeps.snooze import Snoozes
 from rules.loader import load_ruleset
 from rules.model import (
     ActorKind,
@@ -84,8 +83,8 @@ def mirrored(store: Store) -> Store:
                             [EpisodeTransition("stalled", EpisodeChange.OPEN, 3)], [], T)
     store.rule_states.apply("jira", one.id, one.key, "dry",
                             [EpisodeTransition("unowned", EpisodeChange.OPEN, 2)], [], T)
-    Snoozes(store.engine).snooze("jira", one.id, one.key, T + timedelta(days=2), "ada", "c9", T)
-    Snoozes(store.engine).exempt("jira", one.id, one.key, "other-rule", "ada", "c9", T)
+    store.snoozes.snooze("jira", one.id, one.key, T + timedelta(days=2), "ada", "c9", T)
+    store.snoozes.exempt("jira", one.id, one.key, "other-rule", "ada", "c9", T)
     return store
 
 

@@ -15,7 +15,6 @@ from integration.settings import Settings, load_settings
 from integration.store.migrate import upgrade
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
-from integration.sweeps.snooze import Snoozes
 from rules.model import (
     ActorKind,
     EpisodeChange,
@@ -99,7 +98,7 @@ def mirrored(any_store: Store) -> Store:
     store.rule_states.apply("jira", "id-ENG-3", "ENG-3", "dry",
                             [EpisodeTransition("needs-assignee", EpisodeChange.OPEN, 1)],
                             [("needs-assignee", 1, "0")], NOW - timedelta(days=2))
-    Snoozes(store.engine).snooze("linear", "id-DES-1", "DES-1", datetime(2100, 1, 1, tzinfo=UTC), "u-ada", None,
+    store.snoozes.snooze("linear", "id-DES-1", "DES-1", datetime(2100, 1, 1, tzinfo=UTC), "u-ada", None,
                                  NOW)
     store.overrides.set("stalled", NOW, dry_run=True)
     return store

@@ -10,7 +10,6 @@ import pytest
 from integration.settings_sweeps import CommandPolicy, SweepSettings
 from integration.store.audit import AuditFilter
 from integration.sweeps.commands import parse_command, snooze_length
-from integration.sweeps.snooze import Snoozes
 from tests.sweeps.fakesite import ADA, BOT, GRACE, LEAD, FakeIssue
 from tests.sweeps.world import World
 
@@ -73,7 +72,7 @@ def test_snooze_pauses_flags_until_it_ends_and_is_acknowledged(make_world: Calla
     world.commented("ENG-1", ADA, "On leave this week.\n/flowkeeper snooze 7d")
     assert issue.labels == []  # the comment is human activity: the flag comes down
     assert "snoozed: Flowkeeper will not flag ENG-1 until 2026-03-16 15:00 UTC" in replies(world)[-1]
-    until = Snoozes(world.services.store.engine).for_item(tracker, "10001", world.clock.now).snoozed_until
+    until = world.services.store.snoozes.for_item(tracker, "10001", world.clock.now).snoozed_until
     assert until == at(16, 15)
     entry = world.services.store.audit.page(AuditFilter(item_key="ENG-1"), limit=50)
     assert any(e.action == "command:snooze" and e.outcome.value == "done" for e in entry)
@@ -116,7 +115,7 @@ def test_a_setting_limits_commands_to_the_assignee_and_leads(make_world: Callabl
     policy = CommandPolicy(anyone=False, assignee=True, people=frozenset({"acc-lead"}))  # account ids: both trackers
     world = make_world(tracker, settings=SweepSettings(commands=policy))
     flagged(world)
-    store = Snoozes(world.services.store.engine)
+    store = world.services.store.snoozes
     world.later(hours=1)
     world.commented("ENG-1", GRACE, "/flowkeeper snooze 5d")  # the reporter is not allowed here
     assert "only the assignee or the leads named in FLOWKEEPER_COMMANDS_FROM may do that here" in replies(world)[-1]
@@ -134,7 +133,7 @@ def test_bots_cannot_command_and_dry_run_replies_are_only_recorded(make_world: C
     world = make_world(tracker, dry_run=True)
     world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress", category="in_progress",
                              updated=world.clock.now, created=world.clock.now, assignee=ADA))
-    store = Snoozes(world.services.store.engine)
+    store = world.services.store.snoozes
     world.commented("ENG-1", BOT, "/flowkeeper snooze 30d")
     assert store.for_item(tracker, "10001", world.clock.now).snoozed_until is None
     world.commented("ENG-1", ADA, "/flowkeeper snooze 3d")

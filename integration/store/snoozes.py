@@ -1,4 +1,4 @@
-"""Snoozes and exemptions people set from the tracker, read into every evaluation's context."""
+"""Snoozes and exemptions people set from the tracker (`/flowkeeper snooze`, `ignore`), read into every evaluation."""
 
 from __future__ import annotations
 
