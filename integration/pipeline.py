@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from integration.activity import history_entries
+from integration.commands.handler import COMMAND_RULE, CommandHandler
 from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
 from integration.judge import Judge
 from integration.observability.record import observed_job
 from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
-from integration.sweeps.commands import COMMAND_RULE, CommandHandler
 from integration.trackers.base import (
     NotFound,
     OrganizationScoped,

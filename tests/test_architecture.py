@@ -132,7 +132,6 @@ def _importers_of(prefix: str, importer: str) -> list[str]:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="commands and snooze still live in integration/sweeps (issue 12)")
 def test_webhooks_and_the_pipeline_import_no_sweeps_module() -> None:
     """Sweeps feed the pipeline; the webhook path never depends on them."""
     assert _importers_of("integration.sweeps", "webhooks") + _importers_of("integration.sweeps", "integration.pipeline") == []

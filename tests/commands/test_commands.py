@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integration.commands.handler import parse_command, snooze_length
 from integration.settings_sweeps import CommandPolicy, SweepSettings
 from integration.store.audit import AuditFilter
-from integration.sweeps.commands import parse_command, snooze_length
 from tests.sweeps.fakesite import ADA, BOT, GRACE, LEAD, FakeIssue
 from tests.sweeps.world import World
 
