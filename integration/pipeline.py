@@ -104,14 +104,18 @@ class Pipeline:
 
     def _command(self, event: Event, item: Item, now: datetime, judge: Judge) -> ApplyResult:
         """Carry out a `/flowkeeper …` comment and reply to it; an empty result when there is none."""
-        handler = CommandHandler(self.store.snoozes, self.settings.sweeps, self.rule_names)
+        handler = CommandHandler(self.store.snoozes, self.store.claims, self.settings.sweeps, self.rule_names)
         done = handler.handle(event, item, now)
         if done is None:
             return ApplyResult()
         self.store.audit.record([done.audit])
         # the reply belongs to no rule: only the deployment's dry run holds it back
         replying = replace(judge, dry=judge.dry.also_live(COMMAND_RULE))
-        return apply(done.reply, ApplyContext.of(replying, now, delivery_id=event.delivery_id, record_states=False))
+        result = apply(done.reply, ApplyContext.of(replying, now, delivery_id=event.delivery_id, record_states=False))
+        # a reply that failed for a reason that may pass is retried with the job, and the command with it
+        self.store.claims.finish(item.tracker.value, item.id, done.claim, ok=not result.retryable_failures,
+                                 now=self.clock())
+        return result
 
     # ---- helpers -------------------------------------------------------------------
     def _mark_self(self, event: Event) -> Event:

@@ -1,22 +1,25 @@
 """`/flowkeeper snooze 5d` and `/flowkeeper ignore RULE`: answering Flowkeeper from the tracker.
 
-A command is a line of a human's comment. It is parsed here (pure), checked against the
-`FLOWKEEPER_COMMANDS_FROM` policy, recorded (snooze or exemption, and the audit log), and
-acknowledged with a reply that the executor posts — so the reply is dry-run aware and
-never posted twice for one comment.
+A command is a line of a human's new or edited comment. It is parsed by `commands.parse`
+(pure), checked against the `FLOWKEEPER_COMMANDS_FROM` policy, recorded (snooze or
+exemption, and the audit log), and acknowledged with a reply that the executor posts — so
+the reply is dry-run aware and never posted twice. A claim per comment id and command text
+makes each command act once: editing a comment without changing its command does nothing,
+changing the command carries out the new one.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 
+from integration.commands.parse import USAGE, Command, parse_command, snooze_length
 from integration.settings_sweeps import CommandPolicy, SweepSettings
 from integration.store.audit import AuditEntry, Outcome
+from integration.store.claims import ClaimResult, Claims
 from integration.store.snoozes import Snoozes
-from rules.durations import DurationError, Unit, parse_duration
 from rules.model import (
     Action,
     ActionKind,
@@ -31,48 +34,9 @@ from rules.model import (
     Text,
 )
 
+log = logging.getLogger("flowkeeper.commands")
 COMMAND_RULE = "flowkeeper-command"  # the `rule` of reply actions and audit entries
-_LINE = re.compile(r"^\s*/flowkeeper\b[ \t]*(?P<verb>[A-Za-z-]*)[ \t]*(?P<arg>[^\n]*?)\s*$", re.MULTILINE)
-USAGE = ("commands: `/flowkeeper snooze 5d` (no flags for 5 days), `/flowkeeper unsnooze`, "
-         "`/flowkeeper ignore RULE` (this item is exempt from RULE), `/flowkeeper unignore RULE`")
-VERBS = ("snooze", "unsnooze", "ignore", "unignore")
-
-
-@dataclass(frozen=True)
-class Command:
-    verb: str
-    arg: str = ""
-    problem: str | None = None  # why the command cannot be carried out as written
-
-
-def parse_command(body: str) -> Command | None:
-    """The first `/flowkeeper …` line of a comment, or None when there is none."""
-    match = _LINE.search(body or "")
-    if match is None:
-        return None
-    verb, arg = match.group("verb").lower(), match.group("arg").strip().strip("`")
-    if verb not in VERBS:
-        return Command(verb or "help", arg, f"unknown command {verb!r}" if verb else "no command given")
-    if verb == "snooze" and not arg:
-        return Command(verb, arg, "snooze needs a duration, e.g. `/flowkeeper snooze 5d`")
-    if verb in ("ignore", "unignore") and not arg:
-        return Command(verb, arg, f"{verb} needs a rule name, e.g. `/flowkeeper {verb} stalled-in-progress`")
-    return Command(verb, arg)
-
-
-def snooze_length(arg: str, maximum: timedelta) -> timedelta | str:
-    """A snooze in calendar time ('5d', '2 weeks', '48h'); a message when it cannot be one."""
-    try:
-        duration = parse_duration(arg)
-    except DurationError:
-        return f"cannot read {arg!r} as a duration (try 5d, 2w or 48h)"
-    per_day = 7 / 5 if duration.unit is Unit.BUSINESS_DAYS else 1  # a working week is a calendar week
-    length = duration.fixed or timedelta(days=duration.days * per_day)
-    if length <= timedelta(0):
-        return "a snooze must be longer than zero"
-    if length > maximum:
-        return f"a snooze can last at most {maximum.days} days"
-    return length
+_COMMENT_EVENTS = (EventKind.COMMENT_CREATED, EventKind.COMMENT_UPDATED)
 
 
 def allowed(policy: CommandPolicy, author: Person, item: Item) -> bool:
@@ -91,32 +55,43 @@ def allowed(policy: CommandPolicy, author: Person, item: Item) -> bool:
 class CommandResult:
     reply: Plan  # the acknowledgement, for the executor
     audit: AuditEntry
+    claim: str  # the command's claim: finished once the reply is settled, so a retry replies but acts once
+
+
+def command_claim(comment_id: str, command: Command) -> str:
+    """One claim per comment and command text: an edit that leaves the command as it was is not a new one."""
+    return f"{COMMAND_RULE}/{comment_id}/{command.version}"
 
 
 class CommandHandler:
-    def __init__(self, snoozes: Snoozes, settings: SweepSettings,
+    def __init__(self, snoozes: Snoozes, claims: Claims, settings: SweepSettings,
                  rule_names: Callable[[], Collection[str]] | None = None) -> None:
         self.snoozes = snoozes
+        self.claims = claims
         self.settings = settings
         self.rule_names = rule_names
 
     def handle(self, event: Event, item: Item, now: datetime) -> CommandResult | None:
-        """Carry out the command in a human's new comment; None when there is nothing to do."""
+        """Carry out the command in a human's new or edited comment; None when there is nothing to do."""
         comment = event.comment
-        if event.kind is not EventKind.COMMENT_CREATED or comment is None:
+        if event.kind not in _COMMENT_EVENTS or comment is None:
             return None
-        author = comment.author or event.actor
+        edited = event.kind is EventKind.COMMENT_UPDATED
+        author = (event.actor if edited else None) or comment.author or event.actor  # an edit: its editor
         if author is None or author.kind is not ActorKind.HUMAN:
             return None
         command = parse_command(comment.body)
         if command is None:
             return None
+        claim = command_claim(comment.id, command)
+        if self.claims.claim(item.tracker.value, item.id, claim, now) is not ClaimResult.CLAIMED:
+            log.info("command.already_carried_out", extra={"item": item.key, "comment": comment.id})
+            return None
         if command.problem is None and not allowed(self.settings.commands, author, item):
-            command = Command(command.verb, command.arg,
-                              f"only {self.settings.commands.describe()} may do that here")
+            command = replace(command, problem=f"only {self.settings.commands.describe()} may do that here")
         ok, text = self._carry_out(command, event, item, author, now) if command.problem is None else (
             False, f"{command.problem}. {USAGE}")
-        return self._result(command, ok, text, event, item, author, now)
+        return self._result(command, ok, text, event, item, author, now, claim)
 
     def _carry_out(self, command: Command, event: Event, item: Item, author: Person,
                    now: datetime) -> tuple[bool, str]:
@@ -149,18 +124,26 @@ class CommandHandler:
                       else f"{item.key} was not exempt from rule '{rule}'.")
 
     def _result(self, command: Command, ok: bool, text: str, event: Event, item: Item, author: Person,
-                now: datetime) -> CommandResult:
+                now: datetime, claim: str) -> CommandResult:
         comment_id = event.comment.id if event.comment else "?"
-        body = CommentBody((Mention(author), Text(f" {text}")))
-        reason = f"/flowkeeper {command.verb} {command.arg}".strip() + f": {text}"
-        reply = Action(ActionKind.COMMENT, COMMAND_RULE, reason, episode=1, step=f"reply-{comment_id}", comment=body)
+        said = f"{text} Reason: {command.reason}" if command.reason else text
+        body = CommentBody((Mention(author), Text(f" {said}")))
+        reason = f"{command.describe()}: {said}"
+        # a first command keeps its reply's step; an edited one is a new command with a reply of its own
+        step = f"reply-{comment_id}" if event.kind is EventKind.COMMENT_CREATED else f"reply-{comment_id}-{command.version}"
+        reply = Action(ActionKind.COMMENT, COMMAND_RULE, reason, episode=1, step=step, comment=body)
         rule = command.arg.split()[0] if command.verb in ("ignore", "unignore") and command.arg else None
+        detail: dict[str, object] = {"by": author.id, "comment": comment_id}
+        if command.reason:
+            detail["why"] = command.reason
+        if event.kind is EventKind.COMMENT_UPDATED:
+            detail["edited"] = True
         audit = AuditEntry(
             at=now, tracker=item.tracker.value, item_key=item.key, rule=rule, action=f"command:{command.verb}",
             outcome=Outcome.DONE if ok else Outcome.SKIPPED, reason=reason, delivery_id=event.delivery_id,
-            detail={"by": author.id, "comment": comment_id},
+            detail=detail,
         )
-        return CommandResult(Plan(item, (reply,)), audit)
+        return CommandResult(Plan(item, (reply,)), audit, claim)
 
 
 def _closest(name: str, names: Collection[str]) -> str | None:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration.commands.handler import parse_command, snooze_length
+from integration.commands.parse import parse_command, snooze_length
 from integration.settings_sweeps import CommandPolicy, SweepSettings
 from integration.store.audit import AuditFilter
-from tests.sweeps.fakesite import ADA, BOT, GRACE, LEAD, FakeIssue
+from tests.sweeps.fakesite import ADA, BOT, GRACE, LEAD, Account, FakeIssue
 from tests.sweeps.world import World
 
 TRACKERS = ["jira", "linear"]
@@ -48,6 +48,29 @@ def test_commands_are_read_from_a_line_of_the_comment(text: str, verb: str, arg:
     command = parse_command(text)
     assert command is not None and (command.verb, command.arg) == (verb, arg)
     assert (command.problem or None) == problem or (problem and problem in (command.problem or ""))
+
+
+@pytest.mark.parametrize(("text", "arg", "reason"), [
+    ("/flowkeeper snooze 5d — waiting on vendor", "5d", "waiting on vendor"),
+    ("/flowkeeper snooze 2 weeks: vendor is on holiday", "2 weeks", "vendor is on holiday"),
+    ("/flowkeeper snooze 5 business days waiting for the design review", "5 business days",
+     "waiting for the design review"),
+    ("/flowkeeper snooze `5d` - blocked upstream", "5d", "blocked upstream"),
+    ("/flowkeeper ignore stalled-in-progress - a spike, it waits on purpose", "stalled-in-progress",
+     "a spike, it waits on purpose"),
+    ("/flowkeeper unsnooze back from leave", "", "back from leave"),
+    ("/flowkeeper snooze 5d", "5d", ""),
+])
+def test_words_after_the_arguments_are_the_reason(text: str, arg: str, reason: str) -> None:
+    command = parse_command(text)
+    assert command is not None and command.problem is None
+    assert (command.arg, command.reason) == (arg, reason)
+
+
+def test_a_duration_that_is_not_one_is_refused_with_the_word_written() -> None:
+    command = parse_command("/flowkeeper snooze soon — please")
+    assert command is not None and command.arg == "soon" and command.reason == "please"
+    assert "cannot read 'soon'" in str(snooze_length(command.arg, timedelta(days=90)))
 
 
 def test_plain_comments_and_mentions_in_prose_are_not_commands() -> None:
@@ -156,3 +179,58 @@ def test_the_snooze_label_pauses_flags_while_it_is_there(make_world: Callable[..
     world.later(hours=1)
     world.sweep(RULE)
     assert issue.labels == ["stalled"]
+
+
+def last_comment_id(world: World, author: Account = ADA) -> str:
+    return [c for c in world.site.issues["ENG-1"].comments if c.author.id == author.id][-1].id
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_a_reason_is_shown_in_the_acknowledgement_and_the_audit_log(make_world: Callable[..., World],
+                                                                   tracker: str) -> None:
+    world = make_world(tracker)
+    flagged(world)
+    world.at(at(9, 15))
+    world.commented("ENG-1", ADA, "/flowkeeper snooze 5d — waiting on vendor")
+    assert "until 2026-03-14 15:00 UTC." in replies(world)[-1] and "Reason: waiting on vendor" in replies(world)[-1]
+    entries = world.services.store.audit.page(AuditFilter(item_key="ENG-1"), limit=50)
+    done = [e for e in entries if e.action == "command:snooze"]
+    assert len(done) == 1 and done[0].outcome.value == "done"
+    assert "waiting on vendor" in done[0].reason and done[0].detail["why"] == "waiting on vendor"
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_a_command_added_by_editing_a_comment_is_carried_out_once(make_world: Callable[..., World],
+                                                                 tracker: str) -> None:
+    world = make_world(tracker)
+    issue = flagged(world)
+    world.at(at(9, 15))
+    world.commented("ENG-1", ADA, "On leave this week.")
+    comment = last_comment_id(world)
+    before = len(replies(world))
+    world.edited("ENG-1", ADA, comment, "On leave this week.\n/flowkeeper snooze 7d")
+    assert issue.labels == [] and len(replies(world)) == before + 1
+    assert "snoozed: Flowkeeper will not flag ENG-1 until 2026-03-16 15:00 UTC" in replies(world)[-1]
+
+    world.at(at(10, 9))  # the same text again (the tracker re-sent it, or a typo elsewhere was fixed)
+    world.edited("ENG-1", ADA, comment, "On leave this week!\n/flowkeeper snooze 7d")
+    assert len(replies(world)) == before + 1
+    assert world.services.store.snoozes.for_item(tracker, "10001", world.clock.now).snoozed_until == at(16, 15)
+
+    world.edited("ENG-1", ADA, comment, "On leave this week!\n/flowkeeper snooze 2d")  # a changed command acts
+    assert len(replies(world)) == before + 2 and "until 2026-03-12 09:00 UTC" in replies(world)[-1]
+    assert world.services.store.snoozes.for_item(tracker, "10001", world.clock.now).snoozed_until == at(12, 9)
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_editing_a_comment_does_not_repeat_its_command(make_world: Callable[..., World], tracker: str) -> None:
+    world = make_world(tracker)
+    flagged(world)
+    world.at(at(9, 15))
+    world.commented("ENG-1", ADA, "/flowkeeper ignore stalled-in-progress")
+    comment, before = last_comment_id(world), len(replies(world))
+    world.at(at(9, 16))
+    world.edited("ENG-1", ADA, comment, "/flowkeeper ignore stalled-in-progress\n(for the spike)")
+    assert len(replies(world)) == before
+    entries = world.services.store.audit.page(AuditFilter(item_key="ENG-1"), limit=50)
+    assert [e.action for e in entries].count("command:ignore") == 1

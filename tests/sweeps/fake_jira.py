@@ -326,3 +326,16 @@ def commented(site: Site, key: str, author: Account, text: str) -> dict[str, Any
             "comment": {"id": made.id, "author": user(author), "body": text, "created": stamp(made.created),
                         "updated": stamp(made.created)},
             "issue": slim}
+
+
+def edited(site: Site, key: str, author: Account, comment_id: str, text: str) -> dict[str, Any]:
+    """Edit a comment in the fake, and the `comment_updated` delivery (the editor is `updateAuthor`)."""
+    issue = site.issues[key]
+    made = next(c for c in issue.comments if c.id == comment_id)
+    made.body = text
+    slim = {"id": issue.id, "key": issue.key, "self": f"{API}/issue/{issue.id}",
+            "fields": {"summary": issue.title, "status": issue_json(issue)["fields"]["status"]}}
+    return {"timestamp": int(site.now.timestamp() * 1000), "webhookEvent": "comment_updated",
+            "comment": {"id": made.id, "author": user(made.author), "updateAuthor": user(author), "body": text,
+                        "created": stamp(made.created), "updated": stamp(site.now)},
+            "issue": slim}

@@ -251,3 +251,15 @@ def commented(fake: FakeLinear, key: str, author: Account, text: str) -> dict[st
     if not author.bot:  # an integration's comment names no user, only the bot actor
         data.update(userId=author.id, user={"id": author.id, "name": author.name})
     return _envelope("Comment", "create", data, author, fake.site)
+
+
+def edited(fake: FakeLinear, key: str, author: Account, comment_id: str, text: str) -> dict[str, Any]:
+    """Edit a comment in the fake, and the Comment `update` delivery (Linear sets `editedAt`)."""
+    issue = fake.site.issues[key]
+    made = next(c for c in issue.comments if c.id == comment_id)
+    made.body = text
+    data: dict[str, Any] = {"id": made.id, "createdAt": iso(made.created), "updatedAt": iso(fake.site.now),
+                            "editedAt": iso(fake.site.now), "body": text, "issueId": issue.id,
+                            "issue": {"id": issue.id, "title": issue.title},
+                            "userId": author.id, "user": {"id": author.id, "name": author.name}}
+    return _envelope("Comment", "update", data, author, fake.site)

@@ -129,6 +129,12 @@ class World:
         target = self.site if self.tracker == "jira" else self.fake
         return self.deliver(module.commented(target, key, author, text))
 
+    def edited(self, key: str, author: Any, comment_id: str, text: str) -> str:
+        """A person edits their comment: the tracker's comment-updated delivery."""
+        module = fake_jira if self.tracker == "jira" else fake_linear
+        target = self.site if self.tracker == "jira" else self.fake
+        return self.deliver(module.edited(target, key, author, comment_id, text))
+
     def own_writes_echo(self, key: str, old_labels: list[str]) -> str:
         """The webhook a tracker sends after Flowkeeper's own label write (loop protection)."""
         from tests.sweeps.fakesite import SERVICE
