@@ -51,6 +51,9 @@ class Settings:
     jira_field_map: Mapping[str, str] = field(default_factory=dict)
     jira_story_points_field: str | None = None
     jira_notify_users: bool = True
+    # issue types that are bugs, by id (or name); empty: Jira's standard Bug type
+    jira_bug_types: tuple[str, ...] = ()
+    linear_bug_label: str = "Bug"  # Linear has no issue types: a label marks bugs
     linear_api_key: Secret = Secret("")
     linear_api_url: str = DEFAULT_LINEAR_API_URL
     linear_webhook_secrets: tuple[Secret, ...] = ()
@@ -206,6 +209,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[st
         jira_story_points_field=env.get("JIRA_STORY_POINTS_FIELD", "").strip()
         or jira_field_map.get("story_points"),
         jira_notify_users=flag(env, "JIRA_NOTIFY_USERS", True),
+        jira_bug_types=tuple(filter(None, (p.strip() for p in env.get("JIRA_BUG_TYPES", "").split(",")))),
+        linear_bug_label=env.get("LINEAR_BUG_LABEL", "").strip() or "Bug",
         linear_api_key=Secret(env.get("LINEAR_API_KEY", "").strip()),
         linear_api_url=_http_url(env, "LINEAR_API_URL", DEFAULT_LINEAR_API_URL) or DEFAULT_LINEAR_API_URL,
         linear_webhook_secrets=_secrets(env, "LINEAR_WEBHOOK_SECRET"),

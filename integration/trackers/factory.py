@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from integration.settings import Settings
 from integration.trackers.base import TrackerClient
+from integration.trackers.jira.normalize import JiraConfig
+from integration.trackers.linear.item import LinearConfig
 
 
-def jira_config(settings: Settings):  # type: ignore[no-untyped-def]
-    from integration.trackers.jira.normalize import JiraConfig
-
+def jira_config(settings: Settings) -> JiraConfig:
     return JiraConfig(
         site_url=settings.jira_url,
         story_points_field=settings.jira_story_points_field,
         field_map=dict(settings.jira_field_map),
+        bug_types=settings.jira_bug_types,
     )
 
 
-def linear_config(settings: Settings):  # type: ignore[no-untyped-def]
-    from integration.trackers.linear.item import LinearConfig
-
-    return LinearConfig()
+def linear_config(settings: Settings) -> LinearConfig:
+    return LinearConfig(bug_label=settings.linear_bug_label)
 
 
 def make_clients(settings: Settings) -> dict[str, TrackerClient]:

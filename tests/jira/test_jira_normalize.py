@@ -291,3 +291,24 @@ def test_custom_field_change_uses_configured_names(config: JiraConfig) -> None:
     event = normalize(payload, config)
     assert event is not None
     assert [c.field for c in event.changes] == ["estimate", "severity", "sprint"]
+
+
+def test_a_bug_is_known_by_its_type_not_its_translated_name() -> None:
+    """"Ошибка" is Jira's standard Bug type (its avatar) on a Russian site; other types keep their name."""
+    payload = load("webhooks/jira_issue_updated.status_change.cyrillic.derived.json")
+    event = normalize(payload, JiraConfig())
+    assert event is not None and event.item.type == "Bug"
+    payload["issue"]["fields"]["issuetype"] |= {"id": "10050", "name": "Дефект", "avatarId": 10550}
+    assert normalize(payload, JiraConfig()).item.type == "Дефект"  # type: ignore[union-attr]
+    mapped = normalize(payload, JiraConfig(bug_types=("10050",)))  # JIRA_BUG_TYPES=10050
+    assert mapped is not None and mapped.item.type == "Bug"
+    story = load("webhooks/jira_issue_updated.status_change.cloud-2024.json")
+    assert normalize(story, JiraConfig(bug_types=("10050",))).item.type == "Story"  # type: ignore[union-attr]
+
+
+def test_priority_ranks_by_the_sites_list_never_by_name() -> None:
+    payload = load("webhooks/jira_issue_updated.status_change.cyrillic.derived.json")
+    assert normalize(payload, JiraConfig()).item.priority.rank is None  # type: ignore[union-attr]
+    ranked = normalize(payload, JiraConfig(priority_ranks={"1": 1, "10001": 2, "3": 3}))
+    assert ranked is not None and ranked.item.priority is not None
+    assert (ranked.item.priority.name, ranked.item.priority.rank) == ("Обычный", 2)

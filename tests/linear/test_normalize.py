@@ -298,3 +298,12 @@ def test_state_type_categories(state_type: str, webhook: Any) -> None:
     payload["data"]["state"]["type"] = state_type
     event = normalize(payload, CFG)
     assert event is not None and event.item.status.category.value == expected
+
+
+def test_a_bug_on_linear_is_the_configured_label(webhook: Any) -> None:
+    """Linear has no issue types: LINEAR_BUG_LABEL (default "Bug") makes `type: bug` match."""
+    payload = webhook("issue_update.cyrillic.oauth_actor.derived-2025")
+    assert normalize(payload, LinearConfig()).item.type is None  # type: ignore[union-attr]
+    assert normalize(payload, LinearConfig(bug_label="ошибка")).item.type == "Bug"  # type: ignore[union-attr]
+    del payload["data"]["labels"]
+    assert "type" in normalize(payload, LinearConfig()).item.unknown  # type: ignore[union-attr]

@@ -32,6 +32,29 @@ CANCELED_RESOLUTIONS = frozenset(
 DEFAULT_PRIORITY_RANKS: Mapping[str, int] = MappingProxyType({"1": 1, "2": 2, "3": 3, "4": 4, "5": 5})
 
 
+# Jira Cloud's standard Bug issue type shows this avatar on every site, whatever its name
+# in the site's language; other bug types are named in JIRA_BUG_TYPES.
+STANDARD_BUG_AVATAR = 10303
+BUG = "Bug"
+
+
+def issue_type(raw: Any, bug_types: tuple[str, ...] = ()) -> str | None:
+    """The issue type's name, or "Bug" for a type that is a bug on this site.
+
+    A bug is known by the type's id (or name) in `bug_types` (JIRA_BUG_TYPES), else by
+    Jira's standard Bug type (its avatar, or the English name): a site that translates
+    "Bug" to "Ошибка" still has bugs.
+    """
+    name = name_of(raw)
+    if not isinstance(raw, Mapping):
+        return name
+    if bug_types:
+        return BUG if str(raw.get("id")) in bug_types or name in bug_types else name
+    if raw.get("avatarId") == STANDARD_BUG_AVATAR or (name or "").casefold() == "bug":
+        return BUG
+    return name
+
+
 def mapping_at(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     """`parent[key]` when it is an object, else an empty one (a missing or oddly shaped value)."""
     value = parent.get(key)

@@ -21,9 +21,9 @@ from integration.trackers.jira.fields import (
     canceled_if_resolved_so,
     custom_value,
     epic_name,
+    issue_type,
     links_of,
     mapping_at,
-    name_of,
     number_of,
     parse_date,
     parse_datetime,
@@ -83,6 +83,7 @@ class JiraConfig:
     estimate_pending: bool = False
     # priority id → place in the site's ordered list (1 = most urgent); empty: Jira's defaults
     priority_ranks: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    bug_types: tuple[str, ...] = ()  # JIRA_BUG_TYPES: issue type ids (or names) that are bugs
 
     @property
     def sprint_field(self) -> str:
@@ -242,7 +243,7 @@ def _field_parsers(config: JiraConfig) -> dict[str, tuple[str | None, Any]]:
             "description",
             lambda v: v if v is None or isinstance(v, str) else adf_to_text(v).strip(),
         ),
-        "type": ("issuetype", lambda v: name_of(v)),
+        "type": ("issuetype", lambda v: issue_type(v, config.bug_types)),
         "status": ("status", status),
         "assignee": ("assignee", person),
         "reporter": ("reporter", person),

@@ -55,12 +55,14 @@ PAYLOAD_FIELDS = frozenset(
         "parent",
         "sprint",
         "links",
+        "type",
         "created_at",
         "updated_at",
         "status_changed_at",
         "due_date",
     }
 )
+BUG = "Bug"  # the type rules match with `type: bug`, as on Jira
 _KEY_IN_URL = re.compile(r"/issue/([A-Za-z0-9]+-\d+)")
 
 
@@ -75,6 +77,7 @@ class LinearConfig:
 
     label_names: Mapping[str, str] = field(default_factory=lambda: EMPTY_MAPPING)
     state_names: Mapping[str, str] = field(default_factory=lambda: EMPTY_MAPPING)
+    bug_label: str = "Bug"  # LINEAR_BUG_LABEL: Linear has no issue types; this label marks a bug
     viewer_id: str | None = None
 
 
@@ -251,6 +254,7 @@ def _people_and_labels(data: Mapping[str, Any], config: LinearConfig) -> dict[st
     labels = _labels_of(data, config)
     if labels is not None:
         out["labels"], custom["label_ids"] = labels
+        out["type"] = BUG if config.bug_label.casefold() in (n.casefold() for n in labels[0]) else None
     elif isinstance(data.get("labelIds"), list):  # names unknown here: the worker's catalog may know them
         custom["label_ids"] = tuple(str(i) for i in data["labelIds"])
     team_id = (data.get("team") or {}).get("id") or data.get("teamId")
