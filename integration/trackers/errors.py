@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from integration.trackers.sanitise import clean
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 # OSError: datetime.fromtimestamp on a timestamp out of the platform's range. A normalizer does no I/O.
@@ -18,11 +20,14 @@ class PayloadError(ValueError):
 
 
 def shape_errors_are_payload_errors(normalize: F) -> F:
-    """A field of an unexpected type deep in a delivery is a malformed payload (400), not a crash (500)."""
+    """A normalizer's entry: its input's text made storable (see `sanitise`), and a field of an
+    unexpected type deep in a delivery made a malformed payload (400), not a crash (500)."""
 
     @functools.wraps(normalize)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
+            if args:
+                args = (clean(args[0]), *args[1:])
             return normalize(*args, **kwargs)
         except PayloadError:
             raise

@@ -1,0 +1,47 @@
+"""NUL characters and lone surrogates from a tracker never reach a store that refuses them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+
+from integration.activity import history_entries
+from integration.store.store import Store
+from integration.trackers.jira.normalize import JiraConfig
+from integration.trackers.jira.normalize import normalize as normalize_jira
+from integration.trackers.linear.event import normalize as normalize_linear
+from integration.trackers.linear.item import LinearConfig
+from integration.trackers.sanitise import clean_text
+from tests.foundation.helpers import fixture
+
+NOW = datetime(2026, 3, 2, tzinfo=UTC)
+HOSTILE = "Fix\x00 login \ud800 now"  # what json.loads gives for "Fix\\u0000 login \\ud800 now"
+
+
+def test_clean_text_drops_nul_and_replaces_lone_surrogates() -> None:
+    assert clean_text(HOSTILE) == "Fix login \ufffd now"
+    assert clean_text("emoji 😀 stays") == "emoji 😀 stays"
+    assert json.loads('"\\ud83d\\ude00"') == "😀"  # a proper pair is one character, never touched
+
+
+def test_a_jira_item_with_them_is_stored_on_both_stores(any_store: Store) -> None:
+    payload = copy.deepcopy(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json"))
+    payload["issue"]["fields"]["summary"] = HOSTILE
+    payload["issue"]["fields"]["description"] = "\x00\udfff"
+    payload["issue"]["fields"]["labels"] = ["ok\x00label"]
+    event = normalize_jira(payload, JiraConfig())
+    assert event is not None and event.item.title == "Fix login \ufffd now"
+    any_store.mirror.record_history("jira", event.item, history_entries(event))
+    stored = any_store.mirror.upsert(event.item, NOW)
+    again = any_store.mirror.get("jira", stored.id)
+    assert again is not None and again.title == "Fix login \ufffd now" and again.labels == ("oklabel",)
+
+
+def test_a_linear_issue_with_them_is_stored_on_both_stores(any_store: Store) -> None:
+    payload = copy.deepcopy(fixture("linear", "issue_create.cloud-2024.json"))
+    payload["data"]["title"] = HOSTILE
+    event = normalize_linear(payload, LinearConfig())
+    assert event is not None and "\x00" not in event.item.title and "\ud800" not in event.item.title
+    any_store.mirror.record_history("linear", event.item, history_entries(event))
+    assert any_store.mirror.upsert(event.item, NOW).title == "Fix login \ufffd now"
