@@ -129,6 +129,17 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    from rules.reference import REFERENCE_PATH, render_reference, write_reference
+
+    if args.write:
+        write_reference()
+        print(f"wrote {REFERENCE_PATH}")
+    else:
+        sys.stdout.write(render_reference())
+    return 0
+
+
 def _items_file(path: str) -> list[tuple[Item, EvalContext]]:
     out = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
@@ -180,6 +191,9 @@ def add_commands(sub: Any, online: OnlineChecker | None = None, mirror: MirrorSo
     schema = sub.add_parser("schema", help="print the rule-file JSON Schema")
     schema.add_argument("--write", action="store_true", help=f"rewrite {SCHEMA_PATH.name}")
     schema.set_defaults(func=cmd_schema)
+    ref = sub.add_parser("reference", help="print the reference of every condition (docs/rule-reference.md)")
+    ref.add_argument("--write", action="store_true", help="rewrite docs/rule-reference.md")
+    ref.set_defaults(func=cmd_reference)
     sim = sub.add_parser("simulate", help="the writes a rule set would make, per rule")
     sim.add_argument("paths", nargs="*")
     sim.add_argument("--items", help="JSON lines of items (default: the item mirror)")
