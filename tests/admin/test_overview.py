@@ -177,6 +177,14 @@ def test_warnings_for_risky_configuration(db_url: str) -> None:
     assert any(w.startswith("FLOWKEEPER_ALLOW_UNSIGNED=1") for w in warnings)
 
 
+def test_linear_webhooks_without_a_key_say_what_a_key_would_add(db_url: str) -> None:
+    env = base_env(db_url, LINEAR_WEBHOOK_SECRET="lin_wh_secret")
+    env.pop("LINEAR_API_KEY", None)
+    page = logged_in(env).get("/admin/").get_data(as_text=True)
+    assert "LINEAR_API_KEY is not set: Flowkeeper mirrors what they carry" in page
+    assert "A key adds blocking relations" in page
+
+
 def test_last_sync_time_comes_from_sync_or_reconcile(app: Flask, admin: FlaskClient) -> None:
     store = app.extensions["flowkeeper"].services.store
     synced, reconciled = datetime(2026, 11, 20, 8, 0, tzinfo=UTC), datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

@@ -145,4 +145,15 @@ def warnings(settings: Settings) -> list[str]:
             found.append(
                 f"{tracker.title()} is connected but has no webhook secret: its deliveries are refused."
             )
+    if settings.linear_webhook_secrets and not settings.linear_configured:
+        found.append(LINEAR_WITHOUT_KEY)
     return found
+
+
+LINEAR_WITHOUT_KEY = (
+    "Linear webhooks arrive but LINEAR_API_KEY is not set: Flowkeeper mirrors what they carry "
+    "(status, title, assignee, labels, priority, estimate, dates) and names earlier states and "
+    "removed labels from past deliveries; the rest stays unknown. A key adds blocking relations, "
+    "each issue's status history from before Flowkeeper saw it, states and labels no delivery "
+    "has named yet, the issue behind each comment, sweeps, and writing comments and labels back."
+)
