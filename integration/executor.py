@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from integration.judge.dryrun import DRY, LIVE, DryRun
 from integration.moves import move
 from integration.observability.record import decisions as observed_decisions
@@ -21,7 +19,6 @@ from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
-from integration.store.tables import write_claims
 from integration.trackers.base import TrackerClient, TrackerError, WriteMarker
 from rules.model import Action, ActionKind, ActorKind, Item, Plan
 
@@ -140,7 +137,7 @@ def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
     assert ctx.client is not None
     claims = ctx.store.claims
     identity = claim_identity(action)
-    first = ctx.trust_first_claims and not _claimed_before(ctx, item, identity)
+    first = ctx.trust_first_claims and not claims.claimed_before(item.tracker.value, item.id, identity)
     claim = claims.claim(item.tracker.value, item.id, identity, ctx.now)
     if claim is ClaimResult.ALREADY_DONE:
         return _entry(item, action, ctx, Outcome.SKIPPED, "already done by an earlier run", already=True)
@@ -180,17 +177,6 @@ def claim_identity(action: Action) -> str:
     if action.kind is ActionKind.COMMENT or not action.labels:
         return action.identity
     return f"{action.identity}:{','.join(sorted(action.labels))}"[:255]
-
-
-def _claimed_before(ctx: ApplyContext, item: Item, identity: str) -> bool:
-    """Whether any attempt at this write was ever claimed (then it may have reached the tracker)."""
-    query = select(write_claims.c.id).where(
-        write_claims.c.tracker == item.tracker.value,
-        write_claims.c.item_id == item.id,
-        write_claims.c.identity == identity,
-    )
-    with ctx.store.engine.connect() as conn:
-        return conn.execute(query).first() is not None
 
 
 def _write(item: Item, action: Action, client: TrackerClient, look_first: bool = True) -> str:

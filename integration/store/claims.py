@@ -70,3 +70,13 @@ class Claims:
                 )
                 .values(state="done" if ok else "failed", finished_at=now)
             )
+
+    def claimed_before(self, tracker: str, item_id: str, identity: str) -> bool:
+        """Whether any attempt at this write was ever claimed (then it may have reached the tracker)."""
+        query = select(write_claims.c.id).where(
+            write_claims.c.tracker == tracker,
+            write_claims.c.item_id == item_id,
+            write_claims.c.identity == identity,
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
