@@ -11,11 +11,11 @@ import requests
 
 from integration.app import create_app
 from integration.runner import EmbeddedRunner
-from integration.services import Services, build_services
-from integration.settings import load_settings
+from integration.services import Services
 from tests.admin.browser import browser_page, output_dir
 from tests.admin.helpers import JIRA_SECRET, PASSWORD, base_env, captured_jira_request, jira_payload
 from tests.processes import serving
+from tests.services import MakeServices
 from tests.stub import Stub, jira_issue, running_stub
 
 pytestmark = pytest.mark.browser
@@ -32,13 +32,13 @@ class Running:
 
 
 @pytest.fixture
-def running(db_url: str) -> Iterator[Running]:
+def running(db_url: str, make_services: MakeServices) -> Iterator[Running]:
     """Flowkeeper live against the stub Jira: embedded queue, runner thread, real HTTP."""
     with running_stub() as stub:
         stub.seed_jira(
             jira_issue(KEY, assignee=None, summary="Checkout <script>alert('title')</script> flow")
         )
-        settings = load_settings(
+        services = make_services(
             base_env(
                 db_url,
                 FLOWKEEPER_DRY_RUN="0",
@@ -47,7 +47,6 @@ def running(db_url: str) -> Iterator[Running]:
                 JIRA_API_TOKEN="token-browser",
             )
         )
-        services = build_services(settings)
         runner = EmbeddedRunner(services, poll_seconds=0.1)
         runner.start()
         try:
@@ -55,7 +54,6 @@ def running(db_url: str) -> Iterator[Running]:
                 yield Running(url, services, stub)
         finally:
             runner.stop()
-            services.store.engine.dispose()
 
 
 def post_webhook(url: str) -> None:
