@@ -140,6 +140,8 @@ def context_from_dict(data: dict[str, Any] | None) -> EvalContext:
             started_at=parse_time(data.get("started_at")),
             cycle_days_by_team={str(team): tuple(sorted(float(d) for d in values))
                                 for team, values in (data.get("cycle_days_by_team") or {}).items()},
+            wip_groups={str(k): int(v) for k, v in (data.get("wip_groups") or {}).items()},
+            wip_latest={str(k): str(v) for k, v in (data.get("wip_latest") or {}).items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ItemJsonError(f"context: {exc}") from exc

@@ -17,6 +17,7 @@ from rules.compilectx import SlotTable
 from rules.compiler import compile_rule
 from rules.errors import RuleError, RuleFileError
 from rules.fastschema import surely_valid
+from rules.limits import check_limits
 from rules.people import PersonEntry, entry_from
 from rules.peoplecheck import check_people
 from rules.ruleset import Rule, RuleSet, RuleTest
@@ -65,7 +66,7 @@ def load_ruleset(paths: Sequence[str | Path]) -> RuleSet:
                                     False))
                 continue
             seen[raw["name"]] = where((), "", False)
-            problems = check_rule(raw, doc.data.get("defaults") or {}) + check_people(raw, people)
+            problems = check_rule(raw, doc.data.get("defaults") or {}) + check_people(raw, people) + check_limits(raw)
             errors += [where(sub, msg, is_key) for sub, msg, is_key in problems]
             if not problems and not errors:
                 line = doc.where(("rules", index))[0]

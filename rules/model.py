@@ -334,6 +334,10 @@ class EvalContext:
     cycle_days_by_team: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: EMPTY_MAPPING)
     # the clocks rules.clocks reads from the history: "label:<name>", "field:<name>", "by:<person id>"
     clocks: Mapping[str, datetime] = field(default_factory=lambda: EMPTY_MAPPING)
+    # work in progress per group ("assignee:<id>", "team:<key>", "status:<name>"), and each
+    # group's most recently started item id: limits across items (rules.limits)
+    wip_groups: Mapping[str, int] = field(default_factory=lambda: EMPTY_MAPPING)
+    wip_latest: Mapping[str, str] = field(default_factory=lambda: EMPTY_MAPPING)
 
 
 @dataclass(frozen=True, slots=True)

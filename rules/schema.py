@@ -18,6 +18,7 @@ import rules.clocks
 import rules.conditions
 import rules.flow_conditions
 import rules.lifecycle
+import rules.limits
 import rules.logic
 import rules.moves
 import rules.special  # noqa: F401  (registers event and mirror conditions)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.codec import from_jsonable, to_jsonable
 from integration.store.tables import item_history, items
+from rules.limits import item_groups
 from rules.model import ActorKind, Item, StatusCategory
 
 
@@ -173,6 +174,39 @@ class Mirror:
         )
         with self.engine.connect() as conn:
             return {row[0]: int(row[1]) for row in conn.execute(query)}
+
+    def wip_groups(self, tracker: str) -> tuple[dict[str, int], dict[str, str]]:
+        """In-progress counts per group ("assignee:<id>", "team:<key>", "status:<name>") and each
+        group's most recently started item id: what limits across items judge on."""
+        query = select(items.c.item_id, items.c.assignee_id, items.c.team, items.c.status_name,
+                       items.c.status_changed_at).where(
+            items.c.tracker == tracker, items.c.status_category == StatusCategory.IN_PROGRESS.value,
+            items.c.deleted.is_(False))
+        counts: dict[str, int] = {}
+        latest: dict[str, tuple[datetime, str]] = {}
+        oldest = datetime.min.replace(tzinfo=UTC)
+        with self.engine.connect() as conn:
+            for item_id, assignee, team, status_name, entered in conn.execute(query):
+                keys = [f"assignee:{assignee}" if assignee else None, f"team:{team}" if team else None,
+                        f"status:{status_name.casefold()}" if status_name else None]
+                for key in filter(None, keys):
+                    counts[key] = counts.get(key, 0) + 1
+                    mark = (entered or oldest, item_id)
+                    if key not in latest or mark > latest[key]:
+                        latest[key] = mark
+        return counts, {key: mark[1] for key, mark in latest.items()}
+
+    def in_groups(self, tracker: str, groups: set[str]) -> list[Item]:
+        """The mirrored in-progress items of `groups`: what to re-judge when a group's count changes."""
+        columns = {"assignee": items.c.assignee_id, "team": items.c.team, "status": func.lower(items.c.status_name)}
+        wanted = [columns[per] == value for per, value in (g.split(":", 1) for g in groups) if per in columns]
+        if not wanted:
+            return []
+        query = select(items.c.data).where(items.c.tracker == tracker, items.c.deleted.is_(False),
+                                           items.c.status_category == StatusCategory.IN_PROGRESS.value, or_(*wanted))
+        with self.engine.connect() as conn:
+            found = [from_jsonable(Item, row.data) for row in conn.execute(query)]
+        return [item for item in found if groups & item_groups(item)]  # status names: casefold, not lower
 
     def history(self, tracker: str, item_id: str) -> list[HistoryEntry]:
         query = (
