@@ -20,6 +20,7 @@ from integration.store.store import Store
 from integration.trackers.base import TrackerClient
 from rules.engine import evaluate
 from rules.flow_conditions import uses_age_percentile
+from rules.limits import uses_limits
 from rules.model import EvalContext, Event, Item, Plan, RuleState
 from rules.ruleset import Rule, RuleSet
 
@@ -46,7 +47,7 @@ class Judge:
         `writable` says whether a client could write (default: whether `client` is given);
         `rules simulate` judges as the deployment would run, client or not.
         """
-        shared = SharedFacts.load(store, tracker)
+        shared = SharedFacts.load(store, tracker, limits=uses_limits(ruleset.rules))
         requested = forced_dry or settings.dry_run_for(tracker)
         can_write = client is not None if writable is None else writable
         dry = DryRun.decide(requested, can_write, ruleset.rules, shared.overrides)
@@ -90,6 +91,9 @@ class Judge:
             started_at=facts.started.get(item.id),
             cycle_days_by_team=flow.cycle_days_by_team if flow is not None else {},
             clocks=facts.clocks.get(item.id, {}),
+            closure=facts.closures.get(item.id),
+            wip_groups=self.shared.wip_groups,
+            wip_latest=self.shared.wip_latest,
         )
         return replace(item, last_activity_at=activity.get("any") or item.last_activity_at), context
 

@@ -20,7 +20,7 @@ from integration.reports.flow import first_starts, team_cycle_days
 from integration.store.snoozes import ItemPause
 from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states
-from rules.model import ActorKind, Item, RuleState
+from rules.model import ActorKind, Closure, Item, RuleState
 
 # activity kind → the history fields it counts (None: every field)
 ACTIVITY_FIELDS: Mapping[str, tuple[str, ...] | None] = {
@@ -34,10 +34,14 @@ class SharedFacts:
 
     wip: Mapping[str, int]
     overrides: Mapping[str, Mapping[str, bool]]
+    wip_groups: Mapping[str, int] = field(default_factory=dict)  # limits across items (rules.limits)
+    wip_latest: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, store: Store, tracker: str) -> SharedFacts:
-        return cls(store.mirror.wip_by_assignee(tracker), store.overrides.all())
+    def load(cls, store: Store, tracker: str, limits: bool = False) -> SharedFacts:
+        """`limits`: a rule counts work in progress per group, so the group counts are read too."""
+        groups, latest = store.mirror.wip_groups(tracker) if limits else ({}, {})
+        return cls(store.mirror.wip_by_assignee(tracker), store.overrides.all(), groups, latest)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class BatchFacts:
     pauses: dict[str, ItemPause] = field(default_factory=dict)
     started: dict[str, datetime] = field(default_factory=dict)  # item → first start, when a rule needs it
     clocks: dict[str, dict[str, datetime]] = field(default_factory=dict)  # item → rules.clocks key → instant
+    closures: dict[str, Closure] = field(default_factory=dict)  # Flowkeeper's own closes, for reopen
 
     @classmethod
     def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime, *,
@@ -71,6 +76,7 @@ class BatchFacts:
             pauses=store.snoozes.for_items(tracker, ids, now),
             started=first_started(store, tracker, ids) if starts else {},
             clocks=history_clocks(store.engine, tracker, ids) if with_clocks else {},
+            closures=store.closures.for_items(tracker, ids),
         )
 
 
