@@ -20,6 +20,7 @@ from integration.commands.handler import COMMAND_RULE, CommandHandler
 from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
 from integration.judge import Judge
 from integration.observability.record import observed_job
+from integration.regroup import regroup
 from integration.settings import Settings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
@@ -75,6 +76,7 @@ class Pipeline:
             if event.kind is EventKind.LABEL_CHANGED:
                 return self._skip(event, now, "label definition changed: label names updated for history")
             item = self._complete(event)
+            before = self.store.mirror.get(tracker, item.id)  # its groups before: limits across items
             self.store.mirror.record_history(tracker, item, history_entries(event))
             if not item.is_partial or self._mirror_as_carried(event, item):
                 item = self.store.mirror.upsert(item, now)
@@ -85,6 +87,9 @@ class Pipeline:
             result = self._evaluate(item, event, now, judge)
             result.entries[:0] = replied.entries
             result.retryable_failures += replied.retryable_failures
+        grouped = regroup(judge, before, item, now, self.item_lock, event.delivery_id)  # outside this item's lock
+        result.entries += grouped.entries
+        result.retryable_failures += grouped.retryable_failures
         if result.retryable_failures:
             raise RetryLater(f"{result.retryable_failures} write(s) failed and will be retried")
         return ", ".join(f"{e.rule}:{e.action}:{e.outcome.value}" for e in result.entries) or "no action"

@@ -93,7 +93,7 @@ def wip_limit(arg: dict[str, Any], path: str, cctx: CompileCtx) -> Node:
             actual += ", started last" if latest == i.id else f", not started last ({latest or '—'} was)"
         want = f"more than {limit} per {per}" + (", this item started last" if tipping else "")
         return Trace(path, "wip_limit", actual, want, pred(i, e, f))
-    return Node(pred, explain)
+    return Node(pred, explain, lambda bounds: bounds.narrow_categories({StatusCategory.IN_PROGRESS}))
 
 
 def check_limits(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, bool]]:
