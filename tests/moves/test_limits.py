@@ -13,7 +13,7 @@ import pytest
 
 from integration.services import Services, build_services
 from integration.settings import load_settings
-from integration.sweeps.config import SweepSettings
+from integration.settings_sweeps import SweepSettings
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.sweep import Sweeper
 from rules.model import Change, Event, EventKind, Person, Tracker

@@ -19,8 +19,8 @@ import pytest
 
 from integration.services import Services, build_services
 from integration.settings import load_settings
+from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditFilter
-from integration.sweeps.config import SweepSettings
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.sweep import Sweeper
 from integration.trackers.jira.normalize import JiraConfig
