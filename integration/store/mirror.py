@@ -31,12 +31,25 @@ class HistoryEntry:
     actor_id: str | None = None
 
 
+def history_row(tracker: str, item: Item, entry: HistoryEntry) -> dict[str, Any]:
+    """The `item_history` row for one change; its fingerprint makes a redelivered change a duplicate."""
+    return {
+        "tracker": tracker, "item_id": item.id, "key": item.key, "team": item.team, "at": entry.at,
+        "field": entry.field, "old": entry.old, "new": entry.new, "actor_id": entry.actor_id,
+        "actor_kind": entry.actor_kind.value,
+        "old_category": entry.old_category.value if entry.old_category else None,
+        "new_category": entry.new_category.value if entry.new_category else None,
+        "fingerprint": _fingerprint(tracker, item.id, entry),
+    }
+
+
 def _fingerprint(tracker: str, item_id: str, entry: HistoryEntry) -> str:
     raw = "\x1f".join([tracker, item_id, entry.at.isoformat(), entry.field, str(entry.old), str(entry.new)])
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def _columns(item: Item) -> dict[str, Any]:
+def item_columns(item: Item) -> dict[str, Any]:
+    """The `items` row's columns for `item` (besides `synced_at`): what queries filter on, and the item."""
     return {
         "tracker": item.tracker.value,
         "item_id": item.id,
@@ -89,7 +102,7 @@ class Mirror:
             ).first()
             if row is None:
                 try:
-                    conn.execute(insert(items).values(**_columns(item), synced_at=now))
+                    conn.execute(insert(items).values(**item_columns(item), synced_at=now))
                     return item
                 except IntegrityError:  # a racing writer inserted it first
                     row = conn.execute(
@@ -101,7 +114,7 @@ class Mirror:
             older = item.updated_at is None or item.updated_at < row.updated_at
             if row.updated_at and older and not item.deleted:
                 return from_jsonable(Item, row.data)
-            conn.execute(update(items).where(items.c.id == row.id).values(**_columns(item), synced_at=now))
+            conn.execute(update(items).where(items.c.id == row.id).values(**item_columns(item), synced_at=now))
         return item
 
     def mark_deleted(self, item: Item, now: datetime) -> None:
@@ -111,7 +124,7 @@ class Mirror:
             conn.execute(
                 update(items)
                 .where(items.c.tracker == item.tracker.value, items.c.item_id == item.id)
-                .values(**_columns(scrubbed), synced_at=now)
+                .values(**item_columns(scrubbed), synced_at=now)
             )
 
     def record_history(self, tracker: str, item: Item, entries: Iterable[HistoryEntry]) -> int:
@@ -119,29 +132,13 @@ class Mirror:
         added = 0
         with self.engine.begin() as conn:
             for entry in entries:
-                fingerprint = _fingerprint(tracker, item.id, entry)
+                row = history_row(tracker, item, entry)
                 exists = conn.execute(
-                    select(item_history.c.id).where(item_history.c.fingerprint == fingerprint)
+                    select(item_history.c.id).where(item_history.c.fingerprint == row["fingerprint"])
                 ).first()
                 if exists:
                     continue
-                conn.execute(
-                    insert(item_history).values(
-                        tracker=tracker,
-                        item_id=item.id,
-                        key=item.key,
-                        team=item.team,
-                        at=entry.at,
-                        field=entry.field,
-                        old=entry.old,
-                        new=entry.new,
-                        old_category=entry.old_category.value if entry.old_category else None,
-                        new_category=entry.new_category.value if entry.new_category else None,
-                        actor_id=entry.actor_id,
-                        actor_kind=entry.actor_kind.value,
-                        fingerprint=fingerprint,
-                    )
-                )
+                conn.execute(insert(item_history).values(**row))
                 added += 1
         return added
 

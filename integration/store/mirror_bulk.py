@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from integration.codec import from_jsonable
-from integration.store.mirror import HistoryEntry, _columns, _fingerprint
+from integration.store.mirror import HistoryEntry, history_row, item_columns
 from integration.store.store import Store
 from integration.store.tables import item_history, items
 from rules.model import Item
@@ -28,14 +28,8 @@ def record_history_many(conn: Connection, tracker: str, entries: Sequence[tuple[
         return 0
     rows: dict[str, dict[str, Any]] = {}
     for item, entry in entries:
-        fingerprint = _fingerprint(tracker, item.id, entry)
-        rows[fingerprint] = {
-            "tracker": tracker, "item_id": item.id, "key": item.key, "team": item.team, "at": entry.at,
-            "field": entry.field, "old": entry.old, "new": entry.new, "actor_id": entry.actor_id,
-            "actor_kind": entry.actor_kind.value,
-            "old_category": entry.old_category.value if entry.old_category else None,
-            "new_category": entry.new_category.value if entry.new_category else None, "fingerprint": fingerprint,
-        }
+        row = history_row(tracker, item, entry)
+        rows[row["fingerprint"]] = row
     known = set(conn.execute(select(item_history.c.fingerprint)
                              .where(item_history.c.fingerprint.in_(list(rows)))).scalars())
     fresh = [row for fingerprint, row in rows.items() if fingerprint not in known]
@@ -55,17 +49,17 @@ def upsert_many(conn: Connection, tracker: str, found: Sequence[Item], now: date
     for item in found:
         row = existing.get(item.id)
         if row is None:
-            inserts.append({**_columns(item), "synced_at": now})
+            inserts.append({**item_columns(item), "synced_at": now})
         elif row.updated_at and item.updated_at and item.updated_at < row.updated_at and not item.deleted:
             out.append(from_jsonable(Item, row.data))
             continue
         else:
-            updates.append({**{f"v_{k}": v for k, v in _columns(item).items()}, "v_synced_at": now, "row_id": row.id})
+            updates.append({**{f"v_{k}": v for k, v in item_columns(item).items()}, "v_synced_at": now, "row_id": row.id})
         out.append(item)
     if inserts:
         conn.execute(insert(items), inserts)
     if updates:
-        names = [*_columns(found[0]).keys(), "synced_at"]
+        names = [*item_columns(found[0]).keys(), "synced_at"]
         statement = (update(items).where(items.c.id == bindparam("row_id"))
                      .values({name: bindparam(f"v_{name}") for name in names}))
         conn.execute(statement, updates)

@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from integration.store.mirror import HistoryEntry
-from integration.store.store import Store
 from integration.store.mirror_bulk import store_page
+from integration.store.store import Store
 from rules.model import ActorKind, Item
 
 # Fields a search answer can lack for good (no changelog in Jira search, no relations in
