@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rules.errors import RuleFileError
+from rules.errors import RuleFileError, did_you_mean
 from rules.itemjson import ItemJsonError, context_from_dict, event_from_dict, item_from_dict, parse_time
 from rules.loader import builtin_pack_paths, load_ruleset
 from rules.model import EvalContext, Item
@@ -114,7 +114,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not args.all:
         verdicts = [v for v in verdicts if v.rule == args.rule]
         if not verdicts:
-            print(f"no rule named '{args.rule}'", file=sys.stderr)
+            hint = did_you_mean(args.rule, [r.name for r in ruleset.rules])
+            print(f"no rule named '{args.rule}'{hint}", file=sys.stderr)
             return 2
     print(format_verdicts(verdicts))
     return 0

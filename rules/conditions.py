@@ -21,7 +21,7 @@ from rules.durations import DURATION_PATTERN, DurationError, parse_duration
 from rules.fieldcode import field_code
 from rules.fieldkinds import KIND_DOCS, KIND_SCHEMAS, Kind, normalize_ops, time_bound
 from rules.instants import InstantError, parse_instant
-from rules.model import EvalContext, Item, StatusCategory
+from rules.model import EvalContext, Item, Priority, Status, StatusCategory
 from rules.registry import Node, Problem, Trace, TypeSpec, conditions
 
 Reader = Callable[[Item, Any], Any]  # (item, EvalContext) -> the field's value
@@ -238,6 +238,11 @@ def describe_op(op: str, arg: Any) -> str:
     return f"{op.replace('_', ' ')} {_show(arg)}"
 
 
+def show(value: Any) -> Any:
+    """A value as a person writes it, for explain: 'In Progress', 'Ada', '[api, ux]', '—'."""
+    return _show(value)
+
+
 def _show(value: Any) -> Any:
     """A short human form of a field value for explain output."""
     if value is None:
@@ -248,6 +253,10 @@ def _show(value: Any) -> Any:
         return "[" + ", ".join(str(_show(v)) for v in value) + "]"
     if isinstance(value, StatusCategory):
         return value.value
+    if isinstance(value, Status):
+        return value.name or value.category.value
+    if isinstance(value, Priority):
+        return value.name
     person_name = getattr(value, "name", None) if hasattr(value, "kind") else None
     if person_name is not None or hasattr(value, "email"):
         return person_name or getattr(value, "email", None) or getattr(value, "id", "?")

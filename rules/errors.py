@@ -23,6 +23,9 @@ class RuleError:
         return f"{where}{who}{path}{self.message}"
 
 
+RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,79}$"  # the form a rule's name takes (the schema checks it)
+
+
 class RuleFileError(Exception):
     """Raised when a rule set cannot be loaded; `.errors` lists every problem found."""
 

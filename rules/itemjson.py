@@ -5,9 +5,12 @@ The shape follows rules.model field names; datetimes are ISO 8601 (naive means U
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, date, datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, TypeVar
 
+from rules.errors import did_you_mean
 from rules.model import (
     ActorKind,
     Change,
@@ -26,11 +29,39 @@ from rules.model import (
     Tracker,
 )
 
+E = TypeVar("E", bound=enum.Enum)
 _TIMES = ("created_at", "updated_at", "status_changed_at", "last_activity_at", "last_comment_at")
 
 
 class ItemJsonError(ValueError):
     pass
+
+
+# a test's item may name a field as conditions do (`last_activity`) or as the model does
+ALIASES = {"created": "created_at", "updated": "updated_at", "last_activity": "last_activity_at",
+           "last_comment": "last_comment_at", "status_entered": "status_changed_at", "due": "due_date"}
+ITEM_KEYS = frozenset({"tracker", "id", "key", "url", "title", "description", "type", "status", "assignee",
+                       "reporter", "labels", "priority", "estimate", "team", "project", "parent", "sprint", "links",
+                       "due_date", "deleted", "sprint_active", "project_active", "unknown", "custom", *_TIMES,
+                       *ALIASES})
+EVENT_KEYS = frozenset({"kind", "changes", "comment", "actor", "occurred_at"})
+
+
+def _unknown_keys(data: dict[str, Any], allowed: frozenset[str], what: str, advice: list[str]) -> None:
+    extra = sorted(k for k in data if k not in allowed)
+    if extra:
+        raise ItemJsonError(f"{what}: unknown field '{extra[0]}'{did_you_mean(extra[0], advice)} "
+                            f"(fields: {', '.join(advice)})")
+
+
+def enum_value(cls: type[E], value: Any, what: str) -> E:
+    """`cls(value)`, or an error naming the accepted values instead of Python's enum message."""
+    try:
+        return cls(value)
+    except ValueError:
+        names = [str(m.value) for m in cls]
+        hint = did_you_mean(str(value), names) if isinstance(value, str) else ""
+        raise ItemJsonError(f"{what} must be one of {', '.join(names)} (got {value!r}){hint}") from None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -48,7 +79,8 @@ def person(value: Any) -> Person | None:
         return None
     if isinstance(value, str):
         return Person(value, value)
-    return Person(str(value["id"]), value.get("name"), value.get("email"), ActorKind(value.get("kind", "human")))
+    return Person(str(value["id"]), value.get("name"), value.get("email"),
+                  enum_value(ActorKind, value.get("kind", "human"), "person: kind"))
 
 
 def _status(value: Any) -> Status:
@@ -56,7 +88,8 @@ def _status(value: Any) -> Status:
         return Status("", StatusCategory.UNKNOWN)
     if isinstance(value, str):
         return Status(value, StatusCategory.UNKNOWN)
-    return Status(value.get("name", ""), StatusCategory(value.get("category", "unknown")), value.get("id"))
+    category = enum_value(StatusCategory, value.get("category", "unknown"), "status: category")
+    return Status(value.get("name", ""), category, value.get("id"))
 
 
 def _priority(value: Any) -> Priority | None:
@@ -69,12 +102,16 @@ def _priority(value: Any) -> Priority | None:
 
 def item_from_dict(data: dict[str, Any]) -> Item:
     """Build an Item; raise ItemJsonError naming the field that is wrong."""
+    if not isinstance(data, dict):
+        raise ItemJsonError("item: must be a mapping of fields")
+    _unknown_keys(data, ITEM_KEYS, "item", sorted(ITEM_KEYS - set(_TIMES) - {"due_date"}))
+    data = {ALIASES.get(k, k): v for k, v in data.items()}
     try:
         key = str(data.get("key", "TEST-1"))
         fields: dict[str, Any] = {k: parse_time(data.get(k)) for k in _TIMES}
         due = data.get("due_date")
         return Item(
-            tracker=Tracker(data.get("tracker", "jira")), id=str(data.get("id", key)), key=key,
+            tracker=enum_value(Tracker, data.get("tracker", "jira"), "item: tracker"), id=str(data.get("id", key)), key=key,
             url=data.get("url"), title=data.get("title", ""), description=data.get("description"),
             type=data.get("type"), status=_status(data.get("status")), assignee=person(data.get("assignee")),
             reporter=person(data.get("reporter")), labels=tuple(data.get("labels", ())),
@@ -84,10 +121,19 @@ def item_from_dict(data: dict[str, Any]) -> Item:
                              if ln.get("status_category") else None) for ln in data.get("links", ())),
             due_date=date.fromisoformat(str(due)) if due else None, deleted=bool(data.get("deleted", False)),
             sprint_active=data.get("sprint_active"), project_active=data.get("project_active"),
-            unknown=frozenset(data.get("unknown", ())), **fields,
+            unknown=frozenset(data.get("unknown", ())), custom=MappingProxyType(_custom(data.get("custom"))),
+            **fields,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ItemJsonError(f"item: {exc}") from exc
+
+
+def _custom(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ItemJsonError("item: custom must map field names to values")
+    return {str(k): tuple(v) if isinstance(v, list) else v for k, v in value.items()}
 
 
 def _value(value: Any) -> Any:
@@ -100,13 +146,17 @@ def _value(value: Any) -> Any:
 
 
 def event_from_dict(data: dict[str, Any], item: Item, default_time: datetime) -> Event:
+    if not isinstance(data, dict):
+        raise ItemJsonError("event: must be a mapping with a kind")
+    _unknown_keys(data, EVENT_KEYS, "event", sorted(EVENT_KEYS))
+    kind = enum_value(EventKind, data.get("kind", "updated"), "event: kind")
     try:
         changes = tuple(Change(c["field"], _value(c.get("old")), _value(c.get("new")), tuple(c.get("added", ())),
                                tuple(c.get("removed", ()))) for c in data.get("changes", ()))
         raw_comment = data.get("comment")
         comment = Comment(str(raw_comment.get("id", "c1")), raw_comment.get("body", ""),
                           person(raw_comment.get("author"))) if raw_comment else None
-        return Event(item.tracker, EventKind(data.get("kind", "updated")), item,
+        return Event(item.tracker, kind, item,
                      parse_time(data.get("occurred_at")) or default_time, actor=person(data.get("actor")),
                      changes=changes, comment=comment)
     except (KeyError, TypeError, ValueError) as exc:

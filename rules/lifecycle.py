@@ -70,7 +70,9 @@ def closed_by_flowkeeper(arg: Any, path: str, cctx: CompileCtx) -> Node:
     def explain(i: Item, e: Event | None, f: Frame) -> Trace:
         at = closed_at(i, f)
         actual = "not closed by Flowkeeper" if at is None else f"closed by Flowkeeper at {at:%Y-%m-%d %H:%M UTC}"
-        return Trace(path, "closed_by_flowkeeper", actual, str(arg), pred(i, e, f))
+        expected = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in arg.items()) if isinstance(arg, dict) else (
+            "closed by Flowkeeper" if arg else "not closed by Flowkeeper")
+        return Trace(path, "closed_by_flowkeeper", actual, expected, pred(i, e, f))
     return Node(pred, explain)
 
 

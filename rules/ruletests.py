@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rules.engine import evaluate
+from rules.errors import did_you_mean
 from rules.itemjson import ItemJsonError, context_from_dict, event_from_dict, item_from_dict, parse_time
 from rules.model import Action
 from rules.ruleset import RuleSet, RuleTest
@@ -36,10 +37,13 @@ def run_test(ruleset: RuleSet, test: RuleTest) -> TestResult:
         context = context_from_dict(spec.get("context"))
     except ItemJsonError as exc:
         return TestResult(test, False, f"bad test input: {exc}")
+    names = [r.name for r in ruleset.rules]
     scope = set(spec.get("rules") or [r.name for r in ruleset.rules if r.source == test.file])
-    unknown = scope - {r.name for r in ruleset.rules}
-    if unknown:
-        return TestResult(test, False, f"unknown rule(s): {', '.join(sorted(unknown))}")
+    named = [(where, n) for where, n in [("rules", n) for n in sorted(scope)]
+             + [("expect", w.get("rule")) for w in spec.get("expect") or ()] if n not in names]
+    if named:
+        where, name = named[0]
+        return TestResult(test, False, f"unknown rule '{name}' in {where}{did_you_mean(str(name), names)}")
     plan = evaluate(ruleset, item, event, now, context)
     actual = [a for a in plan.actions if a.rule in scope]
     problem = _compare(spec.get("expect") or [], actual)

@@ -26,6 +26,7 @@ from rules.calendar import WEEKDAYS
 from rules.clocks import clock_schema
 from rules.compilectx import LABEL_PATTERN
 from rules.durations import DURATION_PATTERN
+from rules.errors import RULE_NAME
 from rules.model import ActionKind
 from rules.people import SECTION_SCHEMA
 from rules.registry import Registry, actions, conditions
@@ -33,7 +34,6 @@ from rules.triggers import TRIGGERS
 
 SCHEMA_PATH = Path(__file__).with_name("flowkeeper-rules.schema.json")
 TRACKERS = ["jira", "linear"]
-RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 
 _str = {"type": "string", "minLength": 1}
 _strs = {"type": "array", "items": _str}

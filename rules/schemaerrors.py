@@ -9,12 +9,14 @@ from jsonschema import ValidationError
 
 from rules.compilectx import LABEL_PATTERN
 from rules.durations import DURATION_PATTERN
-from rules.errors import did_you_mean
+from rules.errors import RULE_NAME, did_you_mean
 from rules.registry import actions, conditions
 
 _PATTERNS = {
     DURATION_PATTERN: "a duration needs a number and a unit: minutes, hours, days, business days or weeks",
     LABEL_PATTERN: "a label is a name without spaces or commas (Jira refuses them)",
+    RULE_NAME: ("a rule name is 1–80 lower-case letters, digits, '-' and '_', starting with a letter or "
+                "digit, e.g. 'stalled-in-review'"),
 }
 _TYPES = {"array": "a list", "object": "a mapping", "string": "text", "number": "a number",
           "integer": "a whole number", "boolean": "true or false", "null": "empty"}

@@ -82,9 +82,18 @@ def changed(arg: Any, path: str, cctx: CompileCtx) -> Node:
 
     def explain(i: Item, e: Event | None, f: Frame) -> Trace:
         ch = e.change_of(field) if e is not None else None
-        actual = "no event" if e is None else ("not changed" if ch is None else f"{ch.old!s} → {ch.new!s}")
+        actual = "no event" if e is None else ("not changed" if ch is None else _shown_change(ch))
         return Trace(path, "changed", actual, _describe_change(spec), pred(i, e, f))
     return Node(pred, explain)
+
+
+def _shown_change(ch: Any) -> str:
+    """'To Do → In Progress', '+api −ux': a change as a person writes it."""
+    from rules.conditions import show
+
+    if ch.added or ch.removed:
+        return " ".join([*(f"+{x}" for x in ch.added), *(f"−{x}" for x in ch.removed)])
+    return f"{show(ch.old)} → {show(ch.new)}"
 
 
 def _describe_change(spec: dict[str, Any]) -> str:
@@ -116,8 +125,15 @@ def actor(arg: dict[str, Any], path: str, cctx: CompileCtx) -> Node:
     def explain(i: Item, e: Event | None, f: Frame) -> Trace:
         who = e.actor if e is not None else None
         actual = "no actor" if who is None else f"{who.name or who.id} ({who.kind.value})"
-        return Trace(path, "actor", actual, str(arg), pred(i, e, f))
+        return Trace(path, "actor", actual, _describe_actor(arg), pred(i, e, f))
     return Node(pred, explain)
+
+
+def _describe_actor(arg: dict[str, Any]) -> str:
+    """'kind human, not in release-bot@example.com'."""
+    def listed(v: Any) -> str:
+        return ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+    return ", ".join(f"{k.replace('_', ' ')} {listed(v)}" for k, v in arg.items())
 
 
 @conditions.register("assignee.wip", KIND_SCHEMAS[Kind.NUMBER], group="mirror")
