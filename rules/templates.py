@@ -22,6 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from rules.calendar import BusinessCalendar
 from rules.durations import Unit
 from rules.errors import did_you_mean
+from rules.escaping import literal_for
 from rules.model import CommentBody, Item, Mention, Person, Text
 from rules.template_bounds import (
     BUDGET_VARIABLE,
@@ -43,6 +44,19 @@ VARIABLES = ("item", "key", "title", "url", "status", "assignee", "reporter", "l
              "last_comment", "status_entered", "due", "rule", "now", "wip", "step", "actor", "people", "custom")
 
 
+class _MentionMark(str):
+    """A mention's marker: passed through as is, where every other value is escaped."""
+
+
+@jinja2.pass_context
+def _literal(ctx: Any, value: Any) -> Any:
+    """Every `{{ value }}` of tracker text, escaped for the tracker that will show it."""
+    if value is None or isinstance(value, (_MentionMark, bool, int, float)):
+        return value
+    item = ctx.get("item")
+    return literal_for(item.tracker, str(value)) if isinstance(item, Item) else value
+
+
 class PersonView:
     """What a template sees of a person; `.mention` becomes a real mention."""
 
@@ -59,7 +73,7 @@ class PersonView:
         if not self._person.id:  # known only by email on this tracker: named, not mentioned
             return f"@{self.name}"
         self._mentions.append(self._person)
-        return f"{_SEPARATOR}{self._mark}{len(self._mentions) - 1}{_SEPARATOR}"
+        return _MentionMark(f"{_SEPARATOR}{self._mark}{len(self._mentions) - 1}{_SEPARATOR}")
 
     def __str__(self) -> str:
         return self.name
@@ -142,7 +156,7 @@ def _bounded_filter(f: Any) -> Any:
 
 
 def _env() -> SandboxedEnvironment:
-    env = _BoundedSandbox(autoescape=False, undefined=jinja2.ChainableUndefined,
+    env = _BoundedSandbox(autoescape=False, undefined=jinja2.ChainableUndefined, finalize=_literal,
                           trim_blocks=True, keep_trailing_newline=False)
     env.filters["age"] = _age
     env.filters = {name: _bounded_filter(f) for name, f in env.filters.items()}

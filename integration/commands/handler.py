@@ -20,6 +20,7 @@ from integration.settings_sweeps import CommandPolicy, SweepSettings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult, Claims
 from integration.store.snoozes import Snoozes
+from rules.escaping import literal_for
 from rules.model import (
     Action,
     ActionKind,
@@ -32,6 +33,7 @@ from rules.model import (
     Person,
     Plan,
     Text,
+    Tracker,
 )
 
 log = logging.getLogger("flowkeeper.commands")
@@ -47,8 +49,17 @@ def allowed(policy: CommandPolicy, author: Person, item: Item) -> bool:
         return True
     if policy.reporter and item.reporter is not None and item.reporter.id == author.id:
         return True
-    keys = {k.casefold() for k in (author.id, author.email, author.name) if k}
-    return bool(keys & policy.people)
+    return bool(proven_identities(author, item) & policy.people)
+
+
+def proven_identities(author: Person, item: Item) -> set[str]:
+    """What the tracker vouches for: the account id, and the email only where the tracker
+    sends a verified one (Linear). Never the display name — anyone can call themselves
+    "alice@example.com" — and never an email on Jira, whose payloads carry none."""
+    keys = {author.id}
+    if item.tracker is Tracker.LINEAR and author.email:
+        keys.add(author.email)
+    return {k.casefold() for k in keys if k}
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,20 @@ class CommandHandler:
             command = replace(command, problem=f"only {self.settings.commands.describe()} may do that here")
         ok, text = self._carry_out(command, event, item, author, now) if command.problem is None else (
             False, f"{command.problem}. {USAGE}")
-        return self._result(command, ok, text, event, item, author, now, claim)
+        result = self._result(command, ok, text, event, item, author, now, claim)
+        if ok or self._first_refusal_today(author, item, now):
+            return result
+        quiet = replace(result.audit, reason=f"{result.audit.reason} (not answered: one refusal a day per person "
+                                             "and item)")
+        return replace(result, reply=Plan(item, ()), audit=quiet)
+
+    def _first_refusal_today(self, author: Person, item: Item, now: datetime) -> bool:
+        """Refusals are answered once a day per person and item: a comment loop cannot make Flowkeeper spam."""
+        identity = f"{COMMAND_RULE}/refused/{author.id}/{now:%Y-%m-%d}"[:255]
+        if self.claims.claim(item.tracker.value, item.id, identity, now) is not ClaimResult.CLAIMED:
+            return False
+        self.claims.finish(item.tracker.value, item.id, identity, ok=True, now=now)
+        return True
 
     def _carry_out(self, command: Command, event: Event, item: Item, author: Person,
                    now: datetime) -> tuple[bool, str]:
@@ -115,7 +139,7 @@ class CommandHandler:
         names = set(self.rule_names()) if self.rule_names is not None else None
         if names is not None and rule not in names:
             hint = _closest(rule, names)
-            return False, f"there is no rule named {rule!r}{f' (did you mean {hint!r}?)' if hint else ''}."
+            return False, f"there is no rule by that name{f' (did you mean {hint!r}?)' if hint else ''}."
         if command.verb == "ignore":
             self.snoozes.exempt(tracker, item.id, item.key, rule, by, comment_id, now)
             return True, f"{item.key} is now exempt from rule '{rule}'."
@@ -126,9 +150,10 @@ class CommandHandler:
     def _result(self, command: Command, ok: bool, text: str, event: Event, item: Item, author: Person,
                 now: datetime, claim: str) -> CommandResult:
         comment_id = event.comment.id if event.comment else "?"
-        said = f"{text} Reason: {command.reason}" if command.reason else text
+        # a refusal repeats nothing that was written; an acknowledgement shows the reason as text
+        said = f"{text} Reason: {literal_for(item.tracker, command.reason)}" if command.reason and ok else text
         body = CommentBody((Mention(author), Text(f" {said}")))
-        reason = f"{command.describe()}: {said}"
+        reason = f"{command.describe()}: {text}" + (f" Reason: {command.reason}" if command.reason else "")
         # a first command keeps its reply's step; an edited one is a new command with a reply of its own
         step = f"reply-{comment_id}" if event.kind is EventKind.COMMENT_CREATED else f"reply-{comment_id}-{command.version}"
         reply = Action(ActionKind.COMMENT, COMMAND_RULE, reason, episode=1, step=step, comment=body)

@@ -49,7 +49,7 @@ def parse_command(body: str) -> Command | None:
         return None
     verb, rest, line = match.group("verb").lower(), match.group("rest"), match.group(0).strip()
     if verb not in VERBS:
-        problem = f"unknown command {verb!r}" if verb else "no command given"
+        problem = "unknown command" if verb else "no command given"  # a refusal never repeats what was written
         return Command(verb or "help", rest.strip().strip("`"), problem, line=line)
     arg, reason = split_arguments(verb, rest)
     if verb == "snooze" and not arg:
@@ -86,7 +86,7 @@ def snooze_length(arg: str, maximum: timedelta) -> timedelta | str:
     try:
         duration = parse_duration(arg)
     except DurationError:
-        return f"cannot read {arg!r} as a duration (try 5d, 2w or 48h)"
+        return "cannot read that as a duration (try 5d, 2w or 48h)"
     per_day = 7 / 5 if duration.unit is Unit.BUSINESS_DAYS else 1  # a working week is a calendar week
     length = duration.fixed or timedelta(days=duration.days * per_day)
     if length <= timedelta(0):

@@ -42,7 +42,7 @@ def replies(world: World) -> list[str]:
     ("/flowkeeper ignore stalled-in-progress", "ignore", "stalled-in-progress", None),
     ("/flowkeeper unsnooze", "unsnooze", "", None),
     ("/flowkeeper snooze", "snooze", "", "snooze needs a duration"),
-    ("/flowkeeper dance", "dance", "", "unknown command 'dance'"),
+    ("/flowkeeper dance", "dance", "", "unknown command"),
 ])
 def test_commands_are_read_from_a_line_of_the_comment(text: str, verb: str, arg: str, problem: str | None) -> None:
     command = parse_command(text)
@@ -67,10 +67,11 @@ def test_words_after_the_arguments_are_the_reason(text: str, arg: str, reason: s
     assert (command.arg, command.reason) == (arg, reason)
 
 
-def test_a_duration_that_is_not_one_is_refused_with_the_word_written() -> None:
+def test_a_duration_that_is_not_one_is_refused_without_repeating_it() -> None:
     command = parse_command("/flowkeeper snooze soon — please")
     assert command is not None and command.arg == "soon" and command.reason == "please"
-    assert "cannot read 'soon'" in str(snooze_length(command.arg, timedelta(days=90)))
+    refused = str(snooze_length(command.arg, timedelta(days=90)))
+    assert "cannot read that as a duration" in refused and "soon" not in refused
 
 
 def test_plain_comments_and_mentions_in_prose_are_not_commands() -> None:
@@ -116,7 +117,8 @@ def test_ignore_exempts_the_item_from_one_rule(make_world: Callable[..., World],
     issue = flagged(world)
     world.later(hours=1)
     world.commented("ENG-1", GRACE, "/flowkeeper ignore stalled-in-progres")  # a typo
-    assert "there is no rule named 'stalled-in-progres' (did you mean 'stalled-in-progress'?)" in replies(world)[-1]
+    assert "there is no rule by that name (did you mean 'stalled-in-progress'?)" in replies(world)[-1]
+    assert "stalled-in-progres'" not in replies(world)[-1]  # what was written is not repeated
     world.later(hours=1)
     world.commented("ENG-1", GRACE, "/flowkeeper ignore stalled-in-progress")
     assert "ENG-1 is now exempt from rule 'stalled-in-progress'" in replies(world)[-1]

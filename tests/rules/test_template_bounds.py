@@ -9,7 +9,7 @@ import pytest
 
 from rules.calendar import BusinessCalendar
 from rules.errors import RuleFileError
-from rules.model import Mention, Person, Text
+from rules.model import Mention, Person, Text, Tracker
 from rules.templates import TemplateProblem, check_template
 from tests.rules.helpers import ADA, NOW, item, load
 
@@ -96,3 +96,15 @@ def test_a_mention_marker_in_tracker_text_stays_text() -> None:
 
 def test_an_out_of_range_marker_is_no_error() -> None:
     assert render("{{ title }}", title="\x1eM99\x1e") == (Text("M99"),)
+
+
+def test_tracker_text_is_escaped_for_linear_and_left_literal_for_jira() -> None:
+    hostile = "![x](https://evil.example/i.png) **hi** see www.evil.example\n- item"
+    source = "**Stalled:** {{ title }}"
+    [linear] = render(source, tracker=Tracker.LINEAR, title=hostile)
+    assert isinstance(linear, Text) and linear.text.startswith("**Stalled:** ")  # the author's Markdown stays
+    shown = linear.text[len("**Stalled:** "):]
+    assert "](" not in shown and "://" not in shown and "**" not in shown and "www." not in shown
+    assert "\n\\- item" in shown
+    [jira] = render(source, title=hostile)  # Jira comments are ADF text nodes: literal already
+    assert isinstance(jira, Text) and jira.text == "**Stalled:** " + hostile
