@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from integration.codec import from_jsonable
 from integration.judge import Judge
+from integration.people_online import people_problems
 from integration.services import utcnow
 from integration.settings import Settings
 from integration.store.store import Store
@@ -97,6 +98,7 @@ def find_problems(ruleset: RuleSet, clients: Mapping[str, object]) -> list[str]:
         problems += _status_problems(tracker, lookup, names, scopes)
         problems += _label_problems(tracker, lookup, names, scopes)
     problems += _team_problems(lookups, names, scopes)
+    problems += people_problems(ruleset, clients)
     jira = clients.get("jira")
     if names.custom_fields and isinstance(jira, FieldLookup):
         problems += custom_field_problems(jira, names)
