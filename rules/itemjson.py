@@ -191,6 +191,7 @@ def context_from_dict(data: dict[str, Any] | None) -> EvalContext:
             cycle_days_by_team={str(team): tuple(sorted(float(d) for d in values))
                                 for team, values in (data.get("cycle_days_by_team") or {}).items()},
             wip_groups={str(k): int(v) for k, v in (data.get("wip_groups") or {}).items()},
+            clocks={str(k): t for k, v in (data.get("clocks") or {}).items() if (t := parse_time(v)) is not None},
             wip_latest={str(k): str(v) for k, v in (data.get("wip_latest") or {}).items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
