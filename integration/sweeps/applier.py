@@ -22,7 +22,7 @@ from integration.executor import ApplyContext, ApplyResult, apply
 from integration.judge import Judge
 from integration.store.audit import Outcome
 from integration.store.store import Store
-from integration.sweeps.writes import PlannedWrite, SweepWrites
+from integration.store.sweep_writes import PlannedWrite, SweepWrites
 from integration.trackers.base import RateLimitReporting, TrackerClient
 from integration.trackers.linear.ratelimit import pause_needed
 from rules.model import Item, Plan

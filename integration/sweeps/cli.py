@@ -73,8 +73,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from integration.store.sweep_runs import SweepRuns
     from integration.sweeps.dispatch import RqDispatch, run_inline
-    from integration.sweeps.runs import SweepRuns
     from integration.sweeps.sweep import Sweeper
 
     services = _services(settings_or_exit())

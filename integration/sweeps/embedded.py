@@ -18,8 +18,8 @@ from integration.reports.jobs import deliver_digests_with
 from integration.retention import run_retention
 from integration.services import Services, utcnow
 from integration.settings_sweeps import SweepSettings
+from integration.store.sweep_runs import SweepRuns
 from integration.sweeps.dispatch import run_inline
-from integration.sweeps.runs import SweepRuns
 from integration.sweeps.schedule import SweepTarget, sweep_targets
 from integration.sweeps.sweep import Step, Sweeper
 from integration.sweeps.sync import reconcile, reconcile_due

@@ -14,9 +14,9 @@ from datetime import datetime
 from integration.judge.facts import human_activity, mirrored_items
 from integration.services import Services, utcnow
 from integration.store.audit import AuditEntry, Outcome
+from integration.store.sweep_writes import HeldBatch, HeldBatches, PlannedWrite, SweepWrites
 from integration.sweeps.applier import ApplyingContext, apply_rows
 from integration.sweeps.mirror_page import refresh
-from integration.sweeps.writes import HeldBatch, HeldBatches, PlannedWrite, SweepWrites
 from integration.trackers.base import NotFound, RateLimited, TrackerError
 
 __all__ = ["Approval", "HeldBatch", "approve", "approve_in_background", "discard", "list_batches", "writes_of"]

@@ -16,8 +16,8 @@ from integration.executor import ApplyContext, apply
 from integration.judge import Judge
 from integration.judge.facts import human_activity, mirrored_items
 from integration.store.store import Store
+from integration.store.sweep_writes import SweepWrites
 from integration.sweeps.mirror_page import refresh
-from integration.sweeps.writes import SweepWrites
 from rules.model import Item, Plan
 from rules.ruleset import Rule
 

@@ -21,13 +21,13 @@ from integration.judge import Judge
 from integration.services import Services, utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditEntry, Outcome
+from integration.store.sweep_runs import ACTIVE, Run, SweepRuns, lease_name
+from integration.store.sweep_writes import HeldBatches, SweepWrites
 from integration.sweeps.applier import ApplyingContext, apply_rows
 from integration.sweeps.blast import blast_limit, hold_reason, scope_size, write_budget
 from integration.sweeps.locks import Leases, leases_for
 from integration.sweeps.planner import PlanningContext, plan_page
-from integration.sweeps.runs import ACTIVE, Run, SweepRuns, lease_name
 from integration.sweeps.schedule import rule_schedule
-from integration.sweeps.writes import HeldBatches, SweepWrites
 from integration.trackers.base import RateLimited, TrackerError
 from rules.engine import effective
 from rules.model import EvalContext, SearchQuery, Tracker

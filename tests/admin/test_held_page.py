@@ -13,7 +13,7 @@ from integration.codec import to_jsonable
 from integration.services import Services
 from integration.store.audit import AuditFilter
 from integration.store.mirror import HistoryEntry
-from integration.sweeps.writes import HeldBatches, SweepWrites
+from integration.store.sweep_writes import HeldBatches, SweepWrites
 from rules.model import ActorKind, Item, Person, Plan, Status, StatusCategory, Tracker
 from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import JIRA_URL, base_env, login, post

@@ -13,9 +13,9 @@ from integration.queue import QUEUE_NAME
 from integration.services import utcnow
 from integration.settings_sweeps import load_sweep_settings
 from integration.store.audit import AuditFilter
+from integration.store.sweep_runs import SweepRuns
 from integration.sweeps import held
 from integration.sweeps.dispatch import RqDispatch
-from integration.sweeps.runs import SweepRuns
 from tests.sweeps.fakesite import ADA, FakeIssue
 from tests.sweeps.world import World
 

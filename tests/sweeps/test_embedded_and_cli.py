@@ -11,9 +11,9 @@ import pytest
 from integration.services import utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditFilter
+from integration.store.sweep_runs import SweepRuns
 from integration.sweeps.cli import main
 from integration.sweeps.embedded import EmbeddedScheduler
-from integration.sweeps.runs import SweepRuns
 from tests.sweeps.fakesite import ADA, FakeIssue
 from tests.sweeps.world import World
 

@@ -13,9 +13,9 @@ from rq.registry import ScheduledJobRegistry
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME
 from integration.store.audit import AuditFilter
+from integration.store.sweep_runs import SweepRuns
 from integration.sweeps.dispatch import RqDispatch, step_job_id
 from integration.sweeps.jobs import step_failed
-from integration.sweeps.runs import SweepRuns
 from integration.sweeps.sweep import ApplyChunk, Later, PlanPage
 from tests.sweeps.world import World
 

@@ -26,10 +26,10 @@ from integration.queue import QUEUE_NAME
 from integration.services import build_services, utcnow
 from integration.settings import load_settings
 from integration.settings_sweeps import load_sweep_settings
+from integration.store.sweep_runs import SweepRuns
 from integration.stubtracker.app import create_stub_app
 from integration.stubtracker.state import StubState
 from integration.sweeps.dispatch import RqDispatch, run_inline
-from integration.sweeps.runs import SweepRuns
 from integration.sweeps.sweep import Sweeper
 from tests.processes import flowkeeper, process, wait_until
 from tests.sweeps.fake_jira import issue_json

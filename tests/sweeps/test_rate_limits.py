@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from integration.store.audit import AuditFilter
+from integration.store.sweep_runs import SweepRuns
 from integration.sweeps.dispatch import run_inline
-from integration.sweeps.runs import SweepRuns
 from tests.sweeps.fakesite import ADA, FakeIssue
 from tests.sweeps.world import World
 

@@ -17,7 +17,7 @@ from rq.job import Job
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME
 from integration.services import utcnow
-from integration.sweeps.runs import SweepRuns
+from integration.store.sweep_runs import SweepRuns
 from tests.processes import process, wait_until
 from tests.sweeps.fakesite import ADA, FakeIssue
 from tests.sweeps.world import World

@@ -11,8 +11,8 @@ from sqlalchemy import create_engine
 
 from integration.store import sweep_tables
 from integration.store.store import Store
+from integration.store.sweep_writes import SweepWrites
 from integration.store.tables import metadata
-from integration.sweeps.writes import SweepWrites
 
 OURS = {t.name for t in (sweep_tables.sweep_runs, sweep_tables.sweep_writes, sweep_tables.held_batches,
                          sweep_tables.item_snoozes, sweep_tables.item_exemptions, sweep_tables.sweep_locks)}

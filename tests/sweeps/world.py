@@ -21,8 +21,8 @@ from integration.pipeline import Pipeline
 from integration.services import Services, build_services
 from integration.settings import load_settings
 from integration.settings_sweeps import SweepSettings
+from integration.store.sweep_runs import Run, SweepRuns
 from integration.sweeps.dispatch import run_inline
-from integration.sweeps.runs import Run, SweepRuns
 from integration.sweeps.sweep import Sweeper
 from integration.trackers.jira.client import JiraClient
 from integration.trackers.jira.normalize import JiraConfig
