@@ -14,6 +14,8 @@ from integration.store.deliveries import Deliveries
 from integration.store.mirror import Mirror
 from integration.store.snoozes import Snoozes
 from integration.store.states import Overrides, RuleStates, ServiceState
+from integration.store.sweep_runs import SweepRuns
+from integration.store.sweep_writes import HeldBatches, SweepWrites
 
 
 @dataclass
@@ -27,6 +29,9 @@ class Store:
     overrides: Overrides
     service: ServiceState
     snoozes: Snoozes
+    sweep_runs: SweepRuns
+    sweep_writes: SweepWrites
+    held_batches: HeldBatches
     closures: Closures
 
     @classmethod
@@ -42,6 +47,9 @@ class Store:
             overrides=Overrides(engine),
             service=ServiceState(engine),
             snoozes=Snoozes(engine),
+            sweep_runs=SweepRuns(engine),
+            sweep_writes=SweepWrites(engine),
+            held_batches=HeldBatches(engine),
             closures=Closures(engine),
         )
 

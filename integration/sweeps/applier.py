@@ -22,7 +22,7 @@ from integration.executor import ApplyContext, ApplyResult, apply
 from integration.judge import Judge
 from integration.store.audit import Outcome
 from integration.store.store import Store
-from integration.store.sweep_writes import PlannedWrite, SweepWrites
+from integration.store.sweep_writes import PlannedWrite
 from integration.trackers.base import RateLimitReporting, TrackerClient
 from integration.trackers.linear.ratelimit import pause_needed
 from rules.model import Item, Plan
@@ -67,7 +67,7 @@ def rate_wait(client: TrackerClient | None, now_ms: float | None = None) -> floa
 
 def apply_rows(ctx: ApplyingContext, rows: list[PlannedWrite], budget_left: int) -> ChunkResult:
     """Apply queued rows in order until the budget or the rate limit says stop."""
-    result, writes = ChunkResult(), SweepWrites(ctx.store.engine)
+    result, writes = ChunkResult(), ctx.store.sweep_writes
     judge = ctx.judge()
     for row in rows:
         if row.writes > budget_left:

@@ -73,7 +73,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from integration.store.sweep_runs import SweepRuns
     from integration.sweeps.dispatch import RqDispatch, run_inline
     from integration.sweeps.sweep import Sweeper
 
@@ -96,7 +95,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{tracker}: {started.message}")
         if started.run_id is not None:
             run_inline(sweeper, started.next)
-            print(describe_run(SweepRuns(services.store.engine).get(started.run_id)))
+            print(describe_run(services.store.sweep_runs.get(started.run_id)))
     return 0
 
 

@@ -18,7 +18,6 @@ from integration.reports.jobs import deliver_digests_with
 from integration.retention import run_retention
 from integration.services import Services, utcnow
 from integration.settings_sweeps import SweepSettings
-from integration.store.sweep_runs import SweepRuns
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.schedule import SweepTarget, sweep_targets
 from integration.sweeps.sweep import Step, Sweeper
@@ -65,7 +64,7 @@ class EmbeddedScheduler:
     def tick(self) -> list[str]:
         """One pass: run every due sweep, then every due reconcile. Returns what happened."""
         done = []
-        runs = SweepRuns(self.services.store.engine)
+        runs = self.services.store.sweep_runs
         for target in sweep_targets(self.services.rules.current(), set(self.services.clients), self.settings):
             now = self.clock()
             key = (target.rule, target.tracker)

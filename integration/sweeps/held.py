@@ -14,7 +14,7 @@ from datetime import datetime
 from integration.judge.facts import human_activity, mirrored_items
 from integration.services import Services, utcnow
 from integration.store.audit import AuditEntry, Outcome
-from integration.store.sweep_writes import HeldBatch, HeldBatches, PlannedWrite, SweepWrites
+from integration.store.sweep_writes import HeldBatch, PlannedWrite
 from integration.sweeps.applier import ApplyingContext, apply_rows
 from integration.sweeps.mirror_page import refresh
 from integration.trackers.base import NotFound, RateLimited, TrackerError
@@ -43,18 +43,18 @@ class Approval:
 
 def list_batches(services: Services, state: str | None = "pending", limit: int = 100) -> list[HeldBatch]:
     """Batches newest first (`state=None`: every state)."""
-    return HeldBatches(services.store.engine).list(state, limit)
+    return services.store.held_batches.list(state, limit)
 
 
 def writes_of(services: Services, batch_id: int) -> list[PlannedWrite]:
     """The intended writes of a batch, one row per item (`summary`: 'add_labels stalled; comment')."""
-    return SweepWrites(services.store.engine).for_batch(batch_id)
+    return services.store.sweep_writes.for_batch(batch_id)
 
 
 def discard(services: Services, batch_id: int, by: str = "admin", now: datetime | None = None) -> int:
     """Drop a pending batch; returns how many items' writes were dropped."""
     now = now or utcnow()
-    batches, writes = HeldBatches(services.store.engine), SweepWrites(services.store.engine)
+    batches, writes = services.store.held_batches, services.store.sweep_writes
     batch = batches.get(batch_id)
     if batch is None or not batches.decide(batch_id, ("pending", "approving"), "discarded", by, now):
         raise ValueError(f"batch {batch_id} is not waiting for a decision")
@@ -67,7 +67,7 @@ def discard(services: Services, batch_id: int, by: str = "admin", now: datetime 
 
 def approve(services: Services, batch_id: int, by: str = "admin", clock=utcnow) -> Approval:  # type: ignore[no-untyped-def]
     """Re-judge each held item on its current state and apply what is still wanted."""
-    batches, writes = HeldBatches(services.store.engine), SweepWrites(services.store.engine)
+    batches, writes = services.store.held_batches, services.store.sweep_writes
     batch = batches.get(batch_id)
     if batch is None or batch.state not in ("pending", "approving"):
         raise ValueError(f"batch {batch_id} is not waiting for a decision")
@@ -98,7 +98,7 @@ def approve_in_background(services: Services, batch_id: int, by: str = "admin") 
     the job id; None on the embedded default, where the caller approves in place."""
     if services.redis is None:
         return None
-    batch = HeldBatches(services.store.engine).get(batch_id)
+    batch = services.store.held_batches.get(batch_id)
     if batch is None or batch.state not in ("pending", "approving"):
         raise ValueError(f"batch {batch_id} is not waiting for a decision")
     from rq import Queue
@@ -111,7 +111,7 @@ def approve_in_background(services: Services, batch_id: int, by: str = "admin") 
 
 def _approve_row(services: Services, ctx: ApplyingContext, row: PlannedWrite, result: Approval) -> bool:
     """One held item: fetch, refresh the mirror, re-judge, apply. False: stop (rate limited)."""
-    writes, client = SweepWrites(services.store.engine), services.clients[ctx.tracker]
+    writes, client = services.store.sweep_writes, services.clients[ctx.tracker]
     try:
         fresh = client.get_item(row.item_key)
     except NotFound:

@@ -16,7 +16,6 @@ from integration.executor import ApplyContext, apply
 from integration.judge import Judge
 from integration.judge.facts import human_activity, mirrored_items
 from integration.store.store import Store
-from integration.store.sweep_writes import SweepWrites
 from integration.sweeps.mirror_page import refresh
 from rules.model import Item, Plan
 from rules.ruleset import Rule
@@ -68,7 +67,7 @@ def _route(ctx: PlanningContext, judge: Judge, plan: Plan) -> str:
         apply(plan, ApplyContext.of(judge, ctx.clock()))
         return "dry_items" if plan.actions else "episode_changes"
     queued = Plan(plan.item, plan.actions, plan.transitions)
-    SweepWrites(ctx.store.engine).stage(
+    ctx.store.sweep_writes.stage(
         ctx.run_id, ctx.tracker, plan.item.id, plan.item.key, ctx.rule.name, to_jsonable(queued), len(live),
         describe(plan), ctx.clock(),
     )

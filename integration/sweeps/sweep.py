@@ -21,8 +21,7 @@ from integration.judge import Judge
 from integration.services import Services, utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditEntry, Outcome
-from integration.store.sweep_runs import ACTIVE, Run, SweepRuns, lease_name
-from integration.store.sweep_writes import HeldBatches, SweepWrites
+from integration.store.sweep_runs import ACTIVE, Run, lease_name
 from integration.sweeps.applier import ApplyingContext, apply_rows
 from integration.sweeps.blast import blast_limit, hold_reason, scope_size, write_budget
 from integration.sweeps.locks import Leases, leases_for
@@ -83,9 +82,9 @@ class Sweeper:
         self.leases = leases or leases_for(services.redis, services.store.engine)
         self.clock = clock
         self.force_dry_run = force_dry_run
-        self.runs = SweepRuns(self.store.engine)
-        self.writes = SweepWrites(self.store.engine)
-        self.batches = HeldBatches(self.store.engine)
+        self.runs = self.store.sweep_runs
+        self.writes = self.store.sweep_writes
+        self.batches = self.store.held_batches
 
     @property
     def ttl(self) -> timedelta:

@@ -13,7 +13,6 @@ from integration.codec import to_jsonable
 from integration.services import Services
 from integration.store.audit import AuditFilter
 from integration.store.mirror import HistoryEntry
-from integration.store.sweep_writes import HeldBatches, SweepWrites
 from rules.model import ActorKind, Item, Person, Plan, Status, StatusCategory, Tracker
 from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import JIRA_URL, base_env, login, post
@@ -49,7 +48,7 @@ def world(db_url: str, make_services: MakeServices) -> World:
 def hold(world: World, keys: list[str], title: str = "Ship it") -> int:
     """A sweep's held batch as the blast-radius guard leaves it: each item's planned writes, held."""
     now = datetime.now(UTC)
-    store, writes = world.services.store, SweepWrites(world.services.store.engine)
+    store, writes = world.services.store, world.services.store.sweep_writes
     for key in keys:
         item = Item(
             Tracker.JIRA,
@@ -87,7 +86,7 @@ def hold(world: World, keys: list[str], title: str = "Ship it") -> int:
             f"add_labels stalled; comment on {title}",
             now,
         )
-    batch = HeldBatches(store.engine).create(
+    batch = store.held_batches.create(
         RULE, "jira", "run-1", len(keys), 40, f"would change {len(keys)} items, over the limit of 2", now
     )
     writes.hold("run-1", batch, now)

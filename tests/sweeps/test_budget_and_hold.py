@@ -13,7 +13,6 @@ from integration.queue import QUEUE_NAME
 from integration.services import utcnow
 from integration.settings_sweeps import load_sweep_settings
 from integration.store.audit import AuditFilter
-from integration.store.sweep_runs import SweepRuns
 from integration.sweeps import held
 from integration.sweeps.dispatch import RqDispatch
 from tests.sweeps.fakesite import ADA, FakeIssue
@@ -83,7 +82,7 @@ def test_write_budget_defers_the_rest_and_the_next_run_does_it_first(rq_world: C
     sweep_via_rq(world)
     assert flagged_keys(world) == ["ENG-1", "ENG-2", "ENG-3"]
     assert world.site.writes == 6
-    run = SweepRuns(world.services.store.engine).recent(1)[0]
+    run = world.services.store.sweep_runs.recent(1)[0]
     assert run.state == "done" and run.stats["deferred_items"] == 7 and "7 items wait for the next run" in run.reason
 
     stalled(world, 11, days_ago=60)  # a new stalled item that search returns first

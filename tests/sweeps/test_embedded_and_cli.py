@@ -11,7 +11,6 @@ import pytest
 from integration.services import utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditFilter
-from integration.store.sweep_runs import SweepRuns
 from integration.sweeps.cli import main
 from integration.sweeps.embedded import EmbeddedScheduler
 from tests.sweeps.fakesite import ADA, FakeIssue
@@ -53,7 +52,7 @@ def test_embedded_scheduler_runs_due_sweeps_in_process(make_world: Callable[...,
     assert clock.tick() == []  # neither the sweep nor the reconcile is due again yet
     world.later(minutes=31)
     assert any("started" in d for d in clock.tick())  # the next half hour: a run, with nothing left to write
-    assert world.site.writes == 6 and len(SweepRuns(world.services.store.engine).recent()) == 2
+    assert world.site.writes == 6 and len(world.services.store.sweep_runs.recent()) == 2
 
 
 def test_embedded_scheduler_thread_starts_and_stops(make_world: Callable[..., World]) -> None:

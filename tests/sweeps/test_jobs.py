@@ -13,7 +13,6 @@ from rq.registry import ScheduledJobRegistry
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME
 from integration.store.audit import AuditFilter
-from integration.store.sweep_runs import SweepRuns
 from integration.sweeps.dispatch import RqDispatch, step_job_id
 from integration.sweeps.jobs import step_failed
 from integration.sweeps.sweep import ApplyChunk, Later, PlanPage
@@ -58,7 +57,7 @@ def test_a_step_out_of_retries_fails_its_run_and_frees_the_lease(world: World) -
     assert started.run_id is not None
     job = SimpleNamespace(retries_left=0, args=("page", started.run_id, 0))
     step_failed(job, None, TimeoutError, TimeoutError("Jira did not answer"), None)
-    run = SweepRuns(world.services.store.engine).get(started.run_id)
+    run = world.services.store.sweep_runs.get(started.run_id)
     assert run.state == "failed" and "TimeoutError: Jira did not answer" in (run.reason or "")
     failed = world.services.store.audit.page(AuditFilter(outcome="failed", rule="stalled"))
     assert failed and "Jira did not answer" in failed[0].reason  # never silent

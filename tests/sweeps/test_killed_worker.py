@@ -26,7 +26,6 @@ from integration.queue import QUEUE_NAME
 from integration.services import build_services, utcnow
 from integration.settings import load_settings
 from integration.settings_sweeps import load_sweep_settings
-from integration.store.sweep_runs import SweepRuns
 from integration.stubtracker.app import create_stub_app
 from integration.stubtracker.state import StubState
 from integration.sweeps.dispatch import RqDispatch, run_inline
@@ -132,7 +131,7 @@ def test_a_killed_worker_leaves_its_job_to_be_retried_and_nothing_is_written_twi
     # (and its item locks, which live 5 minutes: less than RQ's 10-minute maintenance interval)
     StartedJobRegistry(QUEUE_NAME, connection=connection).cleanup(timestamp=time.time() + 3600)
     connection.delete(RQScheduler.get_locking_key(QUEUE_NAME), *connection.keys("flowkeeper:lock:item:*"))
-    runs = SweepRuns(build_services(load_settings(env)).store.engine)
+    runs = build_services(load_settings(env)).store.sweep_runs
     with process(flowkeeper("worker"), env, tmp_path / "worker-2.log"):
         wait_until(lambda: runs.recent(1) and runs.recent(1)[0].state == "done", timeout=90)
     valve.release.set()  # the write held in flight fails; the tracker never saw it

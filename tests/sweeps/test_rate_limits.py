@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from integration.store.audit import AuditFilter
-from integration.store.sweep_runs import SweepRuns
 from integration.sweeps.dispatch import run_inline
 from tests.sweeps.fakesite import ADA, FakeIssue
 from tests.sweeps.world import World
@@ -52,7 +51,7 @@ def test_a_jira_429_during_search_waits_as_told_and_carries_on(make_world: Calla
     stalled(world, 3)
     world.fake.refuse = [(429, {"Retry-After": "7"})]
     sleeps: list[float] = []
-    run = SweepRuns(world.services.store.engine).get(sweep(world, sleeps))
+    run = world.services.store.sweep_runs.get(sweep(world, sleeps))
     assert sleeps == [7.0]
     assert run.state == "done" and run.stats["slowed_down"] == 1
     assert all("stalled" in i.labels for i in world.site.issues.values())
@@ -67,7 +66,7 @@ def test_linear_budget_nearly_spent_defers_writes_until_it_resets(make_world: Ca
     def reset() -> None:
         world.fake.remaining = 2400
     sleeps: list[float] = []
-    run = SweepRuns(world.services.store.engine).get(sweep(world, sleeps, on_sleep=reset))
+    run = world.services.store.sweep_runs.get(sweep(world, sleeps, on_sleep=reset))
     assert sleeps == [20.0]  # waited for the reset Linear announced
     assert run.state == "done" and run.stats["writes"] == 6
     assert all("stalled" in i.labels for i in world.site.issues.values())

@@ -17,7 +17,6 @@ from rq.job import Job
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME
 from integration.services import utcnow
-from integration.store.sweep_runs import SweepRuns
 from tests.processes import process, wait_until
 from tests.sweeps.fakesite import ADA, FakeIssue
 from tests.sweeps.world import World
@@ -76,6 +75,6 @@ def test_two_clocks_enqueue_the_same_tick_and_the_sweep_runs_once(make_world: Ca
     outcomes = sorted(str(Job.fetch(i, connection=connection).return_value()) for i in starts)
     assert sum("started" in o for o in outcomes) == 1, outcomes
     assert any("not stacked" in o or "already ran" in o for o in outcomes), outcomes
-    assert len(SweepRuns(world.services.store.engine).recent()) == 1
+    assert len(world.services.store.sweep_runs.recent()) == 1
     assert world.site.writes == 10  # five items, label and comment each, once
     assert all(len(world.site.flowkeeper_comments(f"ENG-{n}")) == 1 for n in range(1, 6))

@@ -11,7 +11,6 @@ from sqlalchemy import create_engine
 
 from integration.store import sweep_tables
 from integration.store.store import Store
-from integration.store.sweep_writes import SweepWrites
 from integration.store.tables import metadata
 
 OURS = {t.name for t in (sweep_tables.sweep_runs, sweep_tables.sweep_writes, sweep_tables.held_batches,
@@ -36,7 +35,7 @@ def test_migrations_create_exactly_the_sweep_tables(any_db_url: str) -> None:
 
 
 def test_queued_writes_keep_their_place_until_done(store: Store) -> None:
-    writes = SweepWrites(store.engine)
+    writes = store.sweep_writes
     plan = {"item": {}, "actions": [], "transitions": []}
     writes.stage("run-1", "jira", "1", "ENG-1", "r", plan, 2, "add_labels x", T)
     writes.stage("run-1", "jira", "2", "ENG-2", "r", plan, 2, "add_labels x", T + timedelta(seconds=1))

@@ -21,7 +21,7 @@ from integration.pipeline import Pipeline
 from integration.services import Services, build_services
 from integration.settings import load_settings
 from integration.settings_sweeps import SweepSettings
-from integration.store.sweep_runs import Run, SweepRuns
+from integration.store.sweep_runs import Run
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.sweep import Sweeper
 from integration.trackers.jira.client import JiraClient
@@ -102,7 +102,7 @@ class World:
             self.last_refusal = started.message
             return None
         run_inline(sweeper, started.next, sleep=lambda _s: None)
-        return SweepRuns(self.services.store.engine).get(started.run_id)
+        return self.services.store.sweep_runs.get(started.run_id)
 
     def pipeline(self) -> Pipeline:
         ruleset = self.services.rules
