@@ -8,7 +8,7 @@ job's `DryRun` decided once; the executor takes both through `ApplyContext.of`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -69,10 +69,23 @@ class Judge:
         return self.flow["teams"]
 
     def plans(self, batch: Sequence[Item], event: Event | None, now: datetime,
-              ruleset: RuleSet | None = None) -> list[Plan]:
-        """What the rules (or `ruleset`, e.g. one sweep's rule) want done to each item now (no writes)."""
+              ruleset: RuleSet | None = None,
+              on_error: Callable[[Item, Exception], None] | None = None) -> list[Plan]:
+        """What the rules (or `ruleset`, e.g. one sweep's rule) want done to each item now (no writes).
+
+        With `on_error`, an item whose evaluation raises is reported there and left out, so
+        one item's data never stops a sweep page for the others; without it, it raises.
+        """
         rules = ruleset or self.ruleset
-        return [evaluate(rules, item, event, now, context) for item, context in self.contexts(batch, now)]
+        plans = []
+        for item, context in self.contexts(batch, now):
+            try:
+                plans.append(evaluate(rules, item, event, now, context))
+            except Exception as error:
+                if on_error is None:
+                    raise
+                on_error(item, error)
+        return plans
 
     def only(self, rule: Rule) -> RuleSet:
         """The job's rule set narrowed to `rule` (a sweep judges its own rule, not the set)."""

@@ -7,9 +7,12 @@ the write budget and the blast-radius guard see the whole sweep before anything 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from integration.codec import to_jsonable
 from integration.executor import ApplyContext, apply
@@ -20,6 +23,7 @@ from integration.sweeps.mirror_page import refresh
 from rules.model import Item, Plan
 from rules.ruleset import Rule
 
+log = logging.getLogger("flowkeeper.sweeps")
 
 @dataclass(frozen=True)
 class PlanningContext:
@@ -53,8 +57,19 @@ def plan_page(ctx: PlanningContext, found: Sequence[Item]) -> dict[str, int]:
     fresh, new = refresh(ctx.store, ctx.tracker, found, mirrored, active, ctx.clock())
     stats = {"candidates": len(found), "mirror_new": new}
     judge = ctx.judge()
-    for plan in judge.plans(fresh, None, ctx.as_of, judge.only(ctx.rule)):
-        _count(stats, _route(ctx, judge, plan))
+
+    def failed(item: Item, error: Exception) -> None:  # one item's failure never stops the page
+        log.error("sweep.item_failed", exc_info=error,
+                  extra={"tracker": ctx.tracker, "item": item.key, "rule": ctx.rule.name, "run": ctx.run_id})
+        _count(stats, "failed_items")
+
+    for plan in judge.plans(fresh, None, ctx.as_of, judge.only(ctx.rule), on_error=failed):
+        try:
+            _count(stats, _route(ctx, judge, plan))
+        except SQLAlchemyError:
+            raise  # the store is away for every item: the page job fails and is retried whole
+        except Exception as error:
+            failed(plan.item, error)
     return stats
 
 
