@@ -33,9 +33,9 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
 def _serve_embedded(settings: Settings, host: str, port: int) -> int:
     """SQLite (or DATABASE_URL), jobs in-process from the deliveries table, Flask's server."""
     from integration.app import create_app
+    from integration.clock.embedded import EmbeddedScheduler
     from integration.runner import EmbeddedRunner
     from integration.services import build_services, describe
-    from integration.sweeps.embedded import EmbeddedScheduler
 
     upgrade(settings.database_url)
     services = build_services(settings)

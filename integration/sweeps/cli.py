@@ -27,8 +27,8 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def cmd_cron(args: argparse.Namespace) -> int:
+    from integration.clock.cron import run_cron
     from integration.logs import configure
-    from integration.sweeps.cron import run_cron
 
     settings = settings_or_exit()
     configure(settings.log_format, settings.secrets())

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+from integration.clock.embedded import EmbeddedScheduler
 from integration.services import utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditFilter
 from integration.sweeps.cli import main
-from integration.sweeps.embedded import EmbeddedScheduler
 from tests.sweeps.fakesite import ADA, FakeIssue
 from tests.sweeps.world import World
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis as redis_lib
 
+from integration.clock.cron import ZonedCronJob, sweep_job
 from integration.settings import SettingsError
 from integration.settings_sweeps import SweepSettings, load_sweep_settings
 from integration.store.store import Store
-from integration.sweeps.cron import ZonedCronJob, sweep_job
 from integration.sweeps.locks import DatabaseLeases, Leases, RedisLeases
 from integration.sweeps.schedule import Schedule, rule_schedule, sweep_targets
 from rules.loader import load_ruleset
