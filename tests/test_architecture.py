@@ -137,6 +137,11 @@ def test_webhooks_and_the_pipeline_import_no_sweeps_module() -> None:
     assert _importers_of("integration.sweeps", "webhooks") + _importers_of("integration.sweeps", "integration.pipeline") == []
 
 
+def test_sweeps_import_no_reports_module() -> None:
+    """Digests and retention reach the clock through its periodic-job table, not through sweeps."""
+    assert _importers_of("integration.reports", "integration.sweeps") == []
+
+
 def test_tracker_packages_import_nothing_from_webhooks() -> None:
     """`webhooks/` uses the tracker packages, never the reverse."""
     assert _importers_of("webhooks", "integration.trackers") == []

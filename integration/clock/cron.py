@@ -16,10 +16,9 @@ from typing import Any
 from rq.cron import CronJob, CronScheduler
 from rq.utils import now as rq_now
 
+from integration.clock.periodic import PERIODIC
 from integration.observability import bind_figures
 from integration.queue import QUEUE_NAME
-from integration.reports.jobs import deliver_due_digests
-from integration.retention import retention_job
 from integration.services import Services, build_services
 from integration.settings import Settings
 from integration.settings_sweeps import SweepSettings
@@ -28,7 +27,6 @@ from integration.sweeps.schedule import Schedule, sweep_targets
 
 log = logging.getLogger("flowkeeper.cron")
 JOB_TIMEOUT = 600
-HOUSEKEEPING = (("digests", deliver_due_digests, 3600), ("retention", retention_job, 86400))
 
 
 class ZonedCronJob(CronJob):
@@ -69,8 +67,9 @@ def build_scheduler(services: Services, settings: SweepSettings) -> SweepSchedul
     scheduler = SweepScheduler(connection=services.redis, name="")
     for target in sweep_targets(services.rules.current(), set(services.clients), settings):
         scheduler.add(sweep_job(target.rule, target.tracker, target.schedule))
-    for name, func, every in HOUSEKEEPING:
-        scheduler.add(CronJob(queue_name=QUEUE_NAME, func=func, interval=every, job_timeout=JOB_TIMEOUT, name=name))
+    for job in PERIODIC:
+        scheduler.add(CronJob(queue_name=QUEUE_NAME, func=job.queued, interval=int(job.every.total_seconds()),
+                              job_timeout=JOB_TIMEOUT, name=job.name))
     if settings.reconcile_every is not None:
         for tracker in sorted(services.clients):
             scheduler.add(CronJob(queue_name=QUEUE_NAME, func=reconcile, kwargs={"tracker": tracker},

@@ -11,11 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from integration.reports.jobs import deliver_digests_with
-from integration.retention import run_retention
+from integration.clock.periodic import PERIODIC
 from integration.services import Services, utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.sweeps.dispatch import run_inline
@@ -77,18 +75,13 @@ class EmbeddedScheduler:
         return done
 
     def _housekeeping(self, now: datetime) -> list[str]:
-        """Digests hourly and retention daily, as `flowkeeper cron` schedules them with Redis."""
+        """Each periodic job when due (digests hourly, retention daily), as `flowkeeper cron` enqueues them."""
         done = []
-        for name, every, run in (("digests", timedelta(hours=1), deliver_digests_with),
-                                 ("retention", timedelta(days=1), self._retention)):
-            if now >= self._not_before.get((name, ""), now):
-                self._not_before[(name, "")] = now + every
-                done.append(f"{name}: {run(self.services, now)}")
+        for job in PERIODIC:
+            if now >= self._not_before.get((job.name, ""), now):
+                self._not_before[(job.name, "")] = now + job.every
+                done.append(f"{job.name}: {job.inline(self.services, now)}")
         return done
-
-    @staticmethod
-    def _retention(services: Services, now: datetime) -> str:
-        return str(asdict(run_retention(services.store, services.redis, services.settings.retention, now)))
 
     def _sweep(self, target: SweepTarget, now: datetime) -> str:
         sweeper = Sweeper(self.services, self.settings, clock=self.clock)
