@@ -20,7 +20,7 @@ from integration.judge import Judge
 from integration.judge.facts import human_activity, mirrored_items
 from integration.store.store import Store
 from integration.sweeps.mirror_page import refresh
-from rules.model import Item, Plan
+from rules.model import Action, Item, Plan
 from rules.ruleset import Rule
 
 log = logging.getLogger("flowkeeper.sweeps")
@@ -41,8 +41,13 @@ class PlanningContext:
 def describe(plan: Plan) -> str:
     """One line for the held-writes list, saying what each write would write:
     'add_labels stalled; comment: @Ada no activity for 6 days; transition: to canceled (stale)'."""
-    return "; ".join(f"{a.kind.value} {' '.join(a.labels)}".strip() if a.labels else
-                     f"{a.kind.value}: {_short(a.detail)}" for a in plan.actions) or "episode change"
+    return "; ".join(_one(a) for a in plan.actions) or "episode change"
+
+
+def _one(action: Action) -> str:
+    if action.labels:
+        return f"{action.kind.value} {' '.join(action.labels)}"
+    return f"{action.kind.value}: {_short(action.detail)}" if action.detail else action.kind.value
 
 
 def _short(text: str, limit: int = 300) -> str:
