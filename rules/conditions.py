@@ -166,7 +166,8 @@ def custom_field(name: str) -> FieldSpec:
     key = name[len(CUSTOM_PREFIX):]
 
     def read(i: Item) -> Any:
-        return i.custom.get(key)
+        value = i.custom.get(key)
+        return tuple(value) if isinstance(value, list) else value  # the mirror's JSON gives lists
     return FieldSpec(name, Kind.CUSTOM, read, name, f"{name}: {{ in: [S1, S2] }}")
 
 

@@ -272,7 +272,7 @@ def _context(item: Item, now: datetime, calendar: BusinessCalendar, rule: Any, m
 
 def _custom(item: Item) -> dict[str, Any]:
     """Mapped custom fields as a person reads them: a multi-select's values joined by commas."""
-    return {k: ", ".join(map(str, v)) if isinstance(v, tuple) else v for k, v in item.custom.items()}
+    return {k: ", ".join(map(str, v)) if isinstance(v, (tuple, list)) else v for k, v in item.custom.items()}
 
 
 def _segments(text: str, mentions: list[Person], mark: str) -> CommentBody:

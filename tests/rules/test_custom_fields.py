@@ -59,6 +59,19 @@ def test_values_match_ignoring_case_and_templates_read_them(tmp_path: Path) -> N
     assert comment.comment.plain == "Severity s1 on API, Billing: paging."
 
 
+def test_a_multi_select_read_back_from_the_mirror_still_matches_by_value(tmp_path: Path) -> None:
+    """The mirror stores JSON: a multi-select comes back as a list, and must mean the same."""
+    from integration.codec import from_jsonable, to_jsonable
+    from rules.model import Item
+
+    rules = load(tmp_path, RULES)
+    stored = from_jsonable(Item, to_jsonable(item(custom=custom(severity=("S2", "critical")))))
+    work = stored.with_fields(status=item().status)
+    plan = evaluate(rules, work, Event(Tracker.JIRA, EventKind.UPDATED, work, NOW), NOW, EvalContext())
+    [comment] = [a for a in plan.actions if a.rule == "sev1-escalates"]
+    assert comment.comment is not None and comment.comment.plain.startswith("Severity S2, critical on")
+
+
 def test_a_partial_payload_without_the_field_judges_no_rule_reading_it(tmp_path: Path) -> None:
     rules = load(tmp_path, RULES)
     partial = item(unknown=frozenset({"custom.severity"}))
