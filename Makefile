@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
 
-.PHONY: run test lint install install-test install-dev check-rules clean
+.PHONY: run demo test lint install install-test install-dev check-rules clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +26,13 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 install-dev: $(VENV)/.installed-dev
 
-## run: the service on the embedded default (SQLite, jobs in-process, dry run)
+## run: the service on the embedded default (SQLite, jobs in-process, dry run); HOST=0.0.0.0 to listen on every interface
 run: install
-	$(BIN)/flowkeeper serve
+	$(BIN)/flowkeeper serve --host $(HOST)
+
+## demo: the sandbox — stub tracker with a seeded workspace, Flowkeeper writing to it
+demo: install
+	$(BIN)/flowkeeper demo
 
 ## lint: ruff (rules in pyproject.toml) and mypy over the service's packages
 lint: install-dev

@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the web service (and, on the embedded default, the jobs)")
-    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 for every interface)")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
     serve.add_argument("--workers", type=int, default=None, help="gunicorn workers (default $WEB_CONCURRENCY or 2)")
     serve.set_defaults(func=cmd_serve)
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         check.add_argument("--project", action="append", default=[], help="project/team key to check (repeatable)")
         check.set_defaults(func=cmd_check, tracker=tracker)
 
+    from integration.demo.cli import register as register_demo
     from integration.reports.cli import register as register_reports
     from integration.retention import register as register_retention
     from integration.sweeps.cli import register as register_sweeps
@@ -162,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_sweeps(sub)
     register_reports(sub)
     register_retention(sub)
+    register_demo(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from integration.stubtracker import jira, linear
+from integration.stubtracker.page import render, written
 from integration.stubtracker.state import Fault, StubState
 
 CONTROL = "/_stub"
@@ -50,6 +51,9 @@ def create_stub_app(state: StubState | None = None) -> Flask:
     def seed_jira() -> ResponseReturnValue:
         with state.lock:
             for issue in request.get_json(force=True) or []:
+                history = issue.pop("changelog", None)  # {"histories": [...]}, as `expand=changelog` shows it
+                if history is not None:
+                    state.jira_changelogs[issue["key"]] = list(history.get("histories") or [])
                 state.jira_issues[issue["key"]] = issue
         return jsonify({"ok": True, "count": len(state.jira_issues)})
 
@@ -71,6 +75,14 @@ def create_stub_app(state: StubState | None = None) -> Flask:
             for user in body.get("users", []):
                 state.linear_users[user["id"]] = user
         return jsonify({"ok": True, "count": len(state.linear_issues)})
+
+    @app.get(f"{CONTROL}/")
+    def page() -> ResponseReturnValue:
+        return render(written(state))
+
+    @app.get(f"{CONTROL}/written")
+    def written_json() -> ResponseReturnValue:
+        return jsonify(written(state))
 
     @app.get(f"{CONTROL}/requests")
     def requests_made() -> ResponseReturnValue:

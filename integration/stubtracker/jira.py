@@ -42,7 +42,8 @@ def get_issue(key: str) -> ResponseReturnValue:
     with _state().lock:
         issue = dict(_issue_or_404(key))
     if "changelog" in (request.args.get("expand") or ""):
-        issue["changelog"] = {"startAt": 0, "maxResults": 100, "total": 0, "histories": []}
+        histories = _state().jira_changelogs.get(key, [])
+        issue["changelog"] = {"startAt": 0, "maxResults": 100, "total": len(histories), "histories": histories}
     return jsonify(issue)
 
 
@@ -64,7 +65,12 @@ def search() -> ResponseReturnValue:
 @blueprint.get(f"{API}/issue/<key>/changelog")
 def changelog(key: str) -> ResponseReturnValue:
     _issue_or_404(key)
-    return jsonify({"startAt": 0, "maxResults": 100, "total": 0, "isLast": True, "values": []})
+    start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 100))
+    with _state().lock:
+        values = _state().jira_changelogs.get(key, [])
+        page = values[start : start + size]
+    return jsonify({"startAt": start, "maxResults": size, "total": len(values),
+                    "isLast": start + size >= len(values), "values": page})
 
 
 @blueprint.get(f"{API}/issue/<key>/comment")

@@ -24,6 +24,7 @@ class StubState:
     linear_labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     linear_comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     jira_users: dict[str, dict[str, Any]] = field(default_factory=dict)  # accountId → user
+    jira_changelogs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # key → changelog values
     jira_transitions: list[dict[str, Any]] = field(default_factory=list)  # every status change made
     linear_users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id → user
     linear_states: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # team id → workflow states
@@ -45,7 +46,7 @@ class StubState:
     def reset(self) -> None:
         with self.lock:
             for store in (self.jira_issues, self.jira_comments, self.linear_issues, self.linear_labels,
-                          self.linear_comments, self.jira_users, self.linear_users, self.linear_states):
+                          self.linear_comments, self.jira_users, self.jira_changelogs, self.linear_users, self.linear_states):
                 store.clear()
             self.jira_transitions.clear()
             self.requests.clear()

@@ -84,3 +84,16 @@ def test_jira_priority_ranks_come_from_the_sites_ordered_list_not_names(stub: St
     client = jira(stub)
     assert client.get_item("ACME-3").priority == Priority("Обычный", 3)
     assert client.get_item("ACME-4").priority == Priority("Medium", 4)
+
+
+def test_a_seeded_changelog_is_the_jira_status_history(stub: Stub) -> None:
+    """Seeding an issue with `changelog.histories` gives the sync a history to read, as Jira would."""
+    issue = jira_issue("ACME-7", status="In Progress")
+    issue["changelog"] = {"histories": [{
+        "id": "1", "author": {"accountId": "acc-ada", "displayName": "Ada", "accountType": "atlassian"},
+        "created": "2026-03-02T09:00:00.000+0000",
+        "items": [{"field": "status", "fieldId": "status", "fromString": "To Do", "toString": "In Progress"}]}]}
+    stub.seed_jira(issue)
+    [(change, actor, when)] = jira(stub).status_history("ACME-7")
+    assert (change.old, change.new, actor and actor.name, when and when.day) == ("To Do", "In Progress", "Ada", 2)
+    assert "changelog" not in stub.state()["jira_issues"]["ACME-7"]  # not a field of the issue itself
