@@ -130,7 +130,6 @@ def _wip_event(services: Services, stub_url: str, now: datetime, say: Callable[[
 
 def _sweep_all(services: Services, say: Callable[[str], None]) -> None:
     from integration.sweeps.dispatch import run_inline
-    from integration.sweeps.runs import SweepRuns
     from integration.sweeps.schedule import sweep_targets
     from integration.sweeps.sweep import Sweeper
 
@@ -142,7 +141,7 @@ def _sweep_all(services: Services, say: Callable[[str], None]) -> None:
             say(f"sweep {target.rule} on {target.tracker}: {started.message}")
             continue
         run_inline(sweeper, started.next)
-        stats = SweepRuns(services.store.engine).get(started.run_id).stats
+        stats = services.store.sweep_runs.get(started.run_id).stats
         say(f"sweep {target.rule} on {target.tracker}: {stats.get('applied_items', 0)} items written "
             f"({stats.get('writes', 0)} writes), {stats.get('held_items', 0)} held")
 

@@ -21,10 +21,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     port, stub_port = free_port(), free_port()
     log = home / "demo.log"
     argv = flowkeeper("demo", "--home", str(home / "var"), "--port", str(port), "--stub-port", str(stub_port))
-    with process(argv, {}, log):
+    with process(argv, {}, log) as proc:
         deadline = time.monotonic() + 90
         while "Where to look" not in log.read_text():
-            assert time.monotonic() < deadline, log.read_text()
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
             time.sleep(0.2)
         time.sleep(0.2)
         yield {"admin": f"http://127.0.0.1:{port}/admin", "stub": f"http://127.0.0.1:{stub_port}",
