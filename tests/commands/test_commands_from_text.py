@@ -61,3 +61,24 @@ def test_a_reason_is_shown_as_text_on_linear(make_world: Callable[..., World]) -
     world.commented("ENG-1", IMPOSTOR, "/flowkeeper snooze 2d — see ![x](https://evil.example/i.png)")
     reply = replies(world)[-1]
     assert "![x](https://evil" not in reply and "\\!\\[x\\]\\(https:\\/\\/evil" in reply
+
+
+@pytest.mark.parametrize("tracker", TRACKERS)
+def test_a_comment_redelivered_under_a_new_delivery_id_acts_once(make_world: Callable[..., World],
+                                                                tracker: str) -> None:
+    from tests.sweeps import fake_jira, fake_linear
+    from tests.sweeps.fakesite import GRACE
+
+    world = make_world(tracker)
+    flagged(world)
+    world.later(hours=1)
+    module = fake_jira if tracker == "jira" else fake_linear
+    body = module.commented(world.site if tracker == "jira" else world.fake, "ENG-1", GRACE, "/flowkeeper snooze 2d")
+    world.deliver(body)
+    snoozes = world.services.store.snoozes
+    until = snoozes.for_item(tracker, "10001", world.clock.now).snoozed_until
+    answered = len(replies(world))
+    world.later(hours=20)
+    world.deliver(body)  # a captured body re-posted: a new delivery id, the same comment
+    assert snoozes.for_item(tracker, "10001", world.clock.now).snoozed_until == until
+    assert len(replies(world)) == answered
