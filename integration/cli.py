@@ -68,7 +68,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _configure_logging(settings)
-    return replay_files(settings, args.files, tracker=args.tracker)
+    return replay_files(settings, args.files, tracker=args.tracker, use_database=args.use_database)
 
 
 def cmd_send_sample(args: argparse.Namespace) -> int:
@@ -139,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="feed saved webhook bodies through the pipeline, printing decisions")
     replay.add_argument("files", nargs="+")
     replay.add_argument("--tracker", choices=["jira", "linear"], default=None, help="default: detect from the body")
+    replay.add_argument("--use-database", action="store_true",
+                        help="record the decisions in DATABASE_URL (default: a scratch database, thrown away)")
     replay.set_defaults(func=cmd_replay)
 
     sample = sub.add_parser("send-sample", help="sign a saved body and post it to a running Flowkeeper")

@@ -2,11 +2,17 @@
 
 Signature and timestamp checks are skipped (the body is on disk, not on the wire);
 everything else is the same, including dry run: it writes only when dry run is off.
+By default the decisions go to a scratch SQLite store thrown away afterwards, so trying
+a sample never lands in the audit log, claims or mirror of a service running on
+DATABASE_URL; `use_database` records them there instead.
 """
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,9 +33,27 @@ def detect_tracker(payload: dict[str, object]) -> str | None:
     return None
 
 
-def replay_files(settings: Settings, files: list[str], tracker: str | None = None) -> int:
-    if settings.database_url.startswith("sqlite"):
-        upgrade(settings.database_url)
+@contextmanager
+def scratch_database(settings: Settings) -> Iterator[Settings]:
+    """`settings` on a fresh SQLite file in a temporary folder, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="flowkeeper-replay-") as folder:
+        url = f"sqlite:///{folder}/replay.sqlite"
+        upgrade(url)
+        yield replace(settings, database_url=url)
+
+
+def replay_files(settings: Settings, files: list[str], tracker: str | None = None,
+                 use_database: bool = False) -> int:
+    if use_database:
+        if settings.database_url.startswith("sqlite"):
+            upgrade(settings.database_url)
+        return _replay(settings, files, tracker)
+    print("replaying into a scratch database (nothing is recorded in DATABASE_URL; --use-database records there)")
+    with scratch_database(settings) as scratch:
+        return _replay(scratch, files, tracker)
+
+
+def _replay(settings: Settings, files: list[str], tracker: str | None) -> int:
     services = build_services(settings)
     pipeline = services.pipeline()
     specs = {"jira": jira_spec(settings), "linear": linear_spec(settings, lambda: None)}
@@ -54,4 +78,5 @@ def replay_files(settings: Settings, files: list[str], tracker: str | None = Non
         for entry in reversed(services.store.audit.page(AuditFilter(item_key=event.item.key), limit=50)):
             if entry.delivery_id == event.delivery_id:
                 print(f"  [{entry.outcome.value}] {entry.rule or '-'} {entry.action}: {entry.reason}")
+    services.store.engine.dispose()
     return 1 if failures else 0
