@@ -21,6 +21,7 @@ AS_EVENTS = {
     "updated": "an update (webhook)",
     "created": "a new item (webhook)",
     "comment_created": "a new comment (webhook)",
+    "comment_updated": "an edited comment (webhook)",
     "schedule": "a sweep (schedule)",
 }
 NAMES = {"jira": "Jira", "linear": "Linear"}

@@ -77,6 +77,16 @@ def test_evaluating_as_a_sweep_marks_webhook_only_rules_not_triggered(app: Flask
     assert "not triggered" not in verdict(page, "stalled-in-progress")
 
 
+def test_an_edited_comment_can_be_explained(app: Flask, admin: FlaskClient) -> None:
+    """An edited comment is an event kind rules may listen to: Explain offers it and judges it."""
+    deliver(app, "GBL-43")
+    page = admin.get("/admin/explain", query_string={"key": "GBL-43", "as": "comment_updated"}).get_data(
+        as_text=True
+    )
+    assert '<option value="comment_updated" selected>an edited comment (webhook)</option>' in page
+    assert "not triggered by an edited comment (webhook)" in verdict(page, "started-without-assignee")
+
+
 @pytest.fixture
 def connected(db_url: str, make_services: MakeServices) -> tuple[FlaskClient, FakeTracker]:
     env = base_env(db_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com", JIRA_API_TOKEN=JIRA_TOKEN)
