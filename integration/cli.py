@@ -55,11 +55,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from integration.store.migrate import upgrade
+    from integration.store.migrate import upgrade_reporting
 
     settings = _settings()
-    upgrade(settings.database_url)
-    print("database schema is up to date")
+    applied = upgrade_reporting(settings.database_url)
+    for line in applied:
+        print(f"applied {line}")
+    print(f"database schema is up to date ({len(applied)} migrations applied)" if applied
+          else "database schema was already up to date: no migration applied")
     return 0
 
 

@@ -167,7 +167,17 @@ def cmd_simulate(args: argparse.Namespace, mirror: MirrorSource | None = None) -
     else:
         print("simulate needs the item mirror (`flowkeeper rules simulate`) or --items FILE.jsonl", file=sys.stderr)
         return 2
-    print(format_summary(summarize(ruleset, source, now)))
+    judged = [0]
+
+    def counted() -> Iterable[tuple[Item, EvalContext]]:
+        for pair in source:
+            judged[0] += 1
+            yield pair
+
+    summary = summarize(ruleset, counted(), now)
+    rules = len(ruleset.rules)
+    print(f"judged {judged[0]} item{'' if judged[0] == 1 else 's'} against {rules} rule{'' if rules == 1 else 's'}")
+    print(format_summary(summary))
     return 0
 
 

@@ -58,6 +58,7 @@ rules:
       - add_labels: [archived]
 """
 EXPECTED = """\
+judged 5 items against 3 rules
 needs-assignee: 2 items — 2 add labels, 2 comment
     + needs-assignee: 2
     e.g. ENG-1, DES-2

@@ -136,6 +136,7 @@ def test_schema_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_simulate_counts_writes_per_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--items", str(FIXTURES / "items.jsonl"), "--now", NOW]) == 0
     out = capsys.readouterr().out
+    assert out.startswith("judged 3 items against 8 rules\n")  # every item of the file, acted on or not
     assert "stalled-in-progress: 2 items — 2 add labels, 1 comment, 1 remove labels" in out
     assert "started-without-assignee: 1 item — 1 add labels, 1 comment" in out
     assert "    + stalled: 1" in out and "    - stalled: 1" in out and "e.g. ENG-1, ENG-3" in out
