@@ -1,7 +1,7 @@
 """What `rules check --online` must look up on the trackers; the lookup itself is the caller's.
 
-Status names silently stop a rule when renamed, so they are checked against each
-tracker; so are labels rules match on and the team / project keys they are scoped to.
+Status names silently stop a rule when renamed (and a transition to a renamed status
+fails), so they are checked against each tracker; so are labels rules match on and the team / project keys they are scoped to.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.model import Tracker
+from rules.moves import TransitionAction
 from rules.ruleset import RuleSet
 
 
@@ -37,7 +38,14 @@ def names_to_check(ruleset: RuleSet) -> NamesToCheck:
             if name == "labels":
                 for label in _values(value):
                     out.labels.setdefault(str(label), set()).add(rule.name)
+        for status in _transition_targets(rule):  # a renamed status would make the move fail
+            out.status_names.setdefault(status, set()).add(rule.name)
     return out
+
+
+def _transition_targets(rule: Any) -> list[str]:
+    return [action.target.status for step in rule.steps for action in step.actions
+            if isinstance(action, TransitionAction) and action.target.status]
 
 
 def _values(value: Any) -> list[Any]:

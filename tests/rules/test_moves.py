@@ -214,3 +214,10 @@ def test_actor_kind_never_holds_in_a_sweep(tmp_path: Path) -> None:
     with pytest.raises(RuleFileError) as caught:
         load(tmp_path, text)
     assert "'actor.kind' never holds in a sweep" in str(caught.value)
+
+
+def test_a_named_transition_target_is_checked_online_like_status_conditions(tmp_path: Path) -> None:
+    from rules.referenced_names import names_to_check
+
+    text = ASSIGNING.replace("      - assign: lead\n", "      - transition: { status: In Review }\n")
+    assert names_to_check(load(tmp_path, text)).status_names == {"In Review": {"give-to-lead"}}
