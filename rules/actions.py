@@ -86,6 +86,9 @@ class FlagAction:
         return out
 
     def clear(self, em: Emit) -> list[Action]:
+        own, flag = em.frame.ctx.own_labels, self.flag_label.casefold()
+        if own is not None and flag not in own and any(x.casefold() == flag for x in em.item.labels):
+            return []  # a label of the same name a person put on (or put back) is theirs to remove
         out = LabelAction(ActionKind.REMOVE_LABELS, [self.flag_label]).emit(em)
         if self.clear_comment is not None:
             out.append(action_of(ActionKind.COMMENT, em, comment=_body(self.clear_comment, em)))

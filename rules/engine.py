@@ -163,7 +163,9 @@ def _rule(rule: Rule, item: Item, event: Event | None, frame: Frame, kind: str, 
         return
     state = ctx.rule_states.get(rule.name) if ctx.rule_states else None
     active = state is not None and state.active
-    flagged = bool(folded) and not rule.flag_set.isdisjoint(folded)
+    # our flag on the item: only a label Flowkeeper put on counts, where the mirror knows who did
+    flagged = bool(folded) and not rule.flag_set.isdisjoint(folded if ctx.own_labels is None
+                                                             else folded & ctx.own_labels)
     is_triggered = kind in rule.trigger_set
     if not (is_triggered or active or flagged):
         out.no_actions.append(NoAction(rule.name, lambda: f"not triggered by '{kind}' (on: {_on(rule)})"))

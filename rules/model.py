@@ -338,6 +338,9 @@ class EvalContext:
     # group's most recently started item id: limits across items (rules.limits)
     wip_groups: Mapping[str, int] = field(default_factory=lambda: EMPTY_MAPPING)
     wip_latest: Mapping[str, str] = field(default_factory=lambda: EMPTY_MAPPING)
+    # labels on the item that Flowkeeper put on (casefolded) and nobody took off or put on since;
+    # None when not known (then a flag label on the item is taken as Flowkeeper's)
+    own_labels: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,7 @@ class Judge:
         """Each item with its mirror clock, and the EvalContext the rules judge it on."""
         flow = self._flow(now)
         facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now, starts=flow is not None,
-                                with_clocks=self.ruleset.reads_clocks)
+                                with_clocks=self.ruleset.reads_clocks, with_flags=bool(self.ruleset.flag_union))
         return [self._context(facts, item, flow) for item in batch]
 
     def _flow(self, now: datetime) -> FlowFacts | None:
@@ -107,6 +107,7 @@ class Judge:
             closure=facts.closures.get(item.id),
             wip_groups=self.shared.wip_groups,
             wip_latest=self.shared.wip_latest,
+            own_labels=None if facts.own_labels is None else facts.own_labels.get(item.id, frozenset()),
         )
         return replace(item, last_activity_at=activity.get("any") or item.last_activity_at), context
 

@@ -4,6 +4,9 @@
   included (the executor records each label it adds);
 - `field:<name>`: when a field last changed, by a person or a bot (not by Flowkeeper);
 - `by:<person id>`: each person's last activity (bots and Flowkeeper never count).
+
+`own_labels` says which labels on an item are Flowkeeper's: those it put on last, with no
+one taking them off or putting them on since. Only those are Flowkeeper's to remove.
 """
 
 from __future__ import annotations
@@ -49,3 +52,22 @@ def _later(found: Clocks, item_id: str, key: str, at: datetime) -> None:
     clocks = found.setdefault(item_id, {})
     if key not in clocks or at > clocks[key]:
         clocks[key] = at
+
+
+def own_labels(engine: Engine, tracker: str, ids: list[str]) -> dict[str, frozenset[str]]:
+    """item → the labels (casefolded) whose last recorded change is Flowkeeper putting them on."""
+    if not ids:
+        return {}
+    h = item_history.c
+    query = (select(h.item_id, h.actor_kind, h.old, h.new)
+             .where(h.tracker == tracker, h.item_id.in_(ids), h.field == "labels")
+             .order_by(h.item_id, h.at, h.id))
+    last: dict[str, dict[str, bool]] = {}  # item → label → put on by Flowkeeper (last change)
+    with engine.connect() as conn:
+        for item_id, kind, old, new in conn.execute(query):
+            changes = last.setdefault(item_id, {})
+            ours = kind == ActorKind.FLOWKEEPER.value
+            for token in f"{old or ''} {new or ''}".split():
+                if token[:1] in "+-" and len(token) > 1:
+                    changes[token[1:].casefold()] = ours and token[0] == "+"
+    return {item_id: frozenset(label for label, ours in changes.items() if ours) for item_id, changes in last.items()}

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from integration.codec import from_jsonable
-from integration.judge.clocks import history_clocks
+from integration.judge.clocks import history_clocks, own_labels
 from integration.reports.flow import first_starts, team_cycle_days
 from integration.store.snoozes import ItemPause
 from integration.store.store import Store
@@ -65,10 +65,11 @@ class BatchFacts:
     started: dict[str, datetime] = field(default_factory=dict)  # item → first start, when a rule needs it
     clocks: dict[str, dict[str, datetime]] = field(default_factory=dict)  # item → rules.clocks key → instant
     closures: dict[str, Closure] = field(default_factory=dict)  # Flowkeeper's own closes, for reopen
+    own_labels: dict[str, frozenset[str]] | None = None  # item → Flowkeeper's labels, when a rule flags
 
     @classmethod
     def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime, *,
-             starts: bool = False, with_clocks: bool = False) -> BatchFacts:
+             starts: bool = False, with_clocks: bool = False, with_flags: bool = False) -> BatchFacts:
         ids = list(dict.fromkeys(item_ids))
         return cls(
             activity=human_activity(store, tracker, ids),
@@ -77,6 +78,7 @@ class BatchFacts:
             started=first_started(store, tracker, ids) if starts else {},
             clocks=history_clocks(store.engine, tracker, ids) if with_clocks else {},
             closures=store.closures.for_items(tracker, ids),
+            own_labels=own_labels(store.engine, tracker, ids) if with_flags else None,
         )
 
 

@@ -362,3 +362,16 @@ def test_contradictory_categories_never_hold_and_do_not_crash(tmp_path: Path) ->
         """)
     plan = evaluate(rs, item(), None, NOW, EvalContext())
     assert plan.actions == () and "status.category is in_progress" in plan.no_actions[0].reason
+
+
+def test_a_persons_label_with_a_flags_name_is_theirs(stalled: RuleSet) -> None:
+    done = item(labels=("stalled",), status=Status("Done", StatusCategory.DONE))
+    theirs = evaluate(stalled, done, None, NOW, EvalContext(own_labels=frozenset()))
+    assert theirs.actions == ()  # not Flowkeeper's flag: not removed, no clear comment
+    ours = evaluate(stalled, done, None, NOW, EvalContext(own_labels=frozenset({"stalled"})))
+    assert kinds(ours)[0] == ("remove_labels", ("stalled",))
+    episode = EvalContext(rule_states={"stalled-in-progress": RuleState("stalled-in-progress", 1, True, NOW,
+                                                                        frozenset({"0"}))},
+                          own_labels=frozenset())
+    closing = evaluate(stalled, done, None, NOW, episode)  # the episode closes; the person's label stays
+    assert closing.actions == () and closing.transitions[0].change is EpisodeChange.CLOSE

@@ -50,3 +50,37 @@ def test_the_close_window_counts_from_when_flowkeeper_put_the_label_on(make_worl
     world.at(START + timedelta(days=7, minutes=1))
     world.sweep("close-stale")
     assert sum("closing" in c.body for c in world.site.flowkeeper_comments("ENG-1")) == 1
+
+
+FLAG = """
+version: 1
+rules:
+  - name: stalled
+    description: In progress for 5 days without human activity is flagged.
+    on: [schedule, updated]
+    when:
+      all:
+        - status.category: in_progress
+        - last_activity: { older_than: 5 days }
+    then:
+      - flag: { label: stalled, comment: "{{ key }} has stalled." }
+"""
+
+
+@pytest.mark.parametrize("tracker", ["jira", "linear"])
+def test_only_labels_flowkeeper_put_on_are_flowkeepers_to_remove(make_world: Callable[..., World],
+                                                                   tracker: str) -> None:
+    world = make_world(tracker, FLAG, now=START)
+    old = START - timedelta(days=10)
+    mine = world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+                                    category="in_progress", updated=old, created=old, assignee=ADA))
+    theirs = world.site.add(FakeIssue(id="10002", key="ENG-2", team="ENG", status="Done", category="done",
+                                      updated=old, created=old, labels=["stalled"]))  # a person's own label
+    world.sweep("stalled")
+    assert mine.labels == ["stalled"] and theirs.labels == ["stalled"]
+    for key in ("ENG-1", "ENG-2"):
+        world.site.move(key, "Done", "done", ADA)  # the webhooks were lost
+    world.later(hours=2)
+    world.sweep("stalled")
+    assert mine.labels == [] and theirs.labels == ["stalled"]
+
