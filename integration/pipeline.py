@@ -49,7 +49,7 @@ class Pipeline:
     rule_names: Callable[[], Collection[str]] | None = None  # lets `/flowkeeper ignore` check names
 
     # ---- the webhook path -------------------------------------------------------
-    @observed_job  # counts and times every delivery job for /metrics
+    @observed_job(retried=(RetryLater,))  # counts and times every delivery job for /metrics
     def handle(self, event: Event) -> str:
         """Process one delivery exactly once; returns a short outcome for logs and the CLI."""
         tracker, delivery = event.tracker.value, event.delivery_id or ""

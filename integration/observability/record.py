@@ -101,24 +101,29 @@ def job_finished(tracker: str, outcome: str, started: float, occurred_at: dateti
 H = TypeVar("H", bound=Callable[..., str])
 
 
-def observed_job(handle: H) -> H:
-    """Wrap `Pipeline.handle(event)`: count each delivery job by outcome and time it."""
+def observed_job(retried: tuple[type[BaseException], ...]) -> Callable[[H], H]:
+    """Wrap `Pipeline.handle(event)`: count each delivery job by outcome and time it.
 
-    @functools.wraps(handle)
-    def wrapped(self: Any, event: Any, *args: Any, **kwargs: Any) -> str:
-        started, tracker = time.perf_counter(), event.tracker.value
-        try:
-            outcome = handle(self, event, *args, **kwargs)
-        except Exception as error:
-            from integration.executor import RetryLater  # loaded by now; importing above would be circular
+    The caller names the exceptions that mean "retried later" (the executor's `RetryLater`),
+    so observing a job needs nothing of the code it observes.
+    """
 
-            job_finished(tracker, "retry" if isinstance(error, RetryLater) else "error", started)
-            raise
-        kind = "duplicate" if outcome.startswith("duplicate") else "done"
-        job_finished(tracker, kind, started, event.occurred_at if kind == "done" else None)
-        return outcome
+    def decorate(handle: H) -> H:
+        @functools.wraps(handle)
+        def wrapped(self: Any, event: Any, *args: Any, **kwargs: Any) -> str:
+            started, tracker = time.perf_counter(), event.tracker.value
+            try:
+                outcome = handle(self, event, *args, **kwargs)
+            except Exception as error:
+                job_finished(tracker, "retry" if isinstance(error, retried) else "error", started)
+                raise
+            kind = "duplicate" if outcome.startswith("duplicate") else "done"
+            job_finished(tracker, kind, started, event.occurred_at if kind == "done" else None)
+            return outcome
 
-    return wrapped  # type: ignore[return-value]
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
 
 
 def decisions(entries: Iterable[AuditEntry]) -> None:

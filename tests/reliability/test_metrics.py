@@ -12,10 +12,12 @@ import redis as redis_lib
 from flask import Flask
 
 from integration.app import create_app
+from integration.executor import RetryLater
 from integration.logs import JsonFormatter
 from integration.observability import record
 from integration.observability.figures import COUNTERS_KEY, MemoryFigures, RedisFigures
 from integration.store.audit import AuditEntry, Outcome
+from rules.model import Tracker
 from tests.foundation.helpers import JIRA_SECRET, LINEAR_SECRET, MINIMAL_RULES, fixture, jira_request
 from tests.reliability.metrics_text import total, value
 
@@ -184,3 +186,26 @@ def test_openapi_description_is_served(db_url: str) -> None:
     response = make_app(db_url, None).test_client().get("/openapi.yaml")
     assert response.status_code == 200
     assert b"/webhooks/jira" in response.data and b"openapi: 3" in response.data
+
+
+def test_a_delivery_job_is_counted_as_retried_only_for_the_exceptions_its_caller_names() -> None:
+    """The pipeline names `RetryLater`; any other failure of a job is an error."""
+    figures = MemoryFigures()
+    record.use_figures(figures)
+
+    class Job:
+        def __init__(self, failure: Exception) -> None:
+            self.failure = failure
+
+        @record.observed_job(retried=(RetryLater,))
+        def handle(self, event: object) -> str:
+            raise self.failure
+
+    event = type("E", (), {"tracker": Tracker.JIRA, "occurred_at": None})()
+    for failure in (RetryLater("429 from Jira"), RuntimeError("bug")):
+        with pytest.raises(type(failure)):
+            Job(failure).handle(event)
+    counters = figures.read().counters
+    retried = [k for k in counters if "flowkeeper_jobs_total" in k and "retry" in k]
+    errors = [k for k in counters if "flowkeeper_jobs_total" in k and "error" in k]
+    assert [counters[k] for k in retried] == [1] and [counters[k] for k in errors] == [1]
