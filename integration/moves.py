@@ -8,11 +8,13 @@ status it came from, so `reopen` can return the item there; a reopen forgets it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
+from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
 from integration.trackers.base import TrackerClient
-from rules.model import Action, ActionKind, Item, Person, Status, StatusCategory, TransitionTarget
+from rules.model import Action, ActionKind, ActorKind, Item, Person, Status, StatusCategory, TransitionTarget
 
 CLOSED = (StatusCategory.DONE, StatusCategory.CANCELED)
 
@@ -23,7 +25,7 @@ def move(item: Item, action: Action, client: TrackerClient, store: Store, now: d
     if action.kind is ActionKind.TRANSITION:
         assert action.transition is not None
         return _transition(current, action, action.transition, client, store, now)
-    return _assign(current, action, client)
+    return _assign(current, action, client, store, now)
 
 
 def _there(status: Status, target: TransitionTarget) -> bool:
@@ -41,6 +43,8 @@ def _transition(item: Item, action: Action, target: TransitionTarget, client: Tr
         return f"already {before.name or before.category.value}: {action.reason}"
     after = client.transition(item, target)
     tracker = item.tracker.value
+    _mirror(store, item, now, HistoryEntry(now, "status", ActorKind.FLOWKEEPER, before.name, after.name,
+                                           before.category, after.category), status=after, status_changed_at=now)
     if target.reopen:
         store.closures.forget(tracker, item.id)
     elif after.category in CLOSED and before.category not in CLOSED:
@@ -54,7 +58,17 @@ def _same(a: Person | None, b: Person | None) -> bool:
     return bool(a.id and a.id == b.id) or bool(a.email and b.email and a.email.casefold() == b.email.casefold())
 
 
-def _assign(item: Item, action: Action, client: TrackerClient) -> str:
+def _mirror(store: Store, item: Item, now: datetime, entry: HistoryEntry, **changes: object) -> None:
+    """The move as Flowkeeper's in the item's history (never a person's activity), and in the
+    mirror at once, so a sweep reading the item before the tracker's webhook arrives does not
+    mistake the change for a person's."""
+    store.mirror.record_history(item.tracker.value, item, [entry])
+    mirrored = store.mirror.get(item.tracker.value, item.id)
+    if mirrored is not None:  # its own `updated` is kept: the tracker's next answer still wins
+        store.mirror.upsert(replace(mirrored, **changes), now)  # type: ignore[arg-type]
+
+
+def _assign(item: Item, action: Action, client: TrackerClient, store: Store, now: datetime) -> str:
     wanted = action.assignee if action.kind is ActionKind.ASSIGN else None
     if _same(item.assignee, wanted):
         who = wanted.name or wanted.id if wanted is not None else ""
@@ -62,6 +76,8 @@ def _assign(item: Item, action: Action, client: TrackerClient) -> str:
     if wanted is not None and wanted.id and wanted.id == client.whoami().id:
         return f"not assigning to Flowkeeper's own account: {action.reason}"
     client.assign(item, wanted)
+    _mirror(store, item, now, HistoryEntry(now, "assignee", ActorKind.FLOWKEEPER, _name(item.assignee),
+                                           _name(wanted)), assignee=wanted)
     if wanted is None:
         return f"unassigned {_name(item.assignee)}: {action.reason}"
     return f"assigned to {_name(wanted)}: {action.reason}"

@@ -61,13 +61,17 @@ def _posts(stub: Stub, path_end: str) -> int:
 def test_jira_close_as_canceled_is_remembered_and_reopen_returns_there(stub: Stub, store: Store) -> None:
     stub.seed_jira(jira_issue("ENG-1", status="In Review", category="indeterminate"))
     client = _jira(stub)
-    item = client.get_item("ENG-1")
+    item = store.mirror.upsert(client.get_item("ENG-1"), NOW)
     result = apply(Plan(item, (CLOSE, NOTE)), _ctx(store, client))
     assert result.outcomes() == ["done", "done"]
     fields = stub.state()["jira_issues"]["ENG-1"]["fields"]
     assert (fields["status"]["name"], fields["resolution"]["name"]) == ("Done", "Won't Do")
     closure = store.closures.for_item("jira", item.id)
     assert closure is not None and closure.previous.name == "In Review" and closure.rule == "close-stale"
+    mirrored = store.mirror.get("jira", item.id)  # the mirror knows at once, and knows it was Flowkeeper
+    assert mirrored is not None and mirrored.status.category is StatusCategory.CANCELED
+    moves = [h for h in store.mirror.history("jira", item.id) if h.field == "status"]
+    assert [(h.old, h.new, h.actor_kind.value) for h in moves] == [("In Review", "Done", "flowkeeper")]
     entry = next(e for e in store.audit.page(AuditFilter(item_key="ENG-1")) if e.action == "transition")
     assert entry.reason.startswith("moved from In Review to Done")
     assert entry.detail["transition"] == {"to": "canceled", "reason": "no activity for 60 days", "reopen": False}
