@@ -70,7 +70,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from integration.reports.efficiency import ALL_TEAMS
     from integration.reports.render import render_report
     from integration.reports.report import build_report
-    from integration.reports.sources import catalog_from_rules_dir, project_targets
+    from integration.reports.sources import catalog_from_rules_dir, check_teams, known_teams, project_targets
     from integration.store.store import Store
 
     settings = _settings()
@@ -85,6 +85,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     store = Store.connect(settings.database_url)
     try:
+        check_teams(args.team, known_teams(store.engine))
         report = build_report(store.engine, scope, catalog=catalog_from_rules_dir(settings.rules_dir),
                               targets=project_targets(store), sections=args.section, ask=ask)
         text = render_report(report, args.format, dataset=args.dataset)

@@ -15,9 +15,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_
 
+from rules.durations import DurationError, parse_duration
+
 WEEK_SECONDS = 7 * 86400
 MONDAY_OFFSET = 3 * 86400  # 1970-01-01 was a Thursday: weeks start on the Monday before
 STATUS_FIELDS = ("status", "created")  # history rows that set an item's status
+
 _PERIOD = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
@@ -73,11 +76,17 @@ NO_CATALOG = RuleCatalog()
 
 
 def parse_period(text: str) -> timedelta:
-    """`30d`, `12w`, `48h` → a timedelta; anything else is a ScopeError naming the input."""
+    """`30d`, `12w`, `48h`, or written as in rules (`30 days`, `2 weeks`) → a timedelta; else a ScopeError."""
     match = _PERIOD.match(text or "")
-    if not match or int(match.group(1)) <= 0:
-        raise ScopeError(f"a period looks like 30d, 12w or 48h (got {text!r})")
-    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+    if match and int(match.group(1)) > 0:
+        return int(match.group(1)) * _UNITS[match.group(2).lower()]
+    try:
+        length = parse_duration((text or "").strip().lower()).fixed
+    except DurationError:
+        length = None
+    if length is None or length <= timedelta(0):
+        raise ScopeError(f"a period looks like 30d, 12w, 48h or '30 days' (got {text!r})")
+    return length
 
 
 def parse_instant(text: str) -> datetime:
@@ -93,13 +102,13 @@ def make_scope(since: str, now: datetime, *, until: str | None = None, trackers:
                teams: Iterable[str] = ()) -> Scope:
     """A scope from what a person typed: `since` is a period back from `until` or a date."""
     end = parse_instant(until) if until else now
-    if _PERIOD.match(since or ""):
+    try:
         start = end - parse_period(since)
-    else:
+    except ScopeError:
         try:
             start = parse_instant(since)
         except ScopeError:
-            raise ScopeError(f"--since takes a period (30d, 12w, 48h) or a date (2024-05-01), "
+            raise ScopeError(f"--since takes a period (30d, 12w, 48h, '30 days') or a date (2024-05-01), "
                              f"got {since!r}") from None
     return Scope(start, end, tuple(sorted(set(trackers))), tuple(sorted(set(teams))))
 

@@ -7,8 +7,12 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from integration.reports.scope import RuleCatalog
+from sqlalchemy import Engine, select
+
+from integration.reports.scope import RuleCatalog, ScopeError
+from integration.store.db import read_connection
 from integration.store.store import Store
+from integration.store.tables import items
 
 log = logging.getLogger("flowkeeper.reports")
 
@@ -39,3 +43,19 @@ def project_targets(store: Store) -> dict[tuple[str, str], date]:
             except ValueError:
                 log.warning("reports.bad_target_date", extra={"project": name, "value": value})
     return out
+
+
+def known_teams(engine: Engine) -> list[tuple[str, str]]:
+    """(tracker, team key) of every team with an item in the mirror: what a report can be filtered by."""
+    query = select(items.c.tracker, items.c.team).where(items.c.team.is_not(None)).distinct()
+    with read_connection(engine) as conn:
+        return sorted((tracker, team) for tracker, team in conn.execute(query))
+
+
+def check_teams(asked: list[str], known: list[tuple[str, str]]) -> None:
+    """A ScopeError naming the known teams when a team asked for has no item (a typo shows an empty report)."""
+    names = sorted({team for _tracker, team in known})
+    unknown = [team for team in asked if team not in names]
+    if unknown:
+        raise ScopeError(f"no team {', '.join(map(repr, unknown))} in the mirror; known teams: "
+                         f"{', '.join(names) or 'none yet (run `flowkeeper sync`)'}")

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from integration.admin.auth import login_required
 from integration.admin.web import now, services
@@ -24,9 +23,7 @@ from integration.reports.montecarlo import SEED
 from integration.reports.render import render_report
 from integration.reports.report import SECTIONS, build_report
 from integration.reports.scope import RuleCatalog, Scope, ScopeError, make_scope
-from integration.reports.sources import project_targets
-from integration.store.db import read_connection
-from integration.store.tables import items
+from integration.reports.sources import known_teams, project_targets
 
 PERIODS = ("7d", "14d", "30d", "90d", "180d", "365d")
 DEFAULT_PERIOD, DEFAULT_SECTION = "30d", "flow"
@@ -104,9 +101,7 @@ def _report(scope: Scope, sections: list[str] | None, f: Filters) -> Report:
 
 
 def _teams() -> list[tuple[str, str]]:
-    query = select(items.c.tracker, items.c.team).where(items.c.team.is_not(None)).distinct()
-    with read_connection(services().store.engine) as conn:
-        return sorted((tracker, team) for tracker, team in conn.execute(query))
+    return known_teams(services().store.engine)
 
 
 @blueprint.get("")

@@ -101,7 +101,7 @@ def test_cli_explains_a_bad_period(db_url: str, monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert _run(["report", "--since", "thirty days"]) == 2
-    expected = "--since takes a period (30d, 12w, 48h) or a date (2024-05-01), got 'thirty days'"
+    expected = "--since takes a period (30d, 12w, 48h, '30 days') or a date (2024-05-01), got 'thirty days'"
     assert expected in capsys.readouterr().err
 
 
@@ -121,3 +121,21 @@ def test_cli_forecasts_with_the_questions_asked(report: Report, db_url: str, tmp
     assert data["cfd"]["columns"] == ["day", "Done", "In Progress", "To Do"]
     assert _run([*argv[:-2], "--forecast-date", "2024-03-01"]) == 2
     assert "the forecast date 2024-03-01 is before the end of the period (2024-03-18)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("since", ["30 days", "4 weeks", "30d", "720 hours"])
+def test_cli_takes_the_period_as_rules_write_it(report: Report, db_url: str, since: str,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert _run(["report", "--since", since, "--format", "json", "--section", "flow"]) == 0
+    assert "flowkeeper report" not in capsys.readouterr().err
+
+
+def test_cli_names_the_known_teams_when_one_is_mistyped(report: Report, db_url: str,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert _run(["report", "--team", "EGN"]) == 2
+    assert capsys.readouterr().err == "flowkeeper report: no team 'EGN' in the mirror; known teams: ENG\n"
+    assert _run(["report", "--team", "ENG", "--format", "json", "--section", "flow"]) == 0
