@@ -37,28 +37,29 @@ def triggered(rule: Rule, kind: str) -> bool:
 class _Out:
     __slots__ = ("actions", "no_actions", "transitions")
 
-    def __init__(self) -> None:
+    def __init__(self, no_actions: list[NoAction]) -> None:
         self.actions: list[Action] = []
         self.transitions: list[EpisodeTransition] = []
-        self.no_actions: list[NoAction] = []
+        self.no_actions = no_actions
 
 
 def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, context: EvalContext) -> Plan:
-    """Decide, for every rule of the set, what to do to `item` at `now`."""
+    """Decide, for every rule of the set, what to do to `item` at `now`.
+
+    Most items of a sweep need nothing: when every rule's verdict is known from the gate
+    (event kind, category, scope) the shared verdict tuple is the answer as it stands, so
+    that path builds no frame, lists or reasons, only the Plan that carries the item.
+    """
     actor = event.actor if event is not None else None
     if actor is not None and actor.kind is ActorKind.FLOWKEEPER:
-        return Plan(item, (), (), tuple(NoAction(r.name, "event caused by Flowkeeper's own write")
-                                        for r in ruleset.rules))
+        return Plan(item, (), (), _skipped(ruleset, "event caused by Flowkeeper's own write"))
     if event is not None and event.kind in SKIPPED_KINDS:
-        skipped = SKIPPED_KINDS[event.kind]
-        return Plan(item, (), (), tuple(NoAction(r.name, skipped) for r in ruleset.rules))
-    frame = ruleset.frame(now, context)
-    out = _Out()
+        return Plan(item, (), (), _skipped(ruleset, SKIPPED_KINDS[event.kind]))
     kind = "schedule" if event is None else trigger_of(event)
     folded = frozenset(x.casefold() for x in item.labels) if item.labels else _NONE
-    snoozed = None if context.snoozed_until is None and not folded else _snoozed(folded, context, now)
     if context.overrides or context.exempt_rules or item.deleted or item.unknown:
         rules: tuple[Rule, ...] = ruleset.rules  # per-rule overrides and checks: take the long way
+        no_actions: list[NoAction] = []
     else:
         static, rules = _gate(ruleset, kind, item.status.category, item.tracker, item.team)
         # an open episode or one of our flags on the item: those rules must run in full
@@ -66,11 +67,26 @@ def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, c
         if busy:
             static = tuple(v for v in static if v.rule not in busy)
             rules = tuple(r for r in ruleset.rules if r.name in busy or r in rules)
-        out.no_actions += static
+        if not rules:
+            return Plan(item, (), (), static)
+        no_actions = list(static)
+    frame = ruleset.frame(now, context)
+    snoozed = None if context.snoozed_until is None and not folded else _snoozed(folded, context, now)
+    out = _Out(no_actions)
     for rule in rules:
         _rule(rule, item, event, frame, kind, snoozed, folded, out)
     return Plan(item, tuple(out.actions) if out.actions else (),
                 tuple(out.transitions) if out.transitions else (), tuple(out.no_actions))
+
+
+def _skipped(ruleset: RuleSet, reason: str) -> tuple[NoAction, ...]:
+    """Every rule's verdict for an event no rule looks at: built once per rule set and reason."""
+    verdicts = ruleset.skipped.get(reason)
+    if verdicts is None:
+        verdicts = tuple(NoAction(r.name, reason) for r in ruleset.rules)
+        if len(ruleset.skipped) < 64:
+            ruleset.skipped[reason] = verdicts
+    return verdicts
 
 
 def _busy(ruleset: RuleSet, states: Any, folded: frozenset[str]) -> set[str] | None:

@@ -117,6 +117,8 @@ class RuleSet:
     # (event kind, category, tracker, team) → verdicts known without looking further, rules to run
     gates: dict[tuple[Any, ...], tuple[tuple[NoAction, ...], tuple[Rule, ...]]] = field(
         default_factory=dict, repr=False)
+    # reason → every rule's verdict for an event no rule looks at (our own writes, skipped kinds)
+    skipped: dict[str, tuple[NoAction, ...]] = field(default_factory=dict, repr=False)
 
     flag_union: frozenset[str] = frozenset()  # every rule's flag labels, casefolded
     last_frame: list[Frame] = field(default_factory=list, repr=False)

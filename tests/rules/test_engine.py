@@ -375,3 +375,39 @@ def test_a_persons_label_with_a_flags_name_is_theirs(stalled: RuleSet) -> None:
                           own_labels=frozenset())
     closing = evaluate(stalled, done, None, NOW, episode)  # the episode closes; the person's label stays
     assert closing.actions == () and closing.transitions[0].change is EpisodeChange.CLOSE
+
+
+def test_items_needing_nothing_get_the_same_verdicts_as_the_full_evaluation() -> None:
+    """The shortcut for items no rule acts on gives every rule one verdict of the same kind as
+    running every rule does (the shared gate verdicts name the first failing gate)."""
+    from rules.loader import builtin_pack_paths, load_ruleset
+
+    packs = load_ruleset(builtin_pack_paths())
+    long_way = EvalContext(exempt_rules=frozenset({"no-such-rule"}))  # forces every rule to run
+    done, todo = Status("Done", StatusCategory.DONE), Status("To Do", StatusCategory.TODO)
+    items = [item(status=done), item(status=todo), item(status=done, labels=("Backend",)),
+             item(tracker=Tracker.LINEAR, status=todo, labels=("on-hold",)), item(type="Bug", status=todo),
+             item(last_activity_at=NOW - timedelta(minutes=5)), item(title="broken.", status=done)]
+    events = [None, Event(Tracker.JIRA, EventKind.CREATED, item(), NOW, actor=ADA),
+              Event(Tracker.JIRA, EventKind.UPDATED, item(), NOW, actor=ADA,
+                    changes=(Change("status", "To Do", "In Progress"),))]
+    shortcut_taken = 0
+    for it in items:
+        for event in events:
+            fast = evaluate(packs, it, event, NOW, EvalContext())
+            full = evaluate(packs, it, event, NOW, long_way)
+            assert (fast.actions, fast.transitions) == (full.actions, full.transitions)
+            assert ({v.rule: v.reason.split(":")[0] for v in fast.no_actions}
+                    == {v.rule: v.reason.split(":")[0] for v in full.no_actions})
+            assert {v.rule for v in fast.no_actions} | {a.rule for a in fast.actions} == {r.name for r in packs.rules}
+            shortcut_taken += not fast.actions and all(not callable(v.why) for v in fast.no_actions)
+    assert shortcut_taken  # some of these items needed nothing from any rule
+
+
+def test_own_writes_name_every_rule_each_time(stalled: RuleSet) -> None:
+    me = Person("fk", "Flowkeeper", kind=ActorKind.FLOWKEEPER)
+    event = Event(Tracker.JIRA, EventKind.UPDATED, item(), NOW, actor=me)
+    first, again = (evaluate(stalled, item(key=k), event, NOW, EvalContext()) for k in ("ENG-1", "ENG-2"))
+    assert first.item.key == "ENG-1" and again.item.key == "ENG-2"
+    assert [v.rule for v in again.no_actions] == ["stalled-in-progress"]
+    assert again.no_actions[0].reason == first.no_actions[0].reason == "event caused by Flowkeeper's own write"
