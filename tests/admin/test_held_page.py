@@ -182,3 +182,13 @@ def test_a_large_batch_is_approved_by_a_worker_not_inside_the_request(
     labelled = {key for kind, key, labels in tracker.writes if kind == "add_labels"}
     assert labelled == set(keys)
     services.store.engine.dispose()
+
+
+def test_held_writes_are_in_natural_key_order_with_their_comment_text(world: World) -> None:
+    hold(world, ["ABC-10", "ABC-2", "ABC-1"])
+    listed = world.admin.get("/admin/held.json").json[0]["writes"]
+    assert [w["item"] for w in listed] == ["ABC-1", "ABC-2", "ABC-10"]  # not ABC-1, ABC-10, ABC-2
+    assert [w["comments"] for w in listed] == [["No activity for a while."]] * 3  # the test rules' comment
+    page = world.admin.get("/admin/held").get_data(as_text=True)
+    assert page.index(">ABC-2<") < page.index(">ABC-10<")
+    assert page.count('<blockquote class="held-comment">No activity for a while.</blockquote>') == 3

@@ -14,6 +14,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from integration.admin.auth import admin_actor, login_required
+from integration.admin.held_rows import held_rows
 from integration.admin.trail import record_admin_action
 from integration.admin.web import scrub, services
 
@@ -38,7 +39,7 @@ def waiting_batches() -> list[dict[str, Any]]:
     found = []
     for state in WAITING:
         for batch in sweeps_held.list_batches(svc, state=state):
-            writes = sweeps_held.writes_of(svc, batch.id)
+            writes = held_rows(sweeps_held.writes_of(svc, batch.id))
             found.append(
                 {"batch": batch, "writes": writes[:SHOWN_WRITES], "more": max(0, len(writes) - SHOWN_WRITES)}
             )
@@ -86,7 +87,8 @@ def as_json() -> ResponseReturnValue:
                 "reason": b["batch"].reason,
                 "created_at": b["batch"].created_at.isoformat(),
                 "writes": [
-                    {"item": w.item_key, "summary": w.summary, "writes": w.writes, "state": w.state}
+                    {"item": w["item_key"], "summary": w["summary"], "writes": w["writes"], "state": w["state"],
+                     "comments": w["comments"]}
                     for w in b["writes"]
                 ],
                 "more": b["more"],
