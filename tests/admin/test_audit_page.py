@@ -113,3 +113,15 @@ def test_csv_export_streams_every_matching_entry(store: Store, admin: FlaskClien
 
 def test_empty_log(admin: FlaskClient) -> None:
     assert "No decisions match these filters." in admin.get("/admin/audit").get_data(as_text=True)
+
+
+def test_a_comment_write_shows_its_text_without_opening_details(store: Store, admin: FlaskClient) -> None:
+    text = "@Ada ABC-1 has had no activity for 6 days in In Progress. Is something in the way?"
+    store.audit.record([entry(1, action="comment", outcome=Outcome.DONE, reason="commented (10001)",
+                              detail={"identity": "stalled/1/0/comment", "comment": text}),
+                        entry(2, detail={"labels": ["stalled"]})])
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert page.count('<blockquote class="audit-comment">') == 1  # only the comment write has a text
+    assert f'<blockquote class="audit-comment">{text}</blockquote>' in page.replace("&#39;", "'")
+    row = page[page.index('<blockquote class="audit-comment">'):]
+    assert row.index("</blockquote>") < row.index("<details>")  # outside the closed details
