@@ -22,6 +22,10 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     if not is_current(make_engine(settings.database_url)):
         print("flowkeeper: the database has no schema yet: run `flowkeeper db upgrade` first", file=sys.stderr)
         return 2
+    from integration.queue import redis_connection
+    from integration.redis_persistence import warn_without_persistence
+
+    warn_without_persistence(redis_connection(settings.redis_url))
     count = str(workers or settings.serve.web_concurrency)
     argv = [sys.executable, "-m", "gunicorn", "--workers", count, "--bind", f"{host}:{port}",
             "--access-logfile", "-", "--graceful-timeout", "20", "integration.wsgi:app"]

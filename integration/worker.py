@@ -37,6 +37,7 @@ from rq.worker_registration import clean_worker_registry
 from integration.jobs import use_services
 from integration.observability import bind_figures
 from integration.queue import QUEUE_NAME
+from integration.redis_persistence import warn_without_persistence
 from integration.services import build_services
 from integration.settings import Settings
 
@@ -140,6 +141,7 @@ def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> i
     use_services(services)
     bind_figures(services.redis)
     assert services.redis is not None
+    warn_without_persistence(services.redis)
     if fork:  # a forked job must not share the parent's database connections
         os.register_at_fork(after_in_child=lambda: services.store.engine.dispose(close=False))
     worker_class = FlowkeeperForkWorker if fork else FlowkeeperWorker
