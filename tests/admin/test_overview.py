@@ -78,6 +78,17 @@ def test_a_broken_rule_file_shows_its_errors_while_the_last_good_set_runs(
     assert facts["errors"] and all(e.startswith(str(rules / "broken.yml") + ":") for e in facts["errors"])
     page = client.get("/admin/").get_data(as_text=True)
     assert "The last reload failed" in page and "broken.yml:" in page
+    banner = page.index('id="rules-reload-failed"')
+    assert banner < page.index('class="summary"')  # at the top, above the cards, not below the fold
+    assert '<div class="stat stat-bad" id="rules-card">' in page
+    assert "reload failed: running the last good set" in page
+
+
+def test_a_healthy_rule_set_has_no_banner_and_a_plain_rules_card(db_url: str) -> None:
+    client = create_app(base_env(db_url, RULES_DIR=str(RULES_DIR))).test_client()
+    login(client)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert 'id="rules-reload-failed"' not in page and '<div class="stat " id="rules-card">' in page
 
 
 @responses.activate
