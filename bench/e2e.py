@@ -5,7 +5,10 @@ Measures, in one run on loopback:
   by one `flowkeeper worker`, by two, and by one RQ fork-per-job worker (`--fork`);
   events/s from the first write to the last;
 - latency: deliveries sent at a steady rate to two workers; receipt → write at the stub,
-  p50 and p99 (and the same with the fork worker).
+  p50 and p99 (and the same with the fork worker);
+- the no-write path: a later update to each item already commented on (one comment per
+  episode, so no write) drained by one worker, beside RQ's own rate for an empty job on
+  the same Redis (SimpleWorker, burst); both from the jobs' end times, first to last.
 The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25]`.
 """
 
@@ -24,8 +27,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.reliability.soak import SOAK_RULES, item_key, seed_issues, send_all, workload  # noqa: E402
+from redis import Redis  # noqa: E402
+from rq import Queue, SimpleWorker  # noqa: E402
+from rq.job import Job  # noqa: E402
+from rq.registry import FinishedJobRegistry  # noqa: E402
+
+from integration.queue import QUEUE_NAME  # noqa: E402
+from tests.foundation.helpers import JIRA_SECRET  # noqa: E402
+from tests.reliability.soak import (  # noqa: E402
+    SOAK_RULES,
+    Delivery,
+    _payload,
+    item_key,
+    seed_issues,
+    send_all,
+    workload,
+)
 from tests.reliability.stack import Stack, start_stack  # noqa: E402
+from webhooks.signatures import sign_hub  # noqa: E402
 
 WARM_UP = 6
 
@@ -66,6 +85,57 @@ def throughput(stack: Stack, first_item: int, count: int, workers: int, fork: bo
         proc.wait(30)
     span = max(times.values()) - min(times.values())
     return (len(times) - 1) / span if span > 0 else float(len(times))
+
+
+def end_rate(connection: Redis, job_ids: set[str]) -> float:
+    """Jobs/s from the first job's end to the last's (RQ records `ended_at` on each job)."""
+    ends = sorted(
+        j.ended_at.timestamp() for j in Job.fetch_many(list(job_ids), connection) if j and j.ended_at
+    )
+    span = ends[-1] - ends[0] if len(ends) > 1 else 0.0
+    return (len(ends) - 1) / span if span > 0 else float(len(ends))
+
+
+def finished(connection: Redis, queue: str) -> set[str]:
+    return {
+        i.decode() if isinstance(i, bytes) else i
+        for i in FinishedJobRegistry(queue, connection=connection).get_job_ids()
+    }
+
+
+def noop_throughput(stack: Stack, count: int) -> float:
+    """A later update to items 0…count-1, each already commented on: every job ends without a write."""
+    connection = Redis.from_url(stack.redis.url)
+    before = finished(connection, QUEUE_NAME)
+    posts = []
+    for n in range(count):
+        body = json.dumps(_payload(item_key(n), f"1{n + 1:04d}", 1)).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature": sign_hub(body, JIRA_SECRET),
+            "X-Atlassian-Webhook-Identifier": f"noop-{n}",
+        }
+        posts.append(Delivery(f"noop-{n}", item_key(n), body, headers))
+    writes = len(comment_times(stack))
+    send_all(stack.web, posts)
+    worker = stack.start_worker()
+    deadline = time.monotonic() + 300
+    while len(finished(connection, QUEUE_NAME) - before) < count and time.monotonic() < deadline:
+        time.sleep(0.25)
+    worker.terminate()
+    worker.wait(30)
+    if len(comment_times(stack)) != writes:
+        raise SystemExit("the no-write batch wrote comments: it measures the wrong path")
+    return end_rate(connection, finished(connection, QUEUE_NAME) - before)
+
+
+def rq_trivial(stack: Stack, count: int) -> float:
+    """RQ's own rate for an empty job: SimpleWorker, burst, same Redis, same end-time measure."""
+    connection = Redis.from_url(stack.redis.url)
+    queue = Queue("bench-trivial", connection=connection)
+    ids = {queue.enqueue(len, "").id for _ in range(count)}
+    SimpleWorker([queue], connection=connection).work(burst=True, logging_level="WARNING")
+    return end_rate(connection, ids)
 
 
 def latency(stack: Stack, first_item: int, count: int, rate: float, workers: int, fork: bool) -> list[float]:
@@ -112,6 +182,8 @@ def main() -> None:
         rate = min(args.rate, two * 0.5)  # half the measured capacity: latency, not queueing
         fast = latency(stack, 3 * n, m, rate, 2, fork=False)
         forked = latency(stack, 3 * n + m + WARM_UP, m, min(rate, fork * 0.5), 1, fork=True)
+        noop = noop_throughput(stack, n)
+        trivial = rq_trivial(stack, max(n, 200))
     result = {
         "events_per_s_1_worker": round(one, 1),
         "events_per_s_2_workers": round(two, 1),
@@ -125,6 +197,9 @@ def main() -> None:
         "latency_events": m,
         "rate_per_s": round(rate, 1),
         "last_item": item_key(3 * n + 2 * (m + WARM_UP) - 1),
+        "noop_events_per_s_1_worker": round(noop, 1),
+        "rq_trivial_jobs_per_s": round(trivial, 1),
+        "noop_vs_rq_trivial": round(noop / trivial, 2),
     }
     print(
         f"SimpleWorker: {one:.0f} events/s with 1 worker, {two:.0f} with 2 ({two / 2:.0f} per worker); "
@@ -134,6 +209,10 @@ def main() -> None:
         f"receipt → write at {rate:.1f}/s with 2 workers: p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms; fork worker: p50 {result['fork_p50_ms']} ms, "
         f"p99 {result['fork_p99_ms']} ms"
+    )
+    print(
+        f"no-write path: {noop:.0f} events/s with 1 worker; RQ empty job: {trivial:.0f} jobs/s "
+        f"({noop / trivial:.2f} ×)"
     )
     print(json.dumps(result))
 
