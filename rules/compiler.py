@@ -103,7 +103,7 @@ def sweep_limits(spec: dict[str, Any]) -> SweepLimits:
     share = blast.get("share")
     if isinstance(share, str):
         share = float(share.strip().rstrip("%")) / 100
-    return SweepLimits(spec.get("write_budget"), blast.get("items"), share)
+    return SweepLimits(spec.get("write_budget"), blast.get("items"), share, spec.get("order"))
 
 
 def category_gate(cond: dict[str, Any]) -> frozenset[StatusCategory] | None:

@@ -356,6 +356,10 @@ class Closure:
 # ---- what sweeps ask the tracker for -------------------------------------------------
 
 
+# the orders a sweep may work in; the first is the default
+SWEEP_ORDERS = ("oldest_updated", "newest_updated", "oldest_created", "newest_created")
+
+
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
     """A tracker-neutral candidate query a sweep pushes down into JQL / a Linear filter.
@@ -376,6 +380,7 @@ class SearchQuery:
     labels_any_of: tuple[str, ...] = ()
     always_include_labels: tuple[str, ...] = ()
     extra: str | None = None  # a rule's own JQL / Linear filter (JSON) narrowing sweeps
+    order: str = SWEEP_ORDERS[0]  # which candidates come first (see SWEEP_ORDERS)
 
 
 @dataclass(frozen=True, slots=True)

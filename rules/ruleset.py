@@ -33,6 +33,7 @@ class SweepLimits:
     write_budget: int | None = None
     blast_items: int | None = None
     blast_share: float | None = None
+    order: str | None = None  # the sweep's order (rules.model.SWEEP_ORDERS); None: oldest updated first
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +96,7 @@ class Rule:
             labels_any_of=tuple(sorted(bounds.labels_any_of)) if bounds.labels_any_of else (),
             always_include_labels=always,
             extra=self.sweep_filter,
+            **({"order": self.sweep_limits.order} if self.sweep_limits.order else {}),
         )
 
 

@@ -27,7 +27,7 @@ from rules.clocks import clock_schema
 from rules.compilectx import LABEL_PATTERN
 from rules.durations import DURATION_PATTERN
 from rules.errors import RULE_NAME
-from rules.model import ActionKind
+from rules.model import SWEEP_ORDERS, ActionKind
 from rules.people import SECTION_SCHEMA
 from rules.registry import Registry, actions, conditions
 from rules.triggers import TRIGGERS
@@ -44,7 +44,9 @@ _duration = {"type": "string", "pattern": DURATION_PATTERN,
 
 SHARE_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 _SWEEP = {"type": "object", "additionalProperties": False, "minProperties": 1,
-          "description": "This rule's own sweep limits, instead of the deployment's.", "properties": {
+          "description": "This rule's own sweep order and limits, instead of the deployment's.", "properties": {
+              "order": {"enum": list(SWEEP_ORDERS), "description": "which candidates a sweep works on first "
+                        "(and so which the write budget reaches): by the tracker's updated or created time"},
               "write_budget": {"type": "integer", "minimum": 0,
                                "description": "tracker writes per run of this rule on one tracker"},
               "blast_radius": {

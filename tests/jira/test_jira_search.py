@@ -149,3 +149,8 @@ def test_the_fake_refuses_jql_it_does_not_understand(config: JiraConfig) -> None
         api.add_callback(responses.GET, f"{SITE}/rest/api/3/search/jql", callback=fake)
         with pytest.raises(Exception, match="400"):
             client.search(SearchQuery(teams=("ED",), extra="assignee was currentUser()"))
+
+
+def test_the_rules_sweep_order_is_the_searchs_order() -> None:
+    assert to_jql(SearchQuery(teams=("ED",))).endswith("ORDER BY updated ASC, key ASC")
+    assert to_jql(SearchQuery(teams=("ED",), order="newest_created")).endswith("ORDER BY created DESC, key ASC")

@@ -172,8 +172,11 @@ def test_paged_search_sends_the_filter_and_follows_the_cursor(client: LinearClie
     assert [i.key for i in items] == ["ENG-1", "ENG-2", "ENG-3"]
     assert items[0].status.category is StatusCategory.IN_PROGRESS and items[0].assignee is not None
     expected_filter = {"and": [{"team": {"key": {"in": ["ENG"]}}}, {"state": {"type": {"in": ["started"]}}}]}
-    assert linear.op(0) == ("SearchIssues", {"filter": expected_filter, "first": 2, "after": None})
-    assert linear.op(1) == ("SearchIssues", {"filter": expected_filter, "first": 2, "after": "c1"})
+    oldest_updated = [{"updatedAt": {"order": "Ascending"}}]  # the sweep's order, as in Jira's ORDER BY
+    assert linear.op(0) == ("SearchIssues", {"filter": expected_filter, "sort": oldest_updated, "first": 2,
+                                             "after": None})
+    assert linear.op(1) == ("SearchIssues", {"filter": expected_filter, "sort": oldest_updated, "first": 2,
+                                             "after": "c1"})
 
 
 def test_comment_create_mentions_by_the_users_own_profile_url(client: LinearClient, linear: Linear) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from integration.trackers.linear.filter import to_filter
+from integration.trackers.linear.filter import to_filter, to_sort
 from integration.trackers.linear.ratelimit import RateBudget, pause_needed
 from rules.model import SearchQuery, StatusCategory
 
@@ -81,3 +81,8 @@ def test_budget_headers_and_reserve() -> None:
     # 160,000 − 20,000 falls below the 5 % reserve of 3,000,000 (150,000): wait for the later reset
     assert pause_needed(budget, next_cost=20_000, now_ms=1_000_000) == pytest.approx(60.0)
     assert pause_needed(RateBudget(), next_cost=9_000, now_ms=0) == 0.0  # no headers yet: no guessing
+
+
+def test_the_rules_sweep_order_is_the_searchs_sort() -> None:
+    assert to_sort(SearchQuery()) == [{"updatedAt": {"order": "Ascending"}}]
+    assert to_sort(SearchQuery(order="newest_created")) == [{"createdAt": {"order": "Descending"}}]

@@ -207,7 +207,11 @@ class FakeJira:
         if cached is not None and cached[0] == self.site.version:
             return cached[1]
         matches = Jql(jql).parse()
-        found = sorted((i for i in self.site.issues.values() if matches(i)), key=lambda i: (i.updated, i.number()))
+        order = re.search(r"ORDER BY (\w+) (ASC|DESC)", jql)
+        field, direction = order.groups() if order else ("updated", "ASC")
+        found = sorted((i for i in self.site.issues.values() if matches(i)),
+                       key=lambda i: (i.created if field == "created" else i.updated, i.number()),
+                       reverse=direction == "DESC")
         self._cache[jql] = (self.site.version, found)
         return found
 

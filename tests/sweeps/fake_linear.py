@@ -85,6 +85,10 @@ class FakeLinear:
     def _search(self, v: dict[str, Any]) -> dict[str, Any]:
         self.filters.append(v.get("filter") or {})
         found = self._matching(v.get("filter") or {})
+        for sort in reversed(v.get("sort") or []):  # stable: the first sort key decides
+            (name, how), = sort.items()
+            found = sorted(found, key=lambda i: i.created if name == "createdAt" else i.updated,
+                           reverse=how.get("order") == "Descending")
         start, first = int(v.get("after") or 0), int(v["first"])
         page = found[start:start + first]
         more = start + first < len(found)

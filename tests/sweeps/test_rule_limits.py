@@ -81,3 +81,16 @@ def test_a_rules_write_budget_defers_the_rest(make_world: Callable[..., World]) 
     run = world.sweep("stalled")
     assert run is not None and "wait for the next run" in (run.reason or "")
     assert sum("stalled" in i.labels for i in world.site.issues.values()) == 2
+
+
+@pytest.mark.parametrize("tracker", ["jira", "linear"])
+@pytest.mark.parametrize(("order", "first"), [("newest_created", "ENG-3"), ("oldest_created", "ENG-1")])
+def test_a_rules_sweep_order_decides_where_the_write_budget_goes(make_world: Callable[..., World], tracker: str,
+                                                                 order: str, first: str) -> None:
+    world = make_world(tracker, RULES.replace("SWEEP", f"{{ order: {order}, write_budget: 1 }}"), now=START)
+    for n in (1, 2, 3):  # ENG-1 created first; updated the other way round
+        created, updated = START - timedelta(days=40 - n), START - timedelta(days=6 + n)
+        world.site.add(FakeIssue(id=str(10000 + n), key=f"ENG-{n}", team="ENG", status="In Progress",
+                                 category="in_progress", updated=updated, created=created, assignee=ADA))
+    world.sweep("stalled")
+    assert [i.key for i in world.site.issues.values() if "stalled" in i.labels] == [first]

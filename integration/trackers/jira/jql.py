@@ -44,6 +44,8 @@ BASE_FIELDS = (
 )
 
 MAX_LABEL_LENGTH = 255
+ORDER_BY = {"oldest_updated": "updated ASC", "newest_updated": "updated DESC", "oldest_created": "created ASC",
+            "newest_created": "created DESC"}
 
 
 class UnboundedQuery(ValueError):
@@ -132,7 +134,7 @@ def to_jql(query: SearchQuery, field_map: Mapping[str, str] = MappingProxyType({
     if query.always_include_labels and narrowing:
         where = f"(({narrowing}) OR {_in('labels', query.always_include_labels)})"
     clauses = [c for c in (scope, where) if c]
-    return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
+    return " AND ".join(clauses) + f" ORDER BY {ORDER_BY[query.order]}, key ASC"
 
 
 def label_problem(label: str) -> str | None:

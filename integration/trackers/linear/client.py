@@ -16,7 +16,7 @@ from typing import Any
 from integration.trackers.base import NotFound, TrackerError, WriteMarker, iter_search
 from integration.trackers.linear.comments import marker_text, render
 from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
-from integration.trackers.linear.filter import to_filter
+from integration.trackers.linear.filter import to_filter, to_sort
 from integration.trackers.linear.gateway import LinearGateway
 from integration.trackers.linear.item import (
     LinearConfig,
@@ -151,7 +151,8 @@ class LinearClient:
 
     def search(self, query: SearchQuery, page_token: str | None = None, page_size: int = 100) -> SearchPage:
         """One page of candidates; relations are not fetched in bulk (`links` is unknown)."""
-        variables = {"filter": to_filter(query), "first": max_page_size(page_size), "after": page_token}
+        variables = {"filter": to_filter(query), "sort": to_sort(query), "first": max_page_size(page_size),
+                     "after": page_token}
         found = self.gateway.execute("SearchIssues", variables)["issues"]
         items = tuple(normalize_issue(node, self.config) for node in found["nodes"])
         info = found["pageInfo"]

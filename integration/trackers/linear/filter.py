@@ -75,6 +75,12 @@ def _extra(text: str) -> dict[str, Any]:
     return extra
 
 
+def to_sort(query: SearchQuery) -> list[dict[str, Any]]:
+    """The `IssueSortInput` list for the rule's sweep order."""
+    field = "createdAt" if query.order.endswith("created") else "updatedAt"
+    return [{field: {"order": "Descending" if query.order.startswith("newest") else "Ascending"}}]
+
+
 def to_filter(query: SearchQuery) -> dict[str, Any]:
     """The `IssueFilter` for `query`; `{}` when nothing narrows (every issue is a candidate)."""
     parts = _conditions(query)
