@@ -35,8 +35,11 @@ def jira_user(who: str) -> dict[str, Any]:
 
 def jira_issue(key: str, summary: str, status: str, *, now: datetime, idle_days: int, who: str | None = "ada",
                bug: bool = False, priority: str | None = "Medium", estimate: float | None = 3,
-               labels: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A Jira issue as GET /issue/{key} returns it; `idle_days` since anyone last touched it."""
+               labels: tuple[str, ...] = (), blocked_by: str | None = None) -> dict[str, Any]:
+    """A Jira issue as GET /issue/{key} returns it; `idle_days` since anyone last touched it.
+
+    `blocked_by` links it to an issue still in To Do, as Jira's "Blocks" link shows it.
+    """
     number = int(key.split("-")[-1])
     category, category_id = JIRA_CATEGORY[status]
     touched = now - timedelta(days=idle_days)
@@ -69,20 +72,30 @@ def jira_issue(key: str, summary: str, status: str, *, now: datetime, idle_days:
             "statuscategorychangedate": _jira_time(touched),
             "resolutiondate": _jira_time(touched) if category == "done" else None,
             "duedate": None, "resolution": {"name": "Done"} if category == "done" else None,
-            "issuelinks": [], "parent": None, "description": None,
+            "issuelinks": [_blocked_by(blocker) for blocker in (blocked_by,) if blocker],
+            "parent": None, "description": None,
         },
     }
 
 
+def _blocked_by(key: str) -> dict[str, Any]:
+    category, category_id = JIRA_CATEGORY["To Do"]
+    return {"id": f"link-{key}", "type": {"id": "10000", "name": "Blocks", "inward": "is blocked by",
+                                          "outward": "blocks"},
+            "inwardIssue": {"key": key, "fields": {"status": {
+                "name": "To Do", "id": str(category_id),
+                "statusCategory": {"key": category, "id": category_id, "name": "To Do"}}}}}
+
+
 def jira_workspace(now: datetime) -> list[dict[str, Any]]:
-    """OPS and WEB: stalled work, a bug without priority, Ada over the WIP limit, unowned and finished work."""
+    """OPS and WEB: stalled, blocked and unowned work, a bug without priority, Ada over the WIP limit, done work."""
     issue = jira_issue
     return [
         issue("OPS-2", "Rotate the database credentials", "In Progress", now=now, idle_days=15),
         issue("OPS-3", "Alert on disk usage", "In Progress", now=now, idle_days=1),
         issue("OPS-4", "Nightly backup fails on Sundays", "To Do", now=now, idle_days=1, who=None, bug=True,
               priority=None, estimate=None),
-        issue("OPS-5", "Upgrade the load balancer", "In Progress", now=now, idle_days=2),
+        issue("OPS-5", "Upgrade the load balancer", "In Progress", now=now, idle_days=2, blocked_by="OPS-4"),
         issue("OPS-10", "Document the on-call rota", "In Review", now=now, idle_days=6, who="grace"),
         issue("OPS-11", "Move the status page", "Done", now=now, idle_days=6, who="grace"),
         issue("OPS-12", "Retire the old VPN", "Done", now=now, idle_days=12, who="linus"),

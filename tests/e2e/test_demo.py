@@ -46,6 +46,7 @@ def test_real_writes_reached_the_stub_on_both_trackers(demo: dict[str, str]) -> 
     assert "needs-priority" in labels["OPS-4"] and "needs-priority" in labels["APP-2"]
     assert "review-stalled" in labels["OPS-10"] and "review-stalled" in labels["APP-3"]
     assert "needs-assignee" in labels["WEB-5"]
+    assert "blocked-by-open" in labels["OPS-5"]  # in progress, blocked by OPS-4 still in To Do
     assert any("items in progress" in c for c in written["WEB-1"]["comments"])  # Ada over her WIP limit
     assert any("How urgent is it?" in c for c in written["APP-2"]["comments"])
     assert labels["OPS-3"] == set() and written["OPS-3"]["comments"] == []  # healthy work is left alone
