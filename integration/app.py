@@ -6,6 +6,7 @@ that `load_settings` lays over the environment and validates with everything els
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -13,11 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from integration.services import Services, build_services
 from integration.settings import Settings, load_settings
 from webhooks.receiver import ReceiverSpec
 from webhooks.specs import jira_spec, linear_spec
+
+log = logging.getLogger("flowkeeper.app")
 
 
 @dataclass
@@ -29,36 +33,53 @@ class Extension:
     linear_spec: ReceiverSpec
 
 
-class _OrganizationCache:
-    """The connected Linear organization, read from the store at most once a minute."""
+class _StoredValue:
+    """A value the worker keeps in the store's service table, read at most once a minute.
 
-    def __init__(self, settings: Settings, services: Services) -> None:
-        self.settings, self.services = settings, services
-        self.value: str | None = settings.linear_organization_id
-        self.read_at = 0.0
+    The receiver consults it on every delivery, so a database that is away must not turn a
+    delivery into a 500: the last value read is kept until the store answers again.
+    """
 
-    def __call__(self) -> str | None:
-        if self.settings.linear_organization_id:
-            return self.settings.linear_organization_id
-        if time.monotonic() - self.read_at > 60:
-            self.read_at = time.monotonic()
-            self.value = self.services.store.service.get("linear.organization_id")
-        return self.value
-
-
-class _SiteFactsCache:
-    """What the worker learned about a tracker's site (`<tracker>.site_facts`), read at most once a minute."""
-
-    def __init__(self, services: Services, tracker: str) -> None:
-        self.services, self.key = services, f"{tracker}.site_facts"
-        self.value: dict[str, Any] = {}
+    def __init__(self, services: Services, key: str, initial: Any) -> None:
+        self.services, self.key, self.value = services, key, initial
         self.read_at = float("-inf")
 
-    def __call__(self) -> dict[str, Any]:
+    def read(self) -> Any:
         if time.monotonic() - self.read_at > 60:
             self.read_at = time.monotonic()
-            self.value = dict(self.services.store.service.get(self.key) or {})
+            try:
+                self.value = self.convert(self.services.store.service.get(self.key))
+            except SQLAlchemyError as error:
+                log.warning("store.value_unreadable", extra={"key": self.key, "error": type(error).__name__})
         return self.value
+
+    def convert(self, stored: Any) -> Any:
+        return stored
+
+
+class _OrganizationCache(_StoredValue):
+    """The connected Linear organization: the setting when given, else what the worker stored."""
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        super().__init__(services, "linear.organization_id", settings.linear_organization_id)
+        self.settings = settings
+
+    def __call__(self) -> str | None:
+        return self.settings.linear_organization_id or self.read()
+
+
+class _SiteFactsCache(_StoredValue):
+    """What the worker learned about a tracker's site (`<tracker>.site_facts`)."""
+
+    def __init__(self, services: Services, tracker: str) -> None:
+        super().__init__(services, f"{tracker}.site_facts", {})
+
+    def convert(self, stored: Any) -> dict[str, Any]:
+        return dict(stored or {})
+
+    def __call__(self) -> dict[str, Any]:
+        value: dict[str, Any] = self.read()
+        return value
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:

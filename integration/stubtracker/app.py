@@ -30,7 +30,7 @@ def create_stub_app(state: StubState | None = None) -> Flask:
                  "json": request.get_json(silent=True), "at": time.time()}
         with state.lock:
             state.requests.append(entry)
-        fault = state.take_fault()
+        fault = state.take_fault(request.method)
         g.fault = fault.mode if fault else None
         return _fault_response(fault) if fault else None
 
@@ -39,7 +39,8 @@ def create_stub_app(state: StubState | None = None) -> Flask:
         body = request.get_json(force=True) or {}
         with state.lock:
             state.fault = Fault(mode=str(body["mode"]), count=int(body.get("count", 1)),
-                                retry_after=float(body.get("retry_after", 1)), delay=float(body.get("delay", 2)))
+                                retry_after=float(body.get("retry_after", 1)), delay=float(body.get("delay", 2)),
+                                methods=frozenset(str(m).upper() for m in body.get("methods") or ()))
         return jsonify({"ok": True})
 
     @app.post(f"{CONTROL}/reset")

@@ -14,6 +14,7 @@ class Fault:
     count: int  # how many requests it still applies to
     retry_after: float = 1.0
     delay: float = 2.0
+    methods: frozenset[str] = frozenset()  # only requests with these methods (all when empty)
 
 
 @dataclass
@@ -36,9 +37,11 @@ class StubState:
     def next_id(self) -> str:
         return str(next(self.ids))
 
-    def take_fault(self) -> Fault | None:
+    def take_fault(self, method: str = "GET") -> Fault | None:
         with self.lock:
             if self.fault is None or self.fault.count <= 0:
+                return None
+            if self.fault.methods and method not in self.fault.methods:
                 return None
             self.fault.count -= 1
             return self.fault

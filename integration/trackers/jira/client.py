@@ -43,6 +43,7 @@ log = logging.getLogger("flowkeeper.trackers.jira")
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 API = "/rest/api/3"
 PAGE = 100  # comments and changelog pages; Jira's own default and maximum for both
+SITE_FACTS_COOL_DOWN_S = 300.0  # a site that could not tell its fields or priorities is asked again after this
 LABEL_PAGE = 1000  # GET /label: Jira's default page size
 
 
@@ -70,6 +71,7 @@ class JiraClient:
         self._chosen: ChosenField | None = None
         self._fields_read = False
         self._priorities_read = False
+        self._facts_retry_at = float("-inf")
         self.notify_users = notify_users
         self._sleep = sleep
         self._clock = clock
@@ -81,30 +83,39 @@ class JiraClient:
 
     @property
     def config(self) -> JiraConfig:
-        """The configuration, with the story points field found on the site when none is set."""
-        if self._config.story_points_field is None and not self._fields_read:
+        """The configuration, with the story points field and the priority order found on the site.
+
+        These lookups enrich items but are optional: each is one try (no retries, so a tracker
+        storm is not multiplied by them), and a failed one is tried again after a cool-down
+        rather than never, so a site that was briefly away is still read later.
+        """
+        now = self._clock()
+        if self._config.story_points_field is None and not self._fields_read and now >= self._facts_retry_at:
             try:
-                chosen = self.story_points_field()
+                chosen = self.story_points_field(retry=False)
             except TrackerError as error:
-                log.warning("jira.fields_unreadable", extra={"error": str(error)})
-                self._fields_read = True
+                self._facts_failed("jira.fields_unreadable", error, now)
                 return self._config
             if chosen is not None:
                 self._config = replace(self._config, story_points_field=chosen.field_id)
-        if not self._config.priority_ranks and not self._priorities_read:
-            self._priorities_read = True
+        if not self._config.priority_ranks and not self._priorities_read and now >= self._facts_retry_at:
             try:
-                ranks = ranks_from(self._paged(f"{API}/priority/search", "values"))
+                ranks = ranks_from(self._paged(f"{API}/priority/search", "values", retry=False))
             except TrackerError as error:
-                log.warning("jira.priorities_unreadable", extra={"error": str(error)})
+                self._facts_failed("jira.priorities_unreadable", error, now)
             else:
+                self._priorities_read = True
                 self._config = replace(self._config, priority_ranks=ranks)
         return self._config
 
-    def story_points_field(self) -> ChosenField | None:
+    def _facts_failed(self, event: str, error: TrackerError, now: float) -> None:
+        log.warning(event, extra={"error": str(error)})
+        self._facts_retry_at = now + SITE_FACTS_COOL_DOWN_S
+
+    def story_points_field(self, *, retry: bool = True) -> ChosenField | None:
         """Which field holds story points (GET /field once), and why that one."""
         if not self._fields_read:
-            fields = self.http.call("GET", f"{API}/field") or []
+            fields = self.http.call("GET", f"{API}/field", retry=retry) or []
             self._fields_read = True
             self._chosen = choose_story_points(self._config.story_points_field, fields)
         return self._chosen
@@ -160,11 +171,11 @@ class JiraClient:
                     )
         return history
 
-    def _paged(self, path: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+    def _paged(self, path: str, key: str, *, retry: bool = True, **params: Any) -> Iterator[dict[str, Any]]:
         """startAt/maxResults paging until a short page, `isLast` or `total` says it is over."""
         start = 0
         while True:
-            page = self.http.call("GET", path, params={"startAt": start, "maxResults": PAGE, **params}) or {}
+            page = self.http.call("GET", path, params={"startAt": start, "maxResults": PAGE, **params}, retry=retry) or {}
             values = page.get(key) or []
             yield from values
             start += len(values)
