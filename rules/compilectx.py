@@ -82,7 +82,7 @@ PY_MAX_INPUT = 512
 _SINGLE_ESCAPES = set("dDwWsS.\\^$|?*+()[]{}/-nrtfv ")  # each stands for one character
 _CLASS_ESCAPES = set("dDwWsSbB")  # Unicode in Python's `re`, ASCII in RE2
 _ANCHOR_ESCAPES = set("bBAZ")
-_QUANTIFIER = re.compile(r"\{\d*(,\d*)?\}")
+_QUANTIFIER = re.compile(r"\{\d+(,\d*)?\}")  # `{,n}` is a repeat to Python but literal text to RE2: not ours
 
 
 def _python_twin(pattern: str) -> re.Pattern[str] | None:

@@ -107,7 +107,7 @@ def test_no_private_standard_library_api_in_rules() -> None:
     ("^[A-Z][a-z]+ \\S", True), ("(?i)review", True), ("^(Add|Fix) ", True), ("\\.$", True),
     ("^sev[0-9]$", True), ("x{2,3}", True), ("[]a]+", True),
     ("(a+)+$", False), ("a*b*", False), ("(?i)\\w+", False), ("(a|b)+", False), ("x{2", False),
-    ("a+|b", False), ("\\p{L}+", False), ("(?i:a+)", False),
+    ("a+|b", False), ("\\p{L}+", False), ("(?i:a+)", False), ("2{,}", False), ("a{,2}", False),
 ])
 def test_only_patterns_that_cannot_backtrack_badly_run_on_python(pattern: str, python: bool) -> None:
     assert (_python_twin(pattern) is not None) is python
