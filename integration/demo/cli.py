@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from integration.demo.sandbox import start, where_to_look
+    from integration.demo.sandbox import SandboxError, start, where_to_look
 
-    sandbox = start(Path(args.home), host=args.host, stub_port=args.stub_port,
-                    admin_port=None if args.no_serve else args.port)
+    try:
+        sandbox = start(Path(args.home), host=args.host, stub_port=args.stub_port,
+                        admin_port=None if args.no_serve else args.port)
+    except SandboxError as error:
+        print(f"flowkeeper demo: {error}", file=sys.stderr)
+        return 2
     print(where_to_look(sandbox), flush=True)
     try:
         while not args.no_serve:

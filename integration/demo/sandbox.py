@@ -30,6 +30,11 @@ from rules.loader import PACKS
 from webhooks.specs import jira_spec
 
 ADMIN_PASSWORD = "demo"
+MARKER = ".flowkeeper-demo"  # only a folder carrying it is ever wiped
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start as asked; the message says why."""
 
 
 @dataclass
@@ -86,9 +91,12 @@ def seed(stub_url: str, now: datetime) -> None:
 def start(home: Path, *, host: str = "127.0.0.1", stub_port: int = 0, admin_port: int | None = 0,
           say: Callable[[str], None] = print) -> Sandbox:
     """Everything up to "where to look"; the caller keeps it running or stops it."""
-    if home.exists():
+    if home.exists() and any(home.iterdir()):
+        if not (home / MARKER).exists():
+            raise SandboxError(f"{home} is not empty and was not made by `flowkeeper demo`: choose another --home")
         shutil.rmtree(home)  # each run starts from the same seeded workspace
-    home.mkdir(parents=True)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / MARKER).write_text("made by `flowkeeper demo`: wiped and rebuilt on each run\n")
     stub = _serve(create_stub_app(), host, stub_port)
     stub_url = f"http://{host}:{stub.server_port}"
     now = datetime.now(UTC)

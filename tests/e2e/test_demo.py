@@ -71,14 +71,20 @@ def test_the_admin_pages_show_what_was_written(demo: dict[str, str]) -> None:
 
 def test_a_second_run_starts_from_the_same_workspace(tmp_path: Path) -> None:
     """The scratch folder is wiped: the demo never piles onto an earlier run's database."""
-    home = tmp_path / "var"
-    (home).mkdir()
-    (home / "flowkeeper.sqlite").write_text("not a database")
     from integration.demo.sandbox import start
 
+    home = tmp_path / "var"
     said: list[str] = []
-    sandbox = start(home, admin_port=None, say=said.append)
-    try:
-        assert any(line.startswith("sync jira: jira sync: 12 items") for line in said), said
-    finally:
-        sandbox.stop()
+    start(home, admin_port=None, say=said.append).stop()
+    (home / "flowkeeper.sqlite").write_text("not a database")
+    start(home, admin_port=None, say=said.append).stop()
+    assert sum(line.startswith("sync jira: jira sync: 12 items (12 new to the mirror)") for line in said) == 2
+
+
+def test_a_folder_the_demo_did_not_make_is_never_wiped(tmp_path: Path) -> None:
+    from integration.demo.sandbox import SandboxError, start
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SandboxError, match="not empty and was not made by `flowkeeper demo`"):
+        start(tmp_path, admin_port=None, say=lambda _line: None)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
