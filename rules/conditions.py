@@ -78,27 +78,31 @@ def _due(i: Item) -> datetime | None:
     return None if d is None else datetime.combine(d, time(), tzinfo=UTC)
 
 
+def _plain(kind: Kind, *examples: str, suffix: str = "") -> list[FieldSpec]:
+    """Fields read straight from an Item attribute, one per example: `sprint.state: active` reads
+    `i.sprint_state` (dots become underscores, plus `suffix`)."""
+    specs = []
+    for example in examples:
+        name = example.split(":", 1)[0]
+        attr = name.replace(".", "_") + suffix
+        specs.append(FieldSpec(name, kind, f"i.{attr}", attr, example))
+    return specs
+
+
 FIELDS = [
-    FieldSpec("title", Kind.TEXT, "i.title", "title", "title: { matches: '^(Add|Fix|Remove|Update) ' }"),
-    FieldSpec("description", Kind.TEXT, "i.description", "description", "description: { missing: true }"),
-    FieldSpec("key", Kind.TEXT, "i.key", "key", "key: { matches: '^ENG-' }"),
-    FieldSpec("type", Kind.TEXT, "i.type", "type", "type: Bug"),
-    FieldSpec("team", Kind.TEXT, "i.team", "team", "team: [ENG, OPS]"),
-    FieldSpec("project", Kind.TEXT, "i.project", "project", "project: { present: true }"),
-    FieldSpec("parent", Kind.TEXT, "i.parent", "parent", "parent: { missing: true }"),
-    FieldSpec("sprint", Kind.TEXT, "i.sprint", "sprint", "sprint: { present: true }"),
+    *_plain(Kind.TEXT, "title: { matches: '^(Add|Fix|Remove|Update) ' }", "description: { missing: true }",
+            "key: { matches: '^ENG-' }", "type: Bug", "team: [ENG, OPS]", "project: { present: true }",
+            "parent: { missing: true }", "sprint: { present: true }"),
     FieldSpec("status.name", Kind.TEXT, "i.status.name", "status", "status.name: [In Review, Code Review]"),
     FieldSpec("status.category", Kind.CATEGORY, "i.status.category", "status", "status.category: in_progress"),
     FieldSpec("priority", Kind.TEXT, "(None if i.priority is None else i.priority.name)", "priority",
               "priority: { in: [Highest, Urgent] }"),
     FieldSpec("priority.rank", Kind.NUMBER, "(None if i.priority is None else i.priority.rank)", "priority",
               "priority.rank: { lte: 2 }"),
-    FieldSpec("estimate", Kind.NUMBER, "i.estimate", "estimate", "estimate: { missing: true }"),
-    FieldSpec("labels", Kind.SET, "i.labels", "labels", "labels: { none_of: [on-hold, blocked] }"),
-    FieldSpec("assignee", Kind.PERSON, "i.assignee", "assignee", "assignee: { missing: true }"),
-    FieldSpec("reporter", Kind.PERSON, "i.reporter", "reporter", "reporter: { in: [ada@example.com] }"),
-    FieldSpec("created", Kind.TIME, "i.created_at", "created_at", "created: { older_than: 2 weeks }"),
-    FieldSpec("updated", Kind.TIME, "i.updated_at", "updated_at", "updated: { older_than: 30 days }"),
+    *_plain(Kind.NUMBER, "estimate: { missing: true }"),
+    *_plain(Kind.SET, "labels: { none_of: [on-hold, blocked] }"),
+    *_plain(Kind.PERSON, "assignee: { missing: true }", "reporter: { in: [ada@example.com] }"),
+    *_plain(Kind.TIME, "created: { older_than: 2 weeks }", "updated: { older_than: 30 days }", suffix="_at"),
     # activity clocks: the mirror may hand them over in EvalContext.last_activity_by instead
     FieldSpec("last_activity", Kind.TIME, "i.last_activity_at or ctx.last_activity_by.get('any')",
               "last_activity_at", "last_activity: { older_than: 5 business days }"),
