@@ -129,7 +129,10 @@ def cmd_held(args: argparse.Namespace) -> int:
         return 0
     try:
         if args.held_command == "approve":
-            print(held.approve(services, args.id, by=args.by).describe())
+            def progress(n: int, total: int, key: str, result: str) -> None:
+                print(f"  {n}/{total} {key}: {result}", flush=True)
+
+            print(held.approve(services, args.id, by=args.by, progress=progress).describe())
         else:
             print(f"batch {args.id}: {held.discard(services, args.id, by=args.by)} items' writes discarded")
     except ValueError as error:

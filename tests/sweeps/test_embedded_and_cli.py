@@ -96,7 +96,9 @@ def test_sweep_command_dry_run_then_hold_then_approve(cli_env: World, capsys: py
     assert "ENG-1\theld\tadd_labels stalled; comment" in capsys.readouterr().out
 
     assert main(["held", "approve", "1", "--by", "ops@example.com"]) == 0
-    assert "batch 1: 2 items written" in capsys.readouterr().out
+    approved = capsys.readouterr().out
+    assert "  1/2 ENG-1: written\n  2/2 ENG-2: written\n" in approved  # progress as each item is applied
+    assert "batch 1: 2 items written" in approved
     assert world.site.writes == 4
     assert main(["held", "discard", "1"]) == 1  # already decided
     assert "not waiting for a decision" in capsys.readouterr().err
