@@ -51,6 +51,7 @@ class ApplyContext:
     trust_first_claims: bool = False
     # Replies to `/flowkeeper` commands are no rule's episode: they record no rule state.
     record_states: bool = True
+    run_id: str | None = None  # the sweep run deciding, kept in each audit entry (`sweep --dry-run` lists them)
 
     def __post_init__(self) -> None:
         if self.client is None and self.dry.writable:
@@ -106,6 +107,8 @@ def _record_states(plan: Plan, ctx: ApplyContext, steps: dict[str, set[tuple[str
 
 def _entry(item: Item, action: Action, ctx: ApplyContext, outcome: Outcome, reason: str, **detail: object) -> AuditEntry:
     base: dict[str, object] = {"identity": action.identity}
+    if ctx.run_id is not None:
+        base["run"] = ctx.run_id
     if action.labels:
         base["labels"] = list(action.labels)
     if action.comment is not None:

@@ -95,8 +95,44 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{tracker}: {started.message}")
         if started.run_id is not None:
             run_inline(sweeper, started.next)
-            print(describe_run(services.store.sweep_runs.get(started.run_id)))
+            run = services.store.sweep_runs.get(started.run_id)
+            print(describe_run(run))
+            for line in would_do_lines(services, run):
+                print(line)
     return 0
+
+
+def would_do_lines(services, run) -> list[str]:  # type: ignore[no-untyped-def]
+    """What a run recorded as "would do", item by item: key, title, then each write with its
+    label or its comment's text — what a live sweep would write, read before turning it on."""
+    from integration.store.audit import AuditFilter
+
+    since = AuditFilter(rule=run.rule, tracker=run.tracker, outcome="would_do", since=run.started_at)
+    by_item: dict[str, list[str]] = {}
+    for entry in reversed(list(services.store.audit.iter_all(since))):
+        if entry.detail.get("run") == run.id and entry.item_key:
+            by_item.setdefault(entry.item_key, []).append(_write_words(entry.action, entry.detail))
+    if not by_item:
+        return []
+    lines = [f"  {run.rule} would write (dry run) on {len(by_item)} item{'s' if len(by_item) != 1 else ''}:"]
+    for key, writes in by_item.items():
+        item = services.store.mirror.get_by_key(run.tracker, key)
+        lines.append(f"  {key}  {item.title if item is not None and item.title else ''}".rstrip())
+        lines += [f"      {w}" for w in writes]
+    return lines
+
+
+def _write_words(action: str, detail) -> str:  # type: ignore[no-untyped-def]
+    """'add_labels stalled', 'comment: ENG-1 has stalled.', 'transition: to Done'."""
+    if detail.get("labels"):
+        return f"{action} {' '.join(detail['labels'])}"
+    if detail.get("comment"):
+        return f"{action}: {' '.join(str(detail['comment']).split())}"
+    if isinstance(detail.get("transition"), dict):
+        return f"{action}: to {detail['transition'].get('to')}"
+    if detail.get("assignee"):
+        return f"{action}: {detail['assignee']}"
+    return action
 
 
 def describe_run(run) -> str:  # type: ignore[no-untyped-def]

@@ -84,7 +84,7 @@ def _route(ctx: PlanningContext, judge: Judge, plan: Plan) -> str:
         return "quiet"
     live = [a for a in plan.actions if not judge.dry.action(a)]
     if not live:
-        apply(plan, ApplyContext.of(judge, ctx.clock()))
+        apply(plan, ApplyContext.of(judge, ctx.clock(), run_id=ctx.run_id))
         return "dry_items" if plan.actions else "episode_changes"
     queued = Plan(plan.item, plan.actions, plan.transitions)
     ctx.store.sweep_writes.stage(

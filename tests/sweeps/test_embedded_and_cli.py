@@ -37,7 +37,8 @@ def add_stalled(world: World, count: int) -> None:
     for n in range(1, count + 1):
         when = world.clock.now - timedelta(days=30)
         world.site.add(FakeIssue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
-                                 category="in_progress", updated=when, created=when, assignee=ADA))
+                                 category="in_progress", updated=when, created=when, assignee=ADA,
+                                 title=f"Fix thing {n}"))
 
 
 def test_embedded_scheduler_runs_due_sweeps_in_process(make_world: Callable[..., World]) -> None:
@@ -86,6 +87,9 @@ def test_sweep_command_dry_run_then_hold_then_approve(cli_env: World, capsys: py
     out = capsys.readouterr().out
     assert "would change (dry run) 2" in out and "would be held for approval" in out
     assert world.site.writes == 0
+    listing = out[out.index("stalled would write (dry run) on 2 items:"):]  # each item and each write it would make
+    assert "  ENG-1  Fix thing 1\n      add_labels stalled\n      comment: ENG-1 has stalled.\n" in listing
+    assert "  ENG-2  Fix thing 2\n      add_labels stalled\n      comment: ENG-2 has stalled.\n" in listing
 
     assert main(["sweep", "stalled"]) == 0
     assert "held for approval" in capsys.readouterr().out and world.site.writes == 0
