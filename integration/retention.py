@@ -1,7 +1,8 @@
-"""Retention: forget audit entries, deliveries and failed jobs past their time.
+"""Retention: forget audit entries, deliveries, failed jobs and day-scoped claims past their time.
 
 The audit log and the deliveries table grow with every webhook; RQ keeps a failed job
-for 30 days. `run_retention` purges what is older than the configured days (never a
+for 30 days; the one-refusal-a-day claims of `/flowkeeper` commands matter for their day
+only (REFUSAL_CLAIM_DAYS). `run_retention` purges what is older than the configured days (never a
 pending delivery, never a job that has not failed) and says how much went. It runs as
 `flowkeeper retention run` (a daily cron entry, or Heroku Scheduler) and as the RQ job
 `integration.retention.retention_job` for RQ's cron.
@@ -21,6 +22,7 @@ from rq import Queue
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
+from integration.commands.handler import REFUSAL_CLAIM_PREFIX
 from integration.queue import QUEUE_NAME
 from integration.settings_retention import RetentionSettings
 from integration.store.store import Store
@@ -28,6 +30,7 @@ from integration.store.store import Store
 log = logging.getLogger("flowkeeper.retention")
 
 BATCH = 500
+REFUSAL_CLAIM_DAYS = 2  # a refusal claim names its UTC day; two days cover every timezone's "today"
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,12 @@ class RetentionReport:
     audit_entries: int
     deliveries: int
     failed_jobs: int
+    refusal_claims: int
 
     def summary(self) -> str:
         return (
             f"purged {self.audit_entries} audit entries, {self.deliveries} deliveries, "
-            f"{self.failed_jobs} failed jobs"
+            f"{self.failed_jobs} failed jobs, {self.refusal_claims} day-scoped refusal claims"
         )
 
 
@@ -54,6 +58,7 @@ def run_retention(
         failed_jobs=purge_failed_jobs(connection, now - timedelta(days=policy.failed_job_days))
         if connection is not None
         else 0,
+        refusal_claims=store.claims.purge_before(REFUSAL_CLAIM_PREFIX, now - timedelta(days=REFUSAL_CLAIM_DAYS)),
     )
     store.service.put("retention.last_run", {"at": now.isoformat(), **asdict(report)}, now)
     log.info("retention.done", extra=asdict(report))

@@ -38,6 +38,7 @@ from rules.model import (
 
 log = logging.getLogger("flowkeeper.commands")
 COMMAND_RULE = "flowkeeper-command"  # the `rule` of reply actions and audit entries
+REFUSAL_CLAIM_PREFIX = f"{COMMAND_RULE}/refused/"  # day-scoped claims; retention purges them after their day
 _COMMENT_EVENTS = (EventKind.COMMENT_CREATED, EventKind.COMMENT_UPDATED)
 
 
@@ -111,7 +112,7 @@ class CommandHandler:
 
     def _first_refusal_today(self, author: Person, item: Item, now: datetime) -> bool:
         """Refusals are answered once a day per person and item: a comment loop cannot make Flowkeeper spam."""
-        identity = f"{COMMAND_RULE}/refused/{author.id}/{now:%Y-%m-%d}"[:255]
+        identity = f"{REFUSAL_CLAIM_PREFIX}{author.id}/{now:%Y-%m-%d}"[:255]
         if self.claims.claim(item.tracker.value, item.id, identity, now) is not ClaimResult.CLAIMED:
             return False
         self.claims.finish(item.tracker.value, item.id, identity, ok=True, now=now)

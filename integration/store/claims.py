@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.store.tables import write_claims
@@ -80,3 +80,12 @@ class Claims:
         )
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
+
+    def purge_before(self, identity_prefix: str, cutoff: datetime) -> int:
+        """Forget claims of one kind taken before `cutoff`: only for claims that matter for a bounded time."""
+        query = delete(write_claims).where(
+            write_claims.c.identity.startswith(identity_prefix, autoescape=True),
+            write_claims.c.claimed_at < cutoff,
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(query).rowcount

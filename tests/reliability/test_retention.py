@@ -112,4 +112,20 @@ def test_cli_command_purges_and_says_how_much(
     from integration.cli import main
 
     assert main(["retention", "run"]) == 0
-    assert capsys.readouterr().out.strip() == "purged 1 audit entries, 0 deliveries, 1 failed jobs"
+    assert capsys.readouterr().out.strip() == "purged 1 audit entries, 0 deliveries, 1 failed jobs, 0 day-scoped refusal claims"
+
+
+def test_day_scoped_refusal_claims_go_after_two_days_and_write_claims_stay(store: Store) -> None:
+    """The one-refusal-a-day claims are only needed for their day; the write claims are forever."""
+    from integration.commands.handler import REFUSAL_CLAIM_PREFIX
+
+    old_day, today = NOW - timedelta(days=3), NOW - timedelta(hours=1)
+    store.claims.claim("jira", "10001", f"{REFUSAL_CLAIM_PREFIX}u1/{old_day:%Y-%m-%d}", old_day)
+    store.claims.claim("jira", "10001", f"{REFUSAL_CLAIM_PREFIX}u1/{today:%Y-%m-%d}", today)
+    store.claims.claim("jira", "10001", "stale-in-progress/1/0/comment", old_day)
+    report = run_retention(store, None, POLICY, NOW)
+    assert report.refusal_claims == 1
+    assert "1 day-scoped refusal claims" in report.summary()
+    assert not store.claims.claimed_before("jira", "10001", f"{REFUSAL_CLAIM_PREFIX}u1/{old_day:%Y-%m-%d}")
+    assert store.claims.claimed_before("jira", "10001", f"{REFUSAL_CLAIM_PREFIX}u1/{today:%Y-%m-%d}")
+    assert store.claims.claimed_before("jira", "10001", "stale-in-progress/1/0/comment")
