@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         check.add_argument("--project", action="append", default=[], help="project/team key to check (repeatable)")
         check.set_defaults(func=cmd_check, tracker=tracker)
 
+    from integration.clock.cli import register as register_clock
     from integration.demo.cli import register as register_demo
     from integration.reports.cli import register as register_reports
     from integration.retention import register as register_retention
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     from rules.cli import register as register_rules
 
     register_rules(sub, online=_rules_online, mirror=_rules_mirror, rules_dir=_rules_dir)
+    register_clock(sub)
     register_sweeps(sub)
     register_reports(sub)
     register_retention(sub)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks, own_labels
-from integration.reports.flow import first_starts, team_cycle_days
+from integration.store.completions import first_starts, team_cycle_days
 from integration.store.snoozes import ItemPause
 from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, select
 
 from integration.reports.flow import DurationStats
-from integration.reports.scope import STATUS_FIELDS, Scope, days, item_filter
+from integration.reports.scope import Scope, days, item_filter
+from integration.store.completions import STATUS_FIELDS
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 

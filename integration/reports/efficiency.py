@@ -21,8 +21,8 @@ from sqlalchemy import Connection, and_, select
 
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
-from integration.reports.flow import Completion
-from integration.reports.scope import STATUS_FIELDS, days
+from integration.reports.scope import days
+from integration.store.completions import STATUS_FIELDS, Completion
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 

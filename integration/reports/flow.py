@@ -1,9 +1,8 @@
 """Cycle time, lead time, throughput: items completed in the period, from their status history.
 
-An item counts as completed when its current status category is done, at its last
-entry into done; it started at its first entry into in_progress. See the README, "Reports".
-One SQL statement reduces the history to one row per completed item (its start, done
-and creation times); the percentiles and buckets over those rows are pure functions.
+What completes, and when, is the store's (`integration/store/completions.py`, shared with
+the judge's `age_percentile`); see the README, "Reports". The percentiles and buckets
+over those completions are pure functions.
 """
 
 from __future__ import annotations
@@ -11,12 +10,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import Connection, Select, and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, and_, func, select
 
-from integration.reports.scope import STATUS_FIELDS, Scope, days, item_filter, week_index_of, week_start
+from integration.reports.scope import Scope, days, item_filter, week_index_of, week_start
+from integration.store.completions import STATUS_FIELDS, Completion, completed_between
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
@@ -38,16 +37,6 @@ class DurationStats:
 
 
 EMPTY_STATS = DurationStats(0, None, None, None, None)
-
-
-@dataclass(frozen=True)
-class Completion:
-    tracker: str
-    key: str
-    team: str | None
-    done_at: datetime
-    cycle_s: float | None  # None: never in progress
-    lead_s: float
 
 
 @dataclass(frozen=True)
@@ -89,44 +78,9 @@ def histogram(seconds: Iterable[float | None]) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(counts.items()))
 
 
-def completions_query(scope: Scope) -> Select:  # type: ignore[type-arg]
-    """Per candidate item (a done entry in the period): first start, last done, first history row.
-
-    Correlated subqueries make every lookup an index range scan on (tracker, item_id, at),
-    which both planners choose reliably; a join would tempt PostgreSQL into a full scan.
-    """
-    candidates = (
-        select(h.c.tracker, h.c.item_id)
-        .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done",
-               h.c.at >= scope.since, h.c.at < scope.until)
-        .distinct()
-        .subquery("done_candidates")
-    )
-    row = aliased(h)
-    mine = and_(row.c.tracker == candidates.c.tracker, row.c.item_id == candidates.c.item_id,
-                row.c.field.in_(STATUS_FIELDS))
-    started = select(func.min(row.c.at)).where(mine, row.c.new_category == "in_progress").scalar_subquery()
-    done = select(func.max(row.c.at)).where(mine, row.c.new_category == "done").scalar_subquery()
-    first = select(func.min(row.c.at)).where(mine).scalar_subquery()
-    return (
-        select(i.c.tracker, i.c.key, i.c.team, done.label("done_at"), started.label("started_at"),
-               func.coalesce(i.c.created_at, first).label("created_at"))
-        .select_from(candidates.join(i, and_(i.c.tracker == candidates.c.tracker,
-                                             i.c.item_id == candidates.c.item_id)))
-        .where(item_filter(i, scope), i.c.status_category == "done")
-    )
-
-
 def completed_items(conn: Connection, scope: Scope) -> list[Completion]:
-    """Items completed in [since, until), with their cycle and lead times in seconds."""
-    out = []
-    for row in conn.execute(completions_query(scope)):
-        if row.done_at is None or not scope.since <= row.done_at < scope.until:
-            continue  # done again after the period: it completes then, not now
-        cycle = (row.done_at - row.started_at).total_seconds() if row.started_at else None
-        out.append(Completion(row.tracker, row.key, row.team, row.done_at, cycle,
-                              (row.done_at - row.created_at).total_seconds()))
-    return out
+    """Items of the scope completed in [since, until), with their cycle and lead times in seconds."""
+    return completed_between(conn, scope.since, scope.until, item_filter(i, scope))
 
 
 def weekly(done: Sequence[Completion], scope: Scope) -> tuple[WeekFigure, ...]:
@@ -167,29 +121,3 @@ def flow_figures(conn: Connection, scope: Scope) -> FlowFigures:
         no_start=len(done) - cycle.count,
         items=tuple(done),
     )
-
-
-# ---- what the age_percentile rule condition reads (through the judge) ------------------
-
-FLOW_HISTORY = timedelta(days=90)  # "the team's history" a rule compares ages with
-
-
-def team_cycle_days(conn: Connection, tracker: str, now: datetime,
-                    window: timedelta = FLOW_HISTORY) -> dict[str, tuple[float, ...]]:
-    """Each team's cycle times (days, sorted, unrounded) of items completed in the window before `now`."""
-    found: dict[str, list[float]] = defaultdict(list)
-    for c in completed_items(conn, Scope(now - window, now, (tracker,))):
-        if c.cycle_s is not None:
-            found[c.team or ""].append(c.cycle_s / 86400)
-    return {team: tuple(sorted(values)) for team, values in found.items()}
-
-
-def first_starts(conn: Connection, tracker: str, item_ids: Sequence[str]) -> dict[str, datetime]:
-    """item id → its first entry into an in-progress status (where its age counts from)."""
-    if not item_ids:
-        return {}
-    query = (select(h.c.item_id, func.min(h.c.at))
-             .where(h.c.tracker == tracker, h.c.item_id.in_(list(item_ids)), h.c.field.in_(STATUS_FIELDS),
-                    h.c.new_category == "in_progress")
-             .group_by(h.c.item_id))
-    return {item_id: at for item_id, at in conn.execute(query) if at is not None}

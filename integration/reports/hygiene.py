@@ -30,7 +30,6 @@ from sqlalchemy import (
 from integration.reports.flow import duration_stats
 from integration.reports.scope import (
     NO_CATALOG,
-    STATUS_FIELDS,
     RuleCatalog,
     Scope,
     item_filter,
@@ -38,6 +37,7 @@ from integration.reports.scope import (
     week_start,
 )
 from integration.reports.sqlfuncs import epoch, strpos
+from integration.store.completions import STATUS_FIELDS
 from integration.store.tables import audit_log as a
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i

@@ -19,7 +19,6 @@ from rules.durations import DurationError, parse_duration
 
 WEEK_SECONDS = 7 * 86400
 MONDAY_OFFSET = 3 * 86400  # 1970-01-01 was a Thursday: weeks start on the Monday before
-STATUS_FIELDS = ("status", "created")  # history rows that set an item's status
 
 _PERIOD = re.compile(r"^\s*(\d+)\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}

@@ -28,8 +28,9 @@ from sqlalchemy import (
     union_all,
 )
 
-from integration.reports.scope import STATUS_FIELDS, Scope, item_filter, midnight
+from integration.reports.scope import Scope, item_filter, midnight
 from integration.reports.sqlfuncs import epoch, floor_int, greatest, least
+from integration.store.completions import STATUS_FIELDS
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 

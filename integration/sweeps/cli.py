@@ -1,4 +1,4 @@
-"""`flowkeeper cron | sync | sweep RULE | held list|show|approve|discard`.
+"""`flowkeeper sync | sweep RULE | held list|show|approve|discard`.
 
 `register(subparsers)` adds the commands to the `flowkeeper` parser; `python -m
 integration.sweeps.cli …` runs them on their own.
@@ -24,15 +24,6 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
     services = build_services(settings)
     bind_figures(services.redis)  # a sweep run here is counted where /metrics reads
     return services
-
-
-def cmd_cron(args: argparse.Namespace) -> int:
-    from integration.clock.cron import run_cron
-    from integration.logs import configure
-
-    settings = settings_or_exit()
-    configure(settings.log_format, settings.secrets())
-    return run_cron(settings)
 
 
 class ProgressLine:
@@ -178,10 +169,7 @@ def cmd_held(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add `cron`, `sync`, `sweep` and `held` to the `flowkeeper` parser."""
-    cron = subparsers.add_parser("cron", help="the clock: schedule every rule's sweeps and the reconcile (REDIS_URL)")
-    cron.set_defaults(func=cmd_cron)
-
+    """Add `sync`, `sweep` and `held` to the `flowkeeper` parser."""
     sync = subparsers.add_parser("sync", help="backfill the mirror: open items of the scope and their status history")
     sync.add_argument("--tracker", choices=TRACKERS, action="append", help="default: every configured tracker")
     sync.add_argument("--no-history", action="store_true", help="items only, no status history (one read less each)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integration.reports.flow import first_starts, team_cycle_days
+from integration.store.completions import first_starts, team_cycle_days
 from integration.store.store import Store
 from tests.reports.builder import Builder, day
 
