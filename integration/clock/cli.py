@@ -1,13 +1,11 @@
 """`flowkeeper cron`: the clock process (RQ's cron scheduler; needs REDIS_URL).
 
-`register(subparsers)` adds the command to the `flowkeeper` parser; `python -m
-integration.clock.cli cron` runs it on its own.
+`register(subparsers)` adds the command to the `flowkeeper` parser.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 from integration.settings import settings_or_exit
 
@@ -26,13 +24,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     cron = subparsers.add_parser("cron", help="the clock: schedule every rule's sweeps and the reconcile (REDIS_URL)")
     cron.set_defaults(func=cmd_cron)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="flowkeeper", description=__doc__)
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -54,7 +54,7 @@ def test_two_clocks_enqueue_the_same_tick_and_the_sweep_runs_once(make_world: Ca
                                  category="in_progress", updated=when, created=when, assignee=ADA))
     connection = redis_lib.Redis.from_url(redis_url)
     queue = Queue(QUEUE_NAME, connection=connection)
-    argv = [sys.executable, "-m", "integration.clock.cli", "cron"]
+    argv = [sys.executable, "-m", "integration.cli", "cron"]
     env = cron_env(world, db_url, redis_url)
     def sweep_starts() -> list[str]:  # the clock also enqueues its housekeeping (digests, retention)
         return [i for i in queue.get_job_ids()
