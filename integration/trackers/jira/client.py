@@ -43,6 +43,7 @@ log = logging.getLogger("flowkeeper.trackers.jira")
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
 API = "/rest/api/3"
 PAGE = 100  # comments and changelog pages; Jira's own default and maximum for both
+SITE_FACTS_TTL_S = 3600.0  # a field or priority added on the site is seen within the hour, without a restart
 SITE_FACTS_COOL_DOWN_S = 300.0  # a site that could not tell its fields or priorities is asked again after this
 LABEL_PAGE = 1000  # GET /label: Jira's default page size
 
@@ -68,6 +69,8 @@ class JiraClient:
     ) -> None:
         self.http = JiraHttp(base_url, user, api_token, timeout=timeout, retry=retry, sleep=sleep)
         self._config = config
+        self._configured = config  # what the settings said, before the site's facts filled it in
+        self._facts_read_at = float("-inf")
         self._chosen: ChosenField | None = None
         self._fields_read = False
         self._priorities_read = False
@@ -90,6 +93,8 @@ class JiraClient:
         rather than never, so a site that was briefly away is still read later.
         """
         now = self._clock()
+        if (self._fields_read or self._priorities_read) and now - self._facts_read_at >= SITE_FACTS_TTL_S:
+            self._forget_site_facts()
         if self._config.story_points_field is None and not self._fields_read and now >= self._facts_retry_at:
             try:
                 chosen = self.story_points_field(retry=False)
@@ -104,9 +109,14 @@ class JiraClient:
             except TrackerError as error:
                 self._facts_failed("jira.priorities_unreadable", error, now)
             else:
-                self._priorities_read = True
+                self._priorities_read, self._facts_read_at = True, now
                 self._config = replace(self._config, priority_ranks=ranks)
         return self._config
+
+    def _forget_site_facts(self) -> None:
+        """Back to the configured facts, so the next use reads the site again."""
+        self._config, self._chosen = self._configured, None
+        self._fields_read = self._priorities_read = False
 
     def _facts_failed(self, event: str, error: TrackerError, now: float) -> None:
         log.warning(event, extra={"error": str(error)})
@@ -116,7 +126,7 @@ class JiraClient:
         """Which field holds story points (GET /field once), and why that one."""
         if not self._fields_read:
             fields = self.http.call("GET", f"{API}/field", retry=retry) or []
-            self._fields_read = True
+            self._fields_read, self._facts_read_at = True, self._clock()
             self._chosen = choose_story_points(self._config.story_points_field, fields)
         return self._chosen
 
