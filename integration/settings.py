@@ -2,7 +2,8 @@
 
 The only place that reads the process environment. Connections and trackers are fields
 here; each feature's knobs are a section parsed beside it (`settings_sweeps`,
-`settings_digests`, `settings_retention`, `settings_metrics`, `settings_serve`, `settings_admin`) and loaded
+`settings_digests`, `settings_retention`, `settings_metrics`, `settings_serve`, `settings_admin`,
+`settings_webhooks`, `settings_reports`) and loaded
 together by `load_settings`, so a bad value anywhere stops start-up with a message naming
 the variable. Secrets are kept in `Secret` wrappers whose repr never shows the value, so
 a settings object can be logged.
@@ -15,8 +16,6 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -24,10 +23,12 @@ from urllib.parse import urlsplit
 from integration.settings_admin import AdminSettings, load_admin_settings
 from integration.settings_digests import DigestSettings, load_digest_settings
 from integration.settings_metrics import MetricsSettings, load_metrics_settings
+from integration.settings_reports import ReportSettings, load_report_settings
 from integration.settings_retention import RetentionSettings, load_retention_settings
 from integration.settings_serve import ServeSettings, load_serve_settings
 from integration.settings_sweeps import SweepSettings, load_sweep_settings
 from integration.settings_values import Secret, SettingsError, env_int, flag
+from integration.settings_webhooks import WebhookSettings, load_webhook_settings
 
 __all__ = ["Secret", "Settings", "SettingsError", "child_environment", "env_int", "load_settings",
            "normalize_database_url", "or_exit", "read_rules_dir",
@@ -63,11 +64,9 @@ class Settings:
     max_body_bytes: int = 1_048_576
     log_format: str = "text"
     base_url: str | None = None  # public URL, for the webhook addresses shown on Setup
-    webhook_max_age: timedelta = timedelta(hours=4)  # a signed body older than this is a replay
-    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()  # whose X-Forwarded-For is believed
-    # flow efficiency: team key (or "*") → status names counted as waiting
-    waiting_statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     sweeps: SweepSettings = field(default_factory=SweepSettings)
     digests: DigestSettings = field(default_factory=DigestSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
@@ -167,28 +166,6 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return raw
 
 
-def env_hours(env: Mapping[str, str], name: str, default: timedelta, minimum_hours: int = 1) -> timedelta:
-    """A duration in whole hours (`6` or `6h`); the error names the variable."""
-    raw = env.get(name, "").strip().lower().removesuffix("h").strip()
-    if raw == "":
-        return default
-    if not raw.isdigit() or int(raw) < minimum_hours:
-        raise SettingsError(f"{name} must be a whole number of hours, at least {minimum_hours} "
-                            f"(got {env.get(name)!r})")
-    return timedelta(hours=int(raw))
-
-
-def _networks(env: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Network, ...]:
-    """Comma-separated addresses or CIDR ranges (`10.0.0.0/8,127.0.0.1`)."""
-    found = []
-    for part in filter(None, (p.strip() for p in env.get(name, "").split(","))):
-        try:
-            found.append(ip_network(part, strict=False))
-        except ValueError:
-            raise SettingsError(f"{name} must list IP addresses or ranges like 10.0.0.0/8 (got {part!r})") from None
-    return tuple(found)
-
-
 def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[str, object] | None = None) -> Settings:
     """Read and validate every variable of every section; raise SettingsError naming the first bad one.
 
@@ -220,10 +197,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[st
         max_body_bytes=env_int(env, "FLOWKEEPER_MAX_BODY_BYTES", 1_048_576, minimum=1024),
         log_format=_choice(env, "FLOWKEEPER_LOG_FORMAT", ("text", "json"), "text"),
         base_url=_http_url(env, "FLOWKEEPER_BASE_URL"),
-        webhook_max_age=env_hours(env, "FLOWKEEPER_WEBHOOK_MAX_AGE", timedelta(hours=4)),
-        trusted_proxies=_networks(env, "FLOWKEEPER_TRUSTED_PROXIES"),
-        waiting_statuses=waiting_statuses(env),
         admin=load_admin_settings(env),
+        webhooks=load_webhook_settings(env),
+        reports=load_report_settings(env),
         sweeps=load_sweep_settings(env),
         digests=load_digest_settings(env),
         retention=load_retention_settings(env),
@@ -232,16 +208,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[st
     )
 
 
-def waiting_statuses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
-    """`ENG=In Review,Blocked;*=Blocked` → {"ENG": ("In Review", "Blocked"), "*": ("Blocked",)}."""
-    name, out = "FLOWKEEPER_WAITING_STATUSES", {}
-    for part in filter(None, (p.strip() for p in env.get(name, "").split(";"))):
-        team, sep, names = part.partition("=")
-        statuses = tuple(filter(None, (n.strip() for n in names.split(","))))
-        if not sep or not team.strip() or not statuses:
-            raise SettingsError(f"{name} takes TEAM=Status,Status;… with * for every team (got {part!r})")
-        out[team.strip()] = statuses
-    return out
 def or_exit(load: Callable[[], T]) -> T:
     """For a command's start: a bad value ends the command naming the variable, with exit status 2."""
     try:

@@ -8,6 +8,7 @@ object, and the settings object can import every section without a cycle.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 
 class SettingsError(ValueError):
@@ -68,3 +69,14 @@ def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum} (got {value})")
     return value
+
+
+def env_hours(env: Mapping[str, str], name: str, default: timedelta, minimum_hours: int = 1) -> timedelta:
+    """A duration in whole hours (`6` or `6h`); the error names the variable."""
+    raw = text_of(env, name).lower().removesuffix("h").strip()
+    if raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < minimum_hours:
+        raise SettingsError(f"{name} must be a whole number of hours, at least {minimum_hours} "
+                            f"(got {env.get(name)!r})")
+    return timedelta(hours=int(raw))

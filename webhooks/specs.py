@@ -138,7 +138,7 @@ def jira_spec(settings: Settings, site_facts: SiteFacts = dict) -> ReceiverSpec:
         verify=verify_hub_signature,
         delivery_header="X-Atlassian-Webhook-Identifier",
         normalize=jira_normalizer(settings, site_facts),
-        fresh=jira_freshness(settings.webhook_max_age),
+        fresh=jira_freshness(settings.webhooks.max_age),
         max_body_bytes=settings.max_body_bytes,
     )
 

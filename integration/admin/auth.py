@@ -106,7 +106,7 @@ def login_required(view: F) -> F:
 def client_key() -> str:
     """Who is asking: the peer, or the address a proxy in FLOWKEEPER_TRUSTED_PROXIES forwarded."""
     return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
-                          services().settings.trusted_proxies)
+                          services().settings.admin.trusted_proxies)
 
 
 def _limiter() -> LoginLimiter:

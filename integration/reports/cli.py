@@ -78,7 +78,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         scope = make_scope(args.since, datetime.now(UTC), until=args.until, trackers=args.tracker,
                            teams=args.team)
         ask = make_ask(args.forecast_items, args.forecast_date, args.seed, args.cfd_by,
-                       {ALL_TEAMS: tuple(args.waiting)} if args.waiting else settings.waiting_statuses,
+                       {ALL_TEAMS: tuple(args.waiting)} if args.waiting else settings.reports.waiting_statuses,
                        earliest=scope.until)
     except ScopeError as error:
         print(f"flowkeeper report: {error}", file=sys.stderr)

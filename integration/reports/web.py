@@ -73,7 +73,7 @@ def _filters() -> Filters:
 
 def _ask(f: Filters, scope: Scope) -> Ask:
     """The forecast questions and drawing choices of the page; a bad date falls back with a message."""
-    waiting = services().settings.waiting_statuses
+    waiting = services().settings.reports.waiting_statuses
     items = int(f.items) if f.items else None
     try:
         return make_ask(items, f.by or None, SEED, f.cfd or "category", waiting, earliest=scope.until)

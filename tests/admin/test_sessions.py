@@ -113,7 +113,7 @@ def test_client_address_believes_only_configured_proxies(peer: str, forwarded: s
 
 
 def test_trusted_proxies_setting_is_validated() -> None:
-    assert load_settings({"FLOWKEEPER_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}).trusted_proxies == (
+    assert load_settings({"FLOWKEEPER_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1"}).admin.trusted_proxies == (
         ip_network("10.0.0.0/8"), ip_network("127.0.0.1/32"))
     with pytest.raises(SettingsError, match="FLOWKEEPER_TRUSTED_PROXIES"):
         load_settings({"FLOWKEEPER_TRUSTED_PROXIES": "the load balancer"})

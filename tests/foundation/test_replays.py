@@ -74,7 +74,7 @@ def test_the_bound_is_configurable(app_env: dict[str, str]) -> None:
     assert strict.post("/webhooks/jira", data=body, headers=headers).status_code == 401
     with pytest.raises(SettingsError, match="FLOWKEEPER_WEBHOOK_MAX_AGE"):
         load_settings({"FLOWKEEPER_WEBHOOK_MAX_AGE": "soon"})
-    assert load_settings({"FLOWKEEPER_WEBHOOK_MAX_AGE": "12h"}).webhook_max_age.total_seconds() == 12 * 3600
+    assert load_settings({"FLOWKEEPER_WEBHOOK_MAX_AGE": "12h"}).webhooks.max_age.total_seconds() == 12 * 3600
 
 
 def test_a_jira_timestamp_that_is_not_a_number_is_malformed(client: FlaskClient) -> None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import json
+import re
+from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
 
 from integration.cli import main
 from integration.settings import Secret, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+VARIABLE = re.compile(r"[A-Z][A-Z0-9_]{2,}")
 
 
 def test_defaults_are_the_embedded_dry_run() -> None:
@@ -50,6 +58,10 @@ def test_heroku_postgres_url_is_accepted() -> None:
         ({"FLOWKEEPER_DIGEST_ALLOW": "relative/folder"}, "FLOWKEEPER_DIGEST_ALLOW"),
         ({"FLOWKEEPER_FAILED_JOB_RETENTION_DAYS": "0"}, "FLOWKEEPER_FAILED_JOB_RETENTION_DAYS"),
         ({"FLOWKEEPER_AUDIT_RETENTION_DAYS": "a year"}, "FLOWKEEPER_AUDIT_RETENTION_DAYS"),
+        ({"FLOWKEEPER_WEBHOOK_MAX_AGE": "soon"}, "FLOWKEEPER_WEBHOOK_MAX_AGE"),
+        ({"FLOWKEEPER_WEBHOOK_MAX_AGE": "0"}, "FLOWKEEPER_WEBHOOK_MAX_AGE"),
+        ({"FLOWKEEPER_TRUSTED_PROXIES": "the load balancer"}, "FLOWKEEPER_TRUSTED_PROXIES"),
+        ({"FLOWKEEPER_WAITING_STATUSES": "In Review"}, "FLOWKEEPER_WAITING_STATUSES"),
     ],
 )
 def test_bad_value_names_the_variable(env: dict[str, str], variable: str) -> None:
@@ -78,6 +90,8 @@ def test_each_feature_has_its_section_with_the_documented_defaults() -> None:
     assert (s.retention.audit_days, s.retention.delivery_days, s.retention.failed_job_days) == (180, 14, 30)
     assert s.digests.file is None and s.digests.allow.url_prefixes == ()
     assert not s.metrics.token and s.metrics.multiproc_dir is None
+    assert s.webhooks.max_age == timedelta(hours=4) and s.admin.trusted_proxies == ()
+    assert s.reports.waiting_statuses == {}
 
 
 def test_sections_read_their_variables(tmp_path: Path) -> None:
@@ -90,6 +104,35 @@ def test_sections_read_their_variables(tmp_path: Path) -> None:
     assert s.digests.file == digests and s.digests.allow.allows_url("https://hooks.example.com/fk/team")
     assert s.metrics.token.reveal() == "scrape-me-please" and s.metrics.multiproc_dir == tmp_path
     assert "scrape-me-please" in s.secrets() and "scrape-me-please" not in repr(s)
+    s = load_settings({"FLOWKEEPER_WEBHOOK_MAX_AGE": "6h", "FLOWKEEPER_TRUSTED_PROXIES": "10.0.0.0/8",
+                       "FLOWKEEPER_WAITING_STATUSES": "ENG=In Review"})
+    assert s.webhooks.max_age == timedelta(hours=6) and s.admin.trusted_proxies == (ip_network("10.0.0.0/8"),)
+    assert s.reports.waiting_statuses == {"ENG": ("In Review",)}
+
+
+def variables_read() -> set[str]:
+    """Every variable name the settings modules mention (the only code that reads the environment)."""
+    found: set[str] = set()
+    for path in sorted((ROOT / "integration").glob("settings*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and VARIABLE.fullmatch(node.value):
+                found.add(node.value)
+    return found
+
+
+def test_every_variable_is_in_the_readme_and_app_json_names_only_real_ones() -> None:
+    read = variables_read()
+    assert {"FLOWKEEPER_WEBHOOK_MAX_AGE", "FLOWKEEPER_TRUSTED_PROXIES", "PORT"} <= read  # the scan sees them
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert sorted(name for name in read if f"`{name}`" not in readme) == []
+    manifest = json.loads((ROOT / "app.json").read_text(encoding="utf-8"))["env"]
+    assert sorted(set(manifest) - read) == []
+
+
+def test_the_values_app_json_sets_are_valid() -> None:
+    manifest = json.loads((ROOT / "app.json").read_text(encoding="utf-8"))["env"]
+    settings = load_settings({name: spec["value"] for name, spec in manifest.items() if "value" in spec})
+    assert settings.admin.trusted_proxies == (ip_network("10.0.0.0/8"),)
 
 
 def test_a_bad_value_stops_the_command_naming_the_variable(monkeypatch: pytest.MonkeyPatch,

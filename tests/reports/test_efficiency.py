@@ -10,7 +10,8 @@ from integration.reports.context import Ask
 from integration.reports.efficiency import Waiting
 from integration.reports.report import build_report
 from integration.reports.scope import Scope
-from integration.settings import SettingsError, waiting_statuses
+from integration.settings import SettingsError
+from integration.settings_reports import waiting_statuses
 from integration.store.store import Store
 from tests.reports.builder import Builder, day
 
