@@ -23,7 +23,7 @@ from integration.services import Services, build_services
 from integration.settings import Settings
 from integration.settings_sweeps import SweepSettings
 from integration.sweeps.jobs import reconcile, start_sweep
-from integration.sweeps.schedule import Schedule, sweep_targets
+from integration.sweeps.schedule import Schedule, describe_targets, sweep_targets, why_no_sweeps
 
 log = logging.getLogger("flowkeeper.cron")
 JOB_TIMEOUT = 600
@@ -86,8 +86,17 @@ def run_cron(settings: Settings) -> int:
     services = build_services(settings)
     bind_figures(services.redis)
     scheduler = build_scheduler(services, settings.sweeps)
-    if not scheduler.get_jobs():
-        print("flowkeeper: no scheduled rule applies to a configured tracker; the clock has nothing to do",
-              file=sys.stderr)
+    print(f"flowkeeper cron: {registered(services, settings.sweeps)}", file=sys.stderr, flush=True)
     scheduler.start()
     return 0
+
+
+def registered(services: Services, settings: SweepSettings) -> str:
+    """What the clock registered, said at start-up: the sweeps, or why there are none."""
+    ruleset, configured = services.rules.current(), set(services.clients)
+    why = why_no_sweeps(ruleset, configured, settings)
+    if why is not None:
+        log.warning("cron.no_sweeps: %s", why)
+        return f"registered no sweeps: {why}; digests and retention still run"
+    targets = list(sweep_targets(ruleset, configured, settings))
+    return f"registered {len(targets)} sweep{'s' if len(targets) != 1 else ''}: {describe_targets(targets)}"

@@ -17,7 +17,7 @@ from integration.clock.periodic import PERIODIC
 from integration.services import Services, utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.sweeps.dispatch import run_inline
-from integration.sweeps.schedule import SweepTarget, sweep_targets
+from integration.sweeps.schedule import SweepTarget, sweep_targets, why_no_sweeps
 from integration.sweeps.sweep import Step, Sweeper
 from integration.sweeps.sync import reconcile, reconcile_due
 
@@ -40,6 +40,9 @@ class EmbeddedScheduler:
         self._not_before: dict[tuple[str, str], datetime] = {}
 
     def start(self) -> None:
+        why = why_no_sweeps(self.services.rules.current(), set(self.services.clients), self.settings)
+        if why is not None:
+            log.warning("sweeps.embedded.none: the in-process clock registered no sweeps: %s", why)
         self._thread = threading.Thread(target=self._run, name="flowkeeper-sweeps", daemon=True)
         self._thread.start()
 

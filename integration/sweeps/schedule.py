@@ -29,7 +29,9 @@ class Schedule:
         if isinstance(self.every, str):
             return f"cron '{self.every}' ({self.tz})"
         minutes = int(self.every.total_seconds() // 60)
-        return f"every {minutes} minutes" if minutes % 60 else f"every {minutes // 60} hours"
+        if minutes % 60:
+            return f"every {minutes} minutes"
+        return "every hour" if minutes == 60 else f"every {minutes // 60} hours"
 
     def next_after(self, moment: datetime) -> datetime:
         """The first tick strictly after `moment` (aware UTC in, aware UTC out)."""
@@ -105,3 +107,25 @@ def sweep_targets(ruleset: object, configured: set[str], settings: SweepSettings
         for tracker in sorted(t.value if isinstance(t, Tracker) else str(t) for t in rule.trackers):
             if tracker in configured:
                 yield SweepTarget(rule.name, tracker, schedule)
+
+
+def why_no_sweeps(ruleset: object, configured: set[str], settings: SweepSettings) -> str | None:
+    """Why a scheduler has no sweep to run, in words an operator can act on; None when it has one."""
+    if next(sweep_targets(ruleset, configured, settings), None) is not None:
+        return None
+    scheduled = [r for r in getattr(ruleset, "rules", ()) if rule_schedule(r, settings) is not None]
+    if not scheduled:
+        return "no rule has the `schedule` trigger (`on: [schedule]`), so there is nothing to sweep for"
+    if not configured:
+        return ("no tracker has credentials (JIRA_URL, JIRA_USER and JIRA_API_TOKEN, or LINEAR_API_KEY), "
+                "so there is nothing to search")
+    named = sorted({t.value if isinstance(t, Tracker) else str(t) for r in scheduled for t in r.trackers})
+    return (f"the scheduled rules ({', '.join(sorted(r.name for r in scheduled))}) name only {' and '.join(named)}, "
+            f"which has no credentials (configured: {', '.join(sorted(configured))})")
+
+
+def describe_targets(targets: list[SweepTarget], limit: int = 6) -> str:
+    """'stalled-in-progress on jira every 30 minutes, …': what a scheduler registered."""
+    shown = [f"{t.rule} on {t.tracker} {t.schedule.describe()}" for t in targets[:limit]]
+    more = f" and {len(targets) - limit} more" if len(targets) > limit else ""
+    return ", ".join(shown) + more

@@ -178,6 +178,39 @@ def test_no_worker_running_is_called_out(db_url: str, redis_url: str) -> None:
     assert "No worker or scheduler is running" in client.get("/admin/").get_data(as_text=True)
 
 
+def scheduler_line(client: FlaskClient) -> str:
+    page = client.get("/admin/").get_data(as_text=True)
+    found = re.search(r'<p id="scheduler-status"[^>]*>(.*?)</p>', page, re.S)
+    assert found is not None, page
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
+def test_the_scheduler_line_says_why_nothing_is_swept_without_credentials(db_url: str) -> None:
+    line = scheduler_line(logged_in(base_env(db_url)))
+    assert line.startswith("Sweeps: No sweeps are scheduled: no tracker has credentials"), line
+    assert "No sweep has run yet." in line
+
+
+def test_the_scheduler_line_says_what_the_in_process_clock_does_and_the_last_sweep(db_url: str) -> None:
+    client = logged_in(base_env(db_url, **JIRA_ENV))
+    line = scheduler_line(client)
+    assert ("The clock inside this process checks for due sweeps every 30 s: 1 sweep scheduled "
+            "(stalled-in-progress on jira every 30 minutes).") in line, line
+    runs = client.application.extensions["flowkeeper"].services.store.sweep_runs
+    started = datetime.now(UTC)
+    runs.create("run-1", "stalled-in-progress", "jira", "embedded", started, {}, False)
+    assert "Sweeping stalled-in-progress on jira now (planning, 0 candidates so far" in scheduler_line(client)
+    runs.move(runs.get("run-1"), "done", started, reason="nothing to write (4 candidates)", finished=True)
+    line = scheduler_line(client)
+    assert re.search(r"Last sweep: stalled-in-progress on jira, \d+ s ago — done: nothing to write \(4 candidates\)\.",
+                     line), line
+
+
+def test_with_redis_and_no_clock_the_scheduler_line_says_nothing_is_swept(db_url: str, redis_url: str) -> None:
+    line = scheduler_line(logged_in(base_env(db_url, REDIS_URL=redis_url, **JIRA_ENV)))
+    assert "No clock is running, so nothing is swept: start one `flowkeeper cron`" in line, line
+
+
 def test_warnings_for_risky_configuration(db_url: str) -> None:
     env = base_env(db_url, ADMIN_PASSWORD="short", FLOWKEEPER_ALLOW_UNSIGNED="1", **JIRA_ENV)
     env.pop("SECRET_KEY")

@@ -68,6 +68,16 @@ def test_embedded_scheduler_thread_starts_and_stops(make_world: Callable[..., Wo
     assert world.site.writes == 2 and clock._thread is not None and not clock._thread.is_alive()
 
 
+def test_the_in_process_clock_says_at_start_up_why_it_registered_no_sweeps(
+        make_world: Callable[..., World], caplog: pytest.LogCaptureFixture) -> None:
+    world = make_world("jira", rules=RULES.replace("on: [schedule]", "on: [updated]"), now=utcnow())
+    clock = EmbeddedScheduler(world.services, SweepSettings(reconcile_every=None), poll_seconds=60)
+    with caplog.at_level("WARNING", logger="flowkeeper.sweeps.embedded"):
+        clock.start()
+        clock.stop(timeout=10)
+    assert "the in-process clock registered no sweeps: no rule has the `schedule` trigger" in caplog.text
+
+
 @pytest.fixture
 def cli_env(make_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch, db_url: str) -> World:
     world = make_world("jira", rules=RULES, now=utcnow())

@@ -3,6 +3,8 @@ worker killed in the middle of a sweep leaves its page to be retried with no ite
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from integration.queue import QUEUE_NAME
 from integration.services import utcnow
 from tests.processes import process, wait_until
 from tests.sweeps.fakesite import ADA, FakeIssue
-from tests.sweeps.world import World
+from tests.sweeps.world import World, write_rules
 
 HOURLY = """
 version: 1
@@ -78,3 +80,38 @@ def test_two_clocks_enqueue_the_same_tick_and_the_sweep_runs_once(make_world: Ca
     assert len(world.services.store.sweep_runs.recent()) == 1
     assert world.site.writes == 10  # five items, label and comment each, once
     assert all(len(world.site.flowkeeper_comments(f"ENG-{n}")) == 1 for n in range(1, 6))
+
+
+def clock_says(env: dict[str, str], log: Path) -> str:
+    """Start `flowkeeper cron`, wait for its start-up line, stop it; return that line."""
+    argv = [sys.executable, "-m", "integration.sweeps.cli", "cron"]
+    with process(argv, env, log):
+        wait_until(lambda: "flowkeeper cron: registered" in log.read_text(), timeout=30)
+    return next(line for line in log.read_text().splitlines() if line.startswith("flowkeeper cron: registered"))
+
+
+@pytest.mark.e2e
+def test_the_clock_says_at_start_up_which_sweeps_it_registered_or_why_none(
+        make_world: Callable[..., World], db_url: str, redis_url: str, tmp_path: Path) -> None:
+    world = make_world("jira", rules=HOURLY, now=utcnow(), redis_url=redis_url)
+    env = cron_env(world, db_url, redis_url)
+    assert clock_says(env, tmp_path / "one.log") == "flowkeeper cron: registered 1 sweep: stalled on jira every hour"
+
+    without = {**env, "JIRA_URL": "", "JIRA_USER": "", "JIRA_API_TOKEN": "", "LINEAR_API_KEY": ""}
+    said = clock_says(without, tmp_path / "none.log")
+    assert said.startswith("flowkeeper cron: registered no sweeps: no tracker has credentials"), said
+
+    linear_only = write_rules(tmp_path / "linear-rules", HOURLY.replace("trackers: [jira]", "trackers: [linear]"))
+    said = clock_says({**env, "RULES_DIR": str(linear_only)}, tmp_path / "linear.log")
+    assert "registered no sweeps: the scheduled rules (stalled) name only linear, which has no credentials" in said
+
+    unscheduled = write_rules(tmp_path / "event-rules", HOURLY.replace("on: [schedule]", "on: [updated]"))
+    said = clock_says({**env, "RULES_DIR": str(unscheduled)}, tmp_path / "events.log")
+    assert "registered no sweeps: no rule has the `schedule` trigger" in said
+
+
+def test_without_redis_the_clock_says_sweeps_run_inside_serve(tmp_path: Path, db_url: str) -> None:
+    argv = [sys.executable, "-m", "integration.sweeps.cli", "cron"]
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {"DATABASE_URL": db_url}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "without it, `flowkeeper serve` runs sweeps in-process" in done.stderr

@@ -98,7 +98,8 @@ def _schedulers(connection: redis.Redis, names: list[str]) -> list[Heartbeat]:
         holder = connection.get(RQScheduler.get_locking_key(name))
         if holder is not None:
             ttl = connection.ttl(RQScheduler.get_locking_key(name))
-            state = f"held by {holder.decode(errors='replace')}" if isinstance(holder, bytes) else "held"
+            inside = f" (inside worker {holder.decode(errors='replace')})" if isinstance(holder, bytes) else ""
+            state = f"moves retries and delayed jobs onto {name} when they are due{inside}"
             beats.append(
                 Heartbeat(f"scheduler:{name}", "scheduler", state, _now() if ttl and ttl > 0 else None)
             )
@@ -106,7 +107,8 @@ def _schedulers(connection: redis.Redis, names: list[str]) -> list[Heartbeat]:
 
 
 def _cron(connection: redis.Redis) -> list[Heartbeat]:
-    return [Heartbeat(s.name, "cron", "running", s.last_heartbeat) for s in CronScheduler.all(connection)]
+    doing = "enqueues each scheduled sweep, reconcile, digest and retention run when it is due"
+    return [Heartbeat(s.name, "cron", doing, s.last_heartbeat) for s in CronScheduler.all(connection)]
 
 
 def _now() -> datetime:

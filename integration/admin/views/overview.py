@@ -18,6 +18,7 @@ from integration.admin.queries.overview import (
     warnings,
 )
 from integration.admin.queries.queue import QueueHealth, embedded_health, redis_health
+from integration.admin.queries.scheduler import scheduler_status
 from integration.admin.views.held import waiting_count
 from integration.admin.web import now, scrub, services
 from integration.trackers.factory import make_clients
@@ -42,9 +43,11 @@ def queue_health() -> QueueHealth:
 def overview_facts() -> dict[str, Any]:
     svc = services()
     trackers = tracker_statuses(svc)
+    queue = queue_health()
     return {
         "trackers": trackers,
-        "queue": queue_health(),
+        "queue": queue,
+        "scheduler": scheduler_status(svc, queue, now()),
         "dry_run_requested": svc.settings.dry_run_requested,
         "mirror_items": mirror_size(svc.store),
         "last_sync": max((t.last_sync for t in trackers if t.last_sync), default=None),
@@ -78,6 +81,7 @@ def overview_json() -> ResponseReturnValue:
                     for h in queue.heartbeats
                 ],
             },
+            "scheduler": {"doing": facts["scheduler"].doing, "ok": facts["scheduler"].ok},
             "dry_run_requested": facts["dry_run_requested"],
             "mirror": {"items": facts["mirror_items"], "last_sync": _iso(facts["last_sync"])},
             "rules": {
