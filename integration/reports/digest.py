@@ -11,15 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from integration.reports.aging import AgingItem, aging
 from integration.reports.digest_config import DigestSpec
 from integration.reports.flow import DurationStats, completed_items, duration_stats
-from integration.reports.hygiene import DIGEST_PREFIX, RuleHygiene, hygiene
+from integration.reports.hygiene import RuleHygiene, hygiene
 from integration.reports.roadmap import RoadmapRow, roadmap
-from integration.reports.scope import RuleCatalog, Scope, days, item_filter
+from integration.reports.scope import RuleCatalog, Scope, days
 from integration.reports.wip import WipNow, wip_now
+from integration.store.flags import flag_join, flagged_now
 from integration.store.tables import items as i
 from integration.store.tables import rule_states as rs
 
@@ -80,16 +81,16 @@ def at_risk(conn: Connection, history: Scope, catalog: RuleCatalog,
 
 def _stalled(conn: Connection, scope: Scope, catalog: RuleCatalog,
              now: datetime) -> tuple[list[FlaggedItem], int]:
-    where = [rs.c.active.is_(True), ~rs.c.rule.startswith(DIGEST_PREFIX), item_filter(i, scope)]
-    if catalog.stalled_rules:
-        where.append(rs.c.rule.in_(sorted(catalog.stalled_rules)))
+    """Items flagged now (integration.store.flags: as the Flagged page and the reports count) by the
+    stalled-work rules; every flag when there is no rule catalog."""
+    where = flagged_now(scope.trackers, scope.teams, catalog.stalled_rules or None)
     flagged = (
-        select(i.c.key, i.c.title, i.c.status_name,
+        select(rs.c.item_key.label("key"), i.c.title, i.c.status_name,
                func.coalesce(i.c.assignee_name, i.c.assignee_id).label("who"),
                func.min(rs.c.rule).label("rule"), func.min(rs.c.opened_at).label("since"))
-        .select_from(rs.join(i, and_(i.c.tracker == rs.c.tracker, i.c.item_id == rs.c.item_id)))
-        .where(*where)
-        .group_by(i.c.key, i.c.title, i.c.status_name, i.c.assignee_name, i.c.assignee_id)
+        .select_from(flag_join())
+        .where(where)
+        .group_by(rs.c.tracker, rs.c.item_key, i.c.title, i.c.status_name, i.c.assignee_name, i.c.assignee_id)
         .subquery()
     )
     total = int(conn.execute(select(func.count()).select_from(flagged)).scalar() or 0)

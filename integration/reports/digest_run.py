@@ -28,11 +28,11 @@ from integration.reports.digest_config import (
     check_targets,
     load_digests,
 )
-from integration.reports.hygiene import DIGEST_PREFIX
 from integration.reports.scope import RuleCatalog
 from integration.reports.sources import project_targets
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
+from integration.store.flags import DIGEST_PREFIX
 from integration.trackers.base import TrackerError
 from rules.model import Action, ActionKind, CommentBody, EpisodeChange, EpisodeTransition, Plan, Text
 

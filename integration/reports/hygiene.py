@@ -38,13 +38,13 @@ from integration.reports.scope import (
 )
 from integration.reports.sqlfuncs import epoch, strpos
 from integration.store.completions import STATUS_FIELDS
+from integration.store.flags import DIGEST_PREFIX, flag_join, flagged_now
 from integration.store.tables import audit_log as a
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 from integration.store.tables import rule_states as rs
 
 WRITE_ACTIONS = ("comment", "add_labels", "remove_labels")
-DIGEST_PREFIX = "digest:"  # the digest writes through the executor under this pseudo-rule
 UNDO_WINDOW_S = 86400
 
 
@@ -176,10 +176,11 @@ def hygiene(conn: Connection, scope: Scope, catalog: RuleCatalog = NO_CATALOG,
 
 
 def _flagged_now(conn: Connection, scope: Scope) -> dict[str, dict[str, int]]:
+    """Per rule and mode, flagged now (integration.store.flags: the Flagged page counts the same)."""
     query = (
         select(rs.c.rule, rs.c.mode, func.count())
-        .select_from(rs.join(i, and_(i.c.tracker == rs.c.tracker, i.c.item_id == rs.c.item_id)))
-        .where(rs.c.active.is_(True), item_filter(i, scope), ~rs.c.rule.startswith(DIGEST_PREFIX))
+        .select_from(flag_join())
+        .where(flagged_now(scope.trackers, scope.teams))
         .group_by(rs.c.rule, rs.c.mode)
     )
     out: dict[str, dict[str, int]] = defaultdict(dict)

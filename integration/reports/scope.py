@@ -63,12 +63,24 @@ class RuleCatalog:
 
     @classmethod
     def from_ruleset(cls, ruleset: Any) -> RuleCatalog:
-        """Rules with a schedule trigger are the stalled-work rules: sweeps find what sends no events."""
+        """The stalled-work rules are those that wait for time to pass: swept on a schedule (stalled
+        work sends no events) with a condition on an age (`older_than`, `at_least`) — not every
+        scheduled rule: a bug without a priority is not stalled work."""
         rules = tuple(getattr(ruleset, "rules", ()))
         return cls(
-            stalled_rules=frozenset(r.name for r in rules if "schedule" in r.triggers),
+            stalled_rules=frozenset(r.name for r in rules
+                                    if "schedule" in r.triggers and _waits(getattr(r, "raw_when", {}))),
             flag_labels=MappingProxyType({r.name: tuple(r.flag_labels) for r in rules if r.flag_labels}),
         )
+
+
+def _waits(condition: Any) -> bool:
+    """Whether a condition, as written, asks for an age: some clock `older_than` or `at_least` a duration."""
+    if isinstance(condition, dict):
+        return any(key in ("older_than", "at_least") or _waits(value) for key, value in condition.items())
+    if isinstance(condition, list):
+        return any(_waits(value) for value in condition)
+    return False
 
 
 NO_CATALOG = RuleCatalog()

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from integration.store.db import read_connection
+from integration.store.flags import flag_join, flagged_now
 from integration.store.store import Store
 from integration.store.tables import items, rule_states
 
@@ -44,24 +45,11 @@ class FlaggedItem:
     url: str | None
 
 
-def _joined() -> Any:
-    return rule_states.outerjoin(
-        items, and_(items.c.tracker == rule_states.c.tracker, items.c.item_id == rule_states.c.item_id)
-    )
-
-
 def _where(query: Any, f: FlaggedFilter) -> Any:
-    rs = rule_states.c
-    query = query.where(rs.active.is_(True))
-    if f.rule:
-        query = query.where(rs.rule == f.rule)
-    if f.tracker:
-        query = query.where(rs.tracker == f.tracker)
-    if f.mode:
-        query = query.where(rs.mode == f.mode)
-    if f.team:
-        query = query.where(items.c.team == f.team)
-    return query
+    """Flagged now (integration.store.flags: the reports and the digest count the same), filtered."""
+    query = query.where(flagged_now(trackers=[f.tracker] if f.tracker else (), teams=[f.team] if f.team else (),
+                                    rules=[f.rule] if f.rule else None))
+    return query.where(rule_states.c.mode == f.mode) if f.mode else query
 
 
 @dataclass(frozen=True)
@@ -78,7 +66,7 @@ def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = P
     deep into the list must not drag every skipped row's item JSON along.
     """
     rs, it = rule_states.c, items.c
-    ids = _where(select(rs.id, func.count().over()).select_from(_joined() if f.team else rule_states), f)
+    ids = _where(select(rs.id, func.count().over()).select_from(flag_join()), f)
     ids = ids.order_by(rs.opened_at, rs.id).offset(offset).limit(limit)
     details = select(
         rs.id,
@@ -94,7 +82,7 @@ def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = P
         it.assignee_name,
         it.status_name,
         it.data,
-    ).select_from(_joined())
+    ).select_from(flag_join())
     with read_connection(store.engine) as conn:
         found = conn.execute(ids).all()
         page = [row[0] for row in found]
@@ -122,7 +110,7 @@ def _flagged(row: Any) -> FlaggedItem:
 
 
 def flagged_count(store: Store, f: FlaggedFilter) -> int:
-    query = select(func.count()).select_from(_joined() if f.team else rule_states)
+    query = select(func.count()).select_from(flag_join())
     with read_connection(store.engine) as conn:
         return int(conn.execute(_where(query, f)).scalar() or 0)
 
@@ -130,7 +118,7 @@ def flagged_count(store: Store, f: FlaggedFilter) -> int:
 def counts_by_rule(store: Store) -> dict[str, int]:
     """How many items each rule has flagged now (live and dry run): the page's summary line."""
     rs = rule_states.c
-    query = select(rs.rule, func.count()).where(rs.active.is_(True)).group_by(rs.rule)
+    query = select(rs.rule, func.count()).select_from(flag_join()).where(flagged_now()).group_by(rs.rule)
     with read_connection(store.engine) as conn:
         return {row[0]: int(row[1]) for row in conn.execute(query)}
 

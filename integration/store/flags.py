@@ -1,0 +1,44 @@
+""""Flagged now", defined once: the Flagged page, the reports and the digest count with it.
+
+A flag is a rule's open episode on an item (`rule_states.active`), live or dry run. It
+counts while the item is not known to be deleted — an item not (yet) in the mirror still
+counts, since the episode says a rule acted on it — and the digest's own bookkeeping
+(the `digest:` pseudo-rules that post digests through the executor) is never a flag.
+Scoping by team needs the mirror: an item the mirror does not know has no team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from integration.store.tables import items, rule_states
+
+DIGEST_PREFIX = "digest:"  # the digest writes through the executor under this pseudo-rule
+
+
+def flag_join() -> Any:
+    """Open episodes with their mirror entry where there is one."""
+    return rule_states.outerjoin(
+        items, and_(items.c.tracker == rule_states.c.tracker, items.c.item_id == rule_states.c.item_id)
+    )
+
+
+def flagged_now(trackers: Collection[str] = (), teams: Collection[str] = (),
+                rules: Collection[str] | None = None) -> ColumnElement[bool]:
+    """The condition over `flag_join()`: flagged now, within the trackers, teams and rules given (empty: all)."""
+    rs = rule_states.c
+    clauses: list[ColumnElement[bool]] = [
+        rs.active.is_(True),
+        ~rs.rule.startswith(DIGEST_PREFIX),
+        or_(items.c.deleted.is_(None), items.c.deleted.is_(False)),
+    ]
+    if trackers:
+        clauses.append(rs.tracker.in_(sorted(trackers)))
+    if teams:
+        clauses.append(items.c.team.in_(sorted(teams)))
+    if rules is not None:
+        clauses.append(rs.rule.in_(sorted(rules)))
+    return and_(*clauses)
