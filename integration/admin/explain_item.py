@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from integration.services import Services
+from integration.store.audit import AuditEntry, AuditFilter
+from integration.store.flags import flags_of
 from integration.trackers.base import NotFound, TrackerError
 from rules.model import Event, EventKind, Item, Tracker
 from rules.verdicts import RuleVerdict, explain
@@ -34,6 +36,23 @@ class Lookup:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Known:
+    """What Flowkeeper recorded about an item it cannot read now: its flags and its last decisions."""
+
+    flags: tuple[dict[str, Any], ...]
+    decisions: tuple[AuditEntry, ...]
+
+
+def what_is_known(services: Services, key: str, tracker: str | None, limit: int = 20) -> Known:
+    """For an item neither the tracker nor the mirror can show (a flag from before the last sync, a
+    tracker without credentials): the rules' open flags on it and the decisions in the audit log,
+    each with the reason the rule gave when it decided."""
+    flags = flags_of(services.store.engine, key, tracker)
+    decisions = services.store.audit.page(AuditFilter(item_key=key, tracker=tracker), limit=limit)
+    return Known(tuple(flags), tuple(decisions))
+
+
 def find_item(services: Services, key: str, tracker: str | None, scrub: Any = str) -> Lookup:
     """The tracker's current copy when we can read it; the mirror's otherwise."""
     mirrored = services.store.mirror.get_by_key(tracker, key)
@@ -44,11 +63,17 @@ def find_item(services: Services, key: str, tracker: str | None, scrub: Any = st
         if client is None:
             continue
         try:
-            return Lookup(client.get_item(key), f"read from {NAMES.get(name, name)} just now")
+            fresh = client.get_item(key)
         except NotFound:
             notes.append(f"{NAMES.get(name, name)} has no item {key} (or the service account may not see it)")
         except TrackerError as error:
             notes.append(f"reading it from {NAMES.get(name, name)} failed: {scrub(error)}")
+        else:
+            if mirrored is None:
+                return Lookup(fresh, f"read from {NAMES.get(name, name)} just now — not in the mirror yet, so "
+                                     "the verdicts see the tracker's copy without Flowkeeper's activity history",
+                              tuple(notes))
+            return Lookup(fresh, f"read from {NAMES.get(name, name)} just now")
     if mirrored is not None:
         return Lookup(mirrored, "from the mirror (no tracker read)", tuple(notes))
     return Lookup(None, "", tuple(notes) or (f"No item {key} in the mirror, and no tracker to ask.",))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
 from integration.store.tables import items, rule_states
 
@@ -42,3 +42,15 @@ def flagged_now(trackers: Collection[str] = (), teams: Collection[str] = (),
     if rules is not None:
         clauses.append(rs.rule.in_(sorted(rules)))
     return and_(*clauses)
+
+
+def flags_of(engine: Engine, key: str, tracker: str | None = None) -> list[dict[str, Any]]:
+    """The flags an item carries now, by key (the mirror need not know it): rule, mode, opened_at,
+    steps_done, last_action_at, tracker."""
+    rs = rule_states.c
+    query = (select(rs.tracker, rs.rule, rs.mode, rs.opened_at, rs.steps_done, rs.last_action_at)
+             .select_from(flag_join())
+             .where(flagged_now(trackers=[tracker] if tracker else ()), rs.item_key == key)
+             .order_by(rs.opened_at, rs.rule))
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]

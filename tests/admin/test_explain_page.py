@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -149,3 +150,45 @@ def test_overrides_show_in_the_verdicts(app: Flask, admin: FlaskClient) -> None:
     page = admin.get("/admin/explain?key=GBL-44").get_data(as_text=True)
     assert '<span class="badge muted">disabled</span>' in verdict(page, "stalled-in-progress")
     assert "disabled" not in verdict(page, "started-without-assignee")
+
+
+def explain_links(page: str) -> list[str]:
+    return [link.replace("&amp;", "&") for link in re.findall(r'href="(/admin/explain\?key=[^"]+)"', page)]
+
+
+def test_every_flagged_item_can_be_explained_even_one_the_mirror_does_not_know(
+        app: Flask, admin: FlaskClient) -> None:
+    from integration.store.audit import AuditEntry, Outcome
+    from rules.model import EpisodeChange, EpisodeTransition
+
+    deliver(app, "GBL-1")  # in the mirror, flagged by started-without-assignee
+    store = app.extensions["flowkeeper"].services.store
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    store.rule_states.apply("jira", "id-404", "GBL-404", "live",  # flagged before the mirror was rebuilt
+                            [EpisodeTransition("stalled-in-progress", EpisodeChange.OPEN, 1)], [], at)
+    store.audit.record([AuditEntry(at=at, tracker="jira", item_key="GBL-404", rule="stalled-in-progress",
+                                   action="comment", outcome=Outcome.WOULD_DO,
+                                   reason="dry run: in progress with no human activity for 6 business days",
+                                   detail={"comment": "GBL-404 has had no activity for 6 business days."})])
+
+    links = explain_links(admin.get("/admin/flagged").get_data(as_text=True))
+    assert "/admin/explain?key=GBL-404&tracker=jira" in links and len(links) >= 2, links
+    for link in links:
+        page = admin.get(link).get_data(as_text=True)
+        assert 'id="verdict-' in page or 'id="known-only"' in page, link  # never a dead end
+
+    known = admin.get("/admin/explain?key=GBL-404&tracker=jira").get_data(as_text=True)
+    section = known[known.index('id="known-only"'):]
+    assert "not readable now: from Flowkeeper's records" in section
+    assert "<strong>stalled-in-progress</strong> on jira" in section and "2026-03-02 09:00" in section
+    assert "in progress with no human activity for 6 business days" in section
+    assert "GBL-404 has had no activity for 6 business days." in section
+
+
+def test_an_item_the_mirror_does_not_know_yet_is_read_from_the_tracker_and_says_so(
+        connected: tuple[FlaskClient, FakeTracker]) -> None:
+    client, tracker = connected
+    tracker.items["ABC-9"] = Item(Tracker.JIRA, "id-9", "ABC-9", title="Only in Jira",
+                                  status=Status("In Progress", StatusCategory.IN_PROGRESS))
+    page = client.get("/admin/explain?key=ABC-9&tracker=jira").get_data(as_text=True)
+    assert "read from Jira just now — not in the mirror yet" in page and 'id="verdict-' in page

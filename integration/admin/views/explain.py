@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from integration.admin.auth import login_required
-from integration.admin.explain_item import AS_EVENTS, explain_item, find_item, tracker_choice
+from integration.admin.explain_item import AS_EVENTS, explain_item, find_item, tracker_choice, what_is_known
 from integration.admin.web import clean_arg, now, scrub, services
 
 blueprint = Blueprint("admin_explain", __name__, url_prefix="/admin")
@@ -37,4 +37,6 @@ def index() -> ResponseReturnValue:
         context["lookup"] = lookup
         if lookup.item is not None:
             context["item"], context["verdicts"] = explain_item(svc, lookup.item, kind, at)
+        else:
+            context["known"] = what_is_known(svc, key, tracker)
     return render_template("admin/explain.html", **context)
