@@ -16,6 +16,7 @@ import rules.schema  # noqa: F401  (registers every condition type)
 from rules.conditions import FIELD_BY_NAME
 from rules.fieldkinds import KIND_SCHEMAS
 from rules.registry import TypeSpec, conditions
+from rules.schema import calendar_schema
 from rules.triggers import SKIPPED_KINDS, TRIGGERS
 
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "docs" / "rule-reference.md"
@@ -101,10 +102,32 @@ def render_reference() -> str:
         if field is not None or spec.name == "custom.<name>":
             kinds.setdefault(_type(spec), spec.doc.split("\n\n")[0])
     lines += [f"- **{kind}**: {_cell(doc)}" for kind, doc in kinds.items()]
-    lines += ["", "## Triggers (`on:`)", "",
+    lines += ["", *_calendar_lines()]
+    lines += ["## Triggers (`on:`)", "",
               ", ".join(f"`{t}`" for t in TRIGGERS) + ". Events that judge no rule: "
               + "; ".join(f"`{k.value}` ({why})" for k, why in SKIPPED_KINDS.items()) + ".", ""]
     return "\n".join(lines)
+
+
+def _calendar_lines() -> list[str]:
+    """The `calendar:` syntax, from the schema the loader validates with."""
+    schema = calendar_schema()
+    lines = ["## Business calendar (`calendar:`)", "", schema["description"], "",
+             "| key | value | meaning |", "|---|---|---|"]
+    for key, spec in schema["properties"].items():
+        if spec.get("type") == "array":
+            items = spec["items"]
+            value = f"list of {', '.join(items['enum'])}" if "enum" in items else "list of dates"
+        else:
+            value = "text"
+        lines.append(f"| `{key}` | {value} | {_cell(spec['description'])} |")
+    example = schema["examples"][0]
+    lines += ["", "```yaml", "calendar:", *(f"  {k}: {_yaml(v)}" for k, v in example.items()), "```", ""]
+    return lines
+
+
+def _yaml(value: object) -> str:
+    return f"[{', '.join(map(str, value))}]" if isinstance(value, list) else str(value)
 
 
 def write_reference(path: Path = REFERENCE_PATH) -> None:

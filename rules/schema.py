@@ -118,12 +118,31 @@ def _test() -> dict[str, Any]:
                            "expect": {"type": "array", "items": expected}}}
 
 
+def calendar_schema() -> dict[str, Any]:
+    """The `calendar:` mapping (per rule or under `defaults`): which days count as business days."""
+    return {"type": "object", "additionalProperties": False,
+            "description": "Which days count as business days, for durations in business days. Per rule or "
+                           "under `defaults`; without one, Saturday and Sunday are the weekend and no day is a "
+                           "holiday.",
+            "examples": [{"country": "DE", "subdiv": "BY", "weekend": ["sat", "sun"],
+                          "holidays": ["2026-12-24", "2026-12-31"]}],
+            "properties": {
+                "country": {"type": "string", "description": "Public holidays of this country (an ISO 3166 code "
+                                                            "such as `DE`, `US`, `GB`), from the `holidays` package"},
+                "subdiv": {"type": "string", "description": "A state or province of `country` whose holidays "
+                                                           "differ (`BY` for Bavaria, `CA` for California)"},
+                "timezone": {"type": "string", "description": "The IANA timezone a business day starts and ends "
+                                                             "in (default: the rule's `timezone`, else UTC)"},
+                "weekend": {"type": "array", "items": {"enum": list(WEEKDAYS)}, "uniqueItems": True,
+                            "description": "The days that never count (default `[sat, sun]`; `[]`: none)"},
+                "holidays": {"type": "array", "items": {"type": "string", "format": "date"},
+                             "description": "Company days off on top of the public holidays, as dates "
+                                            "(`2026-12-24`)"}}}
+
+
 @lru_cache(maxsize=1)
 def rule_file_schema() -> dict[str, Any]:
-    calendar = {"type": "object", "additionalProperties": False, "properties": {
-        "country": _str, "subdiv": _str, "timezone": _str,
-        "weekend": {"type": "array", "items": {"enum": list(WEEKDAYS)}, "uniqueItems": True},
-        "holidays": {"type": "array", "items": {"type": "string", "format": "date"}}}}
+    calendar = calendar_schema()
     defaults = {"type": "object", "additionalProperties": False, "properties": {
         "timezone": _str, "calendar": {"$ref": "#/$defs/calendar"}, "trackers": _rule()["properties"]["trackers"],
         "teams": _strs, "dry_run": {"type": "boolean"}, "clock": {"$ref": "#/$defs/clock"}}}

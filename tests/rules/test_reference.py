@@ -32,3 +32,20 @@ def test_every_trigger_and_skipped_kind_is_listed() -> None:
     text = render_reference()
     for name in ("`comment_updated`", "`status_changed`", "`schedule`", "`deleted`", "`label_changed`"):
         assert name in text
+
+
+def test_the_calendar_reference_lists_every_key_and_its_example_works() -> None:
+    from datetime import date
+
+    from rules.calendar import calendar_from_spec
+    from rules.schema import calendar_schema
+
+    text = render_reference()
+    section = text[text.index("## Business calendar (`calendar:`)"):text.index("## Triggers")]
+    for key in calendar_schema()["properties"]:
+        assert f"| `{key}` |" in section
+    example = calendar_schema()["examples"][0]
+    calendar = calendar_from_spec(example, "Europe/Berlin")  # what the loader builds from the same mapping
+    assert not calendar.is_business_day(date(2026, 12, 24))  # a company day off
+    assert not calendar.is_business_day(date(2026, 1, 6))  # Epiphany: a public holiday in Bavaria
+    assert calendar.is_business_day(date(2026, 1, 7))
