@@ -48,6 +48,43 @@ class SweepSettings:
     commands: CommandPolicy = field(default_factory=CommandPolicy)
 
 
+# Each variable of this section: the SweepSettings field it sets (its default is the field's) and
+# what it means. docs/sweeps.md and the README's table are generated from this and the defaults
+# (`python -m integration.reference --write`); a test fails while a variable read below is missing.
+SWEEP_VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("FLOWKEEPER_SWEEP_INTERVAL", "default_schedule",
+     "schedule of rules that say `schedule` without their own; an interval or a cron expression"),
+    ("FLOWKEEPER_SWEEP_WRITE_BUDGET", "write_budget", "tracker writes per run of one rule on one tracker"),
+    ("FLOWKEEPER_SWEEP_PAGE_SIZE", "page_size", "items per search page (at most 100)"),
+    ("FLOWKEEPER_BLAST_RADIUS_ITEMS", "blast_items",
+     "hold a sweep that would change more items than the larger of this…"),
+    ("FLOWKEEPER_BLAST_RADIUS_SHARE", "blast_share", "…and this share of the scope's open items"),
+    ("FLOWKEEPER_RECONCILE_INTERVAL", "reconcile_every",
+     "how often the mirror is reconciled with the tracker (`off` disables it)"),
+    ("FLOWKEEPER_SWEEP_LOCK_SECONDS", "lock_seconds", "how long a sweep's lock lives without a heartbeat"),
+    ("FLOWKEEPER_SNOOZE_MAX", "snooze_max", "the longest snooze a comment may ask for"),
+    ("FLOWKEEPER_COMMANDS_FROM", "commands",
+     "who may snooze or ignore: `anyone`, or e.g. `assignee,reporter,<account id>` — Jira matches account ids "
+     "only (its webhooks carry no email address); Linear matches account ids and the user's email as Linear "
+     "sends it; display names never count"),
+)
+
+
+def default_text(value: object) -> str:
+    """A default as the variable is written: '30 minutes', '10%', '6 hours', 'anyone'."""
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+            if seconds % size == 0:
+                return f"{seconds // size} {unit}"
+        return f"{seconds} seconds"
+    if isinstance(value, float):
+        return f"{value * 100:g}%"
+    if isinstance(value, CommandPolicy):
+        return "anyone" if value.anyone else value.describe()
+    return str(value)
+
+
 def parse_schedule_text(raw: str, name: str) -> str | timedelta:
     """'every 30 minutes', '30 minutes', '1h' → an interval; anything else must be cron."""
     text = raw.strip()

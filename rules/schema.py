@@ -53,9 +53,13 @@ _SWEEP = {"type": "object", "additionalProperties": False, "minProperties": 1,
                   "type": "object", "additionalProperties": False, "minProperties": 1,
                   "description": "hold a sweep changing more items than the larger of `items` and `share` of "
                                  "the open items in scope",
-                  "properties": {"items": {"type": "integer", "minimum": 0},
+                  "properties": {"items": {"type": "integer", "minimum": 0,
+                                           "description": "items (default FLOWKEEPER_BLAST_RADIUS_ITEMS)"},
                                  "share": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
-                                                     {"type": "string", "pattern": SHARE_PATTERN}]}}}}}
+                                                     {"type": "string", "pattern": SHARE_PATTERN}],
+                                           "description": "a fraction (`0.05`) or a percentage (`5%`) of the "
+                                                          "open items in scope (default "
+                                                          "FLOWKEEPER_BLAST_RADIUS_SHARE)"}}}}}
 
 
 def _one_of_keys(registry: Registry) -> dict[str, Any]:
@@ -93,7 +97,8 @@ def _rule() -> dict[str, Any]:
             "clock": {"$ref": "#/$defs/clock"},
             "trackers": {"type": "array", "items": {"enum": TRACKERS}, "minItems": 1},
             "teams": _strs,
-            "sweep_filter": _str,
+            "sweep_filter": {**_str, "description": "narrows the sweep's search further than the condition does: "
+                                                    "JQL on Jira (joined with AND), a JSON IssueFilter on Linear"},
             "sweep": _SWEEP,
             "schedule": {**_str, "description": "cron ('*/30 * * * *') or 'every 30 minutes'"},
             "timezone": _str,

@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from croniter import croniter
 
+from integration.reports.digest_schema import DEFAULT_SCHEDULE, dotted, schema_problems
 from integration.settings_digests import Allowlist, DigestConfigError
-
-DEFAULT_SCHEDULE = "0 8 * * 1"  # Mondays 08:00 UTC
-TRACKERS = ("jira", "linear")
+from rules.yamlpos import Doc, YamlProblem, load_yaml
 
 
 @dataclass(frozen=True)
@@ -41,42 +39,42 @@ class DigestSpec:
         return [(kind, value) for kind, value in pairs if value]
 
 
-def _spec(n: int, raw: Any) -> DigestSpec:
-    where = f"digests[{n}]"
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("team"), str) or not raw["team"].strip():
-        raise DigestConfigError(f"{where}: each digest needs a 'team' (a Jira project or Linear team key)")
-    unknown = set(raw) - {"team", "tracker", "schedule", "wip_limit", "post"}
-    if unknown:
-        raise DigestConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    tracker = raw.get("tracker")
-    if tracker is not None and tracker not in TRACKERS:
-        raise DigestConfigError(f"{where}.tracker: one of jira, linear (got {tracker!r})")
+def _spec(doc: Doc, n: int, raw: Mapping[str, Any], source: str) -> DigestSpec:
+    """One entry the schema accepted; what a schema cannot say is checked here, with its line."""
+    def problem(path: tuple[Any, ...], text: str) -> DigestConfigError:
+        line, col = doc.where(("digests", n, *path))
+        return DigestConfigError(f"{source}:{line}:{col}: {dotted(('digests', n, *path))}: {text}")
+
+    tracker, post = raw.get("tracker"), raw.get("post") or {}
     schedule = str(raw.get("schedule") or DEFAULT_SCHEDULE)
     if not croniter.is_valid(schedule):
-        raise DigestConfigError(f"{where}.schedule: not a cron expression: {schedule!r}")
-    limit = raw.get("wip_limit")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        raise DigestConfigError(f"{where}.wip_limit: a whole number of items per person (got {limit!r})")
-    post = raw.get("post") or {}
-    if not isinstance(post, Mapping) or set(post) - {"comment_on", "file", "webhook"}:
-        raise DigestConfigError(f"{where}.post: any of comment_on (an issue key), file, webhook")
+        raise problem(("schedule",), f"not a cron expression: {schedule!r}")
     if post.get("comment_on") and tracker is None:
-        raise DigestConfigError(f"{where}: comment_on needs the digest's 'tracker'")
-    return DigestSpec(raw["team"].strip(), tracker, schedule, limit, post.get("comment_on"), post.get("file"),
-                      post.get("webhook"))
+        raise problem(("post", "comment_on"), "comment_on needs the digest's 'tracker'")
+    return DigestSpec(raw["team"].strip(), tracker, schedule, raw.get("wip_limit"), post.get("comment_on"),
+                      post.get("file"), post.get("webhook"))
 
 
 def parse_digests(text: str, source: str = "digests") -> tuple[DigestSpec, ...]:
+    """Read a digest file; DigestConfigError lists every problem as 'file:line:col: where: what'."""
     try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise DigestConfigError(f"{source}: not valid YAML: {error}") from None
-    if not isinstance(data, Mapping) or not isinstance(data.get("digests", []), list):
-        raise DigestConfigError(f"{source}: expected a mapping with a 'digests' list")
-    specs = tuple(_spec(n, raw) for n, raw in enumerate(data.get("digests") or []))
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise DigestConfigError(f"{source}: a team is listed twice for the same tracker")
+        doc = load_yaml(text)
+    except YamlProblem as error:
+        raise DigestConfigError(f"{source}:{error.line}:{error.col}: {error.message}") from None
+    if doc.data is None:
+        return ()
+    problems = schema_problems(doc, source)
+    if problems:
+        raise DigestConfigError("\n".join(problems))
+    entries = doc.data.get("digests") or []
+    specs = tuple(_spec(doc, n, raw, source) for n, raw in enumerate(entries))
+    seen: set[str] = set()
+    for n, spec in enumerate(specs):
+        if spec.name in seen:
+            line, col = doc.where(("digests", n))
+            raise DigestConfigError(f"{source}:{line}:{col}: digests[{n}]: the team {spec.name} is listed twice "
+                                    "for the same tracker")
+        seen.add(spec.name)
     return specs
 
 

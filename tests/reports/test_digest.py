@@ -212,18 +212,37 @@ def test_allowlist_matches_scheme_host_and_path() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("digests: [{tracker: jira}]", "digests[0]: each digest needs a 'team'"),
-    ("digests: [{team: ENG, tracker: github}]", "digests[0].tracker: one of jira, linear"),
-    ("digests: [{team: ENG, schedule: 'every monday'}]", "digests[0].schedule: not a cron expression"),
-    ("digests: [{team: ENG, wip_limit: 0}]", "digests[0].wip_limit"),
-    ("digests: [{team: ENG, post: {comment_on: ENG-1}}]", "comment_on needs the digest's 'tracker'"),
-    ("digests: [{team: ENG, post: {email: a@b.c}}]", "digests[0].post: any of comment_on"),
-    ("digests: [{team: ENG, colour: red}]", "unknown key(s) colour"),
-    ("digests: [{team: ENG}, {team: ENG}]", "listed twice"),
+    ("digests: [{tracker: jira}]", "digests.yml:1:11: digests[0]: missing 'team' (The team it covers: a Jira"),
+    ("digests: [{team: ENG, tracker: github}]",
+     "digests.yml:1:32: digests[0].tracker: must be one of jira, linear (got 'github')"),
+    ("digests: [{team: ENG, schedule: 'every monday'}]",
+     "digests.yml:1:33: digests[0].schedule: not a cron expression: 'every monday'"),
+    ("digests: [{team: ENG, wip_limit: 0}]", "digests.yml:1:34: digests[0].wip_limit: must be at least 1 (got 0)"),
+    ("digests: [{team: ENG, post: {comment_on: ENG-1}}]",
+     "digests.yml:1:42: digests[0].post.comment_on: comment_on needs the digest's 'tracker'"),
+    ("digests: [{team: ENG, post: {email: a@b.c}}]",
+     "digests.yml:1:30: digests[0].post.email: unknown key 'email' (allowed: comment_on, file, webhook)"),
+    ("digests: [{team: ENG, colour: red}]", "digests.yml:1:23: digests[0].colour: unknown key 'colour'"),
+    ("digests: [{team: ENG}, {team: ENG}]", "digests.yml:1:24: digests[1]: the team ENG is listed twice"),
+    ("digests:\n  - team: ENG\n    tracker: jra\n",
+     "digests.yml:3:14: digests[0].tracker: must be one of jira, linear (got 'jra') (did you mean 'jira'?)"),
+    ("digests:\n  - team: ENG\n    wip_limit: true\n",
+     "digests.yml:3:16: digests[0].wip_limit: must be a whole number (got True)"),
+    ("digests: [{team: ENG, wip_limit: 3}", "digests.yml:2:1: YAML syntax"),
 ])
-def test_digest_file_errors_name_the_entry(text: str, message: str) -> None:
+def test_digest_file_errors_say_file_line_and_entry(text: str, message: str) -> None:
     with pytest.raises(DigestConfigError, match=re.escape(message)):
-        parse_digests(text)
+        parse_digests(text, "digests.yml")
+
+
+def test_every_problem_of_a_digest_file_is_listed_at_once() -> None:
+    with pytest.raises(DigestConfigError) as raised:
+        parse_digests("digests:\n  - team: ENG\n    tracker: github\n  - colour: red\n", "d.yml")
+    assert str(raised.value).splitlines() == [
+        "d.yml:3:14: digests[0].tracker: must be one of jira, linear (got 'github')",
+        "d.yml:4:5: digests[1].colour: unknown key 'colour' (allowed: team, tracker, schedule, wip_limit, post)",
+        "d.yml:4:5: digests[1]: missing 'team' (The team it covers: a Jira project key or a Linear team key)",
+    ]
 
 
 def test_digest_file_and_targets() -> None:
