@@ -81,6 +81,13 @@ def custom_hint(key: str) -> str:
     return f" (did you mean 'custom.{other.group(2)}'?)" if other else ""
 
 
+def not_one_of(error: ValidationError) -> str:
+    """An `enum` error: the choices, what was written, and the nearest choice."""
+    options, value = [str(o) for o in error.validator_value], error.instance
+    hint = did_you_mean(str(value), options) if isinstance(value, str) else ""
+    return f"must be one of {', '.join(options)} (got {got(value)}){hint}"
+
+
 def message(error: ValidationError, root: dict[str, Any]) -> tuple[tuple[Any, ...], str, bool]:
     """(instance path, message, point at the key?) for one error."""
     path = tuple(error.absolute_path)
@@ -98,9 +105,7 @@ def message(error: ValidationError, root: dict[str, Any]) -> tuple[tuple[Any, ..
         keys = ", ".join(value) if isinstance(value, dict) else ""
         return path, f"a {_what(error, root)} mapping has exactly one key (got {len(value)}: {keys})", False
     if v == "enum":
-        options = [str(o) for o in error.validator_value]
-        hint = did_you_mean(str(value), options) if isinstance(value, str) else ""
-        return path, f"must be one of {', '.join(options)} (got {got(value)}){hint}", False
+        return path, not_one_of(error), False
     if v == "type":
         want = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         if want == ["array"] and error.schema.get("items", {}).get("pattern") == LABEL_PATTERN:

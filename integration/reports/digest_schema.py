@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from rules.errors import did_you_mean
-from rules.schemaerrors import got
+from rules.schemaerrors import got, not_one_of
 from rules.yamlpos import Doc
 
 DEFAULT_SCHEDULE = "0 8 * * 1"  # Mondays 08:00 UTC
@@ -103,9 +103,7 @@ def _message(error: ValidationError) -> tuple[tuple[Any, ...], str, bool]:
         missing = next(k for k in error.validator_value if k not in value)
         return path, f"missing '{missing}' ({_description(error.schema['properties'][missing])})", False
     if v == "enum":
-        options = [str(o) for o in error.validator_value]
-        hint = did_you_mean(str(value), options) if isinstance(value, str) else ""
-        return path, f"must be one of {', '.join(options)} (got {got(value)}){hint}", False
+        return path, not_one_of(error), False
     if v == "type":
         words = {"string": "text", "integer": "a whole number", "object": "a mapping", "array": "a list"}
         return path, f"must be {words.get(str(error.validator_value), error.validator_value)} (got {got(value)})", False
