@@ -17,7 +17,7 @@ from integration.clock.periodic import PERIODIC
 from integration.services import Services, utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.sweeps.dispatch import run_inline
-from integration.sweeps.schedule import SweepTarget, sweep_targets, why_no_sweeps
+from integration.sweeps.schedule import EMBEDDED_POLL_SECONDS, SweepTarget, sweep_targets, why_no_sweeps
 from integration.sweeps.sweep import Step, Sweeper
 from integration.sweeps.sync import reconcile, reconcile_due
 
@@ -29,7 +29,7 @@ class Stopping(Exception):
 
 
 class EmbeddedScheduler:
-    def __init__(self, services: Services, settings: SweepSettings | None = None, *, poll_seconds: float = 30.0,
+    def __init__(self, services: Services, settings: SweepSettings | None = None, *, poll_seconds: float = EMBEDDED_POLL_SECONDS,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.services = services
         self.settings = settings or services.settings.sweeps

@@ -17,6 +17,8 @@ from croniter import croniter
 from integration.settings_sweeps import SweepSettings
 from rules.model import Tracker
 
+EMBEDDED_POLL_SECONDS = 30.0  # how often the embedded default's clock looks for due sweeps
+
 
 @dataclass(frozen=True)
 class Schedule:

@@ -13,7 +13,7 @@ from datetime import datetime
 from integration.admin.queries.queue import QueueHealth
 from integration.services import Services
 from integration.store.sweep_runs import ACTIVE, Run
-from integration.sweeps.schedule import describe_targets, sweep_targets, why_no_sweeps
+from integration.sweeps.schedule import EMBEDDED_POLL_SECONDS, describe_targets, sweep_targets, why_no_sweeps
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ def scheduler_status(services: Services, queue: QueueHealth, now: datetime) -> S
     targets = list(sweep_targets(ruleset, configured, settings))
     scheduled = f"{len(targets)} sweep{'s' if len(targets) != 1 else ''} scheduled ({describe_targets(targets)})"
     if queue.backend != "redis":
-        return SchedulerStatus(f"The clock inside this process checks for due sweeps every 30 s: {scheduled}.",
+        return SchedulerStatus(f"The clock inside this process checks for due sweeps every "
+                               f"{EMBEDDED_POLL_SECONDS:g} s: {scheduled}.",
                                True, running, last)
     if not any(h.kind == "cron" and not h.stale(now) for h in queue.heartbeats):
         return SchedulerStatus(f"No clock is running, so nothing is swept: start one `flowkeeper cron` — "
