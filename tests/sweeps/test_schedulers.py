@@ -84,7 +84,7 @@ def test_two_clocks_enqueue_the_same_tick_and_the_sweep_runs_once(make_world: Ca
 
 def clock_says(env: dict[str, str], log: Path) -> str:
     """Start `flowkeeper cron`, wait for its start-up line, stop it; return that line."""
-    argv = [sys.executable, "-m", "integration.sweeps.cli", "cron"]
+    argv = [sys.executable, "-m", "integration.cli", "cron"]
     with process(argv, env, log):
         wait_until(lambda: "flowkeeper cron: registered" in log.read_text(), timeout=30)
     return next(line for line in log.read_text().splitlines() if line.startswith("flowkeeper cron: registered"))
@@ -111,7 +111,7 @@ def test_the_clock_says_at_start_up_which_sweeps_it_registered_or_why_none(
 
 
 def test_without_redis_the_clock_says_sweeps_run_inside_serve(tmp_path: Path, db_url: str) -> None:
-    argv = [sys.executable, "-m", "integration.sweeps.cli", "cron"]
+    argv = [sys.executable, "-m", "integration.cli", "cron"]
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {"DATABASE_URL": db_url}
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "without it, `flowkeeper serve` runs sweeps in-process" in done.stderr
