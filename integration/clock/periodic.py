@@ -15,6 +15,7 @@ from typing import Any
 from integration.reports.jobs import deliver_digests_with, deliver_due_digests
 from integration.retention import retention_job, run_retention
 from integration.services import Services
+from integration.store.maintenance import optimize
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,19 @@ def _retention_now(services: Services, now: datetime) -> str:
     return str(asdict(run_retention(services.store, services.redis, services.settings.retention, now)))
 
 
+def statistics_job() -> str:
+    """The RQ job: refresh the planner's statistics (SQLite) with the worker's own store."""
+    from integration.jobs import worker_services
+
+    return optimize(worker_services().store.engine)
+
+
+def _statistics_now(services: Services, now: datetime) -> str:
+    return optimize(services.store.engine)
+
+
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("digests", timedelta(hours=1), deliver_due_digests, deliver_digests_with),
     Periodic("retention", timedelta(days=1), retention_job, _retention_now),
+    Periodic("statistics", timedelta(days=1), statistics_job, _statistics_now),
 )

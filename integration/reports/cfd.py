@@ -13,15 +13,14 @@ from sqlalchemy import Connection
 
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
-from integration.reports.wip import levels_daily
+from integration.reports.wip import FLOW_BANDS as BANDS
 
-BANDS = ("done", "in_progress", "todo")  # bottom to top, the way work flows down the diagram
 NOTE = ("Items in each stage at the end of each day, from the status history; an item that moves back "
         "leaves the later band. Done counts items finished in the period; canceled items are left out.")
 
 
 def cfd_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    days = levels_daily(conn, ctx.scope, BANDS, fresh=("done",))
+    days = ctx.bands(conn)
     by_status = ctx.ask.cfd_by == "status"
     seen = {key for _, counts in days for key in counts}
     keys = (sorted(seen, key=lambda k: (BANDS.index(k[0]) if k[0] in BANDS else len(BANDS), k[1])) if by_status

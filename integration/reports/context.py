@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from integration.reports import flow
+from integration.reports import flow, wip
 from integration.reports.montecarlo import SEED, TRIALS
 from integration.reports.scope import RuleCatalog, Scope, ScopeError, parse_instant
+from integration.store.completions import Completion
 
 MAX_ITEMS = 100_000
 
@@ -57,8 +58,22 @@ class Context:
     targets: Mapping[tuple[str, str], date] = field(default_factory=dict)
     ask: Ask = field(default_factory=Ask)
     cache: dict[str, Any] = field(default_factory=dict)
+    sections: tuple[str, ...] = ()  # the sections this report runs: one may compute what another needs
+
+    def completed(self, conn: Connection) -> list[Completion]:
+        """Items completed in the period: flow, aging, flow efficiency, forecasts and the roadmap read them."""
+        if "completed" not in self.cache:
+            self.cache["completed"] = flow.completed_items(conn, self.scope)
+        return self.cache["completed"]  # type: ignore[no-any-return]
 
     def flow(self, conn: Connection) -> flow.FlowFigures:
         if "flow" not in self.cache:
-            self.cache["flow"] = flow.flow_figures(conn, self.scope)
+            self.cache["flow"] = flow.flow_figures(conn, self.scope, self.completed(conn))
         return self.cache["flow"]  # type: ignore[no-any-return]
+
+    def bands(self, conn: Connection) -> wip.Levels:
+        """Items in each to-do, in-progress and done status at the end of each day (done: finished in the
+        period); the WIP and cumulative flow sections share it."""
+        if "bands" not in self.cache:
+            self.cache["bands"] = wip.levels_daily(conn, self.scope, wip.FLOW_BANDS, fresh=("done",))
+        return self.cache["bands"]  # type: ignore[no-any-return]

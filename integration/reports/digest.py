@@ -72,8 +72,9 @@ class AtRisk:
 def at_risk(conn: Connection, history: Scope, catalog: RuleCatalog,
             targets: Mapping[tuple[str, str], date] | None) -> AtRisk:
     """From the same forecasts and percentiles as the Roadmap and Aging reports, over `history`."""
-    rows = roadmap(conn, history, catalog, targets)
-    cycle = duration_stats(c.cycle_s for c in completed_items(conn, history))
+    done = completed_items(conn, history)
+    rows = roadmap(conn, history, catalog, targets, completed=done)
+    cycle = duration_stats(c.cycle_s for c in done)
     old = [a for a in aging(conn, history, cycle) if a.zone in AT_RISK_ZONES]
     return AtRisk(tuple(r for r in rows if r.risk in AT_RISK), sum(1 for r in rows if r.target is not None),
                   tuple(old[:LISTED]), len(old), cycle.p85)

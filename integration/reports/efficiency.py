@@ -13,16 +13,16 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, case, func, select
 
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
-from integration.reports.scope import days
-from integration.store.completions import STATUS_FIELDS, Completion
+from integration.reports.scope import Scope, days, item_filter
+from integration.reports.sqlfuncs import epoch, greatest, least
+from integration.store.completions import STATUS_FIELDS, done_candidates
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
@@ -30,7 +30,6 @@ WAITING_NAMES = re.compile(
     r"\b(review|reviewing|blocked|waiting|wait|hold|paused|pending|queued?|ready for|awaiting|parked)\b",
     re.IGNORECASE)
 ALL_TEAMS = "*"
-KEY_CHUNK = 500  # keys per IN list
 
 
 @dataclass(frozen=True)
@@ -51,13 +50,6 @@ class Waiting:
 
 
 @dataclass(frozen=True)
-class Stay:
-    status: str
-    category: str
-    seconds: float
-
-
-@dataclass(frozen=True)
 class Efficiency:
     by_status: Mapping[tuple[str, str, bool], float]  # (status, category, waiting) → seconds
     per_item: tuple[float, ...]  # each item's active share
@@ -75,65 +67,54 @@ class Efficiency:
         return round(self.active / self.total, 3) if self.total else None
 
 
-def cycle_stays(moves: Sequence[tuple[datetime, str, str]], started: datetime, done: datetime) -> list[Stay]:
-    """The stays (status, category, seconds) of one item's history clipped to [started, done]."""
-    out = []
-    for (at, status, category), nxt in zip(moves, [*moves[1:], None], strict=True):
-        end = nxt[0] if nxt is not None else done
-        seconds = (min(end, done) - max(at, started)).total_seconds()
-        if seconds > 0:
-            out.append(Stay(status, category, seconds))
-    return out
+CycleTime = tuple[str, str, str | None, str, str, float]  # (tracker, key, team, status, category, seconds)
 
 
-Move = tuple[datetime, str, str]  # (at, status, category)
-Histories = Mapping[tuple[str, str], tuple[str | None, list[Move]]]  # (tracker, key) → (team, moves)
+def cycle_time_by_status(conn: Connection, scope: Scope) -> list[CycleTime]:
+    """Seconds each item completed in the period (with a start) spent in each status between its first
+    start and its last entry into done: every stay clipped to that span, summed in the database."""
+    candidates = done_candidates(scope.since, scope.until)
+    mine = and_(h.c.tracker == candidates.c.tracker, h.c.item_id == candidates.c.item_id)
+    stays = (
+        select(i.c.id.label("item"), i.c.tracker, i.c.key, i.c.team, h.c.at,
+               func.coalesce(h.c.new, "(no status)").label("status"),
+               func.coalesce(h.c.new_category, "unknown").label("category"),
+               func.lead(h.c.at).over(partition_by=i.c.id, order_by=(h.c.at, h.c.id)).label("next_at"),
+               func.min(case((h.c.new_category == "in_progress", h.c.at))).over(partition_by=i.c.id).label("started_at"),
+               func.max(case((h.c.new_category == "done", h.c.at))).over(partition_by=i.c.id).label("done_at"))
+        .select_from(candidates.join(h, mine).join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)))
+        .where(h.c.field.in_(STATUS_FIELDS), item_filter(i, scope), i.c.status_category == "done")
+        .cte("cycle_stays")
+    )
+    end = epoch(stays.c.done_at)
+    seconds = least(func.coalesce(epoch(stays.c.next_at), end), end) - greatest(epoch(stays.c.at),
+                                                                                 epoch(stays.c.started_at))
+    query = (select(stays.c.tracker, stays.c.key, stays.c.team, stays.c.status, stays.c.category, func.sum(seconds))
+             .where(seconds > 0, stays.c.started_at.is_not(None), stays.c.done_at >= scope.since,
+                    stays.c.done_at < scope.until)
+             .group_by(stays.c.item, stays.c.tracker, stays.c.key, stays.c.team, stays.c.status, stays.c.category))
+    return [(tracker, key, team, status, category, float(total))
+            for tracker, key, team, status, category, total in conn.execute(query)]
 
 
-def measure(histories: Histories, done: Iterable[Completion], waiting: Waiting) -> Efficiency:
+def measure(times: Iterable[CycleTime], waiting: Waiting) -> Efficiency:
     """Active and waiting time per status over the cycle of each completed item."""
     by_status: dict[tuple[str, str, bool], float] = defaultdict(float)
-    per_item = []
-    for c in done:
-        team, moves = histories.get((c.tracker, c.key), (c.team, []))
-        if c.cycle_s is None or not moves:
-            continue
-        started = c.done_at - timedelta(seconds=c.cycle_s)
-        stays = cycle_stays(moves, started, c.done_at)
-        active = 0.0
-        for s in stays:
-            waits = waiting.waits(team, s.status, s.category)
-            by_status[(s.status, s.category, waits)] += s.seconds
-            active += 0 if waits else s.seconds
-        total = sum(s.seconds for s in stays)
-        if total:
-            per_item.append(active / total)
-    return Efficiency(dict(by_status), tuple(per_item))
-
-
-def status_histories(conn: Connection, done: Sequence[Completion]) -> Histories:
-    """(tracker, key) → (team, [(at, status, category)…]) for the given items, oldest first."""
-    out: dict[tuple[str, str], tuple[str | None, list[Move]]] = {}
-    keys: dict[str, list[str]] = defaultdict(list)
-    for c in done:
-        keys[c.tracker].append(c.key)
-    for tracker, names in keys.items():
-        for n in range(0, len(names), KEY_CHUNK):
-            query = (
-                select(i.c.key, i.c.team, h.c.at, h.c.new, h.c.new_category)
-                .select_from(h.join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)))
-                .where(i.c.tracker == tracker, i.c.key.in_(names[n:n + KEY_CHUNK]), h.c.field.in_(STATUS_FIELDS))
-                .order_by(i.c.key, h.c.at, h.c.id)
-            )
-            for key, team, at, status, category in conn.execute(query):
-                out.setdefault((tracker, key), (team, []))[1].append(
-                    (at, status or "(no status)", category or "unknown"))
-    return out
+    per_item: dict[tuple[str, str], list[float]] = {}
+    kinds: dict[tuple[str | None, str, str], bool] = {}
+    for tracker, key, team, status, category, seconds in times:
+        waits = kinds.get((team, status, category))
+        if waits is None:
+            waits = kinds[(team, status, category)] = waiting.waits(team, status, category)
+        by_status[(status, category, waits)] += seconds
+        pair = per_item.setdefault((tracker, key), [0.0, 0.0])
+        pair[0] += 0 if waits else seconds
+        pair[1] += seconds
+    return Efficiency(dict(by_status), tuple(active / total for active, total in per_item.values() if total))
 
 
 def efficiency_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    done = [c for c in ctx.flow(conn).items if c.cycle_s is not None]
-    eff = measure(status_histories(conn, done), done, Waiting.of(ctx.ask.waiting))
+    eff = measure(cycle_time_by_status(conn, ctx.scope), Waiting.of(ctx.ask.waiting))
     rows = sorted(eff.by_status.items(), key=lambda kv: (-kv[1], kv[0]))
     median = statistics.median(eff.per_item) if eff.per_item else None
     return [Dataset(

@@ -105,9 +105,12 @@ def canceled_count(conn: Connection, scope: Scope) -> int:
     return int(conn.execute(query).scalar() or 0)
 
 
-def flow_figures(conn: Connection, scope: Scope) -> FlowFigures:
-    """Everything about finished work in the scope: two SQL statements, then arithmetic."""
-    done = completed_items(conn, scope)
+def flow_figures(conn: Connection, scope: Scope, completed: Sequence[Completion] | None = None) -> FlowFigures:
+    """Everything about finished work in the scope: two SQL statements, then arithmetic.
+
+    `completed`: the scope's completed items, when already read.
+    """
+    done = list(completed) if completed is not None else completed_items(conn, scope)
     cycles, leads = [c.cycle_s for c in done], [c.lead_s for c in done]
     cycle = duration_stats(cycles)
     return FlowFigures(

@@ -8,6 +8,7 @@ existed, which would read as idle days). The simulation itself is in `montecarlo
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,6 +20,7 @@ from integration.reports.flow import completed_items
 from integration.reports.montecarlo import CONFIDENCES, Count, Finish, Throughput, finish_days, items_within
 from integration.reports.scope import Scope, ScopeError, item_filter, midnight
 from integration.reports.wip import wip_now
+from integration.store.completions import Completion
 from integration.store.tables import items as i
 
 DAY = timedelta(days=1)
@@ -66,30 +68,41 @@ def _history(done_days: Counter[date], start: date, end: date) -> History:
     return History(start, end, Throughput(tuple(done_days.get(start + n * DAY, 0) for n in range(days))))
 
 
-def scope_history(conn: Connection, scope: Scope) -> History:
-    """The scope's daily throughput, all its teams and trackers together."""
+def _completed_within(conn: Connection, scope: Scope, start: date, end: date,
+                      done: Sequence[Completion] | None) -> list[Completion]:
+    """Items completed on the whole days [start, end) of the scope.
+
+    `done`: the scope's completions when already known (the report's flow figures). An item
+    completes at its last entry into done, so those of a part of the period are exactly the
+    period's completions that fall in the part.
+    """
+    since, until = (datetime.combine(d, datetime.min.time(), UTC) for d in (start, end))
+    if done is None:
+        return completed_items(conn, Scope(since, until, scope.trackers, scope.teams))
+    return [c for c in done if since <= c.done_at < until]
+
+
+def scope_history(conn: Connection, scope: Scope, done: Sequence[Completion] | None = None) -> History:
+    """The scope's daily throughput, all its teams and trackers together (`done`: its completions, if known)."""
     seen = _first_seen(conn, scope).values()
     start, end = _whole_days(scope, min(seen, default=None))
-    window = Scope(datetime.combine(start, datetime.min.time(), UTC), datetime.combine(end, datetime.min.time(), UTC),
-                   scope.trackers, scope.teams) if start < end else None
-    done = Counter(c.done_at.date() for c in completed_items(conn, window)) if window else Counter()
-    return _history(done, start, end)
+    finished = _completed_within(conn, scope, start, end, done) if start < end else []
+    return _history(Counter(c.done_at.date() for c in finished), start, end)
 
 
-def team_histories(conn: Connection, scope: Scope) -> dict[TeamKey, History]:
-    """Each (tracker, team)'s daily throughput over the scope's whole days."""
+def team_histories(conn: Connection, scope: Scope,
+                   done: Sequence[Completion] | None = None) -> dict[TeamKey, History]:
+    """Each (tracker, team)'s daily throughput over the scope's whole days (`done`: its completions, if known)."""
     seen = _first_seen(conn, scope)
     start, end = _whole_days(scope, None)
-    done: dict[TeamKey, Counter[date]] = defaultdict(Counter)
+    done_days: dict[TeamKey, Counter[date]] = defaultdict(Counter)
     if start < end:
-        window = Scope(datetime.combine(start, datetime.min.time(), UTC),
-                       datetime.combine(end, datetime.min.time(), UTC), scope.trackers, scope.teams)
-        for c in completed_items(conn, window):
-            done[(c.tracker, c.team)][c.done_at.date()] += 1
+        for c in _completed_within(conn, scope, start, end, done):
+            done_days[(c.tracker, c.team)][c.done_at.date()] += 1
     out = {}
     for key, first in seen.items():
         team_start, team_end = _whole_days(scope, first)
-        out[key] = _history(done[key], team_start, team_end)
+        out[key] = _history(done_days[key], team_start, team_end)
     return out
 
 
@@ -102,7 +115,7 @@ def _refs(values: dict[int, float | None]) -> tuple[tuple[str, float], ...]:
 
 
 def forecast_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    history = scope_history(conn, ctx.scope)
+    history = scope_history(conn, ctx.scope, ctx.completed(conn))
     ask = ctx.ask
     items = ask.items if ask.items is not None else wip_now(conn, ctx.scope).total
     by = ask.by or history.end + DEFAULT_BY - DAY

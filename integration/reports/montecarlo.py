@@ -14,7 +14,10 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from itertools import accumulate, repeat
+from operator import is_not
+from typing import cast
 
 TRIALS = 10_000
 SEED = 1
@@ -23,6 +26,8 @@ CONFIDENCES = (50, 85, 95)
 MIN_HISTORY_DAYS = 14
 MIN_COMPLETED = 5
 CHUNK = 256  # days drawn at a time: Python-level work per trial stays a handful of calls
+WIDE = 1 << 16  # values of one 16-bit draw
+CACHED_SIMULATIONS = 16  # the report, the page and the digest ask the same questions of the same history
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ class Count:
         return tuple((n, counts.get(n, 0)) for n in range(min(counts), max(counts) + 1))
 
 
+_KEEP = partial(is_not, None)  # a 16-bit draw past the largest multiple of the history's length
+
+
 def _rng(seed: int, key: str) -> random.Random:
     """One generator per question, so adding a team or an epic changes no other answer."""
     return random.Random(f"{seed}:{key}")
@@ -102,7 +110,8 @@ class DaySampler:
     bytes that would bias the draw (those past the largest multiple of the history's
     length) are dropped, so every history day is exactly equally likely; the stream is
     refilled in large blocks, so a trial costs a slice, not a call into the generator.
-    Histories longer than 256 days or with 256+ items on a day use `Random.choices`.
+    Histories longer than 256 days or with 256+ items on a day do the same with 16-bit
+    draws through a list (`map` over a `memoryview`, also in C).
     """
 
     BLOCK = 1 << 16
@@ -111,19 +120,30 @@ class DaySampler:
         self.rng, self.daily = rng, list(history.daily)
         n = len(self.daily)
         self.fast = 0 < n <= 256 and max(self.daily, default=0) < 256
-        self.stream, self.pos = b"", 0
+        self.stream: bytes | list[int] = b"" if self.fast else []
+        self.pos = 0
         if self.fast:
             usable = 256 - 256 % n
             self.table = bytes(self.daily[b % n] if b < usable else 0 for b in range(256))
             self.drop = bytes(range(usable, 256))
+        elif n:
+            usable = WIDE - WIDE % n
+            self.wide = [self.daily[v % n] if v < usable else None for v in range(WIDE)]
+
+    def _refill(self, k: int) -> None:
+        if self.fast:
+            fresh: bytes | list[int] = self.rng.randbytes(max(k, self.BLOCK)).translate(self.table, self.drop)
+        else:
+            draws = memoryview(self.rng.randbytes(2 * max(k, self.BLOCK))).cast("H")
+            fresh = cast(list[int], list(filter(_KEEP, map(self.wide.__getitem__, draws))))
+        self.stream, self.pos = self.stream[self.pos:] + fresh, 0  # type: ignore[operator]
 
     def take(self, k: int) -> bytes | list[int]:
         """Exactly `k` days' completions."""
-        if not self.fast:
-            return self.rng.choices(self.daily, k=k)
+        if not self.daily:
+            return [0] * k
         while len(self.stream) - self.pos < k:
-            fresh = self.rng.randbytes(max(k, self.BLOCK)).translate(self.table, self.drop)
-            self.stream, self.pos = self.stream[self.pos:] + fresh, 0
+            self._refill(k)
         days = self.stream[self.pos:self.pos + k]
         self.pos += k
         return days
@@ -132,6 +152,23 @@ class DaySampler:
 def finish_days(history: Throughput, targets: Sequence[int], *, trials: int = TRIALS, seed: int = SEED,
                 key: str = "", horizon: int = HORIZON_DAYS) -> dict[int, Finish]:
     """For each item count in `targets`, the days each trial needed; one simulation serves them all.
+
+    The answer depends only on the arguments, so the last few are kept: a team's simulation over
+    the same history, window, seed and targets is run once for the report, the page and the digest.
+    """
+    return dict(_finish_days(history, tuple(sorted(set(targets))), trials, seed, key, horizon))
+
+
+def clear_cache() -> None:
+    """Forget kept simulations (benchmarks time the simulation itself)."""
+    _finish_days.cache_clear()
+    _items_within.cache_clear()
+
+
+@lru_cache(maxsize=CACHED_SIMULATIONS)
+def _finish_days(history: Throughput, targets: tuple[int, ...], trials: int, seed: int, key: str,
+                 horizon: int) -> dict[int, Finish]:
+    """`finish_days`, kept per distinct question.
 
     A trial draws enough days to reach the largest target most of the time, sums them
     once (`accumulate`) and finds every target's crossing day by bisection, all in C;
@@ -173,7 +210,12 @@ def _carry_on(take: Callable[[int], Sequence[int]], wanted: list[int], days: lis
 
 def items_within(history: Throughput, days: int, *, trials: int = TRIALS, seed: int = SEED,
                  key: str = "") -> Count:
-    """Items finished in the next `days` days, per trial."""
+    """Items finished in the next `days` days, per trial (kept like `finish_days`)."""
+    return _items_within(history, days, trials, seed, key)
+
+
+@lru_cache(maxsize=CACHED_SIMULATIONS)
+def _items_within(history: Throughput, days: int, trials: int, seed: int, key: str) -> Count:
     take = DaySampler(history, _rng(seed, key)).take
     totals = sorted(sum(take(days)) if days > 0 else 0 for _ in range(trials))
     return Count(days, tuple(totals))

@@ -33,7 +33,7 @@ def _refs(stats: flow.DurationStats) -> tuple[tuple[str, float], ...]:
 
 def wip_section(conn: Connection, ctx: Context) -> list[Dataset]:
     now = wip.wip_now(conn, ctx.scope)
-    daily = wip.wip_daily(conn, ctx.scope)
+    daily = wip.wip_daily(conn, ctx.scope, ctx.bands(conn) if "cfd" in ctx.sections else None)
     statuses = sorted({s for d in daily for s in d.by_status})
     return [
         Dataset("wip_by_status", "WIP now by status", "wip", ("status", "items"), now.by_status,
@@ -91,7 +91,7 @@ def time_in_status_section(conn: Connection, ctx: Context) -> list[Dataset]:
 
 def aging_section(conn: Connection, ctx: Context) -> list[Dataset]:
     cycle = ctx.flow(conn).cycle if "flow" in ctx.cache else flow.duration_stats(
-        c.cycle_s for c in flow.completed_items(conn, ctx.scope))
+        c.cycle_s for c in ctx.completed(conn))
     rows = aging_mod.aging(conn, ctx.scope, cycle)
     zones: dict[str, int] = {}
     for r in rows:
@@ -137,7 +137,8 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
 
 
 def roadmap_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    rows = roadmap.roadmap(conn, ctx.scope, ctx.catalog, ctx.targets, trials=ctx.ask.trials, seed=ctx.ask.seed)
+    rows = roadmap.roadmap(conn, ctx.scope, ctx.catalog, ctx.targets, trials=ctx.ask.trials, seed=ctx.ask.seed,
+                           completed=ctx.completed(conn))
     unknown = sorted({f"{r.team} ({r.tracker})" for r in rows if r.risk == "unknown"})
     note = ("Forecasts: the team's daily throughput over the period, simulated; "
             "on_time is the share of trials done by the target date.")
@@ -182,7 +183,7 @@ def build_report(engine: Engine, scope: Scope, *, catalog: RuleCatalog | None = 
     if unknown:
         raise ValueError(f"unknown report section(s): {', '.join(unknown)} "
                          f"(choose from {', '.join(SECTIONS)})")
-    ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}), ask or Ask())
+    ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}), ask or Ask(), sections=tuple(chosen))
     datasets: list[Dataset] = []
     seconds: dict[str, float] = {}
     with read_connection(engine) as conn:

@@ -9,7 +9,7 @@ to each epic, an optimistic bound, which is exactly what a planning meeting need
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from integration.reports.forecast import History, TeamKey, team_histories
 from integration.reports.montecarlo import SEED, TRIALS, Finish, Throughput, finish_days
 from integration.reports.scope import NO_CATALOG, RuleCatalog, Scope, item_filter
+from integration.store.completions import Completion
 from integration.store.tables import items as i
 from integration.store.tables import rule_states as rs
 
@@ -125,11 +126,14 @@ def _finishes(histories: Mapping[TeamKey, History], remaining: Mapping[TeamKey, 
 
 def roadmap(conn: Connection, scope: Scope, catalog: RuleCatalog = NO_CATALOG,
             targets: Mapping[TargetKey, date] | None = None, *, trials: int = TRIALS,
-            seed: int = SEED) -> tuple[RoadmapRow, ...]:
-    """One row per epic/project of the scope; canceled items are left out of totals."""
+            seed: int = SEED, completed: Sequence[Completion] | None = None) -> tuple[RoadmapRow, ...]:
+    """One row per epic/project of the scope; canceled items are left out of totals.
+
+    `completed`: the scope's completed items when the caller has them already.
+    """
     groups = _groups(conn, scope, catalog)
     epics = _epic_targets(conn, sorted({g[2] for g in groups if g[0] == "jira" and g[2]}))
-    histories = team_histories(conn, scope)
+    histories = team_histories(conn, scope, completed)
     remaining: dict[TeamKey, list[int]] = defaultdict(list)
     for tracker, _project, _parent, team, total, done, *_ in groups:
         remaining[(tracker, team)].append(int(total) - int(done or 0))

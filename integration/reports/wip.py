@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     union_all,
 )
 
@@ -35,6 +36,7 @@ from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
 IN_PROGRESS = "in_progress"
+FLOW_BANDS = ("done", "in_progress", "todo")  # bottom to top, the way work flows down the diagram
 WAITING_CATEGORIES = ("todo", "in_progress", "unknown")
 
 
@@ -103,11 +105,10 @@ def timeline(scope: Scope, touched: CTE) -> CTE:
             # the items' integer key: partitions sort far faster than on (tracker, item_id) text
             func.lead(h.c.at).over(partition_by=i.c.id, order_by=(h.c.at, h.c.id)).label("next_at"),
         )
-        .select_from(
-            h.join(touched, and_(touched.c.tracker == h.c.tracker, touched.c.item_id == h.c.item_id))
-            .join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id))
-        )
-        .where(h.c.field.in_(STATUS_FIELDS), item_filter(i, scope))
+        .select_from(h.join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)))
+        # IN, not a join: SQLite then looks up the touched items' histories instead of walking every item's
+        .where(tuple_(h.c.tracker, h.c.item_id).in_(select(touched.c.tracker, touched.c.item_id)),
+               h.c.field.in_(STATUS_FIELDS), item_filter(i, scope))
         .cte("timeline")
     )
 
@@ -123,14 +124,24 @@ def _day_of(column: ColumnElement[datetime], grid_start: datetime) -> ColumnElem
     return case((column < grid_start, -1), else_=floor_int(offset))
 
 
-def wip_daily(conn: Connection, scope: Scope) -> tuple[WipDay, ...]:
-    """In-progress items at the end of each day of the period (at `until` for its last day)."""
-    return tuple(WipDay(d, sum(n.values()), MappingProxyType({s: c for (_, s), c in n.items()}))
-                 for d, n in levels_daily(conn, scope, (IN_PROGRESS,)))
+Levels = tuple[tuple[date, Mapping[tuple[str, str], int]], ...]  # (day, {(category, status): items})
+
+
+def wip_daily(conn: Connection, scope: Scope, levels: Levels | None = None) -> tuple[WipDay, ...]:
+    """In-progress items at the end of each day of the period (at `until` for its last day).
+
+    `levels`: daily levels already counted for more categories (in-progress among them).
+    """
+    days = levels_daily(conn, scope, (IN_PROGRESS,)) if levels is None else levels
+    out = []
+    for d, counts in days:
+        mine = {s: c for (category, s), c in counts.items() if category == IN_PROGRESS}
+        out.append(WipDay(d, sum(mine.values()), MappingProxyType(mine)))
+    return tuple(out)
 
 
 def levels_daily(conn: Connection, scope: Scope, categories: tuple[str, ...],
-                 fresh: tuple[str, ...] = ()) -> tuple[tuple[date, Mapping[tuple[str, str], int]], ...]:
+                 fresh: tuple[str, ...] = ()) -> Levels:
     """Items in each (category, status) at the end of each day of the period (at `until` for its last day).
 
     One statement: +1 where a stay starts, -1 where it ends, per day and status, plus the
@@ -160,8 +171,7 @@ def levels_daily(conn: Connection, scope: Scope, categories: tuple[str, ...],
     return _running(deltas, grid, scope.until)
 
 
-def _running(deltas: Mapping[int, Mapping[tuple[str, str], int]], grid: datetime,
-             until: datetime) -> tuple[tuple[date, Mapping[tuple[str, str], int]], ...]:
+def _running(deltas: Mapping[int, Mapping[tuple[str, str], int]], grid: datetime, until: datetime) -> Levels:
     level: dict[tuple[str, str], int] = defaultdict(int)
     for key, n in deltas.get(-1, {}).items():
         level[key] += n

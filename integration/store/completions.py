@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, Select, Subquery, and_, func, select, true
 from sqlalchemy.orm import aliased
 
 from integration.store.tables import item_history as h
@@ -34,6 +34,16 @@ class Completion:
     lead_s: float
 
 
+def done_candidates(since: datetime, until: datetime) -> Subquery:
+    """(tracker, item_id) of every item that entered a done status in [since, until)."""
+    return (
+        select(h.c.tracker, h.c.item_id)
+        .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done", h.c.at >= since, h.c.at < until)
+        .distinct()
+        .subquery("done_candidates")
+    )
+
+
 def completions_query(since: datetime, until: datetime,
                       where: ColumnElement[bool] | None = None) -> Select:  # type: ignore[type-arg]
     """Per candidate item (a done entry in [since, until)): first start, last done, first history row.
@@ -42,12 +52,7 @@ def completions_query(since: datetime, until: datetime,
     Correlated subqueries make every lookup an index range scan on (tracker, item_id, at),
     which both planners choose reliably; a join would tempt PostgreSQL into a full scan.
     """
-    candidates = (
-        select(h.c.tracker, h.c.item_id)
-        .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done", h.c.at >= since, h.c.at < until)
-        .distinct()
-        .subquery("done_candidates")
-    )
+    candidates = done_candidates(since, until)
     row = aliased(h)
     mine = and_(row.c.tracker == candidates.c.tracker, row.c.item_id == candidates.c.item_id,
                 row.c.field.in_(STATUS_FIELDS))

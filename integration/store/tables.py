@@ -94,6 +94,9 @@ item_history = Table(
 )
 Index("ix_history_item_at", item_history.c.tracker, item_history.c.item_id, item_history.c.at)
 Index("ix_history_field_at", item_history.c.field, item_history.c.at)
+Index("ix_history_category_at", item_history.c.new_category, item_history.c.at)
+Index("ix_history_item_category_at", item_history.c.tracker, item_history.c.item_id, item_history.c.new_category,
+      item_history.c.at)
 
 deliveries = Table(
     "deliveries",

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from integration.reports.context import Ask
-from integration.reports.report import build_report
+from integration.reports.report import SECTIONS, build_report
 from integration.reports.scope import Scope
 from integration.store.store import Store
 from tests.reports.builder import Builder, day
@@ -56,3 +56,13 @@ def test_per_team_and_per_status_on_request(history: Store) -> None:
         (2, 1, 0, 1),
         (3, 0, 0, 1),
     ]
+
+
+def test_a_whole_report_gives_each_section_the_figures_it_gives_alone(history: Store) -> None:
+    """Sections share what they compute (daily levels, completed items) only within one report."""
+    scope = Scope(day(-10), day(5))
+    whole = build_report(history.engine, scope)
+    alone = [d for name in SECTIONS for d in build_report(history.engine, scope, sections=[name]).datasets]
+    assert whole.datasets == tuple(alone)
+    wip = whole.get("wip_daily")
+    assert wip is not None and wip.rows[-1][1] == 1  # OPS-1 in progress at the end, as the CFD's band says

@@ -90,3 +90,25 @@ def test_the_fast_sampler_draws_every_history_day_equally_often() -> None:
 def test_a_short_history_says_why_it_cannot_forecast(daily: tuple[int, ...], reason: str) -> None:
     assert Throughput(daily).too_short() == f"history too short to forecast: {reason}"
     assert Throughput((1,) * 14).too_short() is None
+
+
+def test_long_histories_draw_every_day_equally_often_and_reproducibly() -> None:
+    history = Throughput(tuple(range(300)))  # 300 days: 16-bit draws; 65,536 is not a multiple of 300
+    sampler = DaySampler(history, random.Random(3))
+    seen: Counter[int] = Counter()
+    while sum(seen.values()) < 600_000:
+        seen.update(sampler.take(256))
+    expected = sum(seen.values()) / 300
+    assert set(seen) == set(range(300))
+    assert sum(abs(n - expected) / expected for n in seen.values()) / 300 < 0.03  # ~0.018 by chance alone
+    again = DaySampler(history, random.Random(3))
+    assert list(DaySampler(history, random.Random(3)).take(1000)) == list(again.take(1000))
+
+
+def test_a_question_asked_again_is_answered_from_the_kept_simulation() -> None:
+    history = Throughput((0, 1, 3, 2) * 10)
+    first = finish_days(history, [40, 12], seed=3, key="ENG")
+    again = finish_days(history, [12, 40], seed=3, key="ENG")
+    assert again == first and again[40] is first[40]  # not simulated twice
+    assert finish_days(history, [40], seed=4, key="ENG")[40] is not first[40]
+    assert items_within(history, 9, seed=3) is items_within(history, 9, seed=3)
