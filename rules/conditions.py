@@ -92,7 +92,10 @@ def _plain(kind: Kind, *examples: str, suffix: str = "") -> list[FieldSpec]:
 FIELDS = [
     *_plain(Kind.TEXT, "title: { matches: '^(Add|Fix|Remove|Update) ' }", "description: { missing: true }",
             "key: { matches: '^ENG-' }", "type: Bug", "team: [ENG, OPS]", "project: { present: true }",
-            "parent: { missing: true }", "sprint: { present: true }"),
+            "parent: { missing: true }", "sprint: { present: true }", "sprint.state: [active, upcoming]",
+            "project.state: { in: [paused, canceled] }"),
+    *_plain(Kind.NAMES, "milestones: { none_of: [v2.0, Release 3] }"),
+    *_plain(Kind.NUMBER, "subtasks: { gt: 0 }"),
     FieldSpec("status.name", Kind.TEXT, "i.status.name", "status", "status.name: [In Review, Code Review]"),
     FieldSpec("status.category", Kind.CATEGORY, "i.status.category", "status", "status.category: in_progress"),
     FieldSpec("priority", Kind.TEXT, "(None if i.priority is None else i.priority.name)", "priority",

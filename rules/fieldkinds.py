@@ -32,6 +32,7 @@ class Kind(str, enum.Enum):
     CATEGORY = "category"
     NUMBER = "number"
     SET = "set"
+    NAMES = "names"  # a list of names that may hold spaces (milestones / fix versions)
     PERSON = "person"
     TIME = "time"
     CUSTOM = "custom"  # a tracker's custom field: text, a number, or a list of values
@@ -81,6 +82,8 @@ KINDS: dict[Kind, KindSpec] = {
                             "equals", "in", None),
     Kind.NUMBER: KindSpec("Number field; an unset value satisfies no comparison.", "eq", "in", "v is None"),
     Kind.SET: KindSpec("Labels. Case is ignored.", "contains", "any_of", "not v"),
+    Kind.NAMES: KindSpec("A list of names (they may hold spaces), as labels are matched. Case is ignored.",
+                         "contains", "any_of", "not v"),
     Kind.PERSON: KindSpec("A person, matched by account id, email or display name.", "equals", "in", "v is None"),
     Kind.TIME: KindSpec(
         "A point in time. Durations in minutes, hours, days (24 h each, also across daylight saving), weeks, "
@@ -136,13 +139,13 @@ _CATS = {"type": "array", "items": _CAT, "minItems": 1}
 _NUM = {"type": "number"}
 _NUMS = {"type": "array", "items": _NUM, "minItems": 1}
 LABEL = {"type": "string", "pattern": LABEL_PATTERN}
-_LABELS = {"type": "array", "items": LABEL, "minItems": 1}
 DURATION = {"type": "string", "pattern": DURATION_PATTERN}
 INSTANT = {"type": "string", "pattern": INSTANT_PATTERN}
 _TEXT = {"type": "string"}
 _TEXTS = {"type": "array", "items": _TEXT, "minItems": 1}
 _BOOL = {"type": "boolean"}
-T, C, N, S, P, TM, CU = Kind.TEXT, Kind.CATEGORY, Kind.NUMBER, Kind.SET, Kind.PERSON, Kind.TIME, Kind.CUSTOM
+T, C, N, S, NM, P, TM, CU = (Kind.TEXT, Kind.CATEGORY, Kind.NUMBER, Kind.SET, Kind.NAMES, Kind.PERSON, Kind.TIME,
+                             Kind.CUSTOM)
 _EACH = "(v if type(v) is tuple else (v,))"  # a custom field's values, one or many
 
 _op(T, "equals", _SCALAR, "v is not None and str(v).casefold() in a", _folded)
@@ -159,12 +162,14 @@ _op(C, "not_in", _CATS, "v not in a", _categories)
 for _name, _symbol in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("lte", "<="), ("gt", ">"), ("gte", ">=")):
     _op(N, _name, _NUM, f"v is not None and v {_symbol} a")
 _op(N, "in", _NUMS, "v is not None and v in a", lambda x, c: frozenset(x))
-_op(S, "contains", {"anyOf": [LABEL, _LABELS]}, "bool(v) and a <= {x.casefold() for x in v}", _folded,
-    "one label, or all of a list")
-_op(S, "any_of", _LABELS, "bool(v) and any(x.casefold() in a for x in v)", _folded)
-_op(S, "all_of", _LABELS, "bool(v) and a <= {x.casefold() for x in v}", _folded)
-_op(S, "none_of", _LABELS, "not v or not any(x.casefold() in a for x in v)", _folded)
-_op(S, "matches", _TEXT, "bool(v) and any(a(x) is not None for x in v)", _search, "any label matches the regex")
+for _kind, _one in ((S, LABEL), (NM, _TEXT)):  # labels, and names that may hold spaces: one set of tests
+    _many = {"type": "array", "items": _one, "minItems": 1}
+    _op(_kind, "contains", {"anyOf": [_one, _many]}, "bool(v) and a <= {x.casefold() for x in v}", _folded,
+        "one name, or all of a list")
+    _op(_kind, "any_of", _many, "bool(v) and any(x.casefold() in a for x in v)", _folded)
+    _op(_kind, "all_of", _many, "bool(v) and a <= {x.casefold() for x in v}", _folded)
+    _op(_kind, "none_of", _many, "not v or not any(x.casefold() in a for x in v)", _folded)
+    _op(_kind, "matches", _TEXT, "bool(v) and any(a(x) is not None for x in v)", _search, "any one matches the regex")
 _op(P, "equals", _TEXT, "v is not None and not a.isdisjoint(person_keys(v))", _folded)
 _op(P, "in", {"type": "array", "items": _TEXT}, "v is not None and not a.isdisjoint(person_keys(v))", _folded)
 _op(P, "not_in", {"type": "array", "items": _TEXT}, "v is None or a.isdisjoint(person_keys(v))", _folded)

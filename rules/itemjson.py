@@ -42,7 +42,8 @@ ALIASES = {"created": "created_at", "updated": "updated_at", "last_activity": "l
            "last_comment": "last_comment_at", "status_entered": "status_changed_at", "due": "due_date"}
 ITEM_KEYS = frozenset({"tracker", "id", "key", "url", "title", "description", "type", "status", "assignee",
                        "reporter", "labels", "priority", "estimate", "team", "project", "parent", "sprint", "links",
-                       "due_date", "deleted", "sprint_active", "project_active", "unknown", "custom", *_TIMES,
+                       "due_date", "deleted", "sprint_active", "project_active", "unknown", "custom", "milestones",
+                       "sprint_state", "project_state", "subtasks", *_TIMES,
                        *ALIASES})
 EVENT_KEYS = frozenset({"kind", "changes", "comment", "actor", "occurred_at"})
 
@@ -121,6 +122,8 @@ def item_from_dict(data: dict[str, Any]) -> Item:
                              if ln.get("status_category") else None) for ln in data.get("links", ())),
             due_date=date.fromisoformat(str(due)) if due else None, deleted=bool(data.get("deleted", False)),
             sprint_active=data.get("sprint_active"), project_active=data.get("project_active"),
+            milestones=tuple(str(m) for m in data.get("milestones") or ()), sprint_state=data.get("sprint_state"),
+            project_state=data.get("project_state"), subtasks=data.get("subtasks"),
             unknown=frozenset(data.get("unknown", ())), custom=MappingProxyType(_custom(data.get("custom"))),
             **fields,
         )

@@ -128,6 +128,13 @@ class Item:
     # whether the item's sprint / cycle and its project are still running (None: not known)
     sprint_active: bool | None = None
     project_active: bool | None = None
+    # planning: fix versions (Jira) / the project milestone (Linear); the sprint's or cycle's state
+    # (active, upcoming, completed) and the project's (backlog, planned, started, paused, completed,
+    # canceled) as the tracker said when the item was read; how many sub-tasks / sub-issues it has
+    milestones: tuple[str, ...] = ()
+    sprint_state: str | None = None
+    project_state: str | None = None
+    subtasks: int | None = None
 
     @property
     def is_partial(self) -> bool:
@@ -378,6 +385,11 @@ class SearchQuery:
     custom_not_empty: tuple[str, ...] = ()  # … or must hold a value
     labels_none_of: tuple[str, ...] = ()
     labels_any_of: tuple[str, ...] = ()
+    # (Item field as rules name it, values): the field holds one of the values, ignoring case;
+    # (field, True) the field is empty, (field, False) it holds a value. Each entry narrows on its
+    # own (all must hold); a tracker whose query language cannot say one leaves it out.
+    field_in: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    field_empty: tuple[tuple[str, bool], ...] = ()
     always_include_labels: tuple[str, ...] = ()
     extra: str | None = None  # a rule's own JQL / Linear filter (JSON) narrowing sweeps
     order: str = SWEEP_ORDERS[0]  # which candidates come first (see SWEEP_ORDERS)

@@ -31,6 +31,8 @@ class Bounds:
     created_before: datetime | None = None
     custom_empty: set[str] = field(default_factory=set)
     custom_not_empty: set[str] = field(default_factory=set)
+    field_in: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    field_empty: list[tuple[str, bool]] = field(default_factory=list)
 
     def narrow_categories(self, cats: set[StatusCategory]) -> None:
         self.categories = cats if self.categories is None else self.categories & cats
@@ -41,6 +43,14 @@ class Bounds:
 
 def _listed(arg: Any) -> set[Any]:
     return set(arg) if isinstance(arg, list) else {arg}
+
+
+# Item fields the trackers' query languages can bound by value (SearchQuery.field_in), with the
+# operators whose every match holds one of the listed values; and those they can ask to be empty.
+# `none_of` is never pushed: JQL's `not in` drops items with no value at all.
+VALUE_FIELDS = {"milestones": ("contains", "any_of", "all_of"), "parent": ("equals", "in"),
+                "sprint.state": ("equals", "in"), "project.state": ("equals", "in")}
+EMPTY_FIELDS = frozenset({"milestones", "parent"})
 
 
 def field_pushdown(name: str, ops: dict[str, Any], cctx: CompileCtx) -> Callable[[Bounds], None] | None:
@@ -71,6 +81,12 @@ def _one(name: str, op: str, arg: Any, cctx: CompileCtx) -> Callable[[Bounds], N
     if name == "labels" and op in ("contains", "any_of", "all_of"):
         wanted = {str(a) for a in _listed(arg)}
         return lambda b: setattr(b, "labels_any_of", wanted if b.labels_any_of is None else b.labels_any_of)
+    if op in VALUE_FIELDS.get(name, ()):
+        values = tuple(sorted(str(a) for a in _listed(arg)))
+        return lambda b: b.field_in.append((name, values))
+    if name in EMPTY_FIELDS and op in ("missing", "present") and isinstance(arg, bool):
+        empty = (op == "missing") is arg
+        return lambda b: b.field_empty.append((name, empty))
     if name.startswith("custom.") and op in ("missing", "present") and isinstance(arg, bool):
         empty = (op == "missing") is arg
         key = name[len("custom."):]

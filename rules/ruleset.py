@@ -92,6 +92,8 @@ class Rule:
             created_before=bounds.created_before,
             custom_empty=tuple(sorted(bounds.custom_empty)),
             custom_not_empty=tuple(sorted(bounds.custom_not_empty)),
+            field_in=tuple(bounds.field_in),
+            field_empty=tuple(bounds.field_empty),
             labels_none_of=tuple(sorted(bounds.labels_none_of - set(always))),
             labels_any_of=tuple(sorted(bounds.labels_any_of)) if bounds.labels_any_of else (),
             always_include_labels=always,

@@ -41,7 +41,8 @@ MAX_COMMENT = 10_000
 _SEPARATOR = "\x1e"  # marks a mention inside the rendered text; never kept from tracker text
 VARIABLES = ("item", "key", "title", "url", "status", "assignee", "reporter", "labels", "priority",
              "estimate", "team", "type", "project", "sprint", "created", "updated", "last_activity",
-             "last_comment", "status_entered", "due", "rule", "now", "wip", "step", "actor", "people", "custom")
+             "last_comment", "status_entered", "due", "rule", "now", "wip", "step", "actor", "people", "custom",
+             "parent", "milestones", "subtasks", "sprint_state", "project_state")
 
 
 class _MentionMark(str):
@@ -264,7 +265,9 @@ def _context(item: Item, now: datetime, calendar: BusinessCalendar, rule: Any, m
         "estimate": item.estimate, "team": item.team, "type": item.type, "project": item.project,
         "sprint": item.sprint, "created": item.created_at, "updated": item.updated_at,
         "last_activity": item.last_activity_at, "last_comment": item.last_comment_at,
-        "status_entered": item.status_changed_at, "due": item.due_date,
+        "status_entered": item.status_changed_at, "due": item.due_date, "parent": item.parent,
+        "milestones": list(item.milestones), "subtasks": item.subtasks, "sprint_state": item.sprint_state,
+        "project_state": item.project_state,
         "rule": {"name": rule.name, "description": rule.description}, "now": now, "wip": wip,
         "step": step, "custom": _custom(item), "_calendar": calendar, "_age_unit": age_unit,
     }
