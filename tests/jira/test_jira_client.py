@@ -36,7 +36,7 @@ TOKEN = "ATATT3xFfGF0-secret-token-value"
 ME = "5b10a2844c20165700ede21g"  # the accountId in myself.200.json
 FIELDS = (
     "summary,description,issuetype,status,resolution,assignee,reporter,labels,priority,project,parent,"
-    "issuelinks,created,updated,duedate,customfield_10016,customfield_10020,customfield_10050"
+    "issuelinks,created,updated,duedate,fixVersions,subtasks,customfield_10016,customfield_10020,customfield_10050"
 )
 ITEM = Item(tracker=Tracker.JIRA, id="10002", key="ED-1", labels=("backend",))
 MARKER = WriteMarker(rule="stale-in-progress", item_key="ED-1", episode=2, step="remind")

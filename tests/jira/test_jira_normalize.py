@@ -312,3 +312,66 @@ def test_priority_ranks_by_the_sites_list_never_by_name() -> None:
     ranked = normalize(payload, JiraConfig(priority_ranks={"1": 1, "10001": 2, "3": 3}))
     assert ranked is not None and ranked.item.priority is not None
     assert (ranked.item.priority.name, ranked.item.priority.rank) == ("Обычный", 2)
+
+
+# ---- planning fields: fix versions, sprint state, sub-tasks, parent --------------------------
+
+V20 = {"self": "https://acme.atlassian.net/rest/api/3/version/10000", "id": "10000", "name": "v2.0",
+       "archived": False, "released": False, "releaseDate": "2025-02-01"}
+R3 = {"self": "https://acme.atlassian.net/rest/api/3/version/10001", "id": "10001", "name": "Release 3",
+      "archived": False, "released": True}
+SPRINTS = [{"id": 1, "name": "KAN Sprint 1", "state": "closed", "boardId": 1},
+           {"id": 2, "name": "KAN Sprint 2", "state": "active", "boardId": 1}]
+
+
+def test_the_webhook_issue_carries_fix_versions_sub_tasks_parent_and_sprint_state(config: JiraConfig) -> None:
+    payload = load(UPDATED)
+    fields = payload["issue"]["fields"]
+    fields["fixVersions"] = [V20, R3]
+    fields["subtasks"] = [{"id": "10030", "key": "KAN-30", "fields": {"summary": "a"}},
+                          {"id": "10031", "key": "KAN-31", "fields": {"summary": "b"}}]
+    fields["parent"] = {"id": "10005", "key": "KAN-5", "fields": {"summary": "Epic"}}
+    fields[config.sprint_field] = SPRINTS
+    event = normalize(payload, config)
+    assert event is not None
+    item = event.item
+    assert (item.milestones, item.subtasks, item.parent) == (("v2.0", "Release 3"), 2, "KAN-5")
+    assert (item.sprint, item.sprint_state, item.project_state) == ("KAN Sprint 2", "active", None)
+    assert not {"milestones", "subtasks", "sprint_state"} & item.unknown
+
+
+def test_the_captured_webhook_has_no_versions_and_no_sub_tasks(config: JiraConfig) -> None:
+    event = normalize(load(CREATED), config)
+    assert event is not None
+    assert (event.item.milestones, event.item.subtasks, event.item.sprint_state) == ((), 0, None)
+
+
+@pytest.mark.parametrize(("state", "expected"), [("active", "active"), ("future", "upcoming"),
+                                                 ("closed", "completed")])
+def test_sprint_states_in_rules_words(config: JiraConfig, state: str, expected: str) -> None:
+    issue = load(UPDATED)["issue"]
+    issue["fields"][config.sprint_field] = [{"id": 3, "name": "S3", "state": state}]
+    assert normalize_issue(issue, config).sprint_state == expected
+
+
+def test_an_answer_from_an_older_field_list_has_no_versions_rather_than_failing(config: JiraConfig) -> None:
+    issue = load(UPDATED)["issue"]
+    del issue["fields"]["fixVersions"], issue["fields"]["subtasks"]
+    item = normalize_issue(issue, config)
+    assert (item.milestones, item.subtasks) == ((), None)
+    assert not {"milestones", "subtasks"} & item.unknown
+
+
+def test_a_comment_event_leaves_versions_unknown(config: JiraConfig) -> None:
+    event = normalize(load(COMMENT), config)
+    assert event is not None
+    assert {"milestones", "subtasks"} <= event.item.unknown
+
+
+def test_a_fix_version_change_is_a_milestones_change(config: JiraConfig) -> None:
+    payload = load(UPDATED)
+    payload["changelog"]["items"] = [{"field": "Fix Version", "fieldtype": "jira", "fieldId": "fixVersions",
+                                      "from": None, "fromString": None, "to": "10000", "toString": "v2.0"}]
+    event = normalize(payload, config)
+    assert event is not None and event.change_of("milestones") is not None
+    assert event.change_of("milestones").new == "v2.0"  # type: ignore[union-attr]

@@ -64,6 +64,21 @@ def test_a_team_scoped_rule_with_nothing_to_push_down_searches_the_whole_team() 
     assert to_jql(query) == 'project in ("OPS") ORDER BY updated ASC, key ASC'
 
 
+def test_fix_versions_and_parent_push_down_as_jql() -> None:
+    query = SearchQuery(teams=("ED",), field_in=(("milestones", ("Release 3", "v2.0")), ("parent", ("ED-7",)),
+                                                 ("sprint.state", ("active",))),
+                        field_empty=(("milestones", False), ("parent", True)), always_include_labels=(FLAG,))
+    assert to_jql(query) == (
+        'project in ("ED") AND ((fixVersion in ("Release 3", "v2.0") AND parent in ("ED-7")'
+        ' AND fixVersion is not EMPTY AND parent is EMPTY) OR labels in ("flowkeeper-stale"))'
+        " ORDER BY updated ASC, key ASC"
+    )  # a sprint's state is not pushed into JQL: the site may have no sprints at all
+
+
+def test_the_search_asks_for_fix_versions_and_sub_tasks(config: JiraConfig) -> None:
+    assert {"fixVersions", "subtasks", "parent", config.sprint_field} <= set(search_fields(config))
+
+
 def test_date_bound_is_widened_past_every_time_zone() -> None:
     assert jql_datetime(datetime(2025, 3, 10, 0, 0)) == "2025-03-10 14:01"  # naive means UTC
     assert (

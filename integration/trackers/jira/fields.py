@@ -125,10 +125,29 @@ def epic_name(raw: Any) -> str | None:
 
 def sprint_name(raw: Any) -> str | None:
     """The active sprint's name, else the latest one listed."""
+    chosen = _chosen_sprint(raw)
+    return str(chosen.get("name")) if chosen else None
+
+
+SPRINT_STATES = {"active": "active", "future": "upcoming", "closed": "completed"}
+
+
+def _chosen_sprint(raw: Any) -> Mapping[str, Any] | None:
+    """The active sprint, else the latest one listed."""
     sprints = [s for s in raw or () if isinstance(s, Mapping)] if isinstance(raw, list) else []
     active = [s for s in sprints if s.get("state") == "active"]
-    chosen = (active or sprints)[-1:] if sprints else []
-    return str(chosen[0].get("name")) if chosen else None
+    return (active or sprints)[-1] if sprints else None
+
+
+def sprint_state(raw: Any) -> str | None:
+    """The chosen sprint's state in rules' words (active, upcoming, completed); None without one."""
+    chosen = _chosen_sprint(raw)
+    return SPRINT_STATES.get(str(chosen.get("state"))) if chosen else None
+
+
+def version_names(raw: Any) -> tuple[str, ...]:
+    """`fixVersions`: the versions' names, in Jira's order."""
+    return tuple(str(v["name"]) for v in raw or () if isinstance(v, Mapping) and v.get("name"))
 
 
 def sprint_running(raw: Any) -> bool:

@@ -41,11 +41,18 @@ BASE_FIELDS = (
     "created",
     "updated",
     "duedate",
+    "fixVersions",
+    "subtasks",
 )
 
 MAX_LABEL_LENGTH = 255
 ORDER_BY = {"oldest_updated": "updated ASC", "newest_updated": "updated DESC", "oldest_created": "created ASC",
             "newest_created": "created DESC"}
+
+
+# Item fields (as rules name them) JQL can bound by value or emptiness (SearchQuery.field_in /
+# field_empty); the others narrow nothing, which keeps the search a superset.
+JQL_FIELDS = {"milestones": "fixVersion", "parent": "parent"}
 
 
 class UnboundedQuery(ValueError):
@@ -114,6 +121,9 @@ def _narrowing(query: SearchQuery, field_map: Mapping[str, str]) -> list[str]:
     for name in query.custom_not_empty:
         if field_map.get(name):
             clauses.append(f"{custom_field_clause(field_map[name])} is not EMPTY")
+    clauses += [_in(JQL_FIELDS[name], values) for name, values in query.field_in if name in JQL_FIELDS]
+    clauses += [f"{JQL_FIELDS[name]} is {'EMPTY' if empty else 'not EMPTY'}"
+                for name, empty in query.field_empty if name in JQL_FIELDS]
     if query.extra:
         clauses.append(f"({query.extra})")
     return clauses

@@ -31,7 +31,9 @@ from integration.trackers.jira.fields import (
     priority_of,
     sprint_name,
     sprint_running,
+    sprint_state,
     status,
+    version_names,
 )
 from rules.model import (
     Change,
@@ -66,6 +68,8 @@ CHANGE_NAMES: Mapping[str, str] = MappingProxyType(
         "duedate": "due_date",
         "IssueParentAssociation": "parent",
         "issuelinks": "links",
+        "Fix Version": "milestones",
+        "fixVersions": "milestones",
     }
 )
 USER_FIELDS = frozenset({"assignee", "reporter"})
@@ -254,6 +258,9 @@ def _field_parsers(config: JiraConfig) -> dict[str, tuple[str | None, Any]]:
         "parent": ("parent", lambda v: v.get("key") if isinstance(v, Mapping) else None),
         "project": ("parent", epic_name),
         "sprint": (config.sprint_field, sprint_name),
+        "sprint_state": (config.sprint_field, sprint_state),
+        "milestones": ("fixVersions", version_names),
+        "subtasks": ("subtasks", lambda v: len(v) if isinstance(v, list) else 0),
         "links": ("issuelinks", links_of),
         "created_at": ("created", parse_datetime),
         "updated_at": ("updated", parse_datetime),
@@ -263,7 +270,9 @@ def _field_parsers(config: JiraConfig) -> dict[str, tuple[str | None, Any]]:
 
 # Fields Jira leaves out of a full issue when they are empty (no parent, an unset custom
 # field): in a full issue their absence means None; in a partial one it means unknown.
-_OMITTED_WHEN_EMPTY = frozenset({"parent"})
+# `fixVersions` and `subtasks` are read the same way, so an answer from an older field list is
+# taken as having none rather than refused.
+_OMITTED_WHEN_EMPTY = frozenset({"parent", "fixVersions", "subtasks"})
 
 
 def _field_values(fields: Mapping[str, Any], config: JiraConfig) -> tuple[dict[str, Any], set[str]]:
