@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,40 @@ def test_state_names_labels_any_and_a_rules_own_filter() -> None:
             {"priority": {"lte": 2}},
         ]
     }
+
+
+PLANNING = SearchQuery(
+    field_in=(("milestones", ("Beta launch", "GA")), ("parent", ("eng-2",)), ("sprint.state", ("active", "Completed")),
+              ("project.state", ("Started", "paused"))),
+    field_empty=(("milestones", False), ("parent", True)),
+)
+
+
+def test_milestones_parent_cycle_and_project_state_push_down() -> None:
+    assert to_filter(PLANNING) == {"and": [
+        {"projectMilestone": {"or": [{"name": {"eqIgnoreCase": "Beta launch"}}, {"name": {"eqIgnoreCase": "GA"}}]}},
+        {"parent": {"team": {"key": {"eqIgnoreCase": "eng"}}, "number": {"eq": 2}}},
+        {"cycle": {"or": [{"isActive": {"eq": True}},
+                          {"or": [{"completedAt": {"gt": "1970-01-01T00:00:00Z"}}, {"isPast": {"eq": True}}]}]}},
+        {"project": {"status": {"type": {"in": ["paused", "started"]}}}},
+        {"projectMilestone": {"null": False}},
+        {"parent": {"null": True}},
+    ]}
+
+
+def test_the_planning_filter_is_an_issue_filter_of_linears_schema(linear_schema: Any) -> None:
+    from graphql.utilities import validate_input_value
+
+    errors: list[Any] = []
+    validate_input_value(to_filter(PLANNING), linear_schema.get_type("IssueFilter"), lambda *e: errors.append(e))
+    assert errors == []
+    validate_input_value({"cycle": {"isActive": {"eq": "yes"}}}, linear_schema.get_type("IssueFilter"),
+                         lambda *e: errors.append(e))
+    assert errors, "the check itself catches a wrong filter"
+
+
+def test_a_parent_that_is_no_identifier_or_an_unknown_cycle_state_narrows_nothing() -> None:
+    assert to_filter(SearchQuery(field_in=(("parent", ("ENG-2", "not a key")), ("sprint.state", ("runnning",))))) == {}
 
 
 def test_unknown_category_does_not_narrow_and_done_covers_completed() -> None:

@@ -307,3 +307,65 @@ def test_a_bug_on_linear_is_the_configured_label(webhook: Any) -> None:
     assert normalize(payload, LinearConfig(bug_label="ошибка")).item.type == "Bug"  # type: ignore[union-attr]
     del payload["data"]["labels"]
     assert "type" in normalize(payload, LinearConfig()).item.unknown  # type: ignore[union-attr]
+
+
+# ---- planning fields: project milestone, cycle and project state, parent, sub-issues ------------
+
+def _node(**fields: Any) -> dict[str, Any]:
+    from tests.stub import linear_issue
+
+    return {**linear_issue("ENG-9"), **fields}
+
+
+def test_a_node_carries_milestone_cycle_and_project_state_parent_and_sub_issues() -> None:
+    item = normalize_issue(_node(
+        projectMilestone={"name": "Beta launch"}, parent={"identifier": "ENG-2"},
+        cycle={"name": "Cycle 7", "number": 7, "isActive": True, "isFuture": False, "isPast": False,
+               "completedAt": None},
+        project={"name": "Launch", "completedAt": None, "canceledAt": None, "status": {"type": "paused"}},
+        children={"nodes": [{"id": "c1"}, {"id": "c2"}, {"id": "c3"}]}), CFG)
+    assert (item.milestones, item.parent, item.subtasks) == (("Beta launch",), "ENG-2", 3)
+    assert (item.sprint, item.sprint_state, item.project, item.project_state) == (
+        "Cycle 7", "active", "Launch", "paused")
+    assert not {"milestones", "subtasks", "parent"} & item.unknown
+
+
+@pytest.mark.parametrize(("cycle", "state"), [
+    ({"isActive": False, "isFuture": True, "isPast": False, "completedAt": None}, "upcoming"),
+    ({"isActive": False, "isFuture": False, "isPast": True, "completedAt": None}, "completed"),
+    ({"isActive": False, "isFuture": False, "isPast": True, "completedAt": "2026-02-27T00:00:00.000Z"},
+     "completed"),
+    (None, None),
+])
+def test_the_cycle_state(cycle: Any, state: str | None) -> None:
+    cycle = cycle and {"name": "C", "number": 1, **cycle}
+    assert normalize_issue(_node(cycle=cycle), CFG).sprint_state == state
+
+
+def test_a_node_from_an_older_selection_has_no_milestone_rather_than_failing() -> None:
+    node = _node(cycle={"name": "C7", "number": 7, "isActive": True, "isFuture": False},
+                 project={"name": "Launch", "completedAt": None, "canceledAt": None})
+    node.pop("projectMilestone", None), node.pop("children", None)
+    item = normalize_issue(node, CFG)
+    assert (item.milestones, item.subtasks, item.sprint_state, item.project_state) == ((), None, "active", None)
+    assert not {"milestones", "subtasks"} & item.unknown
+
+
+def test_a_webhook_without_a_milestone_says_so_and_one_named_by_id_is_unknown(webhook: Any) -> None:
+    payload = webhook("issue_update.description.2023")
+    event = normalize(payload, CFG)
+    assert event is not None
+    assert event.item.milestones == () and "milestones" not in event.item.unknown
+    assert "subtasks" in event.item.unknown  # webhooks do not list sub-issues: refetched, not guessed
+    assert event.item.project == "Testing" and event.item.project_state is None
+
+    payload["data"]["projectMilestoneId"] = "9a1e2b3c-0000-4000-8000-000000000001"
+    payload["updatedFrom"]["projectMilestoneId"] = None
+    event = normalize(payload, CFG)
+    assert event is not None and "milestones" in event.item.unknown
+    assert event.change_of("milestones") is not None
+
+
+def test_a_2021_webhook_without_the_milestone_key_leaves_it_unknown(webhook: Any) -> None:
+    event = normalize(webhook("issue_create.2021"), CFG)
+    assert event is not None and {"milestones", "subtasks"} <= event.item.unknown

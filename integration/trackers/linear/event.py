@@ -41,6 +41,7 @@ _CHANGED_FIELDS: Mapping[str, str] = {
     "projectId": "project",
     "parentId": "parent",
     "teamId": "team",
+    "projectMilestoneId": "milestones",
 }
 _ISSUE_KINDS = {"create": EventKind.CREATED, "update": EventKind.UPDATED, "remove": EventKind.DELETED}
 _COMMENT_KINDS = {"create": EventKind.COMMENT_CREATED, "update": EventKind.COMMENT_UPDATED}

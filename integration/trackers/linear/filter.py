@@ -9,6 +9,7 @@ case, as the rules compare them: a narrower filter would miss items a rule acts 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rules.model import SearchQuery, StatusCategory
@@ -42,6 +43,54 @@ def _state(query: SearchQuery) -> dict[str, Any]:
     return state
 
 
+# A cycle's state as the normalizer reads it (integration.trackers.linear.item.cycle_state), as a
+# NullableCycleFilter that holds for every cycle read so.
+CYCLE_STATES: dict[str, dict[str, Any]] = {
+    "active": {"isActive": {"eq": True}},
+    "upcoming": {"isFuture": {"eq": True}},
+    # completedAt is a DateComparator here (no `null`): any completion time is after the epoch
+    "completed": {"or": [{"completedAt": {"gt": "1970-01-01T00:00:00Z"}}, {"isPast": {"eq": True}}]},
+}
+_IDENTIFIER = re.compile(r"^([A-Za-z0-9]+)-(\d+)$")
+
+
+def _one_of(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    return parts[0] if len(parts) == 1 else {"or": parts}
+
+
+def _parent(values: tuple[str, ...]) -> dict[str, Any] | None:
+    """Parents by identifier, as team key and number; None when one is no identifier (no narrowing)."""
+    found = [_IDENTIFIER.match(v.strip()) for v in values]
+    if not all(found):
+        return None
+    return _one_of([{"team": {"key": {"eqIgnoreCase": m.group(1)}}, "number": {"eq": int(m.group(2))}}
+                    for m in found if m])
+
+
+def _field_in(name: str, values: tuple[str, ...]) -> dict[str, Any] | None:
+    """`name` holds one of `values` (ignoring case), as an IssueFilter; None when it cannot be said."""
+    if name == "milestones":
+        return {"projectMilestone": named(values)}
+    if name == "parent":
+        parent = _parent(values)
+        return None if parent is None else {"parent": parent}
+    if name == "sprint.state":
+        states = [CYCLE_STATES[v.casefold()] for v in dict.fromkeys(values) if v.casefold() in CYCLE_STATES]
+        return {"cycle": _one_of(states)} if states else None
+    if name == "project.state":  # ProjectStatusType values are lower case
+        return {"project": {"status": {"type": {"in": sorted({v.casefold() for v in values})}}}}
+    return None
+
+
+_EMPTY_FIELDS = {"milestones": "projectMilestone", "parent": "parent"}
+
+
+def _planning(query: SearchQuery) -> list[dict[str, Any]]:
+    parts = [f for name, values in query.field_in if (f := _field_in(name, values)) is not None]
+    parts += [{_EMPTY_FIELDS[name]: {"null": empty}} for name, empty in query.field_empty if name in _EMPTY_FIELDS]
+    return parts
+
+
 def _conditions(query: SearchQuery) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     if query.teams:
@@ -58,6 +107,7 @@ def _conditions(query: SearchQuery) -> list[dict[str, Any]]:
         parts.append({"labels": {"some": named(query.labels_any_of)}})
     if query.labels_none_of:
         parts.append({"labels": {"every": {"name": {"nin": list(query.labels_none_of)}}}})
+    parts += _planning(query)
     if query.extra:
         parts.append(_extra(query.extra))
     return parts

@@ -60,8 +60,12 @@ PAYLOAD_FIELDS = frozenset(
         "updated_at",
         "status_changed_at",
         "due_date",
+        "milestones",
+        "subtasks",
     }
 )
+# Fields a GraphQL node selected by an older release lacks: read as none, never refused.
+SELECTED_SINCE = frozenset({"milestones", "subtasks"})
 BUG = "Bug"  # the type rules match with `type: bug`, as on Jira
 _KEY_IN_URL = re.compile(r"/issue/([A-Za-z0-9]+-\d+)")
 
@@ -231,6 +235,48 @@ def _cycle_name(data: Mapping[str, Any]) -> str | None | object:
     return _optional_name(data, "cycle", "cycleId", "name")
 
 
+def _milestones(data: Mapping[str, Any]) -> tuple[str, ...] | object:
+    """The project milestone's name as a one-name tuple; () for none; _UNKNOWN when a webhook
+    names a milestone by id only."""
+    name = _optional_name(data, "projectMilestone", "projectMilestoneId", "name")
+    if name is _UNKNOWN:
+        return _UNKNOWN
+    return () if name is None else (str(name),)
+
+
+def _subtasks(data: Mapping[str, Any]) -> int | object:
+    """How many sub-issues (`children`, as far as the page selected reaches); webhooks do not say."""
+    children = data.get("children")
+    if isinstance(children, Mapping) and isinstance(children.get("nodes"), list):
+        return len(children["nodes"])
+    return _UNKNOWN
+
+
+def cycle_state(cycle: Mapping[str, Any]) -> str | None:
+    """A cycle's state in rules' words, as Linear computed it when the issue was read: completed
+    (`completedAt` set or its end passed), active, or upcoming; None when the data does not say."""
+    if cycle.get("completedAt") or cycle.get("isPast"):
+        return "completed"
+    if cycle.get("isActive"):
+        return "active"
+    if cycle.get("isFuture"):
+        return "upcoming"
+    return None
+
+
+def _states(data: Mapping[str, Any]) -> dict[str, str | None]:
+    """The cycle's and the project's state (ProjectStatusType: backlog, planned, started, paused,
+    completed, canceled), where the data carries the objects; None for no cycle / no project."""
+    out: dict[str, str | None] = {}
+    cycle, project = data.get("cycle"), data.get("project")
+    if "cycle" in data and (cycle is None or {"isActive", "completedAt"} & cycle.keys()):
+        out["sprint_state"] = cycle_state(cycle) if cycle else None
+    if "project" in data and (project is None or "status" in project):
+        status = (project or {}).get("status") or {}
+        out["project_state"] = str(status["type"]) if status.get("type") else None
+    return out
+
+
 def _running(data: Mapping[str, Any]) -> dict[str, bool]:
     """Whether the issue's cycle (active or upcoming) and project (neither completed nor
     canceled) still run; only where the data carries the objects (webhooks carry only ids)."""
@@ -286,10 +332,13 @@ def item_fields(
         ("parent", _optional_name(data, "parent", "parentId", "identifier")),
         ("sprint", _cycle_name(data)),
         ("links", _links_of(data)),
+        ("milestones", _milestones(data)),
+        ("subtasks", _subtasks(data)),
     ):
         if value is not _UNKNOWN and not (name == "links" and value is None):
             out[name] = value
     out.update(_running(data))
+    out.update(_states(data))
     for name, key in (("created_at", "createdAt"), ("updated_at", "updatedAt")):
         if key in data:
             out[name] = parse_datetime(data[key], key)
@@ -308,8 +357,10 @@ def build_item(
     *,
     state_changed_now: bool = False,
     deleted: bool = False,
+    tolerated: frozenset[str] = frozenset(),
 ) -> Item:
-    """Issue data → Item, with every field the data did not carry listed as unknown."""
+    """Issue data → Item, with every field the data did not carry listed as unknown (but for
+    `tolerated` ones, which keep their empty defaults)."""
     if not data.get("id"):
         raise PayloadError("issue data has no id")
     fields = item_fields(data, config, state_changed_now=state_changed_now)
@@ -317,7 +368,7 @@ def build_item(
     if url:
         fields["url"] = str(url).split("#", 1)[0]
     key = key_of(data, url)
-    unknown = set(PAYLOAD_FIELDS - fields.keys())
+    unknown = set(PAYLOAD_FIELDS - fields.keys() - tolerated)
     if key is None:
         unknown.add("key")
     return Item(
@@ -333,4 +384,4 @@ def build_item(
 @shape_errors_are_payload_errors
 def normalize_issue(node: Mapping[str, Any], config: LinearConfig) -> Item:
     """A GraphQL `Issue` node (as the client's operations select it) → Item."""
-    return build_item(node, config, None)
+    return build_item(node, config, None, tolerated=SELECTED_SINCE)
