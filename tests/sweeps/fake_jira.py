@@ -44,6 +44,10 @@ def issue_json(issue: FakeIssue, changelog: bool = False) -> dict[str, Any]:
         "labels": list(issue.labels), "priority": {"name": "Medium", "id": "3"},
         "project": {"id": "10000", "key": issue.team, "name": issue.team}, "issuelinks": [],
         "created": stamp(issue.created), "updated": stamp(issue.updated), "duedate": None,
+        "fixVersions": [{"id": str(10000 + n), "name": name, "archived": False, "released": False}
+                        for n, name in enumerate(issue.milestones)],
+        "subtasks": [{"id": str(20000 + n), "key": f"{issue.team}-{900 + n}"} for n in range(issue.subtasks)],
+        "parent": {"id": "10999", "key": issue.parent} if issue.parent else None,
     }
     body: dict[str, Any] = {"id": issue.id, "key": issue.key, "self": f"{API}/issue/{issue.id}", "fields": fields}
     if changelog:
@@ -117,8 +121,11 @@ class Jql:
             return inner
         name, op = self._take(), self._take()
         if op.upper() == "IS":
+            negated = self._peek().upper() == "NOT"
+            if negated:
+                self._take("NOT")
             self._take("EMPTY")
-            return lambda i: not _values(i, name)
+            return lambda i: bool(_values(i, name)) is negated
         if op.upper() in ("NOT", "IN"):
             if op.upper() == "NOT":
                 self._take("in")
@@ -152,7 +159,8 @@ def _unquote(token: str) -> str:
 
 def _values(issue: FakeIssue, name: str) -> list[str]:
     table = {"project": [issue.team], "statusCategory": [CATEGORY_NAME[issue.category]], "status": [issue.status],
-             "labels": issue.labels, "key": [issue.key]}
+             "labels": issue.labels, "key": [issue.key], "fixVersion": issue.milestones,
+             "parent": [issue.parent] if issue.parent else []}
     if name not in table:
         raise ValueError(f"the fake does not know field {name}")
     return table[name]

@@ -58,7 +58,10 @@ class FakeLinear:
             "dueDate": None, "createdAt": iso(issue.created), "updatedAt": iso(issue.updated),
             "state": {"id": f"state-{issue.status}", "name": issue.status, "type": STATE_TYPE[issue.category]},
             "assignee": person(issue.assignee), "creator": person(issue.reporter),
-            "team": {"id": f"team-{issue.team}", "key": issue.team}, "project": None, "cycle": None, "parent": None,
+            "team": {"id": f"team-{issue.team}", "key": issue.team}, "project": _project(issue),
+            "cycle": _cycle(issue), "parent": {"identifier": issue.parent} if issue.parent else None,
+            "projectMilestone": {"name": issue.milestones[0]} if issue.milestones else None,
+            "children": {"nodes": [{"id": f"child-{n}"} for n in range(issue.subtasks)]},
             "labels": {"nodes": [{"id": self.label_id(n), "name": n} for n in issue.labels]},
             "stateHistory": {"nodes": [{"startedAt": iso(issue.status_entered or issue.created), "endedAt": None}]},
         }
@@ -157,6 +160,21 @@ class FakeLinear:
         return {"issueUpdate": {"success": True}}
 
 
+def _cycle(issue: FakeIssue) -> dict[str, Any] | None:
+    if issue.cycle_state is None:
+        return None
+    state = issue.cycle_state
+    return {"name": f"Cycle of {issue.key}", "number": 1, "isActive": state == "active",
+            "isFuture": state == "upcoming", "isPast": state == "completed",
+            "completedAt": iso(issue.updated) if state == "completed" else None}
+
+
+def _project(issue: FakeIssue) -> dict[str, Any] | None:
+    if issue.project_state is None:
+        return None
+    return {"name": "Launch", "completedAt": None, "canceledAt": None, "status": {"type": issue.project_state}}
+
+
 # ---- IssueFilter ------------------------------------------------------------------------
 
 def compare(value: Any, comparator: dict[str, Any]) -> bool:
@@ -164,6 +182,7 @@ def compare(value: Any, comparator: dict[str, Any]) -> bool:
         "in": lambda v, a: v in a, "nin": lambda v, a: v not in a, "eq": lambda v, a: v == a,
         "lt": lambda v, a: v < a, "lte": lambda v, a: v <= a, "gt": lambda v, a: v > a, "gte": lambda v, a: v >= a,
         "eqIgnoreCase": lambda v, a: str(v).casefold() == str(a).casefold(),
+        "null": lambda v, a: (v is None) is a,
     }
     return all(ops[op](value, arg) for op, arg in comparator.items())
 
@@ -190,7 +209,43 @@ def _one(issue: FakeIssue, key: str, cond: Any) -> bool:
         return any(node_matches(cond["some"], {"name": n}) for n in issue.labels)
     if key == "labels" and "every" in cond:
         return all(node_matches(cond["every"], {"name": n}) for n in issue.labels)
+    if key in ("projectMilestone", "parent", "cycle", "project"):
+        return _nullable(cond, _related(issue, key))
     raise AssertionError(f"the fake does not understand filter {key}: {cond}")
+
+
+def _related(issue: FakeIssue, key: str) -> dict[str, Any] | None:
+    """The related object's fields a filter may read, or None when the issue has none."""
+    if key == "projectMilestone":
+        return {"name": issue.milestones[0]} if issue.milestones else None
+    if key == "parent":
+        team, number = issue.parent.rsplit("-", 1) if issue.parent else ("", "0")
+        return {"team": {"key": team}, "number": int(number)} if issue.parent else None
+    if key == "cycle":
+        cycle = _cycle(issue)
+        return cycle and {**cycle, "completedAt": _when(cycle["completedAt"]) if cycle["completedAt"] else None}
+    project = _project(issue)
+    return project and {"status": project["status"]}
+
+
+def _nullable(cond: dict[str, Any], fields: dict[str, Any] | None) -> bool:
+    """A Nullable…Filter over a related object: `null`, and/or, nested filters, comparators."""
+    for key, c in cond.items():
+        if key == "null":
+            ok = (fields is None) is c
+        elif key in ("and", "or"):
+            results = [_nullable(part, fields) for part in c]
+            ok = all(results) if key == "and" else any(results)
+        elif fields is None or fields.get(key) is None:
+            ok = False  # a comparison with nothing holds for no value
+        elif isinstance(fields[key], dict):
+            ok = _nullable(c, fields[key])
+        else:
+            ok = compare(fields[key], {op: _when(a) if isinstance(fields[key], datetime) else a
+                                       for op, a in c.items()})
+        if not ok:
+            return False
+    return True
 
 
 def node_matches(cond: dict[str, Any], fields: dict[str, Any]) -> bool:

@@ -55,6 +55,11 @@ class FakeIssue:
     comments: list[FakeComment] = field(default_factory=list)
     history: list[tuple[datetime, str, str, Account]] = field(default_factory=list)  # at, from, to, actor
     status_entered: datetime | None = None
+    milestones: list[str] = field(default_factory=list)  # Jira fix versions; Linear shows the first
+    parent: str | None = None  # the parent's key
+    cycle_state: str | None = None  # the sprint's / cycle's state: active, upcoming, completed
+    project_state: str | None = None  # Linear's project status type
+    subtasks: int = 0
 
     def number(self) -> int:
         return int(self.key.rsplit("-", 1)[1])

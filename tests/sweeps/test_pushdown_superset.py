@@ -17,15 +17,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integration.trackers.jira.jql import UnboundedQuery, to_jql
+from integration.trackers.jira.normalize import JiraConfig
+from integration.trackers.jira.normalize import normalize_issue as normalize_jira
 from integration.trackers.linear.filter import to_filter
+from integration.trackers.linear.item import LinearConfig
+from integration.trackers.linear.item import normalize_issue as normalize_linear
 from rules.compilectx import SlotTable
 from rules.compiler import compile_rule
 from rules.engine import evaluate
-from rules.model import EvalContext, Item, Status, StatusCategory, Tracker
+from rules.model import EvalContext, Item, StatusCategory, Tracker
 from rules.ruleset import Rule, RuleSet
+from tests.sweeps import fake_jira, fake_linear
 from tests.sweeps.fake_jira import Jql
 from tests.sweeps.fake_linear import matches
-from tests.sweeps.fakesite import FakeIssue
+from tests.sweeps.fakesite import FakeIssue, Site
 from tests.sweeps.world import World
 
 NOW = datetime(2026, 3, 13, 12, tzinfo=UTC)
@@ -33,6 +38,10 @@ STATUSES = {"To Do": "todo", "In Progress": "in_progress", "In Review": "in_prog
             "Won't Do": "canceled"}
 LABELS = ["api", "API", "on-hold", "stale", "Stale", "ux"]
 DAYS = st.integers(0, 40)
+MILESTONES = ["v2.0", "V2.0", "Release 3", "release 3", "Beta"]
+PARENTS = ["OPS-7", "ops-7", "ENG-2", "not a key"]
+CYCLE_STATES = ["active", "Active", "upcoming", "completed", "running"]
+PROJECT_STATES = ["planned", "Started", "paused", "completed", "canceled"]
 
 leaf = st.one_of(
     st.sampled_from(list(StatusCategory)[:4]).map(lambda c: {"status.category": c.value}),
@@ -52,15 +61,37 @@ leaf = st.one_of(
     DAYS.map(lambda d: {"last_activity": {"older_than": f"{d} days"}}),
     st.just({"title": {"matches": "^Fix"}}),
 )
-conditions = st.recursive(
-    leaf,
-    lambda inner: st.one_of(
-        st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"all": cs}),
-        st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"any": cs}),
-        inner.map(lambda c: {"not": c}),
-    ),
-    max_leaves=5,
+# planning fields: milestones (names with spaces, any case), parent, cycle and project state, sub-tasks
+planning_leaf = st.one_of(
+    st.tuples(st.sampled_from(["any_of", "all_of", "none_of", "contains"]),
+              st.lists(st.sampled_from(MILESTONES), min_size=1, max_size=2))
+    .map(lambda t: {"milestones": {t[0]: t[1]}}),
+    st.sampled_from(MILESTONES).map(lambda m: {"milestones": m}),
+    st.tuples(st.sampled_from(["missing", "present"]), st.booleans()).map(lambda t: {"milestones": {t[0]: t[1]}}),
+    st.lists(st.sampled_from(PARENTS), min_size=1, max_size=2).map(lambda ps: {"parent": ps}),
+    st.sampled_from(PARENTS).map(lambda p: {"parent": p}),
+    st.tuples(st.sampled_from(["missing", "present"]), st.booleans()).map(lambda t: {"parent": {t[0]: t[1]}}),
+    st.lists(st.sampled_from(CYCLE_STATES), min_size=1, max_size=2).map(lambda cs: {"sprint.state": cs}),
+    st.sampled_from(CYCLE_STATES).map(lambda c: {"sprint.state": {"not_equals": c}}),
+    st.lists(st.sampled_from(PROJECT_STATES), min_size=1, max_size=2).map(lambda ps: {"project.state": ps}),
+    st.tuples(st.sampled_from(["gt", "lte"]), st.integers(0, 2)).map(lambda t: {"subtasks": {t[0]: t[1]}}),
+    st.sampled_from(list(StatusCategory)[:4]).map(lambda c: {"status.category": c.value}),
 )
+
+
+def nested(leaves: Any) -> Any:
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"all": cs}),
+            st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"any": cs}),
+            inner.map(lambda c: {"not": c}),
+        ),
+        max_leaves=5,
+    )
+
+
+conditions = nested(st.one_of(leaf, planning_leaf))
 moments = DAYS.flatmap(lambda d: st.sampled_from([0, 1, 7, 13]).map(lambda h: NOW - timedelta(days=d, hours=h)))
 
 
@@ -72,13 +103,22 @@ def issues(draw: Any) -> FakeIssue:
     return FakeIssue(id=str(draw(st.integers(1, 10**6))), key="OPS-1", team=draw(st.sampled_from(["OPS", "ENG"])),
                      status=status, category=STATUSES[status], updated=updated, created=created,
                      title=draw(st.sampled_from(["Fix login", "Add export"])),
-                     labels=draw(st.lists(st.sampled_from(LABELS), max_size=3, unique=True)))
+                     labels=draw(st.lists(st.sampled_from(LABELS), max_size=3, unique=True)),
+                     milestones=draw(st.lists(st.sampled_from(["v2.0", "Release 3", "Beta", "GA"]), max_size=2,
+                                              unique=True)),
+                     parent=draw(st.sampled_from([None, "OPS-7", "ENG-2", "ENG-3"])),
+                     cycle_state=draw(st.sampled_from([None, "active", "upcoming", "completed"])),
+                     project_state=draw(st.sampled_from([None, "planned", "started", "paused", "completed"])),
+                     subtasks=draw(st.integers(0, 3)))
 
 
 def item_of(issue: FakeIssue, tracker: Tracker, activity: datetime) -> Item:
-    return Item(tracker, issue.id, issue.key, title=issue.title, team=issue.team,
-                status=Status(issue.status, StatusCategory(issue.category)), labels=tuple(issue.labels),
-                created_at=issue.created, updated_at=issue.updated, last_activity_at=activity)
+    """The item as the tracker's own normalizer reads the fake's JSON for it."""
+    if tracker is Tracker.JIRA:
+        item = normalize_jira(fake_jira.issue_json(issue), JiraConfig())
+    else:
+        item = normalize_linear(fake_linear.FakeLinear(Site(NOW)).node(issue), LinearConfig())
+    return item.with_fields(last_activity_at=activity)
 
 
 def rule_of(when: dict[str, Any], teams: list[str]) -> Rule:
@@ -93,10 +133,48 @@ def acted(rule: Rule, item: Item) -> bool:
     return bool(plan.actions)
 
 
+POPULATIONS = st.lists(st.tuples(issues(), moments), min_size=1, max_size=6)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(conditions, st.sampled_from([[], ["OPS"]]), st.lists(st.tuples(issues(), moments), min_size=1, max_size=6))
+@given(conditions, st.sampled_from([[], ["OPS"]]), POPULATIONS)
 def test_pushdown_then_engine_equals_engine_alone(when: dict[str, Any], teams: list[str],
                                                   population: list[tuple[FakeIssue, datetime]]) -> None:
+    never_misses(when, teams, population)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.lists(planning_leaf, min_size=1, max_size=3).map(lambda cs: {"all": cs}), nested(planning_leaf)),
+       st.sampled_from([[], ["OPS"]]), POPULATIONS)
+def test_planning_fields_pushdown_then_engine_equals_engine_alone(
+        when: dict[str, Any], teams: list[str], population: list[tuple[FakeIssue, datetime]]) -> None:
+    never_misses(when, teams, population)
+
+
+PLANNED = [FakeIssue(id=str(n), key=f"OPS-{n}", team="OPS", status="In Progress", category="in_progress",
+                     updated=NOW, created=NOW, milestones=ms, parent=parent, cycle_state=cycle, project_state=project,
+                     subtasks=n % 3)
+           for n, (ms, parent, cycle, project) in enumerate([
+               ([], None, None, None), (["v2.0"], "OPS-7", "active", "started"),
+               (["Release 3", "GA"], "ENG-2", "upcoming", "paused"), (["GA"], None, "completed", "completed"),
+               (["v2.0", "Beta"], "ENG-3", None, "planned")], start=1)]
+
+
+@pytest.mark.parametrize("when", [
+    {"milestones": {"none_of": ["v2.0"]}}, {"milestones": {"any_of": ["V2.0", "release 3"]}},
+    {"milestones": "release 3"}, {"milestones": {"all_of": ["GA", "Release 3"]}}, {"milestones": {"missing": True}},
+    {"milestones": {"present": False}}, {"milestones": {"present": True}}, {"parent": "ops-7"},
+    {"parent": ["ENG-2", "eng-3"]}, {"parent": {"missing": True}}, {"parent": {"present": True}},
+    {"parent": "not a key"}, {"sprint.state": "Active"}, {"sprint.state": ["upcoming", "completed"]},
+    {"sprint.state": {"not_equals": "active"}}, {"sprint.state": {"missing": True}},
+    {"project.state": ["Started", "paused"]}, {"project.state": "completed"}, {"subtasks": {"gt": 1}},
+], ids=str)
+def test_each_planning_condition_admits_every_item_it_acts_on(when: dict[str, Any]) -> None:
+    never_misses(when, ["OPS"], [(issue, NOW - timedelta(days=9)) for issue in PLANNED])
+
+
+def never_misses(when: dict[str, Any], teams: list[str], population: list[tuple[FakeIssue, datetime]]) -> None:
+    """Every item the engine acts on is one the tracker's query admits."""
     rule = rule_of(when, teams)
     query = rule.pushdown(NOW)
     try:
