@@ -4,6 +4,8 @@ state, the parent and the sub-task count: what a policy such as actions/stale's
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,18 @@ def test_rule_tests_and_explain_items_take_the_new_fields() -> None:
                             "project_state": "planned", "parent": "ENG-7"})
     assert (built.milestones, built.subtasks, built.sprint_state, built.project_state) == (
         ("v2",), 2, "upcoming", "planned")
+
+
+def test_the_readme_exempt_milestones_example_means_what_it_says(tmp_path: Path) -> None:
+    import re
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "exempt-milestones" in b)
+    when = yaml.safe_load(block)["when"]
+    rules = one_rule(tmp_path, json.dumps(when)[1:-1])
+    quiet = {"last_activity_at": NOW - timedelta(days=15)}
+    acts = [bool(evaluate(rules, item(milestones=m, **quiet), None, NOW, EvalContext()).actions)
+            for m in ((), ("Release 3",), ("v3.0",))]
+    assert acts == [True, False, True]

@@ -19,34 +19,23 @@ from integration.sweeps.sweep import Sweeper
 from tests.stub import Stub, jira_issue, linear_issue, running_stub
 
 NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)  # every seeded item was last touched on 2 March
-RULES = """
-version: 1
-rules:
-  - name: stale-but-milestones
-    description: Quiet work is flagged, unless it is planned for v2.0 or Release 3.
+RULE = """
+  - name: {name}
+    description: Quiet work in progress is flagged {label}, unless its milestones exempt it.
     on: schedule
     teams: [ENG]
     dry_run: false
     when:
       all:
         - status.category: in_progress
-        - last_activity: { older_than: 7 days }
-        - milestones: { none_of: [v2.0, release 3] }
+        - last_activity: {{ older_than: 7 days }}
+        - milestones: {milestones}
     then:
-      - flag: { label: stale, comment: "{{ key }} has been quiet; it is in no exempt milestone." }
-  - name: stale-without-any-milestone
-    description: Quiet work in no milestone at all.
-    on: schedule
-    teams: [ENG]
-    dry_run: false
-    when:
-      all:
-        - status.category: in_progress
-        - last_activity: { older_than: 7 days }
-        - milestones: { missing: true }
-    then:
-      - flag: { label: unplanned, comment: "{{ key }} is in no milestone." }
+      - flag: {{ label: {label}, comment: "{{{{ key }}}} has been quiet, in no exempt milestone." }}
 """
+RULES = "version: 1\nrules:" + "".join([
+    RULE.format(name="stale-but-milestones", label="stale", milestones="{ none_of: [v2.0, release 3] }"),
+    RULE.format(name="stale-without-any-milestone", label="unplanned", milestones="{ missing: true }")])
 # key → its fix versions (Jira) / project milestone (Linear: the first)
 PLANNED = {"ENG-1": ["v2.0"], "ENG-2": [], "ENG-3": ["Release 3"], "ENG-4": ["Beta"]}
 
