@@ -133,3 +133,16 @@ def test_the_readme_exempt_milestones_example_means_what_it_says(tmp_path: Path)
     acts = [bool(evaluate(rules, item(milestones=m, **quiet), None, NOW, EvalContext()).actions)
             for m in ((), ("Release 3",), ("v3.0",))]
     assert acts == [True, False, True]
+
+
+def test_the_mirror_keeps_the_new_fields_and_reads_older_rows_without_them(tmp_path: Path) -> None:
+    from integration.codec import from_jsonable, to_jsonable
+    from rules.model import Item
+
+    planned = item(milestones=("v2.0", "Release 3"), subtasks=2, sprint_state="active", project_state="paused")
+    assert from_jsonable(Item, to_jsonable(planned)) == planned
+    older = {k: v for k, v in to_jsonable(planned).items()
+             if k not in ("milestones", "subtasks", "sprint_state", "project_state")}
+    read = from_jsonable(Item, older)  # a row written before these fields existed
+    assert (read.milestones, read.subtasks, read.sprint_state, read.project_state) == ((), None, None, None)
+    assert fires(tmp_path, "milestones: { none_of: [v2.0] }", **{f: getattr(read, f) for f in ("milestones",)})
