@@ -81,6 +81,8 @@ def jira_issue(key: str, *, status: str = "In Progress", category: str = "indete
             "issuelinks": [],
             "parent": None,
             "description": None,
+            "fixVersions": [],
+            "subtasks": [],
         },
     }
 
@@ -107,6 +109,8 @@ def linear_issue(identifier: str, *, state_type: str = "started", assignee: dict
         "project": None,
         "cycle": None,
         "parent": None,
+        "projectMilestone": None,
+        "children": {"nodes": []},
         "labels": {"nodes": [{"id": i, "name": n} for i, n in labels]},
         "stateHistory": {"nodes": [{"startedAt": "2026-03-01T10:00:00.000Z", "endedAt": None}]},
     }

@@ -64,7 +64,6 @@ def _seed(stub: Stub, tracker: str) -> None:
         for n, (key, versions) in enumerate(PLANNED.items()):
             issue = jira_issue(key)
             issue["fields"]["fixVersions"] = [{"id": str(10000 + n), "name": v, "released": False} for v in versions]
-            issue["fields"]["subtasks"] = []
             issues.append(issue)
         stub.seed_jira(*issues)
     else:
@@ -72,7 +71,6 @@ def _seed(stub: Stub, tracker: str) -> None:
         for key, versions in PLANNED.items():
             node = linear_issue(key)
             node["projectMilestone"] = {"name": versions[0]} if versions else None
-            node["children"] = {"nodes": []}
             nodes.append(node)
         stub.seed_linear(nodes)
 
