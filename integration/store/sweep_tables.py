@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
-from integration.store.tables import UTC_DATETIME, metadata
+from integration.store.tables import UTC_DATETIME, item_columns, metadata, rule_column
+
+
+def command_columns() -> list[Column[Any]]:
+    """Who asked for a snooze or an exemption (a `/flowkeeper` comment), and when."""
+    return [
+        Column("by", String(256)),
+        Column("comment_id", String(128)),
+        Column("created_at", UTC_DATETIME, nullable=False),
+    ]
+
 
 # One sweep of one rule on one tracker: its query, progress through the pages and outcome.
 sweep_runs = Table(
     "sweep_runs",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column("rule", String(128), nullable=False),
+    rule_column(),
     Column("tracker", String(16), nullable=False),
     Column("trigger", String(16), nullable=False),  # cron, manual, embedded
     Column("state", String(16), nullable=False),  # planning, applying, held, done, failed, abandoned
@@ -35,11 +47,8 @@ Index("ix_sweep_runs_state", sweep_runs.c.state)
 sweep_writes = Table(
     "sweep_writes",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
-    Column("item_key", String(64), nullable=False),
-    Column("rule", String(128), nullable=False),
+    *item_columns("item_key"),
+    rule_column(),
     Column("run_id", String(40), nullable=False),
     Column("state", String(16), nullable=False),  # planned, deferred, held, applied, superseded, discarded
     Column("plan", JSON, nullable=False),
@@ -59,7 +68,7 @@ held_batches = Table(
     "held_batches",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("rule", String(128), nullable=False),
+    rule_column(),
     Column("tracker", String(16), nullable=False),
     Column("run_id", String(40), nullable=False),
     Column("state", String(16), nullable=False),  # pending, approving, approved, discarded
@@ -77,14 +86,9 @@ Index("ix_held_batches_state", held_batches.c.state, held_batches.c.created_at)
 item_snoozes = Table(
     "item_snoozes",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
-    Column("item_key", String(64), nullable=False),
+    *item_columns("item_key"),
     Column("until", UTC_DATETIME, nullable=False),
-    Column("by", String(256)),
-    Column("comment_id", String(128)),
-    Column("created_at", UTC_DATETIME, nullable=False),
+    *command_columns(),
     UniqueConstraint("tracker", "item_id", name="uq_item_snoozes_item"),
 )
 
@@ -92,14 +96,9 @@ item_snoozes = Table(
 item_exemptions = Table(
     "item_exemptions",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
-    Column("item_key", String(64), nullable=False),
-    Column("rule", String(128), nullable=False),
-    Column("by", String(256)),
-    Column("comment_id", String(128)),
-    Column("created_at", UTC_DATETIME, nullable=False),
+    *item_columns("item_key"),
+    rule_column(),
+    *command_columns(),
     UniqueConstraint("tracker", "item_id", "rule", name="uq_item_exemptions_item_rule"),
 )
 

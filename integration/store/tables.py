@@ -45,13 +45,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 UTC_DATETIME = UTCDateTime()
 
+
+def item_columns(key: str | None = None) -> list[Column[Any]]:
+    """The opening of every per-item table: its id, the tracker and the tracker's id of the item.
+
+    With `key`, the item's human key (OPS-12) follows under that column name.
+    """
+    columns: list[Column[Any]] = [
+        Column("id", Integer, primary_key=True),
+        Column("tracker", String(16), nullable=False),
+        Column("item_id", String(64), nullable=False),
+    ]
+    if key is not None:
+        columns.append(Column(key, String(64), nullable=False))
+    return columns
+
+
+def rule_column() -> Column[str]:
+    """The name of the rule a row belongs to."""
+    return Column("rule", String(128), nullable=False)
+
 items = Table(
     "items",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
-    Column("key", String(64), nullable=False),
+    *item_columns("key"),
     Column("team", String(64)),
     Column("title", Text),
     Column("status_name", String(128)),
@@ -76,10 +93,7 @@ Index("ix_items_wip", items.c.tracker, items.c.status_category, items.c.deleted,
 item_history = Table(
     "item_history",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
-    Column("key", String(64), nullable=False),
+    *item_columns("key"),
     Column("team", String(64)),
     Column("at", UTC_DATETIME, nullable=False),
     Column("field", String(64), nullable=False),  # status, comment, labels, assignee, created, ...
@@ -137,9 +151,7 @@ Index("ix_audit_outcome_at", audit_log.c.outcome, audit_log.c.at)
 write_claims = Table(
     "write_claims",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
+    *item_columns(),
     Column("identity", String(255), nullable=False),  # rule/episode/step/action
     Column("state", String(16), nullable=False),  # claimed, done, failed
     Column("claimed_at", UTC_DATETIME, nullable=False),
@@ -150,11 +162,8 @@ write_claims = Table(
 rule_states = Table(
     "rule_states",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
-    Column("item_key", String(64), nullable=False),
-    Column("rule", String(128), nullable=False),
+    *item_columns("item_key"),
+    rule_column(),
     Column("mode", String(8), nullable=False),  # live or dry: dry-run episodes never block live ones
     Column("episode", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
@@ -188,10 +197,8 @@ service_state = Table(
 closures = Table(
     "closures",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("tracker", String(16), nullable=False),
-    Column("item_id", String(64), nullable=False),
-    Column("rule", String(128), nullable=False),
+    *item_columns(),
+    rule_column(),
     Column("closed_at", UTC_DATETIME, nullable=False),
     Column("previous", JSON, nullable=False),  # the status before the close: {name, category, id}
     Column("closed_to", JSON, nullable=False),  # the status Flowkeeper moved the item to
