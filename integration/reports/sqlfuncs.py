@@ -11,86 +11,50 @@ from typing import Any
 from sqlalchemy import Float, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeEngine
 
 
-class epoch(FunctionElement[float]):
+class PortableFunction(FunctionElement[Any]):
+    """A SQL function spelled once per dialect, declared by its subclasses' keywords:
+    `default` (PostgreSQL) and `sqlite` are templates where `{}` stands for the arguments,
+    `result` is the SQL type of the value."""
+
+    inherit_cache = True
+
+    def __init_subclass__(cls, *, default: str, sqlite: str, result: TypeEngine[Any], **kw: Any) -> None:
+        cls.type = result
+        cls.inherit_cache = True
+        super().__init_subclass__(**kw)
+        compiles(cls)(lambda element, compiler, **k: _spell(default, element, compiler, **k))
+        compiles(cls, "sqlite")(lambda element, compiler, **k: _spell(sqlite, element, compiler, **k))
+
+
+def _spell(template: str, element: PortableFunction, compiler: Any, **kw: Any) -> str:
+    return template.format(compiler.process(element.clauses, **kw))
+
+
+# date_part() is double precision; EXTRACT() is numeric since PostgreSQL 14 and much slower.
+# SQLite keeps UTC timestamps as text; julianday() parses them with fractional seconds.
+class epoch(
+    PortableFunction,
+    default="date_part('epoch', {})",
+    sqlite="((julianday({}) - 2440587.5) * 86400.0)",
+    result=Float(),
+):
     """Seconds since 1970-01-01 UTC of a UTC timestamp column."""
 
-    type = Float()
-    inherit_cache = True
 
-
-@compiles(epoch)
-def _epoch_default(element: epoch, compiler: Any, **kw: Any) -> str:
-    # date_part() is double precision; EXTRACT() is numeric since PostgreSQL 14 and much slower
-    return f"date_part('epoch', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(epoch, "sqlite")
-def _epoch_sqlite(element: epoch, compiler: Any, **kw: Any) -> str:
-    # SQLite keeps UTC timestamps as text; julianday() parses them with fractional seconds.
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-class strpos(FunctionElement[int]):
+class strpos(PortableFunction, default="strpos({})", sqlite="instr({})", result=Integer()):
     """1-based position of the second argument in the first; 0 when absent (case-sensitive)."""
 
-    type = Integer()
-    inherit_cache = True
+
+class greatest(PortableFunction, default="GREATEST({})", sqlite="MAX({})", result=Float()):
+    """The larger of two numbers."""
 
 
-@compiles(strpos)
-def _strpos_default(element: strpos, compiler: Any, **kw: Any) -> str:
-    return f"strpos({compiler.process(element.clauses, **kw)})"
+class least(PortableFunction, default="LEAST({})", sqlite="MIN({})", result=Float()):
+    """The smaller of two numbers."""
 
 
-@compiles(strpos, "sqlite")
-def _strpos_sqlite(element: strpos, compiler: Any, **kw: Any) -> str:
-    return f"instr({compiler.process(element.clauses, **kw)})"
-
-
-class greatest(FunctionElement[float]):
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(greatest)
-def _greatest_default(element: greatest, compiler: Any, **kw: Any) -> str:
-    return f"GREATEST({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(greatest, "sqlite")
-def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
-    return f"MAX({compiler.process(element.clauses, **kw)})"
-
-
-class least(FunctionElement[float]):
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(least)
-def _least_default(element: least, compiler: Any, **kw: Any) -> str:
-    return f"LEAST({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(least, "sqlite")
-def _least_sqlite(element: least, compiler: Any, **kw: Any) -> str:
-    return f"MIN({compiler.process(element.clauses, **kw)})"
-
-
-class floor_int(FunctionElement[int]):
+class floor_int(PortableFunction, default="CAST(FLOOR({}) AS INTEGER)", sqlite="CAST({} AS INTEGER)", result=Integer()):
     """The integer part of a non-negative number (bucket indexes)."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(floor_int)
-def _floor_default(element: floor_int, compiler: Any, **kw: Any) -> str:
-    return f"CAST(FLOOR({compiler.process(element.clauses, **kw)}) AS INTEGER)"
-
-
-@compiles(floor_int, "sqlite")
-def _floor_sqlite(element: floor_int, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
