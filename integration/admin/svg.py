@@ -7,12 +7,12 @@ lying on another stays visible. The legend is the page's (with totals), not the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from integration.charts.frame import PALETTE, Frame, dash, marker, nice_axis
+from integration.charts.frame import PALETTE, Axis, Frame, dash, marker, nice_axis
 
 OUTCOME_COLORS = {
     "done": "#2f9e5f",
@@ -35,65 +35,57 @@ def colors_for(names: Sequence[str], fixed: Mapping[str, str] | None = None) -> 
     return {name: fixed.get(name) or PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
-def _framed(labels: Sequence[str], peak: int, title: str, body: list[str]) -> Markup:
+Series = Mapping[str, Sequence[int]]  # name → one count a day
+Fixed = Mapping[str, str] | None  # colours some names always have (the outcomes')
+
+
+def _chart(labels: Sequence[str], series: Series, title: str, fixed: Fixed, peak: int,
+           draw: Callable[[Axis, dict[str, str]], list[str]]) -> Chart:
+    """The chart both kinds share: colours, the page's legend with totals, the frame, or
+    "No data" when nothing is above zero; `draw` adds the marks for the axis `peak` needs."""
+    colors = colors_for(list(series), fixed)
+    legend = [(name, colors[name], sum(values)) for name, values in series.items()]
     axis = nice_axis([peak], whole=True)
     xs = [FRAME.slot_x(i, len(labels)) for i in range(len(labels))]
-    return FRAME.svg(title, [*FRAME.y_axis(axis), *FRAME.x_labels(labels, xs), *body])
-
-
-def _empty(labels: Sequence[str], title: str) -> Markup:
-    return _framed(labels, 0, title, [
+    body = draw(axis, colors) if peak else [
         f'<text x="{FRAME.width / 2}" y="{FRAME.height / 2}" text-anchor="middle" font-size="14" '
-        'fill="currentColor">No data in this period</text>'])
+        'fill="currentColor">No data in this period</text>']
+    return Chart(FRAME.svg(title, [*FRAME.y_axis(axis), *FRAME.x_labels(labels, xs), *body]), legend)
 
 
-def line_chart(
-    labels: Sequence[str],
-    series: Mapping[str, Sequence[int]],
-    title: str,
-    fixed: Mapping[str, str] | None = None,
-) -> Chart:
-    colors = colors_for(list(series), fixed)
-    legend = [(name, colors[name], sum(values)) for name, values in series.items()]
-    peak = max((max(v) for v in series.values() if v), default=0)
-    if not peak:
-        return Chart(_empty(labels, title), legend)
-    axis = nice_axis([peak], whole=True)
-    body = []
-    for n, (name, values) in enumerate(series.items()):
-        points = [(FRAME.slot_x(i, len(labels)), FRAME.y(v, axis)) for i, v in enumerate(values)]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        width, radius = marker(n)
-        body.append(f'<polyline class="series" fill="none" stroke="{colors[name]}" stroke-width="{width}"'
-                    f'{dash(n)} points="{path}"/>')
-        for (x, y), label, value in zip(points, labels, values, strict=True):
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colors[name]}">'
-                        f"<title>{escape(name)} · {escape(label)}: {value}</title></circle>")
-    return Chart(_framed(labels, peak, title, body), legend)
+def line_chart(labels: Sequence[str], series: Series, title: str, fixed: Fixed = None) -> Chart:
+    def draw(axis: Axis, colors: dict[str, str]) -> list[str]:
+        body = []
+        for n, (name, values) in enumerate(series.items()):
+            points = [(FRAME.slot_x(i, len(labels)), FRAME.y(v, axis)) for i, v in enumerate(values)]
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            width, radius = marker(n)
+            body.append(f'<polyline class="series" fill="none" stroke="{colors[name]}" stroke-width="{width}"'
+                        f'{dash(n)} points="{path}"/>')
+            for (x, y), label, value in zip(points, labels, values, strict=True):
+                body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colors[name]}">'
+                            f"<title>{escape(name)} · {escape(label)}: {value}</title></circle>")
+        return body
+
+    return _chart(labels, series, title, fixed, max((max(v) for v in series.values() if v), default=0), draw)
 
 
-def stacked_bars(
-    labels: Sequence[str],
-    series: Mapping[str, Sequence[int]],
-    title: str,
-    fixed: Mapping[str, str] | None = None,
-) -> Chart:
-    colors = colors_for(list(series), fixed)
-    legend = [(name, colors[name], sum(values)) for name, values in series.items()]
+def stacked_bars(labels: Sequence[str], series: Series, title: str, fixed: Fixed = None) -> Chart:
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
-    peak = max(totals, default=0)
-    if not peak:
-        return Chart(_empty(labels, title), legend)
-    axis = nice_axis([peak], whole=True)
-    bar_w = max(2.0, FRAME.plot_w / len(labels) * 0.7)
-    body = []
-    for i, label in enumerate(labels):
-        x, top = FRAME.slot_x(i, len(labels)) - bar_w / 2, FRAME.base
-        for name, values in series.items():
-            if not values[i]:
-                continue
-            h = FRAME.base - FRAME.y(values[i], axis)
-            top -= h
-            body.append(f'<rect class="bar" x="{x:.1f}" y="{top:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                        f'fill="{colors[name]}"><title>{escape(name)} · {escape(label)}: {values[i]}</title></rect>')
-    return Chart(_framed(labels, peak, title, body), legend)
+
+    def draw(axis: Axis, colors: dict[str, str]) -> list[str]:
+        bar_w = max(2.0, FRAME.plot_w / len(labels) * 0.7)
+        body = []
+        for i, label in enumerate(labels):
+            x, top = FRAME.slot_x(i, len(labels)) - bar_w / 2, FRAME.base
+            for name, values in series.items():
+                if not values[i]:
+                    continue
+                h = FRAME.base - FRAME.y(values[i], axis)
+                top -= h
+                body.append(f'<rect class="bar" x="{x:.1f}" y="{top:.1f}" width="{bar_w:.1f}" '
+                            f'height="{h:.1f}" fill="{colors[name]}">'
+                            f"<title>{escape(name)} · {escape(label)}: {values[i]}</title></rect>")
+        return body
+
+    return _chart(labels, series, title, fixed, max(totals, default=0), draw)

@@ -31,6 +31,15 @@ def _labels(d: Dataset, c: Chart) -> list[str]:
     return [str(plain(v)) for v in d.column(c.x)]
 
 
+def _series(d: Dataset, c: Chart, *, stacked: bool = False) -> tuple[list[str], list[list[float]], Axis]:
+    """The x labels, one list of values per y column, and the axis that holds them all
+    (stacked: the axis holds each x's total)."""
+    labels = _labels(d, c)
+    series = [[_num(v) for v in d.column(y)] for y in c.y]
+    tops = [sum(s[n] for s in series) for n in range(len(labels))] if stacked else [v for s in series for v in s]
+    return labels, series, nice_axis(tops)
+
+
 def _legend(names: Sequence[str], dashed: bool = False) -> list[str]:
     return FRAME.legend([(name, color(n), dash_pattern(n) if dashed else "") for n, name in enumerate(names)])
 
@@ -43,22 +52,25 @@ def ref_groups(refs: Sequence[tuple[str, float]]) -> list[tuple[str, float, str]
     return [(" = ".join(names), value, REF_COLORS.get(names[-1], "#333")) for value, names in groups.items()]
 
 
+def _ref(line: str, label: str, stroke: str, names: str, value: float) -> str:
+    """A dashed reference line and its label; `line` and `label` are their position attributes."""
+    return (f'<line class="ref" {line} stroke="{stroke}" stroke-dasharray="4 3"/>'
+            f'<text class="ref-label" {label} fill="{stroke}">{escape(names)} {fmt(value)}</text>')
+
+
 def _h_refs(c: Chart, axis: Axis) -> list[str]:
     """Horizontal reference lines across the plot (percentiles of a duration), labelled at the right."""
     out = []
     for names, value, stroke in ref_groups(c.refs):
         y = FRAME.y(value, axis)
-        out.append(f'<line class="ref" x1="{FRAME.left}" x2="{FRAME.width - FRAME.right}" y1="{y:.1f}" '
-                   f'y2="{y:.1f}" stroke="{stroke}" stroke-dasharray="4 3"/><text class="ref-label" '
-                   f'x="{FRAME.width - FRAME.right - 2}" y="{y - 3:.1f}" text-anchor="end" fill="{stroke}">'
-                   f"{escape(names)} {fmt(value)}</text>")
+        out.append(_ref(f'x1="{FRAME.left}" x2="{FRAME.width - FRAME.right}" y1="{y:.1f}" y2="{y:.1f}"',
+                        f'x="{FRAME.width - FRAME.right - 2}" y="{y - 3:.1f}" text-anchor="end"',
+                        stroke, names, value))
     return out
 
 
 def bar_chart(d: Dataset, c: Chart) -> Markup:
-    labels = _labels(d, c)
-    series = [[_num(v) for v in d.column(y)] for y in c.y]
-    axis = nice_axis(v for s in series for v in s)
+    labels, series, axis = _series(d, c)
     slot = FRAME.plot_w / max(1, len(labels))
     bar_w = max(1.0, min(slot * 0.8, 64.0) / max(1, len(series)))
     pad = (slot - bar_w * len(series)) / 2
@@ -88,10 +100,8 @@ def _bucket_refs(c: Chart, labels: list[str], slot: float) -> list[str]:
         x = FRAME.left + n * slot + slot * min(1.0, max(0.0, value - buckets[n]))
         anchor, tx = ("end", x - 3) if x > FRAME.width - 90 else ("start", x + 3)
         lift = 11 * (k % 2)  # neighbouring labels alternate between two heights
-        out.append(f'<line class="ref" x1="{x:.1f}" x2="{x:.1f}" y1="{FRAME.top - 4 - lift}" y2="{FRAME.base}" '
-                   f'stroke="{stroke}" stroke-dasharray="4 3"/><text class="ref-label" x="{tx:.1f}" '
-                   f'y="{FRAME.top - 6 - lift}" text-anchor="{anchor}" fill="{stroke}">'
-                   f"{escape(names)} {fmt(value)}</text>")
+        out.append(_ref(f'x1="{x:.1f}" x2="{x:.1f}" y1="{FRAME.top - 4 - lift}" y2="{FRAME.base}"',
+                        f'x="{tx:.1f}" y="{FRAME.top - 6 - lift}" text-anchor="{anchor}"', stroke, names, value))
     return out
 
 
@@ -118,9 +128,7 @@ def hbar_chart(d: Dataset, c: Chart) -> Markup:
 
 
 def line_chart(d: Dataset, c: Chart) -> Markup:
-    labels = _labels(d, c)
-    series = [[_num(v) for v in d.column(y)] for y in c.y]
-    axis = nice_axis(v for s in series for v in s)
+    labels, series, axis = _series(d, c)
     gap = FRAME.plot_w / max(1, len(labels) - 1)
     xs = [FRAME.left + n * gap for n in range(len(labels))]
     body = FRAME.y_axis(axis)
@@ -140,10 +148,7 @@ def line_chart(d: Dataset, c: Chart) -> Markup:
 
 def area_chart(d: Dataset, c: Chart) -> Markup:
     """Stacked bands in the order of `c.y`, the first at the bottom (a cumulative flow diagram)."""
-    labels = _labels(d, c)
-    series = [[_num(v) for v in d.column(y)] for y in c.y]
-    totals = [sum(s[n] for s in series) for n in range(len(labels))]
-    axis = nice_axis(totals)
+    labels, series, axis = _series(d, c, stacked=True)
     slot = FRAME.plot_w / max(1, len(labels))
     xs = [FRAME.slot_x(n, len(labels)) for n in range(len(labels))]
     body = FRAME.y_axis(axis)
