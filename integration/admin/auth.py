@@ -135,36 +135,25 @@ def login() -> ResponseReturnValue:
     return _attempt(configured)
 
 
+def _refused(error: str, status: int) -> Response:
+    """The login form again, saying why the attempt was refused."""
+    page = render_template("admin/login.html", configured=True, next=request.form.get("next", ""), error=error)
+    return Response(page, status=status)
+
+
 def _attempt(configured: bool) -> ResponseReturnValue:
     who = client_key()
     if not configured:
         abort(403, description="The admin page is disabled: set ADMIN_PASSWORD to enable it.")
     if _limiter().blocked(who):
         log.warning("admin.login.rate_limited", extra={"client": who})
-        response = Response(
-            render_template(
-                "admin/login.html",
-                configured=True,
-                next=request.form.get("next", ""),
-                error="Too many failed attempts. Wait 15 minutes and try again.",
-            )
-        )
-        response.status_code = 429
+        response = _refused("Too many failed attempts. Wait 15 minutes and try again.", 429)
         response.headers["Retry-After"] = "900"
         return response
     if not password_matches(request.form.get("password", ""), services().settings.admin.password.reveal()):
         _limiter().failed(who)
         log.warning("admin.login.failed", extra={"client": who})
-        response = Response(
-            render_template(
-                "admin/login.html",
-                configured=True,
-                next=request.form.get("next", ""),
-                error="That password is not right.",
-            )
-        )
-        response.status_code = 401
-        return response
+        return _refused("That password is not right.", 401)
     _limiter().succeeded(who)
     session.clear()
     session.permanent = True

@@ -5,6 +5,7 @@ Secrets are reported as set / not set (and how many, for rotation) — never the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,36 +46,31 @@ def base_url(settings: Settings, request_host_url: str) -> tuple[str, bool]:
 
 def webhooks(settings: Settings, base: str) -> list[WebhookSetup]:
     return [
-        WebhookSetup(
-            tracker="jira",
-            url=f"{base}/webhooks/jira",
+        _webhook(
+            "jira", base, settings.jira_webhook_secrets, JIRA_EVENTS,
             where="Jira settings → System → WebHooks → Create a WebHook",
-            select=JIRA_EVENTS,
-            secret_variable="JIRA_WEBHOOK_SECRET",
-            secrets=len(settings.jira_webhook_secrets),
             notes=(
-                (
-                    "Put the same value into the webhook's Secret field: Jira then signs every delivery "
-                    "(X-Hub-Signature)."
-                ),
+                "Put the same value into the webhook's Secret field: Jira then signs every delivery "
+                "(X-Hub-Signature).",
                 "Optionally narrow it with a JQL filter such as: project in (ABC, DEF).",
             ),
         ),
-        WebhookSetup(
-            tracker="linear",
-            url=f"{base}/webhooks/linear",
+        _webhook(
+            "linear", base, settings.linear_webhook_secrets, LINEAR_RESOURCES,
             where="Linear → Settings → API → Webhooks → New webhook",
-            select=LINEAR_RESOURCES,
-            secret_variable="LINEAR_WEBHOOK_SECRET",
-            secrets=len(settings.linear_webhook_secrets),
             notes=(
-                (
-                    "Copy the signing secret Linear shows after saving into LINEAR_WEBHOOK_SECRET "
-                    "(comma-separate several, e.g. one per team, or old and new while rotating)."
-                ),
+                "Copy the signing secret Linear shows after saving into LINEAR_WEBHOOK_SECRET "
+                "(comma-separate several, e.g. one per team, or old and new while rotating).",
             ),
         ),
     ]
+
+
+def _webhook(tracker: str, base: str, secrets: Sequence[Any], select: tuple[str, ...], *, where: str,
+             notes: tuple[str, ...]) -> WebhookSetup:
+    """A tracker's webhook: its receiver URL and its secret variable follow from the tracker's name."""
+    return WebhookSetup(tracker=tracker, url=f"{base}/webhooks/{tracker}", where=where, select=select,
+                        secret_variable=f"{tracker.upper()}_WEBHOOK_SECRET", secrets=len(secrets), notes=notes)
 
 
 def secrets(settings: Settings) -> list[SecretState]:

@@ -44,6 +44,11 @@ def safe_url(url: object) -> str | None:
     return url.strip() if parts.scheme in {"http", "https"} and parts.netloc else None
 
 
+def fields(obj: object, *names: str) -> dict[str, Any]:
+    """The named attributes of `obj`, as the entries of a JSON answer."""
+    return {name: getattr(obj, name) for name in names}
+
+
 def wants_json() -> bool:
     accept = request.accept_mimetypes
     return request.path.endswith(".json") or (accept.best == "application/json")

@@ -12,11 +12,12 @@ from integration.admin.queries.flagged import (
     PAGE,
     FlaggedFilter,
     FlaggedItem,
+    FlaggedPage,
     counts_by_rule,
     flagged_page,
     teams,
 )
-from integration.admin.web import clean_arg, int_arg, now, safe_url, services
+from integration.admin.web import clean_arg, fields, int_arg, now, safe_url, services
 
 blueprint = Blueprint("admin_flagged", __name__, url_prefix="/admin")
 
@@ -60,15 +61,20 @@ def _rows(items: list[FlaggedItem]) -> list[dict[str, Any]]:
     ]
 
 
+def _page() -> tuple[FlaggedFilter, int, FlaggedPage]:
+    """The filter and offset the request asks for, and that page of flagged items."""
+    f = flagged_filter()
+    offset = int_arg("offset", 0) or 0
+    return f, offset, flagged_page(services().store, f, offset)
+
+
 @blueprint.get("/flagged")
 @login_required
 def index() -> ResponseReturnValue:
     store = services().store
-    f = flagged_filter()
-    offset = int_arg("offset", 0) or 0
+    f, offset, page = _page()
     query = {k: v for k, v in request.args.items() if v and k != "offset"}
     summary = sorted(counts_by_rule(store).items(), key=lambda kv: (-kv[1], kv[0]))
-    page = flagged_page(store, f, offset)
     return render_template(
         "admin/flagged.html",
         rows=_rows(page.items),
@@ -87,23 +93,13 @@ def index() -> ResponseReturnValue:
 @blueprint.get("/flagged.json")
 @login_required
 def as_json() -> ResponseReturnValue:
-    store = services().store
-    f = flagged_filter()
-    offset = int_arg("offset", 0) or 0
-    page = flagged_page(store, f, offset)
+    _, _, page = _page()
     return jsonify(
         {
             "total": page.total,
             "items": [
                 {
-                    "tracker": r["item"].tracker,
-                    "key": r["item"].key,
-                    "rule": r["item"].rule,
-                    "mode": r["item"].mode,
-                    "title": r["item"].title,
-                    "team": r["item"].team,
-                    "assignee": r["item"].assignee,
-                    "status": r["item"].status,
+                    **fields(r["item"], "tracker", "key", "rule", "mode", "title", "team", "assignee", "status"),
                     "step": r["step"],
                     "url": r["link"],
                     "flagged_at": r["item"].opened_at.isoformat() if r["item"].opened_at else None,

@@ -7,7 +7,9 @@ through the executor. Approving again resumes a batch a rate limit interrupted.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
@@ -16,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from integration.admin.auth import admin_actor, login_required
 from integration.admin.held_rows import held_rows
 from integration.admin.trail import record_admin_action
-from integration.admin.web import scrub, services
+from integration.admin.web import fields, scrub, services
 
 try:  # the sweeps feature owns held writes; without it there is nothing to hold
     from integration.sweeps import held as sweeps_held
@@ -78,13 +80,7 @@ def as_json() -> ResponseReturnValue:
     return jsonify(
         [
             {
-                "id": b["batch"].id,
-                "rule": b["batch"].rule,
-                "tracker": b["batch"].tracker,
-                "state": b["batch"].state,
-                "items": b["batch"].items,
-                "scope": b["batch"].scope,
-                "reason": b["batch"].reason,
+                **fields(b["batch"], "id", "rule", "tracker", "state", "items", "scope", "reason"),
                 "created_at": b["batch"].created_at.isoformat(),
                 "writes": [
                     {"item": w["item_key"], "summary": w["summary"], "writes": w["writes"], "state": w["state"],
@@ -106,25 +102,37 @@ def _who() -> str:
     return f"admin session {actor['session']} ({actor['client']})"
 
 
+def _decision(view: Callable[[int], ResponseReturnValue]) -> Callable[[int], ResponseReturnValue]:
+    """Approve and discard: refused in a build without sweeps; a batch that cannot take the
+    decision (unknown, already decided) is said in a flash, back on the Held page."""
+
+    @functools.wraps(view)
+    def decide(batch_id: int) -> ResponseReturnValue:
+        if sweeps_held is None:
+            flash("Sweeps are not part of this build: nothing is held.", "error")
+            return redirect(url_for("admin_held.index"))
+        try:
+            return view(batch_id)
+        except ValueError as error:
+            flash(scrub(error), "error")
+            return redirect(url_for("admin_held.index"))
+
+    return decide
+
+
 @blueprint.post("/held/<int:batch_id>/approve")
 @login_required
+@_decision
 def approve(batch_id: int) -> ResponseReturnValue:
-    if sweeps_held is None:
-        flash("Sweeps are not part of this build: nothing is held.", "error")
-        return redirect(url_for("admin_held.index"))
-    try:
-        if len(sweeps_held.writes_of(services(), batch_id)) > APPROVE_INLINE_UP_TO:
-            job = sweeps_held.approve_in_background(services(), batch_id, by=_who())
-            if job is not None:  # a large batch would outlive the web request: a worker approves it
-                log.info("admin.held.approving", extra={"batch": batch_id, "job": job})
-                record_admin_action("approve", f"held batch {batch_id} handed to a worker for approval (job {job})",
-                                    batch=batch_id)
-                flash(f"Batch {batch_id} is being approved by a worker (job {job}): reload to follow it.", "ok")
-                return redirect(url_for("admin_held.index"))
-        result = sweeps_held.approve(services(), batch_id, by=_who())
-    except ValueError as error:
-        flash(scrub(error), "error")
-        return redirect(url_for("admin_held.index"))
+    if len(sweeps_held.writes_of(services(), batch_id)) > APPROVE_INLINE_UP_TO:
+        job = sweeps_held.approve_in_background(services(), batch_id, by=_who())
+        if job is not None:  # a large batch would outlive the web request: a worker approves it
+            log.info("admin.held.approving", extra={"batch": batch_id, "job": job})
+            record_admin_action("approve", f"held batch {batch_id} handed to a worker for approval (job {job})",
+                                batch=batch_id)
+            flash(f"Batch {batch_id} is being approved by a worker (job {job}): reload to follow it.", "ok")
+            return redirect(url_for("admin_held.index"))
+    result = sweeps_held.approve(services(), batch_id, by=_who())
     log.info("admin.held.approved", extra={"batch": batch_id, "result": result.describe()})
     record_admin_action("approve", f"held batch {batch_id} approved: {scrub(result.describe())}", batch=batch_id)
     flash(f"Approved {scrub(result.describe())}.", "error" if result.failed else "ok")
@@ -133,15 +141,9 @@ def approve(batch_id: int) -> ResponseReturnValue:
 
 @blueprint.post("/held/<int:batch_id>/discard")
 @login_required
+@_decision
 def discard(batch_id: int) -> ResponseReturnValue:
-    if sweeps_held is None:
-        flash("Sweeps are not part of this build: nothing is held.", "error")
-        return redirect(url_for("admin_held.index"))
-    try:
-        dropped = sweeps_held.discard(services(), batch_id, by=_who())
-    except ValueError as error:
-        flash(scrub(error), "error")
-        return redirect(url_for("admin_held.index"))
+    dropped = sweeps_held.discard(services(), batch_id, by=_who())
     log.info("admin.held.discarded", extra={"batch": batch_id, "items": dropped})
     record_admin_action("discard", f"held batch {batch_id} discarded: {dropped} items left unchanged",
                         batch=batch_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -22,11 +23,15 @@ def backend() -> FailedJobs:
     return failed_jobs(svc.redis, svc.store)
 
 
+def _listing() -> tuple[FailedJobs, int]:
+    """The failed jobs and the offset the request asks for."""
+    return backend(), int_arg("offset", 0) or 0
+
+
 @blueprint.get("/jobs")
 @login_required
 def index() -> ResponseReturnValue:
-    jobs = backend()
-    offset = int_arg("offset", 0) or 0
+    jobs, offset = _listing()
     return render_template(
         "admin/jobs.html",
         jobs=jobs.page(offset),
@@ -40,8 +45,7 @@ def index() -> ResponseReturnValue:
 @blueprint.get("/jobs.json")
 @login_required
 def failed_json() -> ResponseReturnValue:
-    jobs = backend()
-    offset = int_arg("offset", 0) or 0
+    jobs, offset = _listing()
     return jsonify(
         {
             "backend": jobs.backend,
@@ -65,26 +69,23 @@ def failed_json() -> ResponseReturnValue:
 @blueprint.post("/jobs/<job_id>/requeue")
 @login_required
 def requeue(job_id: str) -> ResponseReturnValue:
-    try:
-        what = backend().requeue(job_id)
-    except JobGone:
-        flash("That job is no longer in the failed list (requeued, deleted or expired).", "error")
-        return redirect(url_for("admin_jobs.index"))
-    log.info("admin.job.requeued", extra={"job": job_id})
-    record_admin_action("requeue", f"requeued {scrub(what)}", job=job_id)
-    flash(f"Requeued {scrub(what)}.", "ok")
-    return redirect(url_for("admin_jobs.index"))
+    return _act(job_id, backend().requeue, "requeued", "requeue")
 
 
 @blueprint.post("/jobs/<job_id>/delete")
 @login_required
 def delete(job_id: str) -> ResponseReturnValue:
+    return _act(job_id, backend().delete, "deleted", "delete_job")
+
+
+def _act(job_id: str, act: Callable[[str], str], done: str, audit_action: str) -> ResponseReturnValue:
+    """Requeue or delete one failed job: logged, recorded in the audit trail, flashed as `done`."""
     try:
-        what = backend().delete(job_id)
+        what = act(job_id)
     except JobGone:
         flash("That job is no longer in the failed list (requeued, deleted or expired).", "error")
         return redirect(url_for("admin_jobs.index"))
-    log.info("admin.job.deleted", extra={"job": job_id})
-    record_admin_action("delete_job", f"deleted {scrub(what)}", job=job_id)
-    flash(f"Deleted {scrub(what)}.", "ok")
+    log.info(f"admin.job.{done}", extra={"job": job_id})
+    record_admin_action(audit_action, f"{done} {scrub(what)}", job=job_id)
+    flash(f"{done.capitalize()} {scrub(what)}.", "ok")
     return redirect(url_for("admin_jobs.index"))
