@@ -122,22 +122,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    if args.write:
-        write_schema()
-        print(f"wrote {SCHEMA_PATH}")
-    else:
-        sys.stdout.write(render_schema())
-    return 0
+    return _generated(args.write, SCHEMA_PATH, render_schema, write_schema)
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
     from rules.reference import REFERENCE_PATH, render_reference, write_reference
 
-    if args.write:
-        write_reference()
-        print(f"wrote {REFERENCE_PATH}")
+    return _generated(args.write, REFERENCE_PATH, render_reference, write_reference)
+
+
+def _generated(write: bool, path: Path, render: Callable[[], str], write_file: Callable[[], object]) -> int:
+    """A generated file (the schema, the reference): written to `path` with --write, else shown."""
+    if write:
+        write_file()
+        print(f"wrote {path}")
     else:
-        sys.stdout.write(render_reference())
+        sys.stdout.write(render())
     return 0
 
 

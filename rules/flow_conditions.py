@@ -13,7 +13,7 @@ from typing import Any
 from rules.compilectx import CompileCtx
 from rules.fieldkinds import KIND_SCHEMAS, Kind, make_test, normalize_ops
 from rules.model import Event, Item, StatusCategory
-from rules.registry import Frame, Node, Trace, conditions
+from rules.registry import Frame, Node, Trace, conditions, leaf_conditions
 
 AGE_PERCENTILE = "age_percentile"
 MIN_HISTORY = 5  # fewer finished items say nothing about the team's percentiles
@@ -60,9 +60,4 @@ def age_percentile(arg: Any, path: str, cctx: CompileCtx) -> Node:
 
 def uses_age_percentile(raw_when: dict[str, Any]) -> bool:
     """Whether a rule's condition (as written) needs the flow history."""
-    (name, value), = raw_when.items()
-    if name in ("all", "any"):
-        return any(uses_age_percentile(c) for c in value)
-    if name == "not":
-        return uses_age_percentile(value)
-    return name == AGE_PERCENTILE
+    return any(name == AGE_PERCENTILE for _, name, _ in leaf_conditions(raw_when))

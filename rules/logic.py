@@ -24,41 +24,32 @@ def _children(args: list[Any], path: str, cctx: CompileCtx) -> list[Node]:
     return [compile_condition(a, f"{path}[{n}]", cctx) for n, a in enumerate(args)]
 
 
-def _all_pred(preds: list[Pred]) -> Pred:
+def _connective(preds: list[Pred], decides: bool) -> Pred:
+    """`all` (decides=False: the first condition that fails decides) or `any` (decides=True:
+    the first that holds decides). Two and three conditions are unrolled: the common case."""
     if len(preds) == 1:
         return preds[0]
     if len(preds) == 2:
         a, b = preds
+        if decides:
+            return lambda i, e, f: a(i, e, f) or b(i, e, f)
         return lambda i, e, f: a(i, e, f) and b(i, e, f)
     if len(preds) == 3:
         a, b, c = preds
+        if decides:
+            return lambda i, e, f: a(i, e, f) or b(i, e, f) or c(i, e, f)
         return lambda i, e, f: a(i, e, f) and b(i, e, f) and c(i, e, f)
 
-    def every(i: Any, e: Any, f: Any) -> bool:
+    def loop(i: Any, e: Any, f: Any) -> bool:
         for p in preds:
-            if not p(i, e, f):
-                return False
-        return True
-    return every
-
-
-def _any_pred(preds: list[Pred]) -> Pred:
-    if len(preds) == 1:
-        return preds[0]
-    if len(preds) == 2:
-        a, b = preds
-        return lambda i, e, f: a(i, e, f) or b(i, e, f)
-
-    def some(i: Any, e: Any, f: Any) -> bool:
-        for p in preds:
-            if p(i, e, f):
-                return True
-        return False
-    return some
+            if (not p(i, e, f)) is not decides:
+                return decides
+        return not decides
+    return loop
 
 
 def _group(kind: str, nodes: list[Node], path: str) -> Node:
-    pred = (_all_pred if kind == "all" else _any_pred)([n.pred for n in nodes])
+    pred = _connective([n.pred for n in nodes], decides=kind == "any")
 
     def explain(i: Any, e: Any, f: Any) -> Trace:
         kids = [n.explain(i, e, f) for n in nodes]

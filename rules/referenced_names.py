@@ -11,6 +11,7 @@ from typing import Any
 
 from rules.model import Tracker
 from rules.moves import TransitionAction
+from rules.registry import leaf_conditions
 from rules.ruleset import RuleSet
 
 
@@ -29,7 +30,7 @@ def names_to_check(ruleset: RuleSet) -> NamesToCheck:
         out.trackers |= rule.trackers
         for team in rule.teams:
             out.teams.setdefault(team, set()).add(rule.name)
-        for name, value in _leaves(rule.raw_when):
+        for _, name, value in leaf_conditions(rule.raw_when):
             if name == "status.name":
                 for status in _values(value):
                     out.status_names.setdefault(str(status), set()).add(rule.name)
@@ -53,12 +54,3 @@ def _values(value: Any) -> list[Any]:
         return [v for op, arg in value.items() if op not in ("matches", "not_matches", "missing", "present")
                 for v in (arg if isinstance(arg, list) else [arg])]
     return value if isinstance(value, list) else [value]
-
-
-def _leaves(cond: dict[str, Any]) -> list[tuple[str, Any]]:
-    (name, value), = cond.items()
-    if name in ("all", "any"):
-        return [leaf for c in value for leaf in _leaves(c)]
-    if name == "not":
-        return _leaves(value)
-    return [(name, value)]

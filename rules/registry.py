@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -125,3 +125,22 @@ def split_doc(doc: str) -> tuple[str, str]:
 
 conditions = Registry("condition")
 actions = Registry("action")
+
+Path = tuple[Any, ...]
+
+
+def leaf_conditions(cond: dict[str, Any], path: Path = ()) -> Iterator[tuple[Path, str, Any]]:
+    """Every leaf of a condition as written, through all / any / not: (its path, its name, its value).
+
+    A leaf's path ends with its name: ('when', 'all', 1, 'not', 'labels') for the second
+    condition of an `all` that is a `not` of labels.
+    """
+    (name, value), = cond.items()
+    here = (*path, name)
+    if name in ("all", "any"):
+        for n, child in enumerate(value):
+            yield from leaf_conditions(child, (*here, n))
+    elif name == "not":
+        yield from leaf_conditions(value, here)
+    else:
+        yield here, name, value

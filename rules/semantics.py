@@ -6,7 +6,7 @@ from typing import Any
 
 from rules.calendar import CalendarError, calendar_from_spec, zone
 from rules.compiler import parse_schedule
-from rules.registry import actions, conditions
+from rules.registry import actions, conditions, leaf_conditions
 from rules.schemaerrors import got
 
 Problem = tuple[tuple[Any, ...], str, bool]
@@ -27,7 +27,7 @@ def check_rule(raw: dict[str, Any], defaults: dict[str, Any]) -> list[Problem]:
         problems.append((("sweep", "blast_radius", "share"), f"a share is at most 100% (got {got(share)})", False))
     triggers = raw["on"] if isinstance(raw["on"], list) else [raw["on"]]
     if triggers == ["schedule"]:
-        for path, name in _condition_names(raw["when"], ("when",)):
+        for path, name, _ in leaf_conditions(raw["when"], ("when",)):
             if name in _EVENT_ONLY:
                 problems.append((path, f"'{name}' never holds in a sweep: add an event trigger to 'on'", True))
     return problems
@@ -63,23 +63,10 @@ def _check_action(action: dict[str, Any], path: tuple[Any, ...]) -> list[Problem
 
 
 def _walk_condition(cond: dict[str, Any], path: tuple[Any, ...]) -> list[Problem]:
-    (name, value), = cond.items()
-    here = (*path, name)
-    if name in ("all", "any"):
-        return [p for n, c in enumerate(value) for p in _walk_condition(c, (*here, n))]
-    if name == "not":
-        return _walk_condition(value, here)
-    spec = conditions.get(name)
-    if spec is None or spec.validate is None:
-        return []
-    return [((*here, sub) if sub else here, f"{msg} (got {got(g)})", False) for sub, msg, g in spec.validate(value)]
-
-
-def _condition_names(cond: dict[str, Any], path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
-    (name, value), = cond.items()
-    here = (*path, name)
-    if name in ("all", "any"):
-        return [x for n, c in enumerate(value) for x in _condition_names(c, (*here, n))]
-    if name == "not":
-        return _condition_names(value, here)
-    return [(here, name)]
+    problems: list[Problem] = []
+    for here, name, value in leaf_conditions(cond, path):
+        spec = conditions.get(name)
+        if spec is not None and spec.validate is not None:
+            problems += [((*here, sub) if sub else here, f"{msg} (got {got(g)})", False)
+                         for sub, msg, g in spec.validate(value)]
+    return problems
