@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from integration.settings import Settings
+from integration.settings import Secret, Settings
 from integration.trackers.errors import PayloadError
 from integration.trackers.factory import jira_config, linear_config
 from integration.trackers.jira import normalize as jira_normalize
@@ -128,27 +128,26 @@ def _config_with(base: jira_normalize.JiraConfig, facts: Mapping[str, Any], conf
     return replace(config, estimate_pending=found is None and configured)
 
 
+def _receiver(settings: Settings, tracker: Tracker, secrets: tuple[Secret, ...]) -> partial[ReceiverSpec]:
+    """What every tracker's receiver shares: its secrets and the variable that names them
+    (JIRA_WEBHOOK_SECRET, LINEAR_WEBHOOK_SECRET), unsigned deliveries allowed or not, the size cap."""
+    return partial(ReceiverSpec, tracker=tracker, secrets=secrets,
+                   secret_variable=f"{tracker.value.upper()}_WEBHOOK_SECRET",
+                   allow_unsigned=settings.allow_unsigned, max_body_bytes=settings.max_body_bytes)
+
+
 def jira_spec(settings: Settings, site_facts: SiteFacts = dict) -> ReceiverSpec:
-    return ReceiverSpec(
-        tracker=Tracker.JIRA,
-        secrets=settings.jira_webhook_secrets,
-        secret_variable="JIRA_WEBHOOK_SECRET",
-        allow_unsigned=settings.allow_unsigned,
+    return _receiver(settings, Tracker.JIRA, settings.jira_webhook_secrets)(
         signature_header="X-Hub-Signature",
         verify=verify_hub_signature,
         delivery_header="X-Atlassian-Webhook-Identifier",
         normalize=jira_normalizer(settings, site_facts),
         fresh=jira_freshness(settings.webhooks.max_age),
-        max_body_bytes=settings.max_body_bytes,
     )
 
 
 def linear_spec(settings: Settings, organization: Callable[[], str | None]) -> ReceiverSpec:
-    return ReceiverSpec(
-        tracker=Tracker.LINEAR,
-        secrets=settings.linear_webhook_secrets,
-        secret_variable="LINEAR_WEBHOOK_SECRET",
-        allow_unsigned=settings.allow_unsigned,
+    return _receiver(settings, Tracker.LINEAR, settings.linear_webhook_secrets)(
         signature_header="Linear-Signature",
         verify=verify_hex_signature,
         delivery_header="Linear-Delivery",
@@ -156,5 +155,4 @@ def linear_spec(settings: Settings, organization: Callable[[], str | None]) -> R
         fresh=linear_freshness,
         check_org=organization_check(organization),
         body_identity=linear_body_identity,
-        max_body_bytes=settings.max_body_bytes,
     )
