@@ -36,7 +36,7 @@ from integration.store.migrate import upgrade
 from integration.sweeps.sweep import Sweeper
 from rules.model import SearchQuery
 from rules.ruleset import Rule
-from tests.sweeps.fakesite import populate
+from tests.stub import populate
 from tests.sweeps.world import World, write_rules
 
 NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)

@@ -1,16 +1,54 @@
-"""The stub tracker in a thread on a loopback port, with seed data shaped like the real APIs."""
+"""The stub tracker for tests: in a thread on a loopback port, or behind `responses` in-process.
+
+Either way the same Flask app answers (`integration.stubtracker`), over one `StubState`:
+the one tracker fake, with its JQL and IssueFilter evaluators.
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import responses
+from flask import Flask
 from werkzeug.serving import make_server
 
 from integration.stubtracker.app import create_stub_app
+from integration.stubtracker.site import Account, Issue, Site
+from integration.stubtracker.state import is_write
+
+JIRA_BASE = "https://acme.atlassian.net"
+LINEAR_URL = "https://api.linear.app/graphql"
+
+ADA = Account("acc-ada", "Ada Lovelace", "ada@example.com")
+GRACE = Account("acc-grace", "Grace Hopper", "grace@example.com")
+LEAD = Account("acc-lead", "Lin Lead", "lead@example.com")
+BOT = Account("acc-bot", "Deploy Bot", None, bot=True)
+DROPPED_HEADERS = ("content-length", "transfer-encoding", "connection")
+
+
+def serve(app: Flask, mock: responses.RequestsMock, *bases: str) -> None:
+    """Answer every request to `bases` (default: Jira's site and Linear's API) from the stub app."""
+    client = app.test_client()
+
+    def forward(request: Any) -> tuple[int, dict[str, str], bytes]:
+        url = urlsplit(request.url)
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = client.open(url.path, method=request.method, query_string=url.query, data=body, headers=headers)
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in DROPPED_HEADERS}
+        return answer.status_code, kept, answer.get_data()
+
+    for base in bases or (JIRA_BASE, LINEAR_URL.removesuffix("/graphql")):
+        pattern = re.compile(re.escape(base) + r"(/.*)?$")
+        for method in (responses.GET, responses.POST, responses.PUT, responses.DELETE):
+            mock.add_callback(method, pattern, callback=forward)
 
 
 class Stub:
@@ -34,13 +72,7 @@ class Stub:
         return requests.get(f"{self.url}/_stub/state", timeout=5).json()
 
     def writes(self) -> list[dict[str, Any]]:
-        return [r for r in self.requests() if r["method"] in ("POST", "PUT") and "/search" not in r["path"]
-                and not (r["path"] == "/graphql" and not _is_mutation(r))
-                and r["path"] != "/rest/api/3/comment/list"]
-
-
-def _is_mutation(entry: dict[str, Any]) -> bool:
-    return "mutation" in ((entry.get("json") or {}).get("query") or "")
+        return [r for r in self.requests() if is_write(r)]
 
 
 @contextmanager
@@ -114,3 +146,25 @@ def linear_issue(identifier: str, *, state_type: str = "started", assignee: dict
         "labels": {"nodes": [{"id": i, "name": n} for i, n in labels]},
         "stateHistory": {"nodes": [{"startedAt": "2026-03-01T10:00:00.000Z", "endedAt": None}]},
     }
+
+
+def populate(site: Site, prefix: str, count: int, stalled_every: int, now: datetime,
+             in_progress_every: int = 40, team: str = "ENG") -> list[str]:
+    """A site of `count` issues: mostly done, some to do, a few in progress, every
+    `stalled_every`-th in progress and untouched for weeks. Returns the stalled keys."""
+    stalled = []
+    for n in range(1, count + 1):
+        key = f"{prefix}-{n}"
+        if n % stalled_every == 0:
+            status, category, updated = "In Progress", "in_progress", now - timedelta(days=30)
+            stalled.append(key)
+        elif n % in_progress_every == 1:
+            status, category, updated = "In Progress", "in_progress", now - timedelta(hours=n % 47 + 1)
+        elif n % 10 < 2:
+            status, category, updated = "To Do", "todo", now - timedelta(days=n % 60)
+        else:
+            status, category, updated = "Done", "done", now - timedelta(days=n % 400 + 1)
+        site.add(Issue(id=str(10000 + n), key=key, team=team, status=status, category=category,
+                       updated=updated, created=updated - timedelta(days=3), assignee=ADA, reporter=GRACE,
+                       status_entered=updated))
+    return stalled

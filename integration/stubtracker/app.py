@@ -28,9 +28,8 @@ def create_stub_app(state: StubState | None = None) -> Flask:
             return None
         entry = {"method": request.method, "path": request.path, "query": request.args.to_dict(),
                  "json": request.get_json(silent=True), "at": time.time()}
-        with state.lock:
-            state.requests.append(entry)
-        fault = state.take_fault(request.method)
+        state.record(entry)
+        fault = state.take_fault(request.method, request.path)
         g.fault = fault.mode if fault else None
         return _fault_response(fault) if fault else None
 
@@ -40,7 +39,8 @@ def create_stub_app(state: StubState | None = None) -> Flask:
         with state.lock:
             state.fault = Fault(mode=str(body["mode"]), count=int(body.get("count", 1)),
                                 retry_after=float(body.get("retry_after", 1)), delay=float(body.get("delay", 2)),
-                                methods=frozenset(str(m).upper() for m in body.get("methods") or ()))
+                                methods=frozenset(str(m).upper() for m in body.get("methods") or ()),
+                                paths=tuple(str(p) for p in body.get("paths") or ()))
         return jsonify({"ok": True})
 
     @app.post(f"{CONTROL}/reset")
@@ -56,6 +56,7 @@ def create_stub_app(state: StubState | None = None) -> Flask:
                 if history is not None:
                     state.jira_changelogs[issue["key"]] = list(history.get("histories") or [])
                 state.jira_issues[issue["key"]] = issue
+            state.changed()
         return jsonify({"ok": True, "count": len(state.jira_issues)})
 
     @app.post(f"{CONTROL}/jira/users")
@@ -75,6 +76,7 @@ def create_stub_app(state: StubState | None = None) -> Flask:
                 state.linear_labels[label["id"]] = label
             for user in body.get("users", []):
                 state.linear_users[user["id"]] = user
+            state.changed()
         return jsonify({"ok": True, "count": len(state.linear_issues)})
 
     @app.get(f"{CONTROL}/")

@@ -8,10 +8,12 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from integration.stubtracker.jql import JqlError
+from integration.stubtracker.jql import search as jql_search
 from integration.stubtracker.state import StubState
 
 API = "/rest/api/3"
-SERVICE_ACCOUNT = {"accountId": "stub-flowkeeper-account", "displayName": "Flowkeeper", "accountType": "atlassian",
+SERVICE_ACCOUNT: dict[str, Any] = {"accountId": "stub-flowkeeper-account", "displayName": "Flowkeeper", "accountType": "atlassian",
                    "active": True, "emailAddress": "flowkeeper@example.test"}
 
 blueprint = Blueprint("stub_jira", __name__)
@@ -21,12 +23,18 @@ def _state() -> StubState:
     return current_app.extensions["stub_state"]
 
 
+def stamp(moment: datetime) -> str:
+    """Jira's timestamp format."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return stamp(_state().clock())
 
 
 def _issue_or_404(key: str) -> dict[str, Any]:
-    issue = _state().jira_issues.get(key)
+    issues = _state().jira_issues
+    issue = issues.get(key) or next((i for i in issues.values() if i.get("id") == key), None)
     if issue is None:
         abort(404, description="Issue does not exist or you do not have permission to see it.")
     return issue
@@ -42,20 +50,25 @@ def get_issue(key: str) -> ResponseReturnValue:
     with _state().lock:
         issue = dict(_issue_or_404(key))
     if "changelog" in (request.args.get("expand") or ""):
-        histories = _state().jira_changelogs.get(key, [])
+        histories = _state().jira_changelogs.get(issue["key"], [])
         issue["changelog"] = {"startAt": 0, "maxResults": 100, "total": len(histories), "histories": histories}
     return jsonify(issue)
 
 
 @blueprint.get(f"{API}/search/jql")
 def search() -> ResponseReturnValue:
-    """Pages over every stored issue: the stub is no JQL engine (tests of pushdown use `responses`)."""
-    size = int(request.args.get("maxResults", 50))
+    """The issues the JQL selects, in its order, a page at a time (400 for JQL the stub cannot read)."""
+    jql = request.args.get("jql") or ""
+    size = min(int(request.args.get("maxResults", 50)), 100)
     start = int(request.args.get("nextPageToken") or 0)
-    with _state().lock:
-        keys = sorted(_state().jira_issues)
-        page = [_state().jira_issues[k] for k in keys[start : start + size]]
-    last = start + size >= len(keys)
+    state = _state()
+    with state.lock:
+        try:
+            found = state.cached(f"jql:{jql}", lambda: jql_search(state.jira_issues.values(), jql))
+        except JqlError as error:
+            return jsonify({"errorMessages": [f"Error in the JQL Query: {error}"], "errors": {}}), 400
+        page = found[start : start + size]
+    last = start + size >= len(found)
     body: dict[str, Any] = {"issues": page, "isLast": last}
     if not last:
         body["nextPageToken"] = str(start + size)
@@ -64,7 +77,7 @@ def search() -> ResponseReturnValue:
 
 @blueprint.get(f"{API}/issue/<key>/changelog")
 def changelog(key: str) -> ResponseReturnValue:
-    _issue_or_404(key)
+    key = _issue_or_404(key)["key"]
     start, size = int(request.args.get("startAt", 0)), int(request.args.get("maxResults", 100))
     with _state().lock:
         values = _state().jira_changelogs.get(key, [])
@@ -75,7 +88,7 @@ def changelog(key: str) -> ResponseReturnValue:
 
 @blueprint.get(f"{API}/issue/<key>/comment")
 def list_comments(key: str) -> ResponseReturnValue:
-    _issue_or_404(key)
+    key = _issue_or_404(key)["key"]
     with _state().lock:
         comments = [{k: v for k, v in c.items() if k != "properties"} for c in _state().jira_comments.get(key, [])]
     return jsonify({"startAt": 0, "maxResults": 5000, "total": len(comments), "comments": comments})
@@ -96,8 +109,9 @@ def add_comment(key: str) -> ResponseReturnValue:
         issue = _issue_or_404(key)
         comment = {"id": _state().next_id(), "author": SERVICE_ACCOUNT, "body": body.get("body"),
                    "properties": body.get("properties", []), "created": _now(), "updated": _now()}
-        _state().jira_comments.setdefault(key, []).append(comment)
+        _state().jira_comments.setdefault(issue["key"], []).append(comment)
         issue["fields"]["updated"] = _now()
+        _state().changed()
     return jsonify({k: v for k, v in comment.items() if k != "properties"}), 201
 
 
@@ -108,6 +122,7 @@ def update_comment(key: str, comment_id: str) -> ResponseReturnValue:
         for comment in _state().jira_comments.get(key, []):
             if comment["id"] == comment_id:
                 comment.update(body=body.get("body"), updated=_now())
+                _state().changed()
                 return jsonify(comment)
     abort(404)
 
@@ -125,6 +140,7 @@ def edit_issue(key: str) -> ResponseReturnValue:
                 labels.remove(operation["remove"])
         issue["fields"]["labels"] = labels
         issue["fields"]["updated"] = _now()
+        _state().changed()
     return "", 204
 
 
@@ -265,6 +281,7 @@ def do_transition(key: str) -> ResponseReturnValue:
         fields["statuscategorychangedate"] = fields["updated"] = _now()
         _state().jira_transitions.append({"key": key, "from": (before or {}).get("name"), "to": chosen["to"]["name"],
                                           "resolution": (fields["resolution"] or {}).get("name")})
+        _state().changed()
     return "", 204
 
 
@@ -279,6 +296,7 @@ def set_assignee(key: str) -> ResponseReturnValue:
             return jsonify({"errorMessages": [f"User '{account}' cannot be assigned issues."], "errors": {}}), 400
         issue["fields"]["assignee"] = user
         issue["fields"]["updated"] = _now()
+        _state().changed()
     return "", 204
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,9 +11,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from integration.stubtracker.issuefilter import FilterError
+from integration.stubtracker.issuefilter import search as filter_search
 from integration.stubtracker.state import StubState
 
-VIEWER = {"id": "stub-flowkeeper-user", "name": "Flowkeeper", "displayName": "flowkeeper",
+VIEWER: dict[str, Any] = {"id": "stub-flowkeeper-user", "name": "Flowkeeper", "displayName": "flowkeeper",
           "organization": {"id": "stub-org", "name": "Stub Org", "urlKey": "stub"}}
 OPERATION = re.compile(r"\b(?:query|mutation)\s+(\w+)")
 
@@ -23,8 +26,13 @@ def _state() -> StubState:
     return current_app.extensions["stub_state"]
 
 
+def iso(moment: datetime) -> str:
+    """Linear's timestamp format."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(_state().clock())
 
 
 def _find_issue(ref: str) -> dict[str, Any] | None:
@@ -44,17 +52,18 @@ def _get_issue(v: dict[str, Any]) -> dict[str, Any]:
 
 
 def _search(v: dict[str, Any]) -> dict[str, Any]:
-    """Pages over every stored issue (the stub applies no filter; pushdown is tested with `responses`)."""
-    keys = sorted(_state().linear_issues)
-    start = int(v.get("after") or 0)
-    first = int(v.get("first") or 50)
-    nodes = [_state().linear_issues[k] for k in keys[start : start + first]]
-    more = start + first < len(keys)
-    return {"issues": {"nodes": nodes, "pageInfo": {"hasNextPage": more, "endCursor": str(start + first) if more else None}}}
+    """The issues the IssueFilter selects, sorted as asked, a page at a time."""
+    state, issue_filter, sort = _state(), v.get("filter") or {}, v.get("sort") or []
+    query = json.dumps({"filter": issue_filter, "sort": sort}, sort_keys=True)
+    found = state.cached(f"linear:{query}", lambda: filter_search(state.linear_issues.values(), issue_filter, sort))
+    return _page(found, v, "issues")
 
 
-def _history(_v: dict[str, Any]) -> dict[str, Any]:
-    return {"issue": {"history": {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
+def _history(v: dict[str, Any]) -> dict[str, Any]:
+    issue = _find_issue(v["id"])
+    if issue is None:
+        raise LookupError("Entity not found: Issue")
+    return {"issue": _page(_state().linear_history.get(issue["id"], []), v, "history")}
 
 
 def _marked_comment(v: dict[str, Any]) -> dict[str, Any]:
@@ -67,9 +76,11 @@ def _create_comment(v: dict[str, Any]) -> dict[str, Any]:
     issue = _find_issue(v["issueId"])
     if issue is None:
         raise LookupError("Entity not found: Issue")
-    comment = {"id": f"comment-{_state().next_id()}", "body": v["body"], "createdAt": _now()}
+    comment = {"id": f"comment-{_state().next_id()}", "body": v["body"], "createdAt": _now(),
+               "user": {"id": VIEWER["id"], "name": VIEWER["name"]}}
     _state().linear_comments.setdefault(issue["id"], []).append(comment)
     issue["updatedAt"] = _now()
+    _state().changed()
     return {"commentCreate": {"success": True, "comment": {"id": comment["id"]}}}
 
 
@@ -83,6 +94,7 @@ def _create_label(v: dict[str, Any]) -> dict[str, Any]:
     label = {"id": f"label-{_state().next_id()}", "name": v["name"], "isGroup": False, "parent": None,
              "team": {"id": v["teamId"]} if v.get("teamId") else None}
     _state().linear_labels[label["id"]] = label
+    _state().changed()
     return {"issueLabelCreate": {"success": True, "issueLabel": {"id": label["id"], "name": label["name"]}}}
 
 
@@ -99,6 +111,7 @@ def _update_labels(v: dict[str, Any]) -> dict[str, Any]:
             nodes.append({"id": label_id, "name": label["name"]})
     issue["labels"] = {"nodes": nodes}
     issue["updatedAt"] = _now()
+    _state().changed()
     return {"issueUpdate": {"success": True}}
 
 
@@ -176,6 +189,7 @@ def _update_state(v: dict[str, Any]) -> dict[str, Any]:
     issue["updatedAt"] = _now()
     if state["type"] in ("completed", "canceled"):
         issue["completedAt" if state["type"] == "completed" else "canceledAt"] = _now()
+    _state().changed()
     return {"issueUpdate": {"success": True, "issue": {"id": issue["id"], "state": issue["state"]}}}
 
 
@@ -189,6 +203,7 @@ def _update_assignee(v: dict[str, Any]) -> dict[str, Any]:
         raise LookupError("Entity not found: User")
     issue["assignee"] = user
     issue["updatedAt"] = _now()
+    _state().changed()
     return {"issueUpdate": {"success": True}}
 
 
@@ -224,9 +239,18 @@ def graphql() -> ResponseReturnValue:
     if handler is None:
         return jsonify({"errors": [{"message": f"stub: unknown operation {name!r}",
                                     "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}), 400
+    state = _state()
     try:
-        with _state().lock:
+        with state.lock:
             data = handler(body.get("variables") or {})
+    except FilterError as error:
+        return jsonify({"errors": [{"message": f"stub: {error}",
+                                    "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}), 400
     except LookupError as error:
         return jsonify({"data": None, "errors": [{"message": str(error), "extensions": {"code": "INVALID_INPUT"}}]})
-    return jsonify({"data": data})
+    answer = jsonify({"data": data})
+    reset = int(state.clock().timestamp() * 1000) + state.linear_reset_in_ms
+    answer.headers.update({"X-RateLimit-Requests-Limit": "2500",
+                           "X-RateLimit-Requests-Remaining": str(state.linear_remaining),
+                           "X-RateLimit-Requests-Reset": str(reset)})
+    return answer

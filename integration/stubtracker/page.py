@@ -9,7 +9,7 @@ from typing import Any
 from integration.stubtracker.state import StubState
 
 
-def _text(body: Any) -> str:
+def comment_text(body: Any) -> str:
     """A comment body as text: Jira's ADF flattened, Linear's markdown as is."""
     if isinstance(body, str):
         return body
@@ -18,7 +18,7 @@ def _text(body: Any) -> str:
             return str(body.get("text", ""))
         if body.get("type") == "mention":
             return str((body.get("attrs") or {}).get("text", "@someone"))
-        return "".join(_text(child) for child in body.get("content") or [])
+        return "".join(comment_text(child) for child in body.get("content") or [])
     return json.dumps(body)
 
 
@@ -27,7 +27,7 @@ def written(state: StubState) -> list[dict[str, Any]]:
     rows = []
     with state.lock:
         for key, issue in sorted(state.jira_issues.items()):
-            comments = [_text(c.get("body")) for c in state.jira_comments.get(key, [])]
+            comments = [comment_text(c.get("body")) for c in state.jira_comments.get(key, [])]
             labels = list(issue["fields"].get("labels") or [])
             rows.append({"tracker": "jira", "key": key, "labels": labels, "comments": comments})
         for issue_id, issue in sorted(state.linear_issues.items(), key=lambda kv: kv[1].get("identifier", "")):

@@ -10,7 +10,8 @@ import pytest
 from integration.commands.parse import parse_command, snooze_length
 from integration.settings_sweeps import CommandPolicy, SweepSettings
 from integration.store.audit import AuditFilter
-from tests.sweeps.fakesite import ADA, BOT, GRACE, LEAD, Account, FakeIssue
+from integration.stubtracker.site import Account, Issue, IssueView
+from tests.stub import ADA, BOT, GRACE, LEAD
 from tests.sweeps.world import World
 
 TRACKERS = ["jira", "linear"]
@@ -21,9 +22,9 @@ def at(day: int, hour: int = 12) -> datetime:
     return datetime(2026, 3, day, hour, 0, tzinfo=UTC)
 
 
-def flagged(world: World) -> FakeIssue:
+def flagged(world: World) -> IssueView:
     """ENG-1, stalled since Monday 2 March and flagged by the Monday 9 March sweep."""
-    issue = world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+    issue = world.site.add(Issue(id="10001", key="ENG-1", team="ENG", status="In Progress",
                                      category="in_progress", updated=world.clock.now, created=world.clock.now,
                                      assignee=ADA, reporter=GRACE))
     world.at(at(9))
@@ -156,7 +157,7 @@ def test_a_setting_limits_commands_to_the_assignee_and_leads(make_world: Callabl
 def test_bots_cannot_command_and_dry_run_replies_are_only_recorded(make_world: Callable[..., World],
                                                                    tracker: str) -> None:
     world = make_world(tracker, dry_run=True)
-    world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress", category="in_progress",
+    world.site.add(Issue(id="10001", key="ENG-1", team="ENG", status="In Progress", category="in_progress",
                              updated=world.clock.now, created=world.clock.now, assignee=ADA))
     store = world.services.store.snoozes
     world.commented("ENG-1", BOT, "/flowkeeper snooze 30d")
@@ -171,20 +172,20 @@ def test_bots_cannot_command_and_dry_run_replies_are_only_recorded(make_world: C
 @pytest.mark.parametrize("tracker", TRACKERS)
 def test_the_snooze_label_pauses_flags_while_it_is_there(make_world: Callable[..., World], tracker: str) -> None:
     world = make_world(tracker)
-    issue = world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+    issue = world.site.add(Issue(id="10001", key="ENG-1", team="ENG", status="In Progress",
                                      category="in_progress", updated=world.clock.now, created=world.clock.now,
                                      assignee=ADA, labels=["flowkeeper-snoozed"]))
     world.at(at(9))
     world.sweep(RULE)
     assert issue.labels == ["flowkeeper-snoozed"] and replies(world) == []
-    issue.labels.remove("flowkeeper-snoozed")
+    world.site.set_labels("ENG-1", [])
     world.later(hours=1)
     world.sweep(RULE)
     assert issue.labels == ["stalled"]
 
 
 def last_comment_id(world: World, author: Account = ADA) -> str:
-    return [c for c in world.site.issues["ENG-1"].comments if c.author.id == author.id][-1].id
+    return [c for c in world.site.issues["ENG-1"].comments if c.author_id == author.id][-1].id
 
 
 @pytest.mark.parametrize("tracker", TRACKERS)

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from integration.settings_sweeps import CommandPolicy, SweepSettings
+from integration.stubtracker.site import Account
 from tests.commands.test_commands import flagged, replies
-from tests.sweeps.fakesite import Account
+from tests.stub import GRACE
+from tests.sweeps.deliveries import commented
 from tests.sweeps.world import World
 
 TRACKERS = ["jira", "linear"]
@@ -66,14 +68,10 @@ def test_a_reason_is_shown_as_text_on_linear(make_world: Callable[..., World]) -
 @pytest.mark.parametrize("tracker", TRACKERS)
 def test_a_comment_redelivered_under_a_new_delivery_id_acts_once(make_world: Callable[..., World],
                                                                 tracker: str) -> None:
-    from tests.sweeps import fake_jira, fake_linear
-    from tests.sweeps.fakesite import GRACE
-
     world = make_world(tracker)
     flagged(world)
     world.later(hours=1)
-    module = fake_jira if tracker == "jira" else fake_linear
-    body = module.commented(world.site if tracker == "jira" else world.fake, "ENG-1", GRACE, "/flowkeeper snooze 2d")
+    body = commented(world.site, "ENG-1", GRACE, "/flowkeeper snooze 2d")
     world.deliver(body)
     snoozes = world.services.store.snoozes
     until = snoozes.for_item(tracker, "10001", world.clock.now).snoozed_until

@@ -1,8 +1,8 @@
 """A sweep over a mocked workspace of 10,000 issues asks only for its 100 candidates.
 
-The fake Linear below applies the IssueFilter the client sends to synthetic issues (only
-the operators `to_filter` emits), pages by cursor, and reports each query's complexity,
-so the test sees what a real workspace would answer.
+The answer below applies the IssueFilter the client sends to synthetic issues with the stub
+tracker's evaluator, pages by cursor, and reports each query's complexity, so the test
+sees what a real workspace would answer.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any
 
 import responses
 
+from integration.stubtracker.issuefilter import search
 from integration.trackers.linear.client import LinearClient
 from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
 from integration.trackers.linear.filter import to_filter
 from integration.trackers.linear.item import LinearConfig
 from integration.trackers.linear.ops import document
 from rules.model import SearchQuery, StatusCategory
-from tests.sweeps.fake_linear import compare, node_matches
 
 URL = "https://api.linear.app/graphql"
 NOW = datetime(2025, 6, 2, tzinfo=UTC)
@@ -46,30 +46,6 @@ def workspace() -> list[dict[str, Any]]:
             }
         )
     return issues
-
-
-def _match(issue: dict[str, Any], key: str, cond: Any) -> bool:
-    names = [n["name"] for n in issue["labels"]["nodes"]]
-    if key == "and":
-        return all(matches(issue, c) for c in cond)
-    if key == "or":
-        return any(matches(issue, c) for c in cond)
-    if key == "team":
-        return compare(issue["team"]["key"], cond["key"])
-    if key == "state":
-        return node_matches(cond, issue["state"])
-    if key == "updatedAt":
-        return compare(issue["updatedAt"], cond)
-    if key == "labels" and "some" in cond:
-        return any(node_matches(cond["some"], {"name": n}) for n in names)
-    if key == "labels" and "every" in cond:
-        return all(node_matches(cond["every"], {"name": n}) for n in names)
-    raise AssertionError(f"the fake does not understand filter {key}: {cond}")
-
-
-def matches(issue: dict[str, Any], f: dict[str, Any]) -> bool:
-    """The subset of Linear's IssueFilter semantics the client uses (and-ed keys)."""
-    return all(_match(issue, key, cond) for key, cond in f.items())
 
 
 def node(issue: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +75,7 @@ def test_sweep_of_10000_issues_fetches_only_the_candidates() -> None:
         body = json.loads(request.body)
         sent.append(body)
         v = body["variables"]
-        hits = [i for i in issues if matches(i, v.get("filter") or {})]
+        hits = search(issues, v.get("filter") or {}, v.get("sort"))
         start = int(v["after"] or 0)
         page = hits[start : start + v["first"]]
         more = start + len(page) < len(hits)

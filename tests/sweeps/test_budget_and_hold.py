@@ -13,9 +13,10 @@ from integration.queue import QUEUE_NAME
 from integration.services import utcnow
 from integration.settings_sweeps import load_sweep_settings
 from integration.store.audit import AuditFilter
+from integration.stubtracker.site import Issue, IssueView
 from integration.sweeps import held
 from integration.sweeps.dispatch import RqDispatch
-from tests.sweeps.fakesite import ADA, FakeIssue
+from tests.stub import ADA
 from tests.sweeps.world import World
 
 FLAG_RULES = """
@@ -56,9 +57,9 @@ def rq_world(make_world: Callable[..., World], redis_url: str,
     use_services(None)
 
 
-def stalled(world: World, n: int, days_ago: int = 30, team: str = "ENG") -> FakeIssue:
+def stalled(world: World, n: int, days_ago: int = 30, team: str = "ENG") -> IssueView:
     when = utcnow() - timedelta(days=days_ago) + timedelta(minutes=n)  # ENG-1 is the oldest: searched first
-    return world.site.add(FakeIssue(id=str(10000 + n), key=f"{team}-{n}", team=team, status="In Progress",
+    return world.site.add(Issue(id=str(10000 + n), key=f"{team}-{n}", team=team, status="In Progress",
                                     category="in_progress", updated=when, created=when, assignee=ADA))
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.sweeps.fakesite import ADA, GRACE, FakeIssue
+from integration.stubtracker.site import Issue
+from tests.stub import ADA, GRACE
 from tests.sweeps.world import World
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -39,7 +40,7 @@ rules:
 def test_the_close_window_counts_from_when_flowkeeper_put_the_label_on(make_world: Callable[..., World],
                                                                        tracker: str) -> None:
     world = make_world(tracker, STALE_THEN_CLOSE, now=START)
-    issue = world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+    issue = world.site.add(Issue(id="10001", key="ENG-1", team="ENG", status="In Progress",
                                      category="in_progress", updated=START - timedelta(days=10),
                                      created=START - timedelta(days=10), assignee=ADA, reporter=GRACE))
     world.sweep("stale")
@@ -72,9 +73,9 @@ def test_only_labels_flowkeeper_put_on_are_flowkeepers_to_remove(make_world: Cal
                                                                    tracker: str) -> None:
     world = make_world(tracker, FLAG, now=START)
     old = START - timedelta(days=10)
-    mine = world.site.add(FakeIssue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+    mine = world.site.add(Issue(id="10001", key="ENG-1", team="ENG", status="In Progress",
                                     category="in_progress", updated=old, created=old, assignee=ADA))
-    theirs = world.site.add(FakeIssue(id="10002", key="ENG-2", team="ENG", status="Done", category="done",
+    theirs = world.site.add(Issue(id="10002", key="ENG-2", team="ENG", status="Done", category="done",
                                       updated=old, created=old, labels=["stalled"]))  # a person's own label
     world.sweep("stalled")
     assert mine.labels == ["stalled"] and theirs.labels == ["stalled"]

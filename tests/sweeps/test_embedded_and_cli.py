@@ -12,8 +12,9 @@ from integration.clock.embedded import EmbeddedScheduler
 from integration.services import utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditFilter
+from integration.stubtracker.site import Issue
 from integration.sweeps.cli import main
-from tests.sweeps.fakesite import ADA, FakeIssue
+from tests.stub import ADA
 from tests.sweeps.world import World
 
 RULES = """
@@ -36,7 +37,7 @@ rules:
 def add_stalled(world: World, count: int) -> None:
     for n in range(1, count + 1):
         when = world.clock.now - timedelta(days=30)
-        world.site.add(FakeIssue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
+        world.site.add(Issue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
                                  category="in_progress", updated=when, created=when, assignee=ADA,
                                  title=f"Fix thing {n}"))
 

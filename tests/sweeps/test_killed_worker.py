@@ -27,12 +27,12 @@ from integration.services import build_services, utcnow
 from integration.settings import load_settings
 from integration.settings_sweeps import load_sweep_settings
 from integration.stubtracker.app import create_stub_app
+from integration.stubtracker.site import Issue, Site
 from integration.stubtracker.state import StubState
 from integration.sweeps.dispatch import RqDispatch, run_inline
 from integration.sweeps.sweep import Sweeper
 from tests.processes import flowkeeper, process, wait_until
-from tests.sweeps.fake_jira import issue_json
-from tests.sweeps.fakesite import ADA, FakeIssue
+from tests.stub import ADA
 from tests.sweeps.world import write_rules
 
 ITEMS = 8
@@ -88,9 +88,9 @@ def stub() -> Iterator[tuple[str, StubState, Valve]]:
     thread.start()
     for n in range(1, ITEMS + 1):
         when = utcnow() - timedelta(days=30) + timedelta(minutes=n)
-        issue = FakeIssue(id=str(100 + n), key=f"ENG-{n}", team="ENG", status="In Progress", category="in_progress",
+        issue = Issue(id=str(100 + n), key=f"ENG-{n}", team="ENG", status="In Progress", category="in_progress",
                           updated=when, created=when, assignee=ADA)
-        state.jira_issues[issue.key] = issue_json(issue)
+        Site(state, "jira").add(issue)
     try:
         yield f"http://127.0.0.1:{server.server_port}", state, valve
     finally:

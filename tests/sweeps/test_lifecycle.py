@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.sweeps.fakesite import ADA, BOT, GRACE, FakeIssue
+from integration.stubtracker.site import Issue, IssueView
+from tests.stub import ADA, BOT, GRACE
 from tests.sweeps.world import World
 
 TRACKERS = ["jira", "linear"]
@@ -21,15 +22,15 @@ def at(day: int, hour: int = 12) -> datetime:
     return datetime(2026, 3, day, hour, 0, tzinfo=UTC)
 
 
-def stalled_item(world: World, key: str = "ENG-1") -> FakeIssue:
+def stalled_item(world: World, key: str = "ENG-1") -> IssueView:
     """In progress since Monday 2 March 09:00, untouched since; Flowkeeper has never seen it."""
-    return world.site.add(FakeIssue(id="10001", key=key, team="ENG", status="In Progress", category="in_progress",
+    return world.site.add(Issue(id="10001", key=key, team="ENG", status="In Progress", category="in_progress",
                                     updated=world.clock.now, created=world.clock.now, assignee=ADA, reporter=GRACE))
 
 
 def mentions_ada(body: str) -> bool:
     """A real mention of the assignee: Jira's ADF mention node, or Linear's profile link."""
-    return body.startswith(("@Ada Lovelace", "https://linear.app/acme/profiles/ada"))
+    return body.startswith(("@Ada Lovelace", "https://linear.app/stub/profiles/ada"))
 
 
 def bodies(world: World, key: str = "ENG-1") -> list[str]:

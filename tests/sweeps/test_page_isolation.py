@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import integration.judge as judge_module
-from tests.sweeps.fakesite import ADA, FakeIssue
+from integration.stubtracker.site import Issue
+from tests.stub import ADA
 from tests.sweeps.world import World
 
 RULE = "stalled-in-progress"
@@ -18,7 +19,7 @@ RULE = "stalled-in-progress"
 def test_a_failing_item_is_counted_and_the_rest_of_the_page_is_flagged(make_world: Callable[..., World],
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     world = make_world("jira")
-    issues = [world.site.add(FakeIssue(id=f"1000{n}", key=f"ENG-{n}", team="ENG", status="In Progress",
+    issues = [world.site.add(Issue(id=f"1000{n}", key=f"ENG-{n}", team="ENG", status="In Progress",
                                        category="in_progress", updated=world.clock.now, created=world.clock.now,
                                        assignee=ADA)) for n in (1, 2, 3)]
     real = judge_module.evaluate

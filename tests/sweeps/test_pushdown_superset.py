@@ -3,7 +3,7 @@
 Generated rules (conditions that push down and ones that cannot, nested in all / any /
 not, scoped by team or not) and generated items are judged twice: by the engine over every
 item, and by the engine over only the items the tracker's own query language admits —
-JQL read by the fake Jira's evaluator, the IssueFilter by the fake Linear's.
+JQL and the IssueFilter read by the stub tracker's evaluators.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from integration.stubtracker.issuefilter import matches
+from integration.stubtracker.jql import compile_jql
+from integration.stubtracker.site import Issue, jira_issue, linear_node
 from integration.trackers.jira.jql import UnboundedQuery, to_jql
 from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.jira.normalize import normalize_issue as normalize_jira
@@ -27,10 +30,6 @@ from rules.compiler import compile_rule
 from rules.engine import evaluate
 from rules.model import EvalContext, Item, StatusCategory, Tracker
 from rules.ruleset import Rule, RuleSet
-from tests.sweeps import fake_jira, fake_linear
-from tests.sweeps.fake_jira import Jql
-from tests.sweeps.fake_linear import matches
-from tests.sweeps.fakesite import FakeIssue, Site
 from tests.sweeps.world import World
 
 NOW = datetime(2026, 3, 13, 12, tzinfo=UTC)
@@ -96,11 +95,11 @@ moments = DAYS.flatmap(lambda d: st.sampled_from([0, 1, 7, 13]).map(lambda h: NO
 
 
 @st.composite
-def issues(draw: Any) -> FakeIssue:
+def issues(draw: Any) -> Issue:
     status = draw(st.sampled_from(sorted(STATUSES)))
     updated = draw(moments)
     created = min(updated, draw(moments))
-    return FakeIssue(id=str(draw(st.integers(1, 10**6))), key="OPS-1", team=draw(st.sampled_from(["OPS", "ENG"])),
+    return Issue(id=str(draw(st.integers(1, 10**6))), key="OPS-1", team=draw(st.sampled_from(["OPS", "ENG"])),
                      status=status, category=STATUSES[status], updated=updated, created=created,
                      title=draw(st.sampled_from(["Fix login", "Add export"])),
                      labels=draw(st.lists(st.sampled_from(LABELS), max_size=3, unique=True)),
@@ -112,12 +111,12 @@ def issues(draw: Any) -> FakeIssue:
                      subtasks=draw(st.integers(0, 3)))
 
 
-def item_of(issue: FakeIssue, tracker: Tracker, activity: datetime) -> Item:
+def item_of(issue: Issue, tracker: Tracker, activity: datetime) -> Item:
     """The item as the tracker's own normalizer reads the fake's JSON for it."""
     if tracker is Tracker.JIRA:
-        item = normalize_jira(fake_jira.issue_json(issue), JiraConfig())
+        item = normalize_jira(jira_issue(issue, ""), JiraConfig())
     else:
-        item = normalize_linear(fake_linear.FakeLinear(Site(NOW)).node(issue), LinearConfig())
+        item = normalize_linear(linear_node(issue), LinearConfig())
     return item.with_fields(last_activity_at=activity)
 
 
@@ -139,7 +138,7 @@ POPULATIONS = st.lists(st.tuples(issues(), moments), min_size=1, max_size=6)
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conditions, st.sampled_from([[], ["OPS"]]), POPULATIONS)
 def test_pushdown_then_engine_equals_engine_alone(when: dict[str, Any], teams: list[str],
-                                                  population: list[tuple[FakeIssue, datetime]]) -> None:
+                                                  population: list[tuple[Issue, datetime]]) -> None:
     never_misses(when, teams, population)
 
 
@@ -147,11 +146,11 @@ def test_pushdown_then_engine_equals_engine_alone(when: dict[str, Any], teams: l
 @given(st.one_of(st.lists(planning_leaf, min_size=1, max_size=3).map(lambda cs: {"all": cs}), nested(planning_leaf)),
        st.sampled_from([[], ["OPS"]]), POPULATIONS)
 def test_planning_fields_pushdown_then_engine_equals_engine_alone(
-        when: dict[str, Any], teams: list[str], population: list[tuple[FakeIssue, datetime]]) -> None:
+        when: dict[str, Any], teams: list[str], population: list[tuple[Issue, datetime]]) -> None:
     never_misses(when, teams, population)
 
 
-PLANNED = [FakeIssue(id=str(n), key=f"OPS-{n}", team="OPS", status="In Progress", category="in_progress",
+PLANNED = [Issue(id=str(n), key=f"OPS-{n}", team="OPS", status="In Progress", category="in_progress",
                      updated=NOW, created=NOW, milestones=ms, parent=parent, cycle_state=cycle, project_state=project,
                      subtasks=n % 3)
            for n, (ms, parent, cycle, project) in enumerate([
@@ -173,18 +172,18 @@ def test_each_planning_condition_admits_every_item_it_acts_on(when: dict[str, An
     never_misses(when, ["OPS"], [(issue, NOW - timedelta(days=9)) for issue in PLANNED])
 
 
-def never_misses(when: dict[str, Any], teams: list[str], population: list[tuple[FakeIssue, datetime]]) -> None:
+def never_misses(when: dict[str, Any], teams: list[str], population: list[tuple[Issue, datetime]]) -> None:
     """Every item the engine acts on is one the tracker's query admits."""
     rule = rule_of(when, teams)
     query = rule.pushdown(NOW)
     try:
-        admitted_by_jira = Jql(to_jql(query)).parse()
+        admitted_by_jira = compile_jql(to_jql(query))
     except UnboundedQuery:  # refused outright, never narrowed past a candidate
         admitted_by_jira = None
     linear_filter = to_filter(query)
     for issue, activity in population:
-        for tracker, admitted in ((Tracker.JIRA, admitted_by_jira is None or admitted_by_jira(issue)),
-                                  (Tracker.LINEAR, matches(issue, linear_filter))):
+        for tracker, admitted in ((Tracker.JIRA, admitted_by_jira is None or admitted_by_jira(jira_issue(issue, ""))),
+                                  (Tracker.LINEAR, matches(linear_node(issue), linear_filter))):
             item = item_of(issue, tracker, activity)
             if acted(rule, item):
                 assert admitted, (tracker.value, query, issue)
@@ -192,11 +191,11 @@ def never_misses(when: dict[str, Any], teams: list[str], population: list[tuple[
 
 def test_a_team_rule_on_activity_alone_searches_every_item_of_the_team() -> None:
     rule = rule_of({"last_activity": {"older_than": "5 days"}}, ["OPS"])
-    quiet = FakeIssue("1", "OPS-1", "OPS", "In Progress", "in_progress", NOW - timedelta(days=1),
+    quiet = Issue("1", "OPS-1", "OPS", "In Progress", "in_progress", NOW - timedelta(days=1),
                       NOW - timedelta(days=30))
     assert acted(rule, item_of(quiet, Tracker.JIRA, NOW - timedelta(days=9)))
-    assert Jql(to_jql(rule.pushdown(NOW))).parse()(quiet)  # unflagged, yet a candidate
-    assert matches(quiet, to_filter(rule.pushdown(NOW)))
+    assert compile_jql(to_jql(rule.pushdown(NOW)))(jira_issue(quiet, ""))  # unflagged, yet a candidate
+    assert matches(linear_node(quiet), to_filter(rule.pushdown(NOW)))
 
 
 QUIET_IN_OPS = """
@@ -217,9 +216,9 @@ def test_a_sweep_of_a_team_rule_on_activity_alone_finds_unflagged_items(make_wor
                                                                          tracker: str) -> None:
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)
     world = make_world(tracker, QUIET_IN_OPS, now=start)
-    quiet = world.site.add(FakeIssue(id="10001", key="OPS-1", team="OPS", status="In Progress",
+    quiet = world.site.add(Issue(id="10001", key="OPS-1", team="OPS", status="In Progress",
                                      category="in_progress", updated=start, created=start))
-    world.site.add(FakeIssue(id="10002", key="ENG-2", team="ENG", status="In Progress", category="in_progress",
+    world.site.add(Issue(id="10002", key="ENG-2", team="ENG", status="In Progress", category="in_progress",
                              updated=start, created=start))
     world.at(start + timedelta(days=6))
     world.sweep("quiet-ops")

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from integration.store.audit import AuditFilter
+from integration.stubtracker.site import Issue
+from integration.stubtracker.state import Fault
 from integration.sweeps.dispatch import run_inline
-from tests.sweeps.fakesite import ADA, FakeIssue
+from tests.stub import ADA
 from tests.sweeps.world import World
 
 NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
@@ -29,7 +31,7 @@ rules:
 def stalled(world: World, count: int) -> None:
     for n in range(1, count + 1):
         when = NOW - timedelta(days=30)
-        world.site.add(FakeIssue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
+        world.site.add(Issue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
                                  category="in_progress", updated=when, created=when, assignee=ADA))
 
 
@@ -49,7 +51,7 @@ def sweep(world: World, sleeps: list[float], on_sleep: Callable[[], None] = lamb
 def test_a_jira_429_during_search_waits_as_told_and_carries_on(make_world: Callable[..., World]) -> None:
     world = make_world("jira", rules=RULES, now=NOW)
     stalled(world, 3)
-    world.fake.refuse = [(429, {"Retry-After": "7"})]
+    world.state.fault = Fault("429", count=1, retry_after=7, paths=("/rest/api/3/search",))
     sleeps: list[float] = []
     run = world.services.store.sweep_runs.get(sweep(world, sleeps))
     assert sleeps == [7.0]
@@ -61,10 +63,10 @@ def test_a_jira_429_during_search_waits_as_told_and_carries_on(make_world: Calla
 def test_linear_budget_nearly_spent_defers_writes_until_it_resets(make_world: Callable[..., World]) -> None:
     world = make_world("linear", rules=RULES, now=NOW)
     stalled(world, 3)
-    world.fake.remaining, world.fake.reset_in_ms = 3, 20_000  # 3 requests left, reset in 20 s
+    world.state.linear_remaining, world.state.linear_reset_in_ms = 3, 20_000  # 3 requests left, reset in 20 s
 
     def reset() -> None:
-        world.fake.remaining = 2400
+        world.state.linear_remaining = 2400
     sleeps: list[float] = []
     run = world.services.store.sweep_runs.get(sweep(world, sleeps, on_sleep=reset))
     assert sleeps == [20.0]  # waited for the reset Linear announced

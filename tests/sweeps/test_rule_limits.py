@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from integration.settings_sweeps import SweepSettings
+from integration.stubtracker.site import Issue
 from integration.sweeps.blast import blast_limit, hold_reason, write_budget
 from rules.errors import RuleFileError
 from rules.ruleset import SweepLimits
 from tests.rules.helpers import load
-from tests.sweeps.fakesite import ADA, FakeIssue
+from tests.stub import ADA
 from tests.sweeps.world import World
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -59,7 +60,7 @@ def test_rule_file_sweep_block(tmp_path: Path) -> None:
 def population(world: World, stalled: int, fresh: int) -> None:
     for n in range(1, stalled + fresh + 1):
         when = START - timedelta(days=10 if n <= stalled else 1)
-        world.site.add(FakeIssue(id=str(10000 + n), key=f"ENG-{n}", team="ENG", status="In Progress",
+        world.site.add(Issue(id=str(10000 + n), key=f"ENG-{n}", team="ENG", status="In Progress",
                                  category="in_progress", updated=when, created=when, assignee=ADA))
 
 
@@ -90,7 +91,7 @@ def test_a_rules_sweep_order_decides_where_the_write_budget_goes(make_world: Cal
     world = make_world(tracker, RULES.replace("SWEEP", f"{{ order: {order}, write_budget: 1 }}"), now=START)
     for n in (1, 2, 3):  # ENG-1 created first; updated the other way round
         created, updated = START - timedelta(days=40 - n), START - timedelta(days=6 + n)
-        world.site.add(FakeIssue(id=str(10000 + n), key=f"ENG-{n}", team="ENG", status="In Progress",
+        world.site.add(Issue(id=str(10000 + n), key=f"ENG-{n}", team="ENG", status="In Progress",
                                  category="in_progress", updated=updated, created=created, assignee=ADA))
     world.sweep("stalled")
     assert [i.key for i in world.site.issues.values() if "stalled" in i.labels] == [first]

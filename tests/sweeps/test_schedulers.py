@@ -19,8 +19,9 @@ from rq.job import Job
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME
 from integration.services import utcnow
+from integration.stubtracker.site import Issue
 from tests.processes import process, wait_until
-from tests.sweeps.fakesite import ADA, FakeIssue
+from tests.stub import ADA
 from tests.sweeps.world import World, write_rules
 
 HOURLY = """
@@ -52,7 +53,7 @@ def test_two_clocks_enqueue_the_same_tick_and_the_sweep_runs_once(make_world: Ca
     world = make_world("jira", rules=HOURLY, now=utcnow(), redis_url=redis_url)
     for n in range(1, 6):
         when = utcnow() - timedelta(days=30)
-        world.site.add(FakeIssue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
+        world.site.add(Issue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
                                  category="in_progress", updated=when, created=when, assignee=ADA))
     connection = redis_lib.Redis.from_url(redis_url)
     queue = Queue(QUEUE_NAME, connection=connection)

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from integration.stubtracker.site import Issue
 from integration.sweeps.sync import reconcile, sync, updated_since
 from rules.model import ActorKind
-from tests.sweeps.fakesite import ADA, BOT, FakeIssue
+from tests.stub import ADA, BOT
 from tests.sweeps.world import World
 
 TRACKERS = ["jira", "linear"]
@@ -35,17 +36,17 @@ def site_of(world: World) -> None:
     day = timedelta(days=1)
     specs = [("done", "Done")] * 6 + [("todo", "To Do")] * 3 + [("in_progress", "In Progress")] * 3
     for n, (category, status) in enumerate(specs, start=1):
-        issue = FakeIssue(id=str(100 + n), key=f"ENG-{n}", team="ENG", status=status, category=category,
+        issue = Issue(id=str(100 + n), key=f"ENG-{n}", team="ENG", status=status, category=category,
                           updated=NOW - n * day, created=NOW - 40 * day, assignee=ADA)
         if category == "in_progress":
             mover = BOT if n == 12 else ADA
             issue.history = [(NOW - 20 * day, "To Do", "In Progress", mover)]
             issue.status_entered = NOW - 20 * day
         world.site.add(issue)
-    world.site.add(FakeIssue(id="113", key="ENG-13", team="ENG", status="Done", category="done",
+    world.site.add(Issue(id="113", key="ENG-13", team="ENG", status="Done", category="done",
                              updated=NOW - day, created=NOW - 40 * day, labels=["stalled"]))
     for n in range(1, 5):
-        world.site.add(FakeIssue(id=str(200 + n), key=f"OPS-{n}", team="OPS", status="To Do", category="todo",
+        world.site.add(Issue(id=str(200 + n), key=f"OPS-{n}", team="OPS", status="To Do", category="todo",
                                  updated=NOW - day, created=NOW - 9 * day))
 
 

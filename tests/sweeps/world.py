@@ -1,8 +1,8 @@
-"""A small world for sweep tests: a fake tracker behind `responses`, real services, a clock.
+"""A small world for sweep tests: the stub tracker behind `responses`, real services, a clock.
 
 `World` wires Flowkeeper exactly as a process does (`build_services`), but with the
-tracker clients pointed at the fake site, and with one clock shared by the sweeps, the
-webhook pipeline and the fake (whose writes stamp `updated`). Webhook bodies go through
+tracker clients pointed at the stub's site, and with one clock shared by the sweeps, the
+webhook pipeline and the stub (whose writes stamp `updated`). Webhook bodies go through
 the real normalizers and `Pipeline.handle`, as a worker would run them.
 """
 
@@ -22,6 +22,9 @@ from integration.services import Services, build_services
 from integration.settings import load_settings
 from integration.settings_sweeps import SweepSettings
 from integration.store.sweep_runs import Run
+from integration.stubtracker.app import create_stub_app
+from integration.stubtracker.site import Account, Site
+from integration.stubtracker.state import StubState
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.sweep import Sweeper
 from integration.trackers.jira.client import JiraClient
@@ -31,8 +34,8 @@ from integration.trackers.linear.client import LinearClient
 from integration.trackers.linear.event import normalize as normalize_linear
 from integration.trackers.linear.item import LinearConfig
 from integration.trackers.retry import RetryPolicy
-from tests.sweeps import fake_jira, fake_linear
-from tests.sweeps.fakesite import Site
+from tests.stub import JIRA_BASE, LINEAR_URL, serve
+from tests.sweeps import deliveries
 
 NO_RETRY = RetryPolicy(tries=1)
 
@@ -52,12 +55,12 @@ def write_rules(folder: Path, body: str) -> Path:
 
 
 def jira_client() -> JiraClient:
-    return JiraClient(fake_jira.BASE, "flowkeeper@example.com", "jira-token", config=JiraConfig(site_url=fake_jira.BASE),
+    return JiraClient(JIRA_BASE, "flowkeeper@example.com", "jira-token", config=JiraConfig(site_url=JIRA_BASE),
                       retry=NO_RETRY, sleep=lambda _s: None, write_interval=0)
 
 
 def linear_client() -> LinearClient:
-    return LinearClient(fake_linear.URL, "lin_api_key", config=LinearConfig(), retry=NO_RETRY, sleep=lambda _s: None)
+    return LinearClient(LINEAR_URL, "lin_api_key", config=LinearConfig(), retry=NO_RETRY, sleep=lambda _s: None)
 
 
 class World:
@@ -66,19 +69,16 @@ class World:
                  env: dict[str, str] | None = None) -> None:
         self.tracker = tracker
         self.clock = Clock(now)
-        self.site = Site(now)
+        self.state = StubState(now=now)
+        self.site = Site(self.state, tracker, JIRA_BASE)
+        serve(create_stub_app(self.state), mock)
         self.sweep_settings = settings or SweepSettings()
         env = {"DATABASE_URL": db_url, "RULES_DIR": str(rules_dir), "FLOWKEEPER_DRY_RUN": "1" if dry_run else "0",
-               "JIRA_URL": fake_jira.BASE, "JIRA_USER": "flowkeeper@example.com", "JIRA_API_TOKEN": "jira-token",
+               "JIRA_URL": JIRA_BASE, "JIRA_USER": "flowkeeper@example.com", "JIRA_API_TOKEN": "jira-token",
                "LINEAR_API_KEY": "lin_api_key", **(env or {})}
         if redis_url:
             env["REDIS_URL"] = redis_url
-        if tracker == "jira":
-            self.fake: Any = fake_jira.FakeJira(self.site).install(mock)
-            clients: dict[str, Any] = {"jira": jira_client()}
-        else:
-            self.fake = fake_linear.FakeLinear(self.site).install(mock)
-            clients = {"linear": linear_client()}
+        clients: dict[str, Any] = {"jira": jira_client()} if tracker == "jira" else {"linear": linear_client()}
         self.services: Services = build_services(replace(load_settings(env), sweeps=self.sweep_settings),
                                                  clients=clients)
 
@@ -112,33 +112,23 @@ class World:
     def deliver(self, payload: dict[str, Any]) -> str:
         """A webhook delivery, through the real normalizer and pipeline."""
         if self.tracker == "jira":
-            event = normalize_jira(payload, JiraConfig(site_url=fake_jira.BASE))
+            event = normalize_jira(payload, JiraConfig(site_url=JIRA_BASE))
         else:
             event = normalize_linear(payload, LinearConfig())
         assert event is not None
         return self.pipeline().handle(replace(event, delivery_id=str(uuid.uuid4())))
 
-    # ---- tracker-specific webhook bodies -------------------------------------------------
-    def moved(self, key: str, status: str, category: str, actor: Any) -> str:
-        module = fake_jira if self.tracker == "jira" else fake_linear
-        target = self.site if self.tracker == "jira" else self.fake
-        return self.deliver(module.status_changed(target, key, status, category, actor))
+    # ---- what people do, and the webhook the tracker sends for it --------------------------
+    def moved(self, key: str, status: str, category: str, actor: Account) -> str:
+        return self.deliver(deliveries.status_changed(self.site, key, status, category, actor))
 
-    def commented(self, key: str, author: Any, text: str) -> str:
-        module = fake_jira if self.tracker == "jira" else fake_linear
-        target = self.site if self.tracker == "jira" else self.fake
-        return self.deliver(module.commented(target, key, author, text))
+    def commented(self, key: str, author: Account, text: str) -> str:
+        return self.deliver(deliveries.commented(self.site, key, author, text))
 
-    def edited(self, key: str, author: Any, comment_id: str, text: str) -> str:
+    def edited(self, key: str, author: Account, comment_id: str, text: str) -> str:
         """A person edits their comment: the tracker's comment-updated delivery."""
-        module = fake_jira if self.tracker == "jira" else fake_linear
-        target = self.site if self.tracker == "jira" else self.fake
-        return self.deliver(module.edited(target, key, author, comment_id, text))
+        return self.deliver(deliveries.edited(self.site, key, author, comment_id, text))
 
     def own_writes_echo(self, key: str, old_labels: list[str]) -> str:
         """The webhook a tracker sends after Flowkeeper's own label write (loop protection)."""
-        from tests.sweeps.fakesite import SERVICE
-
-        module = fake_jira if self.tracker == "jira" else fake_linear
-        target = self.site if self.tracker == "jira" else self.fake
-        return self.deliver(module.labels_changed(target, key, old_labels, SERVICE))
+        return self.deliver(deliveries.labels_changed(self.site, key, old_labels, self.site.service))
