@@ -7,17 +7,21 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import responses
-from jira_fake_site import FakeIssue, FakeSearch
 from jira_openapi import check_calls
 
+from integration.stubtracker.app import create_stub_app
+from integration.stubtracker.site import Issue, Site
+from integration.stubtracker.state import StubState
 from integration.trackers.jira.client import JiraClient
 from integration.trackers.jira.jql import UnboundedQuery, jql_datetime, label_problem, search_fields, to_jql
 from integration.trackers.jira.normalize import JiraConfig
 from rules.model import SearchQuery, StatusCategory
+from tests.stub import serve
 
 SITE = "https://acme.atlassian.net"
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 FLAG = "flowkeeper-stale"
+CATEGORIES = {"To Do": "todo", "In Progress": "in_progress", "Done": "done"}
 
 
 def test_stale_sweep_jql_carries_every_bound() -> None:
@@ -100,14 +104,16 @@ def test_label_names_jira_accepts(label: str, ok: bool) -> None:
     assert (label_problem(label) is None) is ok
 
 
-def _site() -> tuple[list[FakeIssue], set[str]]:
+def _site() -> tuple[list[Issue], set[str]]:
     """10,000 issues; exactly 100 are candidates for 'In Progress, no activity for 5 days'."""
     old, recent = NOW - timedelta(days=20), NOW - timedelta(days=1)
-    issues: list[FakeIssue] = []
+    issues: list[Issue] = []
     expected: set[str] = set()
 
     def add(project: str, category: str, labels: list[str], updated: datetime, candidate: bool) -> None:
-        issue = FakeIssue(f"{project}-{len(issues) + 1}", project, category, labels, updated)
+        n = len(issues) + 1
+        issue = Issue(str(n), f"{project}-{n}", project, category, CATEGORIES[category], updated,
+                      datetime(2024, 1, 1, tzinfo=UTC), title=f"Issue {project}-{n}", labels=labels)
         issues.append(issue)
         if candidate:
             expected.add(issue.key)
@@ -140,7 +146,10 @@ def test_sweep_over_ten_thousand_issues_reads_only_candidate_pages(
 ) -> None:
     issues, expected = _site()
     assert len(issues) == 10_000 and len(expected) == 100
-    fake = FakeSearch(issues)
+    state = StubState()
+    site = Site(state, "jira", SITE)
+    for issue in issues:
+        site.add(issue)
     client = JiraClient(SITE, "u", "token", config=config, sleep=lambda s: None)
     query = SearchQuery(
         teams=("ED",),
@@ -149,19 +158,18 @@ def test_sweep_over_ten_thousand_issues_reads_only_candidate_pages(
         labels_none_of=("on-hold",),
         always_include_labels=(FLAG,),
     )
-    with responses.RequestsMock() as api:
-        api.add_callback(responses.GET, f"{SITE}/rest/api/3/search/jql", callback=fake)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        serve(create_stub_app(state), api, SITE)
         found = [item.key for item in client.iter_search(query, page_size=page_size)]
         check_calls(api.calls)
     assert sorted(found) == sorted(expected)
-    assert fake.calls == math.ceil(100 / page_size)
+    assert [r["path"] for r in state.requests] == ["/rest/api/3/search/jql"] * math.ceil(100 / page_size)
 
 
-def test_the_fake_refuses_jql_it_does_not_understand(config: JiraConfig) -> None:
-    fake = FakeSearch([])
+def test_the_stub_refuses_jql_it_does_not_understand(config: JiraConfig) -> None:
     client = JiraClient(SITE, "u", "token", config=config, sleep=lambda s: None)
-    with responses.RequestsMock() as api:
-        api.add_callback(responses.GET, f"{SITE}/rest/api/3/search/jql", callback=fake)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        serve(create_stub_app(StubState()), api, SITE)
         with pytest.raises(Exception, match="400"):
             client.search(SearchQuery(teams=("ED",), extra="assignee was currentUser()"))
 
