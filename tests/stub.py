@@ -6,6 +6,7 @@ the one tracker fake, with its JQL and IssueFilter evaluators.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections.abc import Iterator
@@ -20,8 +21,9 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from integration.stubtracker.app import create_stub_app
+from integration.stubtracker.page import comment_text
 from integration.stubtracker.site import Account, Issue, Site
-from integration.stubtracker.state import is_write
+from integration.stubtracker.state import StubState, is_write
 
 JIRA_BASE = "https://acme.atlassian.net"
 LINEAR_URL = "https://api.linear.app/graphql"
@@ -168,3 +170,56 @@ def populate(site: Site, prefix: str, count: int, stalled_every: int, now: datet
                        updated=updated, created=updated - timedelta(days=3), assignee=ADA, reporter=GRACE,
                        status_entered=updated))
     return stalled
+
+
+class JiraStub:
+    """A real `JiraClient` at `url`, answered in-process by the stub (through `responses`)."""
+
+    def __init__(self, mock: responses.RequestsMock, url: str, *, user: str = "bot@example.com",
+                 token: str = "token") -> None:
+        from integration.trackers.jira.client import JiraClient
+        from integration.trackers.jira.normalize import JiraConfig
+
+        self.state = StubState()
+        self.site = Site(self.state, "jira", url)
+        serve(create_stub_app(self.state), mock, url)
+        self.client = JiraClient(url, user, token, config=JiraConfig(site_url=url), write_interval=0,
+                                 sleep=lambda _s: None)
+
+    def seed(self, *issues: dict[str, Any]) -> None:
+        """Store Jira REST issue bodies as they are (a captured delivery's `issue`, say)."""
+        with self.state.lock:
+            for issue in issues:
+                self.state.jira_issues[issue["key"]] = copy.deepcopy(issue)
+            self.state.changed()
+
+    def writes(self) -> list[tuple[str, str, object]]:
+        """What Flowkeeper wrote, in order: ("add_labels"|"remove_labels", key, labels) and ("comment", key, text)."""
+        found: list[tuple[str, str, object]] = []
+        for entry in self.state.requests:
+            if not is_write(entry):
+                continue
+            key = entry["path"].split("/issue/", 1)[-1].split("/")[0]
+            if entry["path"].endswith("/comment"):
+                found.append(("comment", key, comment_text((entry.get("json") or {}).get("body"))))
+                continue
+            operations = ((entry.get("json") or {}).get("update") or {}).get("labels", [])
+            for kind in ("add", "remove"):
+                labels = tuple(o[kind] for o in operations if kind in o)
+                if labels:
+                    found.append((f"{kind}_labels", key, labels))
+        return found
+
+    def break_reads(self, error: Exception | None) -> None:
+        """Every read of an item or of the account raises `error` while it is set (None mends it)."""
+        for name in ("get_item", "whoami"):
+            if error is None:
+                self.client.__dict__.pop(name, None)
+            else:
+                setattr(self.client, name, _raiser(error))
+
+
+def _raiser(error: Exception) -> Any:
+    def fail(*_args: Any, **_kwargs: Any) -> Any:
+        raise error
+    return fail

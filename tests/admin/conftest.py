@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
 from integration.app import create_app
-from tests.admin.helpers import base_env, login
+from tests.admin.helpers import JIRA_URL, base_env, login
+from tests.stub import JiraStub
 
 
 @pytest.fixture
@@ -36,3 +38,10 @@ def admin(app: Flask) -> FlaskClient:
     response = login(client)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture
+def jira_stub() -> Iterator[JiraStub]:
+    """Jira at JIRA_URL, answered by the stub tracker in-process."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield JiraStub(mock, JIRA_URL)

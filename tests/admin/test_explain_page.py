@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 
 from integration.app import create_app
 from integration.runner import EmbeddedRunner
+from integration.stubtracker.site import Issue
 from integration.trackers.base import TrackerUnavailable
 from rules.model import Item, Person, Status, StatusCategory, Tracker
-from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import (
     JIRA_SECRET,
     JIRA_TOKEN,
@@ -25,6 +25,7 @@ from tests.admin.helpers import (
     post,
 )
 from tests.services import MakeServices
+from tests.stub import JiraStub
 
 
 def deliver(app: Flask, key: str, summary: str = "Fix the login") -> None:
@@ -89,40 +90,33 @@ def test_an_edited_comment_can_be_explained(app: Flask, admin: FlaskClient) -> N
 
 
 @pytest.fixture
-def connected(db_url: str, make_services: MakeServices) -> tuple[FlaskClient, FakeTracker]:
+def connected(db_url: str, make_services: MakeServices, jira_stub: JiraStub) -> tuple[FlaskClient, JiraStub]:
     env = base_env(db_url, JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com", JIRA_API_TOKEN=JIRA_TOKEN)
-    tracker = FakeTracker()
-    app = create_app(services=make_services(env, clients={"jira": tracker}))
+    app = create_app(services=make_services(env, clients={"jira": jira_stub.client}))
     client = app.test_client()
     login(client)
-    return client, tracker
+    return client, jira_stub
 
 
-def test_reads_the_item_from_the_tracker_when_connected(connected: tuple[FlaskClient, FakeTracker]) -> None:
+def test_reads_the_item_from_the_tracker_when_connected(connected: tuple[FlaskClient, JiraStub]) -> None:
     client, tracker = connected
-    tracker.items["ABC-5"] = Item(
-        Tracker.JIRA,
-        "id-5",
-        "ABC-5",
-        title="Fresh from Jira",
-        url="https://acme.atlassian.net/browse/ABC-5",
-        status=Status("In Progress", StatusCategory.IN_PROGRESS),
-    )
+    now = datetime.now(UTC)
+    tracker.site.add(Issue("id-5", "ABC-5", "ABC", "In Progress", "in_progress", now, now, title="Fresh from Jira"))
     page = client.get("/admin/explain?key=ABC-5&tracker=jira").get_data(as_text=True)
     assert "read from Jira just now" in page and "Fresh from Jira" in page
-    assert 'href="https://acme.atlassian.net/browse/ABC-5"' in page
+    assert f'href="{JIRA_URL}/browse/ABC-5"' in page
     assert "Would do:" in verdict(page, "started-without-assignee")  # nothing flagged it yet
-    assert tracker.writes == []  # explaining never writes
+    assert tracker.writes() == []  # explaining never writes
 
 
-def test_tracker_failure_falls_back_to_the_mirror(connected: tuple[FlaskClient, FakeTracker]) -> None:
+def test_tracker_failure_falls_back_to_the_mirror(connected: tuple[FlaskClient, JiraStub]) -> None:
     client, tracker = connected
     services = client.application.extensions["flowkeeper"].services
     mirrored = Item(
         Tracker.JIRA, "id-6", "ABC-6", title="Mirrored copy", status=Status("Done", StatusCategory.DONE)
     )
     services.store.mirror.upsert(mirrored, datetime.now(UTC))
-    tracker.broken = TrackerUnavailable(f"503 with {JIRA_TOKEN}")
+    tracker.break_reads(TrackerUnavailable(f"503 with {JIRA_TOKEN}"))
     page = client.get("/admin/explain?key=ABC-6").get_data(as_text=True)
     assert "reading it from Jira failed: 503 with ***" in page and JIRA_TOKEN not in page
     assert "Mirrored copy" in page and "from the mirror" in page

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,24 +13,26 @@ from integration.codec import to_jsonable
 from integration.services import Services
 from integration.store.audit import AuditFilter
 from integration.store.mirror import HistoryEntry
+from integration.stubtracker.site import Account, Issue
 from rules.model import ActorKind, Item, Person, Plan, Status, StatusCategory, Tracker
-from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import JIRA_URL, base_env, login, post
 from tests.services import MakeServices
+from tests.stub import JiraStub
 
 RULE = "stalled-in-progress"
 IN_PROGRESS = Status("In Progress", StatusCategory.IN_PROGRESS)
+DANA = Account("u1", "Dana")
 
 
 @dataclass
 class World:
     admin: FlaskClient
     services: Services
-    tracker: FakeTracker
+    tracker: JiraStub
 
 
 @pytest.fixture
-def world(db_url: str, make_services: MakeServices) -> World:
+def world(db_url: str, make_services: MakeServices, jira_stub: JiraStub) -> World:
     env = base_env(
         db_url,
         FLOWKEEPER_DRY_RUN="0",
@@ -38,11 +40,10 @@ def world(db_url: str, make_services: MakeServices) -> World:
         JIRA_USER="bot@example.com",
         JIRA_API_TOKEN="token-held",
     )
-    tracker = FakeTracker()
-    services = make_services(env, clients={"jira": tracker})
+    services = make_services(env, clients={"jira": jira_stub.client})
     admin = create_app(services=services).test_client()
     login(admin)
-    return World(admin, services, tracker)
+    return World(admin, services, jira_stub)
 
 
 def hold(world: World, keys: list[str], title: str = "Ship it") -> int:
@@ -60,7 +61,8 @@ def hold(world: World, keys: list[str], title: str = "Ship it") -> int:
             team="ABC",
             updated_at=now - timedelta(days=30),
         )
-        world.tracker.items[key] = item
+        world.tracker.site.add(Issue(item.id, key, "ABC", "In Progress", "in_progress", now - timedelta(days=30),
+                                     now - timedelta(days=40), title=title, assignee=DANA))
         store.mirror.upsert(item, now)
         store.mirror.record_history(
             "jira",
@@ -105,13 +107,11 @@ def test_held_batch_lists_its_intended_writes(world: World) -> None:
 
 def test_approve_rechecks_each_item_and_applies_what_is_still_wanted(world: World) -> None:
     batch = hold(world, ["ABC-1", "ABC-2", "ABC-3"])
-    world.tracker.items["ABC-2"] = replace(
-        world.tracker.items["ABC-2"], status=Status("Done", StatusCategory.DONE)
-    )
+    world.tracker.site.move("ABC-2", "Done", "done", DANA)
     response = post(world.admin, f"/admin/held/{batch}/approve")
     assert response.status_code == 302
     labelled = {
-        key for kind, key, labels in world.tracker.writes if kind == "add_labels" and labels == ("stalled",)
+        key for kind, key, labels in world.tracker.writes() if kind == "add_labels" and labels == ("stalled",)
     }
     assert labelled == {"ABC-1", "ABC-3"}  # ABC-2 was finished meanwhile: left alone
     page = world.admin.get("/admin/held").get_data(as_text=True)
@@ -125,7 +125,7 @@ def test_approve_rechecks_each_item_and_applies_what_is_still_wanted(world: Worl
 def test_discard_writes_nothing(world: World) -> None:
     batch = hold(world, ["ABC-1", "ABC-2"])
     assert post(world.admin, f"/admin/held/{batch}/discard").status_code == 302
-    assert world.tracker.writes == []
+    assert world.tracker.writes() == []
     page = world.admin.get("/admin/held").get_data(as_text=True)
     assert f"Discarded batch {batch}: 2 items left unchanged." in page
     assert '<span class="badge skipped">discarded</span>' in page
@@ -140,7 +140,7 @@ def test_a_decided_batch_cannot_be_approved_again(world: World) -> None:
     assert f"batch {batch} is not waiting for a decision" in world.admin.get("/admin/held").get_data(
         as_text=True
     )
-    assert world.tracker.writes == []
+    assert world.tracker.writes() == []
 
 
 def test_held_summaries_are_escaped(world: World) -> None:
@@ -154,7 +154,7 @@ def test_nothing_held(admin: FlaskClient) -> None:
 
 
 def test_a_large_batch_is_approved_by_a_worker_not_inside_the_request(
-    db_url: str, redis_url: str, make_services: MakeServices
+    db_url: str, redis_url: str, make_services: MakeServices, jira_stub: JiraStub
 ) -> None:
     from rq import SimpleWorker
 
@@ -164,22 +164,22 @@ def test_a_large_batch_is_approved_by_a_worker_not_inside_the_request(
 
     env = base_env(db_url, FLOWKEEPER_DRY_RUN="0", JIRA_URL=JIRA_URL, JIRA_USER="bot@example.com",
                    JIRA_API_TOKEN="token-held", REDIS_URL=redis_url)
-    tracker = FakeTracker()
-    services = make_services(env, clients={"jira": tracker})
+    tracker = jira_stub
+    services = make_services(env, clients={"jira": tracker.client})
     admin = create_app(services=services).test_client()
     login(admin)
     world = World(admin, services, tracker)
     keys = [f"ABC-{n}" for n in range(APPROVE_INLINE_UP_TO + 1)]
     batch = hold(world, keys)
     response = post(admin, f"/admin/held/{batch}/approve")
-    assert response.status_code == 302 and tracker.writes == [], "nothing is written inside the request"
+    assert response.status_code == 302 and tracker.writes() == [], "nothing is written inside the request"
     assert "being approved by a worker" in admin.get("/admin/held").get_data(as_text=True)
     use_services(services)
     try:
         SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
     finally:
         use_services(None)
-    labelled = {key for kind, key, labels in tracker.writes if kind == "add_labels"}
+    labelled = {key for kind, key, labels in tracker.writes() if kind == "add_labels"}
     assert labelled == set(keys)
     services.store.engine.dispose()
 

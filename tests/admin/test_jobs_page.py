@@ -21,7 +21,6 @@ from integration.queue import QUEUE_NAME, job_id_for
 from integration.runner import EmbeddedRunner
 from integration.services import Services
 from integration.store.audit import AuditFilter
-from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import (
     JIRA_SECRET,
     JIRA_TOKEN,
@@ -33,6 +32,7 @@ from tests.admin.helpers import (
     post,
 )
 from tests.services import MakeServices
+from tests.stub import JiraStub
 from webhooks.specs import jira_spec
 
 
@@ -41,12 +41,14 @@ class RedisApp:
     app: Flask
     admin: FlaskClient
     services: Services
-    tracker: FakeTracker
+    tracker: JiraStub
     connection: redis_lib.Redis
 
     def deliver(self, delivery: str, key: str) -> Job:
         """Queue a signed delivery with no retries left, so its first failure lands in the failed registry."""
-        body, headers = captured_jira_request(jira_payload(key), delivery=delivery, secret=JIRA_SECRET)
+        payload = jira_payload(key)
+        self.tracker.seed(payload["issue"])  # the issue the delivery speaks of, as Jira holds it
+        body, headers = captured_jira_request(payload, delivery=delivery, secret=JIRA_SECRET)
         assert (
             self.app.test_client().post("/webhooks/jira", data=body, headers=headers).json["status"]
             == "queued"
@@ -64,7 +66,7 @@ class RedisApp:
 
 
 @pytest.fixture
-def rq_app(db_url: str, redis_url: str, make_services: MakeServices) -> Iterator[RedisApp]:
+def rq_app(db_url: str, redis_url: str, make_services: MakeServices, jira_stub: JiraStub) -> Iterator[RedisApp]:
     env = base_env(
         db_url,
         REDIS_URL=redis_url,
@@ -72,8 +74,8 @@ def rq_app(db_url: str, redis_url: str, make_services: MakeServices) -> Iterator
         JIRA_USER="bot@example.com",
         JIRA_API_TOKEN=JIRA_TOKEN,
     )
-    tracker = FakeTracker()
-    services = make_services(env, clients={"jira": tracker})
+    tracker = jira_stub
+    services = make_services(env, clients={"jira": tracker.client})
     app = create_app(services=services)
     admin = app.test_client()
     login(admin)
@@ -83,7 +85,7 @@ def rq_app(db_url: str, redis_url: str, make_services: MakeServices) -> Iterator
 
 
 def test_failed_job_is_listed_with_its_error_and_no_secret(rq_app: RedisApp) -> None:
-    rq_app.tracker.broken = RuntimeError(f"tracker exploded while using {JIRA_TOKEN}")
+    rq_app.tracker.break_reads(RuntimeError(f"tracker exploded while using {JIRA_TOKEN}"))
     job = rq_app.deliver("d-1", "GBL-11")
     rq_app.work()
     assert rq_app.failed_ids() == [job.id]
@@ -97,12 +99,12 @@ def test_failed_job_is_listed_with_its_error_and_no_secret(rq_app: RedisApp) -> 
 
 
 def test_requeue_runs_the_delivery_again_and_it_completes(rq_app: RedisApp) -> None:
-    rq_app.tracker.broken = RuntimeError("tracker exploded")
+    rq_app.tracker.break_reads(RuntimeError("tracker exploded"))
     job = rq_app.deliver("d-2", "GBL-12")
     rq_app.work()
     store = rq_app.services.store
     assert store.deliveries.state_of("jira", "d-2") == "failed"
-    rq_app.tracker.broken = None  # the cause is fixed; the admin requeues
+    rq_app.tracker.break_reads(None)  # the cause is fixed; the admin requeues
     response = post(rq_app.admin, f"/admin/jobs/{job.id}/requeue")
     assert response.status_code == 302
     assert rq_app.failed_ids() == []
@@ -115,7 +117,7 @@ def test_requeue_runs_the_delivery_again_and_it_completes(rq_app: RedisApp) -> N
 
 
 def test_delete_removes_the_failed_job(rq_app: RedisApp) -> None:
-    rq_app.tracker.broken = RuntimeError("tracker exploded")
+    rq_app.tracker.break_reads(RuntimeError("tracker exploded"))
     job = rq_app.deliver("d-3", "GBL-13")
     rq_app.work()
     assert post(rq_app.admin, f"/admin/jobs/{job.id}/delete").status_code == 302

@@ -16,7 +16,6 @@ from integration.runner import EmbeddedRunner
 from integration.services import Services
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from integration.store.store import Store
-from tests.admin.fakes import FakeTracker
 from tests.admin.helpers import (
     JIRA_SECRET,
     JIRA_URL,
@@ -28,6 +27,7 @@ from tests.admin.helpers import (
     post,
 )
 from tests.services import MakeServices
+from tests.stub import JiraStub
 
 RULE = "started-without-assignee"
 
@@ -37,18 +37,20 @@ class Live:
     app: Flask
     admin: FlaskClient
     services: Services
-    tracker: FakeTracker
+    tracker: JiraStub
 
     def deliver(self, key: str) -> list[AuditEntry]:
         """Post a signed webhook for `key`, run the embedded queue, return that item's decisions."""
-        body, headers = captured_jira_request(jira_payload(key), secret=JIRA_SECRET)
+        payload = jira_payload(key)
+        self.tracker.seed(payload["issue"])  # the issue the delivery speaks of, as Jira holds it
+        body, headers = captured_jira_request(payload, secret=JIRA_SECRET)
         assert self.app.test_client().post("/webhooks/jira", data=body, headers=headers).status_code == 200
         EmbeddedRunner(self.services).run_pending()
         return self.services.store.audit.page(AuditFilter(item_key=key, rule=RULE))
 
 
-def start_live(make_services: MakeServices, db_url: str, rules_dir: Path = RULES_DIR) -> Live:
-    """Global dry run off and a (fake) Jira connected: rules write unless a toggle says otherwise."""
+def start_live(make_services: MakeServices, db_url: str, tracker: JiraStub, rules_dir: Path = RULES_DIR) -> Live:
+    """Global dry run off and Jira (the stub) connected: rules write unless a toggle says otherwise."""
     env = base_env(
         db_url,
         FLOWKEEPER_DRY_RUN="0",
@@ -57,8 +59,7 @@ def start_live(make_services: MakeServices, db_url: str, rules_dir: Path = RULES
         JIRA_API_TOKEN="token-1234",
         RULES_DIR=str(rules_dir),
     )
-    tracker = FakeTracker()
-    services = make_services(env, clients={"jira": tracker})
+    services = make_services(env, clients={"jira": tracker.client})
     app = create_app(services=services)
     admin = app.test_client()
     login(admin)
@@ -66,8 +67,8 @@ def start_live(make_services: MakeServices, db_url: str, rules_dir: Path = RULES
 
 
 @pytest.fixture
-def live(db_url: str, make_services: MakeServices) -> Live:
-    return start_live(make_services, db_url)
+def live(db_url: str, make_services: MakeServices, jira_stub: JiraStub) -> Live:
+    return start_live(make_services, db_url, jira_stub)
 
 
 def test_rules_page_lists_each_rule_with_source_triggers_and_links(admin: FlaskClient) -> None:
@@ -122,19 +123,19 @@ def test_unknown_rule_or_bad_toggle_is_refused(admin: FlaskClient) -> None:
 def test_dry_run_toggle_changes_the_next_evaluation(live: Live) -> None:
     first = live.deliver("GBL-1")
     assert {e.outcome for e in first} == {Outcome.DONE}
-    assert ("add_labels", "GBL-1", ("needs-owner",)) in live.tracker.writes
+    assert ("add_labels", "GBL-1", ("needs-owner",)) in live.tracker.writes()
     post(live.admin, f"/admin/rules/{RULE}/override", field="dry_run", value="1")
     second = live.deliver("GBL-2")
     assert second and {e.outcome for e in second} == {Outcome.WOULD_DO}
     assert all(e.reason.startswith("rule in dry run") for e in second)
-    assert ("add_labels", "GBL-2", ("needs-owner",)) not in live.tracker.writes
-    assert ("add_labels", "GBL-2", ("stalled",)) in live.tracker.writes  # the other rule is untouched
+    assert ("add_labels", "GBL-2", ("needs-owner",)) not in live.tracker.writes()
+    assert ("add_labels", "GBL-2", ("stalled",)) in live.tracker.writes()  # the other rule is untouched
 
 
 def test_disable_toggle_stops_the_rule_on_the_next_event(live: Live) -> None:
     post(live.admin, f"/admin/rules/{RULE}/override", field="enabled", value="0")
     assert live.deliver("GBL-3") == []
-    assert ("add_labels", "GBL-3", ("needs-owner",)) not in live.tracker.writes
+    assert ("add_labels", "GBL-3", ("needs-owner",)) not in live.tracker.writes()
     post(live.admin, f"/admin/rules/{RULE}/override", field="enabled", value="1")
     assert {e.outcome for e in live.deliver("GBL-4")} == {Outcome.DONE}
 
@@ -159,7 +160,7 @@ def test_rules_page_on_a_fresh_app_has_no_overrides(db_url: str) -> None:
 
 
 def test_go_live_override_wins_over_a_dry_run_rule_file(
-    db_url: str, tmp_path: Path, make_services: MakeServices
+    db_url: str, tmp_path: Path, make_services: MakeServices, jira_stub: JiraStub
 ) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
@@ -171,13 +172,13 @@ def test_go_live_override_wins_over_a_dry_run_rule_file(
             1,
         )
     )
-    live = start_live(make_services, db_url, rules)
+    live = start_live(make_services, db_url, jira_stub, rules)
     page = live.admin.get("/admin/rules").get_data(as_text=True)
     assert "dry run · rule file" in page
     assert {e.outcome for e in live.deliver("GBL-5")} == {Outcome.WOULD_DO}
     post(live.admin, f"/admin/rules/{RULE}/override", field="dry_run", value="0")
     assert {e.outcome for e in live.deliver("GBL-6")} == {Outcome.DONE}
-    assert ("add_labels", "GBL-6", ("needs-owner",)) in live.tracker.writes
+    assert ("add_labels", "GBL-6", ("needs-owner",)) in live.tracker.writes()
     live.services.store.engine.dispose()
 
 
