@@ -180,9 +180,9 @@ def test_every_flagged_item_can_be_explained_even_one_the_mirror_does_not_know(
 
 
 def test_an_item_the_mirror_does_not_know_yet_is_read_from_the_tracker_and_says_so(
-        connected: tuple[FlaskClient, FakeTracker]) -> None:
+        connected: tuple[FlaskClient, JiraStub]) -> None:
     client, tracker = connected
-    tracker.items["ABC-9"] = Item(Tracker.JIRA, "id-9", "ABC-9", title="Only in Jira",
-                                  status=Status("In Progress", StatusCategory.IN_PROGRESS))
+    now = datetime.now(UTC)
+    tracker.site.add(Issue("id-9", "ABC-9", "ABC", "In Progress", "in_progress", now, now, title="Only in Jira"))
     page = client.get("/admin/explain?key=ABC-9&tracker=jira").get_data(as_text=True)
     assert "read from Jira just now — not in the mirror yet" in page and 'id="verdict-' in page
