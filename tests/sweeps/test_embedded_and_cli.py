@@ -12,39 +12,16 @@ from integration.clock.embedded import EmbeddedScheduler
 from integration.services import utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditFilter
-from integration.stubtracker.site import Issue
 from integration.sweeps.cli import main
-from tests.stub import ADA
-from tests.sweeps.world import World
+from tests.sweeps.world import World, add_stalled, stalled_rules
 
-RULES = """
-version: 1
-rules:
-  - name: stalled
-    description: In progress for 5 business days without human activity gets a label and a comment.
-    on: [schedule]
-    schedule: every 30 minutes
-    trackers: [jira]
-    when:
-      all:
-        - status.category: in_progress
-        - last_activity: { older_than: 5 business days }
-    then:
-      - flag: { label: stalled, comment: "{{ key }} has stalled." }
-"""
+RULES = stalled_rules("schedule: every 30 minutes", "trackers: [jira]")
 
-
-def add_stalled(world: World, count: int) -> None:
-    for n in range(1, count + 1):
-        when = world.clock.now - timedelta(days=30)
-        world.site.add(Issue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
-                                 category="in_progress", updated=when, created=when, assignee=ADA,
-                                 title=f"Fix thing {n}"))
 
 
 def test_embedded_scheduler_runs_due_sweeps_in_process(make_world: Callable[..., World]) -> None:
     world = make_world("jira", rules=RULES, now=utcnow())
-    add_stalled(world, 3)
+    add_stalled(world, 3, "Fix thing {n}")
     settings = SweepSettings(reconcile_every=timedelta(hours=6))
     clock = EmbeddedScheduler(world.services, settings, clock=world.clock)
 
@@ -59,7 +36,7 @@ def test_embedded_scheduler_runs_due_sweeps_in_process(make_world: Callable[...,
 
 def test_embedded_scheduler_thread_starts_and_stops(make_world: Callable[..., World]) -> None:
     world = make_world("jira", rules=RULES, now=utcnow())
-    add_stalled(world, 1)
+    add_stalled(world, 1, "Fix thing {n}")
     clock = EmbeddedScheduler(world.services, SweepSettings(reconcile_every=None), poll_seconds=0.05)
     clock.start()
     deadline = time.monotonic() + 20
@@ -93,7 +70,7 @@ def cli_env(make_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch, d
 
 def test_sweep_command_dry_run_then_hold_then_approve(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
     world = cli_env
-    add_stalled(world, 2)
+    add_stalled(world, 2, "Fix thing {n}")
     assert main(["sweep", "stalled", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "would change (dry run) 2" in out and "would be held for approval" in out
@@ -122,7 +99,7 @@ def test_sweep_command_dry_run_then_hold_then_approve(cli_env: World, capsys: py
 
 
 def test_sync_command_prints_what_it_did(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
-    add_stalled(cli_env, 3)
+    add_stalled(cli_env, 3, "Fix thing {n}")
     assert main(["sync"]) == 0
     out = capsys.readouterr().out
     assert "jira sync: 3 items (3 new to the mirror)" in out

@@ -33,23 +33,10 @@ from integration.sweeps.dispatch import RqDispatch, run_inline
 from integration.sweeps.sweep import Sweeper
 from tests.processes import flowkeeper, process, wait_until
 from tests.stub import ADA
-from tests.sweeps.world import write_rules
+from tests.sweeps.world import stalled_rules, write_rules
 
 ITEMS = 8
-RULES = """
-version: 1
-rules:
-  - name: stalled
-    description: In progress for 5 business days without human activity gets a label and a comment.
-    on: [schedule]
-    trackers: [jira]
-    when:
-      all:
-        - status.category: in_progress
-        - last_activity: { older_than: 5 business days }
-    then:
-      - flag: { label: stalled, comment: "{{ key }} has stalled." }
-"""
+RULES = stalled_rules("trackers: [jira]")
 
 
 class Valve:

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from integration.store.audit import AuditFilter
-from integration.stubtracker.site import Issue
 from integration.stubtracker.state import Fault
 from integration.sweeps.dispatch import run_inline
-from tests.stub import ADA
-from tests.sweeps.world import World
+from tests.sweeps.world import World, add_stalled, stalled_rules
 
 NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
-RULES = """
-version: 1
-rules:
-  - name: stalled
-    description: In progress for 5 business days without human activity gets a label and a comment.
-    on: [schedule]
-    when:
-      all:
-        - status.category: in_progress
-        - last_activity: { older_than: 5 business days }
-    then:
-      - flag: { label: stalled, comment: "{{ key }} has stalled." }
-"""
+RULES = stalled_rules()
 
-
-def stalled(world: World, count: int) -> None:
-    for n in range(1, count + 1):
-        when = NOW - timedelta(days=30)
-        world.site.add(Issue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
-                                 category="in_progress", updated=when, created=when, assignee=ADA))
 
 
 def sweep(world: World, sleeps: list[float], on_sleep: Callable[[], None] = lambda: None) -> str:
@@ -50,7 +30,7 @@ def sweep(world: World, sleeps: list[float], on_sleep: Callable[[], None] = lamb
 
 def test_a_jira_429_during_search_waits_as_told_and_carries_on(make_world: Callable[..., World]) -> None:
     world = make_world("jira", rules=RULES, now=NOW)
-    stalled(world, 3)
+    add_stalled(world, 3)
     world.state.fault = Fault("429", count=1, retry_after=7, paths=("/rest/api/3/search",))
     sleeps: list[float] = []
     run = world.services.store.sweep_runs.get(sweep(world, sleeps))
@@ -62,7 +42,7 @@ def test_a_jira_429_during_search_waits_as_told_and_carries_on(make_world: Calla
 
 def test_linear_budget_nearly_spent_defers_writes_until_it_resets(make_world: Callable[..., World]) -> None:
     world = make_world("linear", rules=RULES, now=NOW)
-    stalled(world, 3)
+    add_stalled(world, 3)
     world.state.linear_remaining, world.state.linear_reset_in_ms = 3, 20_000  # 3 requests left, reset in 20 s
 
     def reset() -> None:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,26 +18,10 @@ from rq.job import Job
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME
 from integration.services import utcnow
-from integration.stubtracker.site import Issue
 from tests.processes import process, wait_until
-from tests.stub import ADA
-from tests.sweeps.world import World, write_rules
+from tests.sweeps.world import World, add_stalled, stalled_rules, write_rules
 
-HOURLY = """
-version: 1
-rules:
-  - name: stalled
-    description: In progress for 5 business days without human activity gets a label and a comment.
-    on: [schedule]
-    schedule: every 1 hour
-    trackers: [jira]
-    when:
-      all:
-        - status.category: in_progress
-        - last_activity: { older_than: 5 business days }
-    then:
-      - flag: { label: stalled, comment: "{{ key }} has stalled." }
-"""
+HOURLY = stalled_rules("schedule: every 1 hour", "trackers: [jira]")
 
 
 def cron_env(world: World, db_url: str, redis_url: str) -> dict[str, str]:
@@ -51,10 +34,7 @@ def cron_env(world: World, db_url: str, redis_url: str) -> dict[str, str]:
 def test_two_clocks_enqueue_the_same_tick_and_the_sweep_runs_once(make_world: Callable[..., World], db_url: str,
                                                                    redis_url: str, tmp_path: Path) -> None:
     world = make_world("jira", rules=HOURLY, now=utcnow(), redis_url=redis_url)
-    for n in range(1, 6):
-        when = utcnow() - timedelta(days=30)
-        world.site.add(Issue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress",
-                                 category="in_progress", updated=when, created=when, assignee=ADA))
+    add_stalled(world, 5)
     connection = redis_lib.Redis.from_url(redis_url)
     queue = Queue(QUEUE_NAME, connection=connection)
     argv = [sys.executable, "-m", "integration.cli", "cron"]

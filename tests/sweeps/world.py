@@ -23,7 +23,7 @@ from integration.settings import load_settings
 from integration.settings_sweeps import SweepSettings
 from integration.store.sweep_runs import Run
 from integration.stubtracker.app import create_stub_app
-from integration.stubtracker.site import Account, Site
+from integration.stubtracker.site import Account, Issue, Site
 from integration.stubtracker.state import StubState
 from integration.sweeps.dispatch import run_inline
 from integration.sweeps.sweep import Sweeper
@@ -34,7 +34,7 @@ from integration.trackers.linear.client import LinearClient
 from integration.trackers.linear.event import normalize as normalize_linear
 from integration.trackers.linear.item import LinearConfig
 from integration.trackers.retry import RetryPolicy
-from tests.stub import JIRA_BASE, LINEAR_URL, serve
+from tests.stub import ADA, JIRA_BASE, LINEAR_URL, serve
 from tests.sweeps import deliveries
 
 NO_RETRY = RetryPolicy(tries=1)
@@ -52,6 +52,24 @@ def write_rules(folder: Path, body: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yml").write_text(textwrap.dedent(body).lstrip(), encoding="utf-8")
     return folder
+
+
+def stalled_rules(*lines: str) -> str:
+    """The rule file most sweep tests run: `stalled` flags 5 business days without activity; `lines` go after `on`."""
+    extra = "".join(f"    {line}\n" for line in lines)
+    return ("\nversion: 1\nrules:\n  - name: stalled\n"
+            "    description: In progress for 5 business days without human activity gets a label and a comment.\n"
+            f"    on: [schedule]\n{extra}    when:\n      all:\n        - status.category: in_progress\n"
+            "        - last_activity: { older_than: 5 business days }\n"
+            "    then:\n      - flag: { label: stalled, comment: \"{{ key }} has stalled.\" }\n")
+
+
+def add_stalled(world: World, count: int, title: str = "Fix the thing") -> None:
+    """ENG-1 … ENG-`count`: in progress, Ada's, untouched for 30 days (`title` may name `{n}`)."""
+    when = world.clock.now - timedelta(days=30)
+    for n in range(1, count + 1):
+        world.site.add(Issue(id=str(n), key=f"ENG-{n}", team="ENG", status="In Progress", category="in_progress",
+                             updated=when, created=when, assignee=ADA, title=title.format(n=n)))
 
 
 def jira_client() -> JiraClient:
