@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -43,22 +44,30 @@ class ZonedCronJob(CronJob):
 
 
 class SweepScheduler(CronScheduler):
-    """RQ's CronScheduler, accepting jobs built here (zoned cron, named per rule and tracker)."""
+    """RQ's CronScheduler with the jobs of the clock: interval jobs through RQ's public `register()`,
+    cron sweeps as zoned jobs (their expression read in the rule's timezone)."""
 
-    def add(self, job: CronJob) -> CronJob:
-        # RQ 3's public `register()` builds a plain CronJob (machine-zone cron) from arguments and
-        # offers no way to add a job object, so a zoned job goes on the scheduler's list directly.
-        self._cron_jobs.append(job)
-        log.info("cron.registered", extra={"job": job.name, "cron": job.cron, "interval": job.interval})
+    def every(self, func: Callable[..., Any], seconds: int, name: str,
+              kwargs: dict[str, Any] | None = None) -> CronJob:
+        job = self.register(func, QUEUE_NAME, kwargs=kwargs, interval=seconds, job_timeout=JOB_TIMEOUT, name=name)
+        log.info("cron.registered", extra={"job": name, "interval": seconds})
         return job
 
+    def zoned(self, job: ZonedCronJob) -> CronJob:
+        # RQ 3.0 offers no public way to add a job object: `register()` builds a plain CronJob, whose
+        # cron expression RQ reads in the machine's zone. So the zoned job goes on the scheduler's own
+        # list; tests/sweeps/test_schedule_and_leases.py (the zoned job is listed and enqueued when
+        # due) fails if RQ keeps its jobs elsewhere.
+        self._cron_jobs.append(job)
+        log.info("cron.registered", extra={"job": job.name, "cron": job.cron, "tz": job.tz})
+        return job
 
-def sweep_job(rule: str, tracker: str, schedule: Schedule) -> CronJob:
-    options: dict[str, Any] = {"queue_name": QUEUE_NAME, "func": start_sweep, "job_timeout": JOB_TIMEOUT,
-                               "kwargs": {"rule": rule, "tracker": tracker}, "name": f"sweep:{tracker}:{rule}"}
-    if isinstance(schedule.every, str):
-        return ZonedCronJob(cron=schedule.every, tz=schedule.tz, **options)
-    return CronJob(interval=int(schedule.every.total_seconds()), **options)
+    def sweep(self, rule: str, tracker: str, schedule: Schedule) -> CronJob:
+        name, kwargs = f"sweep:{tracker}:{rule}", {"rule": rule, "tracker": tracker}
+        if isinstance(schedule.every, str):
+            return self.zoned(ZonedCronJob(cron=schedule.every, tz=schedule.tz, queue_name=QUEUE_NAME,
+                                           func=start_sweep, kwargs=kwargs, job_timeout=JOB_TIMEOUT, name=name))
+        return self.every(start_sweep, int(schedule.every.total_seconds()), name, kwargs)
 
 
 def build_scheduler(services: Services, settings: SweepSettings) -> SweepScheduler:
@@ -66,15 +75,13 @@ def build_scheduler(services: Services, settings: SweepSettings) -> SweepSchedul
     assert services.redis is not None
     scheduler = SweepScheduler(connection=services.redis, name="")
     for target in sweep_targets(services.rules.current(), set(services.clients), settings):
-        scheduler.add(sweep_job(target.rule, target.tracker, target.schedule))
+        scheduler.sweep(target.rule, target.tracker, target.schedule)
     for job in PERIODIC:
-        scheduler.add(CronJob(queue_name=QUEUE_NAME, func=job.queued, interval=int(job.every.total_seconds()),
-                              job_timeout=JOB_TIMEOUT, name=job.name))
+        scheduler.every(job.queued, int(job.every.total_seconds()), job.name)
     if settings.reconcile_every is not None:
         for tracker in sorted(services.clients):
-            scheduler.add(CronJob(queue_name=QUEUE_NAME, func=reconcile, kwargs={"tracker": tracker},
-                                  interval=int(settings.reconcile_every.total_seconds()), job_timeout=JOB_TIMEOUT,
-                                  name=f"reconcile:{tracker}"))
+            scheduler.every(reconcile, int(settings.reconcile_every.total_seconds()), f"reconcile:{tracker}",
+                            {"tracker": tracker})
     return scheduler
 
 

@@ -2,8 +2,8 @@
 
 A lease has an owner token (the sweep run's id) and an expiry. Only the owner may extend
 or release it, so a run whose lease lapsed (its worker died) cannot release the lease a
-newer run took meanwhile. Redis uses `SET NX PX` plus compare-and-act scripts; without
-Redis a row in `sweep_locks` does the same through one conditional statement.
+newer run took meanwhile. With Redis that is redis-py's `Lock` (the owner is its token);
+without Redis a row in `sweep_locks` does the same through one conditional statement.
 """
 
 from __future__ import annotations
@@ -13,26 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import redis
+from redis.exceptions import LockError
+from redis.lock import Lock
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.store.sweep_tables import sweep_locks
 
 KEY_PREFIX = "flowkeeper:lease:"
-
-_EXTEND = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('pexpire', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('del', KEYS[1])
-end
-return 0
-"""
-
 
 class Leases(Protocol):
     def acquire(self, name: str, owner: str, ttl: timedelta) -> bool:
@@ -49,19 +37,33 @@ class Leases(Protocol):
 
 
 class RedisLeases:
+    """redis-py's `Lock`, non-blocking, with the run's id as the token: `SET NX PX` to take, and
+    its compare-and-act scripts to extend and release, so only the owner does either."""
+
     def __init__(self, connection: redis.Redis) -> None:
         self.redis = connection
-        self._extend = connection.register_script(_EXTEND)
-        self._release = connection.register_script(_RELEASE)
+
+    def _lock(self, name: str, ttl: timedelta, owner: str | None = None) -> Lock:
+        lock = Lock(self.redis, KEY_PREFIX + name, timeout=_seconds(ttl), blocking=False, thread_local=False)
+        if owner is not None:  # the token any step of the run, in any process, holds the lease by
+            lock.local.token = owner.encode()
+        return lock
 
     def acquire(self, name: str, owner: str, ttl: timedelta) -> bool:
-        return bool(self.redis.set(KEY_PREFIX + name, owner, nx=True, px=_ms(ttl)))
+        return self._lock(name, ttl).acquire(token=owner)
 
     def extend(self, name: str, owner: str, ttl: timedelta) -> bool:
-        return bool(self._extend(keys=[KEY_PREFIX + name], args=[owner, _ms(ttl)]))
+        try:
+            return self._lock(name, ttl, owner).extend(_seconds(ttl), replace_ttl=True)
+        except LockError:  # lapsed, or another run holds it now
+            return False
 
     def release(self, name: str, owner: str) -> bool:
-        return bool(self._release(keys=[KEY_PREFIX + name], args=[owner]))
+        try:
+            self._lock(name, timedelta(seconds=1), owner).release()
+        except LockError:
+            return False
+        return True
 
     def holder(self, name: str) -> str | None:
         value = self.redis.get(KEY_PREFIX + name)
@@ -121,5 +123,5 @@ def leases_for(connection: redis.Redis | None, engine: Engine) -> Leases:
     return RedisLeases(connection) if connection is not None else DatabaseLeases(engine)
 
 
-def _ms(ttl: timedelta) -> int:
-    return max(1, int(ttl.total_seconds() * 1000))
+def _seconds(ttl: timedelta) -> float:
+    return max(0.001, ttl.total_seconds())

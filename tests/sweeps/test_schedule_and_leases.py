@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis as redis_lib
+from rq import Queue
+from rq.job import Job
 
-from integration.clock.cron import ZonedCronJob, sweep_job
+from integration.clock.cron import SweepScheduler, ZonedCronJob
+from integration.queue import QUEUE_NAME
 from integration.settings import SettingsError
 from integration.settings_sweeps import SweepSettings, load_sweep_settings
 from integration.store.store import Store
@@ -78,13 +81,28 @@ def test_scheduled_rules_get_their_own_schedule_or_the_global_default(tmp_path) 
     assert [t.tracker for t in sweep_targets(ruleset, {"linear"}, settings)] == ["linear"]  # jira not configured
 
 
-def test_rq_cron_jobs_follow_the_rule_zone() -> None:
-    job = sweep_job("weekday-mornings", "jira", Schedule("0 9 * * 1-5", "Europe/Berlin"))
+def test_rq_cron_jobs_follow_the_rule_zone(redis_url: str) -> None:
+    scheduler = SweepScheduler(connection=redis_lib.Redis.from_url(redis_url), name="")
+    job = scheduler.sweep("weekday-mornings", "jira", Schedule("0 9 * * 1-5", "Europe/Berlin"))
     assert isinstance(job, ZonedCronJob) and job.name == "sweep:jira:weekday-mornings"
     job.set_enqueue_time(T)
     assert job.next_enqueue_time == datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
-    interval = sweep_job("default-interval", "linear", Schedule(timedelta(minutes=30)))
+    interval = scheduler.sweep("default-interval", "linear", Schedule(timedelta(minutes=30)))
     assert interval.interval == 1800 and interval.kwargs == {"rule": "default-interval", "tracker": "linear"}
+
+
+def test_rqs_scheduler_lists_and_enqueues_a_zoned_job_added_to_its_own_list(redis_url: str) -> None:
+    """RQ has no public way to add a job object; this fails if RQ stops keeping its jobs where the clock puts them."""
+    connection = redis_lib.Redis.from_url(redis_url)
+    scheduler = SweepScheduler(connection=connection, name="")
+    zoned = scheduler.sweep("weekday-mornings", "jira", Schedule("0 9 * * 1-5", "Europe/Berlin"))
+    every = scheduler.sweep("default-interval", "linear", Schedule(timedelta(minutes=30)))
+    assert scheduler.get_jobs() == [zoned, every]
+    zoned.next_enqueue_time = datetime.now(UTC) - timedelta(seconds=1)  # due now
+    assert scheduler.enqueue_jobs() == [zoned, every]  # an interval job that never ran is due at once
+    queued = [Job.fetch(i, connection=connection) for i in Queue(QUEUE_NAME, connection=connection).get_job_ids()]
+    assert sorted(job.kwargs["rule"] for job in queued) == ["default-interval", "weekday-mornings"]
+    assert {job.func_name for job in queued} == {"integration.sweeps.jobs.start_sweep"}
 
 
 def test_sweep_settings_are_validated_and_name_the_variable() -> None:
