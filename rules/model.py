@@ -392,6 +392,9 @@ class SearchQuery:
     field_empty: tuple[tuple[str, bool], ...] = ()
     always_include_labels: tuple[str, ...] = ()
     extra: str | None = None  # a rule's own JQL / Linear filter (JSON) narrowing sweeps
+    # a follow-up sweep: only what changed since (the rest is judged from the mirror); it bounds
+    # the flagged items too, unlike the bounds above
+    changed_since: datetime | None = None
     order: str = SWEEP_ORDERS[0]  # which candidates come first (see SWEEP_ORDERS)
 
 

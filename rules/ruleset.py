@@ -11,7 +11,7 @@ from typing import Any
 from rules.calendar import BusinessCalendar
 from rules.compilectx import SlotTable
 from rules.durations import Duration, Unit
-from rules.model import EvalContext, Item, NoAction, SearchQuery, StatusCategory, Tracker
+from rules.model import SWEEP_ORDERS, EvalContext, Item, NoAction, SearchQuery, StatusCategory, Tracker
 from rules.pushdown import Bounds
 from rules.registry import Frame, Node
 
@@ -98,7 +98,7 @@ class Rule:
             labels_any_of=tuple(sorted(bounds.labels_any_of)) if bounds.labels_any_of else (),
             always_include_labels=always,
             extra=self.sweep_filter,
-            **({"order": self.sweep_limits.order} if self.sweep_limits.order else {}),
+            order=self.sweep_limits.order or SWEEP_ORDERS[0],
         )
 
 

@@ -81,6 +81,21 @@ class Mirror:
             ).first()
         return from_jsonable(Item, row.data) if row else None
 
+    def unchanged(self, tracker: str, since: datetime, synced_before: datetime, *, teams: Sequence[str] = (),
+                  categories: Sequence[str] = (), after: str = "", limit: int = 100) -> list[Item]:
+        """Live items in scope the tracker has not changed since `since` and nobody stored since
+        `synced_before`, by item id after `after`: a follow-up sweep's candidates that need no read."""
+        query = select(items.c.item_id, items.c.data).where(
+            items.c.tracker == tracker, items.c.deleted.is_(False), items.c.synced_at < synced_before,
+            or_(items.c.updated_at < since, items.c.updated_at.is_(None)), items.c.item_id > after)
+        if teams:
+            query = query.where(items.c.team.in_(list(teams)))
+        if categories:
+            query = query.where(items.c.status_category.in_(list(categories)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(items.c.item_id).limit(limit))
+            return [from_jsonable(Item, row.data) for row in rows]
+
     def get_by_key(self, tracker: str | None, key: str) -> Item | None:
         query = select(items.c.data).where(items.c.key == key)
         if tracker:

@@ -83,6 +83,16 @@ class SweepRuns:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
+    def finished(self, rule: str, tracker: str, since: datetime) -> list[Run]:
+        """Runs of the rule on the tracker that went through every page and finished, started since `since`,
+        newest first."""
+        query = (select(sweep_runs)
+                 .where(sweep_runs.c.rule == rule, sweep_runs.c.tracker == tracker, sweep_runs.c.state == "done",
+                        sweep_runs.c.started_at >= since)
+                 .order_by(sweep_runs.c.started_at.desc()))
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(query)]
+
     def active(self, rule: str, tracker: str) -> list[Run]:
         query = select(sweep_runs).where(
             sweep_runs.c.rule == rule, sweep_runs.c.tracker == tracker, sweep_runs.c.state.in_(ACTIVE)

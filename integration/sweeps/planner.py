@@ -78,6 +78,34 @@ def plan_page(ctx: PlanningContext, found: Sequence[Item]) -> dict[str, int]:
     return stats
 
 
+def plan_unchanged(ctx: PlanningContext, mirrored: Sequence[Item],
+                   fetch: Callable[[Item], Item | None]) -> dict[str, int]:
+    """Judge candidates the tracker has not changed since the last sweep on their mirror copies.
+
+    A flag already up with nothing new to say costs no request; only the items a rule would now
+    write to (a new flag, the next step of an escalation ladder, a flag to clear) are read from
+    the tracker and judged again on what it says, so a stale mirror entry never leads to a write.
+    """
+    judge = ctx.judge()
+    stats = {"from_mirror": len(mirrored)}
+
+    def failed(item: Item, error: Exception) -> None:
+        log.error("sweep.item_failed", exc_info=error,
+                  extra={"tracker": ctx.tracker, "item": item.key, "rule": ctx.rule.name, "run": ctx.run_id})
+        _count(stats, "failed_items")
+
+    acting = [plan.item for plan in judge.plans(mirrored, None, ctx.as_of, judge.only(ctx.rule), on_error=failed)
+              if plan.actions or plan.transitions]
+    fresh = [item for item in (fetch(i) for i in acting) if item is not None]
+    stats["refetched"] = len(fresh)
+    stats["gone"] = len(acting) - len(fresh)
+    if fresh:
+        for key, value in plan_page(ctx, fresh).items():
+            if key != "candidates":
+                stats[key] = stats.get(key, 0) + value
+    return stats
+
+
 def _route(ctx: PlanningContext, judge: Judge, plan: Plan) -> str:
     """Apply what costs the tracker nothing now; queue live writes. Returns the counter to bump."""
     if not plan.actions and not plan.transitions:

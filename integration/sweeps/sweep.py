@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from integration.codec import from_jsonable, to_jsonable
@@ -25,14 +26,17 @@ from integration.store.sweep_runs import ACTIVE, Run, lease_name
 from integration.sweeps.applier import ApplyingContext, apply_rows
 from integration.sweeps.blast import blast_limit, hold_reason, scope_size, write_budget
 from integration.sweeps.locks import Leases, leases_for
-from integration.sweeps.planner import PlanningContext, plan_page
+from integration.sweeps.planner import PlanningContext, plan_page, plan_unchanged
 from integration.sweeps.schedule import rule_schedule
 from integration.trackers.base import RateLimited, TrackerError
 from rules.engine import effective
-from rules.model import EvalContext, SearchQuery, Tracker
+from rules.model import EvalContext, Item, SearchQuery, StatusCategory, Tracker
 from rules.ruleset import Rule
 
 log = logging.getLogger("flowkeeper.sweeps")
+FROM_MIRROR = "mirror:"  # a page token past the tracker's pages: the follow-up's unchanged candidates
+FOLLOW_UP_MARGIN = timedelta(minutes=5)  # changes this close before the last run began are read again
+FULL_SWEEP_EVERY = timedelta(days=1)  # a full sweep at least this often, whatever the mirror says
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,9 @@ class Sweeper:
         for stale in self.runs.active(rule.name, tracker):
             self.runs.move(stale, "abandoned", now, reason="its lease lapsed; a newer run took over", finished=True)
         query = self.candidates(rule, tracker, now)
+        since = self.follow_up_since(rule, tracker, query, now)
+        if since is not None:
+            query = replace(query, changed_since=since)
         self.runs.create(run_id, rule.name, tracker, trigger, now, to_jsonable(query), self.force_dry_run)
         log.info("sweep.started", extra={"rule": rule.name, "tracker": tracker, "run": run_id})
         return Started(run_id, f"sweep of {rule.name} on {tracker} started (run {run_id})", PlanPage(run_id, 0))
@@ -119,6 +126,25 @@ class Sweeper:
     def candidates(self, rule: Rule, tracker: str, now: datetime) -> SearchQuery:
         """What to ask the tracker for: the rule's pushdown, never dropping a possible match."""
         return rule.pushdown(now)
+
+    def follow_up_since(self, rule: Rule, tracker: str, query: SearchQuery, now: datetime) -> datetime | None:
+        """When the last run of the same search completed, ask only for what changed since it began
+        (with a margin); the other candidates are judged from the mirror, which webhooks keep fresh.
+        A full sweep runs when no webhook came from the tracker for a day, when the search moves with
+        time (an `updated`/`created` bound admits items nobody changed), when it carries the rule's own
+        filter (the mirror cannot evaluate it), and at least once a day."""
+        if query.updated_before or query.created_before or query.created_after or query.extra:
+            return None
+        heard = self.store.deliveries.last_received(tracker)
+        if heard is None or heard["received_at"] < now - FULL_SWEEP_EVERY:
+            return None
+        done = self.runs.finished(rule.name, tracker, now - FULL_SWEEP_EVERY)
+        if not done or not any(r.query.get("changed_since") is None for r in done):
+            return None
+        last = done[0]
+        if {**last.query, "changed_since": None} != to_jsonable(query):
+            return None  # the rule's search changed: its new candidates are not in the mirror yet
+        return last.started_at - FOLLOW_UP_MARGIN
 
     def _refusal(self, rule: Rule | None, name: str, tracker: str) -> str | None:
         if rule is None:
@@ -161,20 +187,51 @@ class Sweeper:
             return None
         client = self.services.clients[run.tracker]
         query = from_jsonable(SearchQuery, run.query)
+        token = run.next_token if page else None
         try:
-            found = client.search(query, run.next_token if page else None, self.settings.page_size)
+            if token is not None and token.startswith(FROM_MIRROR):
+                items, next_token, stats = self._unchanged_page(run, rule, query, token)
+            else:
+                found = client.search(query, token, self.settings.page_size)
+                items, next_token = found.items, found.next_token
+                stats = plan_page(self._planning(run, rule), items)
+                if next_token is None and query.changed_since is not None:
+                    next_token = FROM_MIRROR  # then the candidates nobody changed, from the mirror
         except RateLimited as error:
             return self._later(run, PlanPage(run.id, page), error.retry_after, str(error))
         except TrackerError as error:
             if error.retryable:
                 raise RetryStep(f"searching {run.tracker}: {error}") from error
             return self._fail(run, f"the tracker refused the sweep's search: {error}")
-        stats = plan_page(self._planning(run, rule), found.items)
-        if not self.runs.advance_page(run, found.next_token, len(found.items), stats, self.clock()):
+        if not self.runs.advance_page(run, next_token, len(items), stats, self.clock()):
             return None
-        if found.next_token:
+        if next_token:
             return PlanPage(run.id, page + 1)
         return self._planned(self.runs.get(run.id), rule)
+
+    def _unchanged_page(self, run: Run, rule: Rule, query: SearchQuery,
+                        token: str) -> tuple[Sequence[Item], str | None, dict[str, int]]:
+        """A follow-up's page of candidates the tracker has not changed since the last run, from the mirror."""
+        assert query.changed_since is not None
+        categories = () if StatusCategory.UNKNOWN in query.status_categories else query.status_categories
+        items = self.store.mirror.unchanged(
+            run.tracker, query.changed_since, run.as_of, teams=query.teams,
+            categories=[c.value for c in categories], after=token[len(FROM_MIRROR):], limit=self.settings.page_size)
+        client = self.services.clients[run.tracker]
+
+        def fetch(item: Item) -> Item | None:
+            try:
+                return client.get_item(item.key)
+            except RateLimited:
+                raise
+            except TrackerError as error:
+                if error.retryable:
+                    raise
+                return None  # gone from the tracker (deleted, moved out of reach): nothing to write
+
+        stats = plan_unchanged(self._planning(run, rule), items, fetch)
+        more = FROM_MIRROR + items[-1].id if len(items) == self.settings.page_size else None
+        return items, more, stats
 
     def _resume(self, run: Run) -> Next:
         """A retried page whose work is recorded: hand on to the step after it."""

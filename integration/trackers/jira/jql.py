@@ -143,7 +143,8 @@ def to_jql(query: SearchQuery, field_map: Mapping[str, str] = MappingProxyType({
     where = narrowing
     if query.always_include_labels and narrowing:
         where = f"(({narrowing}) OR {_in('labels', query.always_include_labels)})"
-    clauses = [c for c in (scope, where) if c]
+    since = f'updated >= "{jql_datetime_from(query.changed_since)}"' if query.changed_since else None
+    clauses = [c for c in (scope, where, since) if c]
     return " AND ".join(clauses) + f" ORDER BY {ORDER_BY[query.order]}, key ASC"
 
 

@@ -135,7 +135,9 @@ def to_filter(query: SearchQuery) -> dict[str, Any]:
     """The `IssueFilter` for `query`; `{}` when nothing narrows (every issue is a candidate)."""
     parts = _conditions(query)
     narrowed: dict[str, Any] = parts[0] if len(parts) == 1 else ({"and": parts} if parts else {})
-    if not query.always_include_labels or not narrowed:
+    if query.always_include_labels and narrowed:
+        narrowed = {"or": [narrowed, {"labels": {"some": named(query.always_include_labels)}}]}
+    if query.changed_since is None:
         return narrowed
-    flagged = {"labels": {"some": named(query.always_include_labels)}}
-    return {"or": [narrowed, flagged]}
+    since = {"updatedAt": {"gte": _iso(query.changed_since)}}
+    return {"and": [narrowed, since]} if narrowed else since
