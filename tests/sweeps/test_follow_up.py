@@ -21,7 +21,7 @@ SMALL_PAGES = SweepSettings(page_size=5, write_budget=1000, blast_items=1000, bl
 IDLE = 30
 
 
-def site(world: World) -> None:
+def site(world: World) -> World:
     """Thirty items long idle (the ladder's first step is due), one that will be by midnight, and done work."""
     for n in range(1, IDLE + 2):
         idle = MONDAY - timedelta(days=5) if n <= IDLE else MONDAY - timedelta(days=3, hours=9, minutes=15)
@@ -32,6 +32,7 @@ def site(world: World) -> None:
         done = MONDAY - timedelta(days=n)
         world.site.add(FakeIssue(id=str(100 + n), key=f"ENG-{n}", team="ENG", status="Done", category="done",
                                  updated=done, created=done, assignee=ADA, status_entered=done))
+    return world
 
 
 def reads_of(world: World, sweep: Callable[[], object]) -> tuple[int, int]:
@@ -43,8 +44,7 @@ def reads_of(world: World, sweep: Callable[[], object]) -> tuple[int, int]:
 @pytest.mark.parametrize("tracker", ["jira", "linear"])
 def test_later_sweeps_read_what_changed_and_the_new_candidates_only(make_world: Callable[..., World],
                                                                     tracker: str) -> None:
-    world = make_world(tracker, settings=SMALL_PAGES)
-    site(world)
+    world = site(make_world(tracker, settings=SMALL_PAGES))
     runs = world.services.store.sweep_runs
 
     new = f"ENG-{IDLE + 1}"
@@ -74,8 +74,7 @@ def test_later_sweeps_read_what_changed_and_the_new_candidates_only(make_world: 
 @pytest.mark.parametrize("tracker", ["jira", "linear"])
 def test_no_webhooks_or_a_day_old_full_sweep_means_a_full_sweep(make_world: Callable[..., World],
                                                                      tracker: str) -> None:
-    world = make_world(tracker, settings=SMALL_PAGES)
-    site(world)
+    world = site(make_world(tracker, settings=SMALL_PAGES))
     runs = world.services.store.sweep_runs
     world.sweep("stalled-in-progress")
     assert runs.recent(1)[0].query["changed_since"] is None  # nothing before it: full
