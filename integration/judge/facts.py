@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks, own_labels
@@ -96,13 +96,16 @@ def mirrored_items(store: Store, tracker: str, ids: list[str]) -> dict[str, Item
 
 
 def human_activity(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str, datetime]]:
-    """item → {"any"|"comment"|"status"|"assignee": last human change}: the staleness clocks."""
+    """item → {"any"|"comment"|"status"|"assignee": last human change}: the staleness clocks.
+
+    The item's creation counts for "any" whoever created it: an item only bots touched is
+    measured from its creation, never from a bot's (or Flowkeeper's) change."""
     if not ids:
         return {}
+    counts = or_(item_history.c.actor_kind == ActorKind.HUMAN.value, item_history.c.field == "created")
     query = (
         select(item_history.c.item_id, item_history.c.field, func.max(item_history.c.at))
-        .where(item_history.c.tracker == tracker, item_history.c.item_id.in_(ids),
-               item_history.c.actor_kind == ActorKind.HUMAN.value)
+        .where(item_history.c.tracker == tracker, item_history.c.item_id.in_(ids), counts)
         .group_by(item_history.c.item_id, item_history.c.field)
     )
     found: dict[str, dict[str, datetime]] = {}

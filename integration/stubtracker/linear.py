@@ -66,6 +66,17 @@ def _history(v: dict[str, Any]) -> dict[str, Any]:
     return {"issue": _page(_state().linear_history.get(issue["id"], []), v, "history")}
 
 
+def _activity(v: dict[str, Any]) -> dict[str, Any]:
+    """The issue's history a page at a time, with its comments and who wrote them."""
+    issue = _find_issue(v["id"])
+    if issue is None:
+        raise LookupError("Entity not found: Issue")
+    comments = [{"id": c["id"], "createdAt": c["createdAt"], "user": c.get("user"), "botActor": c.get("botActor")}
+                for c in _state().linear_comments.get(issue["id"], [])]
+    return {"issue": {**_page(_state().linear_history.get(issue["id"], []), v, "history"),
+                      "comments": {"nodes": comments}}}
+
+
 def _marked_comment(v: dict[str, Any]) -> dict[str, Any]:
     issue = _find_issue(v["id"]) or {}
     found = [c for c in _state().linear_comments.get(issue.get("id", ""), []) if v["marker"] in c["body"]]
@@ -223,7 +234,7 @@ def _user(v: dict[str, Any]) -> dict[str, Any]:
 HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "TeamStates": _team_states, "UpdateIssueState": _update_state, "UpdateIssueAssignee": _update_assignee,
     "UsersByEmail": _find_users, "UserById": _user,
-    "Viewer": _viewer, "GetIssue": _get_issue, "SearchIssues": _search, "IssueStateHistory": _history,
+    "Viewer": _viewer, "GetIssue": _get_issue, "SearchIssues": _search, "IssueStateHistory": _history, "IssueActivity": _activity,
     "FindMarkedComment": _marked_comment, "CreateComment": _create_comment, "FindLabels": _find_labels,
     "CreateLabel": _create_label, "UpdateIssueLabels": _update_labels, "Teams": _teams,
     "WorkflowStateNames": _state_names, "LabelsNamed": _labels_named, "TeamKeys": _team_keys,

@@ -289,6 +289,25 @@ class Site:
             self.state.changed()
         return IssueView(self, key)
 
+    def edit(self, key: str, field: str, actor: Account, at: datetime | None = None) -> IssueView:
+        """Someone changes a field other than the status (a bot sets a field, a person the priority)."""
+        when = at or self.now
+        with self.state.lock:
+            stored = self.payload(key)
+            if self.tracker == "jira":
+                history = self.state.jira_changelogs.setdefault(key, [])
+                history.append({"id": str(len(history) + 1), "author": jira_user(actor), "created": jira.stamp(when),
+                                "items": [{"field": field, "fieldtype": "jira", "fieldId": field,
+                                           "fromString": None, "toString": "x"}]})
+                stored["fields"]["updated"] = jira.stamp(when)
+            else:
+                node = linear_history(when, "", "todo", "", "todo", actor)
+                self.state.linear_history.setdefault(stored["id"], []).append(
+                    {**node, "fromState": None, "toState": None})
+                stored["updatedAt"] = linear.iso(when)
+            self.state.changed()
+        return IssueView(self, key)
+
     def comment(self, key: str, author: Account, body: str, at: datetime | None = None) -> Comment:
         when = at or self.now
         with self.state.lock:
@@ -305,7 +324,8 @@ class Site:
                 made_id = f"comment-{made_id}"
                 self.state.linear_comments.setdefault(stored["id"], []).append(
                     {"id": made_id, "body": body, "createdAt": linear.iso(when),
-                     "user": {"id": author.id, "name": author.name}})
+                     "user": None if author.bot else {"id": author.id, "name": author.name},
+                     "botActor": {"id": author.id, "name": author.name} if author.bot else None})
                 stored["updatedAt"] = linear.iso(when)
             self.state.changed()
         return next(c for c in self.comments(key) if c.id == made_id)

@@ -17,7 +17,7 @@ from integration.services import Services, utcnow
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.sweep_writes import HeldBatch, PlannedWrite
 from integration.sweeps.applier import ApplyingContext, apply_rows
-from integration.sweeps.mirror_page import refresh
+from integration.sweeps.mirror_page import first_sight, refresh
 from integration.trackers.base import NotFound, RateLimited, TrackerError
 
 __all__ = ["Approval", "HeldBatch", "approve", "approve_in_background", "discard", "list_batches", "writes_of"]
@@ -137,7 +137,8 @@ def _approve_row(services: Services, ctx: ApplyingContext, row: PlannedWrite, re
         return not error.retryable
     mirrored = mirrored_items(services.store, ctx.tracker, [fresh.id])
     active = human_activity(services.store, ctx.tracker, [fresh.id]).keys()
-    refresh(services.store, ctx.tracker, [fresh], mirrored, active, ctx.clock())
+    refresh(services.store, ctx.tracker, [fresh], mirrored, active, ctx.clock(),
+            counted=first_sight(client, [fresh], active))
     writes.mark(row.id, "planned", ctx.clock())
     outcome = apply_rows(ctx, [_as_planned(row)], budget_left=10**9)
     result.applied += outcome.stats.get("applied_items", 0) + outcome.stats.get("deferred_items", 0)

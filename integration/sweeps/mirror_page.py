@@ -1,16 +1,21 @@
 """Keep the mirror complete from what a sweep or a sync reads: merge, store, note activity.
 
 A search answer may lack fields the mirror knows (Jira's status entry time, Linear's
-relations): those are filled from the mirror, never guessed. When the mirror has never
-seen a person act on an item, the tracker's `updated` is the best bound it has for the
-last activity — never later than the truth — so it is recorded as a "seen" entry; after
-that only what webhooks report (who did what) moves the clock. A status the mirror did
-not know about is recorded as a status change, so a missed webhook cannot leave a flag up.
+relations): those are filled from the mirror, never guessed. When the mirror holds no
+activity that counts for an item (no person's change, no creation), the tracker's
+`updated` cannot stand for it: a bot's or Flowkeeper's own change bumps it too. So the
+item's own record is read once (changelog and comments, with their authors) and the
+last activity that counts — a person's entry, else the creation — is recorded as a
+"seen" entry; after that only what webhooks report (who did what) moves the clock. Only
+when that record cannot be read is `updated` the bound (never later than the truth). A
+status the mirror did not know about is recorded as a status change, so a missed webhook
+cannot leave a flag up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,7 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from integration.store.mirror import HistoryEntry
 from integration.store.mirror_bulk import store_page
 from integration.store.store import Store
+from integration.trackers.base import RateLimited, TrackerClient, TrackerError
 from rules.model import ActorKind, Item
+
+log = logging.getLogger("flowkeeper.sweeps")
 
 # Fields a search answer can lack for good (no changelog in Jira search, no relations in
 # Linear's): an item missing only these is still worth keeping in the mirror.
@@ -41,10 +49,52 @@ def merge(found: Item, mirrored: Item | None) -> Item:
     return replace(found, **known, unknown=frozenset(found.unknown - known.keys()))
 
 
-def estimated_activity(item: Item, mirrored: Item | None, has_activity: bool) -> list[HistoryEntry]:
-    """History a search lets us infer: first sight (bounded by `updated`) or a missed status change."""
+def last_counted(item: Item, entries: Iterable[tuple[object, object, object]]) -> datetime | None:
+    """The last activity that counts in a tracker's record of `item`: a person's change or comment,
+    else the item's creation. Bots' and Flowkeeper's own entries never count."""
+    times = [when for _change, actor, when in entries
+             if isinstance(when, datetime) and getattr(actor, "kind", None) is ActorKind.HUMAN]
+    if item.created_at is not None:
+        times.append(item.created_at)
+    return max(times, default=None)
+
+
+def first_sight(client: TrackerClient | None, found: Sequence[Item],
+                acted: Iterable[str]) -> dict[str, datetime | None]:
+    """item id → its last counted activity, read from the tracker for the items the mirror has none for.
+
+    An item not changed since its creation needs no read. An item whose record could not
+    be read maps to None: nothing is guessed for it, and the next sweep reads it again;
+    after a rate limit the rest of the page waits for the next sweep too.
+    """
+    if client is None:
+        return {}
+    known, limited = set(acted), False
+    counted: dict[str, datetime | None] = {}
+    for item in found:
+        if item.id in known or item.updated_at is None or item.created_at is None:
+            continue
+        if item.updated_at <= item.created_at:
+            counted[item.id] = item.created_at
+            continue
+        at = None
+        if not limited:
+            try:
+                at = last_counted(item, client.activity(item.key))
+            except TrackerError as error:
+                limited = isinstance(error, RateLimited)
+                log.warning("mirror.first_sight_unread", extra={"item": item.key, "error": str(error)})
+        counted[item.id] = at
+    return counted
+
+
+def estimated_activity(item: Item, mirrored: Item | None, has_activity: bool,
+                       counted: Mapping[str, datetime | None] | None = None) -> list[HistoryEntry]:
+    """History a search lets us infer: first sight (the last counted activity read by `first_sight`,
+    or without a client the `updated` bound) or a missed status change."""
     if not has_activity:
-        at = item.updated_at or item.created_at
+        read = counted or {}
+        at = read[item.id] if item.id in read else item.updated_at or item.created_at
         if at is None:
             return []
         return [HistoryEntry(at=at, field="seen", actor_kind=ActorKind.HUMAN, new="first seen by a sweep or sync")]
@@ -68,14 +118,17 @@ def storable(item: Item) -> bool:
 
 def refresh(store: Store, tracker: str, found: Sequence[Item], mirrored: dict[str, Item],
             active: Iterable[str], now: datetime,
-            extra_history: dict[str, list[HistoryEntry]] | None = None) -> tuple[list[Item], int]:
-    """Merge, note inferred history, store; returns the items rules should see and how many were new."""
+            extra_history: dict[str, list[HistoryEntry]] | None = None,
+            counted: Mapping[str, datetime | None] | None = None) -> tuple[list[Item], int]:
+    """Merge, note inferred history, store; returns the items rules should see and how many were new.
+
+    `counted`: the last counted activity of items first seen (`first_sight`)."""
     acted = set(active)
     merged = [merge(item, mirrored.get(item.id)) for item in found]
     history = []
     for item in merged:
         entries = list((extra_history or {}).get(item.id, ()))
-        entries += estimated_activity(item, mirrored.get(item.id), item.id in acted)
+        entries += estimated_activity(item, mirrored.get(item.id), item.id in acted, counted)
         history += [(item, entry) for entry in entries]
     keep = [item for item in merged if storable(item)]
     try:

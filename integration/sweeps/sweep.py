@@ -353,7 +353,8 @@ class Sweeper:
 
     def _planning(self, run: Run, rule: Rule) -> PlanningContext:
         return PlanningContext(store=self.store, tracker=run.tracker, judge=lambda: self._judge(run), run_id=run.id,
-                               rule=rule, as_of=run.as_of, clock=self.clock)
+                               rule=rule, as_of=run.as_of, clock=self.clock,
+                               client=self.services.clients.get(run.tracker))
 
     def _applying(self, run: Run, rule: Rule) -> ApplyingContext:
         return ApplyingContext(store=self.store, tracker=run.tracker, rule=rule, judge=lambda: self._judge(run),

@@ -21,8 +21,8 @@ from integration.judge.facts import human_activity, mirrored_items
 from integration.services import Services, utcnow
 from integration.store.mirror import HistoryEntry
 from integration.sweeps.locks import leases_for
-from integration.sweeps.mirror_page import refresh
-from integration.trackers.base import TrackerClient, TrackerError
+from integration.sweeps.mirror_page import first_sight, refresh
+from integration.trackers.base import TrackerClient, TrackerError, as_own
 from rules.model import ActorKind, Item, SearchQuery, StatusCategory, Tracker
 
 OPEN = (StatusCategory.TODO, StatusCategory.IN_PROGRESS)
@@ -68,11 +68,13 @@ def pages(client: TrackerClient, query: SearchQuery, size: int = 100) -> Iterato
 
 
 def status_entries(client: TrackerClient, item: Item) -> list[HistoryEntry]:
-    """The item's status changes as history, with who made them (bots do not count as activity)."""
-    entries = []
-    for change, actor, when in client.status_history(item.key):
+    """The item's status changes as history, with who made them (bots and Flowkeeper's own moves
+    do not count as activity)."""
+    entries, me = [], client.whoami().id
+    for change, author, when in client.status_history(item.key):
         if not isinstance(when, datetime):
             continue
+        actor = as_own(author, me)
         current = change.new == item.status.name
         entries.append(HistoryEntry(
             at=when, field="status", actor_kind=actor.kind if actor else ActorKind.HUMAN,
@@ -122,7 +124,8 @@ def _page(services: Services, client: TrackerClient, tracker: str, found: tuple[
             report.history += len(entries)
     mirrored = mirrored_items(services.store, tracker, ids)
     active = human_activity(services.store, tracker, ids).keys()
-    _fresh, new = refresh(services.store, tracker, items, mirrored, active, clock(), extra)
+    counted = first_sight(client, items, active)
+    _fresh, new = refresh(services.store, tracker, items, mirrored, active, clock(), extra, counted)
     report.items += len(items)
     report.new += new
     report.pages += 1

@@ -7,10 +7,11 @@ and the stub tracker are interchangeable in every test.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rules.model import (
+    ActorKind,
     Change,
     CommentBody,
     Item,
@@ -79,6 +80,11 @@ class WriteMarker:
         return f"flowkeeper:{self.rule}:{self.item_key}:{self.episode}:{self.step}"
 
 
+def as_own(actor: Person | None, me: str) -> Person | None:
+    """`actor`, marked as Flowkeeper when it is the account this deployment acts as."""
+    return replace(actor, kind=ActorKind.FLOWKEEPER) if actor is not None and actor.id == me else actor
+
+
 @runtime_checkable
 class TrackerClient(Protocol):
     tracker: Tracker
@@ -94,6 +100,10 @@ class TrackerClient(Protocol):
 
     def status_history(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
         """Status changes as (change, actor, when), oldest first, for time-in-status."""
+
+    def activity(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
+        """Every recorded change and comment (field "comment") as (change, actor, when), oldest
+        first: bots marked BOT, this deployment's own account FLOWKEEPER."""
 
     def find_marked_comment(self, item: Item, marker: WriteMarker) -> str | None:
         """Id of an existing Flowkeeper comment carrying `marker`, if any."""

@@ -344,6 +344,25 @@ def test_status_history_follows_changelog_pages(client: JiraClient, api: respons
     ]
 
 
+def test_activity_tells_people_from_apps_and_from_flowkeeper(client: JiraClient, api: responses.RequestsMock) -> None:
+    api.get(f"{API}/myself", json=load("rest/myself.200.json"))
+    app = {"accountId": "app-1", "displayName": "Automation for Jira", "accountType": "app"}
+    ana = {"accountId": "a1", "displayName": "Ana", "accountType": "atlassian"}
+    api.get(f"{API}/issue/ED-1/changelog", json={"startAt": 0, "maxResults": 100, "total": 2, "isLast": True, "values": [
+        {"id": "1", "author": ana, "created": "2024-08-01T10:00:00.000+0000",
+         "items": [{"field": "priority", "fieldId": "priority", "fromString": "Low", "toString": "High"}]},
+        {"id": "2", "author": app, "created": "2024-08-03T10:00:00.000+0000",
+         "items": [{"field": "labels", "fieldId": "labels", "fromString": "", "toString": "triaged"}]},
+    ]})
+    api.get(f"{API}/issue/ED-1/comment", json={"startAt": 0, "maxResults": 100, "total": 1, "comments": [
+        {"id": "9", "author": {"accountId": ME, "displayName": "Flowkeeper", "accountType": "atlassian"},
+         "created": "2024-08-04T10:00:00.000+0000"}]})
+    found = [(c.field, who.kind if who else None, when.day if when else None)
+             for c, who, when in client.activity("ED-1")]
+    assert found == [("priority", ActorKind.HUMAN, 1), ("labels", ActorKind.BOT, 3),
+                     ("comment", ActorKind.FLOWKEEPER, 4)]
+
+
 def test_429_waits_retry_after_then_succeeds(
     client: JiraClient, api: responses.RequestsMock, sleeps: list[float]
 ) -> None:

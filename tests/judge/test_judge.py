@@ -115,3 +115,21 @@ def test_a_batch_is_judged_as_each_item_alone(mirrored: Store, db_url: str, rule
     assert judge.contexts(batch, T) == [judge.contexts([it], T)[0] for it in batch]
     plans = judge.plans(batch, None, T)
     assert [[a.rule for a in p.actions] for p in plans] == [[], ["unowned"], ["unowned"]]  # ENG-1 is snoozed
+
+
+def test_an_item_only_bots_touched_is_measured_from_its_creation(store: Store, db_url: str,
+                                                                  ruleset: RuleSet) -> None:
+    """A bot created it and a bot and Flowkeeper changed it since: its creation is the last activity
+    that counts, so `stalled` holds although the tracker's `updated` is yesterday's."""
+    quiet = item(4)
+    store.mirror.upsert(quiet, T)
+    store.mirror.record_history("jira", quiet, [
+        HistoryEntry(T - timedelta(days=20), "created", ActorKind.BOT, new="In Progress"),
+        HistoryEntry(T - timedelta(days=2), "priority", ActorKind.BOT, old="Low", new="High"),
+        HistoryEntry(T - timedelta(days=1), "labels", ActorKind.FLOWKEEPER, new="+triaged"),
+    ])
+    judge = Judge.for_job(store, live_settings(db_url), "jira", None, ruleset, writable=True)
+    seen, context = judge.contexts([quiet], T)[0]
+    assert seen.last_activity_at == T - timedelta(days=20)
+    assert context.last_activity_by == {"any": T - timedelta(days=20)}
+    assert [a.rule for a in judge.plans([quiet], None, T)[0].actions] == ["stalled", "unowned"]

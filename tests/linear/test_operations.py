@@ -22,6 +22,7 @@ def test_the_operations_exist() -> None:
         "SearchIssues",
         "GetIssue",
         "IssueStateHistory",
+        "IssueActivity",
         "FindMarkedComment",
         "FindLabels",
         "CreateLabel",
@@ -55,6 +56,7 @@ def test_labels_are_only_ever_changed_as_a_diff() -> None:
         ("GetIssue", {}),
         ("FindLabels", {"first": 50}),
         ("IssueStateHistory", {"first": 50}),
+        ("IssueActivity", {"first": 50}),
         ("Teams", {"first": 100}),
     ],
 )

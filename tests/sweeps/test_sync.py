@@ -67,9 +67,11 @@ def test_sync_backfills_open_items_with_status_history(make_world: Callable[...,
     assert item is not None and item.status_changed_at == NOW - timedelta(days=20)
     history = mirror.history(tracker, item.id)
     assert [h.field for h in history] == ["created", "status", "seen"]
-    assert [h.new for h in history[:2]] == ["To Do", "In Progress"] and history[2].at == NOW - timedelta(days=10)
+    assert [h.new for h in history[:2]] == ["To Do", "In Progress"]
+    assert history[2].at == NOW - timedelta(days=20)  # Ada's move, the last person's entry; not `updated`
     bot_moved = mirror.history(tracker, "112")
     assert [h.actor_kind for h in bot_moved if h.field == "status"] == [ActorKind.BOT]
+    assert [h.at for h in bot_moved if h.field == "seen"] == [NOW - timedelta(days=40)]  # only a bot: its creation
     last = world.services.store.service.get(f"{tracker}.sync.last")
     assert last["items"] == 7 and last["at"] == NOW.isoformat()
 

@@ -16,7 +16,14 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from integration.trackers.base import NotFound, TrackerError, TrackerUnavailable, WriteMarker, iter_search
+from integration.trackers.base import (
+    NotFound,
+    TrackerError,
+    TrackerUnavailable,
+    WriteMarker,
+    as_own,
+    iter_search,
+)
 from integration.trackers.jira.adf import carries_marker, comment_request
 from integration.trackers.jira.fields import parse_datetime, person, ranks_from
 from integration.trackers.jira.http import JiraHttp
@@ -171,14 +178,28 @@ class JiraClient:
 
     def status_history(self, key: str) -> list[tuple[Change, Person | None, datetime | None]]:
         """Status changes (oldest first) from the paged `/issue/{key}/changelog`."""
+        return [entry for entry in self._changelog(key) if entry[0].field == "status"]
+
+    def activity(self, key: str) -> list[tuple[Change, Person | None, datetime | None]]:
+        """Every changelog change and every comment (field "comment"), each with its author.
+
+        App accounts (automation, integrations) are bots and this deployment's own account
+        is Flowkeeper, so whoever reads it can tell a person's activity from the rest.
+        """
+        me = self.whoami().id
+        found = self._changelog(key)
+        for comment in self._paged(f"{API}/issue/{key}/comment", "comments"):
+            found.append((Change("comment", None, comment.get("id")), person(comment.get("author")),
+                          parse_datetime(comment.get("created"))))
+        return [(change, as_own(actor, me), when) for change, actor, when in found]
+
+    def _changelog(self, key: str) -> list[tuple[Change, Person | None, datetime | None]]:
         history = []
         for entry in self._paged(f"{API}/issue/{key}/changelog", "values"):
+            author, when = person(entry.get("author")), parse_datetime(entry.get("created"))
             for raw in entry.get("items") or ():
-                if str(raw.get("fieldId") or raw.get("field")).lower() == "status":
-                    change = Change("status", raw.get("fromString"), raw.get("toString"))
-                    history.append(
-                        (change, person(entry.get("author")), parse_datetime(entry.get("created")))
-                    )
+                field = str(raw.get("fieldId") or raw.get("field")).lower()
+                history.append((Change(field, raw.get("fromString"), raw.get("toString")), author, when))
         return history
 
     def _paged(self, path: str, key: str, *, retry: bool = True, **params: Any) -> Iterator[dict[str, Any]]:

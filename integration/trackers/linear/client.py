@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from integration.trackers.base import NotFound, TrackerError, WriteMarker, iter_search
+from integration.trackers.base import NotFound, TrackerError, WriteMarker, as_own, iter_search
 from integration.trackers.linear.comments import marker_text, render
 from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
 from integration.trackers.linear.filter import to_filter, to_sort
@@ -164,29 +164,54 @@ class LinearClient:
 
     def status_history(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
         """State changes, oldest first, from the issue's history (bounded to 1,000 entries)."""
+        entries = [self._state_change(node) for node, _issue in self._history("IssueStateHistory", key)
+                   if node.get("toState")]
+        return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
+
+    def activity(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
+        """Every history entry and the latest comments (field "comment"), each with its actor:
+        app users and integrations are bots, this deployment's own user is Flowkeeper."""
         entries: list[tuple[Change, Person | None, object]] = []
+        comments: dict[str, dict[str, Any]] = {}
+        for node, issue in self._history("IssueActivity", key):
+            if node.get("toState"):
+                entries.append(self._state_change(node))
+            else:
+                entries.append((Change("other"), self._actor(node.get("actor"), node.get("botActor")),
+                                parse_datetime(node["createdAt"], "history.createdAt")))
+            comments.update((str(c["id"]), c) for c in ((issue.get("comments") or {}).get("nodes") or ()))
+        for comment in comments.values():
+            entries.append((Change("comment", None, comment["id"]), self._actor(comment.get("user"), comment.get("botActor")),
+                            parse_datetime(comment["createdAt"], "comment.createdAt")))
+        me = self.whoami().id
+        entries = [(change, as_own(actor, me), when) for change, actor, when in entries]
+        return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
+
+    def _history(self, operation: str, key: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """The issue's history nodes page by page (bounded to 1,000 entries), each with its page's issue."""
         after: str | None = None
         for _ in range(HISTORY_MAX_PAGES):
-            found = self.gateway.execute(
-                "IssueStateHistory", {"id": key, "first": HISTORY_PAGE, "after": after}
-            )
-            history = (found.get("issue") or {}).get("history") or {"nodes": [], "pageInfo": {}}
-            entries.extend(self._state_change(node) for node in history["nodes"] if node.get("toState"))
+            found = self.gateway.execute(operation, {"id": key, "first": HISTORY_PAGE, "after": after})
+            issue = found.get("issue") or {}
+            history = issue.get("history") or {"nodes": [], "pageInfo": {}}
+            for node in history["nodes"]:
+                yield node, issue
             if not history["pageInfo"].get("hasNextPage"):
-                break
+                return
             after = history["pageInfo"]["endCursor"]
-        return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
+
+    def _actor(self, user: dict[str, Any] | None, bot: dict[str, Any] | None) -> Person | None:
+        actor = person_of(user, self.config)
+        if actor is None and bot:
+            actor = Person(id=str(bot.get("id") or bot.get("name")), name=bot.get("name"), kind=ActorKind.BOT)
+        return actor
 
     def _state_change(self, node: dict[str, Any]) -> tuple[Change, Person | None, datetime]:
         old = (node.get("fromState") or {}).get("name")
         change = Change(field="status", old=old, new=node["toState"]["name"])
-        actor = person_of(node.get("actor"), self.config)
-        bot = node.get("botActor")
-        if actor is None and bot:
-            actor = Person(id=str(bot.get("id") or bot.get("name")), name=bot.get("name"), kind=ActorKind.BOT)
         when = parse_datetime(node["createdAt"], "history.createdAt")
         assert when is not None
-        return change, actor, when
+        return change, self._actor(node.get("actor"), node.get("botActor")), when
 
     # ---- writes -------------------------------------------------------------------
 
