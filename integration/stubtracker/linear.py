@@ -59,13 +59,6 @@ def _search(v: dict[str, Any]) -> dict[str, Any]:
     return _page(found, v, "issues")
 
 
-def _history(v: dict[str, Any]) -> dict[str, Any]:
-    issue = _find_issue(v["id"])
-    if issue is None:
-        raise LookupError("Entity not found: Issue")
-    return {"issue": _page(_state().linear_history.get(issue["id"], []), v, "history")}
-
-
 def _activity(v: dict[str, Any]) -> dict[str, Any]:
     """The issue's history a page at a time, with its comments and who wrote them."""
     issue = _find_issue(v["id"])
@@ -234,7 +227,7 @@ def _user(v: dict[str, Any]) -> dict[str, Any]:
 HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "TeamStates": _team_states, "UpdateIssueState": _update_state, "UpdateIssueAssignee": _update_assignee,
     "UsersByEmail": _find_users, "UserById": _user,
-    "Viewer": _viewer, "GetIssue": _get_issue, "SearchIssues": _search, "IssueStateHistory": _history, "IssueActivity": _activity,
+    "Viewer": _viewer, "GetIssue": _get_issue, "SearchIssues": _search, "IssueActivity": _activity,
     "FindMarkedComment": _marked_comment, "CreateComment": _create_comment, "FindLabels": _find_labels,
     "CreateLabel": _create_label, "UpdateIssueLabels": _update_labels, "Teams": _teams,
     "WorkflowStateNames": _state_names, "LabelsNamed": _labels_named, "TeamKeys": _team_keys,

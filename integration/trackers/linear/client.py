@@ -164,7 +164,7 @@ class LinearClient:
 
     def status_history(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
         """State changes, oldest first, from the issue's history (bounded to 1,000 entries)."""
-        entries = [self._state_change(node) for node, _issue in self._history("IssueStateHistory", key)
+        entries = [self._state_change(node) for node, _issue in self._history(key)
                    if node.get("toState")]
         return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
 
@@ -173,7 +173,7 @@ class LinearClient:
         app users and integrations are bots, this deployment's own user is Flowkeeper."""
         entries: list[tuple[Change, Person | None, object]] = []
         comments: dict[str, dict[str, Any]] = {}
-        for node, issue in self._history("IssueActivity", key):
+        for node, issue in self._history(key):
             if node.get("toState"):
                 entries.append(self._state_change(node))
             else:
@@ -187,11 +187,12 @@ class LinearClient:
         entries = [(change, as_own(actor, me), when) for change, actor, when in entries]
         return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
 
-    def _history(self, operation: str, key: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        """The issue's history nodes page by page (bounded to 1,000 entries), each with its page's issue."""
+    def _history(self, key: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """The issue's history nodes page by page (bounded to 1,000 entries), each with its page's issue
+        (which carries the latest comments)."""
         after: str | None = None
         for _ in range(HISTORY_MAX_PAGES):
-            found = self.gateway.execute(operation, {"id": key, "first": HISTORY_PAGE, "after": after})
+            found = self.gateway.execute("IssueActivity", {"id": key, "first": HISTORY_PAGE, "after": after})
             issue = found.get("issue") or {}
             history = issue.get("history") or {"nodes": [], "pageInfo": {}}
             for node in history["nodes"]:
