@@ -14,7 +14,7 @@ from rules.durations import Duration, Unit, parse_duration
 from rules.logic import compile_condition
 from rules.model import NoAction, StatusCategory, Tracker
 from rules.registry import Node, actions
-from rules.ruleset import Rule, Step, SweepLimits
+from rules.ruleset import PREVIOUS_STEP, Rule, Step, SweepLimits
 from rules.triggers import TRIGGERS, expand
 
 CLOCK_ATTRS = {"last_activity": "last_activity_at", "last_comment": "last_comment_at",
@@ -64,10 +64,13 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
     node = compile_condition(raw["when"], "when", cctx)
     when = Node(fuse(node), node.explain, node.pushdown, node.code)
     steps = [Step("0", None, None, compile_actions(raw["then"]))]
-    ladder = sorted(raw.get("escalate", ()), key=lambda s: parse_duration(s["after"]).days)
+    ladder = list(raw.get("escalate", ()))
+    if not any(rung.get("from") == PREVIOUS_STEP for rung in ladder):  # a chained ladder keeps its order
+        ladder.sort(key=lambda s: parse_duration(s["after"]).days)
     for n, rung in enumerate(ladder, start=1):
         after = parse_duration(rung["after"])
-        steps.append(Step(str(n), after, cctx.slot(after), compile_actions(rung["then"])))
+        steps.append(Step(str(n), after, cctx.slot(after), compile_actions(rung["then"]),
+                          rung.get("from") == PREVIOUS_STEP))
     clock_ref = raw.get("clock") or defaults.get("clock") or "last_activity"
     clock_name = describe_clock(clock_ref)
     cctx.fields.add(CLOCK_ATTRS.get(clock_name, HISTORY))

@@ -22,6 +22,7 @@ from rules.model import (
     Item,
     NoAction,
     Plan,
+    RuleState,
 )
 from rules.registry import Frame
 from rules.ruleset import Rule, RuleSet, Step
@@ -235,7 +236,7 @@ def _holds(rule: Rule, item: Item, event: Event | None, frame: Frame, state: Any
     done: frozenset[str] = state.steps_done if active else frozenset()
     if not active:
         out.transitions.append(EpisodeTransition(rule.name, EpisodeChange.OPEN, episode))
-    current = _current_step(rule, item, frame)
+    current = _current_step(rule, item, frame, state if active else None)
     if any(s.id in done for s in rule.steps[current:]):
         _repeat(rule, item, event, frame, state, dry, out, episode, rule.steps[_highest_done(rule, done)])
         return
@@ -256,17 +257,23 @@ def _is_label(action: Any) -> bool:
     return getattr(action, "labels", None) is not None
 
 
-def _current_step(rule: Rule, item: Item, frame: Frame) -> int:
-    """The highest rung whose time has come, by the rule's clock (0: the rule's `then`)."""
+def _current_step(rule: Rule, item: Item, frame: Frame, state: RuleState | None) -> int:
+    """The highest rung whose time has come (0: the rule's `then`): by the rule's clock, or for a
+    rung counted `from: previous_step`, by when the rung before it was done in this episode."""
     if len(rule.steps) == 1:
         return 0
     clock = rule.clock(item, frame)
     current = 0
-    if clock is not None:
-        for n, step in enumerate(rule.steps[1:], start=1):
-            if step.slot is not None and clock < frame.cut[step.slot]:  # strictly more than `after`
-                current = n
+    for n, step in enumerate(rule.steps[1:], start=1):
+        since = _previous_done(rule, n, state) if step.from_previous else clock
+        if since is not None and step.slot is not None and since < frame.cut[step.slot]:  # strictly more
+            current = n
     return current
+
+
+def _previous_done(rule: Rule, n: int, state: RuleState | None) -> datetime | None:
+    """When rung n-1 was done in the open episode (None: not yet)."""
+    return state.done_at(rule.steps[n - 1].id) if state is not None else None
 
 
 def _highest_done(rule: Rule, done: frozenset[str]) -> int:
@@ -295,4 +302,6 @@ def _repeat(rule: Rule, item: Item, event: Event | None, frame: Frame, state: An
 def _reason(rule: Rule, step: Step) -> str:
     if step.after is None:
         return f"'{rule.name}' holds: {rule.summary}"
+    if step.from_previous:
+        return f"'{rule.name}' escalation step {step.id}: step {int(step.id) - 1} done more than {step.after} ago"
     return f"'{rule.name}' escalation step {step.id}: {rule.clock_name} older than {step.after}"

@@ -176,13 +176,19 @@ def _closure(data: dict[str, Any] | None) -> Closure | None:
     return Closure(str(data.get("rule", "")), at, _status(data.get("previous")), _status(data.get("to")))
 
 
+def _rule_state(name: str, s: dict[str, Any]) -> RuleState:
+    """`steps_done` is a list of step ids, or a mapping of step id → when it was done."""
+    raw = s.get("steps_done") or ()
+    times = {str(k): parse_time(v) for k, v in raw.items()} if isinstance(raw, dict) else dict.fromkeys(map(str, raw))
+    return RuleState(name, int(s.get("episode", 1)), bool(s.get("active", True)), parse_time(s.get("opened_at")),
+                     frozenset(times), parse_time(s.get("last_action_at")),
+                     tuple((k, at) for k, at in times.items() if at is not None))
+
+
 def context_from_dict(data: dict[str, Any] | None) -> EvalContext:
     data = data or {}
     try:
-        states = {name: RuleState(name, int(s.get("episode", 1)), bool(s.get("active", True)),
-                                  parse_time(s.get("opened_at")), frozenset(map(str, s.get("steps_done", ()))),
-                                  parse_time(s.get("last_action_at")))
-                  for name, s in (data.get("rule_states") or {}).items()}
+        states = {name: _rule_state(name, s) for name, s in (data.get("rule_states") or {}).items()}
         return EvalContext(
             rule_states=states, wip_by_assignee=dict(data.get("wip_by_assignee") or {}),
             snoozed_until=parse_time(data.get("snoozed_until")),

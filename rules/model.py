@@ -321,6 +321,14 @@ class RuleState:
     opened_at: datetime | None = None
     steps_done: frozenset[str] = frozenset()
     last_action_at: datetime | None = None
+    steps_at: tuple[tuple[str, datetime], ...] = ()  # when each step was done, where the store knows it
+
+    def done_at(self, step: str) -> datetime | None:
+        """When `step` was done in this episode: its recorded time, else (a step recorded before times
+        were kept) the last action's, which is never earlier than the truth."""
+        if step not in self.steps_done:
+            return None
+        return next((at for s, at in self.steps_at if s == step), self.last_action_at)
 
 
 @dataclass(frozen=True, slots=True)

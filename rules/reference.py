@@ -113,7 +113,19 @@ def render_reference() -> str:
     lines += ["## Triggers (`on:`)", "",
               ", ".join(f"`{t}`" for t in TRIGGERS) + ". Events that judge no rule: "
               + "; ".join(f"`{k.value}` ({why})" for k, why in SKIPPED_KINDS.items()) + ".", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _ladder())
+
+
+def _ladder() -> list[str]:
+    """The escalation rung's keys, from the schema's own descriptions."""
+    from rules.schema import STEP_FROM
+
+    values = " or ".join(f"`{v}`" for v in STEP_FROM["enum"])
+    return ["## Escalation steps (`escalate:`)", "",
+            "Each rung has `after` (a duration, strictly more than it) and `then` (actions), and may have "
+            f"`from` ({values}): {_cell(str(STEP_FROM['description']))}.", "",
+            "```yaml", "escalate:", "  - after: 7 days", "    from: previous_step  # 7 days after the rule's `then` was done",
+            "    then:", "      - comment: \"{{ key }} has been stale for a week: closing soon.\"", "```", ""]
 
 
 def _calendar_lines() -> list[str]:

@@ -15,15 +15,19 @@ from rules.model import SWEEP_ORDERS, EvalContext, Item, NoAction, SearchQuery, 
 from rules.pushdown import Bounds
 from rules.registry import Frame, Node
 
+PREVIOUS_STEP = "previous_step"  # an escalation rung's `from:` counting from the rung before it
+
 
 @dataclass(frozen=True)
 class Step:
-    """One rung of an escalation ladder: due once the rule's clock is `after` old."""
+    """One rung of an escalation ladder: due once the rule's clock is `after` old or, with
+    `from: previous_step`, once the rung before it was done `after` ago."""
 
     id: str
     after: Duration | None  # None for step "0", the rule's own `then`
     slot: int | None
     actions: tuple[Any, ...]
+    from_previous: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from rules.errors import RULE_NAME
 from rules.model import SWEEP_ORDERS, ActionKind
 from rules.people import SECTION_SCHEMA
 from rules.registry import Registry, actions, conditions
+from rules.ruleset import PREVIOUS_STEP
 from rules.triggers import TRIGGERS
 
 SCHEMA_PATH = Path(__file__).with_name("flowkeeper-rules.schema.json")
@@ -40,6 +41,9 @@ _strs = {"type": "array", "items": _str}
 _label = {"type": "string", "pattern": LABEL_PATTERN}
 _duration = {"type": "string", "pattern": DURATION_PATTERN,
              "description": "e.g. '48 hours', '3 days', '5 business days', '2 weeks'"}
+STEP_FROM = {"enum": ["clock", PREVIOUS_STEP],
+              "description": "What `after` counts from: the rule's clock (the default), or `previous_step`: "
+                             "when the rung before this one was done (the rule's `then` for the first rung)"}
 
 
 SHARE_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
@@ -92,7 +96,7 @@ def _rule() -> dict[str, Any]:
             "then": {"$ref": "#/$defs/actions"},
             "escalate": {"type": "array", "minItems": 1, "items": {
                 "type": "object", "additionalProperties": False, "required": ["after", "then"],
-                "properties": {"after": _duration, "then": {"$ref": "#/$defs/actions"}}}},
+                "properties": {"after": _duration, "from": STEP_FROM, "then": {"$ref": "#/$defs/actions"}}}},
             "repeat_after": _duration,
             "clock": {"$ref": "#/$defs/clock"},
             "trackers": {"type": "array", "items": {"enum": TRACKERS}, "minItems": 1},

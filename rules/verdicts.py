@@ -89,7 +89,21 @@ def format_verdicts(verdicts: list[RuleVerdict]) -> str:
 
 
 def _clock(rule: Rule, item: Item, context: EvalContext) -> str:
-    """'last_activity: 2026-03-02 09:00 UTC (mirror: last human activity)'."""
+    """'last_activity: 2026-03-02 09:00 UTC (mirror: last human activity)', and for each rung counted
+    from the previous one: '; step 2 from step 1 done: 2026-03-05 09:00 UTC (rule state)'."""
     reading = rule.clock_reader(item, context)
-    shown = reading.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if reading.at is not None else "—"
-    return f"{rule.clock_name}: {shown} ({reading.source})"
+    parts = [f"{rule.clock_name}: {_shown(reading.at)} ({reading.source})"]
+    state = context.rule_states.get(rule.name)
+    for n, step in enumerate(rule.steps):
+        if not step.from_previous:
+            continue
+        previous = rule.steps[n - 1].id
+        done = state.done_at(previous) if state is not None and state.active else None
+        source = ("rule state: when it was done" if done is not None and (previous, done) in state.steps_at  # type: ignore[union-attr]
+                  else "rule state: its last action" if done is not None else f"step {previous} not done in this episode")
+        parts.append(f"step {step.id} from step {previous} done: {_shown(done)} ({source})")
+    return "; ".join(parts)
+
+
+def _shown(at: datetime | None) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at is not None else "—"

@@ -18,6 +18,7 @@ from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks, own_labels
 from integration.store.completions import first_starts, team_cycle_days
 from integration.store.snoozes import ItemPause
+from integration.store.states import state_from_row
 from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states
 from rules.model import ActorKind, Closure, Item, RuleState
@@ -125,7 +126,6 @@ def states_for(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str
     found: dict[str, dict[str, dict[str, RuleState]]] = {}
     with store.engine.connect() as conn:
         for row in conn.execute(query):
-            state = RuleState(rule=row.rule, episode=row.episode, active=row.active, opened_at=row.opened_at,
-                              steps_done=frozenset(row.steps_done or ()), last_action_at=row.last_action_at)
+            state = state_from_row(row)
             found.setdefault(row.item_id, {}).setdefault(row.mode, {})[row.rule] = state
     return found

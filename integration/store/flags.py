@@ -53,4 +53,4 @@ def flags_of(engine: Engine, key: str, tracker: str | None = None) -> list[dict[
              .where(flagged_now(trackers=[tracker] if tracker else ()), rs.item_key == key)
              .order_by(rs.opened_at, rs.rule))
     with engine.connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+        return [{**row._mapping, "steps_done": list(row.steps_done or ())} for row in conn.execute(query)]

@@ -13,6 +13,22 @@ from integration.store.tables import overrides, rule_states, service_state
 from rules.model import EpisodeChange, EpisodeTransition, RuleState
 
 
+def steps_times(raw: Any) -> dict[str, datetime | None]:
+    """The `steps_done` column: step id → when it was done. Rows written before the times were
+    kept hold a list of ids (times unknown)."""
+    if isinstance(raw, dict):
+        return {str(s): datetime.fromisoformat(at) if at else None for s, at in raw.items()}
+    return {str(s): None for s in raw or ()}
+
+
+def state_from_row(row: Any) -> RuleState:
+    """A `rule_states` row as the engine reads it."""
+    times = steps_times(row.steps_done)
+    return RuleState(rule=row.rule, episode=row.episode, active=row.active, opened_at=row.opened_at,
+                     steps_done=frozenset(times), last_action_at=row.last_action_at,
+                     steps_at=tuple((s, at) for s, at in sorted(times.items()) if at is not None))
+
+
 class RuleStates:
     """Episodes are kept per mode: what a dry run 'would have done' never blocks a live write."""
 
@@ -24,17 +40,7 @@ class RuleStates:
             rule_states.c.tracker == tracker, rule_states.c.item_id == item_id, rule_states.c.mode == mode
         )
         with self.engine.connect() as conn:
-            return {
-                row.rule: RuleState(
-                    rule=row.rule,
-                    episode=row.episode,
-                    active=row.active,
-                    opened_at=row.opened_at,
-                    steps_done=frozenset(row.steps_done or ()),
-                    last_action_at=row.last_action_at,
-                )
-                for row in conn.execute(query)
-            }
+            return {row.rule: state_from_row(row) for row in conn.execute(query)}
 
     def apply(
         self,
@@ -95,16 +101,15 @@ class RuleStates:
             conn.execute(
                 insert(rule_states).values(
                     tracker=tracker, item_id=item_id, item_key=item_key, rule=rule, mode=mode, episode=episode,
-                    active=True, opened_at=now, steps_done=[step], last_action_at=now,
+                    active=True, opened_at=now, steps_done={step: now.isoformat()}, last_action_at=now,
                 )
             )
             return
         if row.episode != episode:
             return
-        done = sorted(set(row.steps_done or ()) | {step})
-        conn.execute(
-            update(rule_states).where(rule_states.c.id == row.id).values(steps_done=done, last_action_at=now)
-        )
+        done = {s: at.isoformat() if at else None for s, at in steps_times(row.steps_done).items()}
+        done.setdefault(step, now.isoformat())  # a step's time is when it was first done
+        conn.execute(update(rule_states).where(rule_states.c.id == row.id).values(steps_done=done, last_action_at=now))
 
     def active(self, rule: str | None = None, mode: str | None = None) -> list[dict[str, Any]]:
         query = select(rule_states).where(rule_states.c.active.is_(True))

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from integration.judge import Judge
 from integration.settings import Settings, load_settings
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
+from integration.store.tables import rule_states
 from rules.loader import load_ruleset
 from rules.model import (
     ActorKind,
@@ -133,3 +135,22 @@ def test_an_item_only_bots_touched_is_measured_from_its_creation(store: Store, d
     assert seen.last_activity_at == T - timedelta(days=20)
     assert context.last_activity_by == {"any": T - timedelta(days=20)}
     assert [a.rule for a in judge.plans([quiet], None, T)[0].actions] == ["stalled", "unowned"]
+
+
+def test_each_ladder_step_keeps_when_it_was_done(store: Store, db_url: str, ruleset: RuleSet) -> None:
+    """Steps remember their own time (a later step or a reminder never moves an earlier one);
+    a row written before the times were kept still reads, its steps untimed."""
+    one = item(1)
+    store.mirror.upsert(one, T)
+    store.rule_states.apply("jira", one.id, one.key, "live", [EpisodeTransition("stalled", EpisodeChange.OPEN, 1)],
+                            [("stalled", 1, "0")], T - timedelta(days=9))
+    store.rule_states.apply("jira", one.id, one.key, "live", [], [("stalled", 1, "1")], T - timedelta(days=2))
+    store.rule_states.apply("jira", one.id, one.key, "live", [], [("stalled", 1, "0")], T)  # a racing repeat
+    judge = Judge.for_job(store, live_settings(db_url), "jira", None, ruleset, writable=True)
+    state = judge.contexts([one], T)[0][1].rule_states["stalled"]
+    assert state.done_at("0") == T - timedelta(days=9) and state.done_at("1") == T - timedelta(days=2)
+    assert state.last_action_at == T and state.done_at("2") is None
+    with store.engine.begin() as conn:
+        conn.execute(update(rule_states).values(steps_done=["0", "1"]))
+    old = judge.contexts([one], T)[0][1].rule_states["stalled"]
+    assert old.steps_done == frozenset({"0", "1"}) and old.steps_at == () and old.done_at("0") == T

@@ -93,3 +93,68 @@ def test_explain_shows_a_clock_conditions_value_and_source(tmp_path: Path) -> No
 def test_clock_mistakes_are_rule_file_errors(tmp_path: Path, condition: str, message: str) -> None:
     with pytest.raises(RuleFileError, match=message):
         one_rule(tmp_path, condition)
+
+
+CHAINED = """clock: last_activity
+            escalate:
+              - after: 5 days
+                then: [ { add_labels: [stalled] } ]
+              - after: 7 days
+                from: previous_step
+                then: [ { comment: "{{ key }}: a week since it was marked stalled, escalating" } ]"""
+
+
+def _steps(rs: RuleSet, state: RuleState | None) -> list[str]:
+    context = EvalContext(rule_states={"r": state} if state is not None else {})
+    return [a.step for a in evaluate(rs, item(last_activity_at=NOW - timedelta(days=30)), None, NOW, context).actions]
+
+
+def test_a_ladder_step_counts_from_when_the_previous_step_was_done(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "labels: { none_of: [on-hold] }", extra=CHAINED)
+    day = timedelta(days=1)
+    opened = NOW - 20 * day
+    # quiet for 30 days: step 1 is due by the clock; step 2 waits for step 1 to have been done 7 days
+    assert _steps(rs, RuleState("r", 1, True, opened, frozenset({"0"}), opened, (("0", opened),))) == ["1"]
+    step1 = NOW - 7 * day  # done exactly 7 × 24 h ago: not more than 7 days
+    done = RuleState("r", 1, True, opened, frozenset({"0", "1"}), step1, (("0", opened), ("1", step1)))
+    assert _steps(rs, done) == []
+    earlier = NOW - 7 * day - timedelta(minutes=1)
+    done = RuleState("r", 1, True, opened, frozenset({"0", "1"}), earlier, (("0", opened), ("1", earlier)))
+    [step] = evaluate(rs, item(last_activity_at=NOW - timedelta(days=30)), None, NOW,
+                      EvalContext(rule_states={"r": done})).actions
+    assert step.step == "2" and "escalation step 2: step 1 done more than 7 days ago" in step.reason
+    # a step recorded without its time counts from the episode's last action (never earlier than the truth)
+    untimed = RuleState("r", 1, True, opened, frozenset({"0", "1"}), NOW - 2 * day)
+    assert _steps(rs, untimed) == []
+
+
+def test_the_first_chained_rung_counts_from_the_rules_then(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "labels: { none_of: [on-hold] }", extra="""escalate:
+              - after: 3 days
+                from: previous_step
+                then: [ { comment: second nudge } ]""")
+    opened = NOW - 4 * timedelta(days=1)
+    assert _steps(rs, None) == ["0"]  # a new episode: the rule's own `then` first, never the rung at once
+    assert _steps(rs, RuleState("r", 1, True, opened, frozenset({"0"}), opened, (("0", opened),))) == ["1"]
+    recent = NOW - timedelta(days=2)
+    assert _steps(rs, RuleState("r", 1, True, opened, frozenset({"0"}), recent, (("0", recent),))) == []
+
+
+def test_a_chained_ladder_keeps_its_written_order_and_explain_shows_each_rungs_start(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "labels: { none_of: [on-hold] }", extra=CHAINED.replace("7 days", "2 days"))
+    assert [str(s.after) for s in rs.rules[0].steps[1:]] == ["5 days", "2 days"]  # not sorted by length
+    step1 = NOW - timedelta(days=3)
+    state = RuleState("r", 1, True, step1, frozenset({"0", "1"}), step1, (("1", step1),))
+    (verdict,) = explain(rs, item(), None, NOW, EvalContext(rule_states={"r": state}))
+    assert verdict.clock == ("last_activity: 2026-03-02 09:00 UTC (mirror: last human activity); "
+                             "step 2 from step 1 done: 2026-03-10 12:00 UTC (rule state: when it was done)")
+    (fresh,) = explain(rs, item(), None, NOW, EvalContext())
+    assert fresh.clock.endswith("step 2 from step 1 done: — (step 1 not done in this episode)")
+
+
+def test_from_takes_clock_or_previous_step(tmp_path: Path) -> None:
+    with pytest.raises(RuleFileError, match="from"):
+        one_rule(tmp_path, "labels: x", extra="""escalate:
+              - after: 3 days
+                from: last_step
+                then: [ { comment: x } ]""")

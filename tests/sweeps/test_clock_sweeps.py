@@ -85,3 +85,41 @@ def test_only_labels_flowkeeper_put_on_are_flowkeepers_to_remove(make_world: Cal
     world.sweep("stalled")
     assert mine.labels == [] and theirs.labels == ["stalled"]
 
+
+
+CHAINED = """
+version: 1
+rules:
+  - name: stale
+    description: Quiet for 5 days gets the stale label; a week after that, a warning.
+    on: schedule
+    when:
+      all:
+        - status.category: [todo, in_progress]
+        - last_activity: { older_than: 5 days }
+    then:
+      - flag: { label: stale, comment: "{{ key }} is stale." }
+    escalate:
+      - after: 7 days
+        from: previous_step
+        then:
+          - comment: "{{ key }} has been stale for a week: closing soon."
+"""
+
+
+@pytest.mark.parametrize("tracker", ["jira", "linear"])
+def test_a_ladder_step_counts_from_when_the_previous_step_was_done(make_world: Callable[..., World],
+                                                                   tracker: str) -> None:
+    world = make_world(tracker, CHAINED, now=START)
+    world.site.add(Issue(id="10001", key="ENG-1", team="ENG", status="In Progress", category="in_progress",
+                             updated=START - timedelta(days=30), created=START - timedelta(days=30), assignee=ADA))
+    world.sweep("stale")  # 30 quiet days: by the clock alone the warning would be due at once
+    comments = [c.body for c in world.site.flowkeeper_comments("ENG-1")]
+    assert len(comments) == 1 and "is stale" in comments[0]
+    world.at(START + timedelta(days=7))  # exactly a week after the label went on
+    world.sweep("stale")
+    assert len(world.site.flowkeeper_comments("ENG-1")) == 1
+    world.at(START + timedelta(days=7, minutes=1))
+    world.sweep("stale")
+    world.sweep("stale")
+    assert sum("closing soon" in c.body for c in world.site.flowkeeper_comments("ENG-1")) == 1
