@@ -11,7 +11,7 @@ keyed by the functions below, so the engine stays pure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -156,8 +156,20 @@ def _field_reader(name: str) -> Reader:
         at = clock_value(name, item, ctx)
         if at is None:
             return Reading(None, "not known")
+        if name == "last_activity":
+            return Reading(at, _activity_source(at, ctx.last_activity_by))
         return Reading(at, "mirror: last human activity" if from_mirror else "the tracker's item")
     return read
+
+
+def _activity_source(at: datetime, by: Mapping[str, datetime]) -> str:
+    """Where `last_activity` came from: a person's entry, the creation, or a first sight's estimate."""
+    if at == by.get("created") and at != by.get("seen"):
+        return "mirror: the item's creation; no person's activity recorded since"
+    if at == by.get("seen"):
+        return ("mirror: first seen by a sweep or sync: the last person's entry in the tracker's record, "
+                "else its creation (an estimate)")
+    return "mirror: last human activity"
 
 
 def clock_schema() -> dict[str, Any]:

@@ -23,9 +23,11 @@ from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states
 from rules.model import ActorKind, Closure, Item, RuleState
 
-# activity kind → the history fields it counts (None: every field)
+# activity kind → the history fields it counts (None: every field); "created" and "seen" say
+# where `any` came from when it is the item's creation or a first sight's estimate (explain)
 ACTIVITY_FIELDS: Mapping[str, tuple[str, ...] | None] = {
     "any": None, "comment": ("comment",), "status": ("status",), "assignee": ("assignee",),
+    "created": ("created",), "seen": ("seen",),
 }
 
 

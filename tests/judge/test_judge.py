@@ -25,6 +25,7 @@ from rules.model import (
     Tracker,
 )
 from rules.ruleset import RuleSet
+from rules.verdicts import explain
 
 T = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
 RULES = """
@@ -133,8 +134,11 @@ def test_an_item_only_bots_touched_is_measured_from_its_creation(store: Store, d
     judge = Judge.for_job(store, live_settings(db_url), "jira", None, ruleset, writable=True)
     seen, context = judge.contexts([quiet], T)[0]
     assert seen.last_activity_at == T - timedelta(days=20)
-    assert context.last_activity_by == {"any": T - timedelta(days=20)}
+    assert context.last_activity_by == {"any": T - timedelta(days=20), "created": T - timedelta(days=20)}
     assert [a.rule for a in judge.plans([quiet], None, T)[0].actions] == ["stalled", "unowned"]
+    (verdict, _) = explain(ruleset, seen, None, T, context)
+    assert verdict.clock == ("last_activity: 2026-02-21 12:00 UTC (mirror: the item's creation; "
+                             "no person's activity recorded since)")
 
 
 def test_each_ladder_step_keeps_when_it_was_done(store: Store, db_url: str, ruleset: RuleSet) -> None:
