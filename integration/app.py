@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.exc import SQLAlchemyError
 
+from integration.intake import StoredValue
 from integration.services import Services, build_services
 from integration.settings import Settings, load_settings
 from webhooks.receiver import ReceiverSpec
@@ -33,53 +32,18 @@ class Extension:
     linear_spec: ReceiverSpec
 
 
-class _StoredValue:
-    """A value the worker keeps in the store's service table, read at most once a minute.
+class _OrganizationCache(StoredValue):
+    """The connected Linear organization: the setting when given, else what the worker stored.
 
-    The receiver consults it on every delivery, so a database that is away must not turn a
-    delivery into a 500: the last value read is kept until the store answers again.
+    The receiver consults it on every Linear delivery; a database that is away keeps the last value.
     """
 
-    def __init__(self, services: Services, key: str, initial: Any) -> None:
-        self.services, self.key, self.value = services, key, initial
-        self.read_at = float("-inf")
-
-    def read(self) -> Any:
-        if time.monotonic() - self.read_at > 60:
-            self.read_at = time.monotonic()
-            try:
-                self.value = self.convert(self.services.store.service.get(self.key))
-            except SQLAlchemyError as error:
-                log.warning("store.value_unreadable", extra={"key": self.key, "error": type(error).__name__})
-        return self.value
-
-    def convert(self, stored: Any) -> Any:
-        return stored
-
-
-class _OrganizationCache(_StoredValue):
-    """The connected Linear organization: the setting when given, else what the worker stored."""
-
     def __init__(self, settings: Settings, services: Services) -> None:
-        super().__init__(services, "linear.organization_id", settings.linear_organization_id)
+        super().__init__(services.store, "linear.organization_id", settings.linear_organization_id)
         self.settings = settings
 
     def __call__(self) -> str | None:
         return self.settings.linear_organization_id or self.read()
-
-
-class _SiteFactsCache(_StoredValue):
-    """What the worker learned about a tracker's site (`<tracker>.site_facts`)."""
-
-    def __init__(self, services: Services, tracker: str) -> None:
-        super().__init__(services, f"{tracker}.site_facts", {})
-
-    def convert(self, stored: Any) -> dict[str, Any]:
-        return dict(stored or {})
-
-    def __call__(self) -> dict[str, Any]:
-        value: dict[str, Any] = self.read()
-        return value
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:
@@ -90,7 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, services: Services | 
     app.config["MAX_CONTENT_LENGTH"] = None  # the receiver enforces its own limit with a 413 + reason
     app.extensions["flowkeeper"] = Extension(
         services=services,
-        jira_spec=jira_spec(settings, _SiteFactsCache(services, "jira")),
+        jira_spec=jira_spec(settings),
         linear_spec=linear_spec(settings, _OrganizationCache(settings, services)),
     )
     from integration.health import blueprint as health

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="DataclassInstance")
 
-EVENT_PAYLOAD_VERSION = 1
+EVENT_PAYLOAD_VERSION = 1  # the normalized Event (what earlier releases queued)
+BODY_PAYLOAD_VERSION = 2  # the verified delivery body as received; the worker normalizes it
 
 
 class CodecError(ValueError):
@@ -127,11 +128,36 @@ def event_envelope(event: model.Event, received_at: datetime) -> dict[str, Any]:
     }
 
 
+def body_envelope(tracker: str, delivery_id: str, body: str, item_key: str | None,
+                  received_at: datetime) -> dict[str, Any]:
+    """What the receiver queues: the verified body as text (a few KB that pickle as one string),
+    with the item's key for the pages that list deliveries before any worker ran them."""
+    return {
+        "v": BODY_PAYLOAD_VERSION,
+        "tracker": tracker,
+        "delivery_id": delivery_id,
+        "received_at": received_at.isoformat(),
+        "item_key": item_key,
+        "body": body,
+    }
+
+
+def envelope_item_key(envelope: Mapping[str, Any]) -> str | None:
+    """The item a queued delivery is about, whichever version queued it."""
+    if envelope.get("v") == BODY_PAYLOAD_VERSION:
+        key = envelope.get("item_key")
+        return str(key) if key else None
+    event = envelope.get("event")
+    item = event.get("item") if isinstance(event, Mapping) else None
+    key = item.get("key") if isinstance(item, Mapping) else None
+    return str(key) if key else None
+
+
 def event_from_envelope(envelope: Mapping[str, Any]) -> model.Event:
     version = envelope.get("v") if isinstance(envelope, Mapping) else None
     if version != EVENT_PAYLOAD_VERSION:
         raise CodecError(
             f"job payload version {version!r} is not understood by this release "
-            f"(expects {EVENT_PAYLOAD_VERSION}); replay the delivery from the audit log"
+            f"(expects {EVENT_PAYLOAD_VERSION} or {BODY_PAYLOAD_VERSION}); replay the delivery from the audit log"
         )
     return from_jsonable(model.Event, envelope["event"])

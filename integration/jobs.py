@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from integration.codec import event_from_envelope
+from integration.intake import settle_malformed
 from integration.observability import bind_figures, record
 from integration.services import Services, build_services, utcnow
 from integration.settings import load_settings
+from integration.trackers.errors import PayloadError
 
 log = logging.getLogger("flowkeeper.jobs")
 
@@ -35,8 +36,14 @@ def use_services(services: Services | None) -> None:
 
 
 def process_delivery(envelope: dict[str, Any]) -> str:
-    event = event_from_envelope(envelope)
-    outcome = worker_services().pipeline().handle(event)
+    services = worker_services()
+    try:
+        event = services.delivery_event(envelope)
+    except PayloadError as error:
+        record.count("flowkeeper_jobs_total", tracker=str(envelope.get("tracker")), outcome="failed")
+        record.flush()
+        return settle_malformed(services.store.deliveries, envelope, error, utcnow())
+    outcome = services.pipeline().handle(event)
     log.info("job.delivery.done", extra={"tracker": event.tracker.value, "item": event.item.key,
                                          "delivery": event.delivery_id, "outcome": outcome})
     return outcome

@@ -22,7 +22,6 @@ from integration.store.audit import AuditFilter
 from integration.store.migrate import upgrade
 from integration.trackers.errors import PayloadError
 from webhooks.receiver import parse_payload
-from webhooks.specs import jira_spec, linear_spec
 
 
 def detect_tracker(payload: dict[str, object]) -> str | None:
@@ -56,7 +55,6 @@ def replay_files(settings: Settings, files: list[str], tracker: str | None = Non
 def _replay(settings: Settings, files: list[str], tracker: str | None) -> int:
     services = build_services(settings)
     pipeline = services.pipeline()
-    specs = {"jira": jira_spec(settings), "linear": linear_spec(settings, lambda: None)}
     failures = 0
     for name in files:
         try:
@@ -64,7 +62,7 @@ def _replay(settings: Settings, files: list[str], tracker: str | None) -> int:
             which = tracker or detect_tracker(payload)
             if which is None:
                 raise PayloadError("cannot tell the tracker from the body: pass --tracker")
-            event = specs[which].normalize(payload)
+            event = services.intake.normalize(which, payload)
         except (OSError, PayloadError) as error:
             print(f"{name}: error: {error}")
             failures += 1

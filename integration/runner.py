@@ -12,9 +12,11 @@ import threading
 
 from sqlalchemy.exc import OperationalError
 
-from integration.codec import CodecError, event_from_envelope
+from integration.codec import CodecError
 from integration.executor import RetryLater
+from integration.intake import settle_malformed
 from integration.services import Services, utcnow
+from integration.trackers.errors import PayloadError
 
 log = logging.getLogger("flowkeeper.runner")
 
@@ -46,8 +48,10 @@ class EmbeddedRunner:
             if self._stop.is_set():
                 break
             try:
-                outcome = pipeline.handle(event_from_envelope(delivery.envelope or {}))
+                outcome = pipeline.handle(self.services.delivery_event(delivery.envelope or {}))
                 log.info("runner.delivery.done", extra={"delivery": delivery.delivery_id, "outcome": outcome})
+            except PayloadError as error:
+                settle_malformed(deliveries, delivery.envelope or {}, error, utcnow())
             except CodecError as error:
                 deliveries.finish(delivery.tracker, delivery.delivery_id, "failed", str(error), utcnow())
             except Exception as error:  # a bad delivery must not stop the runner

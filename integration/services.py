@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from integration.intake import Intake
 from integration.judge import Judge
 from integration.pipeline import Pipeline
 from integration.queue import DatabaseDeliveryQueue, DeliveryQueue, RedisDeliveryQueue, redis_connection
@@ -26,6 +27,7 @@ from integration.store.deliveries import Deliveries
 from integration.store.store import Store
 from integration.trackers.base import TrackerClient
 from integration.trackers.factory import make_clients
+from rules.model import Event
 
 log = logging.getLogger("flowkeeper.services")
 
@@ -58,6 +60,7 @@ class Services:
     redis: redis.Redis | None
     rules: RuleSource
     clients: Mapping[str, TrackerClient]
+    _intake: Intake | None = field(default=None, init=False, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,6 +75,17 @@ class Services:
             lock = self._locks.setdefault(name, threading.Lock())
         with lock:
             yield lock
+
+    @property
+    def intake(self) -> Intake:
+        """Delivery bodies → Events, with this process's settings and the site facts the worker learned."""
+        if self._intake is None:
+            self._intake = Intake(self.settings, self.store)
+        return self._intake
+
+    def delivery_event(self, envelope: Mapping[str, Any]) -> Event:
+        """A queued delivery's Event (`PayloadError` when its body does not normalize)."""
+        return self.intake.event(envelope)
 
     def judge(self, tracker: str, *, forced_dry: bool = False) -> Judge:
         """A job's judge for `tracker`, with this process's settings, clients and running rule set."""

@@ -1,8 +1,12 @@
 """The guard chain every tracker's webhook passes, one step after another.
 
-size (413) → signature (401) → parse (400) → freshness (401) → normalize (400 / 200
+size (413) → signature (401) → parse (400) → freshness (401) → triage (400 / 200
 ignored) → organization (401) → dedupe + durable enqueue (200 queued / duplicate, 503
 when the queue is away). Each step answers with its own status and logs a dotted key.
+
+The triage is the tracker's quick look at the body's outline (event type, item, timestamp);
+the verified body is queued as received and the worker normalizes it in full, so a
+delivery costs the web process a JSON parse and one Redis round trip.
 """
 
 from __future__ import annotations
@@ -11,24 +15,24 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request, Response, jsonify
 
-from integration.codec import event_envelope
+from integration.codec import body_envelope
 from integration.queue import DeliveryQueue, QueueUnavailable
 from integration.settings import Secret
 from integration.trackers.errors import PayloadError
-from rules.model import Event, Tracker
+from rules.model import Tracker
 from webhooks.headers import HeaderLookup
 
 log = logging.getLogger("flowkeeper.webhooks")
 
 Verifier = Callable[[bytes, str | None, Sequence[Secret]], bool]
 FreshnessCheck = Callable[[Mapping[str, Any], HeaderLookup, datetime], str | None]
-OrgCheck = Callable[[Event], str | None]
+OrgCheck = Callable[[Mapping[str, Any]], str | None]
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class ReceiverSpec:
     signature_header: str
     verify: Verifier
     delivery_header: str
-    normalize: Callable[[Mapping[str, Any]], Event | None]
+    triage: Callable[[Mapping[str, Any]], str | None]  # the item's key; None: not acted on (200 ignored)
     fresh: FreshnessCheck | None = None
     check_org: OrgCheck | None = None
     body_identity: Callable[[Mapping[str, Any]], str | None] | None = None  # dedupe key from a signed body
@@ -113,21 +117,20 @@ def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: dat
         payload = parse_payload(body)
         if spec.fresh and (stale := spec.fresh(payload, headers, now)):
             raise Refusal(401, "stale", stale)
-        event = spec.normalize(payload)
+        item_key = spec.triage(payload)
     except Refusal as refusal:
         return _answer(spec, refusal.status, refusal.key, refusal.reason)
     except PayloadError as error:
         return _answer(spec, 400, "malformed", str(error))
     identity = spec.body_identity(payload) if spec.body_identity else None
     delivery_id = identity or delivery_id_of(spec, headers, body)
-    if event is None:
+    if item_key is None:
         return _answer(spec, 200, "ignored", delivery=delivery_id)
-    if spec.check_org and (refused := spec.check_org(event)):
+    if spec.check_org and (refused := spec.check_org(payload)):
         return _answer(spec, 401, "wrong_organization", refused, delivery=delivery_id)
-    event = replace(event, delivery_id=delivery_id)
+    envelope = body_envelope(spec.tracker.value, delivery_id, body.decode("utf-8"), item_key, now)
     try:
-        queued = queue.submit(spec.tracker.value, delivery_id, event_envelope(event, now), now)
+        queued = queue.submit(spec.tracker.value, delivery_id, envelope, now)
     except QueueUnavailable as error:
         return _answer(spec, 503, "unavailable", f"queue unavailable ({error}); retry later")
-    return _answer(spec, 200, "queued" if queued else "duplicate", delivery=delivery_id, item=event.item.key)
-
+    return _answer(spec, 200, "queued" if queued else "duplicate", delivery=delivery_id, item=item_key)

@@ -1,21 +1,19 @@
-"""Each tracker's receiver settings: which header, which check, which normalizer."""
+"""Each tracker's receiver settings: which header, which check, which quick look at the body."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from integration.settings import Secret, Settings
 from integration.trackers.errors import PayloadError
-from integration.trackers.factory import jira_config, linear_config
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.linear import event as linear_event
-from rules.model import Event, Tracker
+from rules.model import Tracker
 from webhooks.headers import HeaderLookup
 from webhooks.receiver import FreshnessCheck, ReceiverSpec
 from webhooks.signatures import verify_hex_signature, verify_hub_signature
@@ -85,47 +83,14 @@ def linear_body_identity(payload: Mapping[str, Any]) -> str | None:
     return f"body:{digest}"
 
 
-def organization_check(expected: Callable[[], str | None]) -> Callable[[Event], str | None]:
-    def check(event: Event) -> str | None:
-        wanted = expected()
-        if wanted and event.organization_id and event.organization_id != wanted:
+def organization_check(expected: Callable[[], str | None]) -> Callable[[Mapping[str, Any]], str | None]:
+    def check(payload: Mapping[str, Any]) -> str | None:
+        wanted, given = expected(), payload.get("organizationId")
+        if wanted and given and str(given) != wanted:
             return "delivery is for another Linear organization than the connected one"
         return None
 
     return check
-
-
-SiteFacts = Callable[[], Mapping[str, Any]]
-
-
-def jira_normalizer(settings: Settings, site_facts: SiteFacts) -> Callable[[Mapping[str, Any]], Event | None]:
-    """Jira's normalizer with what the worker learned from the site: the story points field
-    and the site's ordered priorities.
-
-    Until the worker has looked (credentials set, no JIRA_STORY_POINTS_FIELD), the estimate
-    is unknown rather than empty, so the worker reads it from the site instead of a rule
-    seeing "no estimate".
-    """
-    base = jira_config(settings)
-    cached: dict[str, Any] = {"facts": None, "config": base}
-
-    def normalize(payload: Mapping[str, Any]) -> Event | None:
-        facts = site_facts()
-        if facts is not cached["facts"]:
-            cached["facts"], cached["config"] = facts, _config_with(base, facts, settings.jira_configured)
-        return jira_normalize.normalize(payload, cached["config"])
-
-    return normalize
-
-
-def _config_with(base: jira_normalize.JiraConfig, facts: Mapping[str, Any], configured: bool) -> jira_normalize.JiraConfig:
-    config = replace(base, priority_ranks=dict(facts.get("priority_ranks") or {}))
-    if base.story_points_field is not None:
-        return config
-    found = facts.get("story_points_field")
-    if found:
-        return replace(config, story_points_field=str(found))
-    return replace(config, estimate_pending=found is None and configured)
 
 
 def _receiver(settings: Settings, tracker: Tracker, secrets: tuple[Secret, ...]) -> partial[ReceiverSpec]:
@@ -136,12 +101,12 @@ def _receiver(settings: Settings, tracker: Tracker, secrets: tuple[Secret, ...])
                    allow_unsigned=settings.allow_unsigned, max_body_bytes=settings.max_body_bytes)
 
 
-def jira_spec(settings: Settings, site_facts: SiteFacts = dict) -> ReceiverSpec:
+def jira_spec(settings: Settings) -> ReceiverSpec:
     return _receiver(settings, Tracker.JIRA, settings.jira_webhook_secrets)(
         signature_header="X-Hub-Signature",
         verify=verify_hub_signature,
         delivery_header="X-Atlassian-Webhook-Identifier",
-        normalize=jira_normalizer(settings, site_facts),
+        triage=jira_normalize.triage,
         fresh=jira_freshness(settings.webhooks.max_age),
     )
 
@@ -151,7 +116,7 @@ def linear_spec(settings: Settings, organization: Callable[[], str | None]) -> R
         signature_header="Linear-Signature",
         verify=verify_hex_signature,
         delivery_header="Linear-Delivery",
-        normalize=partial(linear_event.normalize, config=linear_config(settings)),
+        triage=linear_event.triage,
         fresh=linear_freshness,
         check_org=organization_check(organization),
         body_identity=linear_body_identity,

@@ -19,6 +19,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import delete, func, select
 
 from integration.admin.queries.queue import queue_names
+from integration.codec import envelope_item_key
 from integration.queue import JOB_FUNC
 from integration.store.store import Store
 from integration.store.tables import deliveries
@@ -117,7 +118,7 @@ def _from_job(job: Job, queue: str) -> FailedJob:
     result = job.latest_result()
     error = (result.exc_string if result is not None and result.exc_string else "") or "(no error recorded)"
     envelope = _delivery_envelope(job)
-    item = ((envelope or {}).get("event") or {}).get("item", {}).get("key") if envelope else None
+    item = envelope_item_key(envelope) if envelope else None
     return FailedJob(
         id=job.id,
         source=queue,

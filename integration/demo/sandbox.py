@@ -27,7 +27,6 @@ from integration.settings import load_settings
 from integration.store.migrate import upgrade
 from integration.stubtracker.app import create_stub_app
 from rules.loader import PACKS
-from webhooks.specs import jira_spec
 
 ADMIN_PASSWORD = "demo"
 MARKER = ".flowkeeper-demo"  # only a folder carrying it is ever wiped
@@ -130,7 +129,7 @@ def _sync(services: Services, say: Callable[[str], None]) -> None:
 def _wip_event(services: Services, stub_url: str, now: datetime, say: Callable[[str], None]) -> None:
     """Ada starts a fifth item: the status change a webhook would bring, through the live pipeline."""
     issue = requests.get(f"{stub_url}/rest/api/3/issue/WEB-1", timeout=10).json()
-    event = jira_spec(services.settings).normalize(jira_status_change(issue, old="To Do", who="ada", at=now))
+    event = services.intake.normalize("jira", jira_status_change(issue, old="To Do", who="ada", at=now))
     if event is not None:
         outcome = services.pipeline().handle(replace(event, delivery_id=f"demo-{uuid.uuid4()}"))
         say(f"webhook: Ada moved WEB-1 to In Progress → {outcome}")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from integration.codec import envelope_item_key
 from integration.store.tables import deliveries
 
 TERMINAL = ("done", "failed")
@@ -46,7 +47,7 @@ class Deliveries:
                         state="pending",
                         attempts=0,
                         envelope=envelope,
-                        item_key=(envelope.get("event") or {}).get("item", {}).get("key"),
+                        item_key=envelope_item_key(envelope),
                     )
                 )
             return True

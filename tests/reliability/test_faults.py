@@ -190,9 +190,8 @@ def test_job_from_another_release_fails_clearly_and_the_new_release_runs_it(
     event = normalize(in_progress_unassigned(), JiraConfig())
     assert event is not None
     event = replace(event, delivery_id="next-release-1")
-    envelope = codec.event_envelope(event, datetime.now(UTC)) | {
-        "v": codec.EVENT_PAYLOAD_VERSION + 1
-    }
+    future = codec.BODY_PAYLOAD_VERSION + 1  # a version only the next release knows
+    envelope = codec.event_envelope(event, datetime.now(UTC)) | {"v": future}
     assert RedisDeliveryQueue(connection).submit(
         "jira", "next-release-1", envelope, datetime.now(UTC)
     )
@@ -207,14 +206,12 @@ def test_job_from_another_release_fails_clearly_and_the_new_release_runs_it(
             r.getMessage() + (str(r.exc_info[1]) if r.exc_info else "") for r in caplog.records
         )
         assert (
-            f"job payload version {codec.EVENT_PAYLOAD_VERSION + 1} is not understood by this release"
+            f"job payload version {future} is not understood by this release"
             in logged
         )
         assert job.get_status() == "scheduled" and job.retries_left == 5, "kept for a retry, not dropped"
 
-        monkeypatch.setattr(
-            codec, "EVENT_PAYLOAD_VERSION", codec.EVENT_PAYLOAD_VERSION + 1
-        )  # the deploy lands
+        monkeypatch.setattr(codec, "EVENT_PAYLOAD_VERSION", future)  # the deploy lands
         queue = Queue(QUEUE_NAME, connection=connection)
         ScheduledJobRegistry(queue=queue, connection=connection).remove(job)
         queue.enqueue_job(job)  # the retry interval has passed

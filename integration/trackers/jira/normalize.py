@@ -35,6 +35,7 @@ from integration.trackers.jira.fields import (
     status,
     version_names,
 )
+from integration.trackers.sanitise import clean_text
 from rules.model import (
     Change,
     Comment,
@@ -45,7 +46,7 @@ from rules.model import (
     Tracker,
 )
 
-__all__ = ["EVENT_KINDS", "JiraConfig", "change_field_name", "is_full_issue", "normalize", "normalize_issue"]
+__all__ = ["EVENT_KINDS", "JiraConfig", "change_field_name", "is_full_issue", "normalize", "normalize_issue", "triage"]
 
 EVENT_KINDS: Mapping[str, EventKind] = MappingProxyType(
     {
@@ -97,20 +98,32 @@ class JiraConfig:
 # ---- webhook events ------------------------------------------------------------------
 
 
+def triage(payload: Mapping[str, Any]) -> str | None:
+    """The receiver's quick look at a webhook body: the issue key when `normalize` would make an
+    Event of it, None for event types Flowkeeper does not act on, `PayloadError` when its outline
+    (event type, issue key, timestamp) is missing. Reads a few keys; cleans and copies nothing."""
+    source_type = payload.get("webhookEvent")
+    if not isinstance(source_type, str):
+        raise PayloadError("payload has no webhookEvent")
+    if source_type not in EVENT_KINDS:
+        return None
+    issue = payload.get("issue")
+    key = issue.get("key") if isinstance(issue, Mapping) else None
+    if not key:
+        raise PayloadError(f"{source_type} without an issue key")
+    _timestamp(payload.get("timestamp"))
+    return clean_text(key) if isinstance(key, str) else str(key)
+
+
 @shape_errors_are_payload_errors
 def normalize(payload: Mapping[str, Any], config: JiraConfig) -> Event | None:
     """One webhook body → Event; None for event types Flowkeeper does not act on."""
     if not isinstance(payload, Mapping):
         raise PayloadError("payload is not a JSON object")
-    source_type = payload.get("webhookEvent")
-    if not isinstance(source_type, str):
-        raise PayloadError("payload has no webhookEvent")
-    kind = EVENT_KINDS.get(source_type)
-    if kind is None:
+    if triage(payload) is None:
         return None
-    issue = payload.get("issue")
-    if not isinstance(issue, Mapping) or not issue.get("key"):
-        raise PayloadError(f"{source_type} without an issue key")
+    source_type = payload["webhookEvent"]
+    kind, issue = EVENT_KINDS[source_type], payload["issue"]
     occurred_at = _timestamp(payload.get("timestamp"))
     changes = _changes(payload.get("changelog"), config)
     item = normalize_issue(issue, config)

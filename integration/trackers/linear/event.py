@@ -20,9 +20,11 @@ from integration.trackers.linear.item import (
     PAYLOAD_FIELDS,
     LinearConfig,
     build_item,
+    key_of,
     parse_datetime,
     person_of,
 )
+from integration.trackers.sanitise import clean_text
 from rules.model import ActorKind, Change, Comment, Event, EventKind, Item, Person, Tracker
 
 # ---- the delivery envelope → Event -------------------------------------------------
@@ -216,22 +218,47 @@ def _with_actor(event: Event, actor: Person) -> Event:
     return replace(event, actor=actor)
 
 
+_ACTIONS: Mapping[str, Mapping[str, EventKind]] = {
+    "Issue": _ISSUE_KINDS, "Comment": _COMMENT_KINDS, "IssueLabel": _ISSUE_KINDS,
+}
+
+
+def triage(payload: Mapping[str, Any]) -> str | None:
+    """The receiver's quick look at a delivery: the item it names when `normalize` would make
+    an Event of it, None for types and actions Flowkeeper ignores, `PayloadError` when its
+    outline (type, action, data) is missing. Reads a few keys; cleans and copies nothing."""
+    kind, action, data = payload.get("type"), payload.get("action"), payload.get("data")
+    if not isinstance(kind, str) or not isinstance(action, str):
+        raise PayloadError("delivery has no type or action")
+    if action not in _ACTIONS.get(kind, {}):
+        return None
+    if not isinstance(data, Mapping):
+        raise PayloadError(f"{kind} delivery has no data object")
+    if kind == "IssueLabel":
+        named = data.get("name")
+    elif kind == "Comment":
+        issue = data.get("issue")
+        issue = issue if isinstance(issue, Mapping) else {}
+        named = issue.get("identifier") or issue.get("id") or data.get("issueId")
+    else:
+        named = _issue_key(payload, data) or data.get("id")
+    return clean_text(str(named)) if named else kind
+
+
+def _issue_key(payload: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+    url = data.get("url") or payload.get("url")
+    try:
+        return key_of(data, url if isinstance(url, str) else None)
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return None  # the normalizer answers for a field of the wrong shape
+
+
 @shape_errors_are_payload_errors
 def normalize(payload: Mapping[str, Any], config: LinearConfig) -> Event | None:
     """One Linear delivery → an Event, or None for types and actions Flowkeeper ignores."""
     if not isinstance(payload, Mapping):
         raise PayloadError("body is not a JSON object")
-    kind, action, data = payload.get("type"), payload.get("action"), payload.get("data")
-    if not isinstance(kind, str) or not isinstance(action, str):
-        raise PayloadError("delivery has no type or action")
-    handler = {"Issue": _issue_event, "Comment": _comment_event, "IssueLabel": _label_event}.get(kind)
-    if (
-        handler is None
-        or (kind == "Issue" and action not in _ISSUE_KINDS)
-        or (kind == "Comment" and action not in _COMMENT_KINDS)
-        or (kind == "IssueLabel" and action not in _ISSUE_KINDS)
-    ):
+    if triage(payload) is None:
         return None
-    if not isinstance(data, Mapping):
-        raise PayloadError(f"{kind} delivery has no data object")
-    return handler(payload, data, config)
+    handler = {"Issue": _issue_event, "Comment": _comment_event, "IssueLabel": _label_event}[payload["type"]]
+    return handler(payload, payload["data"], config)

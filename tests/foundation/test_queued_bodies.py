@@ -1,0 +1,77 @@
+"""The receiver queues the verified body as it came; the worker normalizes it when the job runs."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import redis as redis_lib
+from rq import Queue
+from sqlalchemy import select
+
+from integration.app import create_app
+from integration.codec import event_envelope
+from integration.jobs import use_services
+from integration.queue import QUEUE_NAME, RedisDeliveryQueue
+from integration.store.tables import deliveries
+from integration.trackers.jira.normalize import JiraConfig, normalize
+from tests.foundation.helpers import JIRA_SECRET, MINIMAL_RULES, fixture, jira_request
+from tests.services import MakeServices
+
+JIRA_UPDATED = "jira_issue_updated.status_change.cloud-2024.json"
+
+
+def _env(redis_url: str) -> dict[str, str]:
+    return {"REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES), "JIRA_WEBHOOK_SECRET": JIRA_SECRET}
+
+
+def _run_job(services: Any, redis_url: str) -> Any:
+    """The one queued job, run the way the worker runs it, here in the test's thread."""
+    (job,) = Queue(QUEUE_NAME, connection=redis_lib.Redis.from_url(redis_url)).jobs
+    use_services(services)
+    try:
+        return job.perform()
+    finally:
+        use_services(None)
+
+
+def test_a_delivery_is_queued_as_its_body_and_processed_by_the_worker(make_services: MakeServices,
+                                                                       redis_url: str) -> None:
+    services = make_services(_env(redis_url))
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="body-1")
+    answer = create_app(services=services).test_client().post("/webhooks/jira", data=body, headers=headers)
+    assert (answer.json["status"], answer.json["item"]) == ("queued", "GBL-142")
+    (job,) = Queue(QUEUE_NAME, connection=redis_lib.Redis.from_url(redis_url)).jobs
+    assert job.args[0]["body"] == body.decode() and "event" not in job.args[0]
+    _run_job(services, redis_url)
+    assert services.store.deliveries.state_of("jira", "body-1") == "done"
+    assert [h.new for h in services.store.mirror.history("jira", "10705") if h.field == "status"] == ["To Be Released"]
+
+
+def test_a_body_whose_fields_the_worker_cannot_read_fails_once_with_the_reason(make_services: MakeServices,
+                                                                             redis_url: str) -> None:
+    payload = copy.deepcopy(fixture("jira", JIRA_UPDATED))
+    payload["issue"]["fields"]["labels"] = 5  # the outline is fine; a field is not
+    services = make_services(_env(redis_url))
+    body, headers = jira_request(payload, delivery="deep-1")
+    answer = create_app(services=services).test_client().post("/webhooks/jira", data=body, headers=headers)
+    assert answer.json["status"] == "queued"
+    outcome = _run_job(services, redis_url)  # returns: no retry, the body will not change
+    assert outcome.startswith("malformed: a field has an unexpected type")
+    with services.store.engine.connect() as conn:
+        state, outcome = conn.execute(
+            select(deliveries.c.state, deliveries.c.outcome).where(deliveries.c.delivery_id == "deep-1")
+        ).one()
+    assert state == "failed" and outcome.startswith("malformed: a field has an unexpected type")
+
+
+def test_a_delivery_queued_by_the_previous_release_still_runs(make_services: MakeServices, redis_url: str) -> None:
+    services = make_services(_env(redis_url))
+    event = normalize(fixture("jira", JIRA_UPDATED), JiraConfig())
+    assert event is not None
+    envelope = event_envelope(replace(event, delivery_id="old-1"), datetime.now(UTC))
+    assert RedisDeliveryQueue(redis_lib.Redis.from_url(redis_url)).submit("jira", "old-1", envelope, datetime.now(UTC))
+    _run_job(services, redis_url)
+    assert services.store.deliveries.state_of("jira", "old-1") == "done"
