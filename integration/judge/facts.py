@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks, own_labels
 from integration.store.completions import first_starts, team_cycle_days
+from integration.store.db import read_connection
 from integration.store.snoozes import ItemPause
 from integration.store.states import state_from_row
 from integration.store.store import Store
@@ -112,7 +113,7 @@ def human_activity(store: Store, tracker: str, ids: list[str]) -> dict[str, dict
         .group_by(item_history.c.item_id, item_history.c.field)
     )
     found: dict[str, dict[str, datetime]] = {}
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         for item_id, name, at in conn.execute(query):
             kinds = found.setdefault(item_id, {})
             for kind, fields in ACTIVITY_FIELDS.items():
@@ -126,7 +127,7 @@ def states_for(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str
         return {}
     query = select(rule_states).where(rule_states.c.tracker == tracker, rule_states.c.item_id.in_(ids))
     found: dict[str, dict[str, dict[str, RuleState]]] = {}
-    with store.engine.connect() as conn:
+    with read_connection(store.engine) as conn:
         for row in conn.execute(query):
             state = state_from_row(row)
             found.setdefault(row.item_id, {}).setdefault(row.mode, {})[row.rule] = state

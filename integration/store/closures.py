@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, insert, select, update
 
 from integration.codec import from_jsonable, to_jsonable
+from integration.store.db import read_connection
 from integration.store.tables import closures
 from rules.model import Closure, Status
 
@@ -40,6 +41,6 @@ class Closures:
         if not ids:
             return {}
         query = select(closures).where(closures.c.tracker == tracker, closures.c.item_id.in_(ids))
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return {row.item_id: Closure(row.rule, row.closed_at, from_jsonable(Status, row.previous),
                                          from_jsonable(Status, row.closed_to)) for row in conn.execute(query)}

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.codec import from_jsonable, to_jsonable
+from integration.store.db import read_connection
 from integration.store.tables import item_history, items
 from rules.limits import item_groups
 from rules.model import ActorKind, Item, StatusCategory
@@ -75,7 +76,7 @@ class Mirror:
         self.engine = engine
 
     def get(self, tracker: str, item_id: str) -> Item | None:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             row = conn.execute(
                 select(items.c.data).where(items.c.tracker == tracker, items.c.item_id == item_id)
             ).first()
@@ -184,7 +185,7 @@ class Mirror:
             )
             .group_by(items.c.assignee_id)
         )
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             return {row[0]: int(row[1]) for row in conn.execute(query)}
 
     def wip_groups(self, tracker: str) -> tuple[dict[str, int], dict[str, str]]:

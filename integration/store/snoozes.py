@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from integration.store.db import read_connection
 from integration.store.sweep_tables import item_exemptions, item_snoozes
 
 
@@ -68,7 +69,7 @@ class Snoozes:
         ids = list(dict.fromkeys(item_ids))
         if not ids:
             return {}
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             snoozed = {
                 r.item_id: r.until
                 for r in conn.execute(select(item_snoozes.c.item_id, item_snoozes.c.until).where(

@@ -128,7 +128,7 @@ class Overrides:
         self.engine = engine
 
     def all(self) -> dict[str, dict[str, bool]]:
-        with self.engine.connect() as conn:
+        with read_connection(self.engine) as conn:
             rows = conn.execute(select(overrides))
             return {
                 r.rule: {k: v for k, v in (("enabled", r.enabled), ("dry_run", r.dry_run)) if v is not None}
