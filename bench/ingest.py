@@ -4,8 +4,11 @@ Starts Flowkeeper under gunicorn on loopback (Redis queue, SQLite store), drives
 POSTs at it from a second process (wrk when installed, else a Python client) for a
 bounded time, then the same against a bare Flask JSON endpoint under the same gunicorn
 settings. Each request carries a fresh delivery id, so every one is verified, parsed,
-normalized, deduplicated and enqueued. Prints requests/s and latency; the last line is
-one JSON object.
+checked, deduplicated and enqueued. Prints requests/s and latency, and the CPU time the
+server's processes spent per request (`cpu_ms_per_req`, read from /proc: on a shared,
+loaded machine the throughput ratio swings with whatever else runs, the CPU cost per
+request much less; `cpu_ratio` is bare CPU per request over full). The last line is one
+JSON object.
 
     python bench/ingest.py [--seconds 10] [--connections 16] [--workers 2]
 """
@@ -85,10 +88,30 @@ def run_python(url: str, body: bytes, seconds: int, connections: int) -> dict[st
     return json.loads(out)
 
 
-def measure(url: str, body: bytes, seconds: int, connections: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (gunicorn's master and workers), from /proc."""
+    total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue  # no /proc (not Linux) or the process is gone: the figure reads 0
+    return total
+
+
+def measure(url: str, body: bytes, seconds: int, connections: int, pid: int) -> dict[str, float]:
     runner = run_wrk if shutil.which("wrk") else run_python
     runner(url, body, 2, connections)  # warm-up
-    return runner(url, body, seconds, connections)
+    before = cpu_seconds(pid)
+    result = runner(url, body, seconds, connections)
+    requests = result["rps"] * seconds
+    result["cpu_ms_per_req"] = (cpu_seconds(pid) - before) * 1000 / requests if requests else 0.0
+    return result
 
 
 def gunicorn(app: str, port: int, workers: int) -> list[str]:
@@ -116,23 +139,27 @@ def main() -> None:
         port = free_port()
         with process(gunicorn("integration.wsgi:app", port, args.workers), env, Path(tmp) / "web.log") as proc:
             wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc)
-            full = measure(f"http://127.0.0.1:{port}/webhooks/jira", body, args.seconds, args.connections)
+            full = measure(f"http://127.0.0.1:{port}/webhooks/jira", body, args.seconds, args.connections, proc.pid)
         queued = redis.Redis.from_url(args.redis_url).llen("rq:queue:flowkeeper")
         port = free_port()
         with process(gunicorn("bench.bare_app:app", port, args.workers), {"PYTHONPATH": str(ROOT)},
                      Path(tmp) / "bare.log") as proc:
             time.sleep(0.5)
             wait_http(f"http://127.0.0.1:{port}/webhooks/jira", proc=proc)
-            bare = measure(f"http://127.0.0.1:{port}/webhooks/jira", body, args.seconds, args.connections)
+            bare = measure(f"http://127.0.0.1:{port}/webhooks/jira", body, args.seconds, args.connections, proc.pid)
     redis.Redis.from_url(args.redis_url).flushdb()
     print(f"full guard chain: {full['rps']:.0f} req/s  p50 {full['p50_ms']:.2f} ms  p99 {full['p99_ms']:.2f} ms"
-          f"  non-2xx {full['non_2xx']:.0f}  jobs queued {queued}")
-    print(f"bare endpoint:    {bare['rps']:.0f} req/s  p50 {bare['p50_ms']:.2f} ms  p99 {bare['p99_ms']:.2f} ms")
+          f"  non-2xx {full['non_2xx']:.0f}  jobs queued {queued}  CPU {full['cpu_ms_per_req']:.2f} ms/req")
+    print(f"bare endpoint:    {bare['rps']:.0f} req/s  p50 {bare['p50_ms']:.2f} ms  p99 {bare['p99_ms']:.2f} ms"
+          f"  CPU {bare['cpu_ms_per_req']:.2f} ms/req")
     result = {"rps": round(full["rps"], 1), "p50_ms": round(full["p50_ms"], 2), "p99_ms": round(full["p99_ms"], 2),
               "bare_rps": round(bare["rps"], 1), "bare_p99_ms": round(bare["p99_ms"], 2),
               "ratio": round(full["rps"] / bare["rps"], 3), "jobs_queued": queued,
               "non_2xx": full["non_2xx"], "tool": "wrk" if shutil.which("wrk") else "python",
-              "workers": args.workers, "connections": args.connections, "seconds": args.seconds}
+              "workers": args.workers, "connections": args.connections, "seconds": args.seconds,
+              "cpu_ms_per_req": round(full["cpu_ms_per_req"], 3), "bare_cpu_ms_per_req": round(bare["cpu_ms_per_req"], 3),
+              "cpu_ratio": round(bare["cpu_ms_per_req"] / full["cpu_ms_per_req"], 3) if full["cpu_ms_per_req"] else None,
+              "load_avg_1m": round(os.getloadavg()[0], 2)}
     print(json.dumps(result))
 
 
