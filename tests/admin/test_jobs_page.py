@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +16,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from integration.app import create_app
-from integration.codec import event_envelope
+from integration.codec import body_envelope
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME, job_id_for
 from integration.runner import EmbeddedRunner
@@ -33,7 +34,6 @@ from tests.admin.helpers import (
 )
 from tests.services import MakeServices
 from tests.stub import JiraStub
-from webhooks.specs import jira_spec
 
 
 @dataclass
@@ -136,9 +136,7 @@ def embedded(app: Flask, admin: FlaskClient) -> Services:
 def _failed_delivery(services: Services, delivery: str, key: str) -> None:
     """A delivery the embedded runner gave up on, as `EmbeddedRunner._failed` leaves it."""
     now = datetime.now(UTC)
-    event = jira_spec(services.settings).normalize(jira_payload(key))
-    assert event is not None
-    envelope = event_envelope(replace(event, delivery_id=delivery), now)
+    envelope = body_envelope("jira", delivery, json.dumps(jira_payload(key)), key, now)  # as the receiver queues it
     services.store.deliveries.enqueue("jira", delivery, envelope, now)
     services.store.deliveries.begin("jira", delivery, now)
     services.store.deliveries.finish("jira", delivery, "failed", "OperationalError: database is locked", now)
