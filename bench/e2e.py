@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
 from redis import Redis  # noqa: E402
 from rq import Queue, SimpleWorker  # noqa: E402
 from rq.job import Job  # noqa: E402
@@ -49,14 +50,33 @@ from webhooks.signatures import sign_hub  # noqa: E402
 WARM_UP = 6
 
 
+class CommentLog:
+    """Item key → when the stub received the comment POST for it (wall clock).
+
+    Read incrementally (`/_stub/requests?after=N`): the stub is one Python process the
+    workers call too, and re-reading its whole request log four times a second costs it
+    more the longer the run — the later (two-worker) runs would pay more than the first.
+    """
+
+    def __init__(self, stack: Stack) -> None:
+        self.url, self.seen, self.times = f"{stack.stub.url}/_stub/requests", 0, {}
+
+    def read(self) -> dict[str, float]:
+        entries = requests.get(self.url, params={"after": self.seen}, timeout=10).json()
+        self.seen += len(entries)
+        for entry in entries:
+            path = entry["path"]
+            if entry["method"] == "POST" and path.startswith("/rest/api/3/issue/") and path.endswith("/comment"):
+                self.times.setdefault(path.split("/")[5], entry["at"])
+        return self.times
+
+
 def comment_times(stack: Stack) -> dict[str, float]:
-    """Item key → when the stub received the comment POST for it (wall clock)."""
-    found: dict[str, float] = {}
-    for entry in stack.stub.requests():
-        path = entry["path"]
-        if entry["method"] == "POST" and path.startswith("/rest/api/3/issue/") and path.endswith("/comment"):
-            found.setdefault(path.split("/")[5], entry["at"])
-    return found
+    log = _LOGS.setdefault(id(stack), CommentLog(stack))
+    return log.read()
+
+
+_LOGS: dict[int, CommentLog] = {}
 
 
 def wait_for_comments(stack: Stack, keys: set[str], timeout: float) -> dict[str, float]:

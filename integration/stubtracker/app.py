@@ -89,8 +89,9 @@ def create_stub_app(state: StubState | None = None) -> Flask:
 
     @app.get(f"{CONTROL}/requests")
     def requests_made() -> ResponseReturnValue:
+        after = request.args.get("after", default=0, type=int)  # a poller asks only for what is new
         with state.lock:
-            return jsonify(list(state.requests))
+            return jsonify(state.requests[max(after, 0):])
 
     @app.get(f"{CONTROL}/state")
     def dump() -> ResponseReturnValue:
