@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -89,6 +90,17 @@ def wait_for_comments(stack: Stack, keys: set[str], timeout: float) -> dict[str,
     raise TimeoutError(f"only {len(times)} of {len(keys)} writes within {timeout} s")
 
 
+def halt(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a worker once its measurement is taken; one still shutting down after 30 s is killed."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        print(f"worker {proc.pid} still running 30 s after SIGTERM: killed", file=sys.stderr)
+        proc.kill()
+        proc.wait(10)
+
+
 def batch(first_item: int, count: int) -> list[Any]:
     """`count` deliveries for items first_item … first_item+count-1, one each."""
     posts = workload(first_item + count, first_item + count, unique=first_item + count)
@@ -101,8 +113,7 @@ def throughput(stack: Stack, first_item: int, count: int, workers: int, fork: bo
     started = [stack.start_worker(*(["--fork"] if fork else [])) for _ in range(workers)]
     times = wait_for_comments(stack, {p.key for p in posts}, timeout=600)
     for proc in started:
-        proc.terminate()
-        proc.wait(30)
+        halt(proc)
     span = max(times.values()) - min(times.values())
     return (len(times) - 1) / span if span > 0 else float(len(times))
 
@@ -142,8 +153,7 @@ def noop_throughput(stack: Stack, count: int) -> float:
     deadline = time.monotonic() + 300
     while len(finished(connection, QUEUE_NAME) - before) < count and time.monotonic() < deadline:
         time.sleep(0.25)
-    worker.terminate()
-    worker.wait(30)
+    halt(worker)
     if len(comment_times(stack)) != writes:
         raise SystemExit("the no-write batch wrote comments: it measures the wrong path")
     return end_rate(connection, finished(connection, QUEUE_NAME) - before)
@@ -170,8 +180,7 @@ def latency(stack: Stack, first_item: int, count: int, rate: float, workers: int
         time.sleep(max(0.0, 1 / rate - (time.time() - sent[post.key])))
     times = wait_for_comments(stack, set(sent), timeout=300)
     for proc in started:
-        proc.terminate()
-        proc.wait(30)
+        halt(proc)
     return sorted((times[k] - sent[k]) * 1000 for k in sent)
 
 
