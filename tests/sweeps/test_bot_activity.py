@@ -86,3 +86,14 @@ def test_an_item_never_changed_since_creation_needs_no_extra_read(make_world: Ca
     untouched = world.site.add(started("ENG-1", 1))
     world.sweep("stalled")
     assert untouched.labels == ["stalled"] and record_reads(world) == []
+
+
+@pytest.mark.parametrize("tracker", ["jira", "linear"])
+def test_a_persons_comment_counts_on_an_item_with_no_other_history(make_world: Callable[..., World],
+                                                                    tracker: str) -> None:
+    """Linear sends comments beside the history pages: an empty history must not hide them."""
+    world = make_world(tracker, RULES, now=NOW)
+    commented = world.site.add(started("ENG-1", 1))
+    world.site.comment("ENG-1", ADA, "Still on it", at=NOW - 2 * DAY)
+    world.sweep("stalled")
+    assert commented.labels == [] and record_reads(world) != []

@@ -164,8 +164,8 @@ class LinearClient:
 
     def status_history(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
         """State changes, oldest first, from the issue's history (bounded to 1,000 entries)."""
-        entries = [self._state_change(node) for node, _issue in self._history(key)
-                   if node.get("toState")]
+        entries = [self._state_change(node) for page in self._history(key)
+                   for node in (page.get("history") or {}).get("nodes") or () if node.get("toState")]
         return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
 
     def activity(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
@@ -173,12 +173,13 @@ class LinearClient:
         app users and integrations are bots, this deployment's own user is Flowkeeper."""
         entries: list[tuple[Change, Person | None, object]] = []
         comments: dict[str, dict[str, Any]] = {}
-        for node, issue in self._history(key):
-            if node.get("toState"):
-                entries.append(self._state_change(node))
-            else:
-                entries.append((Change("other"), self._actor(node.get("actor"), node.get("botActor")),
-                                parse_datetime(node["createdAt"], "history.createdAt")))
+        for issue in self._history(key):  # every page carries the latest comments, also one without history
+            for node in (issue.get("history") or {}).get("nodes") or ():
+                if node.get("toState"):
+                    entries.append(self._state_change(node))
+                else:
+                    entries.append((Change("other"), self._actor(node.get("actor"), node.get("botActor")),
+                                    parse_datetime(node["createdAt"], "history.createdAt")))
             comments.update((str(c["id"]), c) for c in ((issue.get("comments") or {}).get("nodes") or ()))
         for comment in comments.values():
             entries.append((Change("comment", None, comment["id"]), self._actor(comment.get("user"), comment.get("botActor")),
@@ -187,19 +188,18 @@ class LinearClient:
         entries = [(change, as_own(actor, me), when) for change, actor, when in entries]
         return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
 
-    def _history(self, key: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        """The issue's history nodes page by page (bounded to 1,000 entries), each with its page's issue
-        (which carries the latest comments)."""
+    def _history(self, key: str) -> Iterator[dict[str, Any]]:
+        """The issue page by page of its history (bounded to 1,000 entries); each page also carries
+        the latest comments, and the first page comes even when the history is empty."""
         after: str | None = None
         for _ in range(HISTORY_MAX_PAGES):
             found = self.gateway.execute("IssueActivity", {"id": key, "first": HISTORY_PAGE, "after": after})
             issue = found.get("issue") or {}
-            history = issue.get("history") or {"nodes": [], "pageInfo": {}}
-            for node in history["nodes"]:
-                yield node, issue
-            if not history["pageInfo"].get("hasNextPage"):
+            yield issue
+            info = (issue.get("history") or {}).get("pageInfo") or {}
+            if not info.get("hasNextPage"):
                 return
-            after = history["pageInfo"]["endCursor"]
+            after = info["endCursor"]
 
     def _actor(self, user: dict[str, Any] | None, bot: dict[str, Any] | None) -> Person | None:
         actor = person_of(user, self.config)
