@@ -27,6 +27,7 @@ TIME_FIELDS = ["last_activity", "last_comment", "last_status_change", "last_assi
                "updated", "created"]
 PARTIES = ["reporter", "assignee", "others"]
 HISTORY = "clocks"  # in a rule's fields_read: the judge must read the history clocks for it
+SUBTASKS = "subtasks"  # in a rule's fields_read: the judge must read the sub-tasks' clocks too
 ACTIVITY_FIELDS = frozenset({"last_activity", "last_comment", "last_status_change", "last_assignee_change"})
 
 
@@ -38,6 +39,16 @@ def label_key(label: str) -> str:
 def field_key(field: str) -> str:
     """When `field` last changed, by a person or a bot (not by Flowkeeper)."""
     return f"field:{field.casefold()}"
+
+
+def subtask_key(field: str) -> str:
+    """The latest value of a time field over the item's sub-tasks (sub-issues)."""
+    return f"sub:{field}"
+
+
+def reads_subtasks(clock_name: str) -> bool:
+    """Whether a clock (as `describe_clock` names it) rolls sub-tasks up, also inside `later_of`."""
+    return "with_subtasks(" in clock_name
 
 
 def actor_key(actor_id: str) -> str:
@@ -106,6 +117,28 @@ def activity_by(party: str) -> Reader:
         if person is None:
             return Reading(None, f"the item has no {party}")
         return _history(ctx, actor_key(person.id), f"activity by the {party} ({person.name or person.id})")
+    return read
+
+
+@clocks.register("with_subtasks", {"enum": TIME_FIELDS})
+def with_subtasks(field: str) -> Reader:
+    """A time field rolled up from the item's sub-tasks (Jira sub-tasks and child issues, Linear
+    sub-issues): the later of the item's own value and its sub-tasks', as Apache Flink's Jira bot
+    asks that "neither itself nor its sub-tasks have been updated". Sub-tasks are the mirrored
+    items whose parent is this item.
+
+    Example::
+
+        with_subtasks: last_activity
+    """
+    own, key = _field_reader(field), subtask_key(field)
+
+    def read(item: Item, ctx: EvalContext) -> Reading:
+        mine, theirs = own(item, ctx), ctx.clocks.get(key)
+        if theirs is not None and (mine.at is None or theirs > mine.at):
+            return Reading(theirs, f"mirror: a sub-task's {field}, later than the item's own")
+        tail = "no sub-task's is later" if theirs is not None else "no sub-task in the mirror"
+        return Reading(mine.at, f"the item's own {field} ({mine.source}); {tail}")
     return read
 
 
@@ -182,7 +215,8 @@ def clock_schema() -> dict[str, Any]:
 
 # ---- each clock is also a condition: `label_added: { label: stale, older_than: 7 days }` ----
 
-_PARAM = {"label_added": "label", "field_changed": "field", "activity_by": "party", "later_of": "clocks"}
+_PARAM = {"label_added": "label", "field_changed": "field", "activity_by": "party", "later_of": "clocks",
+          "with_subtasks": "clock"}
 _TIME_OPS = KIND_SCHEMAS[Kind.TIME]["properties"]
 
 
@@ -201,6 +235,8 @@ def _condition(spec: TypeSpec) -> TypeSpec:
         label = describe_clock({spec.name: arg[param]})
         expected = ", ".join(f"{op.replace('_', ' ')} {a}" for op, a in arg.items() if op != param)
         cctx.fields.add(HISTORY)
+        if reads_subtasks(label):
+            cctx.fields.add(SUBTASKS)
         if spec.name == "activity_by":
             cctx.fields.update({"reporter", "assignee"})
 
@@ -222,5 +258,5 @@ def _register_conditions() -> None:
 
 
 _register_conditions()
-__all__ = ["Reading", "actor_key", "clock_reader", "clock_schema", "clocks", "describe_clock", "field_key",
-           "label_key", "split_doc"]
+__all__ = ["SUBTASKS", "Reading", "actor_key", "clock_reader", "clock_schema", "clocks", "describe_clock", "field_key",
+           "label_key", "reads_subtasks", "split_doc", "subtask_key"]

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from rules.calendar import calendar_from_spec
-from rules.clocks import HISTORY, clock_reader, describe_clock
+from rules.clocks import HISTORY, SUBTASKS, clock_reader, describe_clock, reads_subtasks
 from rules.codegen import fuse
 from rules.compilectx import CompileCtx, SlotTable
 from rules.durations import Duration, Unit, parse_duration
@@ -74,6 +74,8 @@ def compile_rule(raw: dict[str, Any], defaults: dict[str, Any], source: str, lin
     clock_ref = raw.get("clock") or defaults.get("clock") or "last_activity"
     clock_name = describe_clock(clock_ref)
     cctx.fields.add(CLOCK_ATTRS.get(clock_name, HISTORY))
+    if reads_subtasks(clock_name):
+        cctx.fields.add(SUBTASKS)
     triggers = raw["on"] if isinstance(raw["on"], list) else [raw["on"]]
     flags = tuple(dict.fromkeys(a.flag_label for s in steps for a in s.actions if a.flag_label))
     added = {lab for s in steps for a in s.actions for lab in getattr(a, "labels", ())

@@ -139,6 +139,11 @@ class RuleSet:
         """Whether any rule measures from a history clock (label added, field changed, …)."""
         return any("clocks" in rule.fields_read for rule in self.rules)
 
+    @property
+    def reads_subtasks(self) -> bool:
+        """Whether any rule rolls a clock up from sub-tasks (`with_subtasks`)."""
+        return any("subtasks" in rule.fields_read for rule in self.rules)
+
     def frame(self, now: datetime, context: EvalContext) -> Frame:
         """The evaluation frame; the last one is reused while `now` and the context are the same."""
         cache = self.last_frame

@@ -57,7 +57,8 @@ class Judge:
         """Each item with its mirror clock, and the EvalContext the rules judge it on."""
         flow = self._flow(now)
         facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now, starts=flow is not None,
-                                with_clocks=self.ruleset.reads_clocks, with_flags=bool(self.ruleset.flag_union))
+                                with_clocks=self.ruleset.reads_clocks, with_flags=bool(self.ruleset.flag_union),
+                                parents={i.key: i.id for i in batch} if self.ruleset.reads_subtasks else None)
         return [self._context(facts, item, flow) for item in batch]
 
     def _flow(self, now: datetime) -> FlowFacts | None:

@@ -22,7 +22,9 @@ from integration.store.snoozes import ItemPause
 from integration.store.states import state_from_row
 from integration.store.store import Store
 from integration.store.tables import item_history, items, rule_states
-from rules.model import ActorKind, Closure, Item, RuleState
+from rules.clocks import TIME_FIELDS, subtask_key
+from rules.conditions import clock_value
+from rules.model import ActorKind, Closure, EvalContext, Item, RuleState
 
 # activity kind → the history fields it counts (None: every field); "created" and "seen" say
 # where `any` came from when it is the item's creation or a first sight's estimate (explain)
@@ -73,14 +75,19 @@ class BatchFacts:
 
     @classmethod
     def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime, *,
-             starts: bool = False, with_clocks: bool = False, with_flags: bool = False) -> BatchFacts:
+             starts: bool = False, with_clocks: bool = False, with_flags: bool = False,
+             parents: Mapping[str, str] | None = None) -> BatchFacts:
+        """`parents` (key → id of the batch's items): roll their sub-tasks' clocks up to them."""
         ids = list(dict.fromkeys(item_ids))
+        clocks = history_clocks(store.engine, tracker, ids) if with_clocks else {}
+        for item_id, rolled in (subtask_clocks(store, tracker, parents) if parents else {}).items():
+            clocks.setdefault(item_id, {}).update(rolled)
         return cls(
             activity=human_activity(store, tracker, ids),
             states=states_for(store, tracker, ids),
             pauses=store.snoozes.for_items(tracker, ids, now),
             started=first_started(store, tracker, ids) if starts else {},
-            clocks=history_clocks(store.engine, tracker, ids) if with_clocks else {},
+            clocks=clocks,
             closures=store.closures.for_items(tracker, ids),
             own_labels=own_labels(store.engine, tracker, ids) if with_flags else None,
         )
@@ -97,6 +104,29 @@ def mirrored_items(store: Store, tracker: str, ids: list[str]) -> dict[str, Item
     query = select(items.c.item_id, items.c.data).where(items.c.tracker == tracker, items.c.item_id.in_(ids))
     with store.engine.connect() as conn:
         return {row.item_id: from_jsonable(Item, row.data) for row in conn.execute(query)}
+
+
+def subtask_clocks(store: Store, tracker: str, parents: Mapping[str, str]) -> dict[str, dict[str, datetime]]:
+    """parent id → `sub:<time field>` → the latest value over its mirrored sub-tasks (deleted ones
+    left out), each sub-task's clocks read as the rules read its own: one query for the batch's
+    sub-tasks, one for their activity."""
+    query = select(items.c.data).where(items.c.tracker == tracker, items.c.deleted.is_(False),
+                                       items.c.data["parent"].as_string().in_(list(parents)))
+    with store.engine.connect() as conn:
+        children = [from_jsonable(Item, row.data) for row in conn.execute(query)]
+    activity = human_activity(store, tracker, [c.id for c in children])
+    found: dict[str, dict[str, datetime]] = {}
+    for child in children:
+        parent = parents.get(child.parent or "")
+        if parent is None:
+            continue
+        context = EvalContext(last_activity_by=activity.get(child.id, {}))
+        for name in TIME_FIELDS:
+            at = clock_value(name, child, context)
+            rolled = found.setdefault(parent, {})
+            if at is not None and (subtask_key(name) not in rolled or at > rolled[subtask_key(name)]):
+                rolled[subtask_key(name)] = at
+    return found
 
 
 def human_activity(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str, datetime]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -158,3 +159,42 @@ def test_each_ladder_step_keeps_when_it_was_done(store: Store, db_url: str, rule
         conn.execute(update(rule_states).values(steps_done=["0", "1"]))
     old = judge.contexts([one], T)[0][1].rule_states["stalled"]
     assert old.steps_done == frozenset({"0", "1"}) and old.steps_at == () and old.done_at("0") == T
+
+
+ROLLED = """
+version: 1
+rules:
+  - name: abandoned
+    description: Neither the item nor its sub-tasks had a person's activity for 10 days.
+    on: [schedule]
+    when:
+      all:
+        - status.category: in_progress
+        - with_subtasks: { clock: last_activity, older_than: 10 days }
+    then:
+      - add_labels: [abandoned]
+"""
+
+
+def test_sub_tasks_activity_rolls_up_to_their_parent(store: Store, db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "rolled.yml"
+    path.write_text(ROLLED, encoding="utf-8")
+    rolled = load_ruleset([path])
+    parent, lonely = item(1), item(2)
+    child = replace(item(5), parent="ENG-1")
+    gone = replace(item(6), parent="ENG-2", deleted=True)
+    for it in (parent, lonely, child, gone):
+        store.mirror.upsert(it, T)
+    for it in (parent, lonely):
+        store.mirror.record_history("jira", it, [HistoryEntry(T - timedelta(days=15), "comment", ActorKind.HUMAN)])
+    store.mirror.record_history("jira", child, [
+        HistoryEntry(T - timedelta(days=3), "comment", ActorKind.HUMAN, new="c1"),
+        HistoryEntry(T - timedelta(days=1), "priority", ActorKind.BOT, old="Low", new="High"),  # a bot: no
+    ])
+    store.mirror.record_history("jira", gone, [HistoryEntry(T - timedelta(days=1), "comment", ActorKind.HUMAN)])
+    judge = Judge.for_job(store, live_settings(db_url), "jira", None, rolled, writable=True)
+    (_, with_child), (_, alone) = judge.contexts([parent, lonely], T)
+    assert with_child.clocks["sub:last_activity"] == T - timedelta(days=3)
+    assert "sub:last_activity" not in alone.clocks  # its only sub-task was deleted
+    plans = judge.plans([parent, lonely], None, T)
+    assert [[a.rule for a in p.actions] for p in plans] == [[], ["abandoned"]]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.clocks import actor_key, field_key, label_key
+from rules.clocks import actor_key, field_key, label_key, subtask_key
 from rules.engine import evaluate
 from rules.errors import RuleFileError
 from rules.model import EvalContext, Person, RuleState
@@ -158,3 +158,28 @@ def test_from_takes_clock_or_previous_step(tmp_path: Path) -> None:
               - after: 3 days
                 from: last_step
                 then: [ { comment: x } ]""")
+
+
+def test_activity_rolls_up_from_sub_tasks_when_the_rule_asks(tmp_path: Path) -> None:
+    """Flink's bot: neither the item itself nor its sub-tasks have been updated for 30 days."""
+    rolled = one_rule(tmp_path, "with_subtasks: { clock: last_activity, older_than: 30 days }")
+    own_only = one_rule(tmp_path, "last_activity: { older_than: 30 days }")
+    quiet = NOW - timedelta(days=40)
+    busy_child = {subtask_key("last_activity"): NOW - timedelta(days=2)}
+    assert not holds(rolled, busy_child, last_activity_at=quiet)  # a sub-task moved 2 days ago
+    assert holds(own_only, busy_child, last_activity_at=quiet)  # per rule: without it, only the item counts
+    assert holds(rolled, {subtask_key("last_activity"): NOW - timedelta(days=35)}, last_activity_at=quiet)
+    assert holds(rolled, {}, last_activity_at=quiet)  # no sub-tasks: the item's own clock
+    assert not holds(rolled, {subtask_key("last_activity"): quiet}, last_activity_at=NOW - timedelta(days=1))
+    assert "subtasks" in rolled.rules[0].fields_read and rolled.reads_subtasks and not own_only.reads_subtasks
+
+
+def test_explain_says_whether_a_sub_task_set_the_rolled_up_clock(tmp_path: Path) -> None:
+    rs = one_rule(tmp_path, "labels: x", extra="clock: { with_subtasks: updated }")
+    context = EvalContext(clocks={subtask_key("updated"): NOW - timedelta(days=1)})
+    (verdict,) = explain(rs, item(), None, NOW, context)
+    assert verdict.clock == "with_subtasks(updated): 2026-03-12 12:00 UTC (mirror: a sub-task's updated, later than the item's own)"
+    (alone,) = explain(rs, item(), None, NOW, EvalContext())
+    assert alone.clock == ("with_subtasks(updated): 2026-03-12 00:00 UTC (the item's own updated (the tracker's item); "
+                           "no sub-task in the mirror)")
+    assert rs.reads_subtasks

@@ -123,3 +123,40 @@ def test_a_ladder_step_counts_from_when_the_previous_step_was_done(make_world: C
     world.sweep("stale")
     world.sweep("stale")
     assert sum("closing soon" in c.body for c in world.site.flowkeeper_comments("ENG-1")) == 1
+
+
+ROLLED_UP = """
+version: 1
+rules:
+  - name: abandoned
+    description: Neither the item nor its sub-tasks had a person's activity for 10 days.
+    on: schedule
+    when:
+      all:
+        - status.category: in_progress
+        - with_subtasks: { clock: last_activity, older_than: 10 days }
+    then:
+      - flag: { label: abandoned }
+"""
+
+
+@pytest.mark.parametrize("tracker", ["jira", "linear"])
+def test_a_sub_tasks_activity_keeps_its_parent_from_being_flagged(make_world: Callable[..., World],
+                                                                   tracker: str) -> None:
+    world = make_world(tracker, ROLLED_UP, now=START)
+    old = START - timedelta(days=30)
+    parent = world.site.add(Issue(id="10001", key="ENG-1", team="ENG", status="In Progress",
+                                      category="in_progress", updated=old, created=old, assignee=ADA))
+    lonely = world.site.add(Issue(id="10002", key="ENG-2", team="ENG", status="In Progress",
+                                      category="in_progress", updated=old, created=old, assignee=ADA))
+    world.site.add(Issue(id="10003", key="ENG-3", team="ENG", status="In Progress", category="in_progress",
+                             updated=old, created=old, assignee=GRACE, parent="ENG-1"))
+    world.site.comment("ENG-3", GRACE, "Half done", at=START - timedelta(days=2))
+    world.sweep("abandoned")  # the sweep mirrors the sub-task too; the parent's clock is its sub-task's
+    assert lonely.labels == ["abandoned"] and parent.labels == []
+    world.at(START + timedelta(days=8))  # exactly 10 × 24 h after the sub-task's comment
+    world.sweep("abandoned")
+    assert parent.labels == []
+    world.at(START + timedelta(days=8, minutes=1))
+    world.sweep("abandoned")
+    assert parent.labels == ["abandoned"]  # 10 days and a minute since the sub-task's comment
