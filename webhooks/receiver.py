@@ -4,9 +4,9 @@ size (413) → signature (401) → parse (400) → freshness (401) → triage (4
 ignored) → organization (401) → dedupe + durable enqueue (200 queued / duplicate, 503
 when the queue is away). Each step answers with its own status and logs a dotted key.
 
-The triage is the tracker's quick look at the body's outline (event type, item, timestamp);
-the verified body is queued as received and the worker normalizes it in full, so a
-delivery costs the web process a JSON parse and one Redis round trip.
+The triage reads the body with the tracker's normalizer (so a field of the wrong shape is a
+400 with its reason) and gives the item's key; the verified body is then queued as received,
+not as a pickled Event, and the worker normalizes it again with the site facts it knows.
 """
 
 from __future__ import annotations

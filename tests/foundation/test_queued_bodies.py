@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from integration.app import create_app
-from integration.codec import event_envelope
+from integration.codec import body_envelope, event_envelope
 from integration.jobs import use_services
 from integration.queue import QUEUE_NAME, RedisDeliveryQueue
 from integration.store.tables import deliveries
@@ -50,14 +51,28 @@ def test_a_delivery_is_queued_as_its_body_and_processed_by_the_worker(make_servi
     assert [h.new for h in services.store.mirror.history("jira", "10705") if h.field == "status"] == ["To Be Released"]
 
 
-def test_a_body_whose_fields_the_worker_cannot_read_fails_once_with_the_reason(make_services: MakeServices,
-                                                                             redis_url: str) -> None:
+def test_a_body_with_a_field_of_the_wrong_shape_is_refused_with_the_reason(make_services: MakeServices,
+                                                                           redis_url: str) -> None:
     payload = copy.deepcopy(fixture("jira", JIRA_UPDATED))
     payload["issue"]["fields"]["labels"] = 5  # the outline is fine; a field is not
     services = make_services(_env(redis_url))
-    body, headers = jira_request(payload, delivery="deep-1")
+    body, headers = jira_request(payload, delivery="deep-0")
     answer = create_app(services=services).test_client().post("/webhooks/jira", data=body, headers=headers)
-    assert answer.json["status"] == "queued"
+    assert answer.status_code == 400 and answer.json["status"] == "malformed"
+    assert "unexpected type" in answer.json["reason"]
+    assert Queue(QUEUE_NAME, connection=redis_lib.Redis.from_url(redis_url)).jobs == []
+
+
+def test_a_queued_body_whose_fields_the_worker_cannot_read_fails_once_with_the_reason(make_services: MakeServices,
+                                                                                    redis_url: str) -> None:
+    """A body queued before a stricter release (or read with other site facts) ends failed, no retry."""
+    payload = copy.deepcopy(fixture("jira", JIRA_UPDATED))
+    payload["issue"]["fields"]["labels"] = 5
+    services = make_services(_env(redis_url))
+    now = datetime.now(UTC)
+    envelope = body_envelope("jira", "deep-1", json.dumps(payload), "GBL-142", now)
+    assert RedisDeliveryQueue(redis_lib.Redis.from_url(redis_url)).submit("jira", "deep-1", envelope, now)
+    services.store.deliveries.enqueue("jira", "deep-1", envelope, now)
     outcome = _run_job(services, redis_url)  # returns: no retry, the body will not change
     assert outcome.startswith("malformed: a field has an unexpected type")
     with services.store.engine.connect() as conn:
