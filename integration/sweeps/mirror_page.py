@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -49,11 +49,21 @@ def merge(found: Item, mirrored: Item | None) -> Item:
     return replace(found, **known, unknown=frozenset(found.unknown - known.keys()))
 
 
+UNEXPLAINED_AFTER = timedelta(minutes=5)  # the record's last entry and `updated` may differ by moments
+
+
 def last_counted(item: Item, entries: Iterable[tuple[object, object, object]]) -> datetime | None:
     """The last activity that counts in a tracker's record of `item`: a person's change or comment,
-    else the item's creation. Bots' and Flowkeeper's own entries never count."""
-    times = [when for _change, actor, when in entries
-             if isinstance(when, datetime) and getattr(actor, "kind", None) is ActorKind.HUMAN]
+    else the item's creation. Bots' and Flowkeeper's own entries never count.
+
+    When the record does not reach the item's `updated` (a worklog, an attachment, anything the
+    changelog and comments do not list), nothing shows a bot made that change: it counts, as
+    before a record was read, so an item is never flagged on a guess."""
+    read = [(when, actor) for _change, actor, when in entries if isinstance(when, datetime)]
+    latest = max((when for when, _actor in read), default=None)
+    if item.updated_at is not None and (latest is None or latest < item.updated_at - UNEXPLAINED_AFTER):
+        return item.updated_at
+    times = [when for when, actor in read if getattr(actor, "kind", None) is ActorKind.HUMAN]
     if item.created_at is not None:
         times.append(item.created_at)
     return max(times, default=None)

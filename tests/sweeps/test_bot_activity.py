@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -97,3 +98,14 @@ def test_a_persons_comment_counts_on_an_item_with_no_other_history(make_world: C
     world.site.comment("ENG-1", ADA, "Still on it", at=NOW - 2 * DAY)
     world.sweep("stalled")
     assert commented.labels == [] and record_reads(world) != []
+
+
+@pytest.mark.parametrize("tracker", ["jira", "linear"])
+def test_an_update_the_record_does_not_explain_still_counts(make_world: Callable[..., World],
+                                                             tracker: str) -> None:
+    """`updated` moved by something the changelog and comments do not list (a worklog, say): nothing
+    shows a bot did it, so it counts, and the item is not flagged on a guess."""
+    world = make_world(tracker, RULES, now=NOW)
+    quiet_record = world.site.add(replace(started("ENG-1", 1), updated=NOW - 2 * DAY))
+    world.sweep("stalled")
+    assert quiet_record.labels == [] and record_reads(world) != []

@@ -38,10 +38,10 @@ def site_of(world: World) -> None:
     for n, (category, status) in enumerate(specs, start=1):
         issue = Issue(id=str(100 + n), key=f"ENG-{n}", team="ENG", status=status, category=category,
                           updated=NOW - n * day, created=NOW - 40 * day, assignee=ADA)
-        if category == "in_progress":
+        if category == "in_progress":  # the move is the last change: the record explains `updated`
             mover = BOT if n == 12 else ADA
             issue.history = [(NOW - 20 * day, "To Do", "In Progress", mover)]
-            issue.status_entered = NOW - 20 * day
+            issue.status_entered = issue.updated = NOW - 20 * day
         world.site.add(issue)
     world.site.add(Issue(id="113", key="ENG-13", team="ENG", status="Done", category="done",
                              updated=NOW - day, created=NOW - 40 * day, labels=["stalled"]))
