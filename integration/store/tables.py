@@ -89,6 +89,8 @@ Index("ix_items_tracker_key", items.c.tracker, items.c.key)
 Index("ix_items_category_assignee", items.c.status_category, items.c.assignee_id)
 Index("ix_items_team", items.c.tracker, items.c.team)
 Index("ix_items_wip", items.c.tracker, items.c.status_category, items.c.deleted, items.c.assignee_id)
+# the flag join (integration.store.flags) reads `deleted` and `team` from here, never the item's row
+Index("ix_items_flag_join", items.c.tracker, items.c.item_id, items.c.deleted, items.c.team)
 
 item_history = Table(
     "item_history",
@@ -173,8 +175,11 @@ rule_states = Table(
     Column("last_action_at", UTC_DATETIME),
     UniqueConstraint("tracker", "item_id", "rule", "mode", name="uq_rule_states"),
 )
-Index("ix_rule_states_active", rule_states.c.active, rule_states.c.rule)
-Index("ix_rule_states_flagged", rule_states.c.active, rule_states.c.opened_at, rule_states.c.id)
+Index("ix_rule_states_active", rule_states.c.active, rule_states.c.rule, rule_states.c.mode, rule_states.c.tracker,
+      rule_states.c.item_id)
+# with the one above, covering for the Flagged page: its order and its grouped counts read no row
+Index("ix_rule_states_flagged", rule_states.c.active, rule_states.c.opened_at, rule_states.c.id,
+      rule_states.c.rule, rule_states.c.mode, rule_states.c.tracker, rule_states.c.item_id)
 Index("ix_rule_states_rule_opened", rule_states.c.rule, rule_states.c.opened_at, rule_states.c.closed_at)
 
 overrides = Table(

@@ -168,3 +168,26 @@ def test_flagged_queries_on_both_databases(any_store: Store) -> None:
     assert flagged_page(any_store, FlaggedFilter(team="WEB"), offset=10).total == 4
     assert counts_by_rule(any_store) == {"stalled-in-progress": 7}
     assert teams(any_store) == ["ABC", "WEB"]
+
+
+def test_totals_and_summary_under_every_filter_on_both_databases(any_store: Store) -> None:
+    from integration.admin.queries.flagged import FlaggedFilter, counts_by_rule, flagged_page
+
+    services = SimpleNamespace(store=any_store)
+    flag(services, "ABC-1")  # type: ignore[arg-type]
+    flag(services, "ABC-2", rule="started-without-assignee")  # type: ignore[arg-type]
+    flag(services, "ENG-1", tracker="linear", team="ENG", mode="dry")  # type: ignore[arg-type]
+    flag(services, "ENG-2", tracker="linear", team="ENG")  # type: ignore[arg-type]
+    flag(services, "ABC-9")  # type: ignore[arg-type]
+    gone = Item(tracker=Tracker.JIRA, id="id-ABC-9", key="ABC-9", title="gone",
+                status=Status("In Progress", StatusCategory.IN_PROGRESS))
+    any_store.mirror.mark_deleted(gone, NOW)  # a deleted item's flag no longer counts
+
+    def total(**f: str) -> int:
+        return flagged_page(any_store, FlaggedFilter(**f)).total
+
+    assert total(rule="stalled-in-progress", mode="live") == 2
+    assert total(tracker="linear") == 2 and total(tracker="linear", mode="dry") == 1
+    assert total(team="ENG", rule="stalled-in-progress", mode="dry", tracker="linear") == 1
+    assert total(team="WEB") == 0
+    assert counts_by_rule(any_store)["stalled-in-progress"] == 3

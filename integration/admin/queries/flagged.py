@@ -58,16 +58,49 @@ class FlaggedPage:
     total: int
 
 
-def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = PAGE) -> FlaggedPage:
+Group = tuple[str, str, str, str | None]  # rule, mode, tracker, team
+
+
+@dataclass(frozen=True)
+class FlagCounts:
+    """Flags now per (rule, mode, tracker, team): the page's total under any filter and its
+    per-rule summary, from one pass over the flags instead of one count per figure."""
+
+    groups: dict[Group, int]
+
+    def total(self, f: FlaggedFilter) -> int:
+        wanted = (f.rule, f.mode, f.tracker, f.team)
+        return sum(n for group, n in self.groups.items()
+                   if all(want is None or want == got for want, got in zip(wanted, group, strict=True)))
+
+    def by_rule(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for (rule, *_), n in self.groups.items():
+            found[rule] = found.get(rule, 0) + n
+        return found
+
+
+def flag_counts(store: Store) -> FlagCounts:
+    """Answered from two covering indexes (the flagged-episodes index and the mirror's flag
+    join index) without reading a row of either table."""
+    rs, it = rule_states.c, items.c
+    query = (select(rs.rule, rs.mode, rs.tracker, it.team, func.count()).select_from(flag_join())
+             .where(flagged_now()).group_by(rs.rule, rs.mode, rs.tracker, it.team))
+    with read_connection(store.engine) as conn:
+        return FlagCounts({(r, m, t, team): int(n) for r, m, t, team, n in conn.execute(query)})
+
+
+def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = PAGE,
+                 counts: FlagCounts | None = None) -> FlaggedPage:
     """Oldest flags first: the items waiting longest are the ones to look at.
 
-    Two steps: pick the page's episode ids with the total alongside (one pass: sorting
-    already reads every match), then read the item facts for those fifty only — an OFFSET
-    deep into the list must not drag every skipped row's item JSON along.
+    Two steps: walk the flagged-episodes index in page order to pick the page's episode
+    ids (it stops after offset + limit; no sort of every flag), then read the item facts
+    for those fifty only — an OFFSET deep into the list must not drag every skipped row's
+    item JSON along. The total comes from the grouped counts (`counts`, or read here).
     """
     rs, it = rule_states.c, items.c
-    ids = _where(select(rs.id, func.count().over()).select_from(flag_join()), f)
-    ids = ids.order_by(rs.opened_at, rs.id).offset(offset).limit(limit)
+    ids = _where(select(rs.id).select_from(flag_join()), f).order_by(rs.opened_at, rs.id).offset(offset).limit(limit)
     details = select(
         rs.id,
         rs.tracker,
@@ -84,10 +117,9 @@ def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = P
         it.data,
     ).select_from(flag_join())
     with read_connection(store.engine) as conn:
-        found = conn.execute(ids).all()
-        page = [row[0] for row in found]
+        page = [row[0] for row in conn.execute(ids)]
         rows = {row.id: row for row in conn.execute(details.where(rs.id.in_(page)))} if page else {}
-    total = int(found[0][1]) if found else flagged_count(store, f)
+    total = (counts or flag_counts(store)).total(f)
     return FlaggedPage([_flagged(rows[i]) for i in page if i in rows], total)
 
 
@@ -109,18 +141,9 @@ def _flagged(row: Any) -> FlaggedItem:
     )
 
 
-def flagged_count(store: Store, f: FlaggedFilter) -> int:
-    query = select(func.count()).select_from(flag_join())
-    with read_connection(store.engine) as conn:
-        return int(conn.execute(_where(query, f)).scalar() or 0)
-
-
 def counts_by_rule(store: Store) -> dict[str, int]:
     """How many items each rule has flagged now (live and dry run): the page's summary line."""
-    rs = rule_states.c
-    query = select(rs.rule, func.count()).select_from(flag_join()).where(flagged_now()).group_by(rs.rule)
-    with read_connection(store.engine) as conn:
-        return {row[0]: int(row[1]) for row in conn.execute(query)}
+    return flag_counts(store).by_rule()
 
 
 def teams(store: Store) -> list[str]:

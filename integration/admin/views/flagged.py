@@ -10,10 +10,11 @@ from flask.typing import ResponseReturnValue
 from integration.admin.auth import login_required
 from integration.admin.queries.flagged import (
     PAGE,
+    FlagCounts,
     FlaggedFilter,
     FlaggedItem,
     FlaggedPage,
-    counts_by_rule,
+    flag_counts,
     flagged_page,
     teams,
 )
@@ -61,20 +62,21 @@ def _rows(items: list[FlaggedItem]) -> list[dict[str, Any]]:
     ]
 
 
-def _page() -> tuple[FlaggedFilter, int, FlaggedPage]:
+def _page(counts: FlagCounts | None = None) -> tuple[FlaggedFilter, int, FlaggedPage]:
     """The filter and offset the request asks for, and that page of flagged items."""
     f = flagged_filter()
     offset = int_arg("offset", 0) or 0
-    return f, offset, flagged_page(services().store, f, offset)
+    return f, offset, flagged_page(services().store, f, offset, counts=counts)
 
 
 @blueprint.get("/flagged")
 @login_required
 def index() -> ResponseReturnValue:
     store = services().store
-    f, offset, page = _page()
+    counts = flag_counts(store)  # the total and the summary from one pass
+    f, offset, page = _page(counts)
     query = {k: v for k, v in request.args.items() if v and k != "offset"}
-    summary = sorted(counts_by_rule(store).items(), key=lambda kv: (-kv[1], kv[0]))
+    summary = sorted(counts.by_rule().items(), key=lambda kv: (-kv[1], kv[0]))
     return render_template(
         "admin/flagged.html",
         rows=_rows(page.items),
