@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
 from integration.reports.flow import completed_items
-from integration.reports.montecarlo import CONFIDENCES, Count, Finish, Throughput, finish_days, items_within
+from integration.reports.montecarlo import CONFIDENCES, Count, Finish, Throughput, forecast
 from integration.reports.scope import Scope, ScopeError, item_filter, midnight
 from integration.reports.wip import wip_now
 from integration.store.completions import Completion
@@ -26,6 +26,7 @@ from integration.store.tables import items as i
 DAY = timedelta(days=1)
 DEFAULT_BY = timedelta(days=14)
 TeamKey = tuple[str, str | None]  # (tracker, team)
+ALL_TEAMS = "all"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class History:
     start: date
     end: date  # the first forecast day
     throughput: Throughput
+    key: str = ALL_TEAMS  # which trials forecast it: a team's own, or the whole scope's
 
     def describe(self) -> str:
         t = self.throughput
@@ -63,9 +65,14 @@ def _first_seen(conn: Connection, scope: Scope) -> dict[TeamKey, datetime]:
     return {(tracker, team): at for tracker, team, at in conn.execute(query) if at is not None}
 
 
-def _history(done_days: Counter[date], start: date, end: date) -> History:
+def team_key(team: TeamKey) -> str:
+    """The simulation key of a team's history: its forecasts read the same trials in every report."""
+    return f"{team[0]}/{team[1]}"
+
+
+def _history(done_days: Counter[date], start: date, end: date, key: str) -> History:
     days = (end - start).days
-    return History(start, end, Throughput(tuple(done_days.get(start + n * DAY, 0) for n in range(days))))
+    return History(start, end, Throughput(tuple(done_days.get(start + n * DAY, 0) for n in range(days))), key)
 
 
 def _completed_within(conn: Connection, scope: Scope, start: date, end: date,
@@ -84,10 +91,11 @@ def _completed_within(conn: Connection, scope: Scope, start: date, end: date,
 
 def scope_history(conn: Connection, scope: Scope, done: Sequence[Completion] | None = None) -> History:
     """The scope's daily throughput, all its teams and trackers together (`done`: its completions, if known)."""
-    seen = _first_seen(conn, scope).values()
-    start, end = _whole_days(scope, min(seen, default=None))
+    seen = _first_seen(conn, scope)
+    start, end = _whole_days(scope, min(seen.values(), default=None))
     finished = _completed_within(conn, scope, start, end, done) if start < end else []
-    return _history(Counter(c.done_at.date() for c in finished), start, end)
+    key = team_key(next(iter(seen))) if len(seen) == 1 else ALL_TEAMS  # one team: its roadmap's trials
+    return _history(Counter(c.done_at.date() for c in finished), start, end, key)
 
 
 def team_histories(conn: Connection, scope: Scope,
@@ -102,7 +110,7 @@ def team_histories(conn: Connection, scope: Scope,
     out = {}
     for key, first in seen.items():
         team_start, team_end = _whole_days(scope, first)
-        out[key] = _history(done_days[key], team_start, team_end)
+        out[key] = _history(done_days[key], team_start, team_end, team_key(key))
     return out
 
 
@@ -131,10 +139,10 @@ def forecast_section(conn: Connection, ctx: Context) -> list[Dataset]:
         note=too_short or history.describe(), brief=True)
     if too_short:
         return [daily, *_empty(items, by, too_short)]
-    finish = finish_days(history.throughput, [items], trials=ask.trials, seed=ask.seed, key="when")[items]
-    count = items_within(history.throughput, history.days_until(by), trials=ask.trials, seed=ask.seed,
-                         key="how-many")
-    return [daily, *_when(history, finish, ask.trials, ask.seed), *_how_many(history, count, by)]
+    answer = forecast(history.throughput, [items], history.days_until(by), trials=ask.trials, seed=ask.seed,
+                      key=history.key)
+    return [daily, *_when(history, answer.finishes[items], ask.trials, ask.seed),
+            *_how_many(history, answer.count, by)]
 
 
 def _empty(items: int, by: date, reason: str) -> list[Dataset]:

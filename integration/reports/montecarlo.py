@@ -2,22 +2,24 @@
 
 Each trial replays the future as a run of days, each day's completions drawn at random
 (with replacement) from the days of the history window, zero days included. Pure and
-seeded: the same history, question and seed give the same answer, so a report can be
-reproduced. The standard library's generator is fast enough for 10,000 trials
-(bench/report.py measures it); see the README, "Forecasts", for the assumptions.
+seeded: a history, seed and key fix every trial's days, whatever is asked of them, so a
+report can be reproduced and every question put to one history ("when", "how many", each
+epic's remaining work) reads the same trials. The trials run side by side as numpy arrays,
+a block of days at a time (bench/report.py measures it); see the README, "Forecasts", for
+the assumptions.
 """
 
 from __future__ import annotations
 
 import random
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache, partial
-from itertools import accumulate, repeat
-from operator import is_not
-from typing import cast
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
 
 TRIALS = 10_000
 SEED = 1
@@ -25,9 +27,11 @@ HORIZON_DAYS = 3 * 365  # a trial that has not finished by then counts as "beyon
 CONFIDENCES = (50, 85, 95)
 MIN_HISTORY_DAYS = 14
 MIN_COMPLETED = 5
-CHUNK = 256  # days drawn at a time: Python-level work per trial stays a handful of calls
-WIDE = 1 << 16  # values of one 16-bit draw
+BLOCK_DAYS = 32  # days drawn for every trial at a time: how the trials are laid out in the random stream
+WORD = 1 << 32  # values of one 32-bit draw
 CACHED_SIMULATIONS = 16  # the report, the page and the digest ask the same questions of the same history
+
+Ints = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -95,127 +99,129 @@ class Count:
         return tuple((n, counts.get(n, 0)) for n in range(min(counts), max(counts) + 1))
 
 
-_KEEP = partial(is_not, None)  # a 16-bit draw past the largest multiple of the history's length
-
-
 def _rng(seed: int, key: str) -> random.Random:
-    """One generator per question, so adding a team or an epic changes no other answer."""
+    """One generator per history (its key), so adding a team or an epic changes no other answer."""
     return random.Random(f"{seed}:{key}")
 
 
 class DaySampler:
-    """Draws days of the history, uniformly with replacement, from one long stream.
+    """Draws days of the history, uniformly with replacement, as arrays.
 
-    Random bytes are mapped through a lookup table (`bytes.translate`, in C) and the
-    bytes that would bias the draw (those past the largest multiple of the history's
-    length) are dropped, so every history day is exactly equally likely; the stream is
-    refilled in large blocks, so a trial costs a slice, not a call into the generator.
-    Histories longer than 256 days or with 256+ items on a day do the same with 16-bit
-    draws through a list (`map` over a `memoryview`, also in C).
+    The random words are Python's Mersenne Twister's (`randbytes`), a stream Python keeps
+    fixed for a seed, rather than numpy's generators, whose mapping to integers may change
+    between releases: a report forecasts the same after an upgrade. 32-bit words past the
+    largest multiple of the history's length are dropped, so every day is exactly as likely.
     """
-
-    BLOCK = 1 << 16
 
     def __init__(self, history: Throughput, rng: random.Random) -> None:
-        self.rng, self.daily = rng, list(history.daily)
+        self.rng = rng
+        self.daily: Ints = np.asarray(history.daily, dtype=np.int64)
+        self.usable = np.uint64(WORD - WORD % len(history.daily)) if history.daily else np.uint64(0)
+        self.spare = np.empty(0, dtype=np.uint32)
+
+    def take(self, k: int) -> Ints:
+        """Exactly `k` days' completions, in the order drawn."""
         n = len(self.daily)
-        self.fast = 0 < n <= 256 and max(self.daily, default=0) < 256
-        self.stream: bytes | list[int] = b"" if self.fast else []
-        self.pos = 0
-        if self.fast:
-            usable = 256 - 256 % n
-            self.table = bytes(self.daily[b % n] if b < usable else 0 for b in range(256))
-            self.drop = bytes(range(usable, 256))
-        elif n:
-            usable = WIDE - WIDE % n
-            self.wide = [self.daily[v % n] if v < usable else None for v in range(WIDE)]
-
-    def _refill(self, k: int) -> None:
-        if self.fast:
-            fresh: bytes | list[int] = self.rng.randbytes(max(k, self.BLOCK)).translate(self.table, self.drop)
-        else:
-            draws = memoryview(self.rng.randbytes(2 * max(k, self.BLOCK))).cast("H")
-            fresh = cast(list[int], list(filter(_KEEP, map(self.wide.__getitem__, draws))))
-        self.stream, self.pos = self.stream[self.pos:] + fresh, 0  # type: ignore[operator]
-
-    def take(self, k: int) -> bytes | list[int]:
-        """Exactly `k` days' completions."""
-        if not self.daily:
-            return [0] * k
-        while len(self.stream) - self.pos < k:
-            self._refill(k)
-        days = self.stream[self.pos:self.pos + k]
-        self.pos += k
-        return days
+        if not n:
+            return np.zeros(k, dtype=np.int64)
+        parts, have = [self.spare], len(self.spare)
+        while have < k:
+            words = np.frombuffer(self.rng.randbytes(4 * (k - have)), dtype="<u4")
+            words = words[words < self.usable]
+            parts.append(words)
+            have += len(words)
+        stream = np.concatenate(parts)
+        self.spare = stream[k:]
+        return self.daily[stream[:k] % n]
 
 
-def finish_days(history: Throughput, targets: Sequence[int], *, trials: int = TRIALS, seed: int = SEED,
-                key: str = "", horizon: int = HORIZON_DAYS) -> dict[int, Finish]:
-    """For each item count in `targets`, the days each trial needed; one simulation serves them all.
+@dataclass(frozen=True)
+class Forecast:
+    """One simulation's answers: days to finish each item count asked, and items finished in `days` days."""
+
+    finishes: dict[int, Finish]
+    count: Count
+
+
+def forecast(history: Throughput, targets: Iterable[int] = (), days: int = 0, *, trials: int = TRIALS,
+             seed: int = SEED, key: str = "", horizon: int = HORIZON_DAYS) -> Forecast:
+    """"When" for every item count in `targets` and "how many" in `days` days, from one run of the trials.
 
     The answer depends only on the arguments, so the last few are kept: a team's simulation over
-    the same history, window, seed and targets is run once for the report, the page and the digest.
+    the same history, window, seed and questions is run once for the report, the page and the digest.
     """
-    return dict(_finish_days(history, tuple(sorted(set(targets))), trials, seed, key, horizon))
+    return _forecast(history, tuple(sorted(set(targets))), days, trials, seed, key, horizon)
 
 
-def clear_cache() -> None:
-    """Forget kept simulations (benchmarks time the simulation itself)."""
-    _finish_days.cache_clear()
-    _items_within.cache_clear()
-
-
-@lru_cache(maxsize=CACHED_SIMULATIONS)
-def _finish_days(history: Throughput, targets: tuple[int, ...], trials: int, seed: int, key: str,
-                 horizon: int) -> dict[int, Finish]:
-    """`finish_days`, kept per distinct question.
-
-    A trial draws enough days to reach the largest target most of the time, sums them
-    once (`accumulate`) and finds every target's crossing day by bisection, all in C;
-    the rare trial that falls short draws on (`_carry_on`).
-    """
-    wanted = sorted({t for t in targets if t > 0})
-    mean = history.completed / max(1, history.days)
-    rows: list[list[int]] = []
-    if wanted and mean > 0:
-        take = DaySampler(history, _rng(seed, key)).take
-        span = min(CHUNK, int(wanted[-1] / mean * 1.3) + 16)
-        for _ in range(trials):
-            sums = list(accumulate(take(span), initial=0))
-            days = list(map(bisect_left, repeat(sums, len(wanted)), wanted))
-            rows.append(days if days[-1] <= span else _carry_on(take, wanted, days, sums, mean, horizon))
-    columns = list(zip(*rows, strict=True)) if rows else [(horizon + 1,) * trials for _ in wanted]
-    out = {t: Finish(t, tuple(sorted(days)), horizon)
-           for t, days in zip(wanted, columns, strict=True)}
-    out.update({t: Finish(t, (0,) * trials, horizon) for t in targets if t <= 0})
-    return out
-
-
-def _carry_on(take: Callable[[int], Sequence[int]], wanted: list[int], days: list[int], sums: list[int],
-              mean: float, horizon: int) -> list[int]:
-    """A trial short of some targets after its first days draws on until it reaches them (or the horizon)."""
-    day, total = len(sums) - 1, sums[-1]
-    k = next(n for n, d in enumerate(days) if d > day)
-    while k < len(wanted) and day < horizon:
-        chunk = min(CHUNK, int((wanted[-1] - total) / mean * 1.3) + 16)
-        more = list(accumulate(take(chunk), initial=total))
-        while k < len(wanted) and more[-1] >= wanted[k]:
-            days[k] = min(day + bisect_left(more, wanted[k]), horizon + 1)
-            k += 1
-        day, total = day + chunk, more[-1]
-    for n in range(k, len(wanted)):
-        days[n] = horizon + 1
-    return days
+def finish_days(history: Throughput, targets: Iterable[int], *, trials: int = TRIALS, seed: int = SEED,
+                key: str = "", horizon: int = HORIZON_DAYS) -> dict[int, Finish]:
+    """For each item count in `targets`, the days each trial needed."""
+    return dict(forecast(history, targets, trials=trials, seed=seed, key=key, horizon=horizon).finishes)
 
 
 def items_within(history: Throughput, days: int, *, trials: int = TRIALS, seed: int = SEED,
                  key: str = "") -> Count:
-    """Items finished in the next `days` days, per trial (kept like `finish_days`)."""
-    return _items_within(history, days, trials, seed, key)
+    """Items finished in the next `days` days, per trial."""
+    return forecast(history, (), days, trials=trials, seed=seed, key=key).count
+
+
+def clear_cache() -> None:
+    """Forget kept simulations (benchmarks time the simulation itself)."""
+    _forecast.cache_clear()
 
 
 @lru_cache(maxsize=CACHED_SIMULATIONS)
-def _items_within(history: Throughput, days: int, trials: int, seed: int, key: str) -> Count:
-    take = DaySampler(history, _rng(seed, key)).take
-    totals = sorted(sum(take(days)) if days > 0 else 0 for _ in range(trials))
-    return Count(days, tuple(totals))
+def _forecast(history: Throughput, targets: tuple[int, ...], days: int, trials: int, seed: int, key: str,
+              horizon: int) -> Forecast:
+    """`forecast`, kept per distinct question.
+
+    Every trial draws BLOCK_DAYS days at a time (trial by trial, in the stream's order), so a
+    trial's days do not depend on what is asked: a block more is drawn while some trial has not
+    reached the largest target (until the horizon) or the "how many" day.
+    """
+    wanted: Ints = np.array([t for t in targets if t > 0], dtype=np.int64)
+    finish = np.full((len(wanted), trials), horizon + 1, dtype=np.int64)
+    counted: Ints = np.zeros(trials, dtype=np.int64)
+    if history.completed and (len(wanted) or days > 0):
+        sampler, goal = DaySampler(history, _rng(seed, key)), int(wanted[-1]) if len(wanted) else 0
+        totals: Ints = np.zeros(trials, dtype=np.int64)
+        start = 0
+        while start < days or (start < horizon and bool((totals < goal).any())):
+            sums = np.cumsum(sampler.take(trials * BLOCK_DAYS).reshape(trials, BLOCK_DAYS), axis=1)
+            sums += totals[:, None]
+            if start < days <= start + BLOCK_DAYS:
+                counted = sums[:, days - start - 1].copy()
+            _record_finishes(finish, sums, totals, wanted, start, horizon)
+            totals = sums[:, -1].copy()
+            start += BLOCK_DAYS
+    finishes = {int(t): Finish(int(t), tuple(np.sort(row).tolist()), horizon)
+                for t, row in zip(wanted, finish, strict=True)}
+    finishes.update({t: Finish(t, (0,) * trials, horizon) for t in targets if t <= 0})
+    return Forecast(finishes, Count(days, tuple(np.sort(counted).tolist())))
+
+
+def _record_finishes(finish: Ints, sums: Ints, before: Ints, wanted: Ints, start: int, horizon: int) -> None:
+    """Set the day each trial first reaches each target, for targets reached within this block."""
+    rows = np.flatnonzero(before < wanted[-1]) if len(wanted) else np.empty(0, dtype=np.int64)
+    if not rows.size:
+        return
+    cross = _first_reaching(sums[rows], wanted)
+    day = start + cross + 1
+    new = (cross < sums.shape[1]) & (wanted[None, :] > before[rows][:, None]) & (day <= horizon)
+    which, target = np.nonzero(new)
+    finish[target, rows[which]] = day[which, target]
+
+
+def _first_reaching(sums: Ints, wanted: Ints) -> Ints:
+    """For each row of running totals (non-decreasing) and each target (ascending): the first column
+    where the row reaches the target, or the row's length when it does not.
+
+    Rows are capped at the largest target and lifted apart, so all of them make one sorted array
+    and one `searchsorted` answers every (row, target) pair.
+    """
+    m, width = sums.shape
+    goal = int(wanted[-1])
+    lift = np.arange(m, dtype=np.int64) * (goal + 1)
+    flat = (np.minimum(sums, goal) + lift[:, None]).ravel()
+    where = np.searchsorted(flat, (lift[:, None] + wanted[None, :]).ravel()).reshape(m, len(wanted))
+    return where - (np.arange(m, dtype=np.int64) * width)[:, None]  # type: ignore[no-any-return]

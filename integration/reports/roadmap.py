@@ -119,8 +119,7 @@ def _epic_targets(conn: Connection, keys: list[str]) -> dict[str, date]:
 def _finishes(histories: Mapping[TeamKey, History], remaining: Mapping[TeamKey, list[int]], trials: int,
               seed: int) -> dict[TeamKey, dict[int, Finish]]:
     """One simulation per team, answering for every epic's remaining count at once."""
-    return {key: finish_days(histories[key].throughput, counts, trials=trials, seed=seed,
-                             key=f"{key[0]}/{key[1]}")
+    return {key: finish_days(histories[key].throughput, counts, trials=trials, seed=seed, key=histories[key].key)
             for key, counts in remaining.items() if key in histories and not histories[key].throughput.too_short()}
 
 

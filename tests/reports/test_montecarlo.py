@@ -9,23 +9,26 @@ from math import comb
 import pytest
 
 from integration.reports.montecarlo import (
+    BLOCK_DAYS,
     HORIZON_DAYS,
     TRIALS,
     DaySampler,
     Finish,
     Throughput,
     finish_days,
+    forecast,
     items_within,
 )
 
 CONSTANT = Throughput((2,) * 20)  # two items every day
-LONG_CONSTANT = Throughput((3,) * 300)  # longer than the fast sampler's table: the fallback path
+LONG_CONSTANT = Throughput((3,) * 300)
 
 
 @pytest.mark.parametrize("history", [CONSTANT, LONG_CONSTANT])
 def test_constant_throughput_gives_the_closed_form_at_every_confidence(history: Throughput) -> None:
     per_day = history.daily[0]
-    found = finish_days(history, [1, 5, 40, 41])
+    found = finish_days(history, [1, 5, 40, 41, 400])  # 400: well past the first block of days
+    assert max(found[400].days) > 3 * BLOCK_DAYS
     for items, finish in found.items():
         expected = -(-items // per_day)  # ceil(items / per_day) days
         assert len(finish.days) == TRIALS
@@ -72,10 +75,7 @@ def test_work_that_never_finishes_is_beyond_the_horizon() -> None:
     assert finish_days(idle, [0], trials=50)[0].at(95) == 0  # nothing to do is done now
 
 
-@pytest.mark.parametrize(("days", "tolerance"), [
-    (30, 0.03),  # 256 is not a multiple of 30: a naive modulo would be biased
-    (300, 0.05),  # longer than a byte's range: 16-bit draws, and 65,536 is not a multiple of 300
-])
+@pytest.mark.parametrize(("days", "tolerance"), [(30, 0.03), (300, 0.05)])
 def test_the_sampler_draws_every_history_day_equally_often(days: int, tolerance: float) -> None:
     history = Throughput(tuple(range(days)))
     sampler = DaySampler(history, random.Random(3))
@@ -86,6 +86,37 @@ def test_the_sampler_draws_every_history_day_equally_often(days: int, tolerance:
     assert set(seen) == set(range(days))
     assert max(abs(n - expected) / expected for n in seen.values()) < tolerance
     assert list(DaySampler(history, random.Random(3)).take(999)) == list(DaySampler(history, random.Random(3)).take(999))
+
+
+class Words(random.Random):
+    """A generator whose bytes are given: the 32-bit words the sampler reads."""
+
+    def __init__(self, words: list[int]) -> None:
+        super().__init__(0)
+        self.words = words
+
+    def randbytes(self, n: int) -> bytes:
+        out, self.words = self.words[:n // 4], self.words[n // 4:]
+        return b"".join(w.to_bytes(4, "little") for w in out)
+
+
+def test_the_sampler_drops_the_words_that_would_favour_the_first_days() -> None:
+    # 2**32 = 3 · 1,431,655,765 + 1: the last word would map to day 0 once more than to the others
+    history = Throughput((10, 20, 30))
+    last = 2**32 - 1
+    sampler = DaySampler(history, Words([4, last, 5, last, 3, 2]))
+    assert list(sampler.take(2)) == [20, 30]  # 4 % 3 = 1, the last word dropped, 5 % 3 = 2
+    assert list(sampler.take(2)) == [10, 30]
+
+
+def test_every_question_put_to_one_history_reads_the_same_trials() -> None:
+    # "when will 12 be done" alone, and beside an epic of 30 and "how many in 20 days": the same answer
+    history = Throughput((0, 1, 3, 2, 0, 5) * 5)
+    alone = finish_days(history, [12], key="ENG")[12]
+    together = forecast(history, [12, 30], 20, key="ENG")
+    assert together.finishes[12] == alone
+    assert together.count == items_within(history, 20, key="ENG")
+    assert forecast(history, [12], key="OPS").finishes[12] != alone
 
 
 @pytest.mark.parametrize(("daily", "reason"), [
