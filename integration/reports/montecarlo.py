@@ -107,10 +107,10 @@ def _rng(seed: int, key: str) -> random.Random:
 class DaySampler:
     """Draws days of the history, uniformly with replacement, as arrays.
 
-    The random words are Python's Mersenne Twister's (`randbytes`), a stream Python keeps
-    fixed for a seed, rather than numpy's generators, whose mapping to integers may change
-    between releases: a report forecasts the same after an upgrade. 32-bit words past the
-    largest multiple of the history's length are dropped, so every day is exactly as likely.
+    The random words are Python's Mersenne Twister's (`randbytes`) rather than numpy's
+    generators', whose mapping to integers may change between numpy releases: a report
+    forecasts the same after an upgrade. 32-bit words past the largest multiple of the
+    history's length are dropped, so every day is exactly as likely.
     """
 
     def __init__(self, history: Throughput, rng: random.Random) -> None:
