@@ -8,10 +8,12 @@ close the episode and remove the flag label. Reasons for doing nothing are lazy.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from rules.actions import Emit
+from rules.gates import Gate, gate
 from rules.model import (
     Action,
     ActorKind,
@@ -47,9 +49,10 @@ class _Out:
 def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, context: EvalContext) -> Plan:
     """Decide, for every rule of the set, what to do to `item` at `now`.
 
-    Most items of a sweep need nothing: when every rule's verdict is known from the gate
-    (event kind, category, scope) the shared verdict tuple is the answer as it stands, so
-    that path builds no frame, lists or reasons, only the Plan that carries the item.
+    Most items of a sweep need nothing. For an item with no episode and none of our flags,
+    the gate (event kind, category, scope) gives most verdicts as shared ones, and one fused
+    check tells whether any other rule's condition holds; when none does, the Plan carries
+    the item and verdicts worked out only if someone reads them.
     """
     actor = event.actor if event is not None else None
     if actor is not None and actor.kind is ActorKind.FLOWKEEPER:
@@ -57,20 +60,28 @@ def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, c
     if event is not None and event.kind in SKIPPED_KINDS:
         return Plan(item, (), (), _skipped(ruleset, SKIPPED_KINDS[event.kind]))
     kind = "schedule" if event is None else trigger_of(event)
-    folded = frozenset(x.casefold() for x in item.labels) if item.labels else _NONE
+    labels = item.labels
+    folded = _fold(labels) if labels else _NONE
     if context.overrides or context.exempt_rules or item.deleted or item.unknown:
-        rules: tuple[Rule, ...] = ruleset.rules  # per-rule overrides and checks: take the long way
-        no_actions: list[NoAction] = []
-    else:
-        static, rules = _gate(ruleset, kind, item.status.category, item.tracker, item.team)
-        # an open episode or one of our flags on the item: those rules must run in full
-        busy = _busy(ruleset, context.rule_states, folded) if context.rule_states or folded else None
-        if busy:
-            static = tuple(v for v in static if v.rule not in busy)
-            rules = tuple(r for r in ruleset.rules if r.name in busy or r in rules)
-        if not rules:
-            return Plan(item, (), (), static)
-        no_actions = list(static)
+        # per-rule overrides and checks: take the long way
+        return _decide(ruleset, item, event, now, context, kind, folded, ruleset.rules, [])
+    found = gate(ruleset, kind, item.status.category, item.tracker, item.team)
+    # an open episode or one of our flags on the item: those rules must run in full
+    busy = _busy(ruleset, context.rule_states, folded) if context.rule_states or folded else None
+    if busy:
+        static = [v for v in found.static if v.rule not in busy]
+        rules = tuple(r for r in ruleset.rules if r.name in busy or r in found.rules)
+        return _decide(ruleset, item, event, now, context, kind, folded, rules, static)
+    if not found.rules:
+        return Plan(item, (), (), found.static)
+    if found.quiet(item, event, ruleset.frame(now, context)):
+        return Plan(item, (), (), _Verdicts(ruleset, found, item, event, now, context, kind))
+    return _decide(ruleset, item, event, now, context, kind, folded, found.rules, list(found.static))
+
+
+def _decide(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, context: EvalContext, kind: str,
+            folded: frozenset[str], rules: tuple[Rule, ...], no_actions: list[NoAction]) -> Plan:
+    """Each of `rules` on the item in turn, after the verdicts already known (`no_actions`)."""
     frame = ruleset.frame(now, context)
     snoozed = None if context.snoozed_until is None and not folded else _snoozed(folded, context, now)
     out = _Out(no_actions)
@@ -78,6 +89,51 @@ def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, c
         _rule(rule, item, event, frame, kind, snoozed, folded, out)
     return Plan(item, tuple(out.actions) if out.actions else (),
                 tuple(out.transitions) if out.transitions else (), tuple(out.no_actions))
+
+
+class _Verdicts(Sequence[NoAction]):
+    """Every rule's verdict for an item no rule acts on, worked out when first read: the
+    rule-by-rule path run then gives exactly the reasons it would have given (a sweep reads
+    almost none of them; explain, rule tests and the webhook log do)."""
+
+    __slots__ = ("_args", "_done")
+
+    def __init__(self, ruleset: RuleSet, found: Gate, item: Item, event: Event | None, now: datetime,
+                 context: EvalContext, kind: str) -> None:
+        self._args = (ruleset, found, item, event, now, context, kind)
+        self._done: tuple[NoAction, ...] | None = None
+
+    def _all(self) -> tuple[NoAction, ...]:
+        if self._done is None:
+            ruleset, found, item, event, now, context, kind = self._args
+            folded = _fold(item.labels) if item.labels else _NONE
+            plan = _decide(ruleset, item, event, now, context, kind, folded, found.rules, list(found.static))
+            assert not plan.actions and not plan.transitions, "the fused check and the rules disagree"
+            self._done = tuple(plan.no_actions)
+        return self._done
+
+    @overload
+    def __getitem__(self, index: int) -> NoAction: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[NoAction, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> NoAction | tuple[NoAction, ...]:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[NoAction]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 def _skipped(ruleset: RuleSet, reason: str) -> tuple[NoAction, ...]:
@@ -99,27 +155,19 @@ def _busy(ruleset: RuleSet, states: Any, folded: frozenset[str]) -> set[str] | N
     return busy
 
 
-def _gate(ruleset: RuleSet, kind: str, category: Any, tracker: Any, team: str | None) -> tuple[Any, Any]:
-    """Split the rules for items with no episode and no flag: shared verdicts, and rules to run."""
-    key = (kind, category, tracker, team)
-    entry = ruleset.gates.get(key)
-    if entry is None:
-        static, slow = [], []
-        for rule in ruleset.rules:
-            in_scope = rule.enabled and tracker in rule.trackers and (not rule.teams or team in rule.teams)
-            if in_scope and kind not in rule.trigger_set:
-                static.append(rule.trigger_verdicts[kind])
-            elif in_scope and rule.category_gate is not None and category not in rule.category_gate:
-                static.append(rule.gate_verdicts[category])
-            else:
-                slow.append(rule)
-        entry = (tuple(static), tuple(slow))
-        if len(ruleset.gates) < 4096:
-            ruleset.gates[key] = entry
-    return entry
-
-
 _NONE: frozenset[str] = frozenset()
+_FOLDED: dict[tuple[str, ...], frozenset[str]] = {}  # labels as items carry them → casefolded
+MAX_FOLDED = 8192
+
+
+def _fold(labels: tuple[str, ...]) -> frozenset[str]:
+    """The labels casefolded; remembered per set of labels, since a team uses few combinations."""
+    folded = _FOLDED.get(labels) if type(labels) is tuple else None
+    if folded is None:
+        folded = frozenset(x.casefold() for x in labels)
+        if type(labels) is tuple and len(_FOLDED) < MAX_FOLDED:
+            _FOLDED[labels] = folded
+    return folded
 
 
 def _snoozed(folded: frozenset[str], context: EvalContext, now: datetime) -> str | None:

@@ -8,7 +8,7 @@ between evaluations without anyone mutating it behind another's back.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import MappingProxyType
@@ -305,7 +305,7 @@ class Plan:
     item: Item
     actions: tuple[Action, ...] = ()
     transitions: tuple[EpisodeTransition, ...] = ()
-    no_actions: tuple[NoAction, ...] = ()
+    no_actions: Sequence[NoAction] = ()  # a tuple, or verdicts worked out when first read
 
 
 # ---- what the store tells the (pure) engine ------------------------------------------

@@ -122,9 +122,10 @@ class RuleSet:
     sources: tuple[Path, ...] = ()
     tests: tuple[RuleTest, ...] = ()
 
-    # (event kind, category, tracker, team) → verdicts known without looking further, rules to run
-    gates: dict[tuple[Any, ...], tuple[tuple[NoAction, ...], tuple[Rule, ...]]] = field(
-        default_factory=dict, repr=False)
+    # (event kind, category, tracker, team) → its rules.gates.Gate: verdicts known without looking
+    # further, rules to run, and their fused "none holds" check (shared by gates with the same rules)
+    gates: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+    quiet: dict[tuple[Rule, ...], Callable[..., bool]] = field(default_factory=dict, repr=False)
     # reason → every rule's verdict for an event no rule looks at (our own writes, skipped kinds)
     skipped: dict[str, tuple[NoAction, ...]] = field(default_factory=dict, repr=False)
 
