@@ -35,6 +35,7 @@ from sqlalchemy import create_engine, insert, text
 
 from integration.app import create_app
 from integration.codec import to_jsonable
+from integration.store import audit_counts
 from integration.store.migrate import upgrade
 from integration.store.tables import audit_log, deliveries, items, rule_states
 from rules.loader import builtin_pack_paths, load_ruleset
@@ -180,6 +181,8 @@ def fill(url: str, audit: int, flagged: int, seed: int = 7) -> dict[str, float]:
         with engine.begin() as conn:
             for i in range(0, len(rows), BATCH):
                 conn.execute(insert(table), rows[i : i + BATCH])
+            if table is audit_log:  # what AuditLog.record keeps beside the entries it writes
+                audit_counts.add(conn, audit_counts.keys_of(rows))
     if url.startswith("postgresql"):
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))  # the steady state autovacuum keeps: index-only scans work

@@ -23,6 +23,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -65,12 +66,16 @@ def _fingerprint() -> str:
 
 
 def logged_in() -> bool:
+    """Checked once per request and session (the guard and the page's menu both ask)."""
     marker = session.get(SESSION_KEY)
     if not isinstance(marker, dict) or not services().settings.admin.password:
         return False
-    if not hmac.compare_digest(str(marker.get("v", "")), _fingerprint()):
-        return False
-    return _sessions().alive(marker.get("id"), now())
+    checked = g.get("fk_login_checked")
+    if checked is not None and checked[0] == marker.get("id"):
+        return bool(checked[1])
+    alive = hmac.compare_digest(str(marker.get("v", "")), _fingerprint()) and _sessions().alive(marker.get("id"), now())
+    g.fk_login_checked = (marker.get("id"), alive)
+    return alive
 
 
 def admin_actor() -> dict[str, str]:

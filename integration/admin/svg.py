@@ -53,18 +53,23 @@ def _chart(labels: Sequence[str], series: Series, title: str, fixed: Fixed, peak
     return Chart(FRAME.svg(title, [*FRAME.y_axis(axis), *FRAME.x_labels(labels, xs), *body]), legend)
 
 
+def _slots(labels: Sequence[str]) -> tuple[list[float], list[str]]:
+    """Each label's x and its escaped text, worked out once per chart rather than once per mark."""
+    return [FRAME.slot_x(i, len(labels)) for i in range(len(labels))], [str(escape(label)) for label in labels]
+
+
 def line_chart(labels: Sequence[str], series: Series, title: str, fixed: Fixed = None) -> Chart:
     def draw(axis: Axis, colors: dict[str, str]) -> list[str]:
-        body = []
+        body, (xs, texts) = [], _slots(labels)
         for n, (name, values) in enumerate(series.items()):
-            points = [(FRAME.slot_x(i, len(labels)), FRAME.y(v, axis)) for i, v in enumerate(values)]
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            points = [(f"{x:.1f}", f"{FRAME.y(v, axis):.1f}") for x, v in zip(xs, values, strict=True)]
             width, radius = marker(n)
-            body.append(f'<polyline class="series" fill="none" stroke="{colors[name]}" stroke-width="{width}"'
-                        f'{dash(n)} points="{path}"/>')
-            for (x, y), label, value in zip(points, labels, values, strict=True):
-                body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colors[name]}">'
-                            f"<title>{escape(name)} · {escape(label)}: {value}</title></circle>")
+            color, label = colors[name], escape(name)
+            body.append(f'<polyline class="series" fill="none" stroke="{color}" stroke-width="{width}"'
+                        f'{dash(n)} points="{" ".join(f"{x},{y}" for x, y in points)}"/>')
+            body.extend(f'<circle cx="{x}" cy="{y}" r="{radius}" fill="{color}">'
+                        f"<title>{label} · {text}: {value}</title></circle>"
+                        for (x, y), text, value in zip(points, texts, values, strict=True))
         return body
 
     return _chart(labels, series, title, fixed, max((max(v) for v in series.values() if v), default=0), draw)
@@ -75,17 +80,17 @@ def stacked_bars(labels: Sequence[str], series: Series, title: str, fixed: Fixed
 
     def draw(axis: Axis, colors: dict[str, str]) -> list[str]:
         bar_w = max(2.0, FRAME.plot_w / len(labels) * 0.7)
-        body = []
-        for i, label in enumerate(labels):
-            x, top = FRAME.slot_x(i, len(labels)) - bar_w / 2, FRAME.base
-            for name, values in series.items():
+        body, (xs, texts) = [], _slots(labels)
+        names = [(escape(name), colors[name], values) for name, values in series.items()]
+        for i, (x, text) in enumerate(zip(xs, texts, strict=True)):
+            left, top = f'x="{x - bar_w / 2:.1f}"', FRAME.base
+            for name, color, values in names:
                 if not values[i]:
                     continue
                 h = FRAME.base - FRAME.y(values[i], axis)
                 top -= h
-                body.append(f'<rect class="bar" x="{x:.1f}" y="{top:.1f}" width="{bar_w:.1f}" '
-                            f'height="{h:.1f}" fill="{colors[name]}">'
-                            f"<title>{escape(name)} · {escape(label)}: {values[i]}</title></rect>")
+                body.append(f'<rect class="bar" {left} y="{top:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                            f'fill="{color}"><title>{name} · {text}: {values[i]}</title></rect>')
         return body
 
     return _chart(labels, series, title, fixed, max(totals, default=0), draw)

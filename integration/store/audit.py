@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
 
+from integration.store import audit_counts
 from integration.store.tables import audit_log
 
 
@@ -67,6 +68,7 @@ class AuditLog:
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(insert(audit_log), rows)
+                audit_counts.add(conn, audit_counts.keys_of(rows))
 
     def _where(self, query: Any, f: AuditFilter) -> Any:
         c = audit_log.c
@@ -102,7 +104,10 @@ class AuditLog:
 
     def purge_before(self, cutoff: datetime) -> int:
         with self.engine.begin() as conn:
-            return conn.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount or 0
+            purged = conn.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount or 0
+            if purged:
+                audit_counts.recount_from(conn, cutoff)
+            return purged
 
 
 def _entry(row: Any) -> AuditEntry:

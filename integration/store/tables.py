@@ -150,6 +150,17 @@ Index("ix_audit_rule_at", audit_log.c.rule, audit_log.c.at)
 Index("ix_audit_item_at", audit_log.c.item_key, audit_log.c.at)
 Index("ix_audit_outcome_at", audit_log.c.outcome, audit_log.c.at)
 
+# Audit entries per UTC day, rule ('' for none) and outcome, kept with every write and purge
+# (integration.store.audit_counts): the Charts page sums a few hundred rows, not 100,000 entries.
+audit_counts = Table(
+    "audit_counts",
+    metadata,
+    Column("day", String(10), primary_key=True),  # 'YYYY-MM-DD', UTC
+    Column("rule", String(128), primary_key=True),
+    Column("outcome", String(16), primary_key=True),
+    Column("entries", Integer, nullable=False),
+)
+
 write_claims = Table(
     "write_claims",
     metadata,
@@ -181,6 +192,7 @@ Index("ix_rule_states_active", rule_states.c.active, rule_states.c.rule, rule_st
 Index("ix_rule_states_flagged", rule_states.c.active, rule_states.c.opened_at, rule_states.c.id,
       rule_states.c.rule, rule_states.c.mode, rule_states.c.tracker, rule_states.c.item_id)
 Index("ix_rule_states_rule_opened", rule_states.c.rule, rule_states.c.opened_at, rule_states.c.closed_at)
+Index("ix_rule_states_rule_closed", rule_states.c.rule, rule_states.c.closed_at, rule_states.c.opened_at)
 
 overrides = Table(
     "overrides",

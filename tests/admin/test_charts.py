@@ -83,6 +83,43 @@ def test_flagged_over_time_counts_open_episodes_at_each_day_end(any_store: Store
     assert earlier.series == {"stale": [1, 1, 2]}  # wip opened after it
 
 
+def test_decisions_after_retention_purged_the_oldest_count_only_what_is_left(any_store: Store) -> None:
+    any_store.audit.record([decision(at(5)), decision(at(3, 6)), decision(at(3, 18), outcome=Outcome.FAILED)])
+    any_store.audit.record([decision(at(1)), decision(at(1), rule=None, outcome=Outcome.SKIPPED)])
+    assert decisions_by_outcome(any_store, END, 7).series["done"] == [0, 1, 0, 1, 0, 1, 0]
+    assert any_store.audit.purge_before(at(3, 12)) == 2  # mid-day: that day keeps its later entry
+    assert decisions_by_outcome(any_store, END, 7).series == {
+        "done": [0, 0, 0, 0, 0, 1, 0],
+        "failed": [0, 0, 0, 1, 0, 0, 0],
+        "skipped": [0, 0, 0, 0, 0, 1, 0],
+    }
+    assert rule_hits(any_store, END, 7, ["stale"]).series == {"stale": [0, 0, 0, 1, 0, 1, 0]}
+
+
+def test_decisions_logged_before_the_upgrade_are_charted_after_it(any_db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, insert
+
+    from integration.store.migrate import alembic_config, upgrade
+    from integration.store.tables import audit_log
+
+    command.downgrade(alembic_config(any_db_url), "0006")
+    engine = create_engine(any_db_url)
+    with engine.begin() as conn:
+        conn.execute(insert(audit_log), [
+            {"at": when, "tracker": "jira", "action": "add_labels", "outcome": "done", "reason": "r", "rule": rule}
+            for when, rule in ((at(2, 23), "stale"), (at(2, 1), "stale"), (at(0), None))
+        ])
+    engine.dispose()
+    upgrade(any_db_url)
+    store = Store.connect(any_db_url)
+    try:
+        assert decisions_by_outcome(store, END, 3).series == {"done": [2, 0, 1]}
+        assert rule_hits(store, END, 3, ["stale"]).series == {"stale": [2, 0, 0]}
+    finally:
+        store.engine.dispose()
+
+
 def test_admin_axis_ticks_are_whole_and_evenly_spaced() -> None:
     chart = stacked_bars(["Nov 24", "Nov 25"], {"done": [5, 2]}, "Decisions")
     ticks = re.findall(r'text-anchor="end" fill="currentColor">([^<]+)<', chart.svg)

@@ -1,53 +1,30 @@
-"""Series for the Charts page — daily up to a month, weekly beyond — each from an index in one statement.
+"""Series for the Charts page — daily up to a month, weekly beyond — each from a few hundred index entries.
 
-Days are UTC calendar days. Audit-log series are range counts on the (rule, at) and
-(outcome, at) indexes; the flagged series groups open episodes by the day they opened and
-closed, with `utc_day(column)` compiled to a cheap per-dialect expression (SQLite stores
-UTC timestamps as text, so it is a prefix; PostgreSQL converts to UTC first).
+Days are UTC calendar days. Decisions per day come from the counts the audit log keeps
+per (day, rule, outcome) (integration.store.audit_counts), not from the entries; flagged
+items per day are index-only range counts over the open-episode columns.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate, pairwise
-from typing import Any
 
-from sqlalchemy import Connection, String, func, or_, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import Connection, func, select
 
 from integration.store.audit import Outcome
 from integration.store.db import read_connection
 from integration.store.store import Store
-from integration.store.tables import audit_log, rule_states
+from integration.store.tables import audit_counts, rule_states
 
 OUTCOMES = tuple(o.value for o in Outcome)
-
-
-class utc_day(FunctionElement[str]):
-    """The UTC calendar day of a timestamp column ('YYYY-MM-DD' on SQLite, a date on PostgreSQL)."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
-
-
-@compiles(utc_day, "postgresql")
-def _utc_day_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
-
-
-def day_key(value: object) -> str | None:
-    """A utc_day result as 'YYYY-MM-DD' whatever the backend handed back."""
-    return None if value is None else str(value)[:10]
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # the open lower end of the first range count
+# every rule with an episode, one index probe per rule (a DISTINCT would read every episode)
+RULES = ("WITH RECURSIVE s(rule) AS (SELECT min(rule) FROM rule_states UNION ALL"
+         " SELECT (SELECT min(r.rule) FROM rule_states r WHERE r.rule > s.rule) FROM s WHERE s.rule IS NOT NULL)"
+         " SELECT rule FROM s WHERE rule IS NOT NULL")
 
 
 WEEKLY_FROM = 32  # periods longer than a month are drawn (and counted) per week
@@ -86,48 +63,30 @@ def bucket_days(days: int) -> int:
     return 1 if days < WEEKLY_FROM else 7
 
 
-def _start(days: Sequence[date]) -> datetime:
-    return datetime.combine(days[0], datetime.min.time(), tzinfo=UTC)
+def _start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 
-def range_counts(
+def kept_counts(
     conn: Connection, column: str, keys: Sequence[str], span: Sequence[date], step: int = 1
 ) -> dict[str, list[int]]:
-    """Audit entries per key and UTC day: one small statement of index-only range counts.
-
-    The keys and the day bounds are two VALUES lists, cross-joined; for each pair a
-    correlated `count(*) WHERE <column> = key AND at in [day, next day)` is answered from
-    the (column, at) index without reading a row. A GROUP BY over the window would read
-    (and on SQLite sort) every entry in it: at 100,000 entries this is 3-6x faster on both
-    backends (bench/admin.py).
-    """
-    if not keys:
-        return {}
-    assert column in ("rule", "outcome")  # a fixed column name, never user input
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    at_type = audit_log.c.at.type
-    to_db = at_type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda value: value)
-    bounds = [_start([d]) for d in (*span, span[-1] + timedelta(days=step))]
-    sql = (
-        f"SELECT k.column1, b.column1, (SELECT count(*) FROM audit_log a WHERE a.{column} = k.column1"
-        f" AND a.at >= b.column1 AND a.at < b.column2)"
-        f" FROM (VALUES {', '.join([f'({mark})'] * len(keys))}) AS k"
-        f" CROSS JOIN (VALUES {', '.join([f'({mark}, {mark})'] * len(span))}) AS b"
-    )
-    params = [*keys, *(to_db(x) for pair in pairwise(bounds) for x in pair)]
-    index = {to_db(lo): i for i, lo in enumerate(bounds[:-1])}
-    series = {key: [0] * len(span) for key in keys}
-    for key, lo, count in conn.exec_driver_sql(sql, tuple(params)):
-        series[key][index[to_db(lo) if isinstance(lo, datetime) else lo]] = int(
-            count
-        )  # SQLite: the text we sent
+    """Audit entries per key (a rule or an outcome) and bucket, summed from the kept daily counts."""
+    c = audit_counts.c
+    key = c.rule if column == "rule" else c.outcome
+    last = span[-1] + timedelta(days=step - 1)
+    query = (select(c.day, key, func.sum(c.entries))
+             .where(c.day >= span[0].isoformat(), c.day <= last.isoformat(), key.in_(keys))
+             .group_by(c.day, key))
+    series = {k: [0] * len(span) for k in keys}
+    for day, name, entries in conn.execute(query):
+        series[name][(date.fromisoformat(day) - span[0]).days // step] += int(entries)
     return series
 
 
 def decisions_by_outcome(store: Store, end: datetime, days: int) -> DailySeries:
     span, step = day_range(end, days), bucket_days(days)
     with read_connection(store.engine) as conn:
-        series = range_counts(conn, "outcome", OUTCOMES, span, step)
+        series = kept_counts(conn, "outcome", OUTCOMES, span, step)
     return DailySeries(span, {k: v for k, v in series.items() if any(v)}, step)
 
 
@@ -135,35 +94,54 @@ def rule_hits(store: Store, end: datetime, days: int, rules: Sequence[str], top:
     """Decisions per day (or week) of the running rules with any in the period (the busiest `top`)."""
     span, step = day_range(end, days), bucket_days(days)
     with read_connection(store.engine) as conn:
-        found = range_counts(conn, "rule", sorted(set(rules)), span, step)
+        found = kept_counts(conn, "rule", sorted(set(rules)), span, step) if rules else {}
     busiest = sorted((r for r in found if any(found[r])), key=lambda r: (-sum(found[r]), r))[:top]
     return DailySeries(span, {r: found[r] for r in sorted(busiest)}, step)
+
+
+def opened_and_closed(conn: Connection, bounds: Sequence[datetime]) -> dict[str, list[tuple[int, int]]]:
+    """Per rule and range [bounds[i], bounds[i+1]): episodes opened in it, and episodes closed in it.
+
+    One statement: the rules (found by skipping through the rule index) and the ranges are
+    cross-joined, and each pair's two counts
+    are range scans of the (rule, opened_at) and (rule, closed_at) indexes that read no row.
+    Together the ranges cover every episode once, however long the history.
+    """
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    to_db = rule_states.c.opened_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) or (lambda v: v)
+    sql = (
+        "SELECT k.rule, b.column1,"
+        " (SELECT count(*) FROM rule_states r WHERE r.rule = k.rule"
+        "  AND r.opened_at >= b.column1 AND r.opened_at < b.column2),"
+        " (SELECT count(*) FROM rule_states r WHERE r.rule = k.rule"
+        "  AND r.closed_at >= b.column1 AND r.closed_at < b.column2 AND r.opened_at IS NOT NULL)"
+        f" FROM ({RULES}) AS k"
+        f" CROSS JOIN (VALUES {', '.join([f'({mark}, {mark})'] * (len(bounds) - 1))}) AS b"
+    )
+    index = {to_db(lo): i for i, lo in enumerate(bounds[:-1])}
+    found: dict[str, list[tuple[int, int]]] = {}
+    for rule, lo, opened, closed in conn.exec_driver_sql(sql, tuple(to_db(x) for p in pairwise(bounds) for x in p)):
+        found.setdefault(rule, [(0, 0)] * (len(bounds) - 1))[index[to_db(lo) if isinstance(lo, datetime) else lo]] = (
+            int(opened), int(closed))  # SQLite hands back the text we sent
+    return found
 
 
 def flagged_over_time(store: Store, end: datetime, days: int) -> DailySeries:
     """Items flagged at the end of each day (or week), per rule, from each item's latest episode per rule.
 
     An episode counts on day d when it opened on or before d and had not closed by the end
-    of d; a weekly bucket shows its last day. A re-opened episode replaces its predecessor
-    in the store, so older episodes of the same item and rule are not drawn.
+    of d; a weekly bucket shows its last day. So the count at the end of a bucket is every
+    episode opened before that moment less every one closed before it. A re-opened
+    episode replaces its predecessor in the store, so older episodes of the same item and
+    rule are not drawn.
     """
     span, step = day_range(end, days), bucket_days(days)
-    rs = rule_states.c
-    opened, closed = utc_day(rs.opened_at), utc_day(rs.closed_at)
-    query = (
-        select(rs.rule, opened, closed, func.count())
-        .where(rs.opened_at.is_not(None), or_(rs.closed_at.is_(None), rs.closed_at >= _start(span)))
-        .group_by(rs.rule, opened, closed)
-    )
-    labels = [e.isoformat() for e in DailySeries(span, {}, step).ends]  # counted at each bucket's last day
-    steps: dict[str, list[int]] = defaultdict(lambda: [0] * (len(span) + 1))
+    ends = [_start(e + timedelta(days=1)) for e in DailySeries(span, {}, step).ends]
     with read_connection(store.engine) as conn:
-        for rule, opened_value, closed_value, count in conn.execute(query):
-            opened_day, closed_day = day_key(opened_value) or "", day_key(closed_value)
-            first = bisect_left(labels, opened_day)  # the first day it was open at the day's end
-            last = len(labels) if closed_day is None else bisect_left(labels, closed_day)
-            if first < last:
-                steps[rule][first] += int(count)
-                steps[rule][last] -= int(count)
-    series = {rule: list(accumulate(delta[:-1])) for rule, delta in steps.items()}
-    return DailySeries(span, dict(sorted(series.items())), step)
+        found = opened_and_closed(conn, [EARLIEST, *ends])
+    series = {
+        rule: [max(0, o - c) for o, c in zip(accumulate(n for n, _ in ranges), accumulate(n for _, n in ranges),
+                                             strict=True)]
+        for rule, ranges in sorted(found.items())
+    }
+    return DailySeries(span, {r: v for r, v in series.items() if any(v)}, step)

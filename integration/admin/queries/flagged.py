@@ -114,7 +114,7 @@ def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = P
         it.team,
         it.assignee_name,
         it.status_name,
-        it.data,
+        it.data["url"].as_string().label("url"),  # not the whole item JSON, decoded per row
     ).select_from(flag_join())
     with read_connection(store.engine) as conn:
         page = [row[0] for row in conn.execute(ids)]
@@ -124,7 +124,6 @@ def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = P
 
 
 def _flagged(row: Any) -> FlaggedItem:
-    data = row.data or {}
     return FlaggedItem(
         tracker=row.tracker,
         key=row.item_key,
@@ -137,7 +136,7 @@ def _flagged(row: Any) -> FlaggedItem:
         team=row.team,
         assignee=row.assignee_name,
         status=row.status_name,
-        url=data.get("url") if isinstance(data, dict) else None,
+        url=row.url,
     )
 
 
