@@ -17,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Select,
     String,
+    Subquery,
     and_,
     case,
     cast,
@@ -217,6 +218,19 @@ def _flag_label(label: object, catalog: RuleCatalog):  # type: ignore[no-untyped
 
 def compliance(conn: Connection, scope: Scope) -> Compliance:
     """Items first started in the period: how many carry an assignee and an estimate now."""
+    started = _first_started_sqlite(scope) if conn.dialect.name == "sqlite" else _first_started(scope)
+    assigned, estimated = started.c.assignee_id.is_not(None), started.c.estimate.is_not(None)
+    row = conn.execute(
+        select(func.count(), func.sum(case((assigned, 1), else_=0)), func.sum(case((estimated, 1), else_=0)),
+               func.sum(case((and_(assigned, estimated), 1), else_=0)))
+        .select_from(started)
+    ).one()
+    return Compliance(*(int(v or 0) for v in row))
+
+
+def _first_started(scope: Scope) -> Subquery:
+    """(assignee_id, estimate) of the items whose first start falls in the period, from the period's
+    starts: PostgreSQL reads them in one scan, whatever the period's length."""
     started_now = (
         select(h.c.tracker, h.c.item_id)
         .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "in_progress", _in(h.c.at, scope))
@@ -226,12 +240,27 @@ def compliance(conn: Connection, scope: Scope) -> Compliance:
     earlier = exists().where(h.c.tracker == started_now.c.tracker, h.c.item_id == started_now.c.item_id,
                              h.c.field.in_(STATUS_FIELDS), h.c.new_category == "in_progress",
                              h.c.at < scope.since)
-    assigned, estimated = i.c.assignee_id.is_not(None), i.c.estimate.is_not(None)
-    row = conn.execute(
-        select(func.count(), func.sum(case((assigned, 1), else_=0)), func.sum(case((estimated, 1), else_=0)),
-               func.sum(case((and_(assigned, estimated), 1), else_=0)))
+    return (
+        select(i.c.assignee_id, i.c.estimate)
         .select_from(started_now.join(i, and_(i.c.tracker == started_now.c.tracker,
                                               i.c.item_id == started_now.c.item_id)))
         .where(~earlier, item_filter(i, scope))
-    ).one()
-    return Compliance(*(int(v or 0) for v in row))
+        .subquery("started")
+    )
+
+
+def _first_started_sqlite(scope: Scope) -> Subquery:
+    """The same items through each item's first start, one index probe per item: SQLite would look up
+    every start of a long period's row to read its item (a year: ten times slower)."""
+    mine = and_(h.c.tracker == i.c.tracker, h.c.item_id == i.c.item_id, h.c.field.in_(STATUS_FIELDS),
+                h.c.new_category == "in_progress")
+    first = select(func.min(h.c.at)).where(mine).scalar_subquery()
+    items_first = (  # materialized: each item's probe runs once, not once per bound
+        select(i.c.assignee_id, i.c.estimate, first.label("first_start"))
+        .where(item_filter(i, scope))
+        .cte("first_starts")
+        .prefix_with("MATERIALIZED")
+    )
+    return (select(items_first.c.assignee_id, items_first.c.estimate)
+            .where(_in(items_first.c.first_start, scope))
+            .subquery("started"))
