@@ -8,7 +8,7 @@ existed, which would read as idle days). The simulation itself is in `montecarlo
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -59,10 +59,18 @@ def _whole_days(scope: Scope, first_seen: datetime | None) -> tuple[date, date]:
     return start.date(), max(start, end).date()
 
 
-def _first_seen(conn: Connection, scope: Scope) -> dict[TeamKey, datetime]:
+def first_seen(conn: Connection, scope: Scope) -> dict[TeamKey, datetime]:
+    """When each (tracker, team) of the scope had its first item: its history starts no earlier."""
     query = select(i.c.tracker, i.c.team, func.min(i.c.created_at)).where(item_filter(i, scope)).group_by(
         i.c.tracker, i.c.team)
     return {(tracker, team): at for tracker, team, at in conn.execute(query) if at is not None}
+
+
+def report_first_seen(conn: Connection, ctx: Context) -> dict[TeamKey, datetime]:
+    """`first_seen`, read once per report: the forecasts and the roadmap both start from it."""
+    if "first_seen" not in ctx.cache:
+        ctx.cache["first_seen"] = first_seen(conn, ctx.scope)
+    return ctx.cache["first_seen"]  # type: ignore[no-any-return]
 
 
 def team_key(team: TeamKey) -> str:
@@ -89,19 +97,22 @@ def _completed_within(conn: Connection, scope: Scope, start: date, end: date,
     return [c for c in done if since <= c.done_at < until]
 
 
-def scope_history(conn: Connection, scope: Scope, done: Sequence[Completion] | None = None) -> History:
-    """The scope's daily throughput, all its teams and trackers together (`done`: its completions, if known)."""
-    seen = _first_seen(conn, scope)
+def scope_history(conn: Connection, scope: Scope, done: Sequence[Completion] | None = None,
+                  seen: Mapping[TeamKey, datetime] | None = None) -> History:
+    """The scope's daily throughput, all its teams and trackers together (`done`: its completions, and
+    `seen`: its teams' `first_seen`, if known)."""
+    seen = first_seen(conn, scope) if seen is None else seen
     start, end = _whole_days(scope, min(seen.values(), default=None))
     finished = _completed_within(conn, scope, start, end, done) if start < end else []
     key = team_key(next(iter(seen))) if len(seen) == 1 else ALL_TEAMS  # one team: its roadmap's trials
     return _history(Counter(c.done_at.date() for c in finished), start, end, key)
 
 
-def team_histories(conn: Connection, scope: Scope,
-                   done: Sequence[Completion] | None = None) -> dict[TeamKey, History]:
-    """Each (tracker, team)'s daily throughput over the scope's whole days (`done`: its completions, if known)."""
-    seen = _first_seen(conn, scope)
+def team_histories(conn: Connection, scope: Scope, done: Sequence[Completion] | None = None,
+                   seen: Mapping[TeamKey, datetime] | None = None) -> dict[TeamKey, History]:
+    """Each (tracker, team)'s daily throughput over the scope's whole days (`done` and `seen` as in
+    `scope_history`)."""
+    seen = first_seen(conn, scope) if seen is None else seen
     start, end = _whole_days(scope, None)
     done_days: dict[TeamKey, Counter[date]] = defaultdict(Counter)
     if start < end:
@@ -123,7 +134,7 @@ def _refs(values: dict[int, float | None]) -> tuple[tuple[str, float], ...]:
 
 
 def forecast_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    history = scope_history(conn, ctx.scope, ctx.completed(conn))
+    history = scope_history(conn, ctx.scope, ctx.completed(conn), report_first_seen(conn, ctx))
     ask = ctx.ask
     items = ask.items if ask.items is not None else wip_now(conn, ctx.scope).total
     by = ask.by or history.end + DEFAULT_BY - DAY

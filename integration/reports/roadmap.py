@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
@@ -125,14 +125,15 @@ def _finishes(histories: Mapping[TeamKey, History], remaining: Mapping[TeamKey, 
 
 def roadmap(conn: Connection, scope: Scope, catalog: RuleCatalog = NO_CATALOG,
             targets: Mapping[TargetKey, date] | None = None, *, trials: int = TRIALS,
-            seed: int = SEED, completed: Sequence[Completion] | None = None) -> tuple[RoadmapRow, ...]:
+            seed: int = SEED, completed: Sequence[Completion] | None = None,
+            seen: Mapping[TeamKey, datetime] | None = None) -> tuple[RoadmapRow, ...]:
     """One row per epic/project of the scope; canceled items are left out of totals.
 
-    `completed`: the scope's completed items when the caller has them already.
+    `completed`, `seen`: the scope's completed items and its teams' first items, when the caller has them.
     """
     groups = _groups(conn, scope, catalog)
     epics = _epic_targets(conn, sorted({g[2] for g in groups if g[0] == "jira" and g[2]}))
-    histories = team_histories(conn, scope, completed)
+    histories = team_histories(conn, scope, completed, seen)
     remaining: dict[TeamKey, list[int]] = defaultdict(list)
     for tracker, _project, _parent, team, total, done, *_ in groups:
         remaining[(tracker, team)].append(int(total) - int(done or 0))
