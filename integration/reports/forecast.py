@@ -12,15 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, and_, func, select
 
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
-from integration.reports.flow import completed_items
 from integration.reports.montecarlo import CONFIDENCES, Count, Finish, Throughput, forecast
 from integration.reports.scope import Scope, ScopeError, item_filter, midnight
+from integration.reports.sqlfuncs import PortableFunction
 from integration.reports.wip import wip_now
-from integration.store.completions import Completion
+from integration.store.completions import STATUS_FIELDS, Completion
+from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
 DAY = timedelta(days=1)
@@ -83,45 +84,78 @@ def _history(done_days: Counter[date], start: date, end: date, key: str) -> Hist
     return History(start, end, Throughput(tuple(done_days.get(start + n * DAY, 0) for n in range(days))), key)
 
 
-def _completed_within(conn: Connection, scope: Scope, start: date, end: date,
-                      done: Sequence[Completion] | None) -> list[Completion]:
-    """Items completed on the whole days [start, end) of the scope.
+class utc_day(PortableFunction, default="CAST(({}) AT TIME ZONE 'UTC' AS DATE)", sqlite="substr({}, 1, 10)",
+              result=String()):
+    """The UTC day of a UTC timestamp column, exactly (SQLite keeps them as ISO text)."""
 
-    `done`: the scope's completions when already known (the report's flow figures). An item
-    completes at its last entry into done, so those of a part of the period are exactly the
-    period's completions that fall in the part.
+
+def team_done_days(conn: Connection, scope: Scope,
+                   done: Sequence[Completion] | None = None) -> dict[TeamKey, Counter[date]]:
+    """Items completed on each whole UTC day of the scope, per (tracker, team).
+
+    `done`: the scope's completions when the report reads them anyway (flow, aging); an item
+    completes at its last entry into done, so those of the whole days are the period's that fall
+    in them. Without, the database counts them, a row per team and day: the same completions
+    (`integration/store/completions.py`), read as each item's last done entry since the first
+    day (one grouped range scan, no probe per item), kept when it falls before the end.
     """
+    start, end = _whole_days(scope, None)
     since, until = (datetime.combine(d, datetime.min.time(), UTC) for d in (start, end))
-    if done is None:
-        return completed_items(conn, Scope(since, until, scope.trackers, scope.teams))
-    return [c for c in done if since <= c.done_at < until]
+    out: dict[TeamKey, Counter[date]] = defaultdict(Counter)
+    if start >= end:
+        return out
+    if done is not None:
+        for c in done:
+            if since <= c.done_at < until:
+                out[(c.tracker, c.team)][c.done_at.date()] += 1
+        return out
+    last = (select(h.c.tracker, h.c.item_id, func.max(h.c.at).label("done_at"))
+            .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done", h.c.at >= since)
+            .group_by(h.c.tracker, h.c.item_id)
+            .subquery("last_done"))
+    day = utc_day(last.c.done_at)
+    query = (select(i.c.tracker, i.c.team, day, func.count())
+             .select_from(last.join(i, and_(i.c.tracker == last.c.tracker, i.c.item_id == last.c.item_id)))
+             .where(item_filter(i, scope), i.c.status_category == "done", last.c.done_at < until)
+             .group_by(i.c.tracker, i.c.team, day))
+    for tracker, team, on, n in conn.execute(query):
+        out[(tracker, team)][on if isinstance(on, date) else date.fromisoformat(on)] += int(n)
+    return out
+
+
+def report_done_days(conn: Connection, ctx: Context) -> dict[TeamKey, Counter[date]]:
+    """`team_done_days`, counted once per report, from the completions when another section reads them."""
+    if "done_days" not in ctx.cache:
+        reads_completions = "completed" in ctx.cache or bool({"flow", "aging"} & set(ctx.sections))
+        ctx.cache["done_days"] = team_done_days(conn, ctx.scope, ctx.completed(conn) if reads_completions else None)
+    return ctx.cache["done_days"]  # type: ignore[no-any-return]
 
 
 def scope_history(conn: Connection, scope: Scope, done: Sequence[Completion] | None = None,
-                  seen: Mapping[TeamKey, datetime] | None = None) -> History:
-    """The scope's daily throughput, all its teams and trackers together (`done`: its completions, and
-    `seen`: its teams' `first_seen`, if known)."""
+                  seen: Mapping[TeamKey, datetime] | None = None,
+                  done_days: Mapping[TeamKey, Counter[date]] | None = None) -> History:
+    """The scope's daily throughput, all its teams and trackers together (`done`: its completions,
+    `seen`: its teams' `first_seen`, `done_days`: their `team_done_days`, when known)."""
     seen = first_seen(conn, scope) if seen is None else seen
     start, end = _whole_days(scope, min(seen.values(), default=None))
-    finished = _completed_within(conn, scope, start, end, done) if start < end else []
+    days = team_done_days(conn, scope, done) if done_days is None else done_days
+    together: Counter[date] = Counter()
+    for counts in days.values():
+        together.update(counts)
     key = team_key(next(iter(seen))) if len(seen) == 1 else ALL_TEAMS  # one team: its roadmap's trials
-    return _history(Counter(c.done_at.date() for c in finished), start, end, key)
+    return _history(together, start, end, key)
 
 
 def team_histories(conn: Connection, scope: Scope, done: Sequence[Completion] | None = None,
-                   seen: Mapping[TeamKey, datetime] | None = None) -> dict[TeamKey, History]:
-    """Each (tracker, team)'s daily throughput over the scope's whole days (`done` and `seen` as in
-    `scope_history`)."""
+                   seen: Mapping[TeamKey, datetime] | None = None,
+                   done_days: Mapping[TeamKey, Counter[date]] | None = None) -> dict[TeamKey, History]:
+    """Each (tracker, team)'s daily throughput over the scope's whole days (the rest as in `scope_history`)."""
     seen = first_seen(conn, scope) if seen is None else seen
-    start, end = _whole_days(scope, None)
-    done_days: dict[TeamKey, Counter[date]] = defaultdict(Counter)
-    if start < end:
-        for c in _completed_within(conn, scope, start, end, done):
-            done_days[(c.tracker, c.team)][c.done_at.date()] += 1
+    days = team_done_days(conn, scope, done) if done_days is None else done_days
     out = {}
     for key, first in seen.items():
         team_start, team_end = _whole_days(scope, first)
-        out[key] = _history(done_days[key], team_start, team_end, team_key(key))
+        out[key] = _history(days.get(key, Counter()), team_start, team_end, team_key(key))
     return out
 
 
@@ -134,7 +168,7 @@ def _refs(values: dict[int, float | None]) -> tuple[tuple[str, float], ...]:
 
 
 def forecast_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    history = scope_history(conn, ctx.scope, ctx.completed(conn), report_first_seen(conn, ctx))
+    history = scope_history(conn, ctx.scope, seen=report_first_seen(conn, ctx), done_days=report_done_days(conn, ctx))
     ask = ctx.ask
     items = ask.items if ask.items is not None else wip_now(conn, ctx.scope).total
     by = ask.by or history.end + DEFAULT_BY - DAY

@@ -18,7 +18,7 @@ from integration.reports.cfd import cfd_section
 from integration.reports.context import Ask, Context
 from integration.reports.dataset import Chart, Dataset, Report
 from integration.reports.efficiency import efficiency_section
-from integration.reports.forecast import forecast_section, report_first_seen
+from integration.reports.forecast import forecast_section, report_done_days, report_first_seen
 from integration.reports.scope import RuleCatalog, Scope, days
 from integration.store.db import read_connection
 
@@ -138,7 +138,7 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
 
 def roadmap_section(conn: Connection, ctx: Context) -> list[Dataset]:
     rows = roadmap.roadmap(conn, ctx.scope, ctx.catalog, ctx.targets, trials=ctx.ask.trials, seed=ctx.ask.seed,
-                           completed=ctx.completed(conn), seen=report_first_seen(conn, ctx))
+                           seen=report_first_seen(conn, ctx), done_days=report_done_days(conn, ctx))
     unknown = sorted({f"{r.team} ({r.tracker})" for r in rows if r.risk == "unknown"})
     note = ("Forecasts: the team's daily throughput over the period, simulated; "
             "on_time is the share of trials done by the target date.")

@@ -8,7 +8,7 @@ to each epic, an optimistic bound, which is exactly what a planning meeting need
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -126,14 +126,16 @@ def _finishes(histories: Mapping[TeamKey, History], remaining: Mapping[TeamKey, 
 def roadmap(conn: Connection, scope: Scope, catalog: RuleCatalog = NO_CATALOG,
             targets: Mapping[TargetKey, date] | None = None, *, trials: int = TRIALS,
             seed: int = SEED, completed: Sequence[Completion] | None = None,
-            seen: Mapping[TeamKey, datetime] | None = None) -> tuple[RoadmapRow, ...]:
+            seen: Mapping[TeamKey, datetime] | None = None,
+            done_days: Mapping[TeamKey, Counter[date]] | None = None) -> tuple[RoadmapRow, ...]:
     """One row per epic/project of the scope; canceled items are left out of totals.
 
-    `completed`, `seen`: the scope's completed items and its teams' first items, when the caller has them.
+    `completed`, `seen`, `done_days`: the scope's completed items, its teams' first items and their
+    completions per day, when the caller has them.
     """
     groups = _groups(conn, scope, catalog)
     epics = _epic_targets(conn, sorted({g[2] for g in groups if g[0] == "jira" and g[2]}))
-    histories = team_histories(conn, scope, completed, seen)
+    histories = team_histories(conn, scope, completed, seen, done_days)
     remaining: dict[TeamKey, list[int]] = defaultdict(list)
     for tracker, _project, _parent, team, total, done, *_ in groups:
         remaining[(tracker, team)].append(int(total) - int(done or 0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from integration.reports.context import Ask
+from integration.reports.flow import completed_items
 from integration.reports.forecast import scope_history
 from integration.reports.report import build_report
 from integration.reports.scope import Scope
@@ -20,10 +21,14 @@ def test_daily_throughput_counts_each_item_once_on_its_last_done_day(any_store: 
     b.item("ENG-4", 0, [(1, "In Progress"), (3.5, "Done"), (5, "In Progress")])  # moved back, open: never
     b.item("ENG-5", 0, [(1, "In Progress"), (3, "Won't Do")])  # canceled: never
     b.item("ENG-6", 0, [(7.5, "Done")])  # after the period
+    b.item("ENG-7", 0, [(2.5, "Done"), (3, "In Progress"), (7.5, "Done")])  # done again after it: then, not now
+    scope = Scope(day(0), day(7))
     with any_store.engine.connect() as conn:
-        history = scope_history(conn, Scope(day(0), day(7)))
+        history = scope_history(conn, scope)  # counted in the database
+        from_completions = scope_history(conn, scope, completed_items(conn, scope))  # as the flow figures count
     assert (history.start, history.end) == (date(2024, 3, 4), date(2024, 3, 11))
     assert history.throughput.daily == (1, 0, 1, 0, 1, 0, 0)
+    assert from_completions == history
 
 
 def test_history_starts_with_the_first_item_and_keeps_whole_days_only(any_store: Store) -> None:
