@@ -25,6 +25,7 @@ from integration.codec import body_envelope
 from integration.queue import DeliveryQueue, QueueUnavailable
 from integration.settings import Secret
 from integration.trackers.errors import PayloadError
+from integration.trackers.sanitise import storable_json
 from rules.model import Tracker
 from webhooks.headers import HeaderLookup
 
@@ -89,6 +90,8 @@ def _check_signature(spec: ReceiverSpec, body: bytes, headers: HeaderLookup) -> 
 
 
 def parse_payload(body: bytes) -> dict[str, Any]:
+    """The body's JSON object, parsed once for every guard and the normalizer; marked storable
+    when its text needs no cleaning, so the normalizer does not walk it again."""
     try:
         payload = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -99,7 +102,7 @@ def parse_payload(body: bytes) -> dict[str, Any]:
         raise PayloadError(f"body is not JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"body must be a JSON object (got {type(payload).__name__})")
-    return payload
+    return storable_json(payload, body)
 
 
 def delivery_id_of(spec: ReceiverSpec, headers: HeaderLookup, body: bytes) -> str:

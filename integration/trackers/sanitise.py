@@ -13,6 +13,20 @@ import re
 from typing import Any
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# How JSON text carries them: as escapes only (the parser refuses raw control characters in
+# strings, and UTF-8 decoding refuses encoded surrogates). `\\u0000`, an escaped backslash, also
+# matches: that body is merely walked.
+_ESCAPED_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+class StorableJSON(dict[str, Any]):
+    """A decoded JSON object whose text is storable throughout: `clean` returns it as it is."""
+
+
+def storable_json(payload: dict[str, Any], text: bytes) -> dict[str, Any]:
+    """`payload`, decoded from `text`, marked storable when the text escapes no NUL nor surrogate,
+    so a normalizer skips walking every string of a body that needs no cleaning."""
+    return StorableJSON(payload) if _ESCAPED_UNSTORABLE.search(text) is None else payload
 
 
 def clean_text(value: str) -> str:
@@ -26,6 +40,8 @@ def clean(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return clean_text(value)
     if depth > 200:  # the JSON parser's own nesting bound keeps real payloads far below this
+        return value
+    if isinstance(value, StorableJSON):
         return value
     if isinstance(value, dict):
         return {clean(k, depth + 1): clean(v, depth + 1) for k, v in value.items()}

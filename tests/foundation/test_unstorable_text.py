@@ -6,6 +6,8 @@ import copy
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from integration.activity import history_entries
 from integration.store.store import Store
 from integration.trackers.jira.normalize import JiraConfig
@@ -14,6 +16,7 @@ from integration.trackers.linear.event import normalize as normalize_linear
 from integration.trackers.linear.item import LinearConfig
 from integration.trackers.sanitise import clean_text
 from tests.foundation.helpers import fixture
+from webhooks.receiver import parse_payload
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 HOSTILE = "Fix\x00 login \ud800 now"  # what json.loads gives for "Fix\\u0000 login \\ud800 now"
@@ -45,3 +48,18 @@ def test_a_linear_issue_with_them_is_stored_on_both_stores(any_store: Store) -> 
     assert event is not None and "\x00" not in event.item.title and "\ud800" not in event.item.title
     any_store.mirror.record_history("linear", event.item, history_entries(event))
     assert any_store.mirror.upsert(event.item, NOW).title == "Fix login \ufffd now"
+
+
+@pytest.mark.parametrize(("escape", "title"), [("\\u0000", "Fix  now"), ("\\udfff", "Fix \ufffd now"),
+                                              ("\\uDFFF", "Fix \ufffd now")])
+def test_a_received_body_escaping_them_is_cleaned_before_normalizing(escape: str, title: str) -> None:
+    payload = copy.deepcopy(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json"))
+    payload["issue"]["fields"]["summary"] = "Fix MARK now"
+    body = json.dumps(payload).replace("MARK", escape).encode()  # as a tracker escapes them
+    event = normalize_jira(parse_payload(body), JiraConfig())
+    assert event is not None and event.item.title == title
+
+
+def test_a_received_body_without_them_normalizes_as_a_cleaned_one() -> None:
+    body = json.dumps(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json")).encode()
+    assert normalize_jira(parse_payload(body), JiraConfig()) == normalize_jira(json.loads(body), JiraConfig())

@@ -126,7 +126,7 @@ def normalize(payload: Mapping[str, Any], config: JiraConfig) -> Event | None:
     kind, issue = EVENT_KINDS[source_type], payload["issue"]
     occurred_at = _timestamp(payload.get("timestamp"))
     changes = _changes(payload.get("changelog"), config)
-    item = normalize_issue(issue, config)
+    item = _issue_item(issue, config)  # `normalize` already cleaned the body and turns shape errors into 400s
     item = _with_event_facts(item, kind, changes, occurred_at)
     comment = _comment(payload.get("comment")) if kind in _COMMENT_KINDS else None
     return Event(
@@ -231,6 +231,10 @@ def _words(value: Any) -> tuple[str, ...]:
 @shape_errors_are_payload_errors
 def normalize_issue(issue: Mapping[str, Any], config: JiraConfig) -> Item:
     """An issue object from a webhook, get-issue or search → Item, missing fields unknown."""
+    return _issue_item(issue, config)
+
+
+def _issue_item(issue: Mapping[str, Any], config: JiraConfig) -> Item:
     key = issue.get("key")
     if not key:
         raise PayloadError("issue without a key")
