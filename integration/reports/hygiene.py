@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
 )
 
 from integration.reports.flow import duration_stats
@@ -95,9 +96,7 @@ def episodes_query(scope: Scope) -> Select:  # type: ignore[type-arg]
                case((a.c.outcome == "would_do", "dry"), else_="live").label("mode"),
                a.c.detail["identity"].as_string().label("ident"))
         .select_from(a.join(i, and_(i.c.tracker == a.c.tracker, i.c.key == a.c.item_key)))
-        .where(a.c.rule.is_not(None), ~a.c.rule.startswith(DIGEST_PREFIX),
-               a.c.outcome.in_(("done", "would_do")), a.c.action.in_(WRITE_ACTIONS), a.c.at < scope.until,
-               item_filter(i, scope))
+        .where(_flag_write(), a.c.at < scope.until, item_filter(i, scope), _moved_in(scope))
         .cte("writes")
         .prefix_with("MATERIALIZED")
     )
@@ -126,6 +125,22 @@ def episodes_query(scope: Scope) -> Select:  # type: ignore[type-arg]
         .select_from(grouped.outerjoin(rs, state))
         .where(or_(_in(grouped.c.opened_at, scope), _in(cleared, scope)))
     )
+
+
+def _flag_write() -> ColumnElement[bool]:
+    """An audit entry that opens, escalates or clears a flag (live, or "would do" in dry run)."""
+    return and_(a.c.rule.is_not(None), ~a.c.rule.startswith(DIGEST_PREFIX), a.c.outcome.in_(("done", "would_do")),
+                a.c.action.in_(WRITE_ACTIONS))
+
+
+def _moved_in(scope: Scope) -> ColumnElement[bool]:
+    """The writes of a rule on an item whose flags moved in the period: a write in it, or a rule state
+    closed in it. An episode opened or cleared in the period is one of theirs; the rest of the log
+    (years of it) is left unread."""
+    wrote = select(a.c.tracker, a.c.item_key, a.c.rule).where(_flag_write(), _in(a.c.at, scope))
+    closed = select(rs.c.tracker, rs.c.item_id, rs.c.rule).where(rs.c.active.is_(False), _in(rs.c.closed_at, scope))
+    return or_(tuple_(a.c.tracker, a.c.item_key, a.c.rule).in_(wrote),
+               tuple_(i.c.tracker, i.c.item_id, a.c.rule).in_(closed))
 
 
 def episode_rows(conn: Connection, scope: Scope) -> list[Episode]:

@@ -42,6 +42,10 @@ def team(any_store: Store) -> Builder:
     b.action(i4, "needs-assignee", 4, "comment", outcome=Outcome.WOULD_DO)
     b.episode(i4, "needs-assignee", 4, mode="dry", closed=6)  # closed without a write of its own
 
+    i7 = b.item("ENG-7", -5)  # flagged before the period, closed in it with no write in it
+    b.action(i7, "needs-assignee", -3, "comment", outcome=Outcome.WOULD_DO)
+    b.episode(i7, "needs-assignee", -3, mode="dry", closed=2)
+
     b.item("ENG-6", -5, [(-3, "In Progress"), (-1, "Done"), (2, "In Progress")])  # started before
     i5 = b.item("OPS-1", 0, [(1, "In Progress")], team="OPS")
     b.action(i5, "stalled", 1, "add_labels", labels=("stalled",))
@@ -53,7 +57,7 @@ def test_hygiene_per_rule(team: Builder) -> None:
     with team.store.engine.connect() as conn:
         rows = hygiene(conn, PERIOD, CATALOG)
     assert rows == (
-        RuleHygiene("needs-assignee", opened=1, cleared=1, fix_p50_days=2.0, fix_p85_days=2.0,
+        RuleHygiene("needs-assignee", opened=1, cleared=2, fix_p50_days=2.0, fix_p85_days=5.0,
                     flagged_live=0, flagged_dry=0, flags_set=0, undone_in_a_day=0),
         RuleHygiene("stalled", opened=3, cleared=3, fix_p50_days=3.0, fix_p85_days=6.0,
                     flagged_live=1, flagged_dry=0, flags_set=3, undone_in_a_day=1),
@@ -71,7 +75,7 @@ def test_flags_opened_and_cleared_per_week(team: Builder) -> None:
     with team.store.engine.connect() as conn:
         weeks = weekly_flags(conn, PERIOD)
     assert weeks == (
-        (date(2024, 3, 4), "needs-assignee", 1, 1),
+        (date(2024, 3, 4), "needs-assignee", 1, 2),
         (date(2024, 3, 4), "stalled", 2, 2),
         (date(2024, 3, 11), "stalled", 1, 1),
     )
