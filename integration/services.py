@@ -25,7 +25,7 @@ from integration.settings import Settings
 from integration.store.db import RECEIVER_BUSY_SECONDS, make_engine
 from integration.store.deliveries import Deliveries
 from integration.store.store import Store
-from integration.trackers.base import TrackerClient
+from integration.trackers.base import SubtaskSelecting, TrackerClient
 from integration.trackers.factory import make_clients
 from rules.model import Event
 
@@ -115,14 +115,12 @@ def build_services(settings: Settings, *, clients: Mapping[str, TrackerClient] |
     queue: DeliveryQueue = (
         RedisDeliveryQueue(connection) if connection is not None else receiver_queue(settings.database_url)
     )
-    return Services(
-        settings=settings,
-        store=store,
-        queue=queue,
-        redis=connection,
-        rules=RuleSource(settings.rules_dir, store.overrides),
-        clients=make_clients(settings) if clients is None else clients,
-    )
+    rules = RuleSource(settings.rules_dir, store.overrides)
+    clients = make_clients(settings) if clients is None else clients
+    for client in clients.values():
+        if isinstance(client, SubtaskSelecting):  # Linear reads sub-issues only while a rule needs them
+            client.select_subtasks(lambda: rules.current().reads_subtasks)
+    return Services(settings=settings, store=store, queue=queue, redis=connection, rules=rules, clients=clients)
 
 
 def describe(services: Services) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from integration.stubtracker.jql import JqlError
+from integration.stubtracker.jql import JqlError, is_relative
 from integration.stubtracker.jql import search as jql_search
 from integration.stubtracker.state import StubState
 
@@ -45,14 +45,37 @@ def myself() -> ResponseReturnValue:
     return jsonify(SERVICE_ACCOUNT)
 
 
+def _with_changelog(issue: dict[str, Any], limit: int | None = None) -> dict[str, Any]:
+    """The issue with its changelog expanded (the latest `limit` entries, when limited)."""
+    histories = _state().jira_changelogs.get(issue["key"], [])
+    shown = histories[-limit:] if limit else histories
+    return {**issue, "changelog": {"startAt": 0, "maxResults": limit or 100, "total": len(histories),
+                                   "histories": shown}}
+
+
 @blueprint.get(f"{API}/issue/<key>")
 def get_issue(key: str) -> ResponseReturnValue:
     with _state().lock:
         issue = dict(_issue_or_404(key))
-    if "changelog" in (request.args.get("expand") or ""):
-        histories = _state().jira_changelogs.get(issue["key"], [])
-        issue["changelog"] = {"startAt": 0, "maxResults": 100, "total": len(histories), "histories": histories}
+        if "changelog" in (request.args.get("expand") or ""):
+            issue = _with_changelog(issue)
     return jsonify(issue)
+
+
+@blueprint.post(f"{API}/issue/bulkfetch")
+def bulk_fetch() -> ResponseReturnValue:
+    """Up to 100 issues by key or id, in id order; those that do not exist are left out, as Jira does."""
+    body = request.get_json(silent=True) or {}
+    wanted = [str(k) for k in body.get("issueIdsOrKeys") or ()]
+    if not wanted or len(wanted) > 100:
+        return jsonify({"errorMessages": ["issueIdsOrKeys takes 1 to 100 issues"], "errors": {}}), 400
+    issues = _state().jira_issues
+    with _state().lock:
+        found = {i["id"]: i for k in wanted if (i := issues.get(k) or next(
+            (j for j in issues.values() if j.get("id") == k), None)) is not None}
+        changelog = "changelog" in (body.get("expand") or ())
+        answer = [_with_changelog(i, 40) if changelog else i for _id, i in sorted(found.items(), key=lambda p: (len(p[0]), p[0]))]
+    return jsonify({"issues": answer, "issueErrors": []})
 
 
 @blueprint.get(f"{API}/search/jql")
@@ -64,7 +87,9 @@ def search() -> ResponseReturnValue:
     state = _state()
     with state.lock:
         try:
-            found = state.cached(f"jql:{jql}", lambda: jql_search(state.jira_issues.values(), jql))
+            now = state.clock()
+            found = state.cached(f"jql:{jql}" + (f"@{now.isoformat()}" if is_relative(jql) else ""),
+                                 lambda: jql_search(state.jira_issues.values(), jql, now))
         except JqlError as error:
             return jsonify({"errorMessages": [f"Error in the JQL Query: {error}"], "errors": {}}), 400
         page = found[start : start + size]

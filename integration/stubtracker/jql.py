@@ -5,7 +5,8 @@ on project, status, statusCategory, labels, key, issuetype, priority, resolution
 assignee, reporter, fixVersion, parent and custom fields (`cf[10050]`, `customfield_10050`); `<`, `<=`, `>`,
 `>=` on created, updated, duedate and resolutiondate; `ORDER BY` any of those. Names
 compare ignoring case, as Jira compares them, and dates are read in UTC (the account's
-time zone here). Anything else raises `JqlError`, which the search answers with a 400, so
+time zone here); a relative date (`"-20m"`, `"-1d 2h"`, `"4w"`: weeks, days, hours,
+minutes) counts from the stub's clock. Anything else raises `JqlError`, which the search answers with a 400, so
 a sweep that passes against the stub selected its candidates with JQL Jira would accept.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -26,16 +27,21 @@ CATEGORY_NAMES = {"new": "To Do", "indeterminate": "In Progress", "done": "Done"
 DATES = {"created", "updated", "duedate", "resolutiondate", "statuscategorychangedate"}
 NAMED = {"status": "name", "issuetype": "name", "priority": "name", "resolution": "name"}
 PEOPLE = ("assignee", "reporter")
+RELATIVE = re.compile(r"^\s*([-+]?)\s*((?:\d+\s*[wdhm]\s*)+)$")
+_RELATIVE_PART = re.compile(r"(\d+)\s*([wdhm])")
+_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+_QUOTED_RELATIVE = re.compile(r'"\s*[-+]?\s*(?:\d+\s*[wdhm]\s*)+"')
 
 
 class JqlError(ValueError):
     """JQL the stub (and so, for what Flowkeeper writes, Jira) would refuse."""
 
 
-def search(issues: Iterable[Issue], jql: str) -> list[Issue]:
-    """The issues `jql` selects, in its ORDER BY order (key order when it names none)."""
+def search(issues: Iterable[Issue], jql: str, now: datetime | None = None) -> list[Issue]:
+    """The issues `jql` selects, in its ORDER BY order (key order when it names none);
+    relative dates count from `now` (the wall clock when None)."""
     where, order = _split(jql)
-    matches = Parser(where).parse() if where.strip() else (lambda _i: True)
+    matches = Parser(where, now).parse() if where.strip() else (lambda _i: True)
     found = [i for i in issues if matches(i)]
     found.sort(key=_key_order)
     for name, descending in reversed(order):  # stable sorts: the first key decides
@@ -43,10 +49,15 @@ def search(issues: Iterable[Issue], jql: str) -> list[Issue]:
     return found
 
 
-def compile_jql(jql: str) -> Predicate:
+def compile_jql(jql: str, now: datetime | None = None) -> Predicate:
     """The WHERE part of `jql` as a predicate over one issue."""
     where, _order = _split(jql)
-    return Parser(where).parse()
+    return Parser(where, now).parse()
+
+
+def is_relative(jql: str) -> bool:
+    """Whether `jql` holds a relative date, whose answer moves with the clock."""
+    return bool(_QUOTED_RELATIVE.search(jql))
 
 
 def _split(jql: str) -> tuple[str, list[tuple[str, bool]]]:
@@ -63,9 +74,10 @@ def _split(jql: str) -> tuple[str, list[tuple[str, bool]]]:
 
 
 class Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, now: datetime | None = None) -> None:
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.now = now
 
     def parse(self) -> Predicate:
         predicate = self._or()
@@ -141,7 +153,8 @@ class Parser:
         raise JqlError(f"unsupported JQL operator {field} {op}")
 
     def _compare(self, field: str, op: str, literal: str) -> Predicate:
-        bound = _jql_date(literal)
+        offset = relative_date(literal)
+        bound = _jql_date(literal) if offset is None else (self.now or datetime.now(UTC)) + offset
         tests: dict[str, Callable[[datetime, datetime], bool]] = {
             "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
             ">=": lambda a, b: a >= b, "=": lambda a, b: a == b, "!=": lambda a, b: a != b}
@@ -240,6 +253,15 @@ def _stamp(text: str) -> datetime:
     if len(text) == 10:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def relative_date(text: str) -> timedelta | None:
+    """A JQL relative date (`-20m`, `-1d 2h`, `4w`) as an offset from now; None for anything else."""
+    match = RELATIVE.match(text)
+    if match is None:
+        return None
+    span = sum((int(n) * _UNITS[unit] for n, unit in _RELATIVE_PART.findall(match.group(2))), timedelta())
+    return -span if match.group(1) == "-" else span
 
 
 @lru_cache(maxsize=4096)

@@ -59,6 +59,13 @@ def _search(v: dict[str, Any]) -> dict[str, Any]:
     return _page(found, v, "issues")
 
 
+def _search_without_subtasks(v: dict[str, Any]) -> dict[str, Any]:
+    """SearchIssues without `children`, as that query selects."""
+    found = _search(v)["issues"]
+    nodes = [{k: val for k, val in node.items() if k != "children"} for node in found["nodes"]]
+    return {"issues": {**found, "nodes": nodes}}
+
+
 def _activity(v: dict[str, Any]) -> dict[str, Any]:
     """The issue's history a page at a time, with its comments and who wrote them."""
     issue = _find_issue(v["id"])
@@ -228,6 +235,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "TeamStates": _team_states, "UpdateIssueState": _update_state, "UpdateIssueAssignee": _update_assignee,
     "UsersByEmail": _find_users, "UserById": _user,
     "Viewer": _viewer, "GetIssue": _get_issue, "SearchIssues": _search, "IssueActivity": _activity,
+    "SearchIssuesWithoutSubtasks": _search_without_subtasks,
     "FindMarkedComment": _marked_comment, "CreateComment": _create_comment, "FindLabels": _find_labels,
     "CreateLabel": _create_label, "UpdateIssueLabels": _update_labels, "Teams": _teams,
     "WorkflowStateNames": _state_names, "LabelsNamed": _labels_named, "TeamKeys": _team_keys,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# POSTs that only read: Jira's comment lookup by id and its search; Linear's queries.
-READING_POSTS = ("/rest/api/3/comment/list", "/rest/api/3/search")
+# POSTs that only read: Jira's comment lookup by id, its search and bulk fetch; Linear's queries.
+READING_POSTS = ("/rest/api/3/comment/list", "/rest/api/3/search", "/rest/api/3/issue/bulkfetch")
 MUTATION = re.compile(r"^\s*mutation\b", re.MULTILINE)
 
 

@@ -82,12 +82,13 @@ def plan_page(ctx: PlanningContext, found: Sequence[Item]) -> dict[str, int]:
 
 
 def plan_unchanged(ctx: PlanningContext, mirrored: Sequence[Item],
-                   fetch: Callable[[Item], Item | None]) -> dict[str, int]:
+                   read: Callable[[Sequence[Item]], list[Item]]) -> dict[str, int]:
     """Judge candidates the tracker has not changed since the last sweep on their mirror copies.
 
     A flag already up with nothing new to say costs no request; only the items a rule would now
     write to (a new flag, the next step of an escalation ladder, a flag to clear) are read from
-    the tracker and judged again on what it says, so a stale mirror entry never leads to a write.
+    the tracker (together, by `read`) and judged again on what it says, so a stale mirror entry
+    never leads to a write.
     """
     judge = ctx.judge()
     stats = {"from_mirror": len(mirrored)}
@@ -99,7 +100,7 @@ def plan_unchanged(ctx: PlanningContext, mirrored: Sequence[Item],
 
     acting = [plan.item for plan in judge.plans(mirrored, None, ctx.as_of, judge.only(ctx.rule), on_error=failed)
               if plan.actions or plan.transitions]
-    fresh = [item for item in (fetch(i) for i in acting) if item is not None]
+    fresh = read(acting)
     stats["refetched"] = len(fresh)
     stats["gone"] = len(acting) - len(fresh)
     if fresh:

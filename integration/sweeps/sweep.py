@@ -27,6 +27,7 @@ from integration.sweeps.applier import ApplyingContext, apply_rows
 from integration.sweeps.blast import blast_limit, hold_reason, scope_size, write_budget
 from integration.sweeps.locks import Leases, leases_for
 from integration.sweeps.planner import PlanningContext, plan_page, plan_unchanged
+from integration.sweeps.reread import read_again
 from integration.sweeps.schedule import rule_schedule
 from integration.trackers.base import RateLimited, TrackerError
 from rules.engine import effective
@@ -218,18 +219,7 @@ class Sweeper:
             run.tracker, query.changed_since, run.as_of, teams=query.teams,
             categories=[c.value for c in categories], after=token[len(FROM_MIRROR):], limit=self.settings.page_size)
         client = self.services.clients[run.tracker]
-
-        def fetch(item: Item) -> Item | None:
-            try:
-                return client.get_item(item.key)
-            except RateLimited:
-                raise
-            except TrackerError as error:
-                if error.retryable:
-                    raise
-                return None  # gone from the tracker (deleted, moved out of reach): nothing to write
-
-        stats = plan_unchanged(self._planning(run, rule), items, fetch)
+        stats = plan_unchanged(self._planning(run, rule), items, lambda acting: read_again(client, acting))
         more = FROM_MIRROR + items[-1].id if len(items) == self.settings.page_size else None
         return items, more, stats
 

@@ -6,7 +6,7 @@ and the stub tracker are interchangeable in every test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -146,6 +146,23 @@ class WorkspaceCataloging(Protocol):
 
     def workspace_catalog(self) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
         """Every workflow state (id → name, type) and label (id → name) the service account sees."""
+
+
+@runtime_checkable
+class BatchReading(Protocol):
+    """A tracker that reads many items in one request as freshly as `get_item` reads one."""
+
+    def get_items(self, items: Sequence[Item]) -> list[Item]:
+        """The current state of `items`, in few requests; those the tracker cannot find or
+        show are left out (deleted, moved out of reach). A transient failure raises."""
+
+
+@runtime_checkable
+class SubtaskSelecting(Protocol):
+    """A tracker whose searches read sub-tasks only when asked (Linear: they cost complexity points)."""
+
+    def select_subtasks(self, wanted: Callable[[], bool]) -> None:
+        """`wanted()` says, at each search, whether a loaded rule reads sub-tasks."""
 
 
 @runtime_checkable

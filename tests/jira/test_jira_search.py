@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import responses
 from jira_openapi import check_calls
 
 from integration.stubtracker.app import create_stub_app
+from integration.stubtracker.jql import JqlError
+from integration.stubtracker.jql import search as jql_search
 from integration.stubtracker.site import Issue, Site
 from integration.stubtracker.state import StubState
 from integration.trackers.jira.client import JiraClient
-from integration.trackers.jira.jql import UnboundedQuery, jql_datetime, label_problem, search_fields, to_jql
+from integration.trackers.jira.jql import (
+    UnboundedQuery,
+    jql_datetime,
+    label_problem,
+    minutes_since,
+    search_fields,
+    to_jql,
+)
 from integration.trackers.jira.normalize import JiraConfig
 from rules.model import SearchQuery, StatusCategory
 from tests.stub import serve
@@ -177,3 +187,68 @@ def test_the_stub_refuses_jql_it_does_not_understand(config: JiraConfig) -> None
 def test_the_rules_sweep_order_is_the_searchs_order() -> None:
     assert to_jql(SearchQuery(teams=("ED",))).endswith("ORDER BY updated ASC, key ASC")
     assert to_jql(SearchQuery(teams=("ED",), order="newest_created")).endswith("ORDER BY created DESC, key ASC")
+
+
+def test_a_follow_ups_bound_is_relative_to_jiras_clock_and_covers_skew_and_the_pages() -> None:
+    since = NOW - timedelta(minutes=20)
+    assert minutes_since(since, NOW) == 20 + 5 + 10
+    assert minutes_since(NOW + timedelta(minutes=30), NOW) == 1  # a bound in the future still reads the last minute
+    query = SearchQuery(teams=("ED",), changed_since=since)
+    assert to_jql(query, since_minutes=35) == 'project in ("ED") AND updated >= "-35m" ORDER BY updated ASC, key ASC'
+    assert 'updated >= "2025-03-13 21:39"' in to_jql(query)  # without one: a date widened by fourteen hours
+
+
+def test_the_stub_reads_relative_dates_from_its_clock() -> None:
+    def issue(minutes_ago: int) -> dict[str, Any]:
+        return {"key": f"ED-{minutes_ago}", "fields": {"updated": (NOW - timedelta(minutes=minutes_ago)).strftime(
+            "%Y-%m-%dT%H:%M:%S.000+0000")}}
+
+    issues = [issue(5), issue(30), issue(60 * 25)]
+    found = {i["key"] for i in jql_search(issues, 'updated >= "-31m"', NOW)}
+    assert found == {"ED-5", "ED-30"}
+    assert {i["key"] for i in jql_search(issues, 'updated < "-1d"', NOW)} == {"ED-1500"}
+    assert {i["key"] for i in jql_search(issues, 'updated >= "-1d 1h"', NOW)} == {"ED-5", "ED-30", "ED-1500"}
+    assert {i["key"] for i in jql_search(issues, 'updated >= "-1w"', NOW)} == {"ED-5", "ED-30", "ED-1500"}
+    with pytest.raises(JqlError):
+        jql_search(issues, 'updated >= "-20x"', NOW)
+
+
+def _follow_up_site(count: int) -> StubState:
+    state = StubState(now=NOW)
+    site = Site(state, "jira", SITE)
+    for n in range(1, count + 1):
+        updated = NOW - timedelta(minutes=n)
+        site.add(Issue(str(10000 + n), f"ED-{n}", "ED", "In Progress", "in_progress", updated, updated))
+    return state
+
+
+def test_every_page_of_a_follow_up_sends_the_first_pages_jql(config: JiraConfig) -> None:
+    state = _follow_up_site(30)
+    clock = [NOW]
+    client = JiraClient(SITE, "u", "token", config=config, sleep=lambda s: None, wall_clock=lambda: clock[0])
+    query = SearchQuery(teams=("ED",), changed_since=NOW - timedelta(minutes=20))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        serve(create_stub_app(state), api, SITE)
+        first = client.search(query, None, 10)
+        clock[0] = NOW + timedelta(minutes=3)  # the next page is read later: the bound must not move
+        second = client.search(query, first.next_token, 10)
+        check_calls(api.calls)
+    jqls = {r["query"]["jql"] for r in state.requests}
+    assert jqls == {'project in ("ED") AND updated >= "-35m" ORDER BY updated ASC, key ASC'}
+    assert state.requests[1]["query"]["nextPageToken"] == "10"  # Jira's own token, as Jira gave it
+    assert len(first.items) == len(second.items) == 10
+
+
+def test_many_issues_are_read_in_one_bulk_fetch_and_a_deleted_one_is_left_out(config: JiraConfig) -> None:
+    state = _follow_up_site(120)
+    client = JiraClient(SITE, "u", "token", config=config, sleep=lambda s: None)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        serve(create_stub_app(state), api, SITE)
+        wanted = [client.get_item(f"ED-{n}") for n in range(1, 106)]
+        state.jira_issues.pop("ED-7")
+        state.requests.clear()
+        found = client.get_items(wanted)
+        check_calls(api.calls)
+    assert sorted(i.key for i in found) == sorted(f"ED-{n}" for n in range(1, 106) if n != 7)
+    assert [r["path"] for r in state.requests] == ["/rest/api/3/issue/bulkfetch"] * 2  # 100 a request
+    assert found[0].status_changed_at is not None and not found[0].is_partial

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from integration.trackers.linear.filter import to_filter, to_sort
+from integration.trackers.linear.filter import by_ids, to_filter, to_sort
 from integration.trackers.linear.ratelimit import RateBudget, pause_needed
 from rules.model import SearchQuery, StatusCategory
 
@@ -121,3 +121,11 @@ def test_budget_headers_and_reserve() -> None:
 def test_the_rules_sweep_order_is_the_searchs_sort() -> None:
     assert to_sort(SearchQuery()) == [{"updatedAt": {"order": "Ascending"}}]
     assert to_sort(SearchQuery(order="newest_created")) == [{"createdAt": {"order": "Descending"}}]
+
+
+def test_reading_many_issues_again_filters_by_their_ids_as_linears_schema_has_it(linear_schema: Any) -> None:
+    from graphql.utilities import validate_input_value
+
+    errors: list[Any] = []
+    validate_input_value(by_ids(["id-1", "id-2"]), linear_schema.get_type("IssueFilter"), lambda *e: errors.append(e))
+    assert errors == [] and by_ids(["id-1", "id-2"]) == {"id": {"in": ["id-1", "id-2"]}}

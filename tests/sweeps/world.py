@@ -72,9 +72,11 @@ def add_stalled(world: World, count: int, title: str = "Fix the thing") -> None:
                              updated=when, created=when, assignee=ADA, title=title.format(n=n)))
 
 
-def jira_client() -> JiraClient:
+def jira_client(wall_clock: Clock | None = None) -> JiraClient:
+    """A Jira client on the stub; `wall_clock` (the world's) dates a follow-up's relative JQL bound."""
     return JiraClient(JIRA_BASE, "flowkeeper@example.com", "jira-token", config=JiraConfig(site_url=JIRA_BASE),
-                      retry=NO_RETRY, sleep=lambda _s: None, write_interval=0)
+                      retry=NO_RETRY, sleep=lambda _s: None, write_interval=0,
+                      **({"wall_clock": wall_clock} if wall_clock else {}))
 
 
 def linear_client() -> LinearClient:
@@ -96,7 +98,8 @@ class World:
                "LINEAR_API_KEY": "lin_api_key", **(env or {})}
         if redis_url:
             env["REDIS_URL"] = redis_url
-        clients: dict[str, Any] = {"jira": jira_client()} if tracker == "jira" else {"linear": linear_client()}
+        clients: dict[str, Any] = ({"jira": jira_client(self.clock)} if tracker == "jira"
+                                   else {"linear": linear_client()})
         self.services: Services = build_services(replace(load_settings(env), sweeps=self.sweep_settings),
                                                  clients=clients)
 

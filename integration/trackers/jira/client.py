@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -27,7 +27,7 @@ from integration.trackers.base import (
 from integration.trackers.jira.adf import carries_marker, comment_request
 from integration.trackers.jira.fields import parse_datetime, person, ranks_from
 from integration.trackers.jira.http import JiraHttp
-from integration.trackers.jira.jql import label_problem, search_fields, to_jql
+from integration.trackers.jira.jql import label_problem, minutes_since, search_fields, to_jql
 from integration.trackers.jira.normalize import JiraConfig, normalize_issue
 from integration.trackers.jira.site import ChosenField, choose_story_points
 from integration.trackers.jira.workflow import choose
@@ -53,6 +53,7 @@ PAGE = 100  # comments and changelog pages; Jira's own default and maximum for b
 SITE_FACTS_TTL_S = 3600.0  # a field or priority added on the site is seen within the hour, without a restart
 SITE_FACTS_COOL_DOWN_S = 300.0  # a site that could not tell its fields or priorities is asked again after this
 LABEL_PAGE = 1000  # GET /label: Jira's default page size
+BULK_FETCH = 100  # POST /issue/bulkfetch reads at most 100 issues a request
 
 
 class JiraClient:
@@ -73,6 +74,7 @@ class JiraClient:
         sleep: Callable[[float], None] = time.sleep,
         write_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.http = JiraHttp(base_url, user, api_token, timeout=timeout, retry=retry, sleep=sleep)
         self._config = config
@@ -85,6 +87,7 @@ class JiraClient:
         self.notify_users = notify_users
         self._sleep = sleep
         self._clock = clock
+        self._wall_clock = wall_clock
         self._write_interval = write_interval
         self._last_write: dict[str, float] = {}
         self._me: Person | None = None
@@ -158,10 +161,38 @@ class JiraClient:
         params = {"fields": ",".join(search_fields(self.config)), "expand": "changelog"}
         return normalize_issue(self.http.call("GET", f"{API}/issue/{key}", params=params), self.config)
 
+    def get_items(self, items: Sequence[Item]) -> list[Item]:
+        """Many issues read directly, as `get_item` reads one, 100 to a request (POST /issue/bulkfetch).
+
+        Not a JQL `key in (…)` search: that reads the eventually consistent index and refuses the
+        whole list for one deleted key. Issues Jira cannot find or may not show are left out; one
+        it could not read this time (`issueErrors`) fails the call, which is retried.
+        """
+        keys = list(dict.fromkeys(i.key for i in items))
+        found: list[Item] = []
+        for start in range(0, len(keys), BULK_FETCH):
+            body = {"issueIdsOrKeys": keys[start : start + BULK_FETCH],
+                    "fields": list(search_fields(self.config)), "expand": ["changelog"]}
+            answer = self.http.call("POST", f"{API}/issue/bulkfetch", json=body) or {}
+            errors = answer.get("issueErrors") or ()
+            if errors:
+                first = errors[0]
+                raise TrackerUnavailable(f"Jira could not read {len(errors)} issue(s) now, e.g. {first.get('id')}: "
+                                         f"{first.get('errorMessage')}")
+            found += [normalize_issue(issue, self.config) for issue in answer.get("issues") or ()]
+        return found
+
     def search(self, query: SearchQuery, page_token: str | None = None, page_size: int = 100) -> SearchPage:
-        """One page of `/search/jql` for the pushed-down query, asking only for the Item's fields."""
+        """One page of `/search/jql` for the pushed-down query, asking only for the Item's fields.
+
+        A follow-up's `changed_since` goes as a bound relative to Jira's clock, worked out on the
+        first page; later pages carry it in their token, so every page sends the same JQL.
+        """
+        minutes, page_token = _split_token(page_token)
+        if query.changed_since is not None and minutes is None:
+            minutes = minutes_since(query.changed_since, self._wall_clock())
         params: dict[str, Any] = {
-            "jql": to_jql(query, self.config.field_map),
+            "jql": to_jql(query, self.config.field_map, since_minutes=minutes),
             "fields": ",".join(search_fields(self.config)),
             "maxResults": page_size,
         }
@@ -170,6 +201,8 @@ class JiraClient:
         answer = self.http.call("GET", f"{API}/search/jql", params=params) or {}
         items = tuple(normalize_issue(issue, self.config) for issue in answer.get("issues") or ())
         next_token = None if answer.get("isLast", True) else answer.get("nextPageToken")
+        if next_token and minutes is not None:
+            next_token = f"{minutes}{_RELATIVE}{next_token}"
         return SearchPage(items=items, next_token=next_token or None)
 
     def iter_search(self, query: SearchQuery, page_size: int = 100) -> Iterator[Item]:
@@ -391,6 +424,18 @@ class JiraClient:
             self._sleep(self._write_interval - (now - last))
             now = self._clock()
         self._last_write[key] = now
+
+
+_RELATIVE = "m~"  # between a follow-up's relative bound (minutes) and Jira's page token
+
+
+def _split_token(token: str | None) -> tuple[int | None, str | None]:
+    """(the relative bound the first page chose, Jira's own page token)."""
+    if token and _RELATIVE in token:
+        minutes, _, rest = token.partition(_RELATIVE)
+        if minutes.isdigit():
+            return int(minutes), rest or None
+    return None, token
 
 
 def _checked(labels: Sequence[str]) -> list[str]:

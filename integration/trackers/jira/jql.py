@@ -6,6 +6,7 @@ sweep asks Jira for the few pages its candidates fill instead of scanning the si
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -24,6 +25,12 @@ CATEGORY_NAMES = {
 # JQL reads dates in the searching account's time zone, which we do not know: widening
 # an upper bound by the largest UTC offset keeps every candidate in, whatever the zone.
 MAX_UTC_OFFSET = timedelta(hours=14)
+# A follow-up's "changed since" goes to Jira as a bound relative to Jira's own clock ("-20m"), which
+# no time zone shifts. It is widened by what Jira's clock may be ahead of ours, and by how long the
+# sweep may take to read its pages: every page repeats the first page's JQL (so Jira's page token
+# holds) while Jira's "now" moves on.
+CLOCK_SKEW = timedelta(minutes=5)
+SWEEP_PAGES_WITHIN = timedelta(minutes=10)
 
 BASE_FIELDS = (
     "summary",
@@ -90,6 +97,13 @@ def jql_datetime_from(moment: datetime) -> str:
     return widened.strftime("%Y-%m-%d %H:%M")
 
 
+def minutes_since(moment: datetime, now: datetime) -> int:
+    """How far back (whole minutes) a relative bound reaches so that, read by Jira up to
+    SWEEP_PAGES_WITHIN later on a clock up to CLOCK_SKEW ahead of `now`, it still covers `moment`."""
+    reach = now - moment + CLOCK_SKEW + SWEEP_PAGES_WITHIN
+    return max(1, math.ceil(reach.total_seconds() / 60))
+
+
 def custom_field_clause(field_id: str) -> str:
     """A custom field as JQL names it: customfield_10050 → cf[10050]."""
     number = field_id.removeprefix("customfield_")
@@ -129,11 +143,14 @@ def _narrowing(query: SearchQuery, field_map: Mapping[str, str]) -> list[str]:
     return clauses
 
 
-def to_jql(query: SearchQuery, field_map: Mapping[str, str] = MappingProxyType({})) -> str:
+def to_jql(query: SearchQuery, field_map: Mapping[str, str] = MappingProxyType({}),
+           since_minutes: int | None = None) -> str:
     """Bounded JQL for `query`; flagged items (always_include_labels) stay candidates.
 
     The flags only widen a narrowed search: with nothing to narrow, every item in scope is
     a candidate already, and searching only the flagged ones would miss the rest.
+    `since_minutes` (see `minutes_since`) bounds `changed_since` relative to Jira's clock;
+    without it the bound is a date widened past every time zone (fourteen hours more).
     """
     scope = _in("project", query.teams) if query.teams else None
     narrowing = " AND ".join(_narrowing(query, field_map))
@@ -143,7 +160,10 @@ def to_jql(query: SearchQuery, field_map: Mapping[str, str] = MappingProxyType({
     where = narrowing
     if query.always_include_labels and narrowing:
         where = f"(({narrowing}) OR {_in('labels', query.always_include_labels)})"
-    since = f'updated >= "{jql_datetime_from(query.changed_since)}"' if query.changed_since else None
+    since = None
+    if query.changed_since is not None:
+        since = (f'updated >= "-{since_minutes}m"' if since_minutes is not None
+                 else f'updated >= "{jql_datetime_from(query.changed_since)}"')
     clauses = [c for c in (scope, where, since) if c]
     return " AND ".join(clauses) + f" ORDER BY {ORDER_BY[query.order]}, key ASC"
 

@@ -16,7 +16,7 @@ from typing import Any
 from integration.trackers.base import NotFound, TrackerError, WriteMarker, as_own, iter_search
 from integration.trackers.linear.comments import marker_text, render
 from integration.trackers.linear.complexity import MAX_QUERY_COMPLEXITY, estimate
-from integration.trackers.linear.filter import to_filter, to_sort
+from integration.trackers.linear.filter import by_ids, to_filter, to_sort
 from integration.trackers.linear.gateway import LinearGateway
 from integration.trackers.linear.item import (
     LinearConfig,
@@ -49,10 +49,15 @@ NAMES_PAGE = 250  # workflow states, labels and teams per page for `rules check 
 NAMES_MAX_PAGES = 40
 
 
-def max_page_size(wanted: int) -> int:
+def search_operation(subtasks: bool) -> str:
+    """The search selects sub-issues (`children`) only when a loaded rule reads them."""
+    return "SearchIssues" if subtasks else "SearchIssuesWithoutSubtasks"
+
+
+def max_page_size(wanted: int, operation: str = "SearchIssues") -> int:
     """The largest page ≤ `wanted` whose search query stays under the complexity cap."""
     size = max(1, min(wanted, 250))
-    while size > 1 and estimate(document("SearchIssues"), {"first": size}) > MAX_QUERY_COMPLEXITY:
+    while size > 1 and estimate(document(operation), {"first": size}) > MAX_QUERY_COMPLEXITY:
         size -= 10 if size > 10 else 1
     return size
 
@@ -77,6 +82,11 @@ class LinearClient:
         self.config = config
         self.labels = LabelResolver(self.gateway, allow_create=allow_label_create)
         self._viewer: dict[str, Any] | None = None
+        self._subtasks: Callable[[], bool] = lambda: True
+
+    def select_subtasks(self, wanted: Callable[[], bool]) -> None:
+        """Ask `wanted` before each search whether to read sub-issues (a loaded rule reads them)."""
+        self._subtasks = wanted
 
     # ---- identity -----------------------------------------------------------------
 
@@ -149,11 +159,27 @@ class LinearClient:
             raise NotFound(f"Linear issue {key} not found")
         return normalize_issue(issue, self.config)
 
+    def get_items(self, items: Sequence[Item]) -> list[Item]:
+        """Many issues read again at once: `issues(filter: {id: {in: […]}})`, a page per 100.
+        Issues Linear no longer shows (deleted, archived, out of reach) are left out."""
+        ids = list(dict.fromkeys(i.id for i in items))
+        operation = search_operation(self._subtasks())
+        size = max_page_size(100, operation)
+        found: list[Item] = []
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            variables = {"filter": by_ids(chunk), "first": len(chunk), "after": None}
+            nodes = self.gateway.execute(operation, variables)["issues"]["nodes"]
+            found += [normalize_issue(node, self.config) for node in nodes]
+        return found
+
     def search(self, query: SearchQuery, page_token: str | None = None, page_size: int = 100) -> SearchPage:
-        """One page of candidates; relations are not fetched in bulk (`links` is unknown)."""
-        variables = {"filter": to_filter(query), "sort": to_sort(query), "first": max_page_size(page_size),
-                     "after": page_token}
-        found = self.gateway.execute("SearchIssues", variables)["issues"]
+        """One page of candidates; relations are not fetched in bulk (`links` is unknown), and
+        sub-issues only while a loaded rule reads them."""
+        operation = search_operation(self._subtasks())
+        variables = {"filter": to_filter(query), "sort": to_sort(query),
+                     "first": max_page_size(page_size, operation), "after": page_token}
+        found = self.gateway.execute(operation, variables)["issues"]
         items = tuple(normalize_issue(node, self.config) for node in found["nodes"])
         info = found["pageInfo"]
         return SearchPage(items=items, next_token=info["endCursor"] if info["hasNextPage"] else None)

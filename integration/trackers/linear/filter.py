@@ -141,3 +141,8 @@ def to_filter(query: SearchQuery) -> dict[str, Any]:
         return narrowed
     since = {"updatedAt": {"gte": _iso(query.changed_since)}}
     return {"and": [narrowed, since]} if narrowed else since
+
+
+def by_ids(ids: list[str]) -> dict[str, Any]:
+    """The `IssueFilter` for these issues and no others (reading many again at once)."""
+    return {"id": {"in": list(ids)}}
