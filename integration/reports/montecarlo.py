@@ -29,6 +29,7 @@ MIN_HISTORY_DAYS = 14
 MIN_COMPLETED = 5
 BLOCK_DAYS = 32  # days drawn for every trial at a time: how the trials are laid out in the random stream
 WORD = 1 << 32  # values of one 32-bit draw
+FEW_TARGETS = 8  # up to this many, counting trials past each target beats sorting each day's totals
 CACHED_SIMULATIONS = 16  # the report, the page and the digest ask the same questions of the same history
 
 Ints = npt.NDArray[np.int64]
@@ -177,51 +178,53 @@ def _forecast(history: Throughput, targets: tuple[int, ...], days: int, trials: 
 
     Every trial draws BLOCK_DAYS days at a time (trial by trial, in the stream's order), so a
     trial's days do not depend on what is asked: a block more is drawn while some trial has not
-    reached the largest target (until the horizon) or the "how many" day.
+    reached the largest target (until the horizon) or the "how many" day. Answers need how many
+    trials finish on each day, not which: a trial's running total only grows, so the trials done
+    with N items by a day are those whose total that day is at least N, counted in each day's
+    sorted totals.
     """
     wanted: Ints = np.array([t for t in targets if t > 0], dtype=np.int64)
-    finish = np.full((len(wanted), trials), horizon + 1, dtype=np.int64)
+    finished_on = np.zeros((len(wanted), horizon + 1), dtype=np.int64)  # trials done with each target, by day
     counted: Ints = np.zeros(trials, dtype=np.int64)
     if history.completed and (len(wanted) or days > 0):
         sampler, goal = DaySampler(history, _rng(seed, key)), int(wanted[-1]) if len(wanted) else 0
         totals: Ints = np.zeros(trials, dtype=np.int64)
+        done_before: Ints = np.zeros(len(wanted), dtype=np.int64)
         start = 0
         while start < days or (start < horizon and bool((totals < goal).any())):
             sums = np.cumsum(sampler.take(trials * BLOCK_DAYS).reshape(trials, BLOCK_DAYS), axis=1)
             sums += totals[:, None]
             if start < days <= start + BLOCK_DAYS:
                 counted = sums[:, days - start - 1].copy()
-            _record_finishes(finish, sums, totals, wanted, start, horizon)
+            if len(wanted):
+                done = _done_by_day(sums, wanted)
+                new = np.diff(done, axis=0, prepend=done_before[None, :])
+                last = min(BLOCK_DAYS, horizon - start)
+                finished_on[:, start + 1:start + last + 1] = new[:last].T
+                done_before = done[-1]
             totals = sums[:, -1].copy()
             start += BLOCK_DAYS
-    finishes = {int(t): Finish(int(t), tuple(np.sort(row).tolist()), horizon)
-                for t, row in zip(wanted, finish, strict=True)}
+    day = np.arange(horizon + 1)
+    finishes = {int(t): Finish(int(t), tuple(np.repeat(day, per_day).tolist())
+                               + (horizon + 1,) * (trials - int(per_day.sum())), horizon)
+                for t, per_day in zip(wanted, finished_on, strict=True)}
     finishes.update({t: Finish(t, (0,) * trials, horizon) for t in targets if t <= 0})
     return Forecast(finishes, Count(days, tuple(np.sort(counted).tolist())))
 
 
-def _record_finishes(finish: Ints, sums: Ints, before: Ints, wanted: Ints, start: int, horizon: int) -> None:
-    """Set the day each trial first reaches each target, for targets reached within this block."""
-    rows = np.flatnonzero(before < wanted[-1]) if len(wanted) else np.empty(0, dtype=np.int64)
-    if not rows.size:
-        return
-    cross = _first_reaching(sums[rows], wanted)
-    day = start + cross + 1
-    new = (cross < sums.shape[1]) & (wanted[None, :] > before[rows][:, None]) & (day <= horizon)
-    which, target = np.nonzero(new)
-    finish[target, rows[which]] = day[which, target]
+def _done_by_day(sums: Ints, wanted: Ints) -> Ints:
+    """For each day of the block (rows) and each target (columns, ascending): the trials whose running
+    total (a row of `sums` per trial) has reached the target by the end of that day.
 
-
-def _first_reaching(sums: Ints, wanted: Ints) -> Ints:
-    """For each row of running totals (non-decreasing) and each target (ascending): the first column
-    where the row reaches the target, or the row's length when it does not.
-
-    Rows are capped at the largest target and lifted apart, so all of them make one sorted array
-    and one `searchsorted` answers every (row, target) pair.
+    A few targets are counted by comparison; for more, each day's totals are sorted and capped at the
+    largest target, and the days lifted apart, so one `searchsorted` over them all counts every
+    (day, target) pair.
     """
-    m, width = sums.shape
+    trials, width = sums.shape
+    if len(wanted) <= FEW_TARGETS:
+        return (sums[:, :, None] >= wanted[None, None, :]).sum(axis=0)  # type: ignore[no-any-return]
     goal = int(wanted[-1])
-    lift = np.arange(m, dtype=np.int64) * (goal + 1)
-    flat = (np.minimum(sums, goal) + lift[:, None]).ravel()
-    where = np.searchsorted(flat, (lift[:, None] + wanted[None, :]).ravel()).reshape(m, len(wanted))
-    return where - (np.arange(m, dtype=np.int64) * width)[:, None]  # type: ignore[no-any-return]
+    lift = np.arange(width, dtype=np.int64) * (goal + 1)
+    flat = (np.sort(np.minimum(sums, goal).T, axis=1) + lift[:, None]).ravel()
+    below = np.searchsorted(flat, (lift[:, None] + wanted[None, :]).ravel()).reshape(width, len(wanted))
+    return trials - (below - (np.arange(width, dtype=np.int64) * trials)[:, None])  # type: ignore[no-any-return]
