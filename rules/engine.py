@@ -28,7 +28,7 @@ from rules.model import (
 )
 from rules.registry import Frame
 from rules.ruleset import Rule, RuleSet, Step
-from rules.triggers import SKIPPED_KINDS, trigger_of
+from rules.triggers import SCHEDULE, SKIPPED_KINDS, trigger_of
 
 SNOOZE_LABEL = "flowkeeper-snoozed"
 
@@ -54,29 +54,49 @@ def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, c
     check tells whether any other rule's condition holds; when none does, the Plan carries
     the item and verdicts worked out only if someone reads them.
     """
-    actor = event.actor if event is not None else None
-    if actor is not None and actor.kind is ActorKind.FLOWKEEPER:
-        return Plan(item, (), (), _skipped(ruleset, "event caused by Flowkeeper's own write"))
-    if event is not None and event.kind in SKIPPED_KINDS:
-        return Plan(item, (), (), _skipped(ruleset, SKIPPED_KINDS[event.kind]))
-    kind = "schedule" if event is None else trigger_of(event)
+    if event is None:
+        kind = SCHEDULE
+    else:
+        if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
+            return Plan(item, (), (), _skipped(ruleset, "event caused by Flowkeeper's own write"))
+        if event.kind in SKIPPED_KINDS:
+            return Plan(item, (), (), _skipped(ruleset, SKIPPED_KINDS[event.kind]))
+        kind = trigger_of(event)
     labels = item.labels
     folded = _fold(labels) if labels else _NONE
     if context.overrides or context.exempt_rules or item.deleted or item.unknown:
         # per-rule overrides and checks: take the long way
         return _decide(ruleset, item, event, now, context, kind, folded, ruleset.rules, [])
-    found = gate(ruleset, kind, item.status.category, item.tracker, item.team)
-    # an open episode or one of our flags on the item: those rules must run in full
-    busy = _busy(ruleset, context.rule_states, folded) if context.rule_states or folded else None
-    if busy:
+    category, tracker, team = item.status.category, item.tracker, item.team
+    found = ruleset.gates.get((kind, category, tracker, team)) or gate(ruleset, kind, category, tracker, team)
+    if context.rule_states or (folded and not folded.isdisjoint(ruleset.flag_union)):
+        # an open episode or one of our flags on the item: those rules must run in full
+        busy = _busy(ruleset, context.rule_states, folded)
         static = [v for v in found.static if v.rule not in busy]
         rules = tuple(r for r in ruleset.rules if r.name in busy or r in found.rules)
         return _decide(ruleset, item, event, now, context, kind, folded, rules, static)
     if not found.rules:
-        return Plan(item, (), (), found.static)
-    if found.quiet(item, event, ruleset.frame(now, context)):
-        return Plan(item, (), (), _Verdicts(ruleset, found, item, event, now, context, kind))
+        return _quiet_plan(item, found.static)
+    frame = ruleset.frame(now, context)
+    if found.quiet(item, event, frame):
+        return _quiet_plan(item, _Verdicts(found, item, event, frame))
     return _decide(ruleset, item, event, now, context, kind, folded, found.rules, list(found.static))
+
+
+_new = object.__new__
+_PLAN_SLOTS = tuple(Plan.__dict__[name].__set__ for name in ("item", "actions", "transitions", "no_actions"))
+
+
+def _quiet_plan(item: Item, verdicts: Sequence[NoAction]) -> Plan:
+    """Plan(item, (), (), verdicts), set slot by slot: the frozen dataclass's own __init__ costs
+    more than the whole rest of deciding on a quiet item."""
+    set_item, set_actions, set_transitions, set_verdicts = _PLAN_SLOTS
+    plan: Plan = _new(Plan)
+    set_item(plan, item)
+    set_actions(plan, ())
+    set_transitions(plan, ())
+    set_verdicts(plan, verdicts)
+    return plan
 
 
 def _decide(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, context: EvalContext, kind: str,
@@ -96,18 +116,21 @@ class _Verdicts(Sequence[NoAction]):
     rule-by-rule path run then gives exactly the reasons it would have given (a sweep reads
     almost none of them; explain, rule tests and the webhook log do)."""
 
-    __slots__ = ("_args", "_done")
+    __slots__ = ("_done", "_event", "_frame", "_gate", "_item")
 
-    def __init__(self, ruleset: RuleSet, found: Gate, item: Item, event: Event | None, now: datetime,
-                 context: EvalContext, kind: str) -> None:
-        self._args = (ruleset, found, item, event, now, context, kind)
+    def __init__(self, found: Gate, item: Item, event: Event | None, frame: Frame) -> None:
+        self._gate = found
+        self._item = item
+        self._event = event
+        self._frame = frame
         self._done: tuple[NoAction, ...] | None = None
 
     def _all(self) -> tuple[NoAction, ...]:
         if self._done is None:
-            ruleset, found, item, event, now, context, kind = self._args
+            found, item, frame = self._gate, self._item, self._frame
             folded = _fold(item.labels) if item.labels else _NONE
-            plan = _decide(ruleset, item, event, now, context, kind, folded, found.rules, list(found.static))
+            plan = _decide(found.ruleset, item, self._event, frame.now, frame.ctx, found.kind, folded, found.rules,
+                           list(found.static))
             assert not plan.actions and not plan.transitions, "the fused check and the rules disagree"
             self._done = tuple(plan.no_actions)
         return self._done
@@ -146,9 +169,8 @@ def _skipped(ruleset: RuleSet, reason: str) -> tuple[NoAction, ...]:
     return verdicts
 
 
-def _busy(ruleset: RuleSet, states: Any, folded: frozenset[str]) -> set[str] | None:
-    if not states and (not folded or folded.isdisjoint(ruleset.flag_union)):
-        return None
+def _busy(ruleset: RuleSet, states: Any, folded: frozenset[str]) -> set[str]:
+    """The rules with an episode on the item or a flag of theirs on it."""
     busy = set(states) if states else set()
     if folded and not folded.isdisjoint(ruleset.flag_union):
         busy.update(r.name for r in ruleset.rules if not r.flag_set.isdisjoint(folded))

@@ -27,6 +27,8 @@ MAX_FUSED = 64  # conditions fused into one function; more are checked one by on
 class Gate:
     """The rules of a set as items behind one gate see them."""
 
+    ruleset: RuleSet
+    kind: str  # the event kind (trigger) this gate is for
     static: tuple[NoAction, ...]  # shared verdicts of the rules the gate decides alone
     rules: tuple[Rule, ...]  # the rules that must look at the item itself, in the set's order
     # True when no rule of `rules` can act on an item with no episode and no flag of ours:
@@ -51,7 +53,7 @@ def gate(ruleset: RuleSet, kind: str, category: Any, tracker: Tracker, team: str
             rules.append(rule)
             if in_scope:
                 acting.append(rule)
-    made = Gate(tuple(static), tuple(rules), _quiet(ruleset, tuple(acting)))
+    made = Gate(ruleset, kind, tuple(static), tuple(rules), _quiet(ruleset, tuple(acting)))
     if len(ruleset.gates) < MAX_GATES:
         ruleset.gates[key] = made
     return made
