@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, overload
 
 from rules.actions import Emit
-from rules.gates import Gate, gate
+from rules.gates import Gate, gate, quiet_besides
 from rules.model import (
     Action,
     ActorKind,
@@ -70,17 +70,62 @@ def evaluate(ruleset: RuleSet, item: Item, event: Event | None, now: datetime, c
     category, tracker, team = item.status.category, item.tracker, item.team
     found = ruleset.gates.get((kind, category, tracker, team)) or gate(ruleset, kind, category, tracker, team)
     if context.rule_states or (folded and not folded.isdisjoint(ruleset.flag_union)):
-        # an open episode or one of our flags on the item: those rules must run in full
-        busy = _busy(ruleset, context.rule_states, folded)
-        static = [v for v in found.static if v.rule not in busy]
-        rules = tuple(r for r in ruleset.rules if r.name in busy or r in found.rules)
-        return _decide(ruleset, item, event, now, context, kind, folded, rules, static)
+        return _busy_item(found, item, event, ruleset.frame(now, context), folded)
     if not found.rules:
         return _quiet_plan(item, found.static)
     frame = ruleset.frame(now, context)
     if found.quiet(item, event, frame):
         return _quiet_plan(item, _Verdicts(found, item, event, frame))
     return _decide(ruleset, item, event, now, context, kind, folded, found.rules, list(found.static))
+
+
+def _busy(ruleset: RuleSet, context: EvalContext, folded: frozenset[str]) -> frozenset[str] | None:
+    """The rules with an episode on the item or a flag of theirs on it (None: no such rule)."""
+    states = context.rule_states
+    flagged = _flagged(ruleset, folded) if folded and not folded.isdisjoint(ruleset.flag_union) else _NONE
+    if not states:
+        return flagged or None
+    return flagged.union(states) if flagged else frozenset(states)
+
+
+def _flagged(ruleset: RuleSet, folded: frozenset[str]) -> frozenset[str]:
+    """The rules whose flag is among the item's labels; remembered per set of labels."""
+    names = ruleset.flagged.get(folded)
+    if names is None:
+        names = frozenset(r.name for r in ruleset.rules if not r.flag_set.isdisjoint(folded))
+        if len(ruleset.flagged) < MAX_FOLDED:
+            ruleset.flagged[folded] = names
+    return names
+
+
+def _busy_item(found: Gate, item: Item, event: Event | None, frame: Frame, folded: frozenset[str]) -> Plan:
+    """An item with an episode or a flag of ours: those rules run in full (to act, remind or
+    clear). When none of them does anything and no other rule's condition holds, the item is
+    as quiet as one without: its verdicts are worked out when read."""
+    ruleset = found.ruleset
+    busy = _busy(ruleset, frame.ctx, folded)
+    assert busy is not None
+    out = _Out([])
+    snoozed = _snoozed(folded, frame.ctx, frame.now)
+    for rule in ruleset.rules:
+        if rule.name in busy:
+            _rule(rule, item, event, frame, found.kind, snoozed, folded, out)
+    if not out.actions and not out.transitions:
+        if quiet_besides(found, busy)(item, event, frame):
+            return _quiet_plan(item, _Verdicts(found, item, event, frame))
+    return _long_way(found, item, event, frame, folded)
+
+
+def _long_way(found: Gate, item: Item, event: Event | None, frame: Frame, folded: frozenset[str]) -> Plan:
+    """Every rule the gate leaves open, and every rule with an episode or flag, in turn."""
+    ruleset, context = found.ruleset, frame.ctx
+    busy = _busy(ruleset, context, folded)
+    if busy:
+        static = [v for v in found.static if v.rule not in busy]
+        rules = tuple(r for r in ruleset.rules if r.name in busy or r in found.rules)
+    else:
+        static, rules = list(found.static), found.rules
+    return _decide(ruleset, item, event, frame.now, context, found.kind, folded, rules, static)
 
 
 _new = object.__new__
@@ -127,10 +172,8 @@ class _Verdicts(Sequence[NoAction]):
 
     def _all(self) -> tuple[NoAction, ...]:
         if self._done is None:
-            found, item, frame = self._gate, self._item, self._frame
-            folded = _fold(item.labels) if item.labels else _NONE
-            plan = _decide(found.ruleset, item, self._event, frame.now, frame.ctx, found.kind, folded, found.rules,
-                           list(found.static))
+            item = self._item
+            plan = _long_way(self._gate, item, self._event, self._frame, _fold(item.labels) if item.labels else _NONE)
             assert not plan.actions and not plan.transitions, "the fused check and the rules disagree"
             self._done = tuple(plan.no_actions)
         return self._done
@@ -167,14 +210,6 @@ def _skipped(ruleset: RuleSet, reason: str) -> tuple[NoAction, ...]:
         if len(ruleset.skipped) < 64:
             ruleset.skipped[reason] = verdicts
     return verdicts
-
-
-def _busy(ruleset: RuleSet, states: Any, folded: frozenset[str]) -> set[str]:
-    """The rules with an episode on the item or a flag of theirs on it."""
-    busy = set(states) if states else set()
-    if folded and not folded.isdisjoint(ruleset.flag_union):
-        busy.update(r.name for r in ruleset.rules if not r.flag_set.isdisjoint(folded))
-    return busy
 
 
 _NONE: frozenset[str] = frozenset()

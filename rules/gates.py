@@ -31,8 +31,9 @@ class Gate:
     kind: str  # the event kind (trigger) this gate is for
     static: tuple[NoAction, ...]  # shared verdicts of the rules the gate decides alone
     rules: tuple[Rule, ...]  # the rules that must look at the item itself, in the set's order
-    # True when no rule of `rules` can act on an item with no episode and no flag of ours:
-    # each is disabled, out of scope, or its condition does not hold
+    acting: tuple[Rule, ...]  # those of `rules` that are enabled and in scope: they may act
+    # True when no rule of `acting` can act on an item with no episode and no flag of ours:
+    # none of their conditions holds
     quiet: Quiet
 
 
@@ -53,20 +54,32 @@ def gate(ruleset: RuleSet, kind: str, category: Any, tracker: Tracker, team: str
             rules.append(rule)
             if in_scope:
                 acting.append(rule)
-    made = Gate(ruleset, kind, tuple(static), tuple(rules), _quiet(ruleset, tuple(acting)))
+    made = Gate(ruleset, kind, tuple(static), tuple(rules), tuple(acting), quiet_check(ruleset, tuple(acting)))
     if len(ruleset.gates) < MAX_GATES:
         ruleset.gates[key] = made
     return made
 
 
-def _quiet(ruleset: RuleSet, acting: tuple[Rule, ...]) -> Quiet:
-    """One function: none of `acting`'s conditions holds. Gates with the same rules share it."""
+def quiet_check(ruleset: RuleSet, acting: tuple[Rule, ...]) -> Quiet:
+    """One function: none of `acting`'s conditions holds. Remembered per set of rules, so gates
+    (and items with an episode, checking the rules besides it) with the same rules share it."""
     found: Quiet | None = ruleset.quiet.get(acting)
     if found is None:
         found = _fused(acting) if len(acting) <= MAX_FUSED else _one_by_one(acting)
         if len(ruleset.quiet) < MAX_GATES:
             ruleset.quiet[acting] = found
     return found
+
+
+def quiet_besides(found: Gate, busy: frozenset[str]) -> Quiet:
+    """The gate's check without the rules named in `busy` (an item's episodes and flags)."""
+    key = (found.acting, busy)
+    check: Quiet | None = found.ruleset.quiet.get(key)
+    if check is None:
+        check = quiet_check(found.ruleset, tuple(r for r in found.acting if r.name not in busy))
+        if len(found.ruleset.quiet) < MAX_GATES:
+            found.ruleset.quiet[key] = check
+    return check
 
 
 def _fused(acting: tuple[Rule, ...]) -> Quiet:

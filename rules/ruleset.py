@@ -125,7 +125,9 @@ class RuleSet:
     # (event kind, category, tracker, team) → its rules.gates.Gate: verdicts known without looking
     # further, rules to run, and their fused "none holds" check (shared by gates with the same rules)
     gates: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
-    quiet: dict[tuple[Rule, ...], Callable[..., bool]] = field(default_factory=dict, repr=False)
+    quiet: dict[Any, Callable[..., bool]] = field(default_factory=dict, repr=False)
+    # labels on an item (casefolded) → the rules whose flag is among them
+    flagged: dict[frozenset[str], frozenset[str]] = field(default_factory=dict, repr=False)
     # reason → every rule's verdict for an event no rule looks at (our own writes, skipped kinds)
     skipped: dict[str, tuple[NoAction, ...]] = field(default_factory=dict, repr=False)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from rules.compilectx import CompileCtx
 from rules.fieldkinds import KIND_SCHEMAS, Kind, make_test, normalize_ops, person_keys
-from rules.model import ActorKind, Event, Item, Status, StatusCategory
+from rules.model import ActorKind, Event, Item, Link, Status, StatusCategory
 from rules.registry import Frame, Node, Trace, conditions
 
 CHANGE_FIELDS = ["status", "status.category", "assignee", "labels", "priority", "title", "description",
@@ -186,4 +186,11 @@ def blocked_by_open(arg: bool, path: str, cctx: CompileCtx) -> Node:
         found = blockers(i)
         return Trace(path, "blocked_by_open", f"blocked by {', '.join(found)}" if found else "no open blocker",
                      "blocked" if arg else "not blocked", pred(i, e, f))
-    return Node(pred, explain)
+
+    def code(gen: Any) -> str:  # most items have no links: no call for them
+        return f"((bool(i.links) and {gen.const(_open_blocker)}(i.links)) is {gen.const(arg)})"
+    return Node(pred, explain, None, code)
+
+
+def _open_blocker(links: tuple[Link, ...]) -> bool:
+    return any(ln.kind == "blocked_by" and ln.status_category in _OPEN for ln in links)

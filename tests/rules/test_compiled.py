@@ -20,7 +20,17 @@ from rules.engine import evaluate
 from rules.fastschema import surely_valid
 from rules.loader import builtin_pack_paths, load_ruleset
 from rules.logic import compile_condition
-from rules.model import EvalContext, Item, Person, Priority, SearchQuery, Status, StatusCategory, Tracker
+from rules.model import (
+    EvalContext,
+    Item,
+    Link,
+    Person,
+    Priority,
+    SearchQuery,
+    Status,
+    StatusCategory,
+    Tracker,
+)
 from rules.referenced_names import names_to_check
 from rules.registry import Frame
 from rules.schema import rule_file_schema
@@ -43,18 +53,22 @@ CONDITIONS = [
     {"updated": {"at_least": "36 hours"}}, {"created": {"older_than": "1 month"}},
     {"created": {"after": "2026-03-01", "before": "2026-03-12T00:00:00Z"}},
     {"any": [{"not": {"labels": {"any_of": ["api"]}}}, {"estimate": {"lt": 2}}]},
+    {"blocked_by_open": True}, {"blocked_by_open": False},
 ]
 people = st.sampled_from([None, Person("u1", "Ada", "ada@example.com"), Person("u2", "Grace"), Person("u3")])
 times = st.one_of(st.none(), st.integers(0, 24 * 60).map(lambda h: NOW - timedelta(hours=h)))
+links = st.lists(st.builds(Link, st.sampled_from(["blocked_by", "blocks"]), st.just("K-2"),
+                          st.sampled_from([None, *StatusCategory])), max_size=2).map(tuple)
 items = st.builds(
-    lambda cat, name, title, labels, who, est, pri, t, desc: Item(
+    lambda cat, name, title, labels, who, est, pri, t, desc, links: Item(
         Tracker.JIRA, "1", "K-1", title=title, type=name.split()[0], status=Status(name, cat), assignee=who,
-        labels=labels, estimate=est, priority=pri, last_activity_at=t, updated_at=t, created_at=t, description=desc),
+        labels=labels, estimate=est, priority=pri, last_activity_at=t, updated_at=t, created_at=t, description=desc,
+        links=links),
     st.sampled_from(list(StatusCategory)), st.sampled_from(["In Review", "Bug Done", "Task open", "Done"]),
     st.sampled_from(["Fix login", "login broken.", "", "Add export", "ÉTÉ ete"]),
     st.lists(st.sampled_from(["api", "ux", "on-hold", "BLOCKED", "sev1", "sev12"]), max_size=3, unique=True).map(tuple),
     people, st.one_of(st.none(), st.floats(0, 10)), st.sampled_from([None, Priority("High", 2), Priority("None")]),
-    times, st.sampled_from([None, "", "text"]))
+    times, st.sampled_from([None, "", "text"]), links)
 
 
 def _compiled() -> list[tuple[object, object]]:
