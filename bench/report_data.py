@@ -1,7 +1,8 @@
 """Synthetic history for bench/report.py: N status changes over M items, plus flags and audit entries.
 
 Deterministic (seeded). Rows are produced in chunks so memory stays flat; SQLite gets
-batched inserts, PostgreSQL gets COPY. Shapes match what the mirror and executor write.
+batched inserts, PostgreSQL gets COPY. Shapes match what the mirror and executor write;
+the status stays' ends are then filled by the same statement as the migration's backfill.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from integration.codec import to_jsonable
+from integration.store.stays import backfill_stays
 from integration.store.tables import audit_log, item_history, items, rule_states, service_state
 from rules.model import Item, Person, Status, StatusCategory, Tracker
 
@@ -215,6 +217,8 @@ def load(engine: Engine, plan: Plan) -> dict[str, int]:
             continue
         counts[name] = counts.get(name, 0) + len(rows)
         _copy(engine, name, rows) if copy else _insert(engine, name, rows)
+    with engine.begin() as conn:  # the stays' ends, as the migration fills them for history kept before
+        backfill_stays(conn)
     targets = {f"MOB project {n}": (plan.now + timedelta(days=10 * n - 60)).date().isoformat()
                for n in range(40)}
     with engine.begin() as conn:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from integration.codec import from_jsonable, to_jsonable
 from integration.store.db import read_connection
+from integration.store.stays import close_written
 from integration.store.tables import item_history, items
 from rules.limits import item_groups
 from rules.model import ActorKind, Item, StatusCategory
@@ -145,7 +146,7 @@ class Mirror:
 
     def record_history(self, tracker: str, item: Item, entries: Iterable[HistoryEntry]) -> int:
         """Append entries; a redelivered change (same fingerprint) is stored once."""
-        added = 0
+        written = []
         with self.engine.begin() as conn:
             for entry in entries:
                 row = history_row(tracker, item, entry)
@@ -155,8 +156,9 @@ class Mirror:
                 if exists:
                     continue
                 conn.execute(insert(item_history).values(**row))
-                added += 1
-        return added
+                written.append(row)
+            close_written(conn, written)
+        return len(written)
 
     def last_activity(
         self, tracker: str, item_id: str, fields: Sequence[str] | None = None

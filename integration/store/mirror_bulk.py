@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from integration.codec import from_jsonable
 from integration.store.mirror import HistoryEntry, history_row, item_columns
+from integration.store.stays import close_written
 from integration.store.store import Store
 from integration.store.tables import item_history, items
 from rules.model import Item
@@ -35,6 +36,7 @@ def record_history_many(conn: Connection, tracker: str, entries: Sequence[tuple[
     fresh = [row for fingerprint, row in rows.items() if fingerprint not in known]
     if fresh:
         conn.execute(insert(item_history), fresh)
+        close_written(conn, fresh)
     return len(fresh)
 
 

@@ -106,6 +106,8 @@ item_history = Table(
     Column("actor_id", String(128)),
     Column("actor_kind", String(16), nullable=False),  # human, bot, flowkeeper
     Column("fingerprint", String(64), nullable=False),  # dedupes redelivered changes
+    # a status row's stay ends at the item's next status row (NULL: current); see store/stays.py
+    Column("ended_at", UTC_DATETIME),
     UniqueConstraint("fingerprint", name="uq_history_fingerprint"),
 )
 Index("ix_history_item_at", item_history.c.tracker, item_history.c.item_id, item_history.c.at)
@@ -113,6 +115,7 @@ Index("ix_history_field_at", item_history.c.field, item_history.c.at)
 Index("ix_history_category_at", item_history.c.new_category, item_history.c.at)
 Index("ix_history_item_category_at", item_history.c.tracker, item_history.c.item_id, item_history.c.new_category,
       item_history.c.at)
+Index("ix_history_field_ended", item_history.c.field, item_history.c.ended_at)
 
 deliveries = Table(
     "deliveries",

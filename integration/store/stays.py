@@ -1,0 +1,86 @@
+"""When each status stay ended: `item_history.ended_at`, kept at write time.
+
+A status row (field `status` or `created`) opens a stay in its status; the stay ends at
+the next status row of the same item, in (at, id) order — the same order the reports'
+timeline always used. `ended_at` holds that next row's time (NULL while the stay is the
+item's current one), so a period's stays are a range query on indexed columns instead of
+a window over every item's history.
+
+Rows arrive out of order (a late webhook, a sync that reads older history), so every write
+recomputes the stays it can have changed: the new rows and any stay still open or ending
+at or after the earliest new row. The same statement backfills a whole table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from integration.store.completions import STATUS_FIELDS
+from integration.store.tables import item_history as h
+
+
+def next_status_at() -> ColumnElement[datetime]:
+    """The time of the item's next status row after the row being updated, in (at, id) order."""
+    later = aliased(h, name="later")
+    return (
+        select(func.min(later.c.at))
+        .where(later.c.tracker == h.c.tracker, later.c.item_id == h.c.item_id, later.c.field.in_(STATUS_FIELDS),
+               or_(later.c.at > h.c.at, and_(later.c.at == h.c.at, later.c.id > h.c.id)))
+        .scalar_subquery()
+    )
+
+
+def close_stays(conn: Connection, tracker: str, item_ids: Iterable[str], earliest: datetime) -> None:
+    """Recompute `ended_at` of the items' stays that rows written at or after `earliest` can end.
+
+    Call in the transaction that inserted the rows: their own `ended_at` is still NULL, so they
+    are recomputed too.
+    """
+    ids = sorted(set(item_ids))
+    if not ids:
+        return
+    conn.execute(
+        update(h)
+        .where(h.c.tracker == tracker, h.c.item_id.in_(ids), h.c.field.in_(STATUS_FIELDS),
+               or_(h.c.ended_at.is_(None), h.c.ended_at >= earliest))
+        .values(ended_at=next_status_at())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def backfill_stays(conn: Connection) -> None:
+    """Fill `ended_at` of every status row (the migration, and data loaded in bulk)."""
+    lead = (
+        select(h.c.id, func.lead(h.c.at).over(partition_by=(h.c.tracker, h.c.item_id),
+                                              order_by=(h.c.at, h.c.id)).label("next_at"))
+        .where(h.c.field.in_(STATUS_FIELDS))
+        .subquery("stays")
+    )
+    conn.execute(
+        update(h).where(h.c.id == lead.c.id, lead.c.next_at.is_not(None)).values(ended_at=lead.c.next_at)
+    )
+
+
+def items_of(rows: Iterable[dict[str, object]]) -> dict[str, tuple[set[str], datetime]]:
+    """tracker → (item ids, earliest time) of the status rows among `rows`: what close_stays needs."""
+    out: dict[str, tuple[set[str], datetime]] = {}
+    for row in rows:
+        if row["field"] not in STATUS_FIELDS:
+            continue
+        tracker, at = str(row["tracker"]), row["at"]
+        assert isinstance(at, datetime)
+        ids, earliest = out.get(tracker, (set(), at))
+        ids.add(str(row["item_id"]))
+        out[tracker] = (ids, min(earliest, at))
+    return out
+
+
+def close_written(conn: Connection, rows: Iterable[dict[str, object]]) -> None:
+    """Recompute the stays that just-inserted history `rows` can have changed."""
+    for tracker, (ids, earliest) in items_of(rows).items():
+        close_stays(conn, tracker, ids, earliest)
+

@@ -1,0 +1,202 @@
+"""Stays kept at write time give exactly the figures the window over the history gave.
+
+Random histories — moves backwards, reopens, finishes without a start, several rows at the
+same instant, rows arriving late and out of order, redeliveries — written through the
+mirror's real write paths (one webhook's entries, a sync page's), on SQLite and PostgreSQL.
+Then every status row's `ended_at` is the next status row's time, and WIP by day, the
+cumulative flow's bands, time in status and flow efficiency equal the former window-function
+queries' (tests/reports/window_reference.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic import command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import insert, select
+
+from integration.reports import efficiency, wip
+from integration.reports.scope import Scope
+from integration.store.completions import STATUS_FIELDS
+from integration.store.migrate import alembic_config, upgrade
+from integration.store.mirror import HistoryEntry, history_row
+from integration.store.mirror_bulk import record_history_many
+from integration.store.store import Store
+from integration.store.tables import item_history as h
+from rules.model import ActorKind, Item, Tracker
+from tests.reports import window_reference as before
+from tests.reports.builder import CATEGORIES, day, status
+
+NAMES = sorted(CATEGORIES)
+PROPERTY = settings(max_examples=40, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+serial = itertools.count()
+
+
+@dataclass(frozen=True)
+class Row:
+    at: float  # days after T0, in quarter days: many rows share an instant
+    field: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Story:
+    """One item: its rows, its current status (None: the last row's), its creation, whether deleted."""
+
+    rows: tuple[Row, ...]
+    current: str | None
+    created: float
+    deleted: bool
+
+
+quarter = st.integers(-48, 48).map(lambda n: n / 4)
+rows = st.builds(Row, quarter, st.sampled_from(["status", "status", "status", "created", "labels"]),
+                 st.sampled_from(NAMES))
+stories = st.builds(Story, st.lists(rows, max_size=8).map(tuple), st.none() | st.sampled_from(NAMES), quarter,
+                    st.sampled_from([False, False, False, True]))
+
+
+@dataclass(frozen=True)
+class Written:
+    team: str
+    items: tuple[Item, ...]
+
+
+def entry(row: Row) -> HistoryEntry:
+    if row.field == "labels":
+        return HistoryEntry(at=day(row.at), field="labels", actor_kind=ActorKind.HUMAN, new=row.name)
+    return HistoryEntry(at=day(row.at), field=row.field, actor_kind=ActorKind.HUMAN, new=row.name,
+                        new_category=CATEGORIES[row.name])
+
+
+def write(store: Store, stories: list[Story], data: st.DataObject) -> Written:
+    """Items, then their rows in a random order and random batches, through both write paths."""
+    team = f"T{next(serial)}"
+    made, pending = [], []
+    for n, story in enumerate(stories):
+        last = max((r for r in story.rows if r.field != "labels"), key=lambda r: r.at, default=None)
+        name = story.current or (last.name if last else "To Do")
+        item = Item(tracker=Tracker.JIRA, id=f"{team}-{n}", key=f"{team}-{n}", title="t", team=team,
+                    status=status(name), created_at=day(story.created), updated_at=day(48))
+        store.mirror.upsert(item, day(48))
+        if story.deleted:
+            store.mirror.mark_deleted(item, day(48))
+        made.append(item)
+        pending += [(item, entry(r)) for r in story.rows]
+    pending = data.draw(st.permutations(pending))
+    pending += data.draw(st.lists(st.sampled_from(pending), max_size=3)) if pending else []  # redeliveries
+    while pending:
+        size = data.draw(st.integers(1, len(pending)))
+        batch, pending = pending[:size], pending[size:]
+        if data.draw(st.booleans()):  # a sync page: many items in one transaction
+            with store.engine.begin() as conn:
+                record_history_many(conn, "jira", batch)
+        else:  # webhooks: one item's entries at a time
+            for item, group in itertools.groupby(batch, key=lambda pair: pair[0]):
+                store.mirror.record_history("jira", item, [e for _, e in group])
+    return Written(team, tuple(made))
+
+
+def expected_ends(store: Store, team: str) -> dict[int, datetime | None]:
+    """Each status row's end by the definition: the item's next status row in (at, id) order."""
+    query = (select(h.c.id, h.c.item_id, h.c.at).where(h.c.team == team, h.c.field.in_(STATUS_FIELDS))
+             .order_by(h.c.item_id, h.c.at, h.c.id))
+    with store.engine.connect() as conn:
+        found = conn.execute(query).all()
+    out: dict[int, datetime | None] = {}
+    for _, group in itertools.groupby(found, key=lambda r: r.item_id):
+        ordered = list(group)
+        for row, following in itertools.zip_longest(ordered, ordered[1:]):
+            out[row.id] = following.at if following else None
+    return out
+
+
+def kept_ends(store: Store, team: str) -> dict[int, datetime | None]:
+    query = select(h.c.id, h.c.ended_at).where(h.c.team == team, h.c.field.in_(STATUS_FIELDS))
+    with store.engine.connect() as conn:
+        return {row.id: row.ended_at for row in conn.execute(query)}
+
+
+@given(stories=st.lists(stories, min_size=1, max_size=4), data=st.data())
+@PROPERTY
+def test_every_write_keeps_each_stay_ended_at_the_next_status_row(any_store: Store, stories: list[Story],
+                                                                    data: st.DataObject) -> None:
+    written = write(any_store, stories, data)
+    assert kept_ends(any_store, written.team) == expected_ends(any_store, written.team)
+
+
+def _rounded(times: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted((*t[:-1], round(t[-1], 3)) for t in times)
+
+
+@given(stories=st.lists(stories, min_size=1, max_size=4), data=st.data(),
+       since=st.integers(-40, 40).map(lambda n: n / 2), length=st.integers(1, 40).map(lambda n: n / 2))
+@PROPERTY
+def test_period_figures_equal_the_window_over_the_history(any_store: Store, stories: list[Story],
+                                                          data: st.DataObject, since: float, length: float) -> None:
+    written = write(any_store, stories, data)
+    scope = Scope(day(since), day(since + length), teams=(written.team,))
+    with any_store.engine.connect() as conn:
+        assert wip.levels_daily(conn, scope, wip.FLOW_BANDS, fresh=("done",)) == \
+            before.levels_daily(conn, scope, wip.FLOW_BANDS, fresh=("done",))
+        assert wip.levels_daily(conn, scope, (wip.IN_PROGRESS,)) == before.levels_daily(conn, scope, (wip.IN_PROGRESS,))
+        assert wip.time_in_status(conn, scope) == before.time_in_status(conn, scope)
+        assert _rounded(efficiency.cycle_time_by_status(conn, scope)) == \
+            _rounded(before.cycle_time_by_status(conn, scope))
+
+
+def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
+    """Rows written before the column existed get their ends when the schema is upgraded."""
+    config = alembic_config(any_db_url)
+    command.downgrade(config, "0005")
+    story = [(3, "created", "To Do"), (5, "status", "In Progress"), (5, "status", "In Review"),
+             (2, "status", "Done"), (9, "labels", "x"), (7, "status", "In Progress"), (7, "created", "To Do")]
+    item = Item(tracker=Tracker.JIRA, id="M-1", key="M-1", title="t", team="MIG", status=status("Done"))
+    rows = [history_row("jira", item, entry(Row(at, field, name))) for at, field, name in story]
+    store = Store.connect(any_db_url)
+    try:
+        with store.engine.begin() as conn:
+            for row in rows:  # one at a time, in this order: ids follow it
+                conn.execute(insert(h).values(**row))
+        upgrade(any_db_url)
+        assert kept_ends(store, "MIG") == expected_ends(store, "MIG")
+        ends = sorted((e for e in kept_ends(store, "MIG").values()), key=lambda e: (e is None, e))
+        assert ends == [day(3), day(5), day(5), day(7), day(7), None]
+    finally:
+        upgrade(any_db_url)
+        store.engine.dispose()
+
+
+def test_a_late_row_splits_the_stay_it_falls_in(any_store: Store) -> None:
+    """A webhook that arrives after a later change still ends the stay before it and is ended by the next."""
+    item = Item(tracker=Tracker.JIRA, id="L-1", key="L-1", title="t", team="LATE", status=status("Done"))
+    any_store.mirror.upsert(item, day(10))
+    mirror = any_store.mirror
+    mirror.record_history("jira", item, [entry(Row(0, "created", "To Do")), entry(Row(4, "status", "Done"))])
+    mirror.record_history("jira", item, [entry(Row(2, "status", "In Progress"))])
+    query = select(h.c.new, h.c.ended_at).where(h.c.team == "LATE").order_by(h.c.at)
+    with any_store.engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(query)] == [("To Do", day(2)), ("In Progress", day(4)), ("Done", None)]
+
+
+@pytest.mark.parametrize("gap", [timedelta(0), timedelta(microseconds=1)])
+def test_rows_at_the_same_instant_end_in_the_order_they_were_written(any_store: Store, gap: timedelta) -> None:
+    item = Item(tracker=Tracker.JIRA, id="S-1", key="S-1", title="t", team="SAME", status=status("Done"))
+    any_store.mirror.upsert(item, day(10))
+    at = day(1)
+    any_store.mirror.record_history("jira", item, [
+        HistoryEntry(at=at, field="status", actor_kind=ActorKind.HUMAN, new="In Progress",
+                     new_category=CATEGORIES["In Progress"]),
+        HistoryEntry(at=at + gap, field="status", actor_kind=ActorKind.HUMAN, new="Done",
+                     new_category=CATEGORIES["Done"])])
+    query = select(h.c.new, h.c.ended_at).where(h.c.team == "SAME").order_by(h.c.id)
+    with any_store.engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(query)] == [("In Progress", at + gap), ("Done", None)]
+
