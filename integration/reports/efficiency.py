@@ -16,13 +16,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
 from integration.reports.scope import Scope, days, item_filter
 from integration.reports.sqlfuncs import epoch, greatest, least
-from integration.store.completions import STATUS_FIELDS, done_candidates
+from integration.store.completions import STATUS_FIELDS, completions_query
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
@@ -72,29 +72,23 @@ CycleTime = tuple[str, str, str | None, str, str, float]  # (tracker, key, team,
 
 def cycle_time_by_status(conn: Connection, scope: Scope) -> list[CycleTime]:
     """Seconds each item completed in the period (with a start) spent in each status between its first
-    start and its last entry into done: every stay clipped to that span, summed in the database."""
-    candidates = done_candidates(scope.since, scope.until)
-    mine = and_(h.c.tracker == candidates.c.tracker, h.c.item_id == candidates.c.item_id)
-    stays = (
-        select(i.c.id.label("item"), i.c.tracker, i.c.key, i.c.team, h.c.at,
-               func.coalesce(h.c.new, "(no status)").label("status"),
-               func.coalesce(h.c.new_category, "unknown").label("category"),
-               func.lead(h.c.at).over(partition_by=i.c.id, order_by=(h.c.at, h.c.id)).label("next_at"),
-               func.min(case((h.c.new_category == "in_progress", h.c.at))).over(partition_by=i.c.id).label("started_at"),
-               func.max(case((h.c.new_category == "done", h.c.at))).over(partition_by=i.c.id).label("done_at"))
-        .select_from(candidates.join(h, mine).join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)))
-        .where(h.c.field.in_(STATUS_FIELDS), item_filter(i, scope), i.c.status_category == "done")
-        .cte("cycle_stays")
+    start and its last entry into done: every stay [at, ended_at) clipped to that span, summed in the
+    database. The spans are the completions' (an index probe each); the stays' ends are kept at write
+    time, so no window sorts the histories."""
+    # materialized: both planners would otherwise run a span's lookups again for each of its stays
+    spans = completions_query(scope.since, scope.until, item_filter(i, scope)).cte("spans").prefix_with("MATERIALIZED")
+    end, begin = epoch(spans.c.done_at), epoch(spans.c.started_at)
+    seconds = least(func.coalesce(epoch(h.c.ended_at), end), end) - greatest(epoch(h.c.at), begin)
+    status = func.coalesce(h.c.new, "(no status)")
+    category = func.coalesce(h.c.new_category, "unknown")
+    query = (
+        select(spans.c.tracker, spans.c.key, spans.c.team, status, category, func.sum(seconds))
+        .select_from(spans.join(h, and_(h.c.tracker == spans.c.tracker, h.c.item_id == spans.c.item_id)))
+        .where(h.c.field.in_(STATUS_FIELDS), spans.c.started_at.is_not(None), spans.c.done_at >= scope.since,
+               spans.c.done_at < scope.until, seconds > 0)
+        .group_by(spans.c.id, spans.c.tracker, spans.c.key, spans.c.team, status, category)
     )
-    end = epoch(stays.c.done_at)
-    seconds = least(func.coalesce(epoch(stays.c.next_at), end), end) - greatest(epoch(stays.c.at),
-                                                                                 epoch(stays.c.started_at))
-    query = (select(stays.c.tracker, stays.c.key, stays.c.team, stays.c.status, stays.c.category, func.sum(seconds))
-             .where(seconds > 0, stays.c.started_at.is_not(None), stays.c.done_at >= scope.since,
-                    stays.c.done_at < scope.until)
-             .group_by(stays.c.item, stays.c.tracker, stays.c.key, stays.c.team, stays.c.status, stays.c.category))
-    return [(tracker, key, team, status, category, float(total))
-            for tracker, key, team, status, category, total in conn.execute(query)]
+    return [(tracker, key, team, name, kind, float(total)) for tracker, key, team, name, kind, total in conn.execute(query)]
 
 
 def measure(times: Iterable[CycleTime], waiting: Waiting) -> Efficiency:

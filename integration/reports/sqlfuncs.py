@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer
+from sqlalchemy import Float, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
@@ -58,3 +58,8 @@ class least(PortableFunction, default="LEAST({})", sqlite="MIN({})", result=Floa
 
 class floor_int(PortableFunction, default="CAST(FLOOR({}) AS INTEGER)", sqlite="CAST({} AS INTEGER)", result=Integer()):
     """The integer part of a non-negative number (bucket indexes)."""
+
+
+class unindexed(PortableFunction, default="{}", sqlite="+{}", result=String()):
+    """A column SQLite must not look up by index here (its unary plus; the value is unchanged): for a
+    filter that is cheaper checked on the rows another index finds than used to find them."""

@@ -1,7 +1,8 @@
 """Work in progress now and day by day, and where work waits (time in each status).
 
 Daily WIP is derived from the status history, not sampled: each stay in an in-progress
-status adds one from its start until the next status change. Items with no status
+status adds one from its start until the next status change (`ended_at`, which the store
+keeps on every status row as it is written, so no window over the history is needed). Items with no status
 change since the first day keep their current status for the whole period.
 """
 
@@ -13,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy import (
     CTE,
     ColumnElement,
     Connection,
+    Select,
     and_,
     case,
     exists,
@@ -25,19 +28,23 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     union_all,
 )
 
 from integration.reports.scope import Scope, item_filter, midnight
-from integration.reports.sqlfuncs import epoch, floor_int, greatest, least
+from integration.reports.sqlfuncs import epoch, floor_int, greatest, least, unindexed
 from integration.store.completions import STATUS_FIELDS
+from integration.store.tables import STAYS_WHERE
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
 IN_PROGRESS = "in_progress"
 FLOW_BANDS = ("done", "in_progress", "todo")  # bottom to top, the way work flows down the diagram
 WAITING_CATEGORIES = ("todo", "in_progress", "unknown")
+# written out, not bound: the planners then know the status rows' partial index applies
+STATUS_ROWS = text(f"item_history.{STAYS_WHERE}")
 
 
 @dataclass(frozen=True)
@@ -86,36 +93,29 @@ def wip_now(conn: Connection, scope: Scope) -> WipNow:
     )
 
 
-def _touched(grid_start: datetime) -> CTE:
-    return (
-        select(h.c.tracker, h.c.item_id)
-        .where(h.c.field.in_(STATUS_FIELDS), h.c.at >= grid_start)
-        .distinct()
-        .cte("touched")
-    )
+def stays(scope: Scope, grid: datetime) -> CTE:
+    """The status stays [at, next_at) begun before `until` that matter from `grid` on: begun since
+    then, or begun before and ended since (`ended_at`, kept at write time). Two index ranges, the
+    first read from the index alone; stays over before `grid` add and remove one on day -1 alike."""
+    live = select(i.c.tracker, i.c.item_id).where(item_filter(i, scope))
 
-
-def timeline(scope: Scope, touched: CTE) -> CTE:
-    """Every status stay [at, next_at) of the touched items (those whose status changed lately)."""
-    return (
-        select(
-            i.c.id.label("item"), h.c.at,
-            func.coalesce(h.c.new, "(no status)").label("status"),
-            func.coalesce(h.c.new_category, "unknown").label("category"),
-            # the items' integer key: partitions sort far faster than on (tracker, item_id) text
-            func.lead(h.c.at).over(partition_by=i.c.id, order_by=(h.c.at, h.c.id)).label("next_at"),
+    def part(window: ColumnElement[bool]) -> Select[Any]:
+        return (
+            select(h.c.tracker, h.c.item_id, h.c.at, func.coalesce(h.c.new, "(no status)").label("status"),
+                   func.coalesce(h.c.new_category, "unknown").label("category"), h.c.ended_at.label("next_at"))
+            # IN, not a join: one pass over the scope's items instead of a probe per history row; not
+            # by (tracker, item_id) either, or SQLite walks every listed item's whole history
+            .where(STATUS_ROWS, window, tuple_(unindexed(h.c.tracker), unindexed(h.c.item_id)).in_(live))
         )
-        .select_from(h.join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)))
-        # IN, not a join: SQLite then looks up the touched items' histories instead of walking every item's
-        .where(tuple_(h.c.tracker, h.c.item_id).in_(select(touched.c.tracker, touched.c.item_id)),
-               h.c.field.in_(STATUS_FIELDS), item_filter(i, scope))
-        .cte("timeline")
-    )
+
+    return union_all(part(and_(h.c.at >= grid, h.c.at < scope.until)),
+                     part(and_(h.c.ended_at >= grid, h.c.at < grid))).cte("stays")
 
 
-def _untouched(touched: CTE, until: datetime) -> ColumnElement[bool]:
-    """Items with no status change since the grid start: their current status held all along."""
-    changed = exists().where(touched.c.tracker == i.c.tracker, touched.c.item_id == i.c.item_id)
+def _untouched(grid: datetime, until: datetime) -> ColumnElement[bool]:
+    """Items with no status change since `grid`: their current status held all along."""
+    changed = exists().where(h.c.tracker == i.c.tracker, h.c.item_id == i.c.item_id,
+                             h.c.field.in_(STATUS_FIELDS), h.c.at >= grid)
     return and_(~changed, or_(i.c.created_at.is_(None), i.c.created_at < until))
 
 
@@ -149,19 +149,18 @@ def levels_daily(conn: Connection, scope: Scope, categories: tuple[str, ...],
     `fresh` category count only when they began in the period (done before it is not news).
     """
     grid = midnight(scope.since)
-    touched = _touched(grid)
-    stays = timeline(scope, touched)
-    fresh_ok = or_(stays.c.category.not_in(fresh), stays.c.at >= grid) if fresh else literal(True)
-    counted = and_(stays.c.category.in_(categories), stays.c.at < scope.until, fresh_ok)
+    period = stays(scope, grid)
+    fresh_ok = or_(period.c.category.not_in(fresh), period.c.at >= grid) if fresh else literal(True)
+    counted = and_(period.c.category.in_(categories), period.c.at < scope.until, fresh_ok)
     current = func.coalesce(i.c.status_category, "unknown")
     moves = union_all(
-        select(literal(1).label("sign"), _day_of(stays.c.at, grid).label("d"), stays.c.category, stays.c.status)
+        select(literal(1).label("sign"), _day_of(period.c.at, grid).label("d"), period.c.category, period.c.status)
         .where(counted),
-        select(literal(-1), _day_of(stays.c.next_at, grid), stays.c.category, stays.c.status)
-        .where(counted, stays.c.next_at.is_not(None), stays.c.next_at < scope.until),
+        select(literal(-1), _day_of(period.c.next_at, grid), period.c.category, period.c.status)
+        .where(counted, period.c.next_at.is_not(None), period.c.next_at < scope.until),
         select(literal(1), literal(-1), current, func.coalesce(i.c.status_name, "(no status)"))
         .where(item_filter(i, scope), current.in_([c for c in categories if c not in fresh]),
-               _untouched(touched, scope.until)),
+               _untouched(grid, scope.until)),
     ).subquery("moves")
     deltas: dict[int, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     query = (select(moves.c.d, moves.c.category, moves.c.status, func.sum(moves.c.sign))
@@ -186,20 +185,20 @@ def _running(deltas: Mapping[int, Mapping[tuple[str, str], int]], grid: datetime
 
 def time_in_status(conn: Connection, scope: Scope) -> tuple[StatusTime, ...]:
     """Item-days spent in each not-yet-done status during the period (stays clipped to it)."""
-    touched = _touched(midnight(scope.since))
-    stays = timeline(scope, touched)
+    grid = midnight(scope.since)
+    period = stays(scope, grid)
     since_s, until_s = scope.since.timestamp(), scope.until.timestamp()
-    start = greatest(epoch(stays.c.at), literal(since_s))
-    end = least(func.coalesce(epoch(stays.c.next_at), literal(until_s)), literal(until_s))
+    start = greatest(epoch(period.c.at), literal(since_s))
+    end = least(func.coalesce(epoch(period.c.next_at), literal(until_s)), literal(until_s))
     category = func.coalesce(i.c.status_category, "unknown")
     parts = union_all(
-        select(stays.c.status, stays.c.category, func.sum(end - start).label("seconds"),
-               func.count(func.distinct(stays.c.item)).label("n"))
-        .where(stays.c.category.in_(WAITING_CATEGORIES), stays.c.at < scope.until, end > start)
-        .group_by(stays.c.status, stays.c.category),
+        select(period.c.status, period.c.category, func.sum(end - start).label("seconds"),
+               func.count(func.distinct(period.c.tracker + " " + period.c.item_id)).label("n"))
+        .where(period.c.category.in_(WAITING_CATEGORIES), period.c.at < scope.until, end > start)
+        .group_by(period.c.status, period.c.category),
         select(func.coalesce(i.c.status_name, "(no status)"), category,
                func.count() * literal(until_s - since_s), func.count())
-        .where(item_filter(i, scope), category.in_(WAITING_CATEGORIES), _untouched(touched, scope.until))
+        .where(item_filter(i, scope), category.in_(WAITING_CATEGORIES), _untouched(grid, scope.until))
         .group_by(i.c.status_name, category),
     )
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])

@@ -60,7 +60,7 @@ def completions_query(since: datetime, until: datetime,
     done = select(func.max(row.c.at)).where(mine, row.c.new_category == "done").scalar_subquery()
     first = select(func.min(row.c.at)).where(mine).scalar_subquery()
     return (
-        select(i.c.tracker, i.c.key, i.c.team, done.label("done_at"), started.label("started_at"),
+        select(i.c.id, i.c.tracker, i.c.item_id, i.c.key, i.c.team, done.label("done_at"), started.label("started_at"),
                func.coalesce(i.c.created_at, first).label("created_at"))
         .select_from(candidates.join(i, and_(i.c.tracker == candidates.c.tracker,
                                              i.c.item_id == candidates.c.item_id)))

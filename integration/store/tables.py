@@ -18,10 +18,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
+STAYS_WHERE = "field IN ('status', 'created')"  # the rows that set an item's status (partial indexes)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -112,6 +114,11 @@ item_history = Table(
 )
 Index("ix_history_item_at", item_history.c.tracker, item_history.c.item_id, item_history.c.at)
 Index("ix_history_field_at", item_history.c.field, item_history.c.at)
+# a period's status stays read from the index alone (reports: WIP, cumulative flow, time in status);
+# status rows only: other fields' old and new may be long texts
+Index("ix_history_stays", item_history.c.field, item_history.c.at, item_history.c.ended_at, item_history.c.new_category,
+      item_history.c.new, item_history.c.tracker, item_history.c.item_id,
+      sqlite_where=text(STAYS_WHERE), postgresql_where=text(STAYS_WHERE))
 Index("ix_history_category_at", item_history.c.new_category, item_history.c.at)
 Index("ix_history_item_category_at", item_history.c.tracker, item_history.c.item_id, item_history.c.new_category,
       item_history.c.at)
