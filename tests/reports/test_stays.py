@@ -155,7 +155,7 @@ def test_period_figures_equal_the_window_over_the_history(any_store: Store, stor
 def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
     """Rows written before the column existed get their ends when the schema is upgraded."""
     config = alembic_config(any_db_url)
-    command.downgrade(config, "0005")
+    command.downgrade(config, "0007")
     story = [(3, "created", "To Do"), (5, "status", "In Progress"), (5, "status", "In Review"),
              (2, "status", "Done"), (9, "labels", "x"), (7, "status", "In Progress"), (7, "created", "To Do")]
     item = Item(tracker=Tracker.JIRA, id="M-1", key="M-1", title="t", team="MIG", status=status("Done"))

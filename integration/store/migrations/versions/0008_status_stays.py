@@ -4,8 +4,8 @@ Reports read a period's status stays as a range on (at) and (ended_at) instead o
 over every item's history; the mirror keeps the column on every write from now on. An index
 of the status rows covers what a stay is, so a period's stays come from the index alone.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 from integration.store.stays import backfill_stays
 from integration.store.tables import STAYS_WHERE
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
