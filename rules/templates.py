@@ -278,6 +278,11 @@ def _custom(item: Item) -> dict[str, Any]:
     return {k: ", ".join(map(str, v)) if isinstance(v, (tuple, list)) else v for k, v in item.custom.items()}
 
 
+# a marker of any rendering, compiled once (a pattern per rendering cost most of a comment's
+# rendering); `_segments` keeps this rendering's own
+_MARKER = re.compile(re.escape(_SEPARATOR) + r"(M[0-9a-f]{16}:)(\d+)" + re.escape(_SEPARATOR))
+
+
 def _segments(text: str, mentions: list[Person], mark: str) -> CommentBody:
     """Text and mentions; a mention only where this rendering's own marker is.
 
@@ -285,10 +290,13 @@ def _segments(text: str, mentions: list[Person], mark: str) -> CommentBody:
     wrote on purpose, and it must never turn into a mention or an error.
     """
     parts: list[Text | Mention] = []
-    marker = re.compile(re.escape(_SEPARATOR + mark) + r"(\d+)" + re.escape(_SEPARATOR))
-    pos = 0
-    for match in marker.finditer(text):
-        index = int(match.group(1))
+    pos = start = 0
+    while (match := _MARKER.search(text, start)) is not None:
+        if match.group(1) != mark:  # another rendering's (from tracker text): its closing separator
+            start = match.end() - 1  # may open one of ours
+            continue
+        index = int(match.group(2))
+        start = match.end()
         if index >= len(mentions):
             continue
         if match.start() > pos:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.calendar import BusinessCalendar
 from rules.errors import RuleFileError
 from rules.model import Mention, Person, Text, Tracker
-from rules.templates import TemplateProblem, check_template
+from rules.templates import TemplateProblem, _segments, check_template
 from tests.rules.helpers import ADA, NOW, item, load
 
 
@@ -108,3 +111,33 @@ def test_tracker_text_is_escaped_for_linear_and_left_literal_for_jira() -> None:
     assert "\n\\- item" in shown
     [jira] = render(source, title=hostile)  # Jira comments are ADF text nodes: literal already
     assert isinstance(jira, Text) and jira.text == "**Stalled:** " + hostile
+
+
+def _segments_by_own_pattern(text: str, mentions: list[Person], mark: str) -> tuple[object, ...]:
+    """The reading of a rendering with a pattern compiled for its own marker (as it once was)."""
+    parts: list[Text | Mention] = []
+    pos = 0
+    for match in re.finditer(re.escape("\x1e" + mark) + r"(\d+)\x1e", text):
+        index = int(match.group(1))
+        if index >= len(mentions):
+            continue
+        if match.start() > pos:
+            parts.append(Text(text[pos:match.start()].replace("\x1e", "")))
+        parts.append(Mention(mentions[index]))
+        pos = match.end()
+    if pos < len(text):
+        parts.append(Text(text[pos:].replace("\x1e", "")))
+    return tuple(p for p in parts if not isinstance(p, Text) or p.text)
+
+
+MARK, OTHER = "M0123456789abcdef:", "Mfedcba9876543210:"
+pieces = st.sampled_from(["\x1e", MARK, OTHER, f"\x1e{MARK}0", f"\x1e{MARK}1", f"\x1e{MARK}7", f"\x1e{OTHER}1",
+                          "0", "12", "x", " ", "M", ":", "٣"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(pieces, max_size=14).map("".join))
+def test_one_pattern_for_every_rendering_reads_mentions_as_its_own_pattern_did(text: str) -> None:
+    """Markers of another rendering, half markers and stray separators never take a real mention's place."""
+    mentions = [ADA, Person("u-grace", "Grace")]
+    assert _segments(text, mentions, MARK).segments == _segments_by_own_pattern(text, mentions, MARK)
