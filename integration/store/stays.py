@@ -8,7 +8,8 @@ a window over every item's history.
 
 Rows arrive out of order (a late webhook, a sync that reads older history), so every write
 recomputes the stays it can have changed: the new rows and any stay still open or ending
-at or after the earliest new row. The same statement backfills a whole table.
+at or after the earliest new row. On PostgreSQL, writers of the same item's stays take
+turns (a webhook and a sync page may write one item at once); SQLite has one writer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from integration.store.completions import STATUS_FIELDS
@@ -43,6 +44,8 @@ def close_stays(conn: Connection, tracker: str, item_ids: Iterable[str], earlies
     ids = sorted(set(item_ids))
     if not ids:
         return
+    if conn.dialect.name == "postgresql":
+        _serialize(conn, tracker, ids)
     conn.execute(
         update(h)
         .where(h.c.tracker == tracker, h.c.item_id.in_(ids), h.c.field.in_(STATUS_FIELDS),
@@ -50,6 +53,17 @@ def close_stays(conn: Connection, tracker: str, item_ids: Iterable[str], earlies
         .values(ended_at=next_status_at())
         .execution_options(synchronize_session=False)
     )
+
+
+def _serialize(conn: Connection, tracker: str, ids: list[str]) -> None:
+    """Wait for other transactions recomputing these items' stays, in one order (no deadlock).
+
+    Under READ COMMITTED a concurrent writer's new row is invisible to this statement; after the
+    lock the next statement sees it committed, so the later writer recomputes with both rows.
+    """
+    keys = [f"stays\x1f{tracker}\x1f{item_id}" for item_id in ids]
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"),
+                 {"keys": keys})
 
 
 def backfill_stays(conn: Connection) -> None:

@@ -11,6 +11,7 @@ queries' (tests/reports/window_reference.py).
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -200,3 +201,26 @@ def test_rows_at_the_same_instant_end_in_the_order_they_were_written(any_store: 
     with any_store.engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(query)] == [("In Progress", at + gap), ("Done", None)]
 
+
+
+@pytest.mark.postgres
+def test_two_writers_of_one_item_at_once_leave_its_stays_right(postgres_database: str) -> None:
+    """A sync page and a webhook writing one item's history in overlapping transactions: the later
+    writer waits for the earlier one's stays and then sees its row."""
+    store = Store.connect(postgres_database)
+    item = Item(tracker=Tracker.JIRA, id="C-1", key="C-1", title="t", team="RACE", status=status("Done"))
+    try:
+        store.mirror.record_history("jira", item, [entry(Row(0, "created", "To Do"))])
+        first = store.engine.connect()
+        transaction = first.begin()
+        record_history_many(first, "jira", [(item, entry(Row(2, "status", "Done")))])
+        second = threading.Thread(target=store.mirror.record_history,
+                                  args=("jira", item, [entry(Row(1, "status", "In Progress"))]))
+        second.start()
+        second.join(0.5)  # waits for the first writer's turn to end
+        transaction.commit()
+        first.close()
+        second.join(10)
+        assert kept_ends(store, "RACE") == expected_ends(store, "RACE")
+    finally:
+        store.engine.dispose()
