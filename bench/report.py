@@ -11,8 +11,10 @@ time divides among its sections. Kept
 simulations are forgotten before every timed run, so each figure includes its simulations;
 `all_sections_cached` is the whole report again with them kept (a page reload, the digest).
 Beside wall-clock seconds, `cpu_seconds_per_report` / `cpu_periods` (per backend) give this
-process's CPU seconds: all of SQLite's work, the client's share of PostgreSQL's; other load on
-a shared machine inflates them far less. Peak memory is Python's traced peak while the reports
+process's CPU seconds: all of SQLite's work, the client's share of PostgreSQL's; and
+`server_cpu_seconds_per_report` / `server_cpu_periods` PostgreSQL's server process's (read from
+/proc when the server runs on this machine; parallel workers not counted); other load on a
+shared machine inflates them far less. Peak memory is Python's traced peak while the reports
 run, and the process's max RSS. The last line is one JSON object: `since` and `seconds_per_report` are the first period's,
 `periods` has every period's, and `goal_met` says whether every section and the whole
 report met the goal in every period.
@@ -33,6 +35,7 @@ import time
 import tracemalloc
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from bench.report_data import RULES, Plan, load
 from integration.reports.context import Context
@@ -64,22 +67,42 @@ CATALOG = RuleCatalog(stalled_rules=frozenset(r for r, scheduled in RULES if sch
                       flag_labels={r: (r,) for r, _ in RULES})
 
 
-def timed(call: Any, repeat: int, *, keep_simulations: bool = False) -> tuple[float, float, Any]:
-    """Best wall-clock seconds, and best CPU seconds of this process (SQLite's work is all in it; for
-    PostgreSQL it is the client's share), which other load on the machine inflates far less; and what
-    the fastest run returned."""
+def timed(call: Any, repeat: int, *, keep_simulations: bool = False,
+          server: Callable[[], float] = lambda: 0.0) -> tuple[float, float, float, Any]:
+    """Best wall-clock seconds, best CPU seconds of this process (SQLite's work is all in it; for
+    PostgreSQL it is the client's share) and of PostgreSQL's server process, which other load on the
+    machine inflates far less; and what the fastest run returned."""
     call()  # warm-up: caches and the planner's first look
-    best, best_cpu, answer = float("inf"), float("inf"), None
+    best, best_cpu, best_server, answer = float("inf"), float("inf"), float("inf"), None
     for _ in range(repeat):
         if not keep_simulations:
             clear_cache()
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, served = time.perf_counter(), time.process_time(), server()
         result = call()
         elapsed = time.perf_counter() - started
         if elapsed < best:
             best, answer = elapsed, result
         best_cpu = min(best_cpu, time.process_time() - cpu)
-    return round(best, 3), round(best_cpu, 3), answer
+        best_server = min(best_server, server() - served)
+    return round(best, 3), round(best_cpu, 3), round(best_server, 3), answer
+
+
+def server_cpu(engine: Engine) -> Callable[[], float]:
+    """CPU seconds so far of the PostgreSQL process serving this benchmark's pooled connection (one
+    connection at a time, so always the same; parallel workers are not counted); 0 on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return lambda: 0.0
+    with engine.connect() as conn:
+        stat = Path(f"/proc/{conn.execute(text('SELECT pg_backend_pid()')).scalar()}/stat")
+    if not stat.exists():  # a server on another machine
+        return lambda: 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()  # utime and stime: fields 14 and 15
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    return read
 
 
 def run_reports(store: Store, args: argparse.Namespace, now: datetime, since: str) -> dict[str, Any]:
@@ -103,16 +126,19 @@ def run_reports(store: Store, args: argparse.Namespace, now: datetime, since: st
     calls.update({PARTS[0]: efficiency, "all_sections": report, "digest": digest})
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    served: dict[str, float] = {}
     split: dict[str, float] = {}
+    server = server_cpu(store.engine)
     for name, call in calls.items():
-        seconds[name], cpu[name], answer = timed(call, args.repeat)
-        print(f"  {since:>5} {name:<20} {seconds[name]:7.3f} s  (cpu {cpu[name]:.3f} s)", flush=True)
+        seconds[name], cpu[name], served[name], answer = timed(call, args.repeat, server=server)
+        print(f"  {since:>5} {name:<20} {seconds[name]:7.3f} s  (cpu {cpu[name]:.3f} s, "
+              f"server cpu {served[name]:.3f} s)", flush=True)
         if name == "all_sections":
             split = dict(answer.seconds)
             print(f"  {since:>5} {'':<20} whole report by section: "
                   + ", ".join(f"{k} {v:.3f}" for k, v in split.items()), flush=True)
     name = "all_sections_cached"
-    seconds[name], cpu[name], _ = timed(report, args.repeat, keep_simulations=True)
+    seconds[name], cpu[name], served[name], _ = timed(report, args.repeat, keep_simulations=True, server=server)
     print(f"  {since:>5} {name:<20} {seconds[name]:7.3f} s  (cpu {cpu[name]:.3f} s)", flush=True)
     clear_cache()
     tracemalloc.start()
@@ -120,7 +146,8 @@ def run_reports(store: Store, args: argparse.Namespace, now: datetime, since: st
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"  peak traced memory for every report and the digest: {peak / 2**20:.1f} MB", flush=True)
-    return {"seconds_per_report": seconds, "cpu_seconds_per_report": cpu, "report_split": split,
+    return {"seconds_per_report": seconds, "cpu_seconds_per_report": cpu, "server_cpu_seconds_per_report": served,
+            "report_split": split,
             "peak_mb": round(peak / 2**20, 1), **figures(full)}
 
 
@@ -176,6 +203,7 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> dict
             result["periods"] = {since: r["seconds_per_report"] for since, r in periods.items()}
             result["cpu_periods"] = {since: r["cpu_seconds_per_report"] for since, r in periods.items()}
             result["report_split_periods"] = {since: r["report_split"] for since, r in periods.items()}
+            result["server_cpu_periods"] = {since: r["server_cpu_seconds_per_report"] for since, r in periods.items()}
             result["peak_mb"] = max(r["peak_mb"] for r in periods.values())
             return result
         finally:
