@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
+import re2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +118,17 @@ def test_catastrophic_regex_is_linear_and_safe_ones_take_python() -> None:
     assert compile_regex("(?i)review").search("In REVIEW") and compile_regex("^(Add|Fix) ").search("Fix x")
     # long inputs go to RE2 with the same answer
     assert compile_regex("(?i)review").search("x" * 2000 + "Review")
+
+
+RE2_PATTERNS = ["^(?:\\p{Lu}\\p{Ll}+ \\S|\\p{Lo})", "(a+)+$", "(?i)(ré|view)+", "\\p{Greek}", "^.{3}$", "(?i)review", "\\.$"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(RE2_PATTERNS), st.text(max_size=12), st.booleans())
+def test_regexes_answer_as_re2_does_on_text(pattern: str, text: str, long: bool) -> None:
+    """Whether a user's regex finds a match, on any text (long ones go to RE2 even for Python's twins)."""
+    text = "x" * 600 + text if long else text
+    assert (compile_regex(pattern).search(text) is None) == (re2.compile(pattern).search(text) is None)
 
 
 def _admits(query: SearchQuery, item: Item) -> bool:
