@@ -22,6 +22,7 @@ from integration.judge import Judge
 from integration.observability.record import observed_job
 from integration.regroup import regroup
 from integration.settings import Settings
+from integration.status_entry import StatusEntries
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.store import Store
 from integration.trackers.base import (
@@ -47,6 +48,7 @@ class Pipeline:
     item_lock: Callable[[str], AbstractContextManager[object]]
     clock: Callable[[], datetime]
     rule_names: Callable[[], Collection[str]] | None = None  # lets `/flowkeeper ignore` check names
+    status_entries: StatusEntries | None = None  # the process's record: when to reuse the mirror's entry time
 
     # ---- the webhook path -------------------------------------------------------
     @observed_job(retried=(RetryLater,))  # counts and times every delivery job for /metrics
@@ -75,8 +77,8 @@ class Pipeline:
                 return self._skip(event, now, "item deleted in the tracker: mirror scrubbed")
             if event.kind is EventKind.LABEL_CHANGED:
                 return self._skip(event, now, "label definition changed: label names updated for history")
-            item = self._complete(event)
-            before = self.store.mirror.get(tracker, item.id)  # its groups before: limits across items
+            before = self.store.mirror.get(tracker, event.item.id)  # its groups before: limits across items
+            item = self._complete(event, before)
             self.store.mirror.record_history(tracker, item, history_entries(event))
             if not item.is_partial or self._mirror_as_carried(event, item):
                 item = self.store.mirror.upsert(item, now)
@@ -155,26 +157,35 @@ class Pipeline:
                 log.warning("tracker.%s.organization_failed", tracker, extra={"error": str(error)})
         return me
 
-    def _complete(self, event: Event) -> Item:
+    def _complete(self, event: Event, mirrored: Item | None) -> Item:
         """A partial item is completed from the tracker, else from the mirror; never guessed.
 
+        An update lacking only when its status was entered takes that from the mirror when
+        `integration.status_entry` says the mirror's is good (no tracker round trip).
         When neither can, the item stays partial: the engine skips every rule that reads a
         field the payload did not carry, and the mirror is not overwritten with placeholders.
         """
-        item = event.item
+        item, entries = event.item, self.status_entries
         if not item.is_partial:
+            if entries is not None:
+                entries.carried(event, mirrored)
             return item
         client = self.clients.get(event.tracker.value)
         if client is not None:
+            reused = entries.from_mirror(event, mirrored) if entries is not None else None
+            if reused is not None:
+                return reused
             try:
-                return client.get_item(item.key or item.id)
+                read = client.get_item(item.key or item.id)
+                if entries is not None:
+                    entries.learned(read, mirrored)
+                return read
             except NotFound:
                 return item
             except TrackerError as error:
                 if error.retryable:
                     raise RetryLater(f"refetching {item.key}: {error}") from error
                 raise
-        mirrored = self.store.mirror.get(event.tracker.value, item.id)
         if mirrored is None:
             return item
         if mirrored.updated_at is not None and event.occurred_at < mirrored.updated_at:

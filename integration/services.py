@@ -22,6 +22,7 @@ from integration.pipeline import Pipeline
 from integration.queue import DatabaseDeliveryQueue, DeliveryQueue, RedisDeliveryQueue, redis_connection
 from integration.running_rules import RuleSource
 from integration.settings import Settings
+from integration.status_entry import StatusEntries
 from integration.store.db import RECEIVER_BUSY_SECONDS, make_engine
 from integration.store.deliveries import Deliveries
 from integration.store.store import Store
@@ -61,6 +62,7 @@ class Services:
     rules: RuleSource
     clients: Mapping[str, TrackerClient]
     _intake: Intake | None = field(default=None, init=False, repr=False)
+    _status_entries: StatusEntries | None = field(default=None, init=False, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
@@ -92,6 +94,13 @@ class Services:
         return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), self.rules.current(),
                              forced_dry=forced_dry)
 
+    @property
+    def status_entries(self) -> StatusEntries:
+        """Which items' status entry times the mirror may stand for (shared through Redis when there is one)."""
+        if self._status_entries is None:
+            self._status_entries = StatusEntries(self.redis)
+        return self._status_entries
+
     def pipeline(self) -> Pipeline:
         return Pipeline(
             settings=self.settings,
@@ -100,6 +109,7 @@ class Services:
             rules=self.rules.current,
             item_lock=self.item_lock,
             clock=utcnow,
+            status_entries=self.status_entries,
         )
 
 

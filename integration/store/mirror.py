@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.codec import from_jsonable, to_jsonable
@@ -72,6 +72,25 @@ def item_columns(item: Item) -> dict[str, Any]:
     }
 
 
+def _later_entry(conn: Connection, row_id: int, held: Item, older: Item) -> Item:
+    """The mirror's state, entered later when an older delivery of the same status says so.
+
+    A late webhook of a status change (X → Y → X, the last arriving after a later update)
+    tells when X was entered again; the mirror may hold the earlier entry, taken from itself
+    (`integration.status_entry`). Entry times only move forward here, and only for the status
+    the mirror holds.
+    """
+    entered = older.status_changed_at
+    if entered is None or "status_changed_at" in older.unknown or older.status != held.status:
+        return held
+    if "status_changed_at" not in held.unknown and held.status_changed_at is not None \
+            and held.status_changed_at >= entered:
+        return held
+    fixed = held.with_fields(status_changed_at=entered, unknown=held.unknown - {"status_changed_at"})
+    conn.execute(update(items).where(items.c.id == row_id).values(status_changed_at=entered, data=to_jsonable(fixed)))
+    return fixed
+
+
 class Mirror:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -130,7 +149,7 @@ class Mirror:
             # a state whose time is unknown never replaces one whose time is known
             older = item.updated_at is None or item.updated_at < row.updated_at
             if row.updated_at and older and not item.deleted:
-                return from_jsonable(Item, row.data)
+                return _later_entry(conn, row.id, from_jsonable(Item, row.data), item)
             conn.execute(update(items).where(items.c.id == row.id).values(**item_columns(item), synced_at=now))
         return item
 
