@@ -6,6 +6,8 @@ Measures, in one run on loopback:
   events/s from the first write to the last;
 - latency: deliveries sent at a steady rate to two workers; receipt → write at the stub,
   p50 and p99 (and the same with the fork worker);
+- CPU while the queue drains, per event, by role (worker, web, Redis, stub, this process), and the
+  share of the machine's cores busy in all and used by processes outside the bench (`bench/cpu.py`);
 - the no-write path: a later update to each item already commented on (one comment per
   episode, so no write) drained by one worker, beside RQ's own rate for an empty job on
   the same Redis (SimpleWorker, burst); both from the jobs' end times, first to last.
@@ -34,6 +36,7 @@ from rq import Queue, SimpleWorker  # noqa: E402
 from rq.job import Job  # noqa: E402
 from rq.registry import FinishedJobRegistry  # noqa: E402
 
+from bench.cpu import Meter  # noqa: E402
 from integration.queue import QUEUE_NAME  # noqa: E402
 from tests.foundation.helpers import JIRA_SECRET  # noqa: E402
 from tests.reliability.soak import (  # noqa: E402
@@ -107,15 +110,23 @@ def batch(first_item: int, count: int) -> list[Any]:
     return [p for p in posts if int(p.key.split("-")[1]) > first_item]
 
 
-def throughput(stack: Stack, first_item: int, count: int, workers: int, fork: bool) -> float:
+def throughput(stack: Stack, first_item: int, count: int, workers: int, fork: bool) -> tuple[float, dict[str, float]]:
+    """Events/s, and the CPU each role used per event while the queue drained (from the first
+    write on, so the workers' start-up is not counted)."""
     posts = batch(first_item, count)
+    keys = {p.key for p in posts}
     send_all(stack.web, posts)  # queued while no worker runs
     started = [stack.start_worker(*(["--fork"] if fork else [])) for _ in range(workers)]
-    times = wait_for_comments(stack, {p.key for p in posts}, timeout=600)
+    deadline = time.monotonic() + 120
+    while not (keys & comment_times(stack).keys()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    meter, metered_from, done_before = Meter.start(), time.monotonic(), len(keys & comment_times(stack).keys())
+    times = wait_for_comments(stack, keys, timeout=600)
+    cpu = meter.stop(time.monotonic() - metered_from, len(keys) - done_before)
     for proc in started:
         halt(proc)
     span = max(times.values()) - min(times.values())
-    return (len(times) - 1) / span if span > 0 else float(len(times))
+    return ((len(times) - 1) / span if span > 0 else float(len(times))), cpu
 
 
 def end_rate(connection: Redis, job_ids: set[str]) -> float:
@@ -205,9 +216,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, ExitStack() as exits:
         stack = start_stack(Path(folder), exits, extra_env={"RULES_DIR": str(SOAK_RULES)})
         stack.stub.seed_jira(*seed_issues(3 * n + 2 * (m + WARM_UP)))
-        one = throughput(stack, 0, n, 1, fork=False)
-        two = throughput(stack, n, n, 2, fork=False)
-        fork = throughput(stack, 2 * n, n, 1, fork=True)
+        one, cpu_one = throughput(stack, 0, n, 1, fork=False)
+        two, cpu_two = throughput(stack, n, n, 2, fork=False)
+        fork, _cpu = throughput(stack, 2 * n, n, 1, fork=True)
         rate = min(args.rate, two * 0.5)  # half the measured capacity: latency, not queueing
         fast = latency(stack, 3 * n, m, rate, 2, fork=False)
         forked = latency(stack, 3 * n + m + WARM_UP, m, min(rate, fork * 0.5), 1, fork=True)
@@ -229,6 +240,8 @@ def main() -> None:
         "noop_events_per_s_1_worker": round(noop, 1),
         "rq_trivial_jobs_per_s": round(trivial, 1),
         "noop_vs_rq_trivial": round(noop / trivial, 2),
+        "cpu_1_worker": cpu_one,
+        "cpu_2_workers": cpu_two,
     }
     print(
         f"SimpleWorker: {one:.0f} events/s with 1 worker, {two:.0f} with 2 ({two / 2:.0f} per worker); "
@@ -242,6 +255,10 @@ def main() -> None:
     print(
         f"no-write path: {noop:.0f} events/s with 1 worker; RQ empty job: {trivial:.0f} jobs/s "
         f"({noop / trivial:.2f} ×)"
+    )
+    print(
+        "CPU while draining (ms per event by role; share of both cores busy, and taken by other processes): "
+        f"1 worker {cpu_one}; 2 workers {cpu_two}"
     )
     print(json.dumps(result))
 
