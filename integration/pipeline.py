@@ -18,6 +18,7 @@ from datetime import datetime
 from integration.activity import history_entries
 from integration.commands.handler import COMMAND_RULE, CommandHandler
 from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
+from integration.intake import StoredValue
 from integration.judge import Judge
 from integration.observability.record import observed_job
 from integration.regroup import regroup
@@ -49,6 +50,7 @@ class Pipeline:
     clock: Callable[[], datetime]
     rule_names: Callable[[], Collection[str]] | None = None  # lets `/flowkeeper ignore` check names
     status_entries: StatusEntries | None = None  # the process's record: when to reuse the mirror's entry time
+    accounts: dict[str, StoredValue] | None = None  # the process's copy of each `<tracker>.whoami`
 
     # ---- the webhook path -------------------------------------------------------
     @observed_job(retried=(RetryLater,))  # counts and times every delivery job for /metrics
@@ -133,7 +135,9 @@ class Pipeline:
         return event
 
     def service_account(self, tracker: str) -> Person | None:
-        cached = self.store.service.get(f"{tracker}.whoami")
+        key = f"{tracker}.whoami"
+        stored = None if self.accounts is None else self.accounts.setdefault(key, StoredValue(self.store, key, None))
+        cached = self.store.service.get(key) if stored is None else stored.read()
         if cached:
             return Person(id=cached["id"], name=cached.get("name"), kind=ActorKind.FLOWKEEPER)
         client = self.clients.get(tracker)
@@ -144,7 +148,9 @@ class Pipeline:
         except TrackerError as error:
             log.warning("tracker.%s.whoami_failed", tracker, extra={"error": str(error)})
             return None
-        self.store.service.put(f"{tracker}.whoami", {"id": me.id, "name": me.name}, self.clock())
+        self.store.service.put(key, {"id": me.id, "name": me.name}, self.clock())
+        if stored is not None:
+            stored.value = {"id": me.id, "name": me.name}
         if isinstance(client, SiteFactsReporting):  # Jira: e.g. the story points field the receiver reads
             try:
                 self.store.service.put(f"{tracker}.site_facts", client.site_facts(), self.clock())

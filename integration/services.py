@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from integration.intake import Intake
+from integration.intake import Intake, StoredValue
 from integration.judge import Judge
 from integration.pipeline import Pipeline
 from integration.queue import DatabaseDeliveryQueue, DeliveryQueue, RedisDeliveryQueue, redis_connection
@@ -63,6 +63,7 @@ class Services:
     clients: Mapping[str, TrackerClient]
     _intake: Intake | None = field(default=None, init=False, repr=False)
     _status_entries: StatusEntries | None = field(default=None, init=False, repr=False)
+    _accounts: dict[str, StoredValue] = field(default_factory=dict, init=False, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
@@ -110,6 +111,7 @@ class Services:
             item_lock=self.item_lock,
             clock=utcnow,
             status_entries=self.status_entries,
+            accounts=self._accounts,  # read at most once a minute, not once per delivery
         )
 
 
