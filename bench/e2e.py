@@ -11,19 +11,24 @@ Measures, in one run on loopback:
 - the no-write path: a later update to each item already commented on (one comment per
   episode, so no write) drained by one worker, beside RQ's own rate for an empty job on
   the same Redis (SimpleWorker, burst); both from the jobs' end times, first to last.
-The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25]`.
+The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25]
+[--backend postgresql]` (PostgreSQL: a database made for the run at `FLOWKEEPER_BENCH_POSTGRES_URL`'s
+server, dropped after; the default is SQLite in a temporary folder).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +40,7 @@ from redis import Redis  # noqa: E402
 from rq import Queue, SimpleWorker  # noqa: E402
 from rq.job import Job  # noqa: E402
 from rq.registry import FinishedJobRegistry  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.cpu import Meter  # noqa: E402
 from integration.queue import QUEUE_NAME  # noqa: E402
@@ -52,6 +58,24 @@ from tests.reliability.stack import Stack, start_stack  # noqa: E402
 from webhooks.signatures import sign_hub  # noqa: E402
 
 WARM_UP = 6
+PG_ADMIN = os.environ.get("FLOWKEEPER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def database(backend: str) -> Iterator[str | None]:
+    """None for the stack's own SQLite file; for PostgreSQL a fresh database, dropped afterwards."""
+    if backend != "postgresql":
+        yield None
+        return
+    name, admin = f"flowkeeper_bench_{uuid.uuid4().hex[:10]}", create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 class CommentLog:
@@ -145,8 +169,9 @@ def finished(connection: Redis, queue: str) -> set[str]:
     }
 
 
-def noop_throughput(stack: Stack, count: int) -> float:
-    """A later update to items 0…count-1, each already commented on: every job ends without a write."""
+def noop_throughput(stack: Stack, count: int) -> tuple[float, dict[str, float]]:
+    """A later update to items 0…count-1, each already commented on: every job ends without a write.
+    Also the CPU per event by role, from the first job's end on (the worker's start-up not counted)."""
     connection = Redis.from_url(stack.redis.url)
     before = finished(connection, QUEUE_NAME)
     posts = []
@@ -162,12 +187,16 @@ def noop_throughput(stack: Stack, count: int) -> float:
     send_all(stack.web, posts)
     worker = stack.start_worker()
     deadline = time.monotonic() + 300
+    while not finished(connection, QUEUE_NAME) - before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    meter, metered_from, done_before = Meter.start(), time.monotonic(), len(finished(connection, QUEUE_NAME) - before)
     while len(finished(connection, QUEUE_NAME) - before) < count and time.monotonic() < deadline:
-        time.sleep(0.25)
+        time.sleep(0.1)
+    cpu = meter.stop(time.monotonic() - metered_from, count - done_before)
     halt(worker)
     if len(comment_times(stack)) != writes:
         raise SystemExit("the no-write batch wrote comments: it measures the wrong path")
-    return end_rate(connection, finished(connection, QUEUE_NAME) - before)
+    return end_rate(connection, finished(connection, QUEUE_NAME) - before), cpu
 
 
 def rq_trivial(stack: Stack, count: int) -> float:
@@ -211,10 +240,11 @@ def main() -> None:
         default=25.0,
         help="deliveries/s in the latency runs (at most half the throughput)",
     )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     n, m = args.events, args.latency_events
-    with tempfile.TemporaryDirectory() as folder, ExitStack() as exits:
-        stack = start_stack(Path(folder), exits, extra_env={"RULES_DIR": str(SOAK_RULES)})
+    with database(args.backend) as url, tempfile.TemporaryDirectory() as folder, ExitStack() as exits:
+        stack = start_stack(Path(folder), exits, database_url=url, extra_env={"RULES_DIR": str(SOAK_RULES)})
         stack.stub.seed_jira(*seed_issues(3 * n + 2 * (m + WARM_UP)))
         one, cpu_one = throughput(stack, 0, n, 1, fork=False)
         two, cpu_two = throughput(stack, n, n, 2, fork=False)
@@ -222,7 +252,7 @@ def main() -> None:
         rate = min(args.rate, two * 0.5)  # half the measured capacity: latency, not queueing
         fast = latency(stack, 3 * n, m, rate, 2, fork=False)
         forked = latency(stack, 3 * n + m + WARM_UP, m, min(rate, fork * 0.5), 1, fork=True)
-        noop = noop_throughput(stack, n)
+        noop, cpu_noop = noop_throughput(stack, n)
         trivial = rq_trivial(stack, max(n, 200))
     result = {
         "events_per_s_1_worker": round(one, 1),
@@ -242,6 +272,8 @@ def main() -> None:
         "noop_vs_rq_trivial": round(noop / trivial, 2),
         "cpu_1_worker": cpu_one,
         "cpu_2_workers": cpu_two,
+        "cpu_noop_1_worker": cpu_noop,
+        "backend": args.backend,
     }
     print(
         f"SimpleWorker: {one:.0f} events/s with 1 worker, {two:.0f} with 2 ({two / 2:.0f} per worker); "
@@ -258,7 +290,7 @@ def main() -> None:
     )
     print(
         "CPU while draining (ms per event by role; share of both cores busy, and taken by other processes): "
-        f"1 worker {cpu_one}; 2 workers {cpu_two}"
+        f"1 worker {cpu_one}; 2 workers {cpu_two}; no-write path {cpu_noop}"
     )
     print(json.dumps(result))
 
