@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks, own_labels
@@ -110,10 +111,8 @@ def subtask_clocks(store: Store, tracker: str, parents: Mapping[str, str]) -> di
     """parent id → `sub:<time field>` → the latest value over its mirrored sub-tasks (deleted ones
     left out), each sub-task's clocks read as the rules read its own: one query for the batch's
     sub-tasks, one for their activity."""
-    query = select(items.c.data).where(items.c.tracker == tracker, items.c.deleted.is_(False),
-                                       items.c.data["parent"].as_string().in_(list(parents)))
     with store.engine.connect() as conn:
-        children = [from_jsonable(Item, row.data) for row in conn.execute(query)]
+        children = [from_jsonable(Item, row.data) for row in conn.execute(subtasks_query(tracker, parents))]
     activity = human_activity(store, tracker, [c.id for c in children])
     found: dict[str, dict[str, datetime]] = {}
     for child in children:
@@ -127,6 +126,12 @@ def subtask_clocks(store: Store, tracker: str, parents: Mapping[str, str]) -> di
             if at is not None and (subtask_key(name) not in rolled or at > rolled[subtask_key(name)]):
                 rolled[subtask_key(name)] = at
     return found
+
+
+def subtasks_query(tracker: str, parents: Iterable[str]) -> Select[tuple[Any]]:
+    """The mirrored, not deleted sub-tasks of the `parents` (keys), found through the (tracker, parent) index."""
+    return select(items.c.data).where(items.c.tracker == tracker, items.c.parent.in_(list(parents)),
+                                      items.c.deleted.is_(False))
 
 
 def human_activity(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str, datetime]]:

@@ -57,6 +57,7 @@ def item_columns(item: Item) -> dict[str, Any]:
         "item_id": item.id,
         "key": item.key,
         "team": item.team,
+        "parent": item.parent,
         "title": None if item.deleted else item.title,
         "status_name": item.status.name,
         "status_category": item.status.category.value,

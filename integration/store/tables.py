@@ -72,6 +72,7 @@ items = Table(
     metadata,
     *item_columns("key"),
     Column("team", String(64)),
+    Column("parent", String(64)),  # the parent's key (Item.parent), for rolling sub-tasks up to it
     Column("title", Text),
     Column("status_name", String(128)),
     Column("status_category", String(16)),
@@ -93,6 +94,7 @@ Index("ix_items_team", items.c.tracker, items.c.team)
 Index("ix_items_wip", items.c.tracker, items.c.status_category, items.c.deleted, items.c.assignee_id)
 # the flag join (integration.store.flags) reads `deleted` and `team` from here, never the item's row
 Index("ix_items_flag_join", items.c.tracker, items.c.item_id, items.c.deleted, items.c.team)
+Index("ix_items_parent", items.c.tracker, items.c.parent)
 
 item_history = Table(
     "item_history",

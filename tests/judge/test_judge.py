@@ -198,3 +198,37 @@ def test_sub_tasks_activity_rolls_up_to_their_parent(store: Store, db_url: str, 
     assert "sub:last_activity" not in alone.clocks  # its only sub-task was deleted
     plans = judge.plans([parent, lonely], None, T)
     assert [[a.rule for a in p.actions] for p in plans] == [[], ["abandoned"]]
+
+
+def test_sub_tasks_mirrored_before_the_upgrade_still_roll_up(any_db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, insert
+
+    from integration.judge.facts import subtask_clocks
+    from integration.store.migrate import alembic_config, upgrade
+    from integration.store.mirror import item_columns
+    from integration.store.tables import items
+
+    command.downgrade(alembic_config(any_db_url), "0008")  # a mirror from before the parent column
+    engine = create_engine(any_db_url)
+    child = replace(item(5), parent="ENG-1", updated_at=T - timedelta(days=2))
+    with engine.begin() as conn:
+        row = {k: v for k, v in item_columns(child).items() if k != "parent"}
+        conn.execute(insert(items).values(**row, synced_at=T))
+    engine.dispose()
+    upgrade(any_db_url)
+    store = Store.connect(any_db_url)
+    try:
+        assert set(subtask_clocks(store, "jira", {"ENG-1": "10001"})) == {"10001"}
+        assert subtask_clocks(store, "jira", {"ENG-2": "10002"}) == {}
+    finally:
+        store.engine.dispose()
+
+
+def test_sub_tasks_are_found_through_the_parent_index(store: Store) -> None:
+    from integration.judge.facts import subtasks_query
+
+    query = subtasks_query("jira", ["ENG-1", "ENG-2"]).compile(store.engine, compile_kwargs={"literal_binds": True})
+    with store.engine.connect() as conn:
+        plan = " ".join(str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
+    assert "ix_items_parent" in plan, plan
