@@ -40,6 +40,7 @@ class ApplyingContext:
     judge: Callable[[], Judge]  # one judge per chunk: its dry run and tracker-wide facts read once
     item_lock: Callable[[str], AbstractContextManager[object]]
     clock: Callable[[], datetime]
+    run_id: str | None = None  # the sweep run applying, kept in each audit entry (`flowkeeper sweep` lists them)
 
 
 @dataclass
@@ -123,7 +124,7 @@ def _apply_row(ctx: ApplyingContext, judge: Judge, row: PlannedWrite) -> ApplyRe
         plan = judge.plans([item], None, now, judge.only(ctx.rule))[0]
         if not plan.actions and not plan.transitions:
             return None
-        return apply(plan, ApplyContext.of(judge, now, trust_first_claims=True))
+        return apply(plan, ApplyContext.of(judge, now, trust_first_claims=True, run_id=ctx.run_id))
 
 
 def _settled(result: ApplyResult) -> bool:

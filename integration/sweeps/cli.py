@@ -88,29 +88,41 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             run_inline(sweeper, started.next)
             run = services.store.sweep_runs.get(started.run_id)
             print(describe_run(run))
-            for line in would_do_lines(services, run):
+            for line in write_lines(services, run):
                 print(line)
     return 0
 
 
-def would_do_lines(services, run) -> list[str]:  # type: ignore[no-untyped-def]
-    """What a run recorded as "would do", item by item: key, title, then each write with its
-    label or its comment's text — what a live sweep would write, read before turning it on."""
+RESULTS = {"done": "written", "failed": "failed", "skipped": "skipped", "would_do": "dry run, not written"}
+
+
+def write_lines(services, run) -> list[str]:  # type: ignore[no-untyped-def]
+    """What a run wrote, item by item: key, title, then each write with its label or its
+    comment's text. A dry run lists what a live sweep would write, to read before turning
+    it on; a live run adds each write's result (written, failed or skipped, and why)."""
     from integration.store.audit import AuditFilter
 
-    since = AuditFilter(rule=run.rule, tracker=run.tracker, outcome="would_do", since=run.started_at)
-    by_item: dict[str, list[str]] = {}
+    since = AuditFilter(rule=run.rule, tracker=run.tracker, since=run.started_at)
+    by_item: dict[str, list[tuple[str, str]]] = {}
     for entry in reversed(list(services.store.audit.iter_all(since))):
-        if entry.detail.get("run") == run.id and entry.item_key:
-            by_item.setdefault(entry.item_key, []).append(_write_words(entry.action, entry.detail))
+        if entry.detail.get("run") == run.id and entry.item_key and entry.outcome.value in RESULTS:
+            by_item.setdefault(entry.item_key, []).append((_write_words(entry.action, entry.detail),
+                                                           _result(entry.outcome.value, entry.reason)))
     if not by_item:
         return []
-    lines = [f"  {run.rule} would write (dry run) on {len(by_item)} item{'s' if len(by_item) != 1 else ''}:"]
+    dry = all(result == RESULTS["would_do"] for writes in by_item.values() for _, result in writes)
+    items = f"{len(by_item)} item{'s' if len(by_item) != 1 else ''}"
+    lines = [f"  {run.rule} would write (dry run) on {items}:" if dry else f"  {run.rule} wrote on {items}:"]
     for key, writes in by_item.items():
         item = services.store.mirror.get_by_key(run.tracker, key)
         lines.append(f"  {key}  {item.title if item is not None and item.title else ''}".rstrip())
-        lines += [f"      {w}" for w in writes]
+        lines += [f"      {words}" if dry else f"      {words} — {result}" for words, result in writes]
     return lines
+
+
+def _result(outcome: str, reason: str) -> str:
+    """'written'; 'failed: HTTPError: 403 …' and 'skipped: already done by an earlier run' say why."""
+    return RESULTS[outcome] if outcome in ("done", "would_do") else f"{RESULTS[outcome]}: {reason}"
 
 
 def _write_words(action: str, detail) -> str:  # type: ignore[no-untyped-def]

@@ -348,4 +348,4 @@ class Sweeper:
 
     def _applying(self, run: Run, rule: Rule) -> ApplyingContext:
         return ApplyingContext(store=self.store, tracker=run.tracker, rule=rule, judge=lambda: self._judge(run),
-                               item_lock=self.services.item_lock, clock=self.clock)
+                               item_lock=self.services.item_lock, clock=self.clock, run_id=run.id)

@@ -98,6 +98,17 @@ def test_sweep_command_dry_run_then_hold_then_approve(cli_env: World, capsys: py
     assert any("approved by ops@example.com" in e.reason for e in decided)
 
 
+def test_a_live_sweep_lists_each_write_with_its_result(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
+    add_stalled(cli_env, 1, "Fix thing {n}")  # one item: under the blast-radius limit, so written at once
+    assert main(["sweep", "stalled"]) == 0
+    out = capsys.readouterr().out
+    assert ("  stalled wrote on 1 item:\n  ENG-1  Fix thing 1\n      add_labels stalled — written\n"
+            "      comment: ENG-1 has stalled. — written\n") in out
+    assert cli_env.site.writes == 2
+    assert main(["sweep", "stalled"]) == 0  # nothing left to write: nothing listed
+    assert "wrote on" not in capsys.readouterr().out and cli_env.site.writes == 2
+
+
 def test_sync_command_prints_what_it_did(cli_env: World, capsys: pytest.CaptureFixture[str]) -> None:
     add_stalled(cli_env, 3, "Fix thing {n}")
     assert main(["sync"]) == 0
