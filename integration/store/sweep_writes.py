@@ -190,6 +190,11 @@ class HeldBatches:
         with self.engine.connect() as conn:
             return [_batch(r) for r in conn.execute(query)]
 
+    def save_result(self, batch_id: int, result: Mapping[str, Any]) -> None:
+        """The approval's result so far, item by item: the Held page follows an approval under way."""
+        with self.engine.begin() as conn:
+            conn.execute(update(held_batches).where(held_batches.c.id == batch_id).values(result=dict(result)))
+
     def decide(self, batch_id: int, from_states: tuple[str, ...], state: str, by: str, now: datetime,
                result: Mapping[str, Any] | None = None) -> bool:
         """Move a batch on only from an expected state: two admins cannot approve it twice."""

@@ -33,6 +33,7 @@ class Approval:
     failed: int = 0
     remaining: int = 0  # left for a later approval (rate limit)
     messages: list[str] = field(default_factory=list)
+    per_item: list[str] = field(default_factory=list)  # '1/2 ENG-1: written', as each item is done
 
     def describe(self) -> str:
         text = (f"batch {self.batch_id}: {self.applied} items written, {self.unchanged} no longer needed, "
@@ -91,8 +92,11 @@ def approve(services: Services, batch_id: int, by: str = "admin", clock=utcnow, 
     for index, row in enumerate(rows):
         before = _tally(result)
         carry_on = _approve_row(services, ctx, row, result)
+        happened = _what_happened(before, result, carry_on)
+        result.per_item.append(f"{index + 1}/{len(rows)} {row.item_key}: {happened}")
+        batches.save_result(batch_id, result.__dict__)  # the Held page shows it while the approval goes on
         if progress is not None:
-            progress(index + 1, len(rows), row.item_key, _what_happened(before, result, carry_on))
+            progress(index + 1, len(rows), row.item_key, happened)
         if not carry_on:
             result.remaining = len(rows) - index
             break

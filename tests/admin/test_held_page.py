@@ -114,8 +114,12 @@ def test_approve_rechecks_each_item_and_applies_what_is_still_wanted(world: Worl
         key for kind, key, labels in world.tracker.writes() if kind == "add_labels" and labels == ("stalled",)
     }
     assert labelled == {"ABC-1", "ABC-3"}  # ABC-2 was finished meanwhile: left alone
-    page = world.admin.get("/admin/held").get_data(as_text=True)
+    assert response.headers["Location"].endswith(f"/admin/held?batch={batch}#approval-{batch}")
+    page = world.admin.get(response.headers["Location"]).get_data(as_text=True)
     assert "2 items written, 1 no longer needed" in page
+    assert f'id="approval-{batch}"' in page  # each item's result, as `flowkeeper held approve` prints it
+    assert ("<li>1/3 ABC-1: written</li><li>2/3 ABC-2: no longer needed</li><li>3/3 ABC-3: written</li>"
+            in page.replace("\n", "").replace("  ", ""))
     assert "No held writes" in page and '<span class="badge done">approved</span>' in page
     assert "(127.0.0.1)" in page and "admin session " in page
     approved = world.services.store.audit.page(AuditFilter(rule=RULE, outcome="done"))
@@ -181,6 +185,8 @@ def test_a_large_batch_is_approved_by_a_worker_not_inside_the_request(
         use_services(None)
     labelled = {key for kind, key, labels in tracker.writes() if kind == "add_labels"}
     assert labelled == set(keys)
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)  # where the page sent the admin
+    assert f"<li>{len(keys)}/{len(keys)} ABC-{len(keys) - 1}: written</li>" in page
     services.store.engine.dispose()
 
 

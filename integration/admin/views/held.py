@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from integration.admin.auth import admin_actor, login_required
 from integration.admin.held_rows import held_rows
 from integration.admin.trail import record_admin_action
-from integration.admin.web import fields, scrub, services
+from integration.admin.web import fields, int_arg, scrub, services
 
 try:  # the sweeps feature owns held writes; without it there is nothing to hold
     from integration.sweeps import held as sweeps_held
@@ -63,6 +63,19 @@ def decided_batches(limit: int = 20) -> list[Any]:
     ]
 
 
+def approval_lines(batch: Any) -> list[str]:
+    """What an approval did (or has done so far) item by item: '1/2 ENG-1: written', as the CLI prints."""
+    result = getattr(batch, "result", None) or {}
+    return [str(line) for line in result.get("per_item", [])]
+
+
+def shown_approval() -> Any:
+    """The batch whose approval the page was sent back to show (`?batch=`), when it has results."""
+    batch_id = int_arg("batch", 0)
+    batch = services().store.held_batches.get(batch_id) if batch_id and sweeps_held is not None else None
+    return batch if batch is not None and approval_lines(batch) else None
+
+
 @blueprint.get("/held")
 @login_required
 def index() -> ResponseReturnValue:
@@ -71,6 +84,8 @@ def index() -> ResponseReturnValue:
         waiting=waiting_batches(),
         decided=decided_batches(),
         available=sweeps_held is not None,
+        shown=shown_approval(),
+        approval_lines=approval_lines,
     )
 
 
@@ -131,12 +146,12 @@ def approve(batch_id: int) -> ResponseReturnValue:
             record_admin_action("approve", f"held batch {batch_id} handed to a worker for approval (job {job})",
                                 batch=batch_id)
             flash(f"Batch {batch_id} is being approved by a worker (job {job}): reload to follow it.", "ok")
-            return redirect(url_for("admin_held.index"))
+            return redirect(url_for("admin_held.index", batch=batch_id, _anchor=f"batch-{batch_id}"))
     result = sweeps_held.approve(services(), batch_id, by=_who())
     log.info("admin.held.approved", extra={"batch": batch_id, "result": result.describe()})
     record_admin_action("approve", f"held batch {batch_id} approved: {scrub(result.describe())}", batch=batch_id)
     flash(f"Approved {scrub(result.describe())}.", "error" if result.failed else "ok")
-    return redirect(url_for("admin_held.index"))
+    return redirect(url_for("admin_held.index", batch=batch_id, _anchor=f"approval-{batch_id}"))
 
 
 @blueprint.post("/held/<int:batch_id>/discard")
