@@ -32,6 +32,7 @@ from integration.trackers.base import (
     SiteFactsReporting,
     TrackerClient,
     TrackerError,
+    as_own,
 )
 from integration.trackers.understand import understand
 from rules.model import ActorKind, Event, EventKind, Item, Person, Plan
@@ -128,11 +129,15 @@ class Pipeline:
 
     # ---- helpers -------------------------------------------------------------------
     def _mark_self(self, event: Event) -> Event:
-        """Flowkeeper's own account never triggers rules, whatever kind the tracker gave it."""
-        me = self.service_account(event.tracker.value)
-        if me and event.actor and event.actor.id == me.id:
-            return replace(event, actor=replace(event.actor, kind=ActorKind.FLOWKEEPER))
-        return event
+        """Flowkeeper's own account never triggers rules, whatever kind the tracker gave it; the
+        accounts FLOWKEEPER_BOT_ACCOUNTS lists are bots, so their changes and comments are no
+        person's activity."""
+        me, bots = self.service_account(event.tracker.value), self.settings.activity.bot_accounts
+        actor = as_own(event.actor, me.id if me else None, bots)
+        comment = event.comment
+        if comment is not None and comment.author is not None and bots:
+            comment = replace(comment, author=as_own(comment.author, me.id if me else None, bots))
+        return event if actor is event.actor and comment is event.comment else replace(event, actor=actor, comment=comment)
 
     def service_account(self, tracker: str) -> Person | None:
         key = f"{tracker}.whoami"

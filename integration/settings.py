@@ -3,7 +3,7 @@
 The only place that reads the process environment. Connections and trackers are fields
 here; each feature's knobs are a section parsed beside it (`settings_sweeps`,
 `settings_digests`, `settings_retention`, `settings_metrics`, `settings_serve`, `settings_admin`,
-`settings_webhooks`, `settings_reports`) and loaded
+`settings_webhooks`, `settings_reports`, `settings_activity`) and loaded
 together by `load_settings`, so a bad value anywhere stops start-up with a message naming
 the variable. Secrets are kept in `Secret` wrappers whose repr never shows the value, so
 a settings object can be logged.
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from integration.settings_activity import ActivitySettings, load_activity_settings
 from integration.settings_admin import AdminSettings, load_admin_settings
 from integration.settings_digests import DigestSettings, load_digest_settings
 from integration.settings_metrics import MetricsSettings, load_metrics_settings
@@ -72,6 +73,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    activity: ActivitySettings = field(default_factory=ActivitySettings)
 
     @property
     def jira_configured(self) -> bool:
@@ -205,6 +207,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, overrides: Mapping[st
         retention=load_retention_settings(env),
         metrics=load_metrics_settings(env),
         serve=load_serve_settings(env),
+        activity=load_activity_settings(env),
     )
 
 

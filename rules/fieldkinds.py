@@ -89,8 +89,8 @@ KINDS: dict[Kind, KindSpec] = {
         "A point in time. Durations in minutes, hours, days (24 h each, also across daylight saving), weeks, "
         "business days (the rule's calendar) or months (calendar months in the rule's timezone). Activity "
         "clocks (last_activity, last_comment, last_status_change, last_assignee_change) count only people: "
-        "bots and Flowkeeper's own writes never reset them, so an item only bots touched counts from its "
-        "creation.", None, None, "v is None"),
+        "bots (also the accounts FLOWKEEPER_BOT_ACCOUNTS lists) and Flowkeeper's own writes never reset them, "
+        "so an item only bots touched counts from its creation.", None, None, "v is None"),
     Kind.CUSTOM: KindSpec(
         "A Jira custom field named in JIRA_FIELD_MAP, read as text (a select option by its value, a user by "
         "account id), a number, or a list of those (multi-select: a text operator holds when one value "

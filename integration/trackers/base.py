@@ -6,7 +6,7 @@ and the stub tracker are interchangeable in every test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -80,9 +80,18 @@ class WriteMarker:
         return f"flowkeeper:{self.rule}:{self.item_key}:{self.episode}:{self.step}"
 
 
-def as_own(actor: Person | None, me: str) -> Person | None:
-    """`actor`, marked as Flowkeeper when it is the account this deployment acts as."""
-    return replace(actor, kind=ActorKind.FLOWKEEPER) if actor is not None and actor.id == me else actor
+def as_own(actor: Person | None, me: str | None, bots: Collection[str] = ()) -> Person | None:
+    """`actor`, marked as Flowkeeper when it is the account this deployment acts as, and as a bot
+    when FLOWKEEPER_BOT_ACCOUNTS lists its id or email (`bots`, case-folded): automation running
+    as an ordinary user is no person's activity."""
+    if actor is None:
+        return None
+    if actor.id == me:
+        return replace(actor, kind=ActorKind.FLOWKEEPER)
+    if bots and actor.kind is ActorKind.HUMAN and (
+            actor.id.casefold() in bots or (actor.email is not None and actor.email.casefold() in bots)):
+        return replace(actor, kind=ActorKind.BOT)
+    return actor
 
 
 @runtime_checkable

@@ -32,11 +32,13 @@ def make_clients(settings: Settings) -> dict[str, TrackerClient]:
             settings.jira_api_token.reveal(),
             config=jira_config(settings),
             notify_users=settings.jira_notify_users,
+            bot_accounts=settings.activity.bot_accounts,
         )
     if settings.linear_configured:
         from integration.trackers.linear.client import LinearClient
 
         clients["linear"] = LinearClient(
-            settings.linear_api_url, settings.linear_api_key.reveal(), config=linear_config(settings)
+            settings.linear_api_url, settings.linear_api_key.reveal(), config=linear_config(settings),
+            bot_accounts=settings.activity.bot_accounts,
         )
     return clients

@@ -91,6 +91,17 @@ def test_event_by_flowkeepers_own_account_is_ignored(make_services: MakeServices
     assert history and all(h.actor_kind is ActorKind.FLOWKEEPER for h in history), "own changes never count"
 
 
+def test_changes_by_an_account_listed_as_a_bot_are_no_persons_activity(make_services: MakeServices,
+                                                                       stub: Stub) -> None:
+    seed(stub)
+    services = make_services({"RULES_DIR": str(MINIMAL_RULES), "JIRA_URL": stub.url, "JIRA_USER": "bot@acme.test",
+                              "JIRA_API_TOKEN": "token-abc", "FLOWKEEPER_BOT_ACCOUNTS": "ACC-SYNC-SCRIPT"})
+    script = {"accountId": "acc-sync-script", "displayName": "CRM sync", "accountType": "atlassian"}
+    services.pipeline().handle(unassigned_in_progress(actor=script))
+    history = services.store.mirror.history("jira", "10021")
+    assert history and all(h.actor_kind is ActorKind.BOT for h in history), "a listed account is a bot"
+
+
 def test_partial_comment_event_is_refetched_not_taken_as_unassigned(make_services: MakeServices, stub: Stub) -> None:
     stub.seed_jira(jira_issue("GBL-142", assignee={"accountId": "acc-ann", "displayName": "Ann",
                                                    "accountType": "atlassian"}))

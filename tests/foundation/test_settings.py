@@ -142,3 +142,11 @@ def test_a_bad_value_stops_the_command_naming_the_variable(monkeypatch: pytest.M
         main(["serve"])
     assert stopped.value.code == 2
     assert "configuration error: WEB_CONCURRENCY must be a whole number (got 'lots')" in capsys.readouterr().err
+
+
+def test_bot_accounts_are_read_case_folded_and_a_blank_inside_a_name_is_refused() -> None:
+    settings = load_settings({"FLOWKEEPER_BOT_ACCOUNTS": " 5b10ac8d82e05b22cc7d4ef5 , Sync-Bot@Example.com,"})
+    assert settings.activity.bot_accounts == frozenset({"5b10ac8d82e05b22cc7d4ef5", "sync-bot@example.com"})
+    assert load_settings({}).activity.bot_accounts == frozenset()
+    with pytest.raises(SettingsError, match="FLOWKEEPER_BOT_ACCOUNTS must list account ids or emails"):
+        load_settings({"FLOWKEEPER_BOT_ACCOUNTS": "sync bot"})

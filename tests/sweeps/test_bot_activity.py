@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration.stubtracker.site import Issue
+from integration.stubtracker.site import Account, Issue
 from tests.stub import ADA, BOT
 from tests.sweeps.world import World
 
@@ -109,3 +109,29 @@ def test_an_update_the_record_does_not_explain_still_counts(make_world: Callable
     quiet_record = world.site.add(replace(started("ENG-1", 1), updated=NOW - 2 * DAY))
     world.sweep("stalled")
     assert quiet_record.labels == [] and record_reads(world) != []
+
+
+SCRIPT = Account("acc-sync-script", "Sync Script", "sync-script@example.com")  # automation as an ordinary user
+
+
+@pytest.mark.parametrize(("tracker", "listed"), [("jira", "acc-sync-script"), ("linear", "ACC-SYNC-SCRIPT")])
+def test_accounts_listed_as_bots_are_no_persons_activity(make_world: Callable[..., World], tracker: str,
+                                                         listed: str) -> None:
+    world = make_world(tracker, RULES, now=NOW, env={"FLOWKEEPER_BOT_ACCOUNTS": f"someone-else,{listed}"})
+    site = world.site
+    scripted = site.add(started("ENG-1", 1))
+    site.comment("ENG-1", SCRIPT, "Synced from the CRM", at=NOW - DAY)
+    site.edit("ENG-1", "priority", SCRIPT, at=NOW - DAY)
+    by_a_person = site.add(started("ENG-2", 2))
+    site.comment("ENG-2", ADA, "On it", at=NOW - DAY)
+    world.sweep("stalled")
+    assert scripted.labels == ["stalled"]  # the script's comment and edit are not a person's activity
+    assert by_a_person.labels == []
+
+
+def test_without_the_setting_a_script_user_counts_as_a_person(make_world: Callable[..., World]) -> None:
+    world = make_world("jira", RULES, now=NOW)
+    scripted = world.site.add(started("ENG-1", 1))
+    world.site.comment("ENG-1", SCRIPT, "Synced from the CRM", at=NOW - DAY)
+    world.sweep("stalled")
+    assert scripted.labels == []

@@ -72,15 +72,16 @@ def add_stalled(world: World, count: int, title: str = "Fix the thing") -> None:
                              updated=when, created=when, assignee=ADA, title=title.format(n=n)))
 
 
-def jira_client(wall_clock: Clock | None = None) -> JiraClient:
+def jira_client(wall_clock: Clock | None = None, bots: frozenset[str] = frozenset()) -> JiraClient:
     """A Jira client on the stub; `wall_clock` (the world's) dates a follow-up's relative JQL bound."""
     return JiraClient(JIRA_BASE, "flowkeeper@example.com", "jira-token", config=JiraConfig(site_url=JIRA_BASE),
-                      retry=NO_RETRY, sleep=lambda _s: None, write_interval=0,
+                      retry=NO_RETRY, sleep=lambda _s: None, write_interval=0, bot_accounts=bots,
                       **({"wall_clock": wall_clock} if wall_clock else {}))
 
 
-def linear_client() -> LinearClient:
-    return LinearClient(LINEAR_URL, "lin_api_key", config=LinearConfig(), retry=NO_RETRY, sleep=lambda _s: None)
+def linear_client(bots: frozenset[str] = frozenset()) -> LinearClient:
+    return LinearClient(LINEAR_URL, "lin_api_key", config=LinearConfig(), retry=NO_RETRY, sleep=lambda _s: None,
+                        bot_accounts=bots)
 
 
 class World:
@@ -98,10 +99,11 @@ class World:
                "LINEAR_API_KEY": "lin_api_key", **(env or {})}
         if redis_url:
             env["REDIS_URL"] = redis_url
-        clients: dict[str, Any] = ({"jira": jira_client(self.clock)} if tracker == "jira"
-                                   else {"linear": linear_client()})
-        self.services: Services = build_services(replace(load_settings(env), sweeps=self.sweep_settings),
-                                                 clients=clients)
+        settings = replace(load_settings(env), sweeps=self.sweep_settings)
+        bots = settings.activity.bot_accounts  # FLOWKEEPER_BOT_ACCOUNTS, as make_clients passes it
+        clients: dict[str, Any] = ({"jira": jira_client(self.clock, bots)} if tracker == "jira"
+                                   else {"linear": linear_client(bots)})
+        self.services: Services = build_services(settings, clients=clients)
 
     # ---- time ----------------------------------------------------------------------------
     def at(self, moment: datetime) -> None:

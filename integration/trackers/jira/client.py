@@ -75,8 +75,10 @@ class JiraClient:
         write_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        bot_accounts: Collection[str] = frozenset(),
     ) -> None:
         self.http = JiraHttp(base_url, user, api_token, timeout=timeout, retry=retry, sleep=sleep)
+        self.bot_accounts = frozenset(bot_accounts)  # FLOWKEEPER_BOT_ACCOUNTS, case-folded
         self._config = config
         self._configured = config  # what the settings said, before the site's facts filled it in
         self._facts_read_at = float("-inf")
@@ -211,20 +213,21 @@ class JiraClient:
 
     def status_history(self, key: str) -> list[tuple[Change, Person | None, datetime | None]]:
         """Status changes (oldest first) from the paged `/issue/{key}/changelog`."""
-        return [entry for entry in self._changelog(key) if entry[0].field == "status"]
+        return [(change, as_own(actor, None, self.bot_accounts), when)
+                for change, actor, when in self._changelog(key) if change.field == "status"]
 
     def activity(self, key: str) -> list[tuple[Change, Person | None, datetime | None]]:
         """Every changelog change and every comment (field "comment"), each with its author.
 
-        App accounts (automation, integrations) are bots and this deployment's own account
-        is Flowkeeper, so whoever reads it can tell a person's activity from the rest.
+        App accounts (automation, integrations) and FLOWKEEPER_BOT_ACCOUNTS are bots and this
+        deployment's own account is Flowkeeper, so whoever reads it can tell a person's activity from the rest.
         """
         me = self.whoami().id
         found = self._changelog(key)
         for comment in self._paged(f"{API}/issue/{key}/comment", "comments"):
             found.append((Change("comment", None, comment.get("id")), person(comment.get("author")),
                           parse_datetime(comment.get("created"))))
-        return [(change, as_own(actor, me), when) for change, actor, when in found]
+        return [(change, as_own(actor, me, self.bot_accounts), when) for change, actor, when in found]
 
     def _changelog(self, key: str) -> list[tuple[Change, Person | None, datetime | None]]:
         history = []

@@ -77,8 +77,10 @@ class LinearClient:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         allow_label_create: bool = True,
+        bot_accounts: Collection[str] = frozenset(),
     ) -> None:
         self.gateway = LinearGateway(api_url, api_key, timeout=timeout, retry=retry, sleep=sleep)
+        self.bot_accounts = frozenset(bot_accounts)  # FLOWKEEPER_BOT_ACCOUNTS, case-folded
         self.config = config
         self.labels = LabelResolver(self.gateway, allow_create=allow_label_create)
         self._viewer: dict[str, Any] | None = None
@@ -192,11 +194,12 @@ class LinearClient:
         """State changes, oldest first, from the issue's history (bounded to 1,000 entries)."""
         entries = [self._state_change(node) for page in self._history(key)
                    for node in (page.get("history") or {}).get("nodes") or () if node.get("toState")]
+        entries = [(change, as_own(actor, None, self.bot_accounts), when) for change, actor, when in entries]
         return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
 
     def activity(self, key: str) -> Sequence[tuple[Change, Person | None, object]]:
         """Every history entry and the latest comments (field "comment"), each with its actor:
-        app users and integrations are bots, this deployment's own user is Flowkeeper."""
+        app users, integrations and FLOWKEEPER_BOT_ACCOUNTS are bots, this deployment's own user is Flowkeeper."""
         entries: list[tuple[Change, Person | None, object]] = []
         comments: dict[str, dict[str, Any]] = {}
         for issue in self._history(key):  # every page carries the latest comments, also one without history
@@ -211,7 +214,7 @@ class LinearClient:
             entries.append((Change("comment", None, comment["id"]), self._actor(comment.get("user"), comment.get("botActor")),
                             parse_datetime(comment["createdAt"], "comment.createdAt")))
         me = self.whoami().id
-        entries = [(change, as_own(actor, me), when) for change, actor, when in entries]
+        entries = [(change, as_own(actor, me, self.bot_accounts), when) for change, actor, when in entries]
         return sorted(entries, key=lambda e: e[2])  # type: ignore[arg-type, return-value]
 
     def _history(self, key: str) -> Iterator[dict[str, Any]]:
