@@ -26,13 +26,18 @@ def flag_join() -> Any:
     )
 
 
+def open_episode() -> ColumnElement[bool]:
+    """The condition over `rule_states` alone: an open episode of a rule (not the digest's bookkeeping).
+    Flagged now is this on an item not known to be deleted."""
+    return and_(rule_states.c.active.is_(True), ~rule_states.c.rule.startswith(DIGEST_PREFIX))
+
+
 def flagged_now(trackers: Collection[str] = (), teams: Collection[str] = (),
                 rules: Collection[str] | None = None) -> ColumnElement[bool]:
     """The condition over `flag_join()`: flagged now, within the trackers, teams and rules given (empty: all)."""
     rs = rule_states.c
     clauses: list[ColumnElement[bool]] = [
-        rs.active.is_(True),
-        ~rs.rule.startswith(DIGEST_PREFIX),
+        open_episode(),
         or_(items.c.deleted.is_(None), items.c.deleted.is_(False)),
     ]
     if trackers:
