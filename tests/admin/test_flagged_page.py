@@ -190,4 +190,6 @@ def test_totals_and_summary_under_every_filter_on_both_databases(any_store: Stor
     assert total(tracker="linear") == 2 and total(tracker="linear", mode="dry") == 1
     assert total(team="ENG", rule="stalled-in-progress", mode="dry", tracker="linear") == 1
     assert total(team="WEB") == 0
+    listed = [i.key for i in flagged_page(any_store, FlaggedFilter()).items]
+    assert "ABC-9" not in listed and sorted(listed) == ["ABC-1", "ABC-2", "ENG-1", "ENG-2"]
     assert counts_by_rule(any_store)["stalled-in-progress"] == 3

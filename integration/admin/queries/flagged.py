@@ -8,11 +8,12 @@ would have flagged it. Both are listed, marked by mode.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from integration.store.db import read_connection
 from integration.store.flags import flag_join, flagged_now, open_episode
@@ -69,6 +70,7 @@ class FlagCounts:
     index-only count, without joining every flag to the mirror (a team filter still must)."""
 
     groups: dict[Group, int]
+    deleted: tuple[tuple[str, str], ...] = ()  # (tracker, item id) of the items known to be deleted
 
     def total(self, f: FlaggedFilter) -> int:
         wanted = (f.rule, f.mode, f.tracker)
@@ -99,7 +101,7 @@ def flag_counts(store: Store) -> FlagCounts:
                 gone = select(rs.rule, rs.mode, rs.tracker).where(open_episode(), rs.tracker == tracker,
                                                                    rs.item_id.in_(chunk))
                 groups.subtract((rule, mode, t) for rule, mode, t in conn.execute(gone))
-    return FlagCounts({group: n for group, n in groups.items() if n > 0})
+    return FlagCounts({group: n for group, n in groups.items() if n > 0}, tuple(deleted))
 
 
 def deleted_items(conn: Connection) -> list[tuple[str, str]]:
@@ -118,6 +120,22 @@ def team_total(store: Store, f: FlaggedFilter) -> int:
         return int(conn.execute(query).scalar() or 0)
 
 
+def _page_ids(f: FlaggedFilter, deleted: Sequence[tuple[str, str]]) -> Any:
+    """The flags' ids under `f`: from the open-episodes index alone, leaving out the (few) deleted
+    items by id, so a deep page walks index entries only; a team filter, or many deleted items,
+    walk the flag join instead."""
+    rs = rule_states.c
+    if f.team or len(deleted) > DELETED_CHUNK:
+        return _where(select(rs.id).select_from(flag_join()), f)
+    query = select(rs.id).where(open_episode())
+    for column, value in ((rs.rule, f.rule), (rs.tracker, f.tracker), (rs.mode, f.mode)):
+        if value:
+            query = query.where(column == value)
+    for tracker in sorted({t for t, _ in deleted}):
+        query = query.where(~and_(rs.tracker == tracker, rs.item_id.in_([i for t, i in deleted if t == tracker])))
+    return query
+
+
 def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = PAGE,
                  counts: FlagCounts | None = None) -> FlaggedPage:
     """Oldest flags first: the items waiting longest are the ones to look at.
@@ -129,7 +147,8 @@ def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = P
     a team filter from a count over the flag join.
     """
     rs, it = rule_states.c, items.c
-    ids = _where(select(rs.id).select_from(flag_join()), f).order_by(rs.opened_at, rs.id).offset(offset).limit(limit)
+    counts = counts or flag_counts(store)
+    ids = _page_ids(f, counts.deleted).order_by(rs.opened_at, rs.id).offset(offset).limit(limit)
     details = select(
         rs.id,
         rs.tracker,
@@ -148,7 +167,7 @@ def flagged_page(store: Store, f: FlaggedFilter, offset: int = 0, limit: int = P
     with read_connection(store.engine) as conn:
         page = [row[0] for row in conn.execute(ids)]
         rows = {row.id: row for row in conn.execute(details.where(rs.id.in_(page)))} if page else {}
-    total = team_total(store, f) if f.team else (counts or flag_counts(store)).total(f)
+    total = team_total(store, f) if f.team else counts.total(f)
     return FlaggedPage([_flagged(rows[i]) for i in page if i in rows], total)
 
 
