@@ -215,6 +215,19 @@ def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
     return best, result
 
 
+def judge_contexts(ruleset: RuleSet, items: list[Item]) -> float:
+    """CPU seconds for the judge's per-item work before evaluate(): the EvalContext, and the item
+    with the mirror's last human activity (here five minutes after the item's own, so every item
+    is copied), from facts already read (no database)."""
+    from integration.judge import Judge, SharedFacts
+    from integration.judge.facts import BatchFacts
+
+    facts = BatchFacts(activity={i.id: {"any": (i.last_activity_at or NOW) + timedelta(minutes=5)} for i in items})
+    judge = Judge(None, "jira", None, ruleset, None, SharedFacts({}, {}))  # type: ignore[arg-type]
+    seconds, _ = timed(lambda: [judge._context(facts, i) for i in items])
+    return seconds
+
+
 def bench_load(files: int = 200) -> float:
     """Load + validate + compile `files` rule files (the packs' rules, renamed per file)."""
     tmp = Path(tempfile.mkdtemp(prefix="fk-rules-"))
@@ -291,6 +304,7 @@ def main() -> None:
     if not n_compiled == n_hand == n_closures:
         raise SystemExit(f"compiled, hand-written and interpreted predicates disagree: {n_compiled}, {n_hand}, {n_closures}")
     load_s = bench_load()
+    judge_s = judge_contexts(ruleset, items)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
         "items": len(items), "rules": n_rules, "matches": n_compiled, "actions": n_actions,
@@ -304,6 +318,9 @@ def main() -> None:
         "hand_sweep_evals_per_s": round(evals / t_sweep), "hand_sweep_decisions": n_decisions,
         "engine_vs_hand_sweep": round(t_engine / t_sweep, 2),
         "hand_scheduled_evals_per_s": round(evals / t_scheduled), "engine_vs_hand_scheduled": round(t_engine / t_scheduled, 2),
+        # what a sweep's judge adds per item before evaluate(), beside evaluate()'s own time per item
+        "judge_context_us_per_item": round(judge_s / len(items) * 1e6, 2),
+        "evaluate_us_per_item": round(t_engine / len(items) * 1e6, 2),
     }
     print(f"{len(items)} items × {n_rules} rules = {evals} evaluations")
     print(f"engine evaluate(), steady sweep: {result['evals_per_s']:>12,} evals/s  ({n_actions} actions)")
@@ -315,6 +332,8 @@ def main() -> None:
           f"({n_decisions} decisions; engine {result['engine_vs_hand_sweep']} × its time)")
     print(f"hand-written, scheduled only:    {result['hand_scheduled_evals_per_s']:>12,} evals/s  "
           f"(predicates alone; engine {result['engine_vs_hand_scheduled']} × its time)")
+    print(f"judge's context per item:        {result['judge_context_us_per_item']:>12} µs  "
+          f"(evaluate() per item, steady sweep: {result['evaluate_us_per_item']} µs)")
     print(f"load + validate 200 rule files: {load_s:.3f} s; peak RSS {peak_mb:.0f} MB")
     print(json.dumps(result))
 

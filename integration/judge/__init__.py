@@ -9,7 +9,7 @@ job's `DryRun` decided once; the executor takes both through `ApplyContext.of`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from integration.judge.dryrun import DryRun
@@ -110,7 +110,7 @@ class Judge:
             wip_latest=self.shared.wip_latest,
             own_labels=None if facts.own_labels is None else facts.own_labels.get(item.id, frozenset()),
         )
-        return replace(item, last_activity_at=activity.get("any") or item.last_activity_at), context
+        return measured_from(item, activity.get("any")), context
 
     def states(self, by_mode: Mapping[str, Mapping[str, RuleState]]) -> dict[str, RuleState]:
         """Each rule sees the episode of the mode it runs in now: a dry-run episode never blocks a live one."""
@@ -120,3 +120,21 @@ class Judge:
             if state is not None:
                 chosen[name] = state
         return chosen
+
+
+_ITEM_SLOTS = tuple((Item.__dict__[f.name].__get__, Item.__dict__[f.name].__set__) for f in fields(Item))
+_SET_ACTIVITY = Item.__dict__["last_activity_at"].__set__
+
+
+def measured_from(item: Item, at: datetime | None) -> Item:
+    """The item as rules judge it: its clock is the mirror's last human activity `at`, where the
+    mirror has one. Copied slot by slot: `dataclasses.replace` of an Item costs several times
+    what judging it does, and a sweep judges every candidate."""
+    now_at = item.last_activity_at
+    if at is None or (now_at is not None and at == now_at and at.tzinfo is now_at.tzinfo and at.fold == now_at.fold):
+        return item  # the same instant, written the same way: nothing to change
+    copy: Item = object.__new__(Item)
+    for get, put in _ITEM_SLOTS:
+        put(copy, get(item))
+    _SET_ACTIVITY(copy, at)
+    return copy

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import fields, replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 
-from integration.judge import Judge
+from integration.judge import Judge, measured_from
 from integration.settings import Settings, load_settings
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
@@ -27,6 +29,7 @@ from rules.model import (
 )
 from rules.ruleset import RuleSet
 from rules.verdicts import explain
+from tests.rules.test_compiled import items
 
 T = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
 RULES = """
@@ -232,3 +235,15 @@ def test_sub_tasks_are_found_through_the_parent_index(store: Store) -> None:
     with store.engine.connect() as conn:
         plan = " ".join(str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
     assert "ix_items_parent" in plan, plan
+
+
+@settings(max_examples=200, deadline=None)
+@given(items, st.sampled_from(["none", "own", "own-elsewhere", "later"]), st.booleans())
+def test_the_item_judged_carries_the_mirror_activity_as_a_copy_would(item: Item, which: str, custom: bool) -> None:
+    """The judged item is the tracker's item with the mirror's last human activity, every other field as it was."""
+    item = replace(item, custom={"severity": "S1"}) if custom else item
+    own = item.last_activity_at
+    at = {"none": None, "own": own, "later": T + timedelta(hours=1),
+          "own-elsewhere": own.astimezone(timezone(timedelta(hours=2))) if own else None}[which]
+    got, want = measured_from(item, at), replace(item, last_activity_at=at or item.last_activity_at)
+    assert [repr(getattr(got, f.name)) for f in fields(Item)] == [repr(getattr(want, f.name)) for f in fields(Item)]
