@@ -10,6 +10,7 @@ order, so two writers never wait on each other's rows in opposite orders.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -57,14 +58,19 @@ def add(conn: Connection, counts: Counter[Key]) -> None:
     """Add `counts` to the kept counts (inside the transaction that inserts the entries)."""
     if not counts:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(_upsert(conn.dialect.name), [{"day": d, "rule": r, "outcome": o, "entries": n}
+                                              for (d, r, o), n in sorted(counts.items())])
+
+
+@functools.cache
+def _upsert(dialect_name: str) -> Any:
+    """The add-to-count upsert, built once per database kind (every audit write runs it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(audit_counts)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["day", "rule", "outcome"],
         set_={"entries": audit_counts.c.entries + statement.excluded.entries},
     )
-    conn.execute(statement, [{"day": d, "rule": r, "outcome": o, "entries": n}
-                             for (d, r, o), n in sorted(counts.items())])
 
 
 def recount_from(conn: Connection, cutoff: datetime) -> None:
