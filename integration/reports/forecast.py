@@ -12,16 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, String, and_, func, select
+from sqlalchemy import Connection, String, func, select
 
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
+from integration.reports.lastdone import completed, last_done
 from integration.reports.montecarlo import CONFIDENCES, Count, Finish, Throughput, forecast
 from integration.reports.scope import Scope, ScopeError, item_filter, midnight
 from integration.reports.sqlfuncs import PortableFunction
 from integration.reports.wip import wip_now
-from integration.store.completions import STATUS_FIELDS, Completion
-from integration.store.tables import item_history as h
+from integration.store.completions import Completion
 from integration.store.tables import items as i
 
 DAY = timedelta(days=1)
@@ -95,9 +95,7 @@ def team_done_days(conn: Connection, scope: Scope,
 
     `done`: the scope's completions when the report reads them anyway (flow, aging); an item
     completes at its last entry into done, so those of the whole days are the period's that fall
-    in them. Without, the database counts them, a row per team and day: the same completions
-    (`integration/store/completions.py`), read as each item's last done entry since the first
-    day (one grouped range scan, no probe per item), kept when it falls before the end.
+    in them. Without, the database counts them, a row per team and day, read lean (`lastdone`).
     """
     start, end = _whole_days(scope, None)
     since, until = (datetime.combine(d, datetime.min.time(), UTC) for d in (start, end))
@@ -109,15 +107,11 @@ def team_done_days(conn: Connection, scope: Scope,
             if since <= c.done_at < until:
                 out[(c.tracker, c.team)][c.done_at.date()] += 1
         return out
-    last = (select(h.c.tracker, h.c.item_id, func.max(h.c.at).label("done_at"))
-            .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done", h.c.at >= since)
-            .group_by(h.c.tracker, h.c.item_id)
-            .subquery("last_done"))
+    last = last_done(since)
     day = utc_day(last.c.done_at)
-    query = (select(i.c.tracker, i.c.team, day, func.count())
-             .select_from(last.join(i, and_(i.c.tracker == last.c.tracker, i.c.item_id == last.c.item_id)))
-             .where(item_filter(i, scope), i.c.status_category == "done", last.c.done_at < until)
-             .group_by(i.c.tracker, i.c.team, day))
+    joined, keep = completed(last, scope, until)
+    query = select(i.c.tracker, i.c.team, day, func.count()).select_from(joined).where(keep).group_by(
+        i.c.tracker, i.c.team, day)
     for tracker, team, on, n in conn.execute(query):
         out[(tracker, team)][on if isinstance(on, date) else date.fromisoformat(on)] += int(n)
     return out
@@ -126,7 +120,7 @@ def team_done_days(conn: Connection, scope: Scope,
 def report_done_days(conn: Connection, ctx: Context) -> dict[TeamKey, Counter[date]]:
     """`team_done_days`, counted once per report, from the completions when another section reads them."""
     if "done_days" not in ctx.cache:
-        reads_completions = "completed" in ctx.cache or bool({"flow", "aging"} & set(ctx.sections))
+        reads_completions = "completed" in ctx.cache or "flow" in ctx.sections
         ctx.cache["done_days"] = team_done_days(conn, ctx.scope, ctx.completed(conn) if reads_completions else None)
     return ctx.cache["done_days"]  # type: ignore[no-any-return]
 

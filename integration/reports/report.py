@@ -91,8 +91,12 @@ def time_in_status_section(conn: Connection, ctx: Context) -> list[Dataset]:
 
 
 def aging_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    cycle = ctx.flow(conn).cycle if "flow" in ctx.cache else flow.duration_stats(
-        c.cycle_s for c in ctx.completed(conn))
+    if "flow" in ctx.cache:
+        cycle = ctx.flow(conn).cycle
+    elif "completed" in ctx.cache or "flow" in ctx.sections:
+        cycle = flow.duration_stats(c.cycle_s for c in ctx.completed(conn))
+    else:  # nothing else reads the completions: their cycle times alone
+        cycle = aging_mod.cycle_stats(conn, ctx.scope)
     rows = aging_mod.aging(conn, ctx.scope, cycle)
     zones: dict[str, int] = {}
     for r in rows:

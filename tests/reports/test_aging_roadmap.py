@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from integration.reports.aging import aging
-from integration.reports.flow import flow_figures
+from integration.reports.aging import aging, cycle_stats
+from integration.reports.flow import DurationStats, flow_figures
 from integration.reports.forecast import History
 from integration.reports.montecarlo import Finish, Throughput
 from integration.reports.roadmap import Outlook, RoadmapRow, outlook, roadmap
@@ -94,3 +94,18 @@ def test_roadmap_forecasts_each_epic_from_its_teams_throughput(any_store: Store)
     assert (by_project["Shipped"].risk, by_project["Shipped"].progress) == ("done", 1.0)
     assert (by_project["Docs"].risk, by_project["Mobile"].risk) == ("done", "unknown")  # LIN: one item done
     assert by_project["Mobile"].days_left == 25 and by_project["Mobile"].forecast_p50 is None
+
+
+def test_aging_alone_reads_the_cycle_time_percentiles_the_flow_figures_give(any_store: Store) -> None:
+    b = Builder(any_store)
+    b.item("ENG-1", 0, [(1, "In Progress"), (4, "Done")])  # cycle 3
+    b.item("ENG-2", 0, [(1, "In Progress"), (3, "Done"), (5, "In Progress"), (10, "Done")])  # reopened: 9
+    b.item("ENG-3", 0, [(6, "Done")])  # never started: no cycle time
+    b.item("ENG-4", 0, [(1, "In Progress"), (2, "Done"), (4, "In Progress")])  # reopened, open again
+    b.item("ENG-5", 0, [(2, "In Progress"), (15, "Done")])  # done after the period
+    b.item("ENG-6", 0, [(2, "In Progress"), (5, "Done"), (6, "In Progress"), (16, "Done")])  # done again after
+    scope = Scope(day(0), day(14))
+    with any_store.engine.connect() as conn:
+        alone = cycle_stats(conn, scope)
+        assert alone == flow_figures(conn, scope).cycle
+    assert alone == DurationStats(count=2, mean=6.0, p50=3.0, p85=9.0, p95=9.0)
