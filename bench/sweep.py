@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import shutil
 import sys
 import tempfile
@@ -51,7 +52,11 @@ import responses
 from integration.settings_sweeps import SweepSettings
 from integration.store.migrate import upgrade
 from integration.stubtracker.site import Issue as FakeIssue
-from integration.sweeps.sweep import Sweeper
+from integration.stubtracker.state import is_write
+from integration.sweeps.reread import BATCH
+from integration.sweeps.sweep import FOLLOW_UP_MARGIN, Sweeper
+from integration.trackers.jira.jql import CLOCK_SKEW, SWEEP_PAGES_WITHIN
+from integration.trackers.linear.complexity import estimate
 from rules.loader import load_ruleset
 from rules.model import SearchQuery, StatusCategory
 from rules.ruleset import Rule
@@ -129,10 +134,60 @@ INTERVAL = timedelta(minutes=15)
 STALL_AFTER = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)  # 5 business days before NOW
 NEW_PER_INTERVAL = 10  # items crossing the threshold at each later sweep
 COMMENTS_PER_INTERVAL = 20  # people commenting on in-progress items, through webhooks
+MOVES_PER_INTERVAL = 20  # people moving in-progress items between statuses, through webhooks
+PAIRED_SHARE = 0.5  # of the comments, those 20 s after a move of the same item (the rest on untouched items)
+GRAPHQL_OPERATION = re.compile(r"^\s*(?:query|mutation)\s+(\w+)", re.MULTILINE)
+
+
+def request_kind(entry: dict[str, Any]) -> str:
+    """What one request the stub logged was for: a search page, reading candidates again before
+    writing (`read_again`), reading one item (`read`), an item's record (changelog, comments,
+    history), a write, or a read a write needs (looking for its own marked comment, a label)."""
+    path, body = entry["path"], entry.get("json") or {}
+    if is_write(entry):
+        return "write"
+    if path == "/graphql":
+        found = GRAPHQL_OPERATION.search(str(body.get("query") or ""))
+        operation = found.group(1) if found else ""
+        if operation.startswith("SearchIssues"):
+            return "read_again" if ((body.get("variables") or {}).get("filter") or {}).get("id") else "search"
+        return {"GetIssue": "read", "IssueActivity": "record"}.get(operation, "write_read")
+    if path.endswith("/search/jql"):
+        return "search"
+    if path.endswith("/issue/bulkfetch"):
+        return "read_again"
+    if re.fullmatch(r"/rest/api/3/issue/[^/]+", path):
+        return "read"
+    if path.endswith(("/changelog", "/comment")) and entry["method"] == "GET" and "startAt" in entry["query"] \
+            and entry["query"].get("orderBy") != "created":
+        return "record"
+    return "write_read"
+
+
+def count_requests(world: World, since: int) -> dict[str, int]:
+    """The stub's logged requests from index `since` on, by `request_kind`."""
+    counts: dict[str, int] = {}
+    for entry in world.state.requests[since:]:
+        kind = request_kind(entry)
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def linear_points(world: World, since: int) -> dict[str, float]:
+    """Linear complexity points of the logged requests from `since` on, by kind (the client's estimate)."""
+    points: dict[str, float] = {}
+    for entry in world.state.requests[since:]:
+        if entry["path"] != "/graphql":
+            continue
+        body = entry.get("json") or {}
+        kind = request_kind(entry)
+        points[kind] = points.get(kind, 0.0) + estimate(str(body.get("query")), body.get("variables") or {})
+    return points
 
 
 def steady_state(tracker: str, size: int, intervals: int, workdir: Path) -> dict[str, Any]:
-    """The first sweep, then one every 15 minutes with webhooks keeping the mirror fresh."""
+    """The first sweep, then one every 15 minutes with webhooks keeping the mirror fresh; every
+    request after the first sweep is counted from the stub's log, by what it was for."""
     with bench_world(tracker, size, workdir, "steady") as (world, _stalled):
         for j in range(1, intervals + 1):  # idle until just after the threshold of the j-th later sweep
             idle = STALL_AFTER + (j - 1) * INTERVAL + timedelta(minutes=5)
@@ -148,47 +203,79 @@ def steady_state(tracker: str, size: int, intervals: int, workdir: Path) -> dict
         assert first is not None and first.state == "done"
         full = {"reads": world.site.reads - reads, "writes": world.site.writes - writes,
                 "seconds": round(time.perf_counter() - started, 2)}
-        sweeps, webhook_reads, webhooks = [], 0, 0
+        world.site.keep_log = True
+        world.state.requests.clear()
+        sweeps, by_kind = [], {"comment_after_change": [0, 0], "comment": [0, 0], "move": [0, 0]}  # deliveries, reads
+        untouched = iter(busy[MOVES_PER_INTERVAL * intervals:])  # items nobody changed in the last 15 minutes
         for j in range(intervals):
-            for c in range(COMMENTS_PER_INTERVAL):
+            moved = busy[j * MOVES_PER_INTERVAL:(j + 1) * MOVES_PER_INTERVAL]
+            for c, key in enumerate(moved):  # a move, and 20 s later a comment: on the same item, or another
+                world.later(seconds=20)
+                status = "In Review" if world.site.issues[key].status == "In Progress" else "In Progress"
                 before = world.site.reads
-                world.commented(busy[(j * COMMENTS_PER_INTERVAL + c) % len(busy)], ADA, "Still on it.")
-                webhook_reads += world.site.reads - before
-                webhooks += 1
-            world.later(minutes=15)
-            reads, writes, started = world.site.reads, world.site.writes, time.perf_counter()
+                world.moved(key, status, "in_progress", ADA)
+                by_kind["move"][0] += 1
+                by_kind["move"][1] += world.site.reads - before
+                world.later(seconds=20)
+                paired = c < COMMENTS_PER_INTERVAL * PAIRED_SHARE
+                target = key if paired else next(untouched)
+                before = world.site.reads
+                world.commented(target, ADA, "Still on it.")
+                kind = "comment_after_change" if paired else "comment"
+                by_kind[kind][0] += 1
+                by_kind[kind][1] += world.site.reads - before
+            world.later(seconds=15 * 60 - 40 * len(moved))
+            mark, reads, writes, started = len(world.state.requests), world.site.reads, world.site.writes, time.perf_counter()
             run = world.sweep("stalled")
             assert run is not None and run.state == "done", run
+            counted = count_requests(world, mark)
             sweeps.append({"reads": world.site.reads - reads, "writes": world.site.writes - writes,
                            "follow_up": run.query.get("changed_since") is not None,
                            "searched": run.candidates - int(run.stats.get("from_mirror", 0)),
                            "from_mirror": int(run.stats.get("from_mirror", 0)),
-                           "refetched": int(run.stats.get("refetched", 0)),
+                           "refetched": int(run.stats.get("refetched", 0)), "requests": counted,
                            "seconds": round(time.perf_counter() - started, 2)})
-        advertised = linear_budget(world) if tracker == "linear" else None
+        budget = world.services.clients[tracker].rate_budget() if tracker == "linear" else None  # type: ignore[attr-defined]
+        points = linear_points(world, 0) if tracker == "linear" else {}
+        logged = count_requests(world, 0)
         world.services.store.engine.dispose()
     for j, one in enumerate(sweeps, 1):
         print(f"{tracker:6} {size:>7,} items, sweep {j + 1} (+{15 * j} min): reads {one['reads']:>5,} "
-              f"(searched {one['searched']:,}, from the mirror {one['from_mirror']:,}, read again {one['refetched']}), "
-              f"writes {one['writes']:>3}, {one['seconds']:.1f} s", flush=True)
+              f"(searched {one['searched']:,}, from the mirror {one['from_mirror']:,}, read again {one['refetched']} "
+              f"in {one['requests'].get('read_again', 0)} request(s)), writes {one['writes']:>3}, "
+              f"{one['seconds']:.1f} s", flush=True)
     later = [one["reads"] for one in sweeps[1:]] or [sweeps[-1]["reads"]]
-    return {"first_sweep": full, "sweeps": sweeps, "webhooks": webhooks, "advertised_requests_per_hour": advertised,
-            "webhook_reads_per_event": round(webhook_reads / max(webhooks, 1), 3),
-            "new_candidates_per_interval": NEW_PER_INTERVAL, "comments_per_interval": COMMENTS_PER_INTERVAL,
-            "steady_reads_per_sweep": round(sum(later) / len(later), 1),
-            "steady_share_of_full_reads": round(sum(later) / len(later) / max(full["reads"], 1), 4),
-            "writes_per_new_flag": round(sum(o["writes"] for o in sweeps) / max(NEW_PER_INTERVAL * intervals, 1), 2)}
+    webhooks = sum(n for n, _ in by_kind.values())
+    new_flags = NEW_PER_INTERVAL * intervals
+    per_flag = {k: round(sum(o["requests"].get(k, 0) for o in sweeps) / max(new_flags, 1), 3)
+                for k in ("write", "write_read")}
+    out = {"first_sweep": full, "sweeps": sweeps, "webhooks": webhooks,
+           "advertised_requests_per_hour": budget.requests_limit if budget else None,
+           "advertised_complexity_per_hour": budget.complexity_limit if budget else None,
+           "webhook_reads_per_event": round(sum(r for _, r in by_kind.values()) / max(webhooks, 1), 3),
+           "webhook_reads_per_comment": round(by_kind["comment"][1] / max(by_kind["comment"][0], 1), 3),
+           "webhook_reads_per_comment_after_change": round(
+               by_kind["comment_after_change"][1] / max(by_kind["comment_after_change"][0], 1), 3),
+           "webhook_reads_per_move": round(by_kind["move"][1] / max(by_kind["move"][0], 1), 3),
+           "new_candidates_per_interval": NEW_PER_INTERVAL, "comments_per_interval": COMMENTS_PER_INTERVAL,
+           "moves_per_interval": MOVES_PER_INTERVAL,
+           "steady_reads_per_sweep": round(sum(later) / len(later), 1),
+           "steady_share_of_full_reads": round(sum(later) / len(later) / max(full["reads"], 1), 4),
+           "writes_per_new_flag": round(sum(o["writes"] for o in sweeps) / max(new_flags, 1), 2),
+           "write_requests_per_new_flag": per_flag["write"], "write_reads_per_new_flag": per_flag["write_read"],
+           "read_again_requests_per_sweep": round(sum(o["requests"].get("read_again", 0) for o in sweeps) / len(sweeps), 2),
+           "single_reads_per_sweep": round(sum(o["requests"].get("read", 0) for o in sweeps) / len(sweeps), 2)}
+    if points:  # Linear complexity points per request, by what it was for, over every request after the first sweep
+        out["points_per_request"] = {k: round(p / max(logged.get(k, 0), 1), 1) for k, p in points.items()}
+    return out
 
 
-def linear_budget(world: World) -> float | None:
-    """The hourly request limit the stub's Linear answers advertise (`X-RateLimit-Requests-Limit`)."""
-    budget = world.services.clients["linear"].rate_budget()  # type: ignore[attr-defined]
-    return budget.requests_limit
+def million(steady: dict[str, dict[str, Any]], changes_per_hour: int, new_flags_per_hour: int,
+            comment_share: float, paired_share: float, items: int = 1_000_000, page: int = 100) -> dict[str, Any]:
+    """Requests per hour on a 1,000,000-issue site, the built-in packs swept every 15 minutes.
 
-
-def million(steady: dict[str, dict[str, Any]], changes_per_hour: int,
-            new_flags_per_hour: int, items: int = 1_000_000, page: int = 100) -> dict[str, Any]:
-    """Requests per hour on a 1,000,000-issue site, the built-in packs swept every 15 minutes."""
+    Per-request figures come from the steady state's request log; the search window of a follow-up
+    from the sweeps' own margins (and, on Jira, the relative bound's)."""
     counts = {StatusCategory.IN_PROGRESS: 0, StatusCategory.TODO: 0, StatusCategory.DONE: 0}
     for n in range(1, items + 1):  # the composition `populate` gives the bench's sites
         cat = (StatusCategory.IN_PROGRESS if n % 100 == 0 or n % 40 == 1
@@ -197,10 +284,14 @@ def million(steady: dict[str, dict[str, Any]], changes_per_hour: int,
     packs = load_ruleset(sorted((Path(__file__).resolve().parents[1] / "rules" / "packs").glob("*.yml")))
     scheduled = [r for r in packs.rules if "schedule" in r.triggers]
     out: dict[str, Any] = {"items": items, "rules": [r.name for r in scheduled], "sweeps_per_hour": 4,
-                           "changes_per_hour": changes_per_hour, "new_flags_per_hour": new_flags_per_hour}
+                           "changes_per_hour": changes_per_hour, "new_flags_per_hour": new_flags_per_hour,
+                           "comment_share_of_changes": comment_share,
+                           "comments_within_15_min_of_a_change_share": paired_share}
+    flags_per_rule_sweep = new_flags_per_hour / 4 / max(len(scheduled), 1)  # spread evenly: the most requests
     for tracker, measured in steady.items():
         full_pages = follow_pages = 0.0
-        window_h = 0.25 + 5 / 60 + (14 if tracker == "jira" else 0)  # since the last run began, with margins
+        window = INTERVAL + FOLLOW_UP_MARGIN + ((CLOCK_SKEW + SWEEP_PAGES_WITHIN) if tracker == "jira" else timedelta())
+        window_h = window / timedelta(hours=1)
         for rule in scheduled:
             query = rule.pushdown(NOW)
             candidates = sum(counts.get(c, 0) for c in query.status_categories) if query.status_categories else items
@@ -208,20 +299,37 @@ def million(steady: dict[str, dict[str, Any]], changes_per_hour: int,
             changed = min(candidates, changes_per_hour * window_h)  # every change counted as a candidate
             follow_pages += max(1, math.ceil(changed / page))  # one search at least, however quiet
         full_sweeps_per_hour = 1 / 24  # one full sweep a day, follow-ups the other times
-        sweep_reads = full_pages * full_sweeps_per_hour + follow_pages * (4 - full_sweeps_per_hour)
-        webhook = changes_per_hour * measured["webhook_reads_per_event"]
-        flags = new_flags_per_hour * (1 + measured["writes_per_new_flag"])  # read again, then the writes
+        searches = full_pages * full_sweeps_per_hour + follow_pages * (4 - full_sweeps_per_hour)
+        read_again = 4 * len(scheduled) * math.ceil(flags_per_rule_sweep / BATCH) if new_flags_per_hour else 0
+        sweep_reads = searches + read_again
+        comment_reads = (paired_share * measured["webhook_reads_per_comment_after_change"]
+                         + (1 - paired_share) * measured["webhook_reads_per_comment"])
+        per_change = comment_share * comment_reads + (1 - comment_share) * measured["webhook_reads_per_move"]
+        worst = comment_share * measured["webhook_reads_per_comment"] + (1 - comment_share) * measured["webhook_reads_per_move"]
+        webhook = changes_per_hour * per_change
+        flags = new_flags_per_hour * (measured["write_requests_per_new_flag"] + measured["write_reads_per_new_flag"])
         total = sweep_reads + webhook + flags
         naive_every_time = full_pages * 4
         figures: dict[str, Any] = {
             "full_sweep_requests": int(full_pages), "requests_per_hour_full_every_time": int(naive_every_time),
-            "sweep_requests_per_hour": round(sweep_reads), "webhook_refetches_per_hour": round(webhook),
+            "follow_up_window_minutes": round(window / timedelta(minutes=1)),
+            "sweep_requests_per_hour": round(sweep_reads), "search_requests_per_hour": round(searches),
+            "read_again_requests_per_hour": round(read_again), "webhook_refetches_per_hour": round(webhook),
+            "webhook_reads_per_change": round(per_change, 3),
+            "requests_per_hour_no_comment_after_change": round(sweep_reads + changes_per_hour * worst + flags),
             "write_back_requests_per_hour": round(flags), "requests_per_hour": round(total)}
         if tracker == "linear" and measured["advertised_requests_per_hour"]:
             budget = float(measured["advertised_requests_per_hour"])
-            fit = (budget - sweep_reads - flags) / max(measured["webhook_reads_per_event"], 1e-9)
+            fit = (budget - sweep_reads - flags) / max(per_change, 1e-9)
             figures |= {"budget_per_hour": budget, "share_of_budget": round(total / budget, 3),
                         "room_per_hour": round(budget - total), "changes_per_hour_that_fit": max(0, round(fit))}
+            points = measured.get("points_per_request") or {}
+            if measured.get("advertised_complexity_per_hour") and points:
+                used = (searches * points.get("search", 0) + read_again * points.get("read_again", 0)
+                        + webhook * points.get("read", 0) + flags * points.get("write", 0))
+                limit = float(measured["advertised_complexity_per_hour"])
+                figures |= {"complexity_per_hour": round(used), "complexity_budget_per_hour": limit,
+                            "share_of_complexity_budget": round(used / limit, 3)}
         else:  # Jira limits API tokens per second per endpoint; the stub sends no Jira limit header
             figures |= {"average_per_second": round(total / 3600, 3),
                         "full_sweep_search_per_second_over_10_min": round(full_pages / 600, 2)}
@@ -231,7 +339,10 @@ def million(steady: dict[str, dict[str, Any]], changes_per_hour: int,
               f"write-backs {figures['write_back_requests_per_hour']:,}; full sweeps every time would be "
               f"{figures['requests_per_hour_full_every_time']:,})"
               + (f" — {figures['share_of_budget']:.0%} of Linear's {figures['budget_per_hour']:,.0f}/hour"
-                 if "budget_per_hour" in figures else f" — {figures['average_per_second']}/s on average"), flush=True)
+                 if "budget_per_hour" in figures else f" — {figures['average_per_second']}/s on average")
+              + (f"; {figures['complexity_per_hour']:,} complexity points/hour, {figures['share_of_complexity_budget']:.0%}"
+                 f" of {figures['complexity_budget_per_hour']:,.0f}" if "complexity_per_hour" in figures else ""),
+              flush=True)
     return out
 
 
@@ -242,6 +353,10 @@ def main() -> None:
     parser.add_argument("--intervals", type=int, default=4, help="later sweeps, 15 minutes apart, in the steady state")
     parser.add_argument("--changes-per-hour", type=int, default=2000, help="issue changes an hour on the 1M site")
     parser.add_argument("--new-flags-per-hour", type=int, default=100, help="new flags an hour on the 1M site")
+    parser.add_argument("--comment-share", type=float, default=0.5,
+                        help="share of the 1M site's changes that are comments (the rest issue updates)")
+    parser.add_argument("--paired-share", type=float, default=PAIRED_SHARE,
+                        help="share of the 1M site's comments that come within 15 minutes of another change to their issue")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="flowkeeper-bench-sweep-"))
     print(f"site: 1% stalled, ~2.5% other in progress, ~20% to do, the rest done; page size {UNLIMITED.page_size}; "
@@ -259,7 +374,8 @@ def main() -> None:
         verdict = "met" if share <= 0.05 else "MISSED"
         print(f"goal ({tracker}, {max(args.sizes):,} items): reads at most 5% of the naive sweep's — {share:.2%}, {verdict}")
     results_out: dict[str, Any] = {**results, "steady": {t: {str(max(args.sizes)): v} for t, v in steady.items()},
-                                   "million": million(steady, args.changes_per_hour, args.new_flags_per_hour)}
+                                   "million": million(steady, args.changes_per_hour, args.new_flags_per_hour,
+                                                      args.comment_share, args.paired_share)}
     print(json.dumps(results_out))
 
 

@@ -34,6 +34,7 @@ from integration.trackers.base import (
     TrackerError,
     as_own,
 )
+from integration.trackers.linear.fresh import comment_issue_from_mirror
 from integration.trackers.understand import understand
 from rules.model import ActorKind, Event, EventKind, Item, Person, Plan
 from rules.ruleset import RuleSet
@@ -81,9 +82,9 @@ class Pipeline:
             if event.kind is EventKind.LABEL_CHANGED:
                 return self._skip(event, now, "label definition changed: label names updated for history")
             before = self.store.mirror.get(tracker, event.item.id)  # its groups before: limits across items
-            item = self._complete(event, before)
+            item = self._complete(event, before, now)
             self.store.mirror.record_history(tracker, item, history_entries(event))
-            if not item.is_partial or self._mirror_as_carried(event, item):
+            if item is not before and (not item.is_partial or self._mirror_as_carried(event, item)):
                 item = self.store.mirror.upsert(item, now)
             if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
                 return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)")
@@ -168,13 +169,15 @@ class Pipeline:
                 log.warning("tracker.%s.organization_failed", tracker, extra={"error": str(error)})
         return me
 
-    def _complete(self, event: Event, mirrored: Item | None) -> Item:
+    def _complete(self, event: Event, mirrored: Item | None, now: datetime) -> Item:
         """A partial item is completed from the tracker, else from the mirror; never guessed.
 
         An update lacking only when its status was entered takes that from the mirror when
-        `integration.status_entry` says the mirror's is good (no tracker round trip).
-        When neither can, the item stays partial: the engine skips every rule that reads a
-        field the payload did not carry, and the mirror is not overwritten with placeholders.
+        `integration.status_entry` says the mirror's is good (no tracker round trip); a Linear
+        comment takes the mirror's copy itself (not stored again) while Linear gave it recently
+        (`integration.trackers.linear.fresh`). When neither can, the item stays partial: the
+        engine skips every rule that reads a field the payload did not carry, and the mirror
+        is not overwritten with placeholders.
         """
         item, entries = event.item, self.status_entries
         if not item.is_partial:
@@ -186,6 +189,9 @@ class Pipeline:
             reused = entries.from_mirror(event, mirrored) if entries is not None else None
             if reused is not None:
                 return reused
+            synced = self.store.mirror.synced_at(event.tracker.value, item.id) if mirrored is not None else None
+            if (held := comment_issue_from_mirror(event, mirrored, synced, now)) is not None:
+                return held
             try:
                 read = client.get_item(item.key or item.id)
                 if entries is not None:

@@ -103,6 +103,13 @@ class Mirror:
             ).first()
         return from_jsonable(Item, row.data) if row else None
 
+    def synced_at(self, tracker: str, item_id: str) -> datetime | None:
+        """When the item's row was last stored (from the tracker, or from a delivery)."""
+        with read_connection(self.engine) as conn:
+            return conn.execute(
+                select(items.c.synced_at).where(items.c.tracker == tracker, items.c.item_id == item_id)
+            ).scalar_one_or_none()
+
     def unchanged(self, tracker: str, since: datetime, synced_before: datetime, *, teams: Sequence[str] = (),
                   categories: Sequence[str] = (), after: str = "", limit: int = 100) -> list[Item]:
         """Live items in scope the tracker has not changed since `since` and nobody stored since

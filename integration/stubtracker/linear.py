@@ -264,5 +264,8 @@ def graphql() -> ResponseReturnValue:
     reset = int(state.clock().timestamp() * 1000) + state.linear_reset_in_ms
     answer.headers.update({"X-RateLimit-Requests-Limit": "2500",
                            "X-RateLimit-Requests-Remaining": str(state.linear_remaining),
-                           "X-RateLimit-Requests-Reset": str(reset)})
+                           "X-RateLimit-Requests-Reset": str(reset),
+                           # an API key's hourly complexity budget (reference NOTES.md); the stub does not spend it
+                           "X-RateLimit-Complexity-Limit": "3000000", "X-RateLimit-Complexity-Remaining": "3000000",
+                           "X-RateLimit-Complexity-Reset": str(reset)})
     return answer

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from integration.trackers.base import BatchReading, RateLimited, TrackerClient, TrackerError
 from rules.model import Item
 
+BATCH = 100  # items a tracker reads again in one request (Jira's bulk fetch; a Linear page of 100)
+
 
 def read_again(client: TrackerClient, items: Sequence[Item]) -> list[Item]:
     """The tracker's current state of `items`, in their order; those it no longer shows (deleted,

@@ -1,0 +1,42 @@
+"""A Linear comment judged on the mirror's copy of its issue, instead of reading the issue back.
+
+A Comment delivery names its issue (id, sometimes the title) and nothing else, so every comment
+used to cost a read of the whole issue: on a busy workspace, most of the API key's hourly
+requests. The mirror's copy stands for Linear when all of these hold:
+
+- the mirror holds the issue whole (no field unknown) and not deleted;
+- Linear itself gave that copy less than `CONFIRMED_WITHIN` ago — a sweep's search, or the read
+  for an earlier delivery — as the row's `synced_at` says (a comment judged from the copy does
+  not store it again, so it never renews its own confirmation);
+- the delivery is not older than the copy, and the title it carries, if any, is the copy's.
+
+Every change to the issue itself comes as an Issue delivery, which reads the issue back. What
+this can miss is such a delivery still on its way or lost (Linear retries after a minute, an
+hour, six hours): for at most `CONFIRMED_WITHIN` after the last read, a rule may judge the
+comment on the state before that change. The writes that follow are diffs Linear applies
+itself (labels added or removed by id) and comments carrying their marker, so a write from the
+copy never undoes what a person did.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rules.model import Event, EventKind, Item, Tracker
+
+CONFIRMED_WITHIN = timedelta(minutes=15)  # the default sweep interval
+COMMENTS = (EventKind.COMMENT_CREATED, EventKind.COMMENT_UPDATED)
+
+
+def comment_issue_from_mirror(event: Event, mirrored: Item | None, synced_at: datetime | None,
+                              now: datetime) -> Item | None:
+    """`mirrored` itself when it may stand for the comment's issue; None when Linear must be asked."""
+    if event.tracker is not Tracker.LINEAR or event.kind not in COMMENTS or mirrored is None:
+        return None
+    if mirrored.deleted or mirrored.unknown or synced_at is None or now - synced_at >= CONFIRMED_WITHIN:
+        return None
+    if mirrored.updated_at is not None and event.occurred_at < mirrored.updated_at:
+        return None  # a late delivery: the tracker says what it was about
+    if "title" not in event.item.unknown and event.item.title != mirrored.title:
+        return None  # the issue changed since the copy was read
+    return mirrored
