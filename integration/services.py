@@ -29,6 +29,8 @@ from integration.store.store import Store
 from integration.trackers.base import SubtaskSelecting, TrackerClient
 from integration.trackers.factory import make_clients
 from rules.model import Event
+from rules.ruleset import RuleSet
+from rules.templates import CommentTemplate
 
 log = logging.getLogger("flowkeeper.services")
 
@@ -121,6 +123,14 @@ def receiver_queue(database_url: str) -> DatabaseDeliveryQueue:
     return DatabaseDeliveryQueue(Deliveries(make_engine(database_url, busy_seconds=RECEIVER_BUSY_SECONDS)))
 
 
+def reads_subtasks(ruleset: RuleSet) -> bool:
+    """Whether a loaded rule reads sub-tasks: in its condition, a `with_subtasks` clock, or a comment."""
+    return ruleset.reads_subtasks or any(
+        "subtasks" in value.source
+        for rule in ruleset.rules for step in rule.steps for action in step.actions
+        for value in vars(action).values() if isinstance(value, CommentTemplate))
+
+
 def build_services(settings: Settings, *, clients: Mapping[str, TrackerClient] | None = None) -> Services:
     store = Store.connect(settings.database_url)
     connection = redis_connection(settings.redis_url) if settings.redis_url else None
@@ -131,7 +141,7 @@ def build_services(settings: Settings, *, clients: Mapping[str, TrackerClient] |
     clients = make_clients(settings) if clients is None else clients
     for client in clients.values():
         if isinstance(client, SubtaskSelecting):  # Linear reads sub-issues only while a rule needs them
-            client.select_subtasks(lambda: rules.current().reads_subtasks)
+            client.select_subtasks(lambda: reads_subtasks(rules.current()))
     return Services(settings=settings, store=store, queue=queue, redis=connection, rules=rules, clients=clients)
 
 

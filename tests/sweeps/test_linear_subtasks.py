@@ -81,3 +81,13 @@ def test_a_clock_rolled_up_from_sub_tasks_makes_the_search_count_them(make_world
     world = site(make_world("linear", rules=ROLLED_UP))
     world.sweep("idle-with-subtasks")
     assert searches(world) and all("children(first: 25)" in str(b["query"]) for b in searches(world))  # type: ignore[index]
+
+
+def test_a_comment_that_names_the_sub_issues_makes_the_search_count_them(make_world: Callable[..., World]) -> None:
+    rules = ROLLED_UP.replace("with_subtasks: { clock: last_activity, older_than: 2 business days }",
+                              "last_activity: { older_than: 2 business days }").replace(
+        "flag: { label: idle }", 'comment: "{{ key }} has {{ subtasks }} sub-issues."')
+    world = site(make_world("linear", rules=rules))
+    world.sweep("idle-with-subtasks")
+    assert all("children(first: 25)" in str(b["query"]) for b in searches(world))  # type: ignore[index]
+    assert "has 3 sub-issues" in world.site.flowkeeper_comments("ENG-1")[0].body
