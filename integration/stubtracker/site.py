@@ -160,7 +160,7 @@ def linear_history(at: datetime, old: str, old_category: str, new: str, category
                    actor: Account) -> dict[str, Any]:
     return {"createdAt": linear.iso(at), "fromState": {"name": old, "type": LINEAR_TYPE[old_category]},
             "toState": {"name": new, "type": LINEAR_TYPE[category]},
-            "actor": None if actor.bot else {"id": actor.id, "name": actor.name,
+            "actor": None if actor.bot else {"id": actor.id, "name": actor.name, "email": actor.email,
                                              "displayName": actor.name.split()[0].lower()},
             "botActor": {"id": actor.id, "name": actor.name} if actor.bot else None}
 
@@ -324,7 +324,7 @@ class Site:
                 made_id = f"comment-{made_id}"
                 self.state.linear_comments.setdefault(stored["id"], []).append(
                     {"id": made_id, "body": body, "createdAt": linear.iso(when),
-                     "user": None if author.bot else {"id": author.id, "name": author.name},
+                     "user": None if author.bot else {"id": author.id, "name": author.name, "email": author.email},
                      "botActor": {"id": author.id, "name": author.name} if author.bot else None})
                 stored["updatedAt"] = linear.iso(when)
             self.state.changed()

@@ -114,7 +114,7 @@ def test_an_update_the_record_does_not_explain_still_counts(make_world: Callable
 SCRIPT = Account("acc-sync-script", "Sync Script", "sync-script@example.com")  # automation as an ordinary user
 
 
-@pytest.mark.parametrize(("tracker", "listed"), [("jira", "acc-sync-script"), ("linear", "ACC-SYNC-SCRIPT")])
+@pytest.mark.parametrize(("tracker", "listed"), [("jira", "acc-sync-script"), ("linear", "ACC-SYNC-SCRIPT"), ("linear", "Sync-Script@Example.com")])
 def test_accounts_listed_as_bots_are_no_persons_activity(make_world: Callable[..., World], tracker: str,
                                                          listed: str) -> None:
     world = make_world(tracker, RULES, now=NOW, env={"FLOWKEEPER_BOT_ACCOUNTS": f"someone-else,{listed}"})
