@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from integration.stubtracker.site import Issue as FakeIssue
 from tests.stub import ADA
+from tests.sweeps import deliveries
 from tests.sweeps.conftest import MONDAY
 from tests.sweeps.world import World
 
@@ -64,3 +65,19 @@ def test_a_status_change_is_read_back_and_the_comment_after_it_is_not(make_world
     assert reads_for(world, lambda: world.commented("ENG-1", ADA, "Ready for review.")) == 0
     mirrored = world.services.store.mirror.get_by_key("linear", "ENG-1")
     assert mirrored is not None and mirrored.status.name == "In Review"
+
+
+def test_a_comment_naming_the_issue_by_another_key_is_read(make_world: Callable[..., World]) -> None:
+    """The issue moved to another team (its key with it) and that Issue delivery has not come: the
+    comment's URL names the new key, so the copy of the old team's issue does not stand for it."""
+    world = site(make_world("linear"))
+    assert reads_for(world, lambda: world.commented("ENG-1", ADA, "First.")) == 1
+    world.later(minutes=1)
+    node = world.site.payload("ENG-1")
+    node.update(identifier="OPS-7", team={"id": "team-OPS", "key": "OPS"},
+                url="https://linear.app/stub/issue/OPS-7/x")
+    delivery = deliveries.commented(world.site, "OPS-7", ADA, "Moved?")
+    delivery["url"] = f"https://linear.app/stub/issue/OPS-7#comment-{delivery['data']['id']}"  # as Linear sends it
+    assert reads_for(world, lambda: world.deliver(delivery)) == 1
+    mirrored = world.services.store.mirror.get("linear", node["id"])
+    assert mirrored is not None and (mirrored.key, mirrored.team) == ("OPS-7", "OPS")

@@ -8,7 +8,9 @@ requests. The mirror's copy stands for Linear when all of these hold:
 - Linear itself gave that copy less than `CONFIRMED_WITHIN` ago — a sweep's search, or the read
   for an earlier delivery — as the row's `synced_at` says (a comment judged from the copy does
   not store it again, so it never renews its own confirmation);
-- the delivery is not older than the copy, and the title it carries, if any, is the copy's.
+- the delivery is not older than the copy, and the key (in its URL) and title it carries, if
+  any, are the copy's: an issue moved to another team takes a new key, and the copy of the old
+  team's issue would judge it by the old team's rules, labels and states.
 
 Every change to the issue itself comes as an Issue delivery, which reads the issue back. What
 this can miss is such a delivery still on its way or lost (Linear retries after a minute, an
@@ -26,6 +28,7 @@ from rules.model import Event, EventKind, Item, Tracker
 
 CONFIRMED_WITHIN = timedelta(minutes=15)  # the default sweep interval
 COMMENTS = (EventKind.COMMENT_CREATED, EventKind.COMMENT_UPDATED)
+NAMED = ("key", "title")  # what a Comment delivery may say about its issue
 
 
 def comment_issue_from_mirror(event: Event, mirrored: Item | None, synced_at: datetime | None,
@@ -37,6 +40,7 @@ def comment_issue_from_mirror(event: Event, mirrored: Item | None, synced_at: da
         return None
     if mirrored.updated_at is not None and event.occurred_at < mirrored.updated_at:
         return None  # a late delivery: the tracker says what it was about
-    if "title" not in event.item.unknown and event.item.title != mirrored.title:
-        return None  # the issue changed since the copy was read
+    carried = event.item
+    if any(name not in carried.unknown and getattr(carried, name) != getattr(mirrored, name) for name in NAMED):
+        return None  # the issue changed since the copy was read (renamed, or moved to another team)
     return mirrored
