@@ -8,9 +8,11 @@ time is taken instead when all of these hold:
 - the event carried every other field (only the entry time is unknown);
 - the mirror holds the same status, with a known entry time;
 - the event is not older than the mirrored state (a late delivery reads the tracker as before);
-- the item's entry time was read from the tracker, or from an event that changed the status,
-  less than `REUSE_FOR` ago (a key with that lifetime in Redis, shared by the workers; in the
-  embedded default, one process, in its memory).
+- the mirror's status and entry time are the very ones read from the tracker, or from an event
+  that changed the status, less than `REUSE_FOR` ago (a key with that lifetime in Redis, shared
+  by the workers; in the embedded default, one process, in its memory). What was learned is
+  compared, not only when: a sweep that stores a status it found, with no entry time in the
+  search answer, keeps the previous status's entry time, which no tracker confirmed.
 
 What this can miss: a status changed and changed back whose webhooks never arrive (Jira
 retries for about 30 minutes). A late one still corrects the mirror (`Mirror.upsert` takes a
@@ -46,7 +48,7 @@ class StatusEntries:
                  clock: Callable[[], float] = time.monotonic, remembered: int = REMEMBERED) -> None:
         self.connection = connection
         self.reuse_for, self.clock, self.remembered = reuse_for.total_seconds(), clock, remembered
-        self._learned: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._learned: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
         self._guard = Lock()
 
     def learned(self, item: Item, mirrored: Item | None) -> None:
@@ -57,12 +59,12 @@ class StatusEntries:
         key = (item.tracker.value, item.id)
         if self.connection is not None:
             try:
-                self.connection.set(_redis_key(key), 1, px=int(self.reuse_for * 1000))
+                self.connection.set(_redis_key(key), _entry(item), px=int(self.reuse_for * 1000))
             except redis.RedisError:
                 pass  # Redis is away: the next update reads the tracker, as it would without this
             return
         with self._guard:
-            self._learned[key] = self.clock()
+            self._learned[key] = (self.clock(), _entry(item))
             self._learned.move_to_end(key)
             while len(self._learned) > self.remembered:
                 self._learned.popitem(last=False)
@@ -81,19 +83,27 @@ class StatusEntries:
             return None
         if mirrored.updated_at is None or _older(item, mirrored):
             return None
-        if not self._fresh((item.tracker.value, item.id)):
+        if not self._fresh((item.tracker.value, item.id), _entry(mirrored)):
             return None
         return item.with_fields(status_changed_at=mirrored.status_changed_at, unknown=frozenset())
 
-    def _fresh(self, key: tuple[str, str]) -> bool:
+    def _fresh(self, key: tuple[str, str], entry: str) -> bool:
+        """Whether `entry` (status and entry time) is what was learned for the item less than `reuse_for` ago."""
         if self.connection is not None:
             try:
-                return bool(self.connection.exists(_redis_key(key)))
+                held = self.connection.get(_redis_key(key))
             except redis.RedisError:
                 return False
+            return (held.decode() if isinstance(held, bytes) else held) == entry
         with self._guard:
-            at = self._learned.get(key)
-        return at is not None and self.clock() - at < self.reuse_for
+            learned = self._learned.get(key)
+        return learned is not None and learned[1] == entry and self.clock() - learned[0] < self.reuse_for
+
+
+def _entry(item: Item) -> str:
+    """The item's status and when it was entered, as learned and as compared."""
+    entered = item.status_changed_at.isoformat() if item.status_changed_at is not None else ""
+    return f"{item.status.id or ''}|{item.status.name}|{entered}"
 
 
 def _redis_key(key: tuple[str, str]) -> str:

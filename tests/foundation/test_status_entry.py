@@ -17,6 +17,7 @@ import pytest
 from integration.services import Services
 from integration.status_entry import REUSE_FOR, StatusEntries
 from integration.store.store import Store
+from integration.sweeps.mirror_page import refresh
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.jira.normalize import JiraConfig
 from rules.model import Event
@@ -158,3 +159,23 @@ def test_the_record_is_shared_through_redis(redis_url: str) -> None:
     assert reused is not None and reused.status_changed_at == event.occurred_at and not reused.unknown
     ttl = connection.pttl(f"flowkeeper:status-entry:jira:{event.item.id}")
     assert 0 < ttl <= REUSE_FOR.total_seconds() * 1000
+
+
+def test_a_status_a_sweep_stored_is_read_from_jira(make_services: MakeServices, stub: Stub) -> None:
+    """The status moved on and its webhook never came; a sweep's search stored the new status, but a
+    search does not say when a status was entered, so the sweep kept the old status's entry time.
+    The next update names that status: the mirror's entry time is the old status's, Jira is asked."""
+    services = services_for(make_services, stub, status="In Review", updated="2024-08-09T19:38:31.865+0000")
+    first = status_change()
+    services.pipeline().handle(first)
+    review = {"name": "In Review", "id": "10040", "statusCategory": {"key": "indeterminate", "name": "In Progress"}}
+    found = summary_update(timedelta(minutes=2), "d-unused", status=review).item  # what a search answers
+    held = services.store.mirror.get("jira", first.item.id)
+    assert held is not None
+    refresh(services.store, "jira", [found], {held.id: held}, [held.id], datetime.now(UTC))
+    swept = services.store.mirror.get("jira", first.item.id)
+    assert swept is not None and swept.status.name == "In Review"
+    services.pipeline().handle(summary_update(timedelta(minutes=3), "d-summary", status=review))
+    assert issue_reads(stub) == 1, "the entry time of a status no read or status change confirmed is not reused"
+    mirrored = services.store.mirror.get("jira", first.item.id)
+    assert mirrored is not None and mirrored.status_changed_at != first.occurred_at
