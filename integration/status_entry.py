@@ -9,7 +9,7 @@ time is taken instead when all of these hold:
 - the mirror holds the same status, with a known entry time;
 - the event is not older than the mirrored state (a late delivery reads the tracker as before);
 - the mirror's status and entry time are the very ones read from the tracker, or from an event
-  that changed the status, less than `REUSE_FOR` ago (a key with that lifetime in Redis, shared
+  that changed the status, less than `TRUSTED_FOR` ago (a key with that lifetime in Redis, shared
   by the workers; in the embedded default, one process, in its memory). What was learned is
   compared, not only when: a sweep that stores a status it found, with no entry time in the
   search answer, keeps the previous status's entry time, which no tracker confirmed.
@@ -17,7 +17,7 @@ time is taken instead when all of these hold:
 What this can miss: a status changed and changed back whose webhooks never arrive (Jira
 retries for about 30 minutes). A late one still corrects the mirror (`Mirror.upsert` takes a
 later entry time for the same status from an older delivery), and the last rule makes each
-item's entry time read from the tracker again at least every `REUSE_FOR`, so a lost one
+item's entry time read from the tracker again at least every `TRUSTED_FOR`, so a lost one
 misleads the rules for at most that long after the last confirmation, on items that keep
 getting webhooks. The mirror's own write time cannot serve for this: every stored webhook,
 this shortcut's included, renews it. Nor does a sweep repair such an entry time: a search
@@ -34,9 +34,9 @@ from threading import Lock
 
 import redis
 
+from integration.mirror_trust import TRUSTED_FOR, still_trusted
 from rules.model import Event, EventKind, Item
 
-REUSE_FOR = timedelta(minutes=15)  # the default sweep interval
 REMEMBERED = 20_000  # items the embedded default remembers (a few MB); the oldest are forgotten first
 ENTRY = "status_changed_at"
 
@@ -44,10 +44,10 @@ ENTRY = "status_changed_at"
 class StatusEntries:
     """Which items' status entry times were learned from the tracker less than `reuse_for` ago."""
 
-    def __init__(self, connection: redis.Redis | None = None, reuse_for: timedelta = REUSE_FOR,
+    def __init__(self, connection: redis.Redis | None = None, reuse_for: timedelta = TRUSTED_FOR,
                  clock: Callable[[], float] = time.monotonic, remembered: int = REMEMBERED) -> None:
         self.connection = connection
-        self.reuse_for, self.clock, self.remembered = reuse_for.total_seconds(), clock, remembered
+        self.reuse_for, self.clock, self.remembered = reuse_for, clock, remembered
         self._learned: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
         self._guard = Lock()
 
@@ -59,7 +59,7 @@ class StatusEntries:
         key = (item.tracker.value, item.id)
         if self.connection is not None:
             try:
-                self.connection.set(_redis_key(key), _entry(item), px=int(self.reuse_for * 1000))
+                self.connection.set(_redis_key(key), _entry(item), px=int(self.reuse_for.total_seconds() * 1000))
             except redis.RedisError:
                 pass  # Redis is away: the next update reads the tracker, as it would without this
             return
@@ -97,7 +97,8 @@ class StatusEntries:
             return (held.decode() if isinstance(held, bytes) else held) == entry
         with self._guard:
             learned = self._learned.get(key)
-        return learned is not None and learned[1] == entry and self.clock() - learned[0] < self.reuse_for
+        return learned is not None and learned[1] == entry \
+            and still_trusted(timedelta(seconds=self.clock() - learned[0]), self.reuse_for)
 
 
 def _entry(item: Item) -> str:

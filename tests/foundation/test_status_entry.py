@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from integration.mirror_trust import TRUSTED_FOR
 from integration.services import Services
-from integration.status_entry import REUSE_FOR, StatusEntries
+from integration.status_entry import StatusEntries
 from integration.store.store import Store
 from integration.sweeps.mirror_page import refresh
 from integration.trackers.jira import normalize as jira_normalize
@@ -102,12 +103,12 @@ def test_the_mirror_stands_for_jira_only_for_a_while(make_services: MakeServices
     now = [0.0]
     services._status_entries = StatusEntries(clock=lambda: now[0])
     services.pipeline().handle(status_change())
-    now[0] = REUSE_FOR.total_seconds() - 1
+    now[0] = TRUSTED_FOR.total_seconds() - 1
     services.pipeline().handle(summary_update(timedelta(minutes=3), "d-2"))
     assert issue_reads(stub) == 0
-    now[0] = REUSE_FOR.total_seconds() + 1
+    now[0] = TRUSTED_FOR.total_seconds() + 1
     services.pipeline().handle(summary_update(timedelta(minutes=20), "d-3"))
-    assert issue_reads(stub) == 1, "the entry time is read from Jira again after REUSE_FOR"
+    assert issue_reads(stub) == 1, "the entry time is read from Jira again after TRUSTED_FOR"
 
 
 def test_without_a_status_change_seen_the_first_update_reads_jira(make_services: MakeServices, stub: Stub) -> None:
@@ -158,7 +159,7 @@ def test_the_record_is_shared_through_redis(redis_url: str) -> None:
     reused = other.from_mirror(later, mirrored)
     assert reused is not None and reused.status_changed_at == event.occurred_at and not reused.unknown
     ttl = connection.pttl(f"flowkeeper:status-entry:jira:{event.item.id}")
-    assert 0 < ttl <= REUSE_FOR.total_seconds() * 1000
+    assert 0 < ttl <= TRUSTED_FOR.total_seconds() * 1000
 
 
 def test_a_status_a_sweep_stored_is_read_from_jira(make_services: MakeServices, stub: Stub) -> None:

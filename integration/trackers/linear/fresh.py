@@ -5,16 +5,17 @@ used to cost a read of the whole issue: on a busy workspace, most of the API key
 requests. The mirror's copy stands for Linear when all of these hold:
 
 - the mirror holds the issue whole (no field unknown) and not deleted;
-- Linear itself gave that copy less than `CONFIRMED_WITHIN` ago — a sweep's search, or the read
-  for an earlier delivery — as the row's `synced_at` says (a comment judged from the copy does
-  not store it again, so it never renews its own confirmation);
+- Linear itself gave that copy less than `TRUSTED_FOR` ago (`integration.mirror_trust`) — a
+  sweep's search, or the read for an earlier delivery — as the row's `synced_at` says (a comment
+  judged from the copy does not store it again, so it never renews its own confirmation; a
+  `synced_at` later than now, written by a clock ahead of this one, confirms nothing);
 - the delivery is not older than the copy, and the key (in its URL) and title it carries, if
   any, are the copy's: an issue moved to another team takes a new key, and the copy of the old
   team's issue would judge it by the old team's rules, labels and states.
 
 Every change to the issue itself comes as an Issue delivery, which reads the issue back. What
 this can miss is such a delivery still on its way or lost (Linear retries after a minute, an
-hour, six hours): for at most `CONFIRMED_WITHIN` after the last read, a rule may judge the
+hour, six hours): for at most `TRUSTED_FOR` after the last read, a rule may judge the
 comment on the state before that change. The writes that follow are diffs Linear applies
 itself (labels added or removed by id) and comments carrying their marker, so a write from the
 copy never undoes what a person did.
@@ -22,11 +23,11 @@ copy never undoes what a person did.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from integration.mirror_trust import still_trusted
 from rules.model import Event, EventKind, Item, Tracker
 
-CONFIRMED_WITHIN = timedelta(minutes=15)  # the default sweep interval
 COMMENTS = (EventKind.COMMENT_CREATED, EventKind.COMMENT_UPDATED)
 NAMED = ("key", "title")  # what a Comment delivery may say about its issue
 
@@ -36,7 +37,7 @@ def comment_issue_from_mirror(event: Event, mirrored: Item | None, synced_at: da
     """`mirrored` itself when it may stand for the comment's issue; None when Linear must be asked."""
     if event.tracker is not Tracker.LINEAR or event.kind not in COMMENTS or mirrored is None:
         return None
-    if mirrored.deleted or mirrored.unknown or synced_at is None or now - synced_at >= CONFIRMED_WITHIN:
+    if mirrored.deleted or mirrored.unknown or synced_at is None or not still_trusted(now - synced_at):
         return None
     if mirrored.updated_at is not None and event.occurred_at < mirrored.updated_at:
         return None  # a late delivery: the tracker says what it was about
