@@ -61,11 +61,12 @@ def _same(a: Person | None, b: Person | None) -> bool:
 def _mirror(store: Store, item: Item, now: datetime, entry: HistoryEntry, **changes: object) -> None:
     """The move as Flowkeeper's in the item's history (never a person's activity), and in the
     mirror at once, so a sweep reading the item before the tracker's webhook arrives does not
-    mistake the change for a person's."""
+    mistake the change for a person's. The tracker did not give that copy: it is not marked as
+    confirmed (a Linear comment is judged on a copy only while Linear gave it recently)."""
     store.mirror.record_history(item.tracker.value, item, [entry])
     mirrored = store.mirror.get(item.tracker.value, item.id)
     if mirrored is not None:  # its own `updated` is kept: the tracker's next answer still wins
-        store.mirror.upsert(replace(mirrored, **changes), now)  # type: ignore[arg-type]
+        store.mirror.upsert(replace(mirrored, **changes), now, confirmed=False)  # type: ignore[arg-type]
 
 
 def _assign(item: Item, action: Action, client: TrackerClient, store: Store, now: datetime) -> str:

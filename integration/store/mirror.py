@@ -133,10 +133,12 @@ class Mirror:
             row = conn.execute(query.limit(1)).first()
         return from_jsonable(Item, row.data) if row else None
 
-    def upsert(self, item: Item, now: datetime) -> Item:
+    def upsert(self, item: Item, now: datetime, *, confirmed: bool = True) -> Item:
         """Store `item` unless the mirror already holds a newer state (out-of-order delivery).
 
-        Returns the state the mirror now holds, which is what rules should see.
+        Returns the state the mirror now holds, which is what rules should see. `confirmed`
+        false: the tracker did not give this state (Flowkeeper's own write applied to the copy),
+        so the row keeps `synced_at`, when the tracker last did (`integration.trackers.linear.fresh`).
         """
         with self.engine.begin() as conn:
             row = conn.execute(
@@ -158,7 +160,8 @@ class Mirror:
             older = item.updated_at is None or item.updated_at < row.updated_at
             if row.updated_at and older and not item.deleted:
                 return _later_entry(conn, row.id, from_jsonable(Item, row.data), item)
-            conn.execute(update(items).where(items.c.id == row.id).values(**item_columns(item), synced_at=now))
+            stamp = {"synced_at": now} if confirmed else {}
+            conn.execute(update(items).where(items.c.id == row.id).values(**item_columns(item), **stamp))
         return item
 
     def mark_deleted(self, item: Item, now: datetime) -> None:

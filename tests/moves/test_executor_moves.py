@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -15,17 +16,22 @@ from integration.store.store import Store
 from integration.trackers.jira.client import JiraClient
 from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.linear.client import LinearClient
+from integration.trackers.linear.event import normalize as normalize_linear
+from integration.trackers.linear.fresh import comment_issue_from_mirror
 from integration.trackers.linear.item import LinearConfig
 from rules.model import (
     Action,
     ActionKind,
     CommentBody,
+    Event,
+    Item,
     Person,
     Plan,
     StatusCategory,
     Text,
     TransitionTarget,
 )
+from tests.foundation.helpers import fixture
 from tests.stub import Stub, jira_issue, linear_issue, running_stub
 
 NOW = datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
@@ -146,3 +152,33 @@ def test_linear_assign_unassign_and_cancel(stub: Stub, store: Store) -> None:
     assert issue["assignee"] is None and issue["state"]["name"] == "Canceled"
     closure = store.closures.for_item("linear", item.id)
     assert closure is not None and closure.previous.name == "Todo"
+
+
+def _comment_on(item: Item, at: datetime) -> Event:
+    """The captured Linear Comment delivery, on `item`, made at `at`."""
+    payload = copy.deepcopy(fixture("linear", "comment_create.2023.json"))
+    stamp = at.isoformat().replace("+00:00", "Z")
+    payload["data"].update(issueId=item.id, issue={"id": item.id, "title": item.title}, createdAt=stamp, updatedAt=stamp)
+    payload.update(url="", createdAt=stamp, webhookTimestamp=int(at.timestamp() * 1000))
+    event = normalize_linear(payload, LinearConfig())
+    assert event is not None
+    return event
+
+
+def test_a_move_does_not_renew_the_trust_in_linears_copy(stub: Stub, store: Store) -> None:
+    """Flowkeeper's own move stores the mirror's copy with the new state, but Linear did not give
+    that copy: a comment 16 minutes after Linear last did reads the issue again."""
+    stub.seed_linear([linear_issue("ENG-7", state_type="unstarted")])
+    client = _linear(stub)
+    item = client.get_item("ENG-7")
+    read_at = NOW - timedelta(minutes=11)
+    store.mirror.upsert(item, read_at)
+    soon = _comment_on(item, NOW)
+    assert comment_issue_from_mirror(soon, store.mirror.get("linear", item.id), store.mirror.synced_at(
+        "linear", item.id), NOW) is not None, "11 minutes after Linear gave it, the copy stands for the issue"
+    assert apply(Plan(item, (CLOSE,)), _ctx(store, client)).outcomes() == ["done"]
+    moved = store.mirror.get("linear", item.id)
+    assert moved is not None and moved.status.category is StatusCategory.CANCELED
+    later = NOW + timedelta(minutes=5)
+    assert comment_issue_from_mirror(_comment_on(item, later), moved, store.mirror.synced_at("linear", item.id),
+                                     later) is None
