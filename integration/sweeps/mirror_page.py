@@ -1,7 +1,11 @@
 """Keep the mirror complete from what a sweep or a sync reads: merge, store, note activity.
 
 A search answer may lack fields the mirror knows (Jira's status entry time, Linear's
-relations): those are filled from the mirror, never guessed. When the mirror holds no
+relations): those are filled from the mirror, never guessed. The mirror's status entry time
+only stands for the status the mirror holds: when the search shows another (a status-change
+webhook was lost), when that one was entered is read from the tracker's status history
+(`dated`), else left unknown, so a rule timing the status never measures it from the
+previous status's entry. When the mirror holds no
 activity that counts for an item (no person's change, no creation), the tracker's
 `updated` cannot stand for it: a bot's or Flowkeeper's own change bumps it too. So the
 item's own record is read once (changelog and comments, with their authors) and the
@@ -25,7 +29,7 @@ from integration.store.mirror import HistoryEntry
 from integration.store.mirror_bulk import store_page
 from integration.store.store import Store
 from integration.trackers.base import RateLimited, TrackerClient, TrackerError
-from rules.model import ActorKind, Item
+from rules.model import ActorKind, Item, Status
 
 log = logging.getLogger("flowkeeper.sweeps")
 
@@ -33,20 +37,69 @@ log = logging.getLogger("flowkeeper.sweeps")
 # Linear's): an item missing only these is still worth keeping in the mirror.
 SEARCH_GAPS = frozenset({"status_changed_at", "links"})
 _ATTRS = frozenset(Item.__dataclass_fields__)
+ENTRY = "status_changed_at"
+
+
+def same_status(one: Status, other: Status) -> bool:
+    """By id where both carry one (a renamed status stays itself), else by name and category."""
+    if one.id and other.id:
+        return one.id == other.id
+    return one.name == other.name and one.category == other.category
 
 
 def merge(found: Item, mirrored: Item | None) -> Item:
-    """`found` with the fields it did not carry taken from the mirror where the mirror knows them."""
+    """`found` with the fields it did not carry taken from the mirror where the mirror knows them;
+    the status entry time only when the mirror holds the same status."""
     if mirrored is None or not found.unknown:
         return found
+    moved = not same_status(found.status, mirrored.status)
     known = {
         name: getattr(mirrored, name)
         for name in found.unknown
-        if name in _ATTRS and name not in mirrored.unknown
+        if name in _ATTRS and name not in mirrored.unknown and not (moved and name == ENTRY)
     }
     if not known:
         return found
     return replace(found, **known, unknown=frozenset(found.unknown - known.keys()))
+
+
+def entered(item: Item, moves: Iterable[tuple[str | None, datetime]]) -> Item:
+    """`item` with when it last entered its status, from its status moves (new status name, when):
+    since its creation when none led to it."""
+    if ENTRY not in item.unknown:
+        return item
+    at = max((when for new, when in moves if new == item.status.name), default=item.created_at)
+    if at is None:
+        return item
+    return item.with_fields(status_changed_at=at, unknown=item.unknown - {ENTRY})
+
+
+def dated(client: TrackerClient | None, found: Sequence[Item], mirrored: Mapping[str, Item]) -> list[Item]:
+    """`found`, where the search did not say when an item entered its status and the mirror holds
+    another status, with that time read from the tracker's status history.
+
+    An item whose history cannot be read keeps it unknown (rules timing the status skip it);
+    after a rate limit the rest of the page does too."""
+    out, limited = list(found), False
+    for n, item in enumerate(out):
+        held = mirrored.get(item.id)
+        if client is None or limited or ENTRY not in item.unknown or held is None \
+                or same_status(item.status, held.status):
+            continue
+        try:
+            history = client.status_history(item.key)
+        except TrackerError as error:
+            limited = isinstance(error, RateLimited)
+            log.warning("mirror.status_entry_unread", extra={"item": item.key, "error": str(error)})
+            continue
+        out[n] = entered(item, [(status_name(change.new), when) for change, _actor, when in history
+                                if isinstance(when, datetime)])
+    return out
+
+
+def status_name(value: object) -> str | None:
+    """A status change's side as a name (trackers give a name or a status object)."""
+    return None if value is None else str(getattr(value, "name", value))
 
 
 UNEXPLAINED_AFTER = timedelta(minutes=5)  # the record's last entry and `updated` may differ by moments

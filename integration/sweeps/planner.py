@@ -19,7 +19,7 @@ from integration.executor import ApplyContext, apply
 from integration.judge import Judge
 from integration.judge.facts import human_activity, mirrored_items
 from integration.store.store import Store
-from integration.sweeps.mirror_page import first_sight, refresh
+from integration.sweeps.mirror_page import dated, first_sight, refresh
 from integration.trackers.base import TrackerClient
 from rules.model import Action, Item, Plan
 from rules.ruleset import Rule
@@ -61,6 +61,7 @@ def plan_page(ctx: PlanningContext, found: Sequence[Item]) -> dict[str, int]:
     ids = [i.id for i in found]
     mirrored = mirrored_items(ctx.store, ctx.tracker, ids)
     active = human_activity(ctx.store, ctx.tracker, ids).keys()
+    found = dated(ctx.client, found, mirrored)
     counted = first_sight(ctx.client, found, active)
     fresh, new = refresh(ctx.store, ctx.tracker, found, mirrored, active, ctx.clock(), counted=counted)
     stats = {"candidates": len(found), "mirror_new": new}

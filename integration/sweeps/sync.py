@@ -21,7 +21,7 @@ from integration.judge.facts import human_activity, mirrored_items
 from integration.services import Services, utcnow
 from integration.store.mirror import HistoryEntry
 from integration.sweeps.locks import leases_for
-from integration.sweeps.mirror_page import first_sight, refresh
+from integration.sweeps.mirror_page import entered, first_sight, refresh, status_name
 from integration.trackers.base import TrackerClient, TrackerError, as_own
 from rules.model import ActorKind, Item, SearchQuery, StatusCategory, Tracker
 
@@ -78,24 +78,15 @@ def status_entries(client: TrackerClient, item: Item) -> list[HistoryEntry]:
         current = change.new == item.status.name
         entries.append(HistoryEntry(
             at=when, field="status", actor_kind=actor.kind if actor else ActorKind.HUMAN,
-            actor_id=actor.id if actor else None, old=_text(change.old), new=_text(change.new),
+            actor_id=actor.id if actor else None, old=status_name(change.old), new=status_name(change.new),
             new_category=item.status.category if current else None,
         ))
     return entries
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(getattr(value, "name", value))
-
-
 def _with_entry_time(item: Item, entries: list[HistoryEntry]) -> Item:
     """When the status was entered, from the history just read (a search does not carry it)."""
-    if "status_changed_at" not in item.unknown:
-        return item
-    entered = max((e.at for e in entries if e.new == item.status.name), default=item.created_at)
-    if entered is None:
-        return item
-    return item.with_fields(status_changed_at=entered, unknown=item.unknown - {"status_changed_at"})
+    return entered(item, [(e.new, e.at) for e in entries])
 
 
 def _created(item: Item, entries: list[HistoryEntry]) -> list[HistoryEntry]:
