@@ -12,7 +12,7 @@ time is taken instead when all of these hold:
   that changed the status, less than `TRUSTED_FOR` ago (a key with that lifetime in Redis, shared
   by the workers; in the embedded default, one process, in its memory). What was learned is
   compared, not only when: a sweep that stores a status it found, with no entry time in the
-  search answer, keeps the previous status's entry time, which no tracker confirmed.
+  search answer, stores an entry time no webhook confirmed.
 
 What this can miss: a status changed and changed back whose webhooks never arrive (Jira
 retries for about 30 minutes). A late one still corrects the mirror (`Mirror.upsert` takes a
@@ -21,7 +21,8 @@ item's entry time read from the tracker again at least every `TRUSTED_FOR`, so a
 misleads the rules for at most that long after the last confirmation, on items that keep
 getting webhooks. The mirror's own write time cannot serve for this: every stored webhook,
 this shortcut's included, renews it. Nor does a sweep repair such an entry time: a search
-answer lacks it and takes the mirror's.
+answer lacks it and takes the mirror's when the status is the same (a sweep that finds another
+status reads when it was entered, `integration.sweeps.mirror_page.dated`).
 """
 
 from __future__ import annotations
