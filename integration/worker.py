@@ -47,6 +47,7 @@ HEARTBEAT_TTL = 60  # seconds a running job's claim lives without a heartbeat
 HEARTBEAT_EVERY = 15
 MAINTENANCE_EVERY = 30  # abandoned jobs are looked for this often (RQ's default: 10 minutes)
 WORKER_TTL = 60  # a dead worker leaves the worker count within about two minutes
+COMMAND_POLL = 1.0  # seconds the command-channel thread waits per read: its share of a SIGTERM's exit time
 BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)  # waits between attempts while Redis is away
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 
@@ -66,11 +67,18 @@ def until_redis_answers(step: Callable[[], T], what: str, sleep: Callable[[float
 
 
 class ResilientWorkerMixin:
-    """Outcomes that wait for Redis, quick maintenance with a short lock, a short-lived job claim."""
+    """Outcomes that wait for Redis, quick maintenance with a short lock, a short-lived job claim,
+    and an exit within a couple of seconds of SIGTERM when no job is running."""
 
     connection: redis.Redis
     queues: list[Queue]
     log: Any
+    name: str
+    pubsub: Any
+    pubsub_thread: Any
+    pubsub_channel_name: str
+    handle_payload: Callable[[Any], None]
+    _pubsub_exception_handler: Callable[..., None]
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         return HEARTBEAT_TTL
@@ -85,6 +93,24 @@ class ResilientWorkerMixin:
     def _finalize_failure(self, job: Job, queue: Queue, execution: Any, exc_info: Any) -> None:
         until_redis_answers(lambda: super(ResilientWorkerMixin, self)._finalize_failure(  # type: ignore[misc]
             job, queue, execution, exc_info), "record a failed job")
+
+    def subscribe(self) -> None:
+        """RQ's command channel (stop a job, shut down), read in waits of `COMMAND_POLL` seconds.
+
+        RQ 3.0 reads it in 60 s waits and, on shutdown, leaves the channel and then stops the
+        reading thread; with redis-py 8.2 that stop waits for the thread, which has already read
+        the unsubscribe reply and sits out the rest of a 60 s wait: every worker took up to a
+        minute to exit after SIGTERM, past a deploy platform's grace (Heroku: 30 s). A command
+        still arrives at once; only noticing the stop waits at most `COMMAND_POLL`.
+        """
+        # RQ's own subscribe() with a shorter wait; tests/reliability/test_rq_internals.py fails
+        # if RQ renames the handlers it uses or a worker stops leaving its channel promptly.
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=COMMAND_POLL, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
     def clean_registries(self) -> None:
         """RQ's maintenance, under a lock that expires by the next round (RQ's lasts 15 minutes)."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-from rq import Queue
+from rq import Queue, Worker
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 from sqlalchemy import select, update
@@ -117,6 +117,37 @@ def test_sigterm_lets_the_worker_finish_its_job_then_stop(stack: Stack) -> None:
     assert worker.wait(60) == 0
     assert delivery_state(stack, "term-1") == "done"
     assert comments_on(stack, "KAN-22") == 1
+
+
+# A deploy platform kills a process that outlives its grace after SIGTERM (Heroku: 30 s).
+# A worker with no job in hand has nothing to finish, so it must be gone well inside that.
+STOP_GRACE = 10.0
+
+
+def idle_workers(stack: Stack) -> int:
+    connection = redis_lib.Redis.from_url(stack.redis.url)
+    return sum(worker.get_state() == "idle" for worker in Worker.all(connection=connection))
+
+
+def test_sigterm_stops_an_idle_worker_within_a_deploys_grace(stack: Stack) -> None:
+    worker = stack.start_worker()
+    wait_for(lambda: idle_workers(stack) == 1, what="the worker to wait for jobs")
+    time.sleep(1)  # well into its blocking wait for a job
+    worker.terminate()  # SIGTERM to the worker itself, which stops its scheduler child
+    assert worker.wait(STOP_GRACE) == 0
+
+
+def test_sigterm_stops_a_worker_that_just_finished_jobs_within_a_deploys_grace(stack: Stack) -> None:
+    stack.stub.seed_jira(jira_issue("KAN-22"), jira_issue("KAN-23"))
+    worker = stack.start_worker()
+    for key, issue_id in (("KAN-22", "10022"), ("KAN-23", "10023")):
+        body, headers = jira_request(in_progress_unassigned(key, issue_id), delivery=f"burst-{key}")
+        assert stack.post("jira", body, headers).json()["status"] == "queued"
+    for key in ("KAN-22", "KAN-23"):
+        wait_for(lambda key=key: delivery_state(stack, f"burst-{key}") == "done", what=f"{key} to be handled")
+    wait_for(lambda: idle_workers(stack) == 1, what="the worker to be idle again")
+    worker.terminate()  # SIGTERM to the worker itself, which stops its scheduler child
+    assert worker.wait(STOP_GRACE) == 0
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -12,7 +13,7 @@ from rq.job import JobStatus
 
 import integration.worker as worker_module
 from integration.queue import QUEUE_NAME
-from integration.worker import FlowkeeperWorker, _asked_to_stop
+from integration.worker import COMMAND_POLL, FlowkeeperWorker, _asked_to_stop
 
 T = TypeVar("T")
 
@@ -42,3 +43,19 @@ def test_a_fresh_worker_has_the_stop_flags_and_has_not_been_asked_to_stop(redis_
     assert not _asked_to_stop(worker)
     worker._shutdown_requested_date = object()  # what RQ's SIGTERM handler sets on an idle worker
     assert _asked_to_stop(worker)
+
+
+
+def test_a_worker_leaves_its_command_channel_promptly_even_when_its_reader_saw_the_unsubscribe_first(
+        redis_url: str) -> None:
+    """The race behind minute-long exits after SIGTERM: the channel's reading thread takes the
+    unsubscribe reply before it is told to stop, then waits a whole read for a subscription."""
+    worker = FlowkeeperWorker([QUEUE_NAME], connection=redis_lib.Redis.from_url(redis_url))
+    worker.subscribe()
+    time.sleep(0.3)
+    worker.pubsub.unsubscribe()  # the reply reaches the reading thread, still running
+    time.sleep(0.3)
+    started = time.monotonic()
+    worker.unsubscribe()  # what RQ's teardown does on SIGTERM
+    assert time.monotonic() - started < COMMAND_POLL + 1
+    assert not worker.pubsub_thread.is_alive()
