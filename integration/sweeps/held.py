@@ -141,8 +141,8 @@ def _approve_row(services: Services, ctx: ApplyingContext, row: PlannedWrite, re
         return not error.retryable
     mirrored = mirrored_items(services.store, ctx.tracker, [fresh.id])
     active = human_activity(services.store, ctx.tracker, [fresh.id]).keys()
-    refresh(services.store, ctx.tracker, [fresh], mirrored, active, ctx.clock(),
-            counted=first_sight(client, [fresh], active))
+    read, counted = first_sight(client, [fresh], active)
+    refresh(services.store, ctx.tracker, read, mirrored, active, ctx.clock(), counted=counted)
     writes.mark(row.id, "planned", ctx.clock())
     outcome = apply_rows(ctx, [_as_planned(row)], budget_left=10**9)
     result.applied += outcome.stats.get("applied_items", 0) + outcome.stats.get("deferred_items", 0)

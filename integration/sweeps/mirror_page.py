@@ -10,7 +10,8 @@ activity that counts for an item (no person's change, no creation), the tracker'
 `updated` cannot stand for it: a bot's or Flowkeeper's own change bumps it too. So the
 item's own record is read once (changelog and comments, with their authors) and the
 last activity that counts — a person's entry, else the creation — is recorded as a
-"seen" entry; after that only what webhooks report (who did what) moves the clock. Only
+"seen" entry; after that only what webhooks report (who did what) moves the clock. The same
+read says when the item entered its status, which Jira's search does not (no second request). Only
 when that record cannot be read is `updated` the bound (never later than the truth). A
 status the mirror did not know about is recorded as a status change, so a missed webhook
 cannot leave a flag up.
@@ -29,7 +30,7 @@ from integration.store.mirror import HistoryEntry
 from integration.store.mirror_bulk import store_page
 from integration.store.store import Store
 from integration.trackers.base import RateLimited, TrackerClient, TrackerError
-from rules.model import ActorKind, Item, Status
+from rules.model import ActorKind, Change, Item, Status
 
 log = logging.getLogger("flowkeeper.sweeps")
 
@@ -92,9 +93,14 @@ def dated(client: TrackerClient | None, found: Sequence[Item], mirrored: Mapping
             limited = isinstance(error, RateLimited)
             log.warning("mirror.status_entry_unread", extra={"item": item.key, "error": str(error)})
             continue
-        out[n] = entered(item, [(status_name(change.new), when) for change, _actor, when in history
-                                if isinstance(when, datetime)])
+        out[n] = entered(item, status_moves(history))
     return out
+
+
+def status_moves(record: Iterable[tuple[Change, object, object]]) -> list[tuple[str | None, datetime]]:
+    """The status changes in a tracker's record of an item, as (new status name, when)."""
+    return [(status_name(change.new), when) for change, _actor, when in record
+            if change.field == "status" and isinstance(when, datetime)]
 
 
 def status_name(value: object) -> str | None:
@@ -123,32 +129,41 @@ def last_counted(item: Item, entries: Iterable[tuple[object, object, object]]) -
 
 
 def first_sight(client: TrackerClient | None, found: Sequence[Item],
-                acted: Iterable[str]) -> dict[str, datetime | None]:
-    """item id → its last counted activity, read from the tracker for the items the mirror has none for.
+                acted: Iterable[str]) -> tuple[list[Item], dict[str, datetime | None]]:
+    """`found`, and item id → its last counted activity, read from the tracker for the items the
+    mirror has none for.
 
-    An item not changed since its creation needs no read. An item whose record could not
-    be read maps to None: nothing is guessed for it, and the next sweep reads it again;
-    after a rate limit the rest of the page waits for the next sweep too.
+    The same read says when an item entered its status (the last move into it, else its
+    creation): an item whose search did not say so gets it from there, at no extra request.
+    An item not changed since its creation needs no read (it entered its status when created).
+    An item whose record could not be read maps to None and keeps its entry time unknown:
+    nothing is guessed for it, and the next sweep reads it again; after a rate limit the rest
+    of the page waits for the next sweep too.
     """
+    out = list(found)
     if client is None:
-        return {}
+        return out, {}
     known, limited = set(acted), False
     counted: dict[str, datetime | None] = {}
-    for item in found:
+    for n, item in enumerate(out):
         if item.id in known or item.updated_at is None or item.created_at is None:
             continue
         if item.updated_at <= item.created_at:
             counted[item.id] = item.created_at
+            out[n] = entered(item, [])
             continue
         at = None
         if not limited:
             try:
-                at = last_counted(item, client.activity(item.key))
+                record = client.activity(item.key)
             except TrackerError as error:
                 limited = isinstance(error, RateLimited)
                 log.warning("mirror.first_sight_unread", extra={"item": item.key, "error": str(error)})
+            else:
+                at = last_counted(item, record)
+                out[n] = entered(item, status_moves(record))
         counted[item.id] = at
-    return counted
+    return out, counted
 
 
 def estimated_activity(item: Item, mirrored: Item | None, has_activity: bool,

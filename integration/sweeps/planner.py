@@ -62,7 +62,7 @@ def plan_page(ctx: PlanningContext, found: Sequence[Item]) -> dict[str, int]:
     mirrored = mirrored_items(ctx.store, ctx.tracker, ids)
     active = human_activity(ctx.store, ctx.tracker, ids).keys()
     found = dated(ctx.client, found, mirrored)
-    counted = first_sight(ctx.client, found, active)
+    found, counted = first_sight(ctx.client, found, active)
     fresh, new = refresh(ctx.store, ctx.tracker, found, mirrored, active, ctx.clock(), counted=counted)
     stats = {"candidates": len(found), "mirror_new": new}
     judge = ctx.judge()

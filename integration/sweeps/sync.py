@@ -115,7 +115,7 @@ def _page(services: Services, client: TrackerClient, tracker: str, found: tuple[
             report.history += len(entries)
     mirrored = mirrored_items(services.store, tracker, ids)
     active = human_activity(services.store, tracker, ids).keys()
-    counted = first_sight(client, items, active)
+    items, counted = first_sight(client, items, active)
     _fresh, new = refresh(services.store, tracker, items, mirrored, active, clock(), extra, counted)
     report.items += len(items)
     report.new += new
