@@ -187,6 +187,24 @@ def test_a_late_row_splits_the_stay_it_falls_in(any_store: Store) -> None:
         assert [tuple(r) for r in conn.execute(query)] == [("To Do", day(2)), ("In Progress", day(4)), ("Done", None)]
 
 
+def test_an_item_back_in_a_status_is_one_item_with_both_stays_days(any_store: Store) -> None:
+    """Time in status counts items, not stays, and a status without a category waits as "unknown"."""
+    item = Item(tracker=Tracker.JIRA, id="B-1", key="B-1", title="t", team="BACK", status=status("Done"))
+    any_store.mirror.upsert(item, day(10))
+    back = [entry(Row(0, "status", "In Progress")), entry(Row(1, "status", "In Review")),
+            entry(Row(2, "status", "In Progress")),
+            HistoryEntry(at=day(3.5), field="status", actor_kind=ActorKind.HUMAN, new="Triage", new_category=None),
+            entry(Row(5, "status", "Done"))]
+    any_store.mirror.record_history("jira", item, back)
+    scope = Scope(day(-1), day(8), teams=("BACK",))
+    with any_store.engine.connect() as conn:
+        found = wip.time_in_status(conn, scope)
+        assert found == before.time_in_status(conn, scope)
+    assert {(t.status, t.category): (t.item_days, t.items) for t in found} == {
+        ("In Progress", "in_progress"): (2.5, 1), ("In Review", "in_progress"): (1.0, 1),
+        ("Triage", "unknown"): (1.5, 1)}
+
+
 @pytest.mark.parametrize("gap", [timedelta(0), timedelta(microseconds=1)])
 def test_rows_at_the_same_instant_end_in_the_order_they_were_written(any_store: Store, gap: timedelta) -> None:
     item = Item(tracker=Tracker.JIRA, id="S-1", key="S-1", title="t", team="SAME", status=status("Done"))
