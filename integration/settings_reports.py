@@ -1,17 +1,21 @@
-"""The reports section of the settings: which statuses each team counts as waiting (flow efficiency)."""
+"""The reports section of the settings: which statuses each team counts as waiting (flow efficiency), and
+how many connections a report reads on at once."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from integration.settings_values import SettingsError, text_of
+from integration.settings_values import SettingsError, env_int, text_of
 
 
 @dataclass(frozen=True)
 class ReportSettings:
     # FLOWKEEPER_WAITING_STATUSES: team key (or "*") → status names counted as waiting
     waiting_statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # FLOWKEEPER_REPORT_CONNECTIONS: sections run side by side on this many connections (0: one per CPU
+    # core, at most 3; 1: one after the other)
+    connections: int = 0
 
 
 def waiting_statuses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
@@ -27,4 +31,5 @@ def waiting_statuses(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 
 
 def load_report_settings(env: Mapping[str, str]) -> ReportSettings:
-    return ReportSettings(waiting_statuses=waiting_statuses(env))
+    return ReportSettings(waiting_statuses=waiting_statuses(env),
+                          connections=env_int(env, "FLOWKEEPER_REPORT_CONNECTIONS", 0))

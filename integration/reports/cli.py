@@ -87,7 +87,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         check_teams(args.team, known_teams(store.engine))
         report = build_report(store.engine, scope, catalog=catalog_from_rules_dir(settings.rules_dir),
-                              targets=project_targets(store), sections=args.section, ask=ask)
+                              targets=project_targets(store), sections=args.section, ask=ask,
+                              connections=settings.reports.connections)
         text = render_report(report, args.format, dataset=args.dataset)
     except ValueError as error:
         print(f"flowkeeper report: {error}", file=sys.stderr)

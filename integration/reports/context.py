@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -15,6 +16,7 @@ from integration.reports.scope import RuleCatalog, Scope, ScopeError, parse_inst
 from integration.store.completions import Completion
 
 MAX_ITEMS = 100_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,12 @@ def make_ask(items: int | None, by: str | None, seed: int, cfd_by: str = "catego
 
 @dataclass
 class Context:
-    """What sections share: the scope, what is known about rules, and figures computed once."""
+    """What sections share: the scope, what is known about rules, and figures computed once.
+
+    Sections may run side by side on several connections (see `report.build_report`): a shared
+    figure is computed by the first section that asks for it, and a section asking for it meanwhile
+    waits for that one instead of computing it again.
+    """
 
     scope: Scope
     catalog: RuleCatalog = field(default_factory=RuleCatalog)
@@ -59,21 +66,28 @@ class Context:
     ask: Ask = field(default_factory=Ask)
     cache: dict[str, Any] = field(default_factory=dict)
     sections: tuple[str, ...] = ()  # the sections this report runs: one may compute what another needs
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _computing: dict[str, threading.Lock] = field(default_factory=dict, repr=False, compare=False)
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """The cached figure `key`, computed by `compute` the first time it is asked for."""
+        if key in self.cache:
+            return self.cache[key]  # type: ignore[no-any-return]
+        with self._guard:
+            lock = self._computing.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self.cache:
+                self.cache[key] = compute()
+        return self.cache[key]  # type: ignore[no-any-return]
 
     def completed(self, conn: Connection) -> list[Completion]:
         """Items completed in the period: flow, aging, flow efficiency, forecasts and the roadmap read them."""
-        if "completed" not in self.cache:
-            self.cache["completed"] = flow.completed_items(conn, self.scope)
-        return self.cache["completed"]  # type: ignore[no-any-return]
+        return self.once("completed", lambda: flow.completed_items(conn, self.scope))
 
     def flow(self, conn: Connection) -> flow.FlowFigures:
-        if "flow" not in self.cache:
-            self.cache["flow"] = flow.flow_figures(conn, self.scope, self.completed(conn))
-        return self.cache["flow"]  # type: ignore[no-any-return]
+        return self.once("flow", lambda: flow.flow_figures(conn, self.scope, self.completed(conn)))
 
     def bands(self, conn: Connection) -> wip.Levels:
         """Items in each to-do, in-progress and done status at the end of each day (done: finished in the
         period); the WIP and cumulative flow sections share it."""
-        if "bands" not in self.cache:
-            self.cache["bands"] = wip.levels_daily(conn, self.scope, wip.FLOW_BANDS, fresh=("done",))
-        return self.cache["bands"]  # type: ignore[no-any-return]
+        return self.once("bands", lambda: wip.levels_daily(conn, self.scope, wip.FLOW_BANDS, fresh=("done",)))

@@ -69,9 +69,7 @@ def first_seen(conn: Connection, scope: Scope) -> dict[TeamKey, datetime]:
 
 def report_first_seen(conn: Connection, ctx: Context) -> dict[TeamKey, datetime]:
     """`first_seen`, read once per report: the forecasts and the roadmap both start from it."""
-    if "first_seen" not in ctx.cache:
-        ctx.cache["first_seen"] = first_seen(conn, ctx.scope)
-    return ctx.cache["first_seen"]  # type: ignore[no-any-return]
+    return ctx.once("first_seen", lambda: first_seen(conn, ctx.scope))
 
 
 def team_key(team: TeamKey) -> str:
@@ -119,10 +117,11 @@ def team_done_days(conn: Connection, scope: Scope,
 
 def report_done_days(conn: Connection, ctx: Context) -> dict[TeamKey, Counter[date]]:
     """`team_done_days`, counted once per report, from the completions when another section reads them."""
-    if "done_days" not in ctx.cache:
+    def count() -> dict[TeamKey, Counter[date]]:
         reads_completions = "completed" in ctx.cache or "flow" in ctx.sections
-        ctx.cache["done_days"] = team_done_days(conn, ctx.scope, ctx.completed(conn) if reads_completions else None)
-    return ctx.cache["done_days"]  # type: ignore[no-any-return]
+        return team_done_days(conn, ctx.scope, ctx.completed(conn) if reads_completions else None)
+
+    return ctx.once("done_days", count)
 
 
 def scope_history(conn: Connection, scope: Scope, done: Sequence[Completion] | None = None,

@@ -1,13 +1,20 @@
 """Build a `Report`: run each section's SQL and turn the figures into datasets.
 
-Sections are independent (each opens no more than one connection and can be timed
-alone, as `bench/report.py` does); the page and the CLI may ask for a subset.
+Sections are independent (each reads through the one connection it is given and can be
+timed alone, as `bench/report.py` does); the page and the CLI may ask for a subset. A
+report runs its sections side by side on a few connections that all read one snapshot of
+the database (see `build_report`).
 """
 
 from __future__ import annotations
 
+import os
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from operator import attrgetter
 
@@ -25,6 +32,7 @@ from integration.store.db import read_connection
 
 PERCENTILE_REFS = ("p50", "p85", "p95")
 REPORT_WORK_MEM = "64MB"  # the default 4MB makes the status-timeline sorts spill to disk
+MAX_CONNECTIONS = 3  # a report reads on at most this many connections at once
 HISTOGRAM_CAP = 60  # days: the distribution's last bucket holds everything longer
 
 
@@ -81,13 +89,16 @@ def flow_section(conn: Connection, ctx: Context) -> list[Dataset]:
     ]
 
 
-def time_in_status_section(conn: Connection, ctx: Context) -> list[Dataset]:
+def time_in_status_table(conn: Connection, ctx: Context) -> list[Dataset]:
     rows = wip.time_in_status(conn, ctx.scope)
     return [Dataset("time_in_status", "Where work waits: item-days in each status", "time_in_status",
                     ("status", "category", "item_days", "items", "mean_days"),
                     tuple((r.status, r.category, r.item_days, r.items, r.mean_days) for r in rows),
-                    Chart("hbar", "status", ("item_days",), "item-days")),
-            *efficiency_section(conn, ctx)]
+                    Chart("hbar", "status", ("item_days",), "item-days"))]
+
+
+def time_in_status_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    return [*time_in_status_table(conn, ctx), *efficiency_section(conn, ctx)]
 
 
 def aging_section(conn: Connection, ctx: Context) -> list[Dataset]:
@@ -172,6 +183,20 @@ SECTIONS: dict[str, Section] = {
 }
 
 
+# What a report runs as separate pieces of work, each on whichever connection is free: a section's
+# parts, in the order their datasets appear.
+PARTS: dict[str, tuple[Section, ...]] = {
+    **{name: (section,) for name, section in SECTIONS.items()},
+    "time_in_status": (time_in_status_table, efficiency_section),
+}
+# Sections run one after the other on one connection when both are chosen: the second reads what the
+# first computes (the daily levels), so running them apart would only keep a connection waiting.
+TOGETHER = (("wip", "cfd"),)
+# The order pieces of work start in: the longest first (365 days, both backends), so the short ones
+# fill in around them.
+LONGEST_FIRST = ("time_in_status", "wip", "cfd", "flow", "hygiene", "aging", "roadmap", "forecast")
+
+
 def tune_for_reports(conn: Connection) -> None:
     """PostgreSQL, for this transaction only: sorts and hashes in memory, and no JIT compilation."""
     if conn.dialect.name == "postgresql":
@@ -179,22 +204,133 @@ def tune_for_reports(conn: Connection) -> None:
         conn.exec_driver_sql("SET LOCAL jit = off")  # compiling costs more than these queries run
 
 
+def report_connections(setting: int = 0) -> int:
+    """How many connections a report reads on: the setting (FLOWKEEPER_REPORT_CONNECTIONS), or with 0 one
+    per CPU core, at most MAX_CONNECTIONS."""
+    return setting if setting > 0 else max(1, min(MAX_CONNECTIONS, os.cpu_count() or 1))
+
+
+def begin_report(conn: Connection, snapshot: str | None = None, *, export: bool = False) -> str | None:
+    """Start the report's read transaction on `conn`, now.
+
+    PostgreSQL: REPEATABLE READ, read only, so every statement reads one snapshot; `snapshot` (from
+    another report connection's `export`) makes this transaction read that same one. SQLite: the
+    deferred read transaction takes its snapshot at its first read, so this reads once.
+    Returns the exported snapshot's name when `export`."""
+    if conn.dialect.name != "postgresql":
+        conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()  # the WAL snapshot starts here
+        return None
+    conn.execution_options(isolation_level="REPEATABLE READ")
+    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    if snapshot is not None:
+        conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    tune_for_reports(conn)
+    return str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()) if export else None
+
+
+@contextmanager
+def snapshot_connections(engine: Engine, count: int) -> Iterator[list[Connection]]:
+    """`count` read connections that see the same data: on PostgreSQL the first one's snapshot, exported
+    to the others; on SQLite each read transaction starts here, one right after the other, before any
+    section runs (WAL keeps each one's snapshot for its whole life; a write committed in the instant
+    between two of those starts is the only one that one may see and another not)."""
+    with ExitStack() as stack:
+        first = stack.enter_context(read_connection(engine))
+        snapshot = begin_report(first, export=count > 1)
+        conns = [first]
+        for _ in range(count - 1):
+            conn = stack.enter_context(read_connection(engine))
+            begin_report(conn, snapshot)
+            conns.append(conn)
+        yield conns
+
+
+Piece = tuple[str, int, Section]  # (section, part number, part)
+
+
+def plan_work(chosen: list[str]) -> list[list[Piece]]:
+    """The chosen sections' parts as pieces of work, longest first; each piece runs its parts in order."""
+    units: list[list[Piece]] = []
+    unit_of: dict[str, list[Piece]] = {}
+    for name in sorted(chosen, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else len(LONGEST_FIRST)):
+        parts = [(name, k, part) for k, part in enumerate(PARTS[name])]
+        partner = next((unit_of[other] for group in TOGETHER if name in group for other in group
+                        if other in unit_of), None)
+        if partner is not None:
+            partner.extend(parts)
+            unit_of[name] = partner
+            continue
+        units.extend([part] for part in parts)
+        unit_of[name] = units[-1]
+    return units
+
+
 def build_report(engine: Engine, scope: Scope, *, catalog: RuleCatalog | None = None,
                  targets: Mapping[tuple[str, str], date] | None = None, sections: Iterable[str] | None = None,
-                 now: datetime | None = None, ask: Ask | None = None) -> Report:
-    """Run the chosen sections (all by default) on one connection; records seconds per section."""
+                 now: datetime | None = None, ask: Ask | None = None, connections: int = 0) -> Report:
+    """Run the chosen sections (all by default); records seconds per section.
+
+    The sections' parts run side by side on up to `connections` connections (0: see
+    `report_connections`), all reading one snapshot, so the report is the one a single connection
+    would give; 1 runs them one after the other in the order chosen. Sections that share a figure
+    compute it once (`Context.once`). An error in any section is raised once every running part has
+    stopped."""
     chosen = list(sections) if sections else list(SECTIONS)
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown report section(s): {', '.join(unknown)} "
                          f"(choose from {', '.join(SECTIONS)})")
     ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}), ask or Ask(), sections=tuple(chosen))
-    datasets: list[Dataset] = []
-    seconds: dict[str, float] = {}
-    with read_connection(engine) as conn:
-        tune_for_reports(conn)
-        for name in chosen:
-            started = time.perf_counter()
-            datasets += SECTIONS[name](conn, ctx)
-            seconds[name] = round(time.perf_counter() - started, 4)
-    return Report(scope, now or datetime.now(UTC), tuple(datasets), seconds)
+    units = plan_work(chosen)
+    count = min(report_connections(connections), len(units))
+    results: dict[tuple[str, int], list[Dataset]] = {}
+    seconds: dict[str, float] = dict.fromkeys(chosen, 0.0)
+    with snapshot_connections(engine, count) as conns:
+        if count == 1:
+            for name in chosen:
+                for k, part in enumerate(PARTS[name]):
+                    results[(name, k)] = _timed(part, conns[0], ctx, name, seconds)
+        else:
+            results = _run_side_by_side(units, conns, ctx, seconds)
+    datasets = [d for name in chosen for k in range(len(PARTS[name])) for d in results[(name, k)]]
+    return Report(scope, now or datetime.now(UTC), tuple(datasets),
+                  {name: round(s, 4) for name, s in seconds.items()})
+
+
+_SECONDS = threading.Lock()  # parts of one section may finish on two threads at once
+
+
+def _timed(part: Section, conn: Connection, ctx: Context, name: str, seconds: dict[str, float]) -> list[Dataset]:
+    started = time.perf_counter()
+    try:
+        return part(conn, ctx)
+    finally:
+        with _SECONDS:
+            seconds[name] += time.perf_counter() - started
+
+
+def _run_side_by_side(units: list[list[Piece]], conns: list[Connection], ctx: Context,
+                      seconds: dict[str, float]) -> dict[tuple[str, int], list[Dataset]]:
+    """Each piece of work on a free connection; a failure cancels the pieces not started yet."""
+    free: queue.SimpleQueue[Connection] = queue.SimpleQueue()
+    for conn in conns:
+        free.put(conn)
+
+    def run(unit: list[Piece]) -> dict[tuple[str, int], list[Dataset]]:
+        conn = free.get()
+        try:
+            return {(name, k): _timed(part, conn, ctx, name, seconds) for name, k, part in unit}
+        finally:
+            free.put(conn)
+
+    results: dict[tuple[str, int], list[Dataset]] = {}
+    with ThreadPoolExecutor(max_workers=len(conns), thread_name_prefix="report") as pool:
+        futures: list[Future[dict[tuple[str, int], list[Dataset]]]] = [pool.submit(run, u) for u in units]
+        try:
+            for future in futures:
+                results.update(future.result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return results

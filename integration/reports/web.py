@@ -97,7 +97,8 @@ def _scope(f: Filters) -> Scope:
 def _report(scope: Scope, sections: list[str] | None, f: Filters) -> Report:
     s = services()
     return build_report(s.store.engine, scope, catalog=RuleCatalog.from_ruleset(s.rules.current()),
-                        targets=project_targets(s.store), sections=sections, now=now(), ask=_ask(f, scope))
+                        targets=project_targets(s.store), sections=sections, now=now(), ask=_ask(f, scope),
+                        connections=s.settings.reports.connections)
 
 
 def _teams() -> list[tuple[str, str]]:
