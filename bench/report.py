@@ -7,13 +7,16 @@ for each period asked (`--since`, repeatable), times each report section (best o
 runs, after one warm-up) — including the cumulative flow diagram and the Monte Carlo
 forecasts with their 10,000 trials — flow efficiency on its own (it runs inside "time in
 status"), and the whole report and one team digest; `report_split` is how the whole report's
-time divides among its sections. Kept
+time divides among its sections (each section's own seconds: with sections side by side on several
+connections, `--connections`, they add up to more than the whole), and `all_sections_one_connection`
+the whole report with its sections one after the other on one connection. Kept
 simulations are forgotten before every timed run, so each figure includes its simulations;
 `all_sections_cached` is the whole report again with them kept (a page reload, the digest).
 Beside wall-clock seconds, `cpu_seconds_per_report` / `cpu_periods` (per backend) give this
 process's CPU seconds: all of SQLite's work, the client's share of PostgreSQL's; and
-`server_cpu_seconds_per_report` / `server_cpu_periods` PostgreSQL's server process's (read from
-/proc when the server runs on this machine; parallel workers not counted); other load on a
+`server_cpu_seconds_per_report` / `server_cpu_periods` PostgreSQL's server processes' (those
+serving the benchmark's database, read from /proc when the server runs on this machine; parallel
+workers not counted); other load on a
 shared machine inflates them far less. Peak memory is Python's traced peak while the reports
 run, and the process's max RSS. The last line is one JSON object: `since` and `seconds_per_report` are the first period's,
 `periods` has every period's, and `goal_met` says whether every section and the whole
@@ -44,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from bench.report_data import RULES, Plan, load
 from integration.reports.context import Context
@@ -52,7 +56,7 @@ from integration.reports.digest import digest_figures, digest_markdown
 from integration.reports.digest_config import DigestSpec
 from integration.reports.efficiency import efficiency_section
 from integration.reports.montecarlo import clear_cache
-from integration.reports.report import SECTIONS, build_report, tune_for_reports
+from integration.reports.report import SECTIONS, build_report, report_connections, tune_for_reports
 from integration.reports.scope import RuleCatalog, make_scope
 from integration.reports.sources import project_targets
 from integration.store.db import read_connection
@@ -88,19 +92,29 @@ def timed(call: Any, repeat: int, *, keep_simulations: bool = False,
 
 
 def server_cpu(engine: Engine) -> Callable[[], float]:
-    """CPU seconds so far of the PostgreSQL process serving this benchmark's pooled connection (one
-    connection at a time, so always the same; parallel workers are not counted); 0 on SQLite."""
+    """CPU seconds so far of the PostgreSQL processes serving this benchmark's database (a report reads
+    on several pooled connections at once; parallel workers, which come and go, are not counted); 0 on
+    SQLite or when the server runs on another machine."""
     if engine.dialect.name != "postgresql":
         return lambda: 0.0
-    with engine.connect() as conn:
-        stat = Path(f"/proc/{conn.execute(text('SELECT pg_backend_pid()')).scalar()}/stat")
-    if not stat.exists():  # a server on another machine
-        return lambda: 0.0
+    watcher = create_engine(engine.url, poolclass=NullPool)
     ticks = os.sysconf("SC_CLK_TCK")
+    with watcher.connect() as conn:
+        if not Path(f"/proc/{conn.execute(text('SELECT pg_backend_pid()')).scalar()}/stat").exists():
+            return lambda: 0.0
 
     def read() -> float:
-        fields = stat.read_text().rsplit(")", 1)[1].split()  # utime and stime: fields 14 and 15
-        return (int(fields[11]) + int(fields[12])) / ticks
+        with watcher.connect() as conn:
+            pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalars()
+            total = 0
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:  # closed meanwhile
+                    continue
+                total += int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15
+        return total / ticks
 
     return read
 
@@ -110,8 +124,9 @@ def run_reports(store: Store, args: argparse.Namespace, now: datetime, since: st
     scope = make_scope(since, now)
     targets = project_targets(store)
 
-    def report(sections: list[str] | None = None) -> Report:
-        return build_report(store.engine, scope, catalog=CATALOG, targets=targets, sections=sections, now=now)
+    def report(sections: list[str] | None = None, connections: int = args.connections) -> Report:
+        return build_report(store.engine, scope, catalog=CATALOG, targets=targets, sections=sections, now=now,
+                            connections=connections)
 
     def digest() -> str:
         with store.engine.connect() as conn:
@@ -123,7 +138,8 @@ def run_reports(store: Store, args: argparse.Namespace, now: datetime, since: st
             return efficiency_section(conn, Context(scope, CATALOG, targets))
 
     calls: dict[str, Any] = {name: (lambda n=name: report([n])) for name in SECTIONS}
-    calls.update({PARTS[0]: efficiency, "all_sections": report, "digest": digest})
+    calls.update({PARTS[0]: efficiency, "all_sections": report,
+                  "all_sections_one_connection": lambda: report(connections=1), "digest": digest})
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
     served: dict[str, float] = {}
@@ -240,6 +256,8 @@ def main() -> int:
                         help="time SQLite without the clock's daily statistics job")
     parser.add_argument("--index", action="append", default=[], help="extra CREATE INDEX statement to try")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to inspect plans)")
+    parser.add_argument("--connections", type=int, default=0,
+                        help="connections a report reads on at once (0: as FLOWKEEPER_REPORT_CONNECTIONS's default)")
     args = parser.parse_args()
     args.since = args.since or ["30d"]
     now = datetime.now(UTC).replace(microsecond=0)
@@ -253,6 +271,7 @@ def main() -> int:
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],  # other work on the machine slows figures
         "cpus": os.cpu_count(),
+        "connections": report_connections(args.connections),
         "goal_met": {b: all(s < GOALS[b] for seconds in r["periods"].values() for k, s in seconds.items()
                             if k in SECTIONS or k in PARTS or k == "all_sections")
                      for b, r in results.items()},
