@@ -120,7 +120,7 @@ def aging_section(conn: Connection, ctx: Context) -> list[Dataset]:
                     {"items": len(rows), **zones, **{f"cycle_{k}": v for k, v in _refs(cycle)}})]
 
 
-def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
+def hygiene_flags(conn: Connection, ctx: Context) -> list[Dataset]:
     episodes = hygiene.episode_rows(conn, ctx.scope)
     rules = hygiene.hygiene(conn, ctx.scope, ctx.catalog, episodes)
     weeks = hygiene.weekly_flags(conn, ctx.scope, episodes)
@@ -129,7 +129,6 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
         pair = totals.setdefault(week, [0, 0])
         pair[0] += opened
         pair[1] += cleared
-    c = hygiene.compliance(conn, ctx.scope)
     return [
         Dataset("hygiene_rules", "Rule hygiene", "hygiene",
                 ("rule", "opened", "cleared", "fix_p50_days", "fix_p85_days", "flagged_live", "flagged_dry",
@@ -142,6 +141,12 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
                 Chart("bar", "week", ("opened", "cleared"))),
         Dataset("hygiene_rule_weeks", "Flags per rule and week", "hygiene",
                 ("week", "rule", "opened", "cleared"), weeks),
+    ]
+
+
+def compliance_table(conn: Connection, ctx: Context) -> list[Dataset]:
+    c = hygiene.compliance(conn, ctx.scope)
+    return [
         Dataset("compliance", "Convention compliance of items started in the period", "hygiene",
                 ("measure", "items", "share"),
                 (("started", c.started, 1.0 if c.started else None),
@@ -150,6 +155,10 @@ def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
                  ("with both", c.with_both, c.share(c.with_both))),
                 Chart("hbar", "measure", ("share",), "share")),
     ]
+
+
+def hygiene_section(conn: Connection, ctx: Context) -> list[Dataset]:
+    return [*hygiene_flags(conn, ctx), *compliance_table(conn, ctx)]
 
 
 def roadmap_section(conn: Connection, ctx: Context) -> list[Dataset]:
@@ -188,6 +197,7 @@ SECTIONS: dict[str, Section] = {
 PARTS: dict[str, tuple[Section, ...]] = {
     **{name: (section,) for name, section in SECTIONS.items()},
     "time_in_status": (time_in_status_table, efficiency_section),
+    "hygiene": (hygiene_flags, compliance_table),
 }
 # Sections run one after the other on one connection when both are chosen: the second reads what the
 # first computes (the daily levels), so running them apart would only keep a connection waiting.

@@ -118,7 +118,7 @@ def test_work_is_planned_longest_first_with_the_levels_read_once() -> None:
     units = plan_work(list(SECTIONS))
     assert [[(name, k) for name, k, _ in unit] for unit in units] == [
         [("time_in_status", 0)], [("time_in_status", 1)], [("wip", 0), ("cfd", 0)], [("flow", 0)],
-        [("hygiene", 0)], [("aging", 0)], [("roadmap", 0)], [("forecast", 0)]]
+        [("hygiene", 0)], [("hygiene", 1)], [("aging", 0)], [("roadmap", 0)], [("forecast", 0)]]
     assert [[name for name, _, _ in u] for u in plan_work(["cfd", "flow"])] == [["cfd"], ["flow"]]
 
 
