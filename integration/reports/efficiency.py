@@ -76,18 +76,28 @@ def cycle_time_by_status(conn: Connection, scope: Scope) -> list[CycleTime]:
     database. The spans are the completions' (an index probe each); the stays' ends are kept at write
     time, so no window sorts the histories."""
     # materialized: both planners would otherwise run a span's lookups again for each of its stays
-    spans = completions_query(scope.since, scope.until, item_filter(i, scope)).cte("spans").prefix_with("MATERIALIZED")
-    end, begin = epoch(spans.c.done_at), epoch(spans.c.started_at)
+    done = completions_query(scope.since, scope.until, item_filter(i, scope)).cte("done").prefix_with("MATERIALIZED")
+    # each span's ends in epoch seconds, converted once rather than twice for each of its stays
+    spans = (
+        select(done.c.id, done.c.tracker, done.c.item_id, done.c.key, done.c.team,
+               epoch(done.c.done_at).label("end_s"), epoch(done.c.started_at).label("begin_s"))
+        .where(done.c.started_at.is_not(None), done.c.done_at >= scope.since, done.c.done_at < scope.until)
+        .cte("spans").prefix_with("MATERIALIZED")
+    )
+    end, begin = spans.c.end_s, spans.c.begin_s
     seconds = least(func.coalesce(epoch(h.c.ended_at), end), end) - greatest(epoch(h.c.at), begin)
     status = func.coalesce(h.c.new, "(no status)")
     category = func.coalesce(h.c.new_category, "unknown")
-    query = (
-        select(spans.c.tracker, spans.c.key, spans.c.team, status, category, func.sum(seconds))
+    # summed per span, status and category, and named after: the stays are sorted on short keys
+    sums = (
+        select(spans.c.id, status.label("status"), category.label("category"), func.sum(seconds).label("seconds"))
         .select_from(spans.join(h, and_(h.c.tracker == spans.c.tracker, h.c.item_id == spans.c.item_id)))
-        .where(h.c.field.in_(STATUS_FIELDS), spans.c.started_at.is_not(None), spans.c.done_at >= scope.since,
-               spans.c.done_at < scope.until, seconds > 0)
-        .group_by(spans.c.id, spans.c.tracker, spans.c.key, spans.c.team, status, category)
+        .where(h.c.field.in_(STATUS_FIELDS), seconds > 0)
+        .group_by(spans.c.id, status, category)
+        .subquery("sums")
     )
+    query = (select(spans.c.tracker, spans.c.key, spans.c.team, sums.c.status, sums.c.category, sums.c.seconds)
+             .select_from(sums.join(spans, spans.c.id == sums.c.id)))
     return [(tracker, key, team, name, kind, float(total)) for tracker, key, team, name, kind, total in conn.execute(query)]
 
 
