@@ -138,18 +138,16 @@ def test_health_is_200_when_all_is_reachable(client: FlaskClient) -> None:
 def test_crash_between_dedupe_and_enqueue_loses_nothing(client: FlaskClient, redis_url: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The dedupe mark and the job are one atomic Redis script: a failure leaves neither behind."""
-    import rq.queue
-
-    real = rq.queue.save_unique_job
+    real = redis_lib.Redis.evalsha
     calls = {"n": 0}
 
-    def crash_once(*args: object, **kwargs: object) -> object:
+    def crash_once(self: redis_lib.Redis, *args: object, **kwargs: object) -> object:
         calls["n"] += 1
         if calls["n"] == 1:
             raise redis_lib.ConnectionError("connection lost mid-enqueue")
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(rq.queue, "save_unique_job", crash_once)
+    monkeypatch.setattr(redis_lib.Redis, "evalsha", crash_once)
     body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="crash-1")
     assert client.post("/webhooks/jira", data=body, headers=headers).status_code == 503
     retry = client.post("/webhooks/jira", data=body, headers=headers)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import pytest
 import redis as redis_lib
 from rq import Queue
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 
 import integration.worker as worker_module
-from integration.queue import QUEUE_NAME
+from integration.queue import JOB_FUNC, QUEUE_NAME, RedisDeliveryQueue, job_id_for
 from integration.worker import COMMAND_POLL, FlowkeeperWorker, _asked_to_stop
 
 T = TypeVar("T")
@@ -59,3 +61,29 @@ def test_a_worker_leaves_its_command_channel_promptly_even_when_its_reader_saw_t
     worker.unsubscribe()  # what RQ's teardown does on SIGTERM
     assert time.monotonic() - started < COMMAND_POLL + 1
     assert not worker.pubsub_thread.is_alive()
+
+
+def test_a_deliverys_job_is_the_job_rq_builds_itself_and_its_worker_runs_it(redis_url: str) -> None:
+    """The receiver writes each job with its own Lua script: the hash must read back as the job
+    RQ's own unique enqueue stores (every field RQ sets, the data at another zlib level)."""
+    connection = redis_lib.Redis.from_url(redis_url)
+    deliveries = RedisDeliveryQueue(connection)
+    envelope = {"v": 2, "tracker": "jira", "delivery_id": "d-1", "body": "{}", "item_key": "KAN-1"}
+    assert deliveries.submit("jira", "d-1", envelope, datetime.now(UTC))
+    assert not deliveries.submit("jira", "d-1", envelope, datetime.now(UTC)), "the same delivery again"
+    ours = connection.hgetall(Job.key_for(job_id_for("jira", "d-1")))
+    reference = deliveries._rq_job("jira", "d-2", envelope)
+    deliveries.queue.enqueue_job(reference, unique=True)
+    theirs = {k: v for k, v in connection.hgetall(reference.key).items() if v != b""}
+    timestamps, compressed = {b"created_at", b"enqueued_at"}, {b"data", b"description"}
+    assert set(ours) == set(theirs)
+    assert {k: v for k, v in ours.items() if k not in timestamps | compressed} == \
+           {k: v for k, v in theirs.items() if k not in timestamps | compressed}
+    assert zlib.decompress(ours[b"data"]) == zlib.decompress(theirs[b"data"])
+    assert ours[b"description"] == b"jira delivery d-1"
+    job = Job.fetch(job_id_for("jira", "d-1"), connection=connection)
+    assert (job.func_name, job.args, job.kwargs, job.get_status()) == (JOB_FUNC, (envelope,), {}, JobStatus.QUEUED)
+    assert (job.retries_left, job.retry_intervals, job.timeout) == (6, [10, 30, 120, 600, 1800, 3600], 300)
+    assert job.failure_callback is not None and job.origin == QUEUE_NAME
+    assert Queue(QUEUE_NAME, connection=connection).job_ids == [job.id, reference.id]
+    assert Queue.all(connection=connection) == [Queue(QUEUE_NAME, connection=connection)]
