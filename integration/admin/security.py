@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, Response, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -21,7 +21,15 @@ CSP = (
 
 
 class AdminSessionInterface(SecureCookieSessionInterface):
-    """Mark the cookie Secure when the browser reached us over HTTPS (also via a proxy)."""
+    """Mark the cookie Secure when the browser reached us over HTTPS (also via a proxy).
+
+    A tracker's webhook has no session: its requests neither read nor set the cookie.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/webhooks/"):
+            return None  # Flask's null session: nothing to read, nothing saved
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:  # type: ignore[override]
         if super().get_cookie_secure(app):
