@@ -27,9 +27,10 @@ class ScrubSecrets(logging.Filter):
         if self.secrets:
             record.msg = self.scrub(record.getMessage())
             record.args = None
-            for key, value in list(vars(record).items()):
-                if key not in _STANDARD and isinstance(value, str):
-                    setattr(record, key, self.scrub(value))
+            fields = vars(record)
+            for key in [k for k in fields if k not in _STANDARD]:
+                if isinstance(value := fields[key], str):
+                    fields[key] = self.scrub(value)
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
@@ -60,6 +61,10 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(fmt: str, secrets: Sequence[str], level: int = logging.INFO) -> None:
+    # Neither format shows the caller's file and line, the thread or the process: a record
+    # does not look them up (the logging HOWTO's "Optimization" settings).
+    logging._srcfile = None  # type: ignore[attr-defined]  # noqa: SLF001
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(ScrubSecrets(secrets))
