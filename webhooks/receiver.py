@@ -22,6 +22,7 @@ from typing import Any
 from flask import Request, Response, jsonify
 
 from integration.codec import body_envelope
+from integration.observability.web import OUTCOME
 from integration.queue import DeliveryQueue, QueueUnavailable
 from integration.settings import Secret
 from integration.trackers.errors import PayloadError
@@ -58,7 +59,9 @@ class Refusal(Exception):
         self.status, self.key, self.reason = status, key, reason
 
 
-def _answer(spec: ReceiverSpec, status: int, outcome: str, reason: str | None = None, **extra: Any) -> Response:
+def _answer(spec: ReceiverSpec, request: Request, status: int, outcome: str, reason: str | None = None,
+            **extra: Any) -> Response:
+    request.environ[OUTCOME] = outcome  # what the webhook counter counts, without reading the answer back
     level = logging.INFO if status < 400 else logging.WARNING
     log.log(level, "webhook.%s.%s", spec.tracker.value, outcome,
             extra={"tracker": spec.tracker.value, "outcome": outcome, **extra})
@@ -122,18 +125,18 @@ def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: dat
             raise Refusal(401, "stale", stale)
         item_key = spec.triage(payload)
     except Refusal as refusal:
-        return _answer(spec, refusal.status, refusal.key, refusal.reason)
+        return _answer(spec, request, refusal.status, refusal.key, refusal.reason)
     except PayloadError as error:
-        return _answer(spec, 400, "malformed", str(error))
+        return _answer(spec, request, 400, "malformed", str(error))
     identity = spec.body_identity(payload) if spec.body_identity else None
     delivery_id = identity or delivery_id_of(spec, headers, body)
     if item_key is None:
-        return _answer(spec, 200, "ignored", delivery=delivery_id)
+        return _answer(spec, request, 200, "ignored", delivery=delivery_id)
     if spec.check_org and (refused := spec.check_org(payload)):
-        return _answer(spec, 401, "wrong_organization", refused, delivery=delivery_id)
+        return _answer(spec, request, 401, "wrong_organization", refused, delivery=delivery_id)
     envelope = body_envelope(spec.tracker.value, delivery_id, body.decode("utf-8"), item_key, now)
     try:
         queued = queue.submit(spec.tracker.value, delivery_id, envelope, now)
     except QueueUnavailable as error:
-        return _answer(spec, 503, "unavailable", f"queue unavailable ({error}); retry later")
-    return _answer(spec, 200, "queued" if queued else "duplicate", delivery=delivery_id, item=item_key)
+        return _answer(spec, request, 503, "unavailable", f"queue unavailable ({error}); retry later")
+    return _answer(spec, request, 200, "queued" if queued else "duplicate", delivery=delivery_id, item=item_key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Iterator
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -22,6 +23,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from integration.observability.collector import ScrapeCollector
 
 WEBHOOK_ENDPOINTS = {"webhooks.jira": "jira", "webhooks.linear": "linear"}
+OUTCOME = "flowkeeper.outcome"  # set by the receiver on the request's environ
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _STARTED = "flowkeeper.started"
 
@@ -61,11 +63,21 @@ def _count_webhook(response: Response) -> Response:
     started = request.environ.get(_STARTED)
     if tracker is None or started is None:
         return response
-    body = response.get_json(silent=True) if response.is_json else None
-    outcome = body.get("status") if isinstance(body, dict) else None
-    WEBHOOKS.labels(tracker, str(outcome or f"http_{response.status_code}")[:40]).inc()
-    ACK_SECONDS.labels(tracker).observe(time.perf_counter() - started)
+    outcome = request.environ.get(OUTCOME) or f"http_{response.status_code}"
+    _counter(tracker, outcome).inc()
+    _ack_seconds(tracker).observe(time.perf_counter() - started)
     return response
+
+
+@cache
+def _counter(tracker: str, outcome: str) -> Any:
+    """The answered-webhooks counter of one tracker and outcome (a fixed, short list of each)."""
+    return WEBHOOKS.labels(tracker, outcome[:40])
+
+
+@cache
+def _ack_seconds(tracker: str) -> Any:
+    return ACK_SECONDS.labels(tracker)
 
 
 class _WebMetrics:
