@@ -21,6 +21,7 @@ from integration.settings import Settings
 from integration.store.audit import AuditFilter
 from integration.store.migrate import upgrade
 from integration.trackers.errors import PayloadError
+from integration.trackers.sanitise import storable_json
 from webhooks.receiver import parse_payload
 
 
@@ -58,7 +59,8 @@ def _replay(settings: Settings, files: list[str], tracker: str | None) -> int:
     failures = 0
     for name in files:
         try:
-            payload = parse_payload(Path(name).read_bytes())
+            body = Path(name).read_bytes()
+            payload = storable_json(parse_payload(body), body)  # a body that needs no cleaning is not walked
             which = tracker or detect_tracker(payload)
             if which is None:
                 raise PayloadError("cannot tell the tracker from the body: pass --tracker")

@@ -4,9 +4,11 @@ size (413) → signature (401) → parse (400) → freshness (401) → triage (4
 ignored) → organization (401) → dedupe + durable enqueue (200 queued / duplicate, 503
 when the queue is away). Each step answers with its own status and logs a dotted key.
 
-The triage reads the body with the tracker's normalizer (so a field of the wrong shape is a
-400 with its reason) and gives the item's key; the verified body is then queued as received,
-not as a pickled Event, and the worker normalizes it again with the site facts it knows.
+The triage is the tracker's quick look at the body's outline (event type, item, timestamp):
+the item's key, None for "ignored", a 400 with the reason when the outline is missing or of
+the wrong type. The verified body is queued as received and the worker normalizes it in
+full, with the site facts it knows; a field it cannot read ends the delivery `failed` with
+the reason (`malformed: …`), without retries.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from integration.observability.web import OUTCOME
 from integration.queue import DeliveryQueue, QueueUnavailable
 from integration.settings import Secret
 from integration.trackers.errors import PayloadError
-from integration.trackers.sanitise import storable_json
 from rules.model import Tracker
 from webhooks.headers import HeaderLookup
 
@@ -93,8 +94,7 @@ def _check_signature(spec: ReceiverSpec, body: bytes, headers: HeaderLookup) -> 
 
 
 def parse_payload(body: bytes) -> dict[str, Any]:
-    """The body's JSON object, parsed once for every guard and the normalizer; marked storable
-    when its text needs no cleaning, so the normalizer does not walk it again."""
+    """The body's JSON object, parsed once for every guard."""
     try:
         payload = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -105,7 +105,7 @@ def parse_payload(body: bytes) -> dict[str, Any]:
         raise PayloadError(f"body is not JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
     if not isinstance(payload, dict):
         raise PayloadError(f"body must be a JSON object (got {type(payload).__name__})")
-    return storable_json(payload, body)
+    return payload
 
 
 def delivery_id_of(spec: ReceiverSpec, headers: HeaderLookup, body: bytes) -> str:

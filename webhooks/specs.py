@@ -1,4 +1,9 @@
-"""Each tracker's receiver settings: which header, which check, which quick look at the body."""
+"""Each tracker's receiver settings: which header, which check, which quick look at the body.
+
+The quick look is the tracker package's `triage`: the body's outline (event type, item,
+timestamp) gives the item's key, "ignored" or a 400 with the reason; every other field is
+read by the worker's normalizer.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from typing import Any
 
 from integration.settings import Secret, Settings
 from integration.trackers.errors import PayloadError
-from integration.trackers.factory import jira_config, linear_config
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.linear import event as linear_event
 from rules.model import Tracker
@@ -102,26 +106,12 @@ def _receiver(settings: Settings, tracker: Tracker, secrets: tuple[Secret, ...])
                    allow_unsigned=settings.allow_unsigned, max_body_bytes=settings.max_body_bytes)
 
 
-def read_in_full(triage: Callable[[Mapping[str, Any]], str | None],
-                 normalize: Callable[[Mapping[str, Any]], object]) -> Callable[[Mapping[str, Any]], str | None]:
-    """The outline's item key, once the full normalizer has read the body: a field of the wrong
-    shape is a 400 with its reason while the sender is listening, not a failed job later."""
-
-    def check(payload: Mapping[str, Any]) -> str | None:
-        key = triage(payload)
-        if key is not None:
-            normalize(payload)
-        return key
-
-    return check
-
-
 def jira_spec(settings: Settings) -> ReceiverSpec:
     return _receiver(settings, Tracker.JIRA, settings.jira_webhook_secrets)(
         signature_header="X-Hub-Signature",
         verify=verify_hub_signature,
         delivery_header="X-Atlassian-Webhook-Identifier",
-        triage=read_in_full(jira_normalize.triage, partial(jira_normalize.normalize, config=jira_config(settings))),
+        triage=jira_normalize.triage,
         fresh=jira_freshness(settings.webhooks.max_age),
     )
 
@@ -131,7 +121,7 @@ def linear_spec(settings: Settings, organization: Callable[[], str | None]) -> R
         signature_header="Linear-Signature",
         verify=verify_hex_signature,
         delivery_header="Linear-Delivery",
-        triage=read_in_full(linear_event.triage, partial(linear_event.normalize, config=linear_config(settings))),
+        triage=linear_event.triage,
         fresh=linear_freshness,
         check_org=organization_check(organization),
         body_identity=linear_body_identity,

@@ -51,16 +51,36 @@ def test_a_delivery_is_queued_as_its_body_and_processed_by_the_worker(make_servi
     assert [h.new for h in services.store.mirror.history("jira", "10705") if h.field == "status"] == ["To Be Released"]
 
 
-def test_a_body_with_a_field_of_the_wrong_shape_is_refused_with_the_reason(make_services: MakeServices,
-                                                                           redis_url: str) -> None:
+def test_a_body_whose_outline_is_wrong_is_refused_with_the_reason(make_services: MakeServices,
+                                                                  redis_url: str) -> None:
+    payload = copy.deepcopy(fixture("jira", JIRA_UPDATED))
+    del payload["issue"]["key"]
+    services = make_services(_env(redis_url))
+    body, headers = jira_request(payload, delivery="outline-0")
+    answer = create_app(services=services).test_client().post("/webhooks/jira", data=body, headers=headers)
+    assert answer.status_code == 400 and answer.json["status"] == "malformed"
+    assert answer.json["reason"] == "jira:issue_updated without an issue key"
+    assert Queue(QUEUE_NAME, connection=redis_lib.Redis.from_url(redis_url)).jobs == []
+
+
+def test_a_body_with_a_field_of_the_wrong_shape_is_queued_and_its_delivery_fails_with_the_reason(
+        make_services: MakeServices, redis_url: str) -> None:
+    """The receiver reads the outline only; the worker's normalizer finds the field at fault and the
+    delivery ends failed with the reason, once (a retry would read the same body)."""
     payload = copy.deepcopy(fixture("jira", JIRA_UPDATED))
     payload["issue"]["fields"]["labels"] = 5  # the outline is fine; a field is not
     services = make_services(_env(redis_url))
     body, headers = jira_request(payload, delivery="deep-0")
     answer = create_app(services=services).test_client().post("/webhooks/jira", data=body, headers=headers)
-    assert answer.status_code == 400 and answer.json["status"] == "malformed"
-    assert "unexpected type" in answer.json["reason"]
-    assert Queue(QUEUE_NAME, connection=redis_lib.Redis.from_url(redis_url)).jobs == []
+    assert (answer.status_code, answer.json["status"], answer.json["item"]) == (200, "queued", "GBL-142")
+    outcome = _run_job(services, redis_url)
+    assert outcome.startswith("malformed: a field has an unexpected type")
+    with services.store.engine.connect() as conn:
+        row = conn.execute(select(deliveries.c.state, deliveries.c.outcome, deliveries.c.item_key)
+                           .where(deliveries.c.delivery_id == "deep-0")).one()
+    assert row.state == "failed" and row.outcome.startswith("malformed: a field has an unexpected type")
+    assert row.item_key == "GBL-142"
+    assert services.store.deliveries.counts().get("failed") == 1  # flowkeeper_deliveries{state="failed"}
 
 
 def test_a_queued_body_whose_fields_the_worker_cannot_read_fails_once_with_the_reason(make_services: MakeServices,
