@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from integration.codec import to_jsonable
+from integration.store.stay_days import fill as fill_stay_days
 from integration.store.stays import backfill_stays
 from integration.store.tables import audit_log, item_history, items, rule_states, service_state
 from rules.model import Item, Person, Status, StatusCategory, Tracker
@@ -217,8 +218,9 @@ def load(engine: Engine, plan: Plan) -> dict[str, int]:
             continue
         counts[name] = counts.get(name, 0) + len(rows)
         _copy(engine, name, rows) if copy else _insert(engine, name, rows)
-    with engine.begin() as conn:  # the stays' ends, as the migration fills them for history kept before
+    with engine.begin() as conn:  # the stays' ends and daily counts, as the migrations fill them for history kept before
         backfill_stays(conn)
+        fill_stay_days(conn)
     targets = {f"MOB project {n}": (plan.now + timedelta(days=10 * n - 60)).date().isoformat()
                for n in range(40)}
     with engine.begin() as conn:

@@ -37,9 +37,11 @@ from sqlalchemy import (
 from integration.reports.scope import Scope, item_filter, midnight
 from integration.reports.sqlfuncs import epoch, floor_int, greatest, least, unindexed
 from integration.store.completions import STATUS_FIELDS
+from integration.store.stay_days import FRESH_KEPT, NO_TEAM, day_number
 from integration.store.tables import STAYS_WHERE
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
+from integration.store.tables import stay_days as kept
 
 IN_PROGRESS = "in_progress"
 FLOW_BANDS = ("done", "in_progress", "todo")  # bottom to top, the way work flows down the diagram
@@ -155,27 +157,82 @@ def levels_daily(conn: Connection, scope: Scope, categories: tuple[str, ...],
     One statement: +1 where a stay starts, -1 where it ends, per day and status, plus the
     items that sat in their status all along (day -1 = before the first day). Stays in a
     `fresh` category count only when they began in the period (done before it is not news).
+    The days wholly before `until`'s day are summed from the daily counts kept at write time
+    (`stay_days`); the rest, from the stays.
     """
     grid = midnight(scope.since)
-    period = stays(scope, grid)
-    fresh_ok = or_(period.c.category.not_in(fresh), period.c.at >= grid) if fresh else literal(True)
-    counted = and_(period.c.category.in_(categories), period.c.at < scope.until, fresh_ok)
     current = func.coalesce(i.c.status_category, "unknown")
-    moves = union_all(
-        select(literal(1).label("sign"), _day_of(period.c.at, grid).label("d"), period.c.category, period.c.status)
-        .where(counted),
-        select(literal(-1), _day_of(period.c.next_at, grid), period.c.category, period.c.status)
-        .where(counted, period.c.next_at.is_not(None), period.c.next_at < scope.until),
-        select(literal(1), literal(-1), current, func.coalesce(i.c.status_name, "(no status)"))
-        .where(item_filter(i, scope), current.in_([c for c in categories if c not in fresh]),
-               _untouched(grid, scope.until)),
-    ).subquery("moves")
+    untouched = (select(literal(1).label("sign"), literal(-1).label("d"), current.label("category"),
+                        func.coalesce(i.c.status_name, "(no status)").label("status"))
+                 .where(item_filter(i, scope), current.in_([c for c in categories if c not in fresh]),
+                        _untouched(grid, scope.until)))
+    if _kept_for(scope, fresh):
+        cut = max(midnight(scope.until), grid)
+        parts = [_kept_moves(scope, categories, fresh, grid, cut), *_late_moves(scope, categories, fresh, grid, cut)]
+    else:
+        parts = _stay_moves(scope, categories, fresh, grid)
+    moves = union_all(*parts, untouched).subquery("moves")
     deltas: dict[int, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     query = (select(moves.c.d, moves.c.category, moves.c.status, func.sum(moves.c.sign))
              .group_by(moves.c.d, moves.c.category, moves.c.status))
     for d, category, name, n in conn.execute(query):
         deltas[int(d)][(category, name)] += int(n)
     return _running(deltas, grid, scope.until)
+
+
+def _kept_for(scope: Scope, fresh: tuple[str, ...]) -> bool:
+    """Whether the daily counts answer for this scope: they key items without a team as '' (a filter on
+    the team '' is read from the stays) and keep the begin day of ends only for FRESH_KEPT stays."""
+    return NO_TEAM not in scope.teams and set(fresh) <= set(FRESH_KEPT)
+
+
+def _kept_moves(scope: Scope, categories: tuple[str, ...], fresh: tuple[str, ...], grid: datetime,
+                cut: datetime) -> Select[Any]:
+    """The kept daily counts before `cut`, per period day (-1: before it). Before the period, the
+    stays still open are taken off: those items did not change status since, and are counted with
+    their current status (`_untouched`). A fresh category's rows count when their stay began in the period."""
+    first, last = day_number(grid), day_number(cut)
+    before = kept.c.day < first
+    wanted = [kept.c.category.in_(categories), kept.c.day < last]
+    if scope.trackers:
+        wanted.append(kept.c.tracker.in_(scope.trackers))
+    if scope.teams:
+        wanted.append(kept.c.team.in_(scope.teams))
+    if fresh:
+        wanted.append(or_(kept.c.category.not_in(fresh), kept.c.began >= first))
+    d = case((before, -1), else_=kept.c.day - first)
+    return (select(func.sum(kept.c.moves - case((before, kept.c.opened), else_=0)).label("sign"), d.label("d"),
+                   kept.c.category, kept.c.status)
+            .where(*wanted).group_by(d, kept.c.category, kept.c.status))
+
+
+def _late_moves(scope: Scope, categories: tuple[str, ...], fresh: tuple[str, ...], grid: datetime,
+                cut: datetime) -> list[Any]:
+    """Stays begun and ended in [cut, until), the period's last, partial day, read from the stays."""
+    if cut >= scope.until:
+        return []
+    live = select(i.c.tracker, i.c.item_id).where(item_filter(i, scope))
+    category = func.coalesce(h.c.new_category, "unknown")
+    status = func.coalesce(h.c.new, "(no status)")
+    mine = and_(STATUS_ROWS, category.in_(categories),
+                tuple_(unindexed(h.c.tracker), unindexed(h.c.item_id)).in_(live))
+    fresh_ok = or_(category.not_in(fresh), h.c.at >= grid) if fresh else literal(True)
+    return [select(literal(1).label("sign"), _day_of(h.c.at, grid).label("d"), category.label("category"),
+                   status.label("status")).where(mine, h.c.at >= cut, h.c.at < scope.until),
+            select(literal(-1), _day_of(h.c.ended_at, grid), category, status)
+            .where(mine, fresh_ok, h.c.ended_at >= cut, h.c.ended_at < scope.until)]
+
+
+def _stay_moves(scope: Scope, categories: tuple[str, ...], fresh: tuple[str, ...],
+                grid: datetime) -> list[Select[Any]]:
+    """The period's moves from its stays: +1 where one starts, -1 where it ends."""
+    period = stays(scope, grid)
+    fresh_ok = or_(period.c.category.not_in(fresh), period.c.at >= grid) if fresh else literal(True)
+    counted = and_(period.c.category.in_(categories), period.c.at < scope.until, fresh_ok)
+    return [select(literal(1).label("sign"), _day_of(period.c.at, grid).label("d"), period.c.category,
+                   period.c.status).where(counted),
+            select(literal(-1), _day_of(period.c.next_at, grid), period.c.category, period.c.status)
+            .where(counted, period.c.next_at.is_not(None), period.c.next_at < scope.until)]
 
 
 def _running(deltas: Mapping[int, Mapping[tuple[str, str], int]], grid: datetime, until: datetime) -> Levels:

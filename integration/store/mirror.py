@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from integration.codec import from_jsonable, to_jsonable
 from integration.store.db import read_connection
-from integration.store.stays import close_written
+from integration.store.stay_days import counted_as
+from integration.store.stays import close_written, move_stays, take_turns
 from integration.store.tables import item_history, items
 from rules.limits import item_groups
 from rules.model import ActorKind, Item, StatusCategory
@@ -140,39 +141,43 @@ class Mirror:
         false: the tracker did not give this state (Flowkeeper's own write applied to the copy),
         so the row keeps `synced_at`, when the tracker last did (`integration.trackers.linear.fresh`).
         """
+        tracker, now_counted = item.tracker.value, counted_as(item.team, item.deleted)
+        held = select(items.c.id, items.c.updated_at, items.c.data, items.c.team, items.c.deleted).where(
+            items.c.tracker == tracker, items.c.item_id == item.id)
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(items.c.id, items.c.updated_at, items.c.data).where(
-                    items.c.tracker == item.tracker.value, items.c.item_id == item.id
-                )
-            ).first()
+            take_turns(conn, tracker, [item.id])  # the team and deleted flag read here stay so until `move_stays`
+            row = conn.execute(held).first()
             if row is None:
                 try:
                     conn.execute(insert(items).values(**item_columns(item), synced_at=now))
+                    move_stays(conn, tracker, {item.id: (None, now_counted)})
                     return item
                 except IntegrityError:  # a racing writer inserted it first
-                    row = conn.execute(
-                        select(items.c.id, items.c.updated_at, items.c.data).where(
-                            items.c.tracker == item.tracker.value, items.c.item_id == item.id
-                        )
-                    ).one()
+                    row = conn.execute(held).one()
             # a state whose time is unknown never replaces one whose time is known
             older = item.updated_at is None or item.updated_at < row.updated_at
             if row.updated_at and older and not item.deleted:
                 return _later_entry(conn, row.id, from_jsonable(Item, row.data), item)
             stamp = {"synced_at": now} if confirmed else {}
             conn.execute(update(items).where(items.c.id == row.id).values(**item_columns(item), **stamp))
+            move_stays(conn, tracker, {item.id: (counted_as(row.team, row.deleted), now_counted)})
         return item
 
     def mark_deleted(self, item: Item, now: datetime) -> None:
         """A deleted item keeps its key and history for reports, but not its title or text."""
         scrubbed = item.with_fields(title="", description=None, deleted=True, unknown=frozenset())
+        tracker = item.tracker.value
         with self.engine.begin() as conn:
+            take_turns(conn, tracker, [item.id])
+            held = conn.execute(select(items.c.team, items.c.deleted)
+                                .where(items.c.tracker == tracker, items.c.item_id == item.id)).first()
             conn.execute(
                 update(items)
-                .where(items.c.tracker == item.tracker.value, items.c.item_id == item.id)
+                .where(items.c.tracker == tracker, items.c.item_id == item.id)
                 .values(**item_columns(scrubbed), synced_at=now)
             )
+            if held is not None:
+                move_stays(conn, tracker, {item.id: (counted_as(held.team, held.deleted), None)})
 
     def record_history(self, tracker: str, item: Item, entries: Iterable[HistoryEntry]) -> int:
         """Append entries; a redelivered change (same fingerprint) is stored once."""

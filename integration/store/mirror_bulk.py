@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 
 from integration.codec import from_jsonable
 from integration.store.mirror import HistoryEntry, history_row, item_columns
-from integration.store.stays import close_written
+from integration.store.stay_days import counted_as
+from integration.store.stays import close_written, move_stays, take_turns
 from integration.store.store import Store
 from integration.store.tables import item_history, items
 from rules.model import Item
@@ -42,21 +43,26 @@ def record_history_many(conn: Connection, tracker: str, entries: Sequence[tuple[
 
 def upsert_many(conn: Connection, tracker: str, found: Sequence[Item], now: datetime) -> list[Item]:
     """Store each item unless the mirror holds a newer state; returns what the mirror now holds."""
+    take_turns(conn, tracker, [i.id for i in found])  # the teams and deleted flags read here stay so
     existing = {
         row.item_id: row
-        for row in conn.execute(select(items.c.id, items.c.item_id, items.c.updated_at, items.c.data)
+        for row in conn.execute(select(items.c.id, items.c.item_id, items.c.updated_at, items.c.data, items.c.team,
+                                       items.c.deleted)
                                 .where(items.c.tracker == tracker, items.c.item_id.in_([i.id for i in found])))
     }
     inserts, updates, out = [], [], []
+    moved: dict[str, tuple[str | None, str | None]] = {}
     for item in found:
         row = existing.get(item.id)
         if row is None:
             inserts.append({**item_columns(item), "synced_at": now})
+            moved[item.id] = (None, counted_as(item.team, item.deleted))
         elif row.updated_at and item.updated_at and item.updated_at < row.updated_at and not item.deleted:
             out.append(from_jsonable(Item, row.data))
             continue
         else:
             updates.append({**{f"v_{k}": v for k, v in item_columns(item).items()}, "v_synced_at": now, "row_id": row.id})
+            moved[item.id] = (counted_as(row.team, row.deleted), counted_as(item.team, item.deleted))
         out.append(item)
     if inserts:
         conn.execute(insert(items), inserts)
@@ -65,6 +71,7 @@ def upsert_many(conn: Connection, tracker: str, found: Sequence[Item], now: date
         statement = (update(items).where(items.c.id == bindparam("row_id"))
                      .values({name: bindparam(f"v_{name}") for name in names}))
         conn.execute(statement, updates)
+    move_stays(conn, tracker, moved)
     return out
 
 

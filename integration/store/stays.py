@@ -10,16 +10,20 @@ Rows arrive out of order (a late webhook, a sync that reads older history), so e
 recomputes the stays it can have changed: the new rows and any stay still open or ending
 at or after the earliest new row. On PostgreSQL, writers of the same item's stays take
 turns (a webhook and a sync page may write one item at once); SQLite has one writer.
+The stays' daily counts (integration.store.stay_days) change with them: those of the stays
+recomputed are taken off before and added again after, and a change of an item's team or
+deleted flag moves its whole history's (`move_stays`), in the same turn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, text, update
 from sqlalchemy.orm import aliased
 
+from integration.store import stay_days
 from integration.store.completions import STATUS_FIELDS
 from integration.store.tables import item_history as h
 
@@ -35,24 +39,44 @@ def next_status_at() -> ColumnElement[datetime]:
     )
 
 
-def close_stays(conn: Connection, tracker: str, item_ids: Iterable[str], earliest: datetime) -> None:
+def close_stays(conn: Connection, tracker: str, item_ids: Iterable[str], earliest: datetime,
+                written: frozenset[str] = frozenset()) -> None:
     """Recompute `ended_at` of the items' stays that rows written at or after `earliest` can end.
 
-    Call in the transaction that inserted the rows: their own `ended_at` is still NULL, so they
-    are recomputed too.
+    Call in the transaction that inserted the rows (their fingerprints: `written`): their own
+    `ended_at` is still NULL, so they are recomputed too.
     """
     ids = sorted(set(item_ids))
     if not ids:
         return
     if conn.dialect.name == "postgresql":
         _serialize(conn, tracker, ids)
+    changed = or_(h.c.ended_at.is_(None), h.c.ended_at >= earliest)  # before and after: the same rows
+    teams = stay_days.live_teams(conn, tracker, ids)
+    before = stay_days.tally(conn, tracker, teams, changed, skip=written)
     conn.execute(
         update(h)
-        .where(h.c.tracker == tracker, h.c.item_id.in_(ids), h.c.field.in_(STATUS_FIELDS),
-               or_(h.c.ended_at.is_(None), h.c.ended_at >= earliest))
+        .where(h.c.tracker == tracker, h.c.item_id.in_(ids), h.c.field.in_(STATUS_FIELDS), changed)
         .values(ended_at=next_status_at())
         .execution_options(synchronize_session=False)
     )
+    after = stay_days.tally(conn, tracker, teams, changed)
+    after.subtract(before)
+    stay_days.add(conn, after)
+
+
+def take_turns(conn: Connection, tracker: str, item_ids: Iterable[str]) -> None:
+    """Before reading an item's team and deleted flag to change them: wait for the other writers of
+    its stays or team (PostgreSQL), so what was read is what the daily counts hold until `move_stays`."""
+    ids = sorted(set(item_ids))
+    if ids and conn.dialect.name == "postgresql":
+        _serialize(conn, tracker, ids)
+
+
+def move_stays(conn: Connection, tracker: str, changes: Mapping[str, tuple[str | None, str | None]]) -> None:
+    """Items whose team or deleted flag this transaction changed, after `take_turns`: item id →
+    (team key the daily counts held them under, the one now; None: not counted)."""
+    stay_days.move(conn, tracker, changes)
 
 
 def _serialize(conn: Connection, tracker: str, ids: list[str]) -> None:
@@ -95,6 +119,8 @@ def items_of(rows: Iterable[dict[str, object]]) -> dict[str, tuple[set[str], dat
 
 def close_written(conn: Connection, rows: Iterable[dict[str, object]]) -> None:
     """Recompute the stays that just-inserted history `rows` can have changed."""
-    for tracker, (ids, earliest) in items_of(rows).items():
-        close_stays(conn, tracker, ids, earliest)
+    written = list(rows)
+    fingerprints = frozenset(str(row["fingerprint"]) for row in written)
+    for tracker, (ids, earliest) in items_of(written).items():
+        close_stays(conn, tracker, ids, earliest, fingerprints)
 

@@ -129,6 +129,22 @@ Index("ix_history_item_category_at", item_history.c.tracker, item_history.c.item
       item_history.c.at)
 Index("ix_history_field_ended", item_history.c.field, item_history.c.ended_at)
 
+# Items entering (+1) and leaving (-1) each status per UTC day, under the item's current team, kept with
+# every history write and team or deleted change (integration.store.stay_days): daily WIP and the
+# cumulative flow sum a few thousand rows instead of reading every stay of the period.
+stay_days = Table(
+    "stay_days",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("team", String(64), primary_key=True),  # '' for items without a team
+    Column("day", Integer, primary_key=True),  # UTC days since 1970-01-01
+    Column("category", String(16), primary_key=True),
+    Column("status", Text, primary_key=True),
+    Column("began", Integer, primary_key=True),  # ends of done stays: the day the stay began; else `day`
+    Column("moves", Integer, nullable=False),  # stays begun minus stays ended that day
+    Column("opened", Integer, nullable=False),  # stays begun that day still open (the items' current ones)
+)
+
 deliveries = Table(
     "deliveries",
     metadata,

@@ -24,10 +24,11 @@ from sqlalchemy import insert, select
 
 from integration.reports import efficiency, wip
 from integration.reports.scope import Scope
+from integration.store import stay_days
 from integration.store.completions import STATUS_FIELDS
 from integration.store.migrate import alembic_config, upgrade
 from integration.store.mirror import HistoryEntry, history_row
-from integration.store.mirror_bulk import record_history_many
+from integration.store.mirror_bulk import record_history_many, store_page
 from integration.store.store import Store
 from integration.store.tables import item_history as h
 from rules.model import ActorKind, Item, Tracker
@@ -68,6 +69,7 @@ stories = st.builds(Story, st.lists(rows, max_size=8).map(tuple), st.none() | st
 class Written:
     team: str
     items: tuple[Item, ...]
+    other: str = ""  # the team items move to and back from
 
 
 def entry(row: Row) -> HistoryEntry:
@@ -77,23 +79,48 @@ def entry(row: Row) -> HistoryEntry:
                         new_category=CATEGORIES[row.name])
 
 
-def write(store: Store, stories: list[Story], data: st.DataObject) -> Written:
-    """Items, then their rows in a random order and random batches, through both write paths."""
+# what happens to an item between history writes: a team move (there, back), a delete, an undelete;
+# through one webhook's write or a sync page's
+changes = st.tuples(st.sampled_from(["there", "back", "delete", "undelete"]), st.booleans())
+
+
+def write(store: Store, stories: list[Story], data: st.DataObject, moves: bool = False) -> Written:
+    """Items, then their rows in a random order and random batches, through both write paths.
+
+    `moves`: items are also first stored at a random point (history may come first, as a sync
+    page writes it), and moved between two teams, deleted and undeleted between the batches."""
     team = f"T{next(serial)}"
+    other = f"{team}b"
     made, pending = [], []
+    steps: list[tuple[int, str, bool]] = []
     for n, story in enumerate(stories):
         last = max((r for r in story.rows if r.field != "labels"), key=lambda r: r.at, default=None)
         name = story.current or (last.name if last else "To Do")
         item = Item(tracker=Tracker.JIRA, id=f"{team}-{n}", key=f"{team}-{n}", title="t", team=team,
                     status=status(name), created_at=day(story.created), updated_at=day(48))
-        store.mirror.upsert(item, day(48))
-        if story.deleted:
-            store.mirror.mark_deleted(item, day(48))
         made.append(item)
         pending += [(item, entry(r)) for r in story.rows]
+        if moves:
+            steps += [(n, kind, bulk) for kind, bulk in data.draw(st.lists(changes, max_size=3))]
+        else:
+            store.mirror.upsert(item, day(48))
+            if story.deleted:
+                store.mirror.mark_deleted(item, day(48))
+    if moves:  # each item stored first, at a random point among its changes; deleted last if its story says so
+        steps = data.draw(st.permutations(steps))
+        for n, story in enumerate(stories):
+            steps.insert(data.draw(st.integers(0, len(steps))), (n, "store", data.draw(st.booleans())))
+            if story.deleted:
+                steps.append((n, "delete", False))
     pending = data.draw(st.permutations(pending))
     pending += data.draw(st.lists(st.sampled_from(pending), max_size=3)) if pending else []  # redeliveries
-    while pending:
+    state = {n: (team, False) for n in range(len(made))}
+    stamp = itertools.count(1)
+    while pending or steps:
+        if steps and (not pending or data.draw(st.booleans())):
+            n, kind, bulk = steps.pop(0)
+            _change(store, made[n], kind, bulk, state, other, day(48) + timedelta(seconds=next(stamp)))
+            continue
         size = data.draw(st.integers(1, len(pending)))
         batch, pending = pending[:size], pending[size:]
         if data.draw(st.booleans()):  # a sync page: many items in one transaction
@@ -102,7 +129,26 @@ def write(store: Store, stories: list[Story], data: st.DataObject) -> Written:
         else:  # webhooks: one item's entries at a time
             for item, group in itertools.groupby(batch, key=lambda pair: pair[0]):
                 store.mirror.record_history("jira", item, [e for _, e in group])
-    return Written(team, tuple(made))
+    return Written(team, tuple(made), other)
+
+
+def _change(store: Store, item: Item, kind: str, bulk: bool, state: dict[int, tuple[str, bool]], other: str,
+            when: datetime) -> None:
+    """Store, move, delete or undelete item `item` (its team and deleted flag kept in `state`)."""
+    n = int(item.id.rsplit("-", 1)[1])
+    team, deleted = state[n]
+    if kind == "delete":
+        store.mirror.mark_deleted(item.with_fields(team=team, updated_at=when), when)
+        state[n] = (team, True)
+        return
+    team = {"there": other, "back": str(item.team)}.get(kind, team)
+    deleted = False if kind == "undelete" else deleted
+    version = item.with_fields(team=team, deleted=deleted, updated_at=when)
+    if bulk:
+        store_page(store, "jira", [version], [], when)
+    else:
+        store.mirror.upsert(version, when)
+    state[n] = (team, deleted)
 
 
 def expected_ends(store: Store, team: str) -> dict[int, datetime | None]:
@@ -151,6 +197,26 @@ def test_period_figures_equal_the_window_over_the_history(any_store: Store, stor
         assert wip.time_in_status(conn, scope) == before.time_in_status(conn, scope)
         assert _rounded(efficiency.cycle_time_by_status(conn, scope)) == \
             _rounded(before.cycle_time_by_status(conn, scope))
+
+
+@given(stories=st.lists(stories, min_size=1, max_size=4), data=st.data(),
+       since=st.integers(-40, 40).map(lambda n: n / 2), length=st.integers(1, 40).map(lambda n: n / 2))
+@PROPERTY
+def test_daily_levels_follow_team_moves_deletes_and_late_rows(any_store: Store, stories: list[Story],
+                                                              data: st.DataObject, since: float,
+                                                              length: float) -> None:
+    """The daily counts kept at write time follow each item's current team and deleted flag, whatever
+    the order of its history, its moves and its deletes: the levels equal the window over the history,
+    for a team, the team items moved to, both, and all teams; and the counts equal a count from scratch."""
+    written = write(any_store, stories, data, moves=True)
+    with any_store.engine.connect() as conn:
+        for teams in ((written.team,), (written.other,), (written.team, written.other), ()):
+            scope = Scope(day(since), day(since + length), teams=teams)
+            assert wip.levels_daily(conn, scope, wip.FLOW_BANDS, fresh=("done",)) == \
+                before.levels_daily(conn, scope, wip.FLOW_BANDS, fresh=("done",))
+            assert wip.levels_daily(conn, scope, (wip.IN_PROGRESS,)) == \
+                before.levels_daily(conn, scope, (wip.IN_PROGRESS,))
+        assert stay_days.kept(conn) == stay_days.expected(conn)
 
 
 def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
