@@ -308,3 +308,32 @@ def test_two_writers_of_one_item_at_once_leave_its_stays_right(postgres_database
         assert kept_ends(store, "RACE") == expected_ends(store, "RACE")
     finally:
         store.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_team_move_during_a_history_write_moves_the_rows_that_write_adds(postgres_database: str) -> None:
+    """A sync page writing an item's history while a webhook moves the item to another team: the
+    move waits for the page's turn, then moves the daily counts the page added too."""
+    store = Store.connect(postgres_database)
+    item = Item(tracker=Tracker.JIRA, id="M-2", key="M-2", title="t", team="HOME", status=status("In Progress"),
+                updated_at=day(10))
+    try:
+        store.mirror.upsert(item, day(10))
+        store.mirror.record_history("jira", item, [entry(Row(0, "created", "To Do"))])
+        first = store.engine.connect()
+        transaction = first.begin()
+        record_history_many(first, "jira", [(item, entry(Row(2, "status", "In Progress")))])
+        moved = item.with_fields(team="AWAY", updated_at=day(11))
+        second = threading.Thread(target=store.mirror.upsert, args=(moved, day(11)))
+        second.start()
+        second.join(0.5)  # waits for the page's turn to end
+        transaction.commit()
+        first.close()
+        second.join(10)
+        with store.engine.connect() as conn:
+            assert stay_days.kept(conn) == stay_days.expected(conn)
+            away = Scope(day(-1), day(4), teams=("AWAY",))
+            assert wip.levels_daily(conn, away, (wip.IN_PROGRESS,)) == before.levels_daily(conn, away,
+                                                                                           (wip.IN_PROGRESS,))
+    finally:
+        store.engine.dispose()
