@@ -9,6 +9,7 @@ from flask import Flask, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from integration.stubtracker import jira, linear
+from integration.stubtracker.jiralimits import BURST, refusal_headers
 from integration.stubtracker.page import render, written
 from integration.stubtracker.state import Fault, StubState
 
@@ -31,7 +32,27 @@ def create_stub_app(state: StubState | None = None) -> Flask:
         state.record(entry)
         fault = state.take_fault(request.method, request.path)
         g.fault = fault.mode if fault else None
-        return _fault_response(fault) if fault else None
+        if fault:
+            return _fault_response(fault, state)
+        return _jira_limits(state) if request.path.startswith(jira.API) else None
+
+    @app.after_request
+    def limit_headers(response: Response) -> Response:
+        for name, value in (g.get("limit_headers") or {}).items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.post(f"{CONTROL}/limits")
+    def set_limits() -> ResponseReturnValue:
+        """Jira's budgets: `burst_per_second`, `issue_writes_per_second`, `enforce` (each optional)."""
+        body = request.get_json(force=True) or {}
+        with state.lock:
+            limits = state.jira_limits
+            limits.burst_per_second = float(body.get("burst_per_second", limits.burst_per_second))
+            limits.issue_writes_per_second = float(body.get("issue_writes_per_second", limits.issue_writes_per_second))
+            limits.enforce = bool(body.get("enforce", limits.enforce))
+            limits.reset()
+        return jsonify({"ok": True})
 
     @app.post(f"{CONTROL}/fault")
     def set_fault() -> ResponseReturnValue:
@@ -39,6 +60,7 @@ def create_stub_app(state: StubState | None = None) -> Flask:
         with state.lock:
             state.fault = Fault(mode=str(body["mode"]), count=int(body.get("count", 1)),
                                 retry_after=float(body.get("retry_after", 1)), delay=float(body.get("delay", 2)),
+                                reason=str(body.get("reason") or BURST),
                                 methods=frozenset(str(m).upper() for m in body.get("methods") or ()),
                                 paths=tuple(str(p) for p in body.get("paths") or ()))
         return jsonify({"ok": True})
@@ -107,15 +129,31 @@ def _strip(comments: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str
     return {k: [dict(c) for c in v] for k, v in comments.items()}
 
 
-def _fault_response(fault: Fault) -> Response | None:
+def _jira_limits(state: StubState) -> Response | None:
+    """Spend the request's burst (and per-issue write) tokens; a 429 when enforcing and one is out."""
+    issue = (request.view_args or {}).get("key") if request.method in ("PUT", "POST", "DELETE") else None
+    route = request.url_rule.rule if request.url_rule else request.path
+    with state.lock:
+        answer = state.jira_limits.answer(request.method, route, issue, state.clock())
+    g.limit_headers = answer.headers
+    return _too_many(answer.headers) if answer.refused else None
+
+
+def _too_many(headers: dict[str, str]) -> Response:
+    response = jsonify({"errorMessages": ["Rate limit exceeded."], "errors": {}})
+    response.status_code = 429
+    response.headers.update(headers)
+    return response
+
+
+def _fault_response(fault: Fault, state: StubState) -> Response | None:
     if fault.mode == "slow":
         time.sleep(fault.delay)
         return None
     if fault.mode == "429":
-        response = jsonify({"errorMessages": ["Rate limit exceeded"]})
-        response.status_code = 429
-        response.headers["Retry-After"] = str(int(fault.retry_after))
-        return response
+        if request.path.startswith(jira.API):
+            return _too_many(refusal_headers(fault.reason, fault.retry_after, state.clock()))
+        return _too_many({"Retry-After": str(int(fault.retry_after))})
     if fault.mode == "ratelimited":
         response = jsonify({"errors": [{"message": "Rate limit exceeded",
                                         "extensions": {"code": "RATELIMITED"}}]})

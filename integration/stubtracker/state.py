@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from integration.stubtracker.jiralimits import BURST, JiraLimits
+
 # POSTs that only read: Jira's comment lookup by id, its search and bulk fetch; Linear's queries.
 READING_POSTS = ("/rest/api/3/comment/list", "/rest/api/3/search", "/rest/api/3/issue/bulkfetch")
 MUTATION = re.compile(r"^\s*mutation\b", re.MULTILINE)
@@ -24,6 +26,7 @@ class Fault:
     mode: str  # "429", "ratelimited", "500", "503", "slow"
     count: int  # how many requests it still applies to
     retry_after: float = 1.0
+    reason: str = BURST  # a Jira 429's RateLimit-Reason
     delay: float = 2.0
     methods: frozenset[str] = frozenset()  # only requests with these methods (all when empty)
     paths: tuple[str, ...] = ()  # only requests whose path starts with one of these (all when empty)
@@ -44,6 +47,7 @@ class StubState:
     linear_history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # issue id → state changes
     linear_remaining: int = 2400  # what Linear's rate-limit headers say is left this hour
     linear_reset_in_ms: int = 3_600_000
+    jira_limits: JiraLimits = field(default_factory=JiraLimits)  # burst and per-issue write budgets
     now: datetime | None = None  # the time writes are stamped with (the wall clock when None)
     version: int = 0  # moves on every change: search answers are kept per version
     answers: dict[str, tuple[int, list[Any]]] = field(default_factory=dict)  # search → (version, found)
@@ -101,6 +105,7 @@ class StubState:
             self.jira_transitions.clear()
             self.requests.clear()
             self.fault = None
+            self.jira_limits.reset()
             self.reads = self.writes = 0
             self.changed()
 
