@@ -77,7 +77,9 @@ class JiraClient:
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         bot_accounts: Collection[str] = frozenset(),
     ) -> None:
-        self.http = JiraHttp(base_url, user, api_token, timeout=timeout, retry=retry, sleep=sleep)
+        # writes to one issue at most every `write_interval` s, and Jira's own limits per endpoint and issue
+        self.http = JiraHttp(base_url, user, api_token, timeout=timeout, retry=retry, sleep=sleep, clock=clock,
+                             wall_clock=wall_clock, write_interval=write_interval)
         self.bot_accounts = frozenset(bot_accounts)  # FLOWKEEPER_BOT_ACCOUNTS, case-folded
         self._config = config
         self._configured = config  # what the settings said, before the site's facts filled it in
@@ -87,11 +89,8 @@ class JiraClient:
         self._priorities_read = False
         self._facts_retry_at = float("-inf")
         self.notify_users = notify_users
-        self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
-        self._write_interval = write_interval
-        self._last_write: dict[str, float] = {}
         self._me: Person | None = None
 
     # ---- site facts ---------------------------------------------------------------
@@ -282,17 +281,15 @@ class JiraClient:
                 if existing is not None:
                     return existing
             try:
-                self._pace(item.key)
                 return str(self.http.call("POST", path, json=payload, retry=False)["id"])
             except TrackerError as error:
                 if not error.retryable or attempt == self.http_retry_tries:
                     raise
-                self._sleep(self.http.retry_policy.delay(attempt, error))
+                self.http.back_off("POST", path, self.http.retry_policy.delay(attempt, error))
         raise TrackerUnavailable(f"Jira POST {path}: gave up")  # unreachable: the loop raises
 
     def update_comment(self, item: Item, comment_id: str, body: CommentBody, marker: WriteMarker) -> None:
         """Rewrite an existing Flowkeeper comment (a rule that updates rather than repeats)."""
-        self._pace(item.key)
         self.http.call(
             "PUT", f"{API}/issue/{item.key}/comment/{comment_id}", json=comment_request(body, marker)
         )
@@ -317,7 +314,6 @@ class JiraClient:
         if not operations:
             return
         params = {} if self.notify_users else {"notifyUsers": "false"}
-        self._pace(item.key)
         self.http.call(
             "PUT", f"{API}/issue/{item.key}", params=params, json={"update": {"labels": operations}}
         )
@@ -332,14 +328,12 @@ class JiraClient:
         body: dict[str, Any] = {"transition": {"id": choice.transition_id}}
         if choice.fields:
             body["fields"] = dict(choice.fields)
-        self._pace(item.key)
         self.http.call("POST", path, json=body)
         return choice.to
 
     def assign(self, item: Item, person: Person | None) -> None:
         """`PUT …/assignee` with the account id (looked up by email when only that is known)."""
         account = None if person is None else (person.id or self.account_id_for(person.email or ""))
-        self._pace(item.key)
         self.http.call("PUT", f"{API}/issue/{item.key}/assignee", json={"accountId": account})
 
     def account_id_for(self, email: str) -> str:
@@ -418,15 +412,6 @@ class JiraClient:
     @property
     def http_retry_tries(self) -> int:
         return max(1, self.http.retry_policy.tries)
-
-    def _pace(self, key: str) -> None:
-        """Writes to one issue at most every `write_interval` s (Jira's per-issue write limit)."""
-        last = self._last_write.get(key)
-        now = self._clock()
-        if last is not None and now - last < self._write_interval:
-            self._sleep(self._write_interval - (now - last))
-            now = self._clock()
-        self._last_write[key] = now
 
 
 _RELATIVE = "m~"  # between a follow-up's relative bound (minutes) and Jira's page token

@@ -1,8 +1,9 @@
 """One Jira REST call: atlassian-python-api underneath, TrackerErrors on top.
 
 The library sends the request (auth, session, URL joining); everything about failure is
-decided here: its own retries are switched off so `call_with_retry` is the one place that
-waits, every call has connect and read timeouts, and no message ever holds the API token.
+decided here: its own retries are switched off so `call_with_retry` and the pacer (Jira's
+rate limits per endpoint and per issue, `pacing`) are the only places that wait, every call
+has connect and read timeouts, and no message ever holds the API token.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -24,6 +26,7 @@ from integration.trackers.base import (
     TrackerError,
     TrackerUnavailable,
 )
+from integration.trackers.jira.pacing import Pacer, header
 from integration.trackers.retry import RetryPolicy, call_with_retry
 
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
@@ -45,6 +48,9 @@ class JiraHttp:
         timeout: float = 10.0,
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        write_interval: float = 1.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._secret = api_token
@@ -52,6 +58,8 @@ class JiraHttp:
         self._basic = base64.b64encode(f"{user}:{api_token}".encode()).decode() if api_token else ""
         self.retry_policy = retry
         self._sleep = sleep
+        self._wall_clock = wall_clock
+        self.pacer = Pacer(clock, write_interval)
         self._jira = Jira(
             url=self.base_url,
             username=user,
@@ -76,11 +84,28 @@ class JiraHttp:
     ) -> Any:
         """The decoded JSON answer (None for 204); TrackerError after bounded retries."""
         def attempt() -> Any:
+            self.take_turn(method, path)
             return self._once(method, path, params, json)
 
         if not retry:
             return attempt()
-        return call_with_retry(attempt, self.retry_policy, self._sleep)
+        return call_with_retry(attempt, self.retry_policy, lambda seconds: self.back_off(method, path, seconds))
+
+    def take_turn(self, method: str, path: str) -> None:
+        """Wait as long as Jira's limits on this endpoint (and issue) ask; a longer hold than the
+        retry policy waits is a RateLimited at once, left to the job queue like a long Retry-After."""
+        wait = self.pacer.wait(method, path)
+        if wait > self.retry_policy.max_retry_after:
+            raise RateLimited(f"Jira {method} {path}: held {wait:.0f} s more by Jira's rate limit", retry_after=wait)
+        if wait > 0:
+            self._sleep(wait)
+        self.pacer.sent(method, path)
+
+    def back_off(self, method: str, path: str, seconds: float) -> None:
+        """A retry's wait, less the part the pacer waits before the request anyway (a 429's hold)."""
+        rest = round(seconds - self.pacer.wait(method, path), 3)
+        if rest > 0:
+            self._sleep(rest)
 
     def _once(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Any:
         try:
@@ -93,17 +118,19 @@ class JiraHttp:
             raise TrackerUnavailable(f"Jira {method} {path}: timed out ({type(error).__name__})") from None
         except requests.RequestException as error:
             raise TrackerUnavailable(f"Jira {method} {path}: {self._scrub(type(error).__name__)}") from None
+        wait = self.pacer.answered(method, path, response.status_code, response.headers, self._wall_clock())
         if response.status_code >= 400:
-            raise self._error(method, path, response)
+            raise self._error(method, path, response, wait)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
 
-    def _error(self, method: str, path: str, response: requests.Response) -> TrackerError:
+    def _error(self, method: str, path: str, response: requests.Response, wait: float | None) -> TrackerError:
         status = response.status_code
         message = self._scrub(f"Jira {method} {path} → {status}: {_reason(response)}")
         if status == 429:
-            return RateLimited(message, retry_after=_retry_after(response), status=status)
+            limit = header(response.headers, "RateLimit-Reason")
+            return RateLimited(f"{message} ({limit})" if limit else message, retry_after=wait, status=status)
         if status >= 500 or status in TRANSIENT_STATUSES:
             return TrackerUnavailable(message, status=status)
         if status == 401:
@@ -133,11 +160,3 @@ def _reason(response: requests.Response) -> str:
     if isinstance(errors, Mapping):
         parts.extend(f"{k}: {v}" for k, v in errors.items())
     return "; ".join(parts) or response.reason or "no details"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
