@@ -20,11 +20,15 @@ changed and the new candidates; flags already up are judged from the mirror.
 Last, a simulated 1,000,000-issue site (`million` in the JSON): the built-in packs' scheduled
 rules swept every 15 minutes on each tracker, costed with the per-request figures measured in
 the steady state (search pages, refetches and writes per new flag, reads per webhook), against
-the budget read from the rate-limit headers the stub tracker sends (Linear: requests per hour
-per API key); Jira limits API tokens per second per endpoint and the stub sends no Jira limit
-header, so Jira's figures are requests per hour and per second. The change and flag rates of
-the big site are assumptions, printed with the figures (`--changes-per-hour`, `--new-flags-per-hour`).
-The last line is one JSON object.
+the budget read from the rate-limit headers the stub tracker sends. Linear: requests and
+complexity points per hour per API key. Jira limits API tokens per second per endpoint and
+method (the burst limit) and per issue on writes: each endpoint's busiest second (a full
+sweep's searches over its job window, `--full-sweep-minutes`; webhook refetches and
+write-backs spread over the hour) against the `X-RateLimit-Limit` the stub's answers on that
+endpoint carried, and the pace of writes to one flagged issue against the `X-RateLimit-Limit`
+of the stub's `jira-per-issue-on-write` 429 (drawn by writing to one issue until it refuses).
+The change and flag rates of the big site are assumptions, printed with the figures
+(`--changes-per-hour`, `--new-flags-per-hour`). The last line is one JSON object.
 
     .venv/bin/python bench/sweep.py [--sizes 10000 100000] [--trackers jira linear] [--intervals 4]
 """
@@ -42,6 +46,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from inspect import signature
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +60,10 @@ from integration.stubtracker.site import Issue as FakeIssue
 from integration.stubtracker.state import is_write
 from integration.sweeps.reread import BATCH
 from integration.sweeps.sweep import FOLLOW_UP_MARGIN, Sweeper
+from integration.trackers.base import RateLimited
+from integration.trackers.jira.client import JiraClient
 from integration.trackers.jira.jql import CLOCK_SKEW, SWEEP_PAGES_WITHIN
+from integration.trackers.jira.pacing import endpoint
 from integration.trackers.linear.complexity import estimate
 from rules.loader import load_ruleset
 from rules.model import SearchQuery, StatusCategory
@@ -185,6 +193,43 @@ def linear_points(world: World, since: int) -> dict[str, float]:
     return points
 
 
+def endpoint_shares(entries: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """For each kind of request (`request_kind`, or `webhook` for a delivery's reads), the share
+    of it each endpoint (method and route, as Jira's burst limit scopes them) carried."""
+    counts: dict[str, dict[str, int]] = {}
+    for kind, entry in entries:
+        by_endpoint = counts.setdefault(kind, {})
+        scope = endpoint(entry["method"], entry["path"])
+        by_endpoint[scope] = by_endpoint.get(scope, 0) + 1
+    return {kind: {e: round(n / sum(found.values()), 4) for e, n in sorted(found.items())}
+            for kind, found in sorted(counts.items())}
+
+
+PROBE_WRITES = 20  # writes to one issue before giving up on drawing a per-issue 429
+
+
+def jira_limits(world: World, key: str) -> dict[str, Any]:
+    """Jira's budgets as the stub's headers give them to the client: each endpoint's burst limit
+    (the `X-RateLimit-Limit` its answers carried, as the client's pacer kept it), and the per-issue
+    write limit (the `X-RateLimit-Limit` of a `jira-per-issue-on-write` 429, drawn by writing to one
+    issue with the stub enforcing its limits)."""
+    client = world.services.clients["jira"]
+    assert isinstance(client, JiraClient)
+    pacer = client.http.pacer
+    item = client.get_item(key)
+    world.state.jira_limits.enforce = True
+    try:
+        for n in range(PROBE_WRITES):
+            try:
+                client.add_labels(item, [f"probe-{n}"])
+            except RateLimited:
+                if pacer.issue_write_limit is not None:
+                    break
+    finally:
+        world.state.jira_limits.enforce = False
+    return {"burst_per_second": dict(sorted(pacer.limits.items())), "issue_writes_per_second": pacer.issue_write_limit}
+
+
 def steady_state(tracker: str, size: int, intervals: int, workdir: Path) -> dict[str, Any]:
     """The first sweep, then one every 15 minutes with webhooks keeping the mirror fresh; every
     request after the first sweep is counted from the stub's log, by what it was for."""
@@ -207,6 +252,7 @@ def steady_state(tracker: str, size: int, intervals: int, workdir: Path) -> dict
         world.state.requests.clear()
         sweeps, by_kind = [], {"comment_after_change": [0, 0], "comment": [0, 0], "move": [0, 0]}  # deliveries, reads
         untouched = iter(busy[MOVES_PER_INTERVAL * intervals:])  # items nobody changed in the last 15 minutes
+        swept: list[tuple[int, int]] = []  # the request log's ranges that sweeps made (the rest: deliveries)
         for j in range(intervals):
             moved = busy[j * MOVES_PER_INTERVAL:(j + 1) * MOVES_PER_INTERVAL]
             for c, key in enumerate(moved):  # a move, and 20 s later a comment: on the same item, or another
@@ -228,6 +274,7 @@ def steady_state(tracker: str, size: int, intervals: int, workdir: Path) -> dict
             mark, reads, writes, started = len(world.state.requests), world.site.reads, world.site.writes, time.perf_counter()
             run = world.sweep("stalled")
             assert run is not None and run.state == "done", run
+            swept.append((mark, len(world.state.requests)))
             counted = count_requests(world, mark)
             sweeps.append({"reads": world.site.reads - reads, "writes": world.site.writes - writes,
                            "follow_up": run.query.get("changed_since") is not None,
@@ -238,6 +285,10 @@ def steady_state(tracker: str, size: int, intervals: int, workdir: Path) -> dict
         budget = world.services.clients[tracker].rate_budget() if tracker == "linear" else None  # type: ignore[attr-defined]
         points = linear_points(world, 0) if tracker == "linear" else {}
         logged = count_requests(world, 0)
+        in_sweeps = {i for start, end in swept for i in range(start, end)}
+        shares = endpoint_shares([(request_kind(e) if i in in_sweeps else "webhook", e)
+                                  for i, e in enumerate(world.state.requests)])
+        limits = jira_limits(world, busy[0]) if tracker == "jira" else None
         world.services.store.engine.dispose()
     for j, one in enumerate(sweeps, 1):
         print(f"{tracker:6} {size:>7,} items, sweep {j + 1} (+{15 * j} min): reads {one['reads']:>5,} "
@@ -267,11 +318,58 @@ def steady_state(tracker: str, size: int, intervals: int, workdir: Path) -> dict
            "single_reads_per_sweep": round(sum(o["requests"].get("read", 0) for o in sweeps) / len(sweeps), 2)}
     if points:  # Linear complexity points per request, by what it was for, over every request after the first sweep
         out["points_per_request"] = {k: round(p / max(logged.get(k, 0), 1), 1) for k, p in points.items()}
+    out["endpoint_shares"] = shares
+    if limits is not None:  # read from the headers the stub's Jira answers carried
+        out["advertised_burst_per_second"] = limits["burst_per_second"]
+        out["advertised_issue_writes_per_second"] = limits["issue_writes_per_second"]
     return out
 
 
+def jira_burst(measured: dict[str, Any], hourly: dict[str, float], full_pages: float,
+               full_sweep_minutes: float) -> dict[str, Any]:
+    """Each Jira endpoint's requests an hour and busiest second against the burst limit its answers
+    advertised, and the pace of writes to one flagged issue against the per-issue limit.
+
+    A sweep's requests (searches, reading candidates again) go out during its job window: the
+    full sweep's pages over `full_sweep_minutes`, the busiest time of the hour. Webhook refetches
+    and write-backs follow people's changes and new flags, spread over the hour. Each kind is
+    split over the endpoints that carried it in the steady state's log."""
+    window_s = full_sweep_minutes * 60
+    busiest = {"search": full_pages / window_s, "read_again": hourly["read_again"] / 4 / window_s,
+               "webhook": hourly["webhook"] / 3600, "write": hourly["write"] / 3600,
+               "write_read": hourly["write_read"] / 3600}
+    limits = measured.get("advertised_burst_per_second") or {}
+    endpoints: dict[str, dict[str, Any]] = {}
+    for kind, shares in (measured.get("endpoint_shares") or {}).items():
+        for scope, share in shares.items():
+            if kind not in hourly:
+                continue
+            found = endpoints.setdefault(scope, {"requests_per_hour": 0.0, "peak_per_second": 0.0})
+            found["requests_per_hour"] += hourly[kind] * share
+            found["peak_per_second"] += busiest[kind] * share
+    for scope, found in endpoints.items():
+        found["requests_per_hour"] = round(found["requests_per_hour"])
+        found["peak_per_second"] = round(found["peak_per_second"], 3)
+        limit = limits.get(scope)
+        found["burst_limit_per_second"] = limit
+        found["share_of_burst_limit"] = round(found["peak_per_second"] / limit, 4) if limit else None
+        found["room_per_second"] = round(limit - found["peak_per_second"], 3) if limit else None
+    worst = max(endpoints, key=lambda e: endpoints[e]["share_of_burst_limit"] or 0.0, default=None)
+    per_issue = measured.get("advertised_issue_writes_per_second")
+    writes = measured["write_requests_per_new_flag"]  # all to the flagged issue
+    pace = signature(JiraClient).parameters["write_interval"].default  # seconds between writes to one issue
+    rate = 1 / pace if writes > 1 and pace else float(writes)
+    return {"full_sweep_window_minutes": full_sweep_minutes, "endpoints": dict(sorted(endpoints.items())),
+            "busiest_endpoint": worst,
+            "peak_share_of_burst_limit": endpoints[worst]["share_of_burst_limit"] if worst else None,
+            "issue_write_limit_per_second": per_issue, "issue_writes_per_new_flag": writes,
+            "issue_write_rate_per_second": round(rate, 3),
+            "share_of_issue_write_limit": round(rate / per_issue, 3) if per_issue else None}
+
+
 def million(steady: dict[str, dict[str, Any]], changes_per_hour: int, new_flags_per_hour: int,
-            comment_share: float, paired_share: float, items: int = 1_000_000, page: int = 100) -> dict[str, Any]:
+            comment_share: float, paired_share: float, items: int = 1_000_000, page: int = 100,
+            full_sweep_minutes: float = 10.0) -> dict[str, Any]:
     """Requests per hour on a 1,000,000-issue site, the built-in packs swept every 15 minutes.
 
     Per-request figures come from the steady state's request log; the search window of a follow-up
@@ -330,9 +428,13 @@ def million(steady: dict[str, dict[str, Any]], changes_per_hour: int, new_flags_
                 limit = float(measured["advertised_complexity_per_hour"])
                 figures |= {"complexity_per_hour": round(used), "complexity_budget_per_hour": limit,
                             "share_of_complexity_budget": round(used / limit, 3)}
-        else:  # Jira limits API tokens per second per endpoint; the stub sends no Jira limit header
+        else:  # Jira limits API tokens per second per endpoint and method, and writes per issue
             figures |= {"average_per_second": round(total / 3600, 3),
                         "full_sweep_search_per_second_over_10_min": round(full_pages / 600, 2)}
+            hourly = {"search": searches, "read_again": read_again, "webhook": webhook,
+                      "write": new_flags_per_hour * measured["write_requests_per_new_flag"],
+                      "write_read": new_flags_per_hour * measured["write_reads_per_new_flag"]}
+            figures |= jira_burst(measured, hourly, full_pages, full_sweep_minutes)
         out[tracker] = figures
         print(f"1M site, {tracker:6}: {figures['requests_per_hour']:,} requests/hour "
               f"(sweeps {figures['sweep_requests_per_hour']:,}, webhook refetches {figures['webhook_refetches_per_hour']:,}, "
@@ -343,7 +445,23 @@ def million(steady: dict[str, dict[str, Any]], changes_per_hour: int, new_flags_
               + (f"; {figures['complexity_per_hour']:,} complexity points/hour, {figures['share_of_complexity_budget']:.0%}"
                  f" of {figures['complexity_budget_per_hour']:,.0f}" if "complexity_per_hour" in figures else ""),
               flush=True)
+        if "endpoints" in figures:
+            print_jira_burst(figures)
     return out
+
+
+def print_jira_burst(figures: dict[str, Any]) -> None:
+    for scope, found in figures["endpoints"].items():
+        limit = found["burst_limit_per_second"]
+        against = (f"{found['share_of_burst_limit']:.1%} of its {limit:g}/s burst limit, {found['room_per_second']:g}/s "
+                   "to spare" if limit else "no limit advertised")
+        print(f"1M site, jira  : {scope}: {found['requests_per_hour']:,}/hour, at its busiest "
+              f"{found['peak_per_second']:g}/s — {against}", flush=True)
+    limit = figures["issue_write_limit_per_second"]
+    print(f"1M site, jira  : writes to one flagged issue: {figures['issue_writes_per_new_flag']:g} a flag, "
+          f"{figures['issue_write_rate_per_second']:g}/s at the client's pace — "
+          + (f"{figures['share_of_issue_write_limit']:.0%} of the {limit:g}/s per-issue write limit" if limit
+             else "no per-issue limit advertised"), flush=True)
 
 
 def main() -> None:
@@ -355,6 +473,8 @@ def main() -> None:
     parser.add_argument("--new-flags-per-hour", type=int, default=100, help="new flags an hour on the 1M site")
     parser.add_argument("--comment-share", type=float, default=0.5,
                         help="share of the 1M site's changes that are comments (the rest issue updates)")
+    parser.add_argument("--full-sweep-minutes", type=float, default=10.0,
+                        help="the job window a full sweep of the 1M site spreads its search pages over")
     parser.add_argument("--paired-share", type=float, default=PAIRED_SHARE,
                         help="share of the 1M site's comments that come within 15 minutes of another change to their issue")
     args = parser.parse_args()
@@ -375,7 +495,8 @@ def main() -> None:
         print(f"goal ({tracker}, {max(args.sizes):,} items): reads at most 5% of the naive sweep's — {share:.2%}, {verdict}")
     results_out: dict[str, Any] = {**results, "steady": {t: {str(max(args.sizes)): v} for t, v in steady.items()},
                                    "million": million(steady, args.changes_per_hour, args.new_flags_per_hour,
-                                                      args.comment_share, args.paired_share)}
+                                                      args.comment_share, args.paired_share,
+                                                      full_sweep_minutes=args.full_sweep_minutes)}
     print(json.dumps(results_out))
 
 
