@@ -19,12 +19,13 @@ in sorted order, so two writers never wait on each other's rows in opposite orde
 from __future__ import annotations
 
 import functools
-from collections import Counter
-from collections.abc import Iterable, Mapping
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from integration.store.completions import STATUS_FIELDS
@@ -66,25 +67,41 @@ def counted_as(team: str | None, deleted: bool) -> str | None:
     return None if deleted else team or NO_TEAM
 
 
-def live_teams(conn: Connection, tracker: str, item_ids: Iterable[str]) -> dict[str, str]:
-    """item id → team key of the items counted: those with a row in `items`, not deleted."""
-    query = select(i.c.item_id, i.c.team).where(i.c.tracker == tracker, i.c.item_id.in_(sorted(set(item_ids))),
-                                                i.c.deleted.is_(False))
-    return {item_id: team or NO_TEAM for item_id, team in conn.execute(query)}
+def restayed(conn: Connection, tracker: str, item_ids: list[str], changed: ColumnElement[bool],
+             written: frozenset[str]) -> Tally:
+    """The change to the kept rows when the items' status rows matching `changed` get their new ends,
+    read before `ended_at` is updated. A write can change only the stays still open or ending at or
+    after its earliest row, and the next status row of each such stay is one of them, so their new
+    ends are computed here as the UPDATE computes them: the next row in (at, id) order. Rows whose
+    fingerprint is in `written` (inserted by this transaction) were not counted before. Items
+    without a row in `items`, or deleted, are not counted."""
+    query = (select(h.c.id, h.c.item_id, h.c.at, h.c.ended_at, h.c.new, h.c.new_category, h.c.fingerprint, i.c.team)
+             .select_from(h.join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)))
+             .where(h.c.tracker == tracker, h.c.item_id.in_(item_ids), h.c.field.in_(STATUS_FIELDS), changed,
+                    i.c.deleted.is_(False)))
+    stays: dict[str, list[Any]] = defaultdict(list)
+    for row in conn.execute(query):
+        stays[row.item_id].append(row)
+    out: Tally = Counter()
+    for rows in stays.values():
+        rows.sort(key=lambda r: (r.at, r.id))
+        team = rows[0].team or NO_TEAM
+        for row, following in itertools.zip_longest(rows, rows[1:]):
+            if row.fingerprint not in written:
+                count_stay(out, tracker, team, row.at, row.ended_at, row.new, row.new_category, -1)
+            count_stay(out, tracker, team, row.at, following.at if following else None, row.new, row.new_category)
+    return out
 
 
-def tally(conn: Connection, tracker: str, teams: Mapping[str, str], *where: Any,
-          skip: frozenset[str] = frozenset()) -> Tally:
-    """The rows the status stays of items `teams` (id → team key) add, those matching `where`;
-    rows whose fingerprint is in `skip` (written in this transaction, not counted yet) left out."""
+def tally(conn: Connection, tracker: str, teams: Mapping[str, str]) -> Tally:
+    """The rows the status stays of items `teams` (id → team key) add."""
     out: Tally = Counter()
     if not teams:
         return out
-    query = select(h.c.item_id, h.c.at, h.c.ended_at, h.c.new, h.c.new_category, h.c.fingerprint).where(
-        h.c.tracker == tracker, h.c.item_id.in_(sorted(teams)), h.c.field.in_(STATUS_FIELDS), *where)
-    for item_id, at, ended_at, new, category, fingerprint in conn.execute(query):
-        if fingerprint not in skip:
-            count_stay(out, tracker, teams[item_id], at, ended_at, new, category)
+    query = select(h.c.item_id, h.c.at, h.c.ended_at, h.c.new, h.c.new_category).where(
+        h.c.tracker == tracker, h.c.item_id.in_(sorted(teams)), h.c.field.in_(STATUS_FIELDS))
+    for item_id, at, ended_at, new, category in conn.execute(query):
+        count_stay(out, tracker, teams[item_id], at, ended_at, new, category)
     return out
 
 

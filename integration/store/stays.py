@@ -11,8 +11,8 @@ recomputes the stays it can have changed: the new rows and any stay still open o
 at or after the earliest new row. On PostgreSQL, writers of the same item's stays take
 turns (a webhook and a sync page may write one item at once); SQLite has one writer.
 The stays' daily counts (integration.store.stay_days) change with them: those of the stays
-recomputed are taken off before and added again after, and a change of an item's team or
-deleted flag moves its whole history's (`move_stays`), in the same turn.
+recomputed are taken off and added again with their new ends, and a change of an item's team
+or deleted flag moves its whole history's (`move_stays`), in the same turn.
 """
 
 from __future__ import annotations
@@ -51,18 +51,15 @@ def close_stays(conn: Connection, tracker: str, item_ids: Iterable[str], earlies
         return
     if conn.dialect.name == "postgresql":
         _serialize(conn, tracker, ids)
-    changed = or_(h.c.ended_at.is_(None), h.c.ended_at >= earliest)  # before and after: the same rows
-    teams = stay_days.live_teams(conn, tracker, ids)
-    before = stay_days.tally(conn, tracker, teams, changed, skip=written)
+    changed = or_(h.c.ended_at.is_(None), h.c.ended_at >= earliest)
+    counts = stay_days.restayed(conn, tracker, ids, changed, written)
     conn.execute(
         update(h)
         .where(h.c.tracker == tracker, h.c.item_id.in_(ids), h.c.field.in_(STATUS_FIELDS), changed)
         .values(ended_at=next_status_at())
         .execution_options(synchronize_session=False)
     )
-    after = stay_days.tally(conn, tracker, teams, changed)
-    after.subtract(before)
-    stay_days.add(conn, after)
+    stay_days.add(conn, counts)
 
 
 def take_turns(conn: Connection, tracker: str, item_ids: Iterable[str]) -> None:
