@@ -20,7 +20,7 @@ from integration.store.claims import ClaimResult
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
 from integration.trackers.base import TrackerClient, TrackerError, WriteMarker
-from rules.model import Action, ActionKind, ActorKind, Item, Plan
+from rules.model import Action, ActionKind, ActorKind, EpisodeTransition, Item, Plan
 
 if TYPE_CHECKING:
     from integration.judge import Judge
@@ -79,9 +79,13 @@ def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
     for (mode, rule, episode, step), done in settled.items():
         if done:
             steps[mode].add((rule, episode, step))
-    if ctx.record_states:
-        _record_states(plan, ctx, steps)
-    ctx.store.audit.record(result.entries)
+    changes = _state_changes(plan, ctx, steps) if ctx.record_states else []
+    if changes or result.entries:  # the episodes and the decisions' audit entries: one transaction
+        with ctx.store.engine.begin() as conn:
+            for mode, transitions, finished in changes:
+                ctx.store.rule_states.apply(plan.item.tracker.value, plan.item.id, plan.item.key, mode, transitions,
+                                            finished, ctx.now, conn=conn)
+            ctx.store.audit.record(result.entries, conn=conn)
     observed_decisions(result.entries)  # one log line each, and /metrics counts
     return result
 
@@ -95,14 +99,15 @@ def _settled(entry: AuditEntry) -> bool:
     return entry.outcome is Outcome.FAILED and not entry.detail.get("retryable")
 
 
-def _record_states(plan: Plan, ctx: ApplyContext, steps: dict[str, set[tuple[str, int, str]]]) -> None:
-    item = plan.item
+def _state_changes(plan: Plan, ctx: ApplyContext, steps: dict[str, set[tuple[str, int, str]]]
+                   ) -> list[tuple[str, list[EpisodeTransition], list[tuple[str, int, str]]]]:
+    """Per mode, the episodes the plan opens or closes and the steps now done (modes with none left out)."""
+    changes = []
     for mode in (LIVE, DRY):
         transitions = [t for t in plan.transitions if ctx.dry.mode(t.rule) == mode]
         if transitions or steps[mode]:
-            ctx.store.rule_states.apply(
-                item.tracker.value, item.id, item.key, mode, transitions, sorted(steps[mode]), ctx.now
-            )
+            changes.append((mode, transitions, sorted(steps[mode])))
+    return changes
 
 
 def _entry(item: Item, action: Action, ctx: ApplyContext, outcome: Outcome, reason: str, **detail: object) -> AuditEntry:

@@ -14,6 +14,7 @@ from integration.intake import settle_malformed
 from integration.observability import bind_figures, record
 from integration.services import Services, build_services, utcnow
 from integration.settings import load_settings
+from integration.store.db import WRITE_LOCK
 from integration.trackers.errors import PayloadError
 
 log = logging.getLogger("flowkeeper.jobs")
@@ -43,7 +44,10 @@ def process_delivery(envelope: dict[str, Any]) -> str:
         record.count("flowkeeper_jobs_total", tracker=str(envelope.get("tracker")), outcome="failed")
         record.flush()
         return settle_malformed(services.store.deliveries, envelope, error, utcnow())
-    outcome = services.pipeline().handle(event)
+    try:
+        outcome = services.pipeline().handle(event)
+    finally:
+        record.write_lock(*WRITE_LOCK.take())
     log.info("job.delivery.done", extra={"tracker": event.tracker.value, "item": event.item.key,
                                          "delivery": event.delivery_id, "outcome": outcome})
     return outcome

@@ -57,40 +57,67 @@ class Pipeline:
     # ---- the webhook path -------------------------------------------------------
     @observed_job(retried=(RetryLater,))  # counts and times every delivery job for /metrics
     def handle(self, event: Event) -> str:
-        """Process one delivery exactly once; returns a short outcome for logs and the CLI."""
+        """Process one delivery exactly once; returns a short outcome for logs and the CLI.
+
+        What the job decided without writing to the tracker (skipped, no rule acted) is
+        recorded in the transaction that settles the delivery: a crash leaves both or neither,
+        and the retried job records it once.
+        """
         tracker, delivery = event.tracker.value, event.delivery_id or ""
         now = self.clock()
         if delivery and not self.store.deliveries.begin(tracker, delivery, now, event.item.key):
             return "duplicate: already processed"
+        settled: list[AuditEntry] = []
         try:
-            outcome = self._process(self._mark_self(event), now)
+            outcome = self._process(self._mark_self(event), now, settled)
         except RetryLater as error:
-            if delivery:
-                self.store.deliveries.release(tracker, delivery, str(error))
+            self._settle(tracker, delivery, settled, released=str(error))
             raise
-        if delivery:
-            self.store.deliveries.finish(tracker, delivery, "done", outcome, self.clock())
+        except Exception:
+            self._settle(tracker, delivery, settled, failed=True)
+            raise
+        self._settle(tracker, delivery, settled, outcome=outcome)
         return outcome
 
-    def _process(self, event: Event, now: datetime) -> str:
+    def _settle(self, tracker: str, delivery: str, entries: list[AuditEntry], *, outcome: str | None = None,
+                released: str | None = None, failed: bool = False) -> None:
+        """The job's no-write audit entries and the delivery's state after it, in one transaction: done
+        with `outcome`, back to pending when `released` (retried later), left as it is when `failed`
+        (RQ retries the job; `jobs.mark_delivery_failed` settles it once retries run out)."""
+        if not entries and (not delivery or failed):
+            return
+        try:
+            with self.store.engine.begin() as conn:
+                self.store.audit.record(entries, conn=conn)
+                if delivery and released is not None:
+                    self.store.deliveries.release(tracker, delivery, released, conn=conn)
+                elif delivery and outcome is not None:
+                    self.store.deliveries.finish(tracker, delivery, "done", outcome, self.clock(), conn=conn)
+        except Exception:
+            if outcome is not None:
+                raise
+            log.exception("pipeline.settle_failed", extra={"tracker": tracker, "delivery": delivery})
+
+    def _process(self, event: Event, now: datetime, settled: list[AuditEntry]) -> str:
         tracker = event.tracker.value
         event = understand(event, self.store.service, self.clients.get(tracker), now)
         with self.item_lock(f"{tracker}:{event.item.id}"):
             if event.kind is EventKind.DELETED:
                 self.store.mirror.mark_deleted(event.item, now)
-                return self._skip(event, now, "item deleted in the tracker: mirror scrubbed")
+                return self._skip(event, now, "item deleted in the tracker: mirror scrubbed", settled)
             if event.kind is EventKind.LABEL_CHANGED:
-                return self._skip(event, now, "label definition changed: label names updated for history")
+                return self._skip(event, now, "label definition changed: label names updated for history", settled)
             before = self.store.mirror.get(tracker, event.item.id)  # its groups before: limits across items
             item = self._complete(event, before, now)
-            self.store.mirror.record_history(tracker, item, history_entries(event))
-            if item is not before and (not item.is_partial or self._mirror_as_carried(event, item)):
-                item = self.store.mirror.upsert(item, now)
+            with self.store.engine.begin() as conn:  # the item's history and its mirror row: one transaction
+                self.store.mirror.record_history(tracker, item, history_entries(event), conn=conn)
+                if item is not before and (not item.is_partial or self._mirror_as_carried(event, item)):
+                    item = self.store.mirror.upsert(item, now, conn=conn)
             if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
-                return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)")
+                return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)", settled)
             judge = self.judge(tracker)
             replied = self._command(event, item, now, judge)
-            result = self._evaluate(item, event, now, judge)
+            result = self._evaluate(item, event, now, judge, settled)
             result.entries[:0] = replied.entries
             result.retryable_failures += replied.retryable_failures
         grouped = regroup(judge, before, item, now, self.item_lock, event.delivery_id)  # outside this item's lock
@@ -105,12 +132,14 @@ class Pipeline:
         """This job's judge for `tracker`: its rule set, dry run and tracker-wide facts, read once."""
         return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), self.rules())
 
-    def _evaluate(self, item: Item, event: Event, now: datetime, judge: Judge) -> ApplyResult:
-        """Evaluate the rules on a complete, mirrored item and apply the plan."""
+    def _evaluate(self, item: Item, event: Event, now: datetime, judge: Judge,
+                  settled: list[AuditEntry]) -> ApplyResult:
+        """Evaluate the rules on a complete, mirrored item and apply the plan ("no rule acted" is
+        recorded with the delivery's outcome, `settled`)."""
         plan = judge.plans([item], event, now)[0]
         result = apply(plan, ApplyContext.of(judge, now, delivery_id=event.delivery_id))
         if not plan.actions:
-            self._record_no_action(plan, event, now)
+            settled.append(_no_action_entry(plan, event, now))
         return result
 
     def _command(self, event: Event, item: Item, now: datetime, judge: Judge) -> ApplyResult:
@@ -222,14 +251,15 @@ class Pipeline:
             and not {"status", "title"} & item.unknown
         )
 
-    def _skip(self, event: Event, now: datetime, reason: str) -> str:
-        self.store.audit.record([_event_entry(event, now, Outcome.SKIPPED, reason)])
+    def _skip(self, event: Event, now: datetime, reason: str, settled: list[AuditEntry]) -> str:
+        settled.append(_event_entry(event, now, Outcome.SKIPPED, reason))
         return f"skipped: {reason}"
 
-    def _record_no_action(self, plan: Plan, event: Event, now: datetime) -> None:
-        reasons = {n.rule: n.reason for n in plan.no_actions[:20]}
-        summary = f"no rule acted ({len(plan.no_actions)} evaluated)"
-        self.store.audit.record([_event_entry(event, now, Outcome.SKIPPED, summary, reasons=reasons)])
+
+def _no_action_entry(plan: Plan, event: Event, now: datetime) -> AuditEntry:
+    reasons = {n.rule: n.reason for n in plan.no_actions[:20]}
+    summary = f"no rule acted ({len(plan.no_actions)} evaluated)"
+    return _event_entry(event, now, Outcome.SKIPPED, summary, reasons=reasons)
 
 
 _FIELDS = tuple(f for f in Item.__dataclass_fields__ if f not in {"tracker", "id", "unknown", "custom"})

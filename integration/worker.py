@@ -35,7 +35,7 @@ from rq.worker import BaseWorker, WorkerStatus
 from rq.worker_registration import clean_worker_registry
 
 from integration.jobs import use_services
-from integration.observability import bind_figures
+from integration.observability import bind_figures, record
 from integration.queue import QUEUE_NAME
 from integration.redis_persistence import warn_without_persistence
 from integration.services import build_services
@@ -135,6 +135,13 @@ class FlowkeeperWorker(ResilientWorkerMixin, SimpleWorker):
 class FlowkeeperForkWorker(ResilientWorkerMixin, Worker):
     """RQ's fork-per-job worker; its own monitor loop renews the claim."""
 
+    def perform_job(self, job: Job, queue: Queue, execution: Any) -> bool:
+        """Runs in the job's own process, which ends with the job: it sends its figures first."""
+        try:
+            return bool(super().perform_job(job, queue, execution))
+        finally:
+            record.flush()
+
 
 @contextmanager
 def _heartbeats(worker: BaseWorker, job: Job, execution: Any) -> Iterator[None]:
@@ -174,9 +181,16 @@ def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> i
     if fork:  # a forked job must not share the parent's database connections
         os.register_at_fork(after_in_child=lambda: services.store.engine.dispose(close=False))
     worker_class = FlowkeeperForkWorker if fork else FlowkeeperWorker
+    try:
+        return _work(services.redis, worker_class, burst)
+    finally:
+        record.flush()  # figures are sent every few seconds: what is left goes before the worker ends
+
+
+def _work(connection: redis.Redis, worker_class: type[BaseWorker], burst: bool) -> int:
     attempt = 0
     while True:
-        worker = worker_class([QUEUE_NAME], connection=services.redis, worker_ttl=WORKER_TTL,
+        worker = worker_class([QUEUE_NAME], connection=connection, worker_ttl=WORKER_TTL,
                               maintenance_interval=MAINTENANCE_EVERY)
         try:
             worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
@@ -185,7 +199,7 @@ def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> i
         if burst or _asked_to_stop(worker):
             return 0
         try:
-            attempt = _wait_for_redis(services.redis, attempt)
+            attempt = _wait_for_redis(connection, attempt)
         except StopRequested:  # SIGTERM while waiting: RQ's handler asks to stop, and so we do
             return 0
 

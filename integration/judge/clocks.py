@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from integration.store.db import reading
 from integration.store.tables import item_history
 from rules.clocks import actor_key, field_key, label_key
 from rules.model import ActorKind
@@ -23,7 +24,7 @@ Clocks = dict[str, dict[str, datetime]]
 _NOT_CHANGES = ("comment", "seen", "created")  # history entries that change no field
 
 
-def history_clocks(engine: Engine, tracker: str, ids: list[str]) -> Clocks:
+def history_clocks(engine: Engine, tracker: str, ids: list[str], conn: Connection | None = None) -> Clocks:
     if not ids:
         return {}
     found: Clocks = {}
@@ -36,7 +37,7 @@ def history_clocks(engine: Engine, tracker: str, ids: list[str]) -> Clocks:
               .where(*batch, h.actor_kind == ActorKind.HUMAN.value, h.actor_id.is_not(None))
               .group_by(h.item_id, h.actor_id))
     labels = select(h.item_id, h.new, h.at).where(*batch, h.field == "labels", h.new.is_not(None))
-    with engine.connect() as conn:
+    with reading(engine, conn) as conn:
         for item_id, name, at in conn.execute(fields):
             _later(found, item_id, field_key(name), at)
         for item_id, actor_id, at in conn.execute(people):
@@ -54,7 +55,7 @@ def _later(found: Clocks, item_id: str, key: str, at: datetime) -> None:
         clocks[key] = at
 
 
-def own_labels(engine: Engine, tracker: str, ids: list[str]) -> dict[str, frozenset[str]]:
+def own_labels(engine: Engine, tracker: str, ids: list[str], conn: Connection | None = None) -> dict[str, frozenset[str]]:
     """item → the labels (casefolded) whose last recorded change is Flowkeeper putting them on."""
     if not ids:
         return {}
@@ -63,7 +64,7 @@ def own_labels(engine: Engine, tracker: str, ids: list[str]) -> dict[str, frozen
              .where(h.tracker == tracker, h.item_id.in_(ids), h.field == "labels")
              .order_by(h.item_id, h.at, h.id))
     last: dict[str, dict[str, bool]] = {}  # item → label → put on by Flowkeeper (last change)
-    with engine.connect() as conn:
+    with reading(engine, conn) as conn:
         for item_id, kind, old, new in conn.execute(query):
             changes = last.setdefault(item_id, {})
             ours = kind == ActorKind.FLOWKEEPER.value

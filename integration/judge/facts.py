@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks, own_labels
 from integration.store.completions import first_starts, team_cycle_days
-from integration.store.db import read_connection
+from integration.store.db import read_connection, reading
 from integration.store.snoozes import ItemPause
 from integration.store.states import state_from_row
 from integration.store.store import Store
@@ -46,9 +46,11 @@ class SharedFacts:
 
     @classmethod
     def load(cls, store: Store, tracker: str, limits: bool = False) -> SharedFacts:
-        """`limits`: a rule counts work in progress per group, so the group counts are read too."""
-        groups, latest = store.mirror.wip_groups(tracker) if limits else ({}, {})
-        return cls(store.mirror.wip_by_assignee(tracker), store.overrides.all(), groups, latest)
+        """`limits`: a rule counts work in progress per group, so the group counts are read too.
+        One read transaction for all of them."""
+        with read_connection(store.engine) as conn:
+            groups, latest = store.mirror.wip_groups(tracker, conn) if limits else ({}, {})
+            return cls(store.mirror.wip_by_assignee(tracker, conn), store.overrides.all(conn), groups, latest)
 
 
 @dataclass(frozen=True)
@@ -78,25 +80,23 @@ class BatchFacts:
     def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime, *,
              starts: bool = False, with_clocks: bool = False, with_flags: bool = False,
              parents: Mapping[str, str] | None = None) -> BatchFacts:
-        """`parents` (key → id of the batch's items): roll their sub-tasks' clocks up to them."""
+        """`parents` (key → id of the batch's items): roll their sub-tasks' clocks up to them.
+
+        Every fact is read in one read transaction: one snapshot, and one BEGIN for the batch."""
         ids = list(dict.fromkeys(item_ids))
-        clocks = history_clocks(store.engine, tracker, ids) if with_clocks else {}
-        for item_id, rolled in (subtask_clocks(store, tracker, parents) if parents else {}).items():
-            clocks.setdefault(item_id, {}).update(rolled)
-        return cls(
-            activity=human_activity(store, tracker, ids),
-            states=states_for(store, tracker, ids),
-            pauses=store.snoozes.for_items(tracker, ids, now),
-            started=first_started(store, tracker, ids) if starts else {},
-            clocks=clocks,
-            closures=store.closures.for_items(tracker, ids),
-            own_labels=own_labels(store.engine, tracker, ids) if with_flags else None,
-        )
-
-
-def first_started(store: Store, tracker: str, ids: list[str]) -> dict[str, datetime]:
-    with store.engine.connect() as conn:
-        return first_starts(conn, tracker, ids)
+        with read_connection(store.engine) as conn:
+            clocks = history_clocks(store.engine, tracker, ids, conn) if with_clocks else {}
+            for item_id, rolled in (subtask_clocks(store, tracker, parents, conn) if parents else {}).items():
+                clocks.setdefault(item_id, {}).update(rolled)
+            return cls(
+                activity=human_activity(store, tracker, ids, conn),
+                states=states_for(store, tracker, ids, conn),
+                pauses=store.snoozes.for_items(tracker, ids, now, conn),
+                started=first_starts(conn, tracker, ids) if starts else {},
+                clocks=clocks,
+                closures=store.closures.for_items(tracker, ids, conn),
+                own_labels=own_labels(store.engine, tracker, ids, conn) if with_flags else None,
+            )
 
 
 def mirrored_items(store: Store, tracker: str, ids: list[str]) -> dict[str, Item]:
@@ -107,13 +107,14 @@ def mirrored_items(store: Store, tracker: str, ids: list[str]) -> dict[str, Item
         return {row.item_id: from_jsonable(Item, row.data) for row in conn.execute(query)}
 
 
-def subtask_clocks(store: Store, tracker: str, parents: Mapping[str, str]) -> dict[str, dict[str, datetime]]:
+def subtask_clocks(store: Store, tracker: str, parents: Mapping[str, str],
+                   conn: Connection | None = None) -> dict[str, dict[str, datetime]]:
     """parent id → `sub:<time field>` → the latest value over its mirrored sub-tasks (deleted ones
     left out), each sub-task's clocks read as the rules read its own: one query for the batch's
     sub-tasks, one for their activity."""
-    with store.engine.connect() as conn:
-        children = [from_jsonable(Item, row.data) for row in conn.execute(subtasks_query(tracker, parents))]
-    activity = human_activity(store, tracker, [c.id for c in children])
+    with reading(store.engine, conn) as reader:
+        children = [from_jsonable(Item, row.data) for row in reader.execute(subtasks_query(tracker, parents))]
+        activity = human_activity(store, tracker, [c.id for c in children], reader)
     found: dict[str, dict[str, datetime]] = {}
     for child in children:
         parent = parents.get(child.parent or "")
@@ -134,7 +135,8 @@ def subtasks_query(tracker: str, parents: Iterable[str]) -> Select[tuple[Any]]:
                                       items.c.deleted.is_(False))
 
 
-def human_activity(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str, datetime]]:
+def human_activity(store: Store, tracker: str, ids: list[str],
+                   conn: Connection | None = None) -> dict[str, dict[str, datetime]]:
     """item → {"any"|"comment"|"status"|"assignee": last human change}: the staleness clocks.
 
     The item's creation counts for "any" whoever created it: an item only bots touched is
@@ -148,7 +150,7 @@ def human_activity(store: Store, tracker: str, ids: list[str]) -> dict[str, dict
         .group_by(item_history.c.item_id, item_history.c.field)
     )
     found: dict[str, dict[str, datetime]] = {}
-    with read_connection(store.engine) as conn:
+    with reading(store.engine, conn) as conn:
         for item_id, name, at in conn.execute(query):
             kinds = found.setdefault(item_id, {})
             for kind, fields in ACTIVITY_FIELDS.items():
@@ -157,12 +159,13 @@ def human_activity(store: Store, tracker: str, ids: list[str]) -> dict[str, dict
     return found
 
 
-def states_for(store: Store, tracker: str, ids: list[str]) -> dict[str, dict[str, dict[str, RuleState]]]:
+def states_for(store: Store, tracker: str, ids: list[str],
+               conn: Connection | None = None) -> dict[str, dict[str, dict[str, RuleState]]]:
     if not ids:
         return {}
     query = select(rule_states).where(rule_states.c.tracker == tracker, rule_states.c.item_id.in_(ids))
     found: dict[str, dict[str, dict[str, RuleState]]] = {}
-    with read_connection(store.engine) as conn:
+    with reading(store.engine, conn) as conn:
         for row in conn.execute(query):
             state = state_from_row(row)
             found.setdefault(row.item_id, {}).setdefault(row.mode, {})[row.rule] = state

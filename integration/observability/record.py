@@ -88,14 +88,29 @@ def flush() -> None:
 
 
 def job_finished(tracker: str, outcome: str, started: float, occurred_at: datetime | None = None) -> None:
-    """A delivery's job ended (`done`, `duplicate`, `retry`, `failed`); sent to Redis at once."""
+    """A delivery's job ended (`done`, `duplicate`, `retry`, `failed`).
+
+    Sent with the process's other figures within `FLUSH_SECONDS`, not once per job (a busy
+    worker's counts are sent in one round trip every two seconds); a worker sends what it
+    still holds when it stops, and a forked job's process before it ends (`integration.worker`).
+    """
     count("flowkeeper_jobs_total", tracker=tracker, outcome=outcome)
     observe("flowkeeper_job_seconds", time.perf_counter() - started, tracker=tracker)
     if occurred_at is not None and outcome == "done":
         lag = (datetime.now(UTC) - occurred_at).total_seconds()
         if lag >= 0:
             observe("flowkeeper_event_lag_seconds", lag, LAG_BUCKETS, tracker=tracker)
-    flush()
+
+
+def write_lock(transactions: int, waited: int, seconds: float) -> None:
+    """SQLite write transactions, those whose BEGIN waited for another process's write lock, and
+    the seconds waited (`integration.store.db.WRITE_LOCK`): what keeps workers from running side by side."""
+    if transactions:
+        count("flowkeeper_db_write_transactions_total", transactions)
+    if waited:
+        count("flowkeeper_db_write_lock_waits_total", waited)
+    if seconds:
+        count("flowkeeper_db_write_lock_wait_seconds_total", seconds)
 
 
 H = TypeVar("H", bound=Callable[..., str])

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from integration.store import audit_counts
+from integration.store.db import writing
 from integration.store.tables import audit_log
 
 
@@ -50,7 +51,8 @@ class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def record(self, entries: Iterable[AuditEntry]) -> None:
+    def record(self, entries: Iterable[AuditEntry], conn: Connection | None = None) -> None:
+        """Append `entries` (with `conn`, in the caller's transaction, committed with its other writes)."""
         rows = [
             {
                 "at": e.at,
@@ -66,7 +68,7 @@ class AuditLog:
             for e in entries
         ]
         if rows:
-            with self.engine.begin() as conn:
+            with writing(self.engine, conn) as conn:
                 conn.execute(insert(audit_log), rows)
                 audit_counts.add(conn, audit_counts.keys_of(rows))
 

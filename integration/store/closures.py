@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from integration.codec import from_jsonable, to_jsonable
-from integration.store.db import read_connection
+from integration.store.db import reading
 from integration.store.tables import closures
 from rules.model import Closure, Status
 
@@ -36,11 +36,11 @@ class Closures:
     def for_item(self, tracker: str, item_id: str) -> Closure | None:
         return self.for_items(tracker, [item_id]).get(item_id)
 
-    def for_items(self, tracker: str, item_ids: Iterable[str]) -> dict[str, Closure]:
+    def for_items(self, tracker: str, item_ids: Iterable[str], conn: Connection | None = None) -> dict[str, Closure]:
         ids = list(item_ids)
         if not ids:
             return {}
         query = select(closures).where(closures.c.tracker == tracker, closures.c.item_id.in_(ids))
-        with read_connection(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             return {row.item_id: Closure(row.rule, row.closed_at, from_jsonable(Status, row.previous),
                                          from_jsonable(Status, row.closed_to)) for row in conn.execute(query)}

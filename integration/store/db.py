@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = BUSY_SEC
     cursor.close()
 
 
+class WriteLockTally:
+    """This process's SQLite write transactions and how long their `BEGIN IMMEDIATE` waited for
+    the database's write lock (another process holding it): what serializes workers on SQLite.
+    A job reports what it added (`take`) to the figures `/metrics` shows."""
+
+    WAITED = 0.001  # a BEGIN slower than this met the lock held (an uncontended one takes microseconds)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.transactions, self.waits, self.seconds = 0, 0, 0.0
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self.transactions += 1
+            self.seconds += seconds
+            if seconds > self.WAITED:
+                self.waits += 1
+
+    def take(self) -> tuple[int, int, float]:
+        """(write transactions, of them waited for the lock, seconds waited) since the last take."""
+        with self._lock:
+            taken = (self.transactions, self.waits, self.seconds)
+            self.transactions, self.waits, self.seconds = 0, 0, 0.0
+        return taken
+
+
+WRITE_LOCK = WriteLockTally()
+
+
 def _sqlite_begin(connection: Any) -> None:
     """Writers take the write lock at BEGIN (IMMEDIATE), so a read-then-write transaction never
     meets SQLITE_BUSY_SNAPSHOT, which the busy timeout cannot wait out. Connections opened with
@@ -51,7 +84,12 @@ def _sqlite_begin(connection: Any) -> None:
     options = connection.get_execution_options()
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
-    connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
+    if options.get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+        return
+    started = time.perf_counter()
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    WRITE_LOCK.add(time.perf_counter() - started)
 
 
 def sqlite_folder(url: str) -> Path | None:
@@ -65,3 +103,23 @@ def sqlite_folder(url: str) -> Path | None:
 def read_connection(engine: Engine) -> Connection:
     """A connection for long reads (reports, admin pages): on SQLite it never takes the write lock."""
     return engine.connect().execution_options(**{READ_ONLY: True})
+
+
+@contextmanager
+def writing(engine: Engine, conn: Connection | None = None) -> Iterator[Connection]:
+    """The caller's transaction when it passes one (its writes commit together), else a new one."""
+    if conn is not None:
+        yield conn
+        return
+    with engine.begin() as own:
+        yield own
+
+
+@contextmanager
+def reading(engine: Engine, conn: Connection | None = None) -> Iterator[Connection]:
+    """The caller's connection when it passes one (its reads share one snapshot), else a read connection."""
+    if conn is not None:
+        yield conn
+        return
+    with read_connection(engine) as own:
+        yield own

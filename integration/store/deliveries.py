@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.codec import envelope_item_key
+from integration.store.db import writing
 from integration.store.tables import deliveries
 
 TERMINAL = ("done", "failed")
@@ -83,17 +84,20 @@ class Deliveries:
             )
             return True
 
-    def finish(self, tracker: str, delivery_id: str, state: str, outcome: str, now: datetime) -> None:
-        with self.engine.begin() as conn:
+    def finish(self, tracker: str, delivery_id: str, state: str, outcome: str, now: datetime,
+               conn: Connection | None = None) -> None:
+        """The delivery's terminal state; with `conn`, committed with the caller's last writes (the job's
+        audit entries), so a crash leaves both or neither."""
+        with writing(self.engine, conn) as conn:
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.tracker == tracker, deliveries.c.delivery_id == delivery_id)
                 .values(state=state, outcome=outcome[:2000], finished_at=now)
             )
 
-    def release(self, tracker: str, delivery_id: str, outcome: str) -> None:
+    def release(self, tracker: str, delivery_id: str, outcome: str, conn: Connection | None = None) -> None:
         """Give a delivery back to the queue after a transient failure."""
-        with self.engine.begin() as conn:
+        with writing(self.engine, conn) as conn:
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.tracker == tracker, deliveries.c.delivery_id == delivery_id)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from integration.codec import from_jsonable, to_jsonable
-from integration.store.db import read_connection
+from integration.store.db import read_connection, reading, writing
 from integration.store.stay_days import counted_as
 from integration.store.stays import close_written, move_stays, take_turns
 from integration.store.tables import item_history, items
@@ -134,26 +134,30 @@ class Mirror:
             row = conn.execute(query.limit(1)).first()
         return from_jsonable(Item, row.data) if row else None
 
-    def upsert(self, item: Item, now: datetime, *, confirmed: bool = True) -> Item:
+    def upsert(self, item: Item, now: datetime, *, confirmed: bool = True, conn: Connection | None = None) -> Item:
         """Store `item` unless the mirror already holds a newer state (out-of-order delivery).
 
         Returns the state the mirror now holds, which is what rules should see. `confirmed`
         false: the tracker did not give this state (Flowkeeper's own write applied to the copy),
         so the row keeps `synced_at`, when the tracker last did (`integration.trackers.linear.fresh`).
+        With `conn`, the row is written in the caller's transaction (the webhook job stores the
+        item's history and row together).
         """
         tracker, now_counted = item.tracker.value, counted_as(item.team, item.deleted)
         held = select(items.c.id, items.c.updated_at, items.c.data, items.c.team, items.c.deleted).where(
             items.c.tracker == tracker, items.c.item_id == item.id)
-        with self.engine.begin() as conn:
+        with writing(self.engine, conn) as conn:
             take_turns(conn, tracker, [item.id])  # the team and deleted flag read here stay so until `move_stays`
             row = conn.execute(held).first()
             if row is None:
                 try:
-                    conn.execute(insert(items).values(**item_columns(item), synced_at=now))
-                    move_stays(conn, tracker, {item.id: (None, now_counted)})
-                    return item
+                    with conn.begin_nested():  # a failed insert leaves the caller's transaction usable
+                        conn.execute(insert(items).values(**item_columns(item), synced_at=now))
                 except IntegrityError:  # a racing writer inserted it first
                     row = conn.execute(held).one()
+                else:
+                    move_stays(conn, tracker, {item.id: (None, now_counted)})
+                    return item
             # a state whose time is unknown never replaces one whose time is known
             older = item.updated_at is None or item.updated_at < row.updated_at
             if row.updated_at and older and not item.deleted:
@@ -179,10 +183,12 @@ class Mirror:
             if held is not None:
                 move_stays(conn, tracker, {item.id: (counted_as(held.team, held.deleted), None)})
 
-    def record_history(self, tracker: str, item: Item, entries: Iterable[HistoryEntry]) -> int:
-        """Append entries; a redelivered change (same fingerprint) is stored once."""
+    def record_history(self, tracker: str, item: Item, entries: Iterable[HistoryEntry],
+                       conn: Connection | None = None) -> int:
+        """Append entries; a redelivered change (same fingerprint) is stored once. With `conn`, in
+        the caller's transaction."""
         written = []
-        with self.engine.begin() as conn:
+        with writing(self.engine, conn) as conn:
             for entry in entries:
                 row = history_row(tracker, item, entry)
                 exists = conn.execute(
@@ -209,7 +215,7 @@ class Mirror:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
-    def wip_by_assignee(self, tracker: str) -> dict[str, int]:
+    def wip_by_assignee(self, tracker: str, conn: Connection | None = None) -> dict[str, int]:
         query = (
             select(items.c.assignee_id, func.count())
             .where(
@@ -222,10 +228,10 @@ class Mirror:
             )
             .group_by(items.c.assignee_id)
         )
-        with read_connection(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             return {row[0]: int(row[1]) for row in conn.execute(query)}
 
-    def wip_groups(self, tracker: str) -> tuple[dict[str, int], dict[str, str]]:
+    def wip_groups(self, tracker: str, conn: Connection | None = None) -> tuple[dict[str, int], dict[str, str]]:
         """In-progress counts per group ("assignee:<id>", "team:<key>", "status:<name>") and each
         group's most recently started item id: what limits across items judge on."""
         query = select(items.c.item_id, items.c.assignee_id, items.c.team, items.c.status_name,
@@ -235,7 +241,7 @@ class Mirror:
         counts: dict[str, int] = {}
         latest: dict[str, tuple[datetime, str]] = {}
         oldest = datetime.min.replace(tzinfo=UTC)
-        with self.engine.connect() as conn:
+        with reading(self.engine, conn) as conn:
             for item_id, assignee, team, status_name, entered in conn.execute(query):
                 keys = [f"assignee:{assignee}" if assignee else None, f"team:{team}" if team else None,
                         f"status:{status_name.casefold()}" if status_name else None]

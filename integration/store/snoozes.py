@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from integration.store.db import read_connection
+from integration.store.db import reading
 from integration.store.sweep_tables import item_exemptions, item_snoozes
 
 
@@ -64,12 +64,13 @@ class Snoozes:
     def for_item(self, tracker: str, item_id: str, now: datetime) -> ItemPause:
         return self.for_items(tracker, [item_id], now).get(item_id, ItemPause())
 
-    def for_items(self, tracker: str, item_ids: Iterable[str], now: datetime) -> dict[str, ItemPause]:
-        """Pauses of many items in two queries (a sweep page at a time)."""
+    def for_items(self, tracker: str, item_ids: Iterable[str], now: datetime,
+                  conn: Connection | None = None) -> dict[str, ItemPause]:
+        """Pauses of many items in two queries (a sweep page at a time); with `conn`, on the caller's connection."""
         ids = list(dict.fromkeys(item_ids))
         if not ids:
             return {}
-        with read_connection(self.engine) as conn:
+        with reading(self.engine, conn) as conn:
             snoozed = {
                 r.item_id: r.until
                 for r in conn.execute(select(item_snoozes.c.item_id, item_snoozes.c.until).where(

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from integration.store.db import read_connection
+from integration.store.db import read_connection, reading, writing
 from integration.store.tables import overrides, rule_states, service_state
 from rules.model import EpisodeChange, EpisodeTransition, RuleState
 
@@ -51,9 +51,11 @@ class RuleStates:
         transitions: Iterable[EpisodeTransition],
         steps_done: Iterable[tuple[str, int, str]],
         now: datetime,
+        conn: Connection | None = None,
     ) -> None:
-        """Record opened/closed episodes and the (rule, episode, step) triples now done."""
-        with self.engine.begin() as conn:
+        """Record opened/closed episodes and the (rule, episode, step) triples now done (with `conn`,
+        in the caller's transaction: the executor writes them with the decisions' audit entries)."""
+        with writing(self.engine, conn) as conn:
             for t in transitions:
                 self._transition(conn, tracker, item_id, item_key, mode, t, now)
             for rule, episode, step in steps_done:
@@ -127,8 +129,8 @@ class Overrides:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def all(self) -> dict[str, dict[str, bool]]:
-        with read_connection(self.engine) as conn:
+    def all(self, conn: Connection | None = None) -> dict[str, dict[str, bool]]:
+        with reading(self.engine, conn) as conn:
             rows = conn.execute(select(overrides))
             return {
                 r.rule: {k: v for k, v in (("enabled", r.enabled), ("dry_run", r.dry_run)) if v is not None}
