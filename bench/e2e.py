@@ -10,7 +10,11 @@ Measures, in one run on loopback:
   share of the machine's cores busy in all and used by processes outside the bench (`bench/cpu.py`);
 - the no-write path: a later update to each item already commented on (one comment per
   episode, so no write) drained by one worker, beside RQ's own rate for an empty job on
-  the same Redis (SimpleWorker, burst); both from the jobs' end times, first to last.
+  the same Redis (SimpleWorker, burst); both from the jobs' end times, first to last;
+- SQLite's write lock per event in each of those runs, from the workers' own figures
+  (`flowkeeper_db_write_*` in /metrics): write transactions, how many of their BEGINs waited
+  for another worker's lock, and the milliseconds waited (`db_1_worker`, `db_2_workers`,
+  `db_noop_1_worker`; zero on PostgreSQL, where nothing takes a database-wide lock).
 The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25]
 [--backend postgresql]` (PostgreSQL: a database made for the run at `FLOWKEEPER_BENCH_POSTGRES_URL`'s
 server, dropped after; the default is SQLite in a temporary folder).
@@ -43,6 +47,7 @@ from rq.registry import FinishedJobRegistry  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.cpu import Meter  # noqa: E402
+from integration.observability.figures import COUNTERS_KEY, parse_key  # noqa: E402
 from integration.queue import QUEUE_NAME  # noqa: E402
 from tests.foundation.helpers import JIRA_SECRET  # noqa: E402
 from tests.reliability.soak import (  # noqa: E402
@@ -126,6 +131,30 @@ def halt(proc: subprocess.Popen[bytes]) -> None:
         print(f"worker {proc.pid} still running 30 s after SIGTERM: killed", file=sys.stderr)
         proc.kill()
         proc.wait(10)
+
+
+DB_FIGURES = {
+    "flowkeeper_db_write_transactions_total": "write_transactions_per_event",
+    "flowkeeper_db_write_lock_waits_total": "lock_waits_per_event",
+    "flowkeeper_db_write_lock_wait_seconds_total": "lock_wait_ms_per_event",
+}
+
+
+def db_figures(stack: Stack) -> dict[str, float]:
+    """The workers' SQLite write-lock counters so far (sent to Redis by each worker as it stops)."""
+    raw = Redis.from_url(stack.redis.url).hgetall(COUNTERS_KEY)
+    totals = dict.fromkeys(DB_FIGURES, 0.0)
+    for key, value in raw.items():
+        name, _labels = parse_key(key.decode() if isinstance(key, bytes) else key)
+        if name in totals:
+            totals[name] += float(value)
+    return totals
+
+
+def db_per_event(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
+    per = {field: (after[name] - before[name]) / events for name, field in DB_FIGURES.items()}
+    per["lock_wait_ms_per_event"] *= 1000
+    return {field: round(value, 3) for field, value in per.items()}
 
 
 def batch(first_item: int, count: int) -> list[Any]:
@@ -246,13 +275,18 @@ def main() -> None:
     with database(args.backend) as url, tempfile.TemporaryDirectory() as folder, ExitStack() as exits:
         stack = start_stack(Path(folder), exits, database_url=url, extra_env={"RULES_DIR": str(SOAK_RULES)})
         stack.stub.seed_jira(*seed_issues(3 * n + 2 * (m + WARM_UP)))
+        marks = [db_figures(stack)]
         one, cpu_one = throughput(stack, 0, n, 1, fork=False)
+        marks.append(db_figures(stack))
         two, cpu_two = throughput(stack, n, n, 2, fork=False)
+        marks.append(db_figures(stack))
         fork, _cpu = throughput(stack, 2 * n, n, 1, fork=True)
         rate = min(args.rate, two * 0.5)  # half the measured capacity: latency, not queueing
         fast = latency(stack, 3 * n, m, rate, 2, fork=False)
         forked = latency(stack, 3 * n + m + WARM_UP, m, min(rate, fork * 0.5), 1, fork=True)
+        before_noop = db_figures(stack)
         noop, cpu_noop = noop_throughput(stack, n)
+        db_noop = db_per_event(before_noop, db_figures(stack), n)
         trivial = rq_trivial(stack, max(n, 200))
     result = {
         "events_per_s_1_worker": round(one, 1),
@@ -274,6 +308,9 @@ def main() -> None:
         "cpu_2_workers": cpu_two,
         "cpu_noop_1_worker": cpu_noop,
         "backend": args.backend,
+        "db_1_worker": db_per_event(marks[0], marks[1], n),
+        "db_2_workers": db_per_event(marks[1], marks[2], n),
+        "db_noop_1_worker": db_noop,
     }
     print(
         f"SimpleWorker: {one:.0f} events/s with 1 worker, {two:.0f} with 2 ({two / 2:.0f} per worker); "
@@ -291,6 +328,10 @@ def main() -> None:
     print(
         "CPU while draining (ms per event by role; share of both cores busy, and taken by other processes): "
         f"1 worker {cpu_one}; 2 workers {cpu_two}; no-write path {cpu_noop}"
+    )
+    print(
+        "SQLite write lock per event (write transactions, BEGINs that waited, ms waited): "
+        f"1 worker {result['db_1_worker']}; 2 workers {result['db_2_workers']}; no-write path {db_noop}"
     )
     print(json.dumps(result))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
 from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks, own_labels
@@ -135,6 +135,18 @@ def subtasks_query(tracker: str, parents: Iterable[str]) -> Select[tuple[Any]]:
                                       items.c.deleted.is_(False))
 
 
+# Read for every item judged (each webhook, each sweep page): built once, with the batch's ids
+# as an expanding parameter, so no job pays for building them and their cache keys again.
+_ACTIVITY = (
+    select(item_history.c.item_id, item_history.c.field, func.max(item_history.c.at))
+    .where(item_history.c.tracker == bindparam("tracker"), item_history.c.item_id.in_(bindparam("ids", expanding=True)),
+           or_(item_history.c.actor_kind == ActorKind.HUMAN.value, item_history.c.field == "created"))
+    .group_by(item_history.c.item_id, item_history.c.field)
+)
+_STATES = select(rule_states).where(rule_states.c.tracker == bindparam("tracker"),
+                                    rule_states.c.item_id.in_(bindparam("ids", expanding=True)))
+
+
 def human_activity(store: Store, tracker: str, ids: list[str],
                    conn: Connection | None = None) -> dict[str, dict[str, datetime]]:
     """item → {"any"|"comment"|"status"|"assignee": last human change}: the staleness clocks.
@@ -143,15 +155,9 @@ def human_activity(store: Store, tracker: str, ids: list[str],
     measured from its creation, never from a bot's (or Flowkeeper's) change."""
     if not ids:
         return {}
-    counts = or_(item_history.c.actor_kind == ActorKind.HUMAN.value, item_history.c.field == "created")
-    query = (
-        select(item_history.c.item_id, item_history.c.field, func.max(item_history.c.at))
-        .where(item_history.c.tracker == tracker, item_history.c.item_id.in_(ids), counts)
-        .group_by(item_history.c.item_id, item_history.c.field)
-    )
     found: dict[str, dict[str, datetime]] = {}
     with reading(store.engine, conn) as conn:
-        for item_id, name, at in conn.execute(query):
+        for item_id, name, at in conn.execute(_ACTIVITY, {"tracker": tracker, "ids": ids}):
             kinds = found.setdefault(item_id, {})
             for kind, fields in ACTIVITY_FIELDS.items():
                 if (fields is None or name in fields) and (kinds.get(kind) is None or at > kinds[kind]):
@@ -163,10 +169,9 @@ def states_for(store: Store, tracker: str, ids: list[str],
                conn: Connection | None = None) -> dict[str, dict[str, dict[str, RuleState]]]:
     if not ids:
         return {}
-    query = select(rule_states).where(rule_states.c.tracker == tracker, rule_states.c.item_id.in_(ids))
     found: dict[str, dict[str, dict[str, RuleState]]] = {}
     with reading(store.engine, conn) as conn:
-        for row in conn.execute(query):
+        for row in conn.execute(_STATES, {"tracker": tracker, "ids": ids}):
             state = state_from_row(row)
             found.setdefault(row.item_id, {}).setdefault(row.mode, {})[row.rule] = state
     return found

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from integration.codec import from_jsonable, to_jsonable
 from integration.store.db import reading
 from integration.store.tables import closures
 from rules.model import Closure, Status
+
+# read whenever an item is judged: built once, the batch's ids an expanding parameter
+_FOR_ITEMS = select(closures).where(closures.c.tracker == bindparam("tracker"),
+                                    closures.c.item_id.in_(bindparam("ids", expanding=True)))
 
 
 class Closures:
@@ -40,7 +44,7 @@ class Closures:
         ids = list(item_ids)
         if not ids:
             return {}
-        query = select(closures).where(closures.c.tracker == tracker, closures.c.item_id.in_(ids))
         with reading(self.engine, conn) as conn:
             return {row.item_id: Closure(row.rule, row.closed_at, from_jsonable(Status, row.previous),
-                                         from_jsonable(Status, row.closed_to)) for row in conn.execute(query)}
+                                         from_jsonable(Status, row.closed_to))
+                    for row in conn.execute(_FOR_ITEMS, {"tracker": tracker, "ids": ids})}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.codec import from_jsonable, to_jsonable
@@ -93,15 +93,28 @@ def _later_entry(conn: Connection, row_id: int, held: Item, older: Item) -> Item
     return fixed
 
 
+# The webhook job's statements, built once: building a statement and its cache key costs more
+# CPU than SQLite takes to run it. Values are passed as parameters at execution.
+_ONE_ITEM = (items.c.tracker == bindparam("tracker"), items.c.item_id == bindparam("item_id"))
+_GET = select(items.c.data).where(*_ONE_ITEM)
+_ROW = select(items.c.id, items.c.updated_at, items.c.data, items.c.team, items.c.deleted).where(*_ONE_ITEM)
+_INSERT_ITEM = insert(items)
+_UPDATE_ITEM = update(items).where(items.c.id == bindparam("row_id"))
+_SEEN = select(item_history.c.id).where(item_history.c.fingerprint == bindparam("fingerprint"))
+_INSERT_HISTORY = insert(item_history)
+_WIP = (select(items.c.assignee_id, func.count())
+        .where(items.c.tracker == bindparam("tracker"), items.c.status_category == StatusCategory.IN_PROGRESS.value,
+               items.c.deleted.is_(False), items.c.assignee_id.is_not(None))
+        .group_by(items.c.assignee_id))
+
+
 class Mirror:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def get(self, tracker: str, item_id: str) -> Item | None:
         with read_connection(self.engine) as conn:
-            row = conn.execute(
-                select(items.c.data).where(items.c.tracker == tracker, items.c.item_id == item_id)
-            ).first()
+            row = conn.execute(_GET, {"tracker": tracker, "item_id": item_id}).first()
         return from_jsonable(Item, row.data) if row else None
 
     def synced_at(self, tracker: str, item_id: str) -> datetime | None:
@@ -144,17 +157,16 @@ class Mirror:
         item's history and row together).
         """
         tracker, now_counted = item.tracker.value, counted_as(item.team, item.deleted)
-        held = select(items.c.id, items.c.updated_at, items.c.data, items.c.team, items.c.deleted).where(
-            items.c.tracker == tracker, items.c.item_id == item.id)
+        which = {"tracker": tracker, "item_id": item.id}
         with writing(self.engine, conn) as conn:
             take_turns(conn, tracker, [item.id])  # the team and deleted flag read here stay so until `move_stays`
-            row = conn.execute(held).first()
+            row = conn.execute(_ROW, which).first()
             if row is None:
                 try:
                     with conn.begin_nested():  # a failed insert leaves the caller's transaction usable
-                        conn.execute(insert(items).values(**item_columns(item), synced_at=now))
+                        conn.execute(_INSERT_ITEM, {**item_columns(item), "synced_at": now})
                 except IntegrityError:  # a racing writer inserted it first
-                    row = conn.execute(held).one()
+                    row = conn.execute(_ROW, which).one()
                 else:
                     move_stays(conn, tracker, {item.id: (None, now_counted)})
                     return item
@@ -163,7 +175,7 @@ class Mirror:
             if row.updated_at and older and not item.deleted:
                 return _later_entry(conn, row.id, from_jsonable(Item, row.data), item)
             stamp = {"synced_at": now} if confirmed else {}
-            conn.execute(update(items).where(items.c.id == row.id).values(**item_columns(item), **stamp))
+            conn.execute(_UPDATE_ITEM, {**item_columns(item), **stamp, "row_id": row.id})
             move_stays(conn, tracker, {item.id: (counted_as(row.team, row.deleted), now_counted)})
         return item
 
@@ -191,12 +203,9 @@ class Mirror:
         with writing(self.engine, conn) as conn:
             for entry in entries:
                 row = history_row(tracker, item, entry)
-                exists = conn.execute(
-                    select(item_history.c.id).where(item_history.c.fingerprint == row["fingerprint"])
-                ).first()
-                if exists:
+                if conn.execute(_SEEN, {"fingerprint": row["fingerprint"]}).first():
                     continue
-                conn.execute(insert(item_history).values(**row))
+                conn.execute(_INSERT_HISTORY, row)
                 written.append(row)
             close_written(conn, written)
         return len(written)
@@ -216,20 +225,8 @@ class Mirror:
             return conn.execute(query).scalar()
 
     def wip_by_assignee(self, tracker: str, conn: Connection | None = None) -> dict[str, int]:
-        query = (
-            select(items.c.assignee_id, func.count())
-            .where(
-                and_(
-                    items.c.tracker == tracker,
-                    items.c.status_category == StatusCategory.IN_PROGRESS.value,
-                    items.c.deleted.is_(False),
-                    items.c.assignee_id.is_not(None),
-                )
-            )
-            .group_by(items.c.assignee_id)
-        )
         with reading(self.engine, conn) as conn:
-            return {row[0]: int(row[1]) for row in conn.execute(query)}
+            return {row[0]: int(row[1]) for row in conn.execute(_WIP, {"tracker": tracker})}
 
     def wip_groups(self, tracker: str, conn: Connection | None = None) -> tuple[dict[str, int], dict[str, str]]:
         """In-progress counts per group ("assignee:<id>", "team:<key>", "status:<name>") and each

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.store.db import reading
@@ -19,6 +19,14 @@ class ItemPause:
 
     snoozed_until: datetime | None = None
     exempt_rules: frozenset[str] = frozenset()
+
+
+# Read for every item judged: built once, the batch's ids an expanding parameter
+_SNOOZED = select(item_snoozes.c.item_id, item_snoozes.c.until).where(
+    item_snoozes.c.tracker == bindparam("tracker"), item_snoozes.c.item_id.in_(bindparam("ids", expanding=True)),
+    item_snoozes.c.until > bindparam("now"))
+_EXEMPT = select(item_exemptions.c.item_id, item_exemptions.c.rule).where(
+    item_exemptions.c.tracker == bindparam("tracker"), item_exemptions.c.item_id.in_(bindparam("ids", expanding=True)))
 
 
 class Snoozes:
@@ -71,14 +79,9 @@ class Snoozes:
         if not ids:
             return {}
         with reading(self.engine, conn) as conn:
-            snoozed = {
-                r.item_id: r.until
-                for r in conn.execute(select(item_snoozes.c.item_id, item_snoozes.c.until).where(
-                    item_snoozes.c.tracker == tracker, item_snoozes.c.item_id.in_(ids), item_snoozes.c.until > now))
-            }
+            snoozed = {r.item_id: r.until for r in conn.execute(_SNOOZED, {"tracker": tracker, "ids": ids, "now": now})}
             exempt: dict[str, set[str]] = {}
-            for r in conn.execute(select(item_exemptions.c.item_id, item_exemptions.c.rule).where(
-                    item_exemptions.c.tracker == tracker, item_exemptions.c.item_id.in_(ids))):
+            for r in conn.execute(_EXEMPT, {"tracker": tracker, "ids": ids}):
                 exempt.setdefault(r.item_id, set()).add(r.rule)
         return {
             i: ItemPause(snoozed.get(i), frozenset(exempt.get(i, ())))

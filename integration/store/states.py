@@ -123,6 +123,9 @@ class RuleStates:
             return [dict(r._mapping) for r in conn.execute(query.order_by(rule_states.c.opened_at))]
 
 
+_ALL_OVERRIDES = select(overrides)  # read by every job: built once
+
+
 class Overrides:
     """Admin toggles: they win over the rule file and take effect on the next event."""
 
@@ -131,7 +134,7 @@ class Overrides:
 
     def all(self, conn: Connection | None = None) -> dict[str, dict[str, bool]]:
         with reading(self.engine, conn) as conn:
-            rows = conn.execute(select(overrides))
+            rows = conn.execute(_ALL_OVERRIDES)
             return {
                 r.rule: {k: v for k, v in (("enabled", r.enabled), ("dry_run", r.dry_run)) if v is not None}
                 for r in rows

@@ -1,0 +1,152 @@
+"""What a webhook job writes, and in how many transactions: a crash between two steps leaves
+both or neither, and SQLite's write lock is taken as few times as the job needs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from integration.executor import ApplyContext, apply
+from integration.judge.dryrun import DryRun
+from integration.services import Services
+from integration.store.audit import AuditFilter, AuditLog
+from integration.store.db import WRITE_LOCK, make_engine
+from integration.store.deliveries import Deliveries
+from integration.store.mirror import Mirror
+from integration.store.tables import item_history, items
+from rules.model import Action, ActionKind, CommentBody, EpisodeChange, EpisodeTransition, Plan, Text
+from tests.foundation.test_pipeline import seed, stub_services, unassigned_in_progress
+from tests.services import MakeServices
+from tests.stub import Stub, running_stub
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    with running_stub() as running:
+        yield running
+
+
+def commented(make_services: MakeServices, stub: Stub) -> Services:
+    """A live deployment where KAN-22 already got its comment: the next update to it writes nothing."""
+    seed(stub)
+    services = stub_services(make_services, stub, live=True)
+    services.pipeline().handle(unassigned_in_progress("d-1"))
+    return services
+
+
+def no_action_entries(services: Services) -> int:
+    return services.store.audit.count(AuditFilter(item_key="KAN-22", outcome="skipped"))
+
+
+def test_a_no_write_event_takes_the_write_lock_three_times(make_services: MakeServices, stub: Stub) -> None:
+    """The delivery's start, the item's history with its mirror row, and its outcome with the audit entry."""
+    services = commented(make_services, stub)
+    WRITE_LOCK.take()
+    outcome = services.pipeline().handle(unassigned_in_progress("d-2"))
+    transactions, _waited, _seconds = WRITE_LOCK.take()
+    assert outcome == "no action"
+    assert transactions == 3
+    assert no_action_entries(services) == 1
+    assert services.store.deliveries.state_of("jira", "d-2") == "done"
+
+
+def test_a_crash_before_the_outcome_is_stored_records_no_action_once(
+    make_services: MakeServices, stub: Stub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"No rule acted" is committed with the delivery's outcome: a job that dies before that leaves
+    neither, and its retry records the decision once."""
+    services = commented(make_services, stub)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("UPDATE deliveries", {}, Exception("disk I/O error"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Deliveries, "finish", crash)
+        with pytest.raises(OperationalError):
+            services.pipeline().handle(unassigned_in_progress("d-2"))
+    assert no_action_entries(services) == 0
+    assert services.store.deliveries.state_of("jira", "d-2") == "processing"
+
+    assert services.pipeline().handle(unassigned_in_progress("d-2")) == "no action"  # RQ's retry
+    assert no_action_entries(services) == 1
+    assert services.store.deliveries.state_of("jira", "d-2") == "done"
+    assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
+
+
+def test_the_items_history_is_stored_with_its_mirror_row_or_not_at_all(
+    make_services: MakeServices, stub: Stub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(stub)
+    services = stub_services(make_services, stub, live=True)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("UPDATE items", {}, Exception("disk I/O error"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Mirror, "upsert", crash)
+        with pytest.raises(OperationalError):
+            services.pipeline().handle(unassigned_in_progress("d-1"))
+    with services.store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(item_history)).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(items)).scalar() == 0
+
+    services.pipeline().handle(unassigned_in_progress("d-1"))
+    with services.store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(items)).scalar() == 1
+    assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
+
+
+def test_episodes_are_kept_only_with_their_audit_entries(
+    make_services: MakeServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An episode a plan opens and the plan's decisions are one transaction: when the audit entries
+    cannot be written, the episode is not recorded either, so the next evaluation decides again."""
+    store = make_services().store
+    item = unassigned_in_progress().item
+    plan = Plan(item=item, actions=(Action(ActionKind.COMMENT, "stale", "no owner", comment=CommentBody((Text("Who?"),))),),
+                transitions=(EpisodeTransition(rule="stale", change=EpisodeChange.OPEN, episode=1),))
+    ctx = ApplyContext(store=store, client=None, dry=DryRun(requested=True, writable=False), now=item.updated_at)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("INSERT INTO audit_log", {}, Exception("disk I/O error"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AuditLog, "record", crash)
+        with pytest.raises(OperationalError):
+            apply(plan, ctx)
+    assert store.rule_states.for_item("jira", item.id, "dry") == {}
+
+    assert apply(plan, ctx).outcomes() == ["would_do"]
+    assert store.rule_states.for_item("jira", item.id, "dry")["stale"].active
+    assert store.audit.count(AuditFilter(item_key=item.key, outcome="would_do")) == 1
+
+
+def test_a_begin_that_waits_for_another_writer_is_counted(db_url: str) -> None:
+    """What `/metrics` shows as SQLite write-lock waits: a BEGIN held up by another process's write."""
+    holder, waiter = make_engine(db_url), make_engine(db_url)
+    Mirror(holder).get("jira", "1")  # the schema exists
+    taken = threading.Event()
+
+    def hold() -> None:
+        with holder.begin():
+            taken.set()
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait(5)
+    WRITE_LOCK.take()
+    with waiter.begin():
+        pass
+    thread.join()
+    transactions, waited, seconds = WRITE_LOCK.take()
+    assert (transactions, waited) == (1, 1)
+    assert 0.1 < seconds < 5
+    holder.dispose()
+    waiter.dispose()
