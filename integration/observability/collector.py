@@ -57,6 +57,15 @@ SHARED: dict[str, tuple[str, str]] = {
         "gauge",
         "When the remaining rate limit was last reported.",
     ),
+    "flowkeeper_db_write_transactions_total": ("counter", "SQLite write transactions begun by delivery jobs."),
+    "flowkeeper_db_write_lock_waits_total": (
+        "counter",
+        "SQLite write transactions whose BEGIN waited for another process's write lock.",
+    ),
+    "flowkeeper_db_write_lock_wait_seconds_total": (
+        "counter",
+        "Seconds delivery jobs waited for SQLite's write lock.",
+    ),
 }
 _SUFFIXES = ("_bucket", "_sum", "_count")
 

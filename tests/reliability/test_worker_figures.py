@@ -51,3 +51,17 @@ def test_a_worker_that_stops_has_sent_every_count(db_url: str, redis_url: str, f
         queue.enqueue(count_a_job)
     assert run_worker(settings, burst=True, fork=fork) == 0
     assert sent(redis_url) == 3
+
+
+def test_sqlite_write_lock_figures_are_on_metrics(db_url: str, redis_url: str) -> None:
+    """What a job reports of SQLite's write lock is shown by any web process."""
+    from tests.reliability.metrics_text import value
+    from tests.reliability.test_metrics import make_app, scrape
+
+    record.use_figures(RedisFigures(redis_lib.Redis.from_url(redis_url)))
+    record.write_lock(6, 1, 0.004)
+    record.flush()
+    text = scrape(make_app(db_url, redis_url))
+    assert value(text, "flowkeeper_db_write_transactions_total") == 6
+    assert value(text, "flowkeeper_db_write_lock_waits_total") == 1
+    assert value(text, "flowkeeper_db_write_lock_wait_seconds_total") == 0.004
