@@ -9,7 +9,6 @@ Deliveries queued by an earlier release carry the normalized Event instead; both
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from integration import jsontext
 from integration.codec import BODY_PAYLOAD_VERSION, CodecError, envelope_item_key, event_from_envelope
 from integration.settings import Settings
 from integration.store.deliveries import Deliveries
@@ -125,7 +125,7 @@ class Intake:
         tracker, body = str(envelope.get("tracker")), envelope.get("body")
         if tracker not in self.normalizers or not isinstance(body, str):
             raise CodecError(f"job payload names no known tracker or body ({tracker!r})")
-        event = self.normalize(tracker, json.loads(body))
+        event = self.normalize(tracker, jsontext.loads(body))
         if event is None:  # the receiver queues only what its quick parse says is acted on
             raise CodecError(f"{envelope['tracker']} delivery {envelope.get('delivery_id')} is not an event")
         return replace(event, delivery_id=envelope.get("delivery_id"))
