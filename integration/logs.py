@@ -28,9 +28,9 @@ class ScrubSecrets(logging.Filter):
             record.msg = self.scrub(record.getMessage())
             record.args = None
             fields = vars(record)
-            for key in [k for k in fields if k not in _STANDARD]:
-                if isinstance(value := fields[key], str):
-                    fields[key] = self.scrub(value)
+            scrubbed = {key: self.scrub(value) for key, value in fields.items()
+                        if isinstance(value, str) and key not in _STANDARD}
+            fields.update(scrubbed)
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
@@ -38,6 +38,8 @@ class ScrubSecrets(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
+    _encode = json.JSONEncoder(default=str, ensure_ascii=False).encode  # `json.dumps` with these, built once
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
@@ -50,7 +52,7 @@ class JsonFormatter(logging.Formatter):
             entry["error"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["error"] = record.exc_text
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return self._encode(entry)
 
 
 class TextFormatter(logging.Formatter):
