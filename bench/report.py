@@ -271,8 +271,8 @@ def main() -> int:
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average": [round(x, 2) for x in os.getloadavg()],  # other work on the machine slows figures
         "cpus": os.cpu_count(),
-        "connections": report_connections(args.connections),  # PostgreSQL's
-        "connections_per_backend": {b: report_connections(args.connections, b) for b in results},
+        "connections": report_connections(args.connections),
+        "connections_per_backend": {b: report_connections(args.connections) for b in results},
         "goal_met": {b: all(s < GOALS[b] for seconds in r["periods"].values() for k, s in seconds.items()
                             if k in SECTIONS or k in PARTS or k == "all_sections")
                      for b, r in results.items()},

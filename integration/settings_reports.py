@@ -13,8 +13,8 @@ from integration.settings_values import SettingsError, env_int, text_of
 class ReportSettings:
     # FLOWKEEPER_WAITING_STATUSES: team key (or "*") → status names counted as waiting
     waiting_statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # FLOWKEEPER_REPORT_CONNECTIONS: sections run side by side on this many connections (0: on PostgreSQL
-    # one per CPU core, at most 3, on SQLite one; 1: one after the other)
+    # FLOWKEEPER_REPORT_CONNECTIONS: sections run side by side on this many connections (0: one per CPU
+    # core, at most 3; 1: one after the other)
     connections: int = 0
 
 

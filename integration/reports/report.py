@@ -214,15 +214,10 @@ def tune_for_reports(conn: Connection) -> None:
         conn.exec_driver_sql("SET LOCAL jit = off")  # compiling costs more than these queries run
 
 
-def report_connections(setting: int = 0, backend: str = "postgresql") -> int:
-    """How many connections a report reads on: the setting (FLOWKEEPER_REPORT_CONNECTIONS), or with 0 on
-    PostgreSQL one per CPU core, at most MAX_CONNECTIONS, and on SQLite one. PostgreSQL's server processes
-    do the work, so its connections use the cores side by side; SQLite's work runs in this process, and on a
-    busy machine sections side by side there took longer than one after the other (bench/report.py:
-    `all_sections` against `all_sections_one_connection`)."""
-    if setting > 0:
-        return setting
-    return max(1, min(MAX_CONNECTIONS, os.cpu_count() or 1)) if backend == "postgresql" else 1
+def report_connections(setting: int = 0) -> int:
+    """How many connections a report reads on: the setting (FLOWKEEPER_REPORT_CONNECTIONS), or with 0 one
+    per CPU core, at most MAX_CONNECTIONS."""
+    return setting if setting > 0 else max(1, min(MAX_CONNECTIONS, os.cpu_count() or 1))
 
 
 def begin_report(conn: Connection, snapshot: str | None = None, *, export: bool = False) -> str | None:
@@ -297,7 +292,7 @@ def build_report(engine: Engine, scope: Scope, *, catalog: RuleCatalog | None = 
                          f"(choose from {', '.join(SECTIONS)})")
     ctx = Context(scope, catalog or RuleCatalog(), dict(targets or {}), ask or Ask(), sections=tuple(chosen))
     units = plan_work(chosen)
-    count = min(report_connections(connections, engine.dialect.name), len(units))
+    count = min(report_connections(connections), len(units))
     results: dict[tuple[str, int], list[Dataset]] = {}
     seconds: dict[str, float] = dict.fromkeys(chosen, 0.0)
     with snapshot_connections(engine, count) as conns:
