@@ -30,7 +30,6 @@ from integration.trackers.base import SubtaskSelecting, TrackerClient
 from integration.trackers.factory import make_clients
 from rules.model import Event
 from rules.ruleset import RuleSet
-from rules.templates import CommentTemplate
 
 log = logging.getLogger("flowkeeper.services")
 
@@ -125,10 +124,7 @@ def receiver_queue(database_url: str) -> DatabaseDeliveryQueue:
 
 def reads_subtasks(ruleset: RuleSet) -> bool:
     """Whether a loaded rule reads sub-tasks: in its condition, a `with_subtasks` clock, or a comment."""
-    return ruleset.reads_subtasks or any(
-        "subtasks" in value.source
-        for rule in ruleset.rules for step in rule.steps for action in step.actions
-        for value in vars(action).values() if isinstance(value, CommentTemplate))
+    return ruleset.reads_subtasks or ruleset.comments_mention("subtasks")
 
 
 def build_services(settings: Settings, *, clients: Mapping[str, TrackerClient] | None = None) -> Services:

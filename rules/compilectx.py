@@ -39,6 +39,9 @@ class SlotTable:
         return cut
 
 
+WIP = "wip"  # in a rule's fields_read: the judge must read the in-progress counts per assignee
+
+
 @dataclass
 class CompileCtx:
     rule: str

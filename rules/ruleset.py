@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from rules.calendar import BusinessCalendar
-from rules.compilectx import SlotTable
+from rules.compilectx import WIP, SlotTable
 from rules.durations import Duration, Unit
 from rules.model import SWEEP_ORDERS, EvalContext, Item, NoAction, SearchQuery, StatusCategory, Tracker
 from rules.pushdown import Bounds
 from rules.registry import Frame, Node
+from rules.templates import CommentTemplate
 
 PREVIOUS_STEP = "previous_step"  # an escalation rung's `from:` counting from the rung before it
 
@@ -146,6 +147,17 @@ class RuleSet:
     def reads_subtasks(self) -> bool:
         """Whether any rule rolls a clock up from sub-tasks (`with_subtasks`)."""
         return any("subtasks" in rule.fields_read for rule in self.rules)
+
+    @property
+    def reads_wip(self) -> bool:
+        """Whether a rule needs the in-progress counts per assignee: `assignee.wip`, or `wip` in a comment."""
+        return any(WIP in rule.fields_read for rule in self.rules) or self.comments_mention(WIP)
+
+    def comments_mention(self, word: str) -> bool:
+        """Whether any comment template's text names `word` (a variable it may read; text alike, to be safe)."""
+        return any(word in value.source
+                   for rule in self.rules for step in rule.steps for action in step.actions
+                   for value in vars(action).values() if isinstance(value, CommentTemplate))
 
     def frame(self, now: datetime, context: EvalContext) -> Frame:
         """The evaluation frame; the last one is reused while `now` and the context are the same."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.compilectx import CompileCtx
+from rules.compilectx import WIP, CompileCtx
 from rules.fieldkinds import KIND_SCHEMAS, Kind, make_test, normalize_ops, person_keys
 from rules.model import ActorKind, Event, Item, Link, Status, StatusCategory
 from rules.registry import Frame, Node, Trace, conditions
@@ -144,7 +144,7 @@ def assignee_wip(arg: Any, path: str, cctx: CompileCtx) -> Node:
 
         assignee.wip: { gt: 3 }
     """
-    cctx.fields.add("assignee")
+    cctx.fields.update(("assignee", WIP))
     ops = normalize_ops(Kind.NUMBER, arg)
     tests = [make_test(Kind.NUMBER, op, a, cctx) for op, a in ops.items()]
 

@@ -47,7 +47,7 @@ class Judge:
         `writable` says whether a client could write (default: whether `client` is given);
         `rules simulate` judges as the deployment would run, client or not.
         """
-        shared = SharedFacts.load(store, tracker, limits=uses_limits(ruleset.rules))
+        shared = SharedFacts.load(store, tracker, limits=uses_limits(ruleset.rules), wip=ruleset.reads_wip)
         requested = forced_dry or settings.dry_run_for(tracker)
         can_write = client is not None if writable is None else writable
         dry = DryRun.decide(requested, can_write, ruleset.rules, shared.overrides)

@@ -45,12 +45,14 @@ class SharedFacts:
     wip_latest: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, store: Store, tracker: str, limits: bool = False) -> SharedFacts:
+    def load(cls, store: Store, tracker: str, limits: bool = False, wip: bool = True) -> SharedFacts:
         """`limits`: a rule counts work in progress per group, so the group counts are read too.
-        One read transaction for all of them."""
+        `wip`: a rule reads the counts per assignee (an aggregate over the whole mirror, so a job
+        whose rules never read it does not pay for it). One read transaction for all of them."""
         with read_connection(store.engine) as conn:
             groups, latest = store.mirror.wip_groups(tracker, conn) if limits else ({}, {})
-            return cls(store.mirror.wip_by_assignee(tracker, conn), store.overrides.all(conn), groups, latest)
+            per_person = store.mirror.wip_by_assignee(tracker, conn) if wip else {}
+            return cls(per_person, store.overrides.all(conn), groups, latest)
 
 
 @dataclass(frozen=True)

@@ -102,8 +102,45 @@ def test_the_context_holds_every_fact_the_rules_read(mirrored: Store, db_url: st
     assert context.last_activity_by == {"any": T - timedelta(days=6), "status": T - timedelta(days=6),
                                         "comment": T - timedelta(days=9)}
     assert context.snoozed_until == T + timedelta(days=2) and context.exempt_rules == frozenset({"other-rule"})
-    assert context.wip_by_assignee == {"u1": 1}
     assert set(context.rule_states) == {"stalled"}, "a live job sees live episodes only"
+
+
+WIP_CONDITION = """
+version: 1
+rules:
+  - name: overloaded
+    description: Nobody carries more than three items in progress.
+    on: [updated]
+    when: { all: [ { status.category: in_progress }, { assignee.wip: { gt: 3 } } ] }
+    then: [ { add_labels: [overloaded] } ]
+"""
+WIP_COMMENT = """
+version: 1
+rules:
+  - name: unowned
+    description: Work in progress has an owner.
+    on: [updated]
+    when: { all: [ { status.category: in_progress }, { assignee: { missing: true } } ] }
+    then: [ { comment: "Whoever takes this has {{ wip }} items in progress already." } ]
+"""
+
+
+@pytest.mark.parametrize("text", [WIP_CONDITION, WIP_COMMENT], ids=["condition", "comment"])
+def test_the_work_in_progress_per_person_is_counted_when_a_rule_reads_it(mirrored: Store, db_url: str,
+                                                                         tmp_path: Path, text: str) -> None:
+    path = tmp_path / "wip.yml"
+    path.write_text(text, encoding="utf-8")
+    judge = Judge.for_job(mirrored, live_settings(db_url), "jira", None, load_ruleset([path]), writable=True)
+    assert judge.contexts([item(1, Person("u1", "Ada"))], T)[0][1].wip_by_assignee == {"u1": 1}
+
+
+def test_no_count_of_work_in_progress_is_read_when_no_rule_reads_it(mirrored: Store, db_url: str,
+                                                                   ruleset: RuleSet) -> None:
+    """Counting every assignee's items in progress reads the whole mirror: a job whose rules never
+    look at it (neither `assignee.wip` nor `{{ wip }}`) does not pay for it."""
+    assert not ruleset.reads_wip
+    judge = Judge.for_job(mirrored, live_settings(db_url), "jira", None, ruleset, writable=True)
+    assert judge.contexts([item(1, Person("u1", "Ada"))], T)[0][1].wip_by_assignee == {}
 
 
 def test_each_rule_sees_the_episodes_of_the_mode_it_runs_in(mirrored: Store, db_url: str, ruleset: RuleSet) -> None:
