@@ -57,6 +57,14 @@ rules:
     then:
       - add_labels: [archived]
 """
+OVERLOADED = """\
+  - name: overloaded
+    description: Nobody carries more than three items in progress.
+    on: [schedule]
+    when: { assignee.wip: { gt: 3 } }
+    then:
+      - add_labels: [overloaded]
+"""
 EXPECTED = """\
 judged 5 items against 3 rules
 needs-assignee: 2 items — 2 add labels, 2 comment
@@ -126,7 +134,7 @@ def test_simulate_prints_per_rule_counts_of_the_writes_over_the_mirror(
 def test_each_item_gets_the_context_the_judge_builds(
     mirrored: Store, settings: Settings, tmp_path: Path
 ) -> None:
-    ruleset = rules_from(tmp_path, RULES)
+    ruleset = rules_from(tmp_path, RULES + OVERLOADED)  # a rule that reads the counts per assignee
     simulated = {it.key: (it, ctx) for it, ctx in iter_mirror(mirrored, settings, ruleset, NOW)}
     assert sorted(simulated) == ["DES-1", "DES-2", "ENG-1", "ENG-2", "ENG-3"]  # the deleted ENG-4 is left out
     eng1, eng3 = simulated["ENG-1"], simulated["ENG-3"][1]
