@@ -68,6 +68,10 @@ def _lua_string(value: object) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _description(tracker: str, delivery_id: str) -> str:
+    return f"{tracker} delivery {delivery_id}"
+
+
 class RedisDeliveryQueue:
     """Jobs RQ's workers run, written by one Lua script per delivery.
 
@@ -116,7 +120,7 @@ class RedisDeliveryQueue:
             failure_ttl=int(timedelta(days=30).total_seconds()),
             timeout=300,
             on_failure=ON_FAILURE,
-            description=f"{tracker} delivery {delivery_id}",
+            description=_description(tracker, delivery_id),
             origin=self.queue.name,
             status=JobStatus.QUEUED,
         )
@@ -126,7 +130,7 @@ class RedisDeliveryQueue:
         data = self._serializer.dumps((JOB_FUNC, None, (envelope,), {}))  # what RQ's Job.data holds
         try:
             return bool(self._enqueue(keys=(Job.key_for(job_id), *self._keys),
-                                      args=(job_id, data, utcformat(rq_now()), f"{tracker} delivery {delivery_id}")))
+                                      args=(job_id, data, utcformat(rq_now()), _description(tracker, delivery_id))))
         except redis.RedisError as error:
             raise QueueUnavailable(f"Redis: {type(error).__name__}") from error
 
