@@ -8,11 +8,13 @@ the in-process runner works from it, so a restart loses nothing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from integration.codec import envelope_item_key
@@ -23,11 +25,18 @@ TERMINAL = ("done", "failed")
 
 # Every job runs these: built once (building a statement costs more CPU than running it)
 _ONE = (deliveries.c.tracker == bindparam("of_tracker"), deliveries.c.delivery_id == bindparam("of_delivery"))
-_STATE = select(deliveries.c.id, deliveries.c.state).where(*_ONE)
-_INSERT = insert(deliveries)
-_AGAIN = (update(deliveries).where(deliveries.c.id == bindparam("row_id"))
+_AGAIN = (update(deliveries).where(*_ONE, deliveries.c.state.not_in(TERMINAL))
           .values(state="processing", attempts=deliveries.c.attempts + 1))
 _SETTLE = update(deliveries).where(*_ONE)
+
+
+@functools.cache
+def _first_attempt(dialect_name: str) -> Any:
+    """Insert the delivery unless its row exists (then nothing), built once per database kind: a
+    delivery's first attempt is one statement, not a read, a savepoint and an insert."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(deliveries).on_conflict_do_nothing(index_elements=["tracker", "delivery_id"])
+    return statement.returning(deliveries.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +73,16 @@ class Deliveries:
             return False
 
     def begin(self, tracker: str, delivery_id: str, now: datetime, item_key: str | None = None) -> bool:
-        """Mark a delivery as being processed; False when it already reached a terminal state."""
+        """Mark a delivery as being processed; False when it already reached a terminal state.
+
+        A first attempt inserts its row; a retried one (its row there, not terminal) counts the attempt."""
         with self.engine.begin() as conn:
-            row = conn.execute(_STATE, {"of_tracker": tracker, "of_delivery": delivery_id}).first()
-            if row is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(_INSERT, {"tracker": tracker, "delivery_id": delivery_id, "received_at": now,
-                                               "state": "processing", "attempts": 1, "item_key": item_key})
-                    return True
-                except IntegrityError:
-                    return False
-            if row.state in TERMINAL:
-                return False
-            conn.execute(_AGAIN, {"row_id": row.id})
-            return True
+            inserted = conn.execute(_first_attempt(conn.dialect.name), {
+                "tracker": tracker, "delivery_id": delivery_id, "received_at": now, "state": "processing",
+                "attempts": 1, "item_key": item_key})
+            if inserted.first() is not None:
+                return True
+            return bool(conn.execute(_AGAIN, {"of_tracker": tracker, "of_delivery": delivery_id}).rowcount)
 
     def finish(self, tracker: str, delivery_id: str, state: str, outcome: str, now: datetime,
                conn: Connection | None = None) -> None:
