@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from integration.codec import to_jsonable
+from integration.store.cycle_stays import fill as fill_cycle_stays
 from integration.store.stay_days import fill as fill_stay_days
 from integration.store.stays import backfill_stays
 from integration.store.tables import audit_log, item_history, items, rule_states, service_state
@@ -221,6 +222,7 @@ def load(engine: Engine, plan: Plan) -> dict[str, int]:
     with engine.begin() as conn:  # the stays' ends and daily counts, as the migrations fill them for history kept before
         backfill_stays(conn)
         fill_stay_days(conn)
+        fill_cycle_stays(conn)
     targets = {f"MOB project {n}": (plan.now + timedelta(days=10 * n - 60)).date().isoformat()
                for n in range(40)}
     with engine.begin() as conn:

@@ -16,14 +16,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, select
 
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
 from integration.reports.scope import Scope, days, item_filter
-from integration.reports.sqlfuncs import epoch, greatest, least
-from integration.store.completions import STATUS_FIELDS, completions_query
-from integration.store.tables import item_history as h
+from integration.store.tables import cycle_stays as c
 from integration.store.tables import items as i
 
 WAITING_NAMES = re.compile(
@@ -72,32 +70,14 @@ CycleTime = tuple[str, str, str | None, str, str, float]  # (tracker, key, team,
 
 def cycle_time_by_status(conn: Connection, scope: Scope) -> list[CycleTime]:
     """Seconds each item completed in the period (with a start) spent in each status between its first
-    start and its last entry into done: every stay [at, ended_at) clipped to that span, summed in the
-    database. The spans are the completions' (an index probe each); the stays' ends are kept at write
-    time, so no window sorts the histories."""
-    # materialized: both planners would otherwise run a span's lookups again for each of its stays
-    done = completions_query(scope.since, scope.until, item_filter(i, scope)).cte("done").prefix_with("MATERIALIZED")
-    # each span's ends in epoch seconds, converted once rather than twice for each of its stays
-    spans = (
-        select(done.c.id, done.c.tracker, done.c.item_id, done.c.key, done.c.team,
-               epoch(done.c.done_at).label("end_s"), epoch(done.c.started_at).label("begin_s"))
-        .where(done.c.started_at.is_not(None), done.c.done_at >= scope.since, done.c.done_at < scope.until)
-        .cte("spans").prefix_with("MATERIALIZED")
+    start and its last entry into done. Those sums are kept at write time with the cycle's end
+    (integration.store.cycle_stays), so this reads a few rows per completed item, found by that end."""
+    query = (
+        select(i.c.tracker, i.c.key, i.c.team, c.c.status, c.c.category, c.c.seconds)
+        .select_from(c.join(i, and_(i.c.tracker == c.c.tracker, i.c.item_id == c.c.item_id)))
+        .where(c.c.done_at >= scope.since, c.c.done_at < scope.until, i.c.status_category == "done",
+               item_filter(i, scope))
     )
-    end, begin = spans.c.end_s, spans.c.begin_s
-    seconds = least(func.coalesce(epoch(h.c.ended_at), end), end) - greatest(epoch(h.c.at), begin)
-    status = func.coalesce(h.c.new, "(no status)")
-    category = func.coalesce(h.c.new_category, "unknown")
-    # summed per span, status and category, and named after: the stays are sorted on short keys
-    sums = (
-        select(spans.c.id, status.label("status"), category.label("category"), func.sum(seconds).label("seconds"))
-        .select_from(spans.join(h, and_(h.c.tracker == spans.c.tracker, h.c.item_id == spans.c.item_id)))
-        .where(h.c.field.in_(STATUS_FIELDS), seconds > 0)
-        .group_by(spans.c.id, status, category)
-        .subquery("sums")
-    )
-    query = (select(spans.c.tracker, spans.c.key, spans.c.team, sums.c.status, sums.c.category, sums.c.seconds)
-             .select_from(sums.join(spans, spans.c.id == sums.c.id)))
     return [(tracker, key, team, name, kind, float(total)) for tracker, key, team, name, kind, total in conn.execute(query)]
 
 

@@ -12,7 +12,8 @@ at or after the earliest new row. On PostgreSQL, writers of the same item's stay
 turns (a webhook and a sync page may write one item at once); SQLite has one writer.
 The stays' daily counts (integration.store.stay_days) change with them: those of the stays
 recomputed are taken off and added again with their new ends, and a change of an item's team
-or deleted flag moves its whole history's (`move_stays`), in the same turn.
+or deleted flag moves its whole history's (`move_stays`), in the same turn. So do the items'
+seconds per status over their cycle (integration.store.cycle_stays), recomputed for every item written.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, text, update
 from sqlalchemy.orm import aliased
 
-from integration.store import stay_days
+from integration.store import cycle_stays, stay_days
 from integration.store.completions import STATUS_FIELDS
 from integration.store.tables import item_history as h
 
@@ -60,6 +61,7 @@ def close_stays(conn: Connection, tracker: str, item_ids: Iterable[str], earlies
         .execution_options(synchronize_session=False)
     )
     stay_days.add(conn, counts)
+    cycle_stays.refresh(conn, tracker, ids)
 
 
 def take_turns(conn: Connection, tracker: str, item_ids: Iterable[str]) -> None:

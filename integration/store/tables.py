@@ -145,6 +145,20 @@ stay_days = Table(
     Column("opened", Integer, nullable=False),  # stays begun that day still open (the items' current ones)
 )
 
+# Each item's seconds per status between its first start and its last entry into done, with that end, kept
+# with every history write (integration.store.cycle_stays): flow efficiency reads these instead of the stays.
+cycle_stays = Table(
+    "cycle_stays",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("status", Text, primary_key=True),
+    Column("category", String(16), primary_key=True),
+    Column("done_at", UTC_DATETIME, nullable=False),
+    Column("seconds", Float, nullable=False),
+)
+Index("ix_cycle_stays_done_at", cycle_stays.c.done_at)
+
 deliveries = Table(
     "deliveries",
     metadata,

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 
 from integration.reports import efficiency, wip
 from integration.reports.scope import Scope
-from integration.store import stay_days
+from integration.store import cycle_stays, stay_days
 from integration.store.completions import STATUS_FIELDS
 from integration.store.migrate import alembic_config, upgrade
 from integration.store.mirror import HistoryEntry, history_row
@@ -207,7 +207,8 @@ def test_daily_levels_follow_team_moves_deletes_and_late_rows(any_store: Store, 
                                                               length: float) -> None:
     """The daily counts kept at write time follow each item's current team and deleted flag, whatever
     the order of its history, its moves and its deletes: the levels equal the window over the history,
-    for a team, the team items moved to, both, and all teams; and the counts equal a count from scratch."""
+    for a team, the team items moved to, both, and all teams, and so does flow efficiency; and the counts,
+    and each item's seconds per status over its cycle, equal a count from scratch."""
     written = write(any_store, stories, data, moves=True)
     with any_store.engine.connect() as conn:
         for teams in ((written.team,), (written.other,), (written.team, written.other), ()):
@@ -216,17 +217,24 @@ def test_daily_levels_follow_team_moves_deletes_and_late_rows(any_store: Store, 
                 before.levels_daily(conn, scope, wip.FLOW_BANDS, fresh=("done",))
             assert wip.levels_daily(conn, scope, (wip.IN_PROGRESS,)) == \
                 before.levels_daily(conn, scope, (wip.IN_PROGRESS,))
+            assert _rounded(efficiency.cycle_time_by_status(conn, scope)) == \
+                _rounded(before.cycle_time_by_status(conn, scope))
         assert stay_days.kept(conn) == stay_days.expected(conn)
+        assert cycle_stays.kept(conn) == cycle_stays.expected(conn)
 
 
 def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
-    """Rows written before the column existed get their ends when the schema is upgraded."""
+    """Rows written before the column existed get their ends, and items their cycle's seconds per status,
+    when the schema is upgraded."""
     config = alembic_config(any_db_url)
     command.downgrade(config, "0007")
     story = [(3, "created", "To Do"), (5, "status", "In Progress"), (5, "status", "In Review"),
              (2, "status", "Done"), (9, "labels", "x"), (7, "status", "In Progress"), (7, "created", "To Do")]
     item = Item(tracker=Tracker.JIRA, id="M-1", key="M-1", title="t", team="MIG", status=status("Done"))
     rows = [history_row("jira", item, entry(Row(at, field, name))) for at, field, name in story]
+    done = Item(tracker=Tracker.JIRA, id="M-2", key="M-2", title="t", team="MIG2", status=status("Done"))
+    cycle = [(0, "created", "To Do"), (1, "status", "In Progress"), (2, "status", "In Review"), (4, "status", "Done")]
+    rows += [history_row("jira", done, entry(Row(at, field, name))) for at, field, name in cycle]
     store = Store.connect(any_db_url)
     try:
         with store.engine.begin() as conn:
@@ -236,6 +244,10 @@ def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
         assert kept_ends(store, "MIG") == expected_ends(store, "MIG")
         ends = sorted((e for e in kept_ends(store, "MIG").values()), key=lambda e: (e is None, e))
         assert ends == [day(3), day(5), day(5), day(7), day(7), None]
+        with store.engine.connect() as conn:  # M-1's last start comes after its finish: no cycle
+            assert cycle_stays.kept(conn) == {
+                ("jira", "M-2", "In Progress", "in_progress"): (day(4), 86400.0),
+                ("jira", "M-2", "In Review", "in_progress"): (day(4), 2 * 86400.0)}
     finally:
         upgrade(any_db_url)
         store.engine.dispose()
