@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Request, Response, jsonify
+from flask import Request, Response
 
 from integration.codec import body_envelope
 from integration.jsontext import fast_loads
@@ -33,6 +33,9 @@ from rules.model import Tracker
 from webhooks.headers import HeaderLookup
 
 log = logging.getLogger("flowkeeper.webhooks")
+
+# Flask's `jsonify` text (compact, sorted keys, ASCII), without needing an app context.
+_encode_answer = json.JSONEncoder(ensure_ascii=True, sort_keys=True, separators=(",", ":")).encode
 
 Verifier = Callable[[bytes, str | None, Sequence[Secret]], bool]
 FreshnessCheck = Callable[[Mapping[str, Any], HeaderLookup, datetime], str | None]
@@ -52,6 +55,7 @@ class ReceiverSpec:
     fresh: FreshnessCheck | None = None
     check_org: OrgCheck | None = None
     body_identity: Callable[[Mapping[str, Any]], str | None] | None = None  # dedupe key from a signed body
+    retry_header: str | None = None  # the tracker's "this is a retry" header, logged when sent
     max_body_bytes: int = 1_048_576
 
 
@@ -70,9 +74,7 @@ def _answer(spec: ReceiverSpec, request: Request, status: int, outcome: str, rea
     body: dict[str, Any] = {"status": outcome, **extra}
     if reason:
         body["reason"] = reason
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    return Response(_encode_answer(body) + "\n", status=status, mimetype="application/json")
 
 
 def _read_body(spec: ReceiverSpec, request: Request) -> bytes:
@@ -125,6 +127,8 @@ def delivery_id_of(spec: ReceiverSpec, headers: HeaderLookup, body: bytes) -> st
 def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: datetime | None = None) -> Response:
     now = now or datetime.now(UTC)
     headers = request.headers
+    if spec.retry_header and (retry := headers.get(spec.retry_header)):
+        log.info("webhook.%s.retry", spec.tracker.value, extra={"retry": retry[:8]})
     try:
         body = _read_body(spec, request)
         _check_signature(spec, body, headers)

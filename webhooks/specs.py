@@ -111,6 +111,7 @@ def jira_spec(settings: Settings) -> ReceiverSpec:
         signature_header="X-Hub-Signature",
         verify=verify_hub_signature,
         delivery_header="X-Atlassian-Webhook-Identifier",
+        retry_header="X-Atlassian-Webhook-Retry",
         triage=jira_normalize.triage,
         fresh=jira_freshness(settings.webhooks.max_age),
     )

@@ -1,28 +1,50 @@
-"""`POST /webhooks/jira` and `POST /webhooks/linear`: one short view each over the guard chain."""
+"""`POST /webhooks/jira` and `POST /webhooks/linear`, answered ahead of Flask's dispatch.
+
+A delivery needs nothing Flask's dispatch adds to a request (a request context, the admin
+session, URL matching, the admin's before and after hooks): answered by the WSGI callable
+in front of it, over the same guard chain, it costs about a quarter fewer instructions.
+Every other path goes to Flask; another method on these two paths is a 405.
+"""
 
 from __future__ import annotations
 
-import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Flask, Request, Response
+from werkzeug.exceptions import MethodNotAllowed
 
+from integration.observability.web import OUTCOME, count_webhook
 from webhooks.receiver import receive
 
-log = logging.getLogger("flowkeeper.webhooks")
+ROUTES = {"/webhooks/jira": "jira", "/webhooks/linear": "linear"}
 
-blueprint = Blueprint("webhooks", __name__)
-
-
-@blueprint.post("/webhooks/jira")
-def jira() -> Response:
-    retry = request.headers.get("X-Atlassian-Webhook-Retry")
-    if retry:
-        log.info("webhook.jira.retry", extra={"retry": retry[:8]})
-    ext = current_app.extensions["flowkeeper"]
-    return receive(ext.jira_spec, request, ext.services.queue)
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-@blueprint.post("/webhooks/linear")
-def linear() -> Response:
-    ext = current_app.extensions["flowkeeper"]
-    return receive(ext.linear_spec, request, ext.services.queue)
+class WebhookEndpoints:
+    """The app's WSGI callable: webhook deliveries here, everything else to Flask (`app.wsgi_app`)."""
+
+    def __init__(self, app: Flask, flask: WSGIApp) -> None:
+        self.app, self.flask = app, flask
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        tracker = ROUTES.get(environ.get("PATH_INFO", ""))
+        if tracker is None:
+            return self.flask(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "POST":
+            return MethodNotAllowed(valid_methods=["POST"])(environ, start_response)
+        started = time.perf_counter()
+        response = self._answer(tracker, environ)
+        count_webhook(tracker, environ.get(OUTCOME) or f"http_{response.status_code}", time.perf_counter() - started)
+        return response(environ, start_response)
+
+    def _answer(self, tracker: str, environ: dict[str, Any]) -> Response:
+        ext = self.app.extensions["flowkeeper"]
+        spec = ext.jira_spec if tracker == "jira" else ext.linear_spec
+        try:
+            return receive(spec, Request(environ), ext.services.queue)
+        except Exception as error:  # noqa: BLE001  # Flask's own answer: logged, 500, raised when testing
+            with self.app.request_context(environ):
+                return self.app.handle_exception(error)

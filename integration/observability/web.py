@@ -9,7 +9,6 @@ send `Authorization: Bearer $FLOWKEEPER_METRICS_TOKEN` (the metrics section of t
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -22,10 +21,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from integration.observability.collector import ScrapeCollector
 
-WEBHOOK_ENDPOINTS = {"webhooks.jira": "jira", "webhooks.linear": "linear"}
 OUTCOME = "flowkeeper.outcome"  # set by the receiver on the request's environ
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_STARTED = "flowkeeper.started"
 
 WEB_REGISTRY = CollectorRegistry(auto_describe=True)
 WEBHOOKS = Counter(
@@ -47,26 +44,14 @@ blueprint = Blueprint("observability", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Register `/metrics`, `/openapi.yaml` and the webhook timing hooks."""
+    """Register `/metrics` and `/openapi.yaml`."""
     app.register_blueprint(blueprint)
-    app.before_request(_start_clock)
-    app.after_request(_count_webhook)
 
 
-def _start_clock() -> None:
-    if request.endpoint in WEBHOOK_ENDPOINTS:
-        request.environ[_STARTED] = time.perf_counter()
-
-
-def _count_webhook(response: Response) -> Response:
-    tracker = WEBHOOK_ENDPOINTS.get(request.endpoint or "")
-    started = request.environ.get(_STARTED)
-    if tracker is None or started is None:
-        return response
-    outcome = request.environ.get(OUTCOME) or f"http_{response.status_code}"
+def count_webhook(tracker: str, outcome: str, seconds: float) -> None:
+    """One answered delivery: its outcome (the receiver's, else `http_<status>`) and the time to answer it."""
     _counter(tracker, outcome).inc()
-    _ack_seconds(tracker).observe(time.perf_counter() - started)
-    return response
+    _ack_seconds(tracker).observe(seconds)
 
 
 @cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 
@@ -161,3 +162,35 @@ def test_linear_delivery_for_another_organization_is_refused(app_env: dict[str, 
     body, headers = linear_request(payload)
     response = app.test_client().post("/webhooks/linear", data=body, headers=headers)
     assert response.status_code == 401 and response.json["status"] == "wrong_organization"
+
+
+def test_another_method_on_a_webhook_path_is_405_and_other_paths_reach_the_app(client: FlaskClient) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        response = client.open("/webhooks/jira", method=method)
+        assert response.status_code == 405 and response.headers["Allow"] == "POST", method
+    assert client.get("/webhooks/linear").status_code == 405
+    assert client.post("/webhooks/jira/").status_code == 404
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_receiver_crash_is_flasks_500_logged_with_its_path(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """An exception no guard expects: the error page, the traceback in the log, and the tracker retries later."""
+    app = create_app(app_env)
+    monkeypatch.setattr(app.extensions["flowkeeper"].services.queue, "submit",
+                        lambda *args: (_ for _ in ()).throw(RuntimeError("bug in the queue")))
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="bug-1")
+    response = app.test_client().post("/webhooks/jira", data=body, headers=headers)
+    assert response.status_code == 500
+    assert any("POST" in r.getMessage() and "/webhooks/jira" in r.getMessage() and r.exc_info for r in caplog.records)
+    app.testing = True  # tests see the exception itself
+    with pytest.raises(RuntimeError, match="bug in the queue"):
+        app.test_client().post("/webhooks/jira", data=body, headers=headers)
+
+
+def test_a_jira_retry_is_logged_with_its_count(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="r-1")
+    with caplog.at_level(logging.INFO, logger="flowkeeper.webhooks"):
+        client.post("/webhooks/jira", data=body, headers={**headers, "X-Atlassian-Webhook-Retry": "2"})
+    retries = [r for r in caplog.records if r.getMessage() == "webhook.jira.retry"]
+    assert [getattr(r, "retry", None) for r in retries] == ["2"]
