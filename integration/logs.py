@@ -7,8 +7,24 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+import orjson
+
+_OWN = list(vars(logging.LogRecord("", 0, "", 0, "", None, None)))  # what every record sets, in order
+_STANDARD = set(_OWN) | {"message", "asctime"}
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The record's `extra=` fields, in the order given.
+
+    A record sets its own attributes first, always the same ones, and `extra=` adds its
+    fields after them: only the attributes past those are looked at (a webhook's line
+    has some 25 attributes and 4 extras, and every line is read twice, scrubbed and written).
+    """
+    fields = vars(record)
+    return {key: fields[key] for key in islice(fields, len(_OWN), None) if key not in _STANDARD}
 
 
 class ScrubSecrets(logging.Filter):
@@ -27,17 +43,23 @@ class ScrubSecrets(logging.Filter):
         if self.secrets:
             record.msg = self.scrub(record.getMessage())
             record.args = None
-            fields = vars(record)
-            scrubbed = {key: self.scrub(value) for key, value in fields.items()
-                        if isinstance(value, str) and key not in _STANDARD}
-            fields.update(scrubbed)
+            scrubbed = {key: self.scrub(value) for key, value in extra_fields(record).items() if isinstance(value, str)}
+            vars(record).update(scrubbed)
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
         return True
 
 
+# orjson writes datetimes and dataclasses its own way: they go to `str`, as with `json`.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line, compact, written by orjson (about a sixth of a line's cost less
+    than `json`); what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key that
+    is no string) is written by `json` instead, so every record still makes its line."""
+
     _encode = json.JSONEncoder(default=str, ensure_ascii=False).encode  # `json.dumps` with these, built once
 
     def format(self, record: logging.LogRecord) -> str:
@@ -47,18 +69,21 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        entry.update(extra_fields(record))
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["error"] = record.exc_text
-        return self._encode(entry)
+        try:
+            return orjson.dumps(entry, default=str, option=_ORJSON_OPTIONS).decode()
+        except orjson.JSONEncodeError:
+            return self._encode(entry)
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        extra = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        extra = extra_fields(record)
         return f"{line} {json.dumps(extra, default=str, ensure_ascii=False)}" if extra else line
 
 

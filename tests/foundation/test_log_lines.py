@@ -1,0 +1,57 @@
+"""Log lines as an operator's log search reads them: one JSON object a line, secrets scrubbed."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from integration.logs import configure
+
+SECRET = "hook-secret-123"
+
+
+@pytest.fixture
+def lines() -> Iterator[io.StringIO]:
+    """The root logger configured as production does (JSON, secrets scrubbed), written to a buffer."""
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    configure("json", [SECRET])
+    out = io.StringIO()
+    root.handlers[0].setStream(out)  # type: ignore[attr-defined]
+    yield out
+    root.handlers[:], root.level = saved[0], saved[1]
+
+
+def logged(out: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_a_webhook_line_has_the_fixed_keys_then_the_extras_in_order(lines: io.StringIO) -> None:
+    logging.getLogger("flowkeeper.webhooks").info(
+        "webhook.%s.%s", "jira", "queued", extra={"tracker": "jira", "outcome": "queued", "delivery": "d-1", "item": "A-1"})
+    (entry,) = logged(lines)
+    assert list(entry) == ["time", "level", "logger", "event", "tracker", "outcome", "delivery", "item"]
+    assert (entry["level"], entry["logger"], entry["event"], entry["item"]) == ("info", "flowkeeper.webhooks",
+                                                                               "webhook.jira.queued", "A-1")
+
+
+def test_secrets_are_scrubbed_from_the_message_and_the_extras(lines: io.StringIO) -> None:
+    logging.getLogger("flowkeeper.test").warning("sent %s", SECRET, extra={"header": f"sha256={SECRET}"})
+    assert SECRET not in lines.getvalue()
+    assert logged(lines)[0]["header"] == "sha256=***"
+
+
+def test_values_json_cannot_hold_as_is_still_make_their_line(lines: io.StringIO) -> None:
+    """A lone surrogate (from a body's escape), an integer beyond 64 bits, a datetime: one line each, as before."""
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    log = logging.getLogger("flowkeeper.test")
+    log.info("odd", extra={"title": "broken \ud800 text", "count": 2**70})
+    log.info("when", extra={"at": at, "ids": (1, 2)})
+    odd, when = logged(lines)
+    assert (odd["title"], odd["count"]) == ("broken \ud800 text", 2**70)
+    assert (when["at"], when["ids"]) == (str(at), [1, 2])
