@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from integration.store.write_gate import GatedConnection, WriteGate, gated_connect_args
 
 READ_ONLY = "flowkeeper_read_only"
 
@@ -24,11 +28,14 @@ def make_engine(url: str, busy_seconds: float = BUSY_SECONDS) -> Engine:
     """One engine per process. SQLite gets WAL and a busy timeout so gunicorn workers share it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        gate = None
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": busy_seconds, "check_same_thread": False})
+            gate = WriteGate(parsed.database, busy_seconds)
+        connect_args = gated_connect_args(busy_seconds) if gate else {"timeout": busy_seconds, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(busy_seconds * 1000)))
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", partial(_sqlite_begin, gate=gate))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -75,12 +82,13 @@ class WriteLockTally:
 WRITE_LOCK = WriteLockTally()
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin(connection: Any, gate: WriteGate | None = None) -> None:
     """Writers take the write lock at BEGIN (IMMEDIATE), so a read-then-write transaction never
-    meets SQLITE_BUSY_SNAPSHOT, which the busy timeout cannot wait out. Connections opened with
-    `read_connection` begin deferred and never hold the write lock (WAL readers block no one);
-    AUTOCOMMIT connections get no BEGIN at all, or their writes would sit in a transaction
-    nobody commits."""
+    meets SQLITE_BUSY_SNAPSHOT, which the busy timeout cannot wait out; on a database file they
+    pass the write gate first (`write_gate`: woken when the last writer ends, not polling).
+    Connections opened with `read_connection` begin deferred and never hold the write lock (WAL
+    readers block no one); AUTOCOMMIT connections get no BEGIN at all, or their writes would
+    sit in a transaction nobody commits."""
     options = connection.get_execution_options()
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
@@ -88,7 +96,18 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
         return
     started = time.perf_counter()
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    dbapi = connection.connection.dbapi_connection
+    gated = isinstance(dbapi, GatedConnection) and gate is not None
+    if gate is not None and gated and dbapi.gate_held is None:
+        dbapi.gate_held = gate.enter()
+        if dbapi.gate_held is None:  # waited as long as the busy timeout would have: SQLite's own error
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if gated:
+            dbapi.let_go()
+        raise
     WRITE_LOCK.add(time.perf_counter() - started)
 
 
