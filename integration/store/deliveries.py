@@ -8,17 +8,16 @@ the in-process runner works from it, so a restart loses nothing.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from integration.codec import envelope_item_key
 from integration.store.db import writing
+from integration.store.inserts import insert_new
 from integration.store.tables import deliveries
 
 TERMINAL = ("done", "failed")
@@ -28,15 +27,6 @@ _ONE = (deliveries.c.tracker == bindparam("of_tracker"), deliveries.c.delivery_i
 _AGAIN = (update(deliveries).where(*_ONE, deliveries.c.state.not_in(TERMINAL))
           .values(state="processing", attempts=deliveries.c.attempts + 1))
 _SETTLE = update(deliveries).where(*_ONE)
-
-
-@functools.cache
-def _first_attempt(dialect_name: str) -> Any:
-    """Insert the delivery unless its row exists (then nothing), built once per database kind: a
-    delivery's first attempt is one statement, not a read, a savepoint and an insert."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(deliveries).on_conflict_do_nothing(index_elements=["tracker", "delivery_id"])
-    return statement.returning(deliveries.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +67,7 @@ class Deliveries:
 
         A first attempt inserts its row; a retried one (its row there, not terminal) counts the attempt."""
         with self.engine.begin() as conn:
-            inserted = conn.execute(_first_attempt(conn.dialect.name), {
+            inserted = conn.execute(insert_new(conn.dialect.name, deliveries, "tracker", "delivery_id"), {
                 "tracker": tracker, "delivery_id": delivery_id, "received_at": now, "state": "processing",
                 "attempts": 1, "item_key": item_key})
             if inserted.first() is not None:

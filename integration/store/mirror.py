@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from integration.codec import from_jsonable, to_jsonable
 from integration.store.db import read_connection, reading, writing
+from integration.store.inserts import insert_new
 from integration.store.stay_days import counted_as
 from integration.store.stays import close_written, move_stays, take_turns
 from integration.store.tables import item_history, items
@@ -100,8 +101,6 @@ _GET = select(items.c.data).where(*_ONE_ITEM)
 _ROW = select(items.c.id, items.c.updated_at, items.c.data, items.c.team, items.c.deleted).where(*_ONE_ITEM)
 _INSERT_ITEM = insert(items)
 _UPDATE_ITEM = update(items).where(items.c.id == bindparam("row_id"))
-_SEEN = select(item_history.c.id).where(item_history.c.fingerprint == bindparam("fingerprint"))
-_INSERT_HISTORY = insert(item_history)
 _WIP = (select(items.c.assignee_id, func.count())
         .where(items.c.tracker == bindparam("tracker"), items.c.status_category == StatusCategory.IN_PROGRESS.value,
                items.c.deleted.is_(False), items.c.assignee_id.is_not(None))
@@ -203,10 +202,8 @@ class Mirror:
         with writing(self.engine, conn) as conn:
             for entry in entries:
                 row = history_row(tracker, item, entry)
-                if conn.execute(_SEEN, {"fingerprint": row["fingerprint"]}).first():
-                    continue
-                conn.execute(_INSERT_HISTORY, row)
-                written.append(row)
+                if conn.execute(insert_new(conn.dialect.name, item_history, "fingerprint"), row).first() is not None:
+                    written.append(row)
             close_written(conn, written)
         return len(written)
 
