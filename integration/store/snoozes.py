@@ -6,7 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    insert,
+    null,
+    select,
+    type_coerce,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from integration.store.db import reading
@@ -21,12 +32,16 @@ class ItemPause:
     exempt_rules: frozenset[str] = frozenset()
 
 
-# Read for every item judged: built once, the batch's ids an expanding parameter
-_SNOOZED = select(item_snoozes.c.item_id, item_snoozes.c.until).where(
-    item_snoozes.c.tracker == bindparam("tracker"), item_snoozes.c.item_id.in_(bindparam("ids", expanding=True)),
-    item_snoozes.c.until > bindparam("now"))
-_EXEMPT = select(item_exemptions.c.item_id, item_exemptions.c.rule).where(
-    item_exemptions.c.tracker == bindparam("tracker"), item_exemptions.c.item_id.in_(bindparam("ids", expanding=True)))
+# Read for every item judged, snoozes and exemptions in one statement: built once, the batch's ids an
+# expanding parameter. A row is a snooze (`until`) or an exemption (`rule`).
+_PAUSES = union_all(
+    select(item_snoozes.c.item_id, item_snoozes.c.until, type_coerce(null(), item_exemptions.c.rule.type).label("rule"))
+    .where(item_snoozes.c.tracker == bindparam("tracker"), item_snoozes.c.item_id.in_(bindparam("ids", expanding=True)),
+           item_snoozes.c.until > bindparam("now")),
+    select(item_exemptions.c.item_id, null(), item_exemptions.c.rule)
+    .where(item_exemptions.c.tracker == bindparam("tracker"),
+           item_exemptions.c.item_id.in_(bindparam("ids", expanding=True))),
+)
 
 
 class Snoozes:
@@ -74,15 +89,18 @@ class Snoozes:
 
     def for_items(self, tracker: str, item_ids: Iterable[str], now: datetime,
                   conn: Connection | None = None) -> dict[str, ItemPause]:
-        """Pauses of many items in two queries (a sweep page at a time); with `conn`, on the caller's connection."""
+        """Pauses of many items in one query (a sweep page at a time); with `conn`, on the caller's connection."""
         ids = list(dict.fromkeys(item_ids))
         if not ids:
             return {}
+        snoozed: dict[str, datetime] = {}
+        exempt: dict[str, set[str]] = {}
         with reading(self.engine, conn) as conn:
-            snoozed = {r.item_id: r.until for r in conn.execute(_SNOOZED, {"tracker": tracker, "ids": ids, "now": now})}
-            exempt: dict[str, set[str]] = {}
-            for r in conn.execute(_EXEMPT, {"tracker": tracker, "ids": ids}):
-                exempt.setdefault(r.item_id, set()).add(r.rule)
+            for r in conn.execute(_PAUSES, {"tracker": tracker, "ids": ids, "now": now}):
+                if r.rule is None:
+                    snoozed[r.item_id] = r.until
+                else:
+                    exempt.setdefault(r.item_id, set()).add(r.rule)
         return {
             i: ItemPause(snoozed.get(i), frozenset(exempt.get(i, ())))
             for i in ids if i in snoozed or i in exempt

@@ -101,6 +101,19 @@ def test_rule_states_open_steps_and_close_per_mode(any_store: Store) -> None:
     assert not states.for_item("jira", "1", "live")["stalled"].active
 
 
+def test_a_batchs_pauses_hold_live_snoozes_and_every_exemption(any_store: Store) -> None:
+    pauses = any_store.snoozes
+    pauses.snooze("jira", "1", "ACME-1", T0 + timedelta(days=2), "ada", None, T0)
+    pauses.snooze("jira", "2", "ACME-2", T0 - timedelta(hours=1), "ada", None, T0)  # over already
+    pauses.exempt("jira", "2", "ACME-2", "stalled", "ada", None, T0)
+    pauses.exempt("jira", "2", "ACME-2", "unowned", "ada", None, T0)
+    pauses.exempt("linear", "3", "ENG-3", "stalled", "ada", None, T0)
+    found = pauses.for_items("jira", ["1", "2", "3"], T0)
+    assert found["1"].snoozed_until == T0 + timedelta(days=2) and found["1"].exempt_rules == frozenset()
+    assert found["2"].snoozed_until is None and found["2"].exempt_rules == {"stalled", "unowned"}
+    assert "3" not in found, "another tracker's item of the same id is not this one"
+
+
 def test_deliveries_dedupe_and_resume(any_store: Store) -> None:
     d = any_store.deliveries
     assert d.enqueue("linear", "abc", {"event": {"item": {"key": "ENG-1"}}}, T0)
