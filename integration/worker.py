@@ -45,6 +45,7 @@ log = logging.getLogger("flowkeeper.worker")
 
 HEARTBEAT_TTL = 60  # seconds a running job's claim lives without a heartbeat
 HEARTBEAT_EVERY = 15
+HEARTBEAT_TICK = 1.0  # how often the heartbeat thread looks at the running job
 MAINTENANCE_EVERY = 30  # abandoned jobs are looked for this often (RQ's default: 10 minutes)
 WORKER_TTL = 60  # a dead worker leaves the worker count within about two minutes
 COMMAND_POLL = 1.0  # seconds the command-channel thread waits per read: its share of a SIGTERM's exit time
@@ -123,11 +124,15 @@ class ResilientWorkerMixin:
 
 
 class FlowkeeperWorker(ResilientWorkerMixin, SimpleWorker):
-    """SimpleWorker whose running job keeps its claim fresh from a heartbeat thread."""
+    """SimpleWorker whose running job keeps its claim fresh from the worker's heartbeat thread."""
+
+    _beats: Heartbeats | None = None
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
-        with _heartbeats(self, job, execution):
+        if self._beats is None:
+            self._beats = Heartbeats(self)
+        with self._beats.running(job, execution):
             self.perform_job(job, queue, execution)
         self.set_state(WorkerStatus.IDLE)
 
@@ -143,24 +148,54 @@ class FlowkeeperForkWorker(ResilientWorkerMixin, Worker):
             record.flush()
 
 
-@contextmanager
-def _heartbeats(worker: BaseWorker, job: Job, execution: Any) -> Iterator[None]:
-    stop = threading.Event()
+class Heartbeats:
+    """One thread per worker renews the running job's claim every `HEARTBEAT_EVERY` seconds.
 
-    def beat() -> None:
-        while not stop.wait(HEARTBEAT_EVERY):
-            try:
-                worker.maintain_heartbeats(job, execution)
-            except redis.RedisError:
-                pass  # Redis is away: the next beat tries again
+    A thread started and joined for each job cost the no-write path more CPU than RQ's own
+    bookkeeping of the job's start; this one looks every `HEARTBEAT_TICK` seconds and ends
+    after `HEARTBEAT_TTL` seconds without a job (the next job starts it again). A beat and the
+    end of its job hold one lock, so a finished job is never beaten back into the started registry.
+    """
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    def __init__(self, worker: BaseWorker) -> None:
+        self.worker = worker
+        self._lock = threading.Lock()
+        self._job: tuple[Job, Any, float] | None = None  # the running job, its execution, its last beat
+        self._beating = False
+
+    @contextmanager
+    def running(self, job: Job, execution: Any) -> Iterator[None]:
+        with self._lock:
+            self._job = (job, execution, time.monotonic())
+            if not self._beating:
+                self._beating = True
+                threading.Thread(target=self._beat, name=f"heartbeat-{self.worker.name}", daemon=True).start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._job = None
+
+    def _beat(self) -> None:
+        idle_since = time.monotonic()
+        while True:
+            time.sleep(HEARTBEAT_TICK)
+            with self._lock:
+                now = time.monotonic()
+                if self._job is None:
+                    if now - idle_since > HEARTBEAT_TTL:
+                        self._beating = False
+                        return
+                    continue
+                idle_since = now
+                job, execution, last = self._job
+                if now - last < HEARTBEAT_EVERY:
+                    continue
+                try:
+                    self.worker.maintain_heartbeats(job, execution)
+                except redis.RedisError:
+                    pass  # Redis is away: the next beat tries again
+                self._job = (job, execution, now)
 
 
 def _utcnow() -> Any:
