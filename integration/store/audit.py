@@ -47,6 +47,9 @@ class AuditFilter:
     until: datetime | None = None
 
 
+_INSERT = insert(audit_log)  # built once: every job that decides anything runs it
+
+
 class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -69,7 +72,7 @@ class AuditLog:
         ]
         if rows:
             with writing(self.engine, conn) as conn:
-                conn.execute(insert(audit_log), rows)
+                conn.execute(_INSERT, rows)
                 audit_counts.add(conn, audit_counts.keys_of(rows))
 
     def _where(self, query: Any, f: AuditFilter) -> Any:

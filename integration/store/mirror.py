@@ -98,7 +98,8 @@ def _later_entry(conn: Connection, row_id: int, held: Item, older: Item) -> Item
 # CPU than SQLite takes to run it. Values are passed as parameters at execution.
 _ONE_ITEM = (items.c.tracker == bindparam("tracker"), items.c.item_id == bindparam("item_id"))
 _GET = select(items.c.data).where(*_ONE_ITEM)
-_ROW = select(items.c.id, items.c.updated_at, items.c.data, items.c.team, items.c.deleted).where(*_ONE_ITEM)
+_ROW = select(items.c.id, items.c.updated_at, items.c.team, items.c.deleted).where(*_ONE_ITEM)
+_DATA = select(items.c.data).where(items.c.id == bindparam("row_id"))  # only an older delivery needs the held state
 _INSERT_ITEM = insert(items)
 _UPDATE_ITEM = update(items).where(items.c.id == bindparam("row_id"))
 _WIP = (select(items.c.assignee_id, func.count())
@@ -172,7 +173,8 @@ class Mirror:
             # a state whose time is unknown never replaces one whose time is known
             older = item.updated_at is None or item.updated_at < row.updated_at
             if row.updated_at and older and not item.deleted:
-                return _later_entry(conn, row.id, from_jsonable(Item, row.data), item)
+                held = from_jsonable(Item, conn.execute(_DATA, {"row_id": row.id}).scalar_one())
+                return _later_entry(conn, row.id, held, item)
             stamp = {"synced_at": now} if confirmed else {}
             conn.execute(_UPDATE_ITEM, {**item_columns(item), **stamp, "row_id": row.id})
             move_stays(conn, tracker, {item.id: (counted_as(row.team, row.deleted), now_counted)})
