@@ -25,6 +25,7 @@ from integration.regroup import regroup
 from integration.settings import Settings
 from integration.status_entry import StatusEntries
 from integration.store.audit import AuditEntry, Outcome
+from integration.store.db import read_connection
 from integration.store.store import Store
 from integration.trackers.base import (
     NotFound,
@@ -107,7 +108,9 @@ class Pipeline:
                 return self._skip(event, now, "item deleted in the tracker: mirror scrubbed", settled)
             if event.kind is EventKind.LABEL_CHANGED:
                 return self._skip(event, now, "label definition changed: label names updated for history", settled)
-            before = self.store.mirror.get(tracker, event.item.id)  # its groups before: limits across items
+            with read_connection(self.store.engine) as reader:  # the item's mirrored copy and the overrides: one read
+                before = self.store.mirror.get(tracker, event.item.id, conn=reader)  # its groups before: limits
+                overrides = self.store.overrides.all(reader)
             item = self._complete(event, before, now)
             with self.store.engine.begin() as conn:  # the item's history and its mirror row: one transaction
                 self.store.mirror.record_history(tracker, item, history_entries(event), conn=conn)
@@ -115,7 +118,7 @@ class Pipeline:
                     item = self.store.mirror.upsert(item, now, conn=conn)
             if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
                 return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)", settled)
-            judge = self.judge(tracker)
+            judge = self.judge(tracker, overrides)
             replied = self._command(event, item, now, judge)
             result = self._evaluate(item, event, now, judge, settled)
             result.entries[:0] = replied.entries
@@ -128,9 +131,11 @@ class Pipeline:
         return ", ".join(f"{e.rule}:{e.action}:{e.outcome.value}" for e in result.entries) or "no action"
 
     # ---- judging and applying -------------------------------------------------------
-    def judge(self, tracker: str) -> Judge:
-        """This job's judge for `tracker`: its rule set, dry run and tracker-wide facts, read once."""
-        return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), self.rules())
+    def judge(self, tracker: str, overrides: Mapping[str, Mapping[str, bool]] | None = None) -> Judge:
+        """This job's judge for `tracker`: its rule set, dry run and tracker-wide facts, read once
+        (`overrides`: the admin's, read with the item)."""
+        return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), self.rules(),
+                             overrides=overrides)
 
     def _evaluate(self, item: Item, event: Event, now: datetime, judge: Judge,
                   settled: list[AuditEntry]) -> ApplyResult:

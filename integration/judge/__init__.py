@@ -41,13 +41,16 @@ class Judge:
 
     @classmethod
     def for_job(cls, store: Store, settings: Settings, tracker: str, client: TrackerClient | None,
-                ruleset: RuleSet, *, forced_dry: bool = False, writable: bool | None = None) -> Judge:
+                ruleset: RuleSet, *, forced_dry: bool = False, writable: bool | None = None,
+                overrides: Mapping[str, Mapping[str, bool]] | None = None) -> Judge:
         """Read the tracker-wide facts and decide dry run, once.
 
         `writable` says whether a client could write (default: whether `client` is given);
-        `rules simulate` judges as the deployment would run, client or not.
+        `rules simulate` judges as the deployment would run, client or not. `overrides`: the
+        admin's overrides, when the caller read them already (the webhook job, with its item).
         """
-        shared = SharedFacts.load(store, tracker, limits=uses_limits(ruleset.rules), wip=ruleset.reads_wip)
+        shared = SharedFacts.load(store, tracker, limits=uses_limits(ruleset.rules), wip=ruleset.reads_wip,
+                                  overrides=overrides)
         requested = forced_dry or settings.dry_run_for(tracker)
         can_write = client is not None if writable is None else writable
         dry = DryRun.decide(requested, can_write, ruleset.rules, shared.overrides)

@@ -45,14 +45,18 @@ class SharedFacts:
     wip_latest: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, store: Store, tracker: str, limits: bool = False, wip: bool = True) -> SharedFacts:
+    def load(cls, store: Store, tracker: str, limits: bool = False, wip: bool = True,
+             overrides: Mapping[str, Mapping[str, bool]] | None = None) -> SharedFacts:
         """`limits`: a rule counts work in progress per group, so the group counts are read too.
         `wip`: a rule reads the counts per assignee (an aggregate over the whole mirror, so a job
-        whose rules never read it does not pay for it). One read transaction for all of them."""
+        whose rules never read it does not pay for it). `overrides`: the admin's overrides, when
+        the caller read them already. One read transaction for all of them, none when nothing is left."""
+        if overrides is not None and not limits and not wip:
+            return cls({}, overrides)
         with read_connection(store.engine) as conn:
             groups, latest = store.mirror.wip_groups(tracker, conn) if limits else ({}, {})
             per_person = store.mirror.wip_by_assignee(tracker, conn) if wip else {}
-            return cls(per_person, store.overrides.all(conn), groups, latest)
+            return cls(per_person, store.overrides.all(conn) if overrides is None else overrides, groups, latest)
 
 
 @dataclass(frozen=True)

@@ -112,8 +112,8 @@ class Mirror:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def get(self, tracker: str, item_id: str) -> Item | None:
-        with read_connection(self.engine) as conn:
+    def get(self, tracker: str, item_id: str, conn: Connection | None = None) -> Item | None:
+        with reading(self.engine, conn) as conn:
             row = conn.execute(_GET, {"tracker": tracker, "item_id": item_id}).first()
         return from_jsonable(Item, row.data) if row else None
 
