@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Request, Response
+from flask import Request
 
 from integration.codec import body_envelope
 from integration.jsontext import fast_loads
-from integration.observability.web import OUTCOME
 from integration.queue import DeliveryQueue, QueueUnavailable
 from integration.settings import Secret
 from integration.trackers.errors import PayloadError
@@ -59,22 +58,30 @@ class ReceiverSpec:
     max_body_bytes: int = 1_048_576
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The receiver's answer: the HTTP status, the outcome the webhook counter counts, and the
+    JSON body, in Flask's `jsonify` text (compact, sorted keys, ASCII, a newline)."""
+
+    status: int
+    outcome: str
+    body: bytes
+
+
 class Refusal(Exception):
     def __init__(self, status: int, key: str, reason: str) -> None:
         super().__init__(reason)
         self.status, self.key, self.reason = status, key, reason
 
 
-def _answer(spec: ReceiverSpec, request: Request, status: int, outcome: str, reason: str | None = None,
-            **extra: Any) -> Response:
-    request.environ[OUTCOME] = outcome  # what the webhook counter counts, without reading the answer back
+def _answer(spec: ReceiverSpec, status: int, outcome: str, reason: str | None = None, **extra: Any) -> Answer:
     level = logging.INFO if status < 400 else logging.WARNING
     log.log(level, "webhook.%s.%s", spec.tracker.value, outcome,
             extra={"tracker": spec.tracker.value, "outcome": outcome, **extra})
     body: dict[str, Any] = {"status": outcome, **extra}
     if reason:
         body["reason"] = reason
-    return Response(_encode_answer(body) + "\n", status=status, mimetype="application/json")
+    return Answer(status, outcome, (_encode_answer(body) + "\n").encode())
 
 
 def _read_body(spec: ReceiverSpec, request: Request) -> bytes:
@@ -124,7 +131,7 @@ def delivery_id_of(spec: ReceiverSpec, headers: HeaderLookup, body: bytes) -> st
     return given[:128] if given else "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: datetime | None = None) -> Response:
+def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: datetime | None = None) -> Answer:
     now = now or datetime.now(UTC)
     headers = request.headers
     if spec.retry_header and (retry := headers.get(spec.retry_header)):
@@ -137,18 +144,18 @@ def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: dat
             raise Refusal(401, "stale", stale)
         item_key = spec.triage(payload)
     except Refusal as refusal:
-        return _answer(spec, request, refusal.status, refusal.key, refusal.reason)
+        return _answer(spec, refusal.status, refusal.key, refusal.reason)
     except PayloadError as error:
-        return _answer(spec, request, 400, "malformed", str(error))
+        return _answer(spec, 400, "malformed", str(error))
     identity = spec.body_identity(payload) if spec.body_identity else None
     delivery_id = identity or delivery_id_of(spec, headers, body)
     if item_key is None:
-        return _answer(spec, request, 200, "ignored", delivery=delivery_id)
+        return _answer(spec, 200, "ignored", delivery=delivery_id)
     if spec.check_org and (refused := spec.check_org(payload)):
-        return _answer(spec, request, 401, "wrong_organization", refused, delivery=delivery_id)
+        return _answer(spec, 401, "wrong_organization", refused, delivery=delivery_id)
     envelope = body_envelope(spec.tracker.value, delivery_id, body.decode("utf-8"), item_key, now)
     try:
         queued = queue.submit(spec.tracker.value, delivery_id, envelope, now)
     except QueueUnavailable as error:
-        return _answer(spec, request, 503, "unavailable", f"queue unavailable ({error}); retry later")
-    return _answer(spec, request, 200, "queued" if queued else "duplicate", delivery=delivery_id, item=item_key)
+        return _answer(spec, 503, "unavailable", f"queue unavailable ({error}); retry later")
+    return _answer(spec, 200, "queued" if queued else "duplicate", delivery=delivery_id, item=item_key)

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request
 from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.http import HTTP_STATUS_CODES
 
-from integration.observability.web import OUTCOME, count_webhook
+from integration.observability.web import count_webhook
 from webhooks.receiver import receive
 
 ROUTES = {"/webhooks/jira": "jira", "/webhooks/linear": "linear"}
@@ -36,15 +37,16 @@ class WebhookEndpoints:
         if environ.get("REQUEST_METHOD") != "POST":
             return MethodNotAllowed(valid_methods=["POST"])(environ, start_response)
         started = time.perf_counter()
-        response = self._answer(tracker, environ)
-        count_webhook(tracker, environ.get(OUTCOME) or f"http_{response.status_code}", time.perf_counter() - started)
-        return response(environ, start_response)
-
-    def _answer(self, tracker: str, environ: dict[str, Any]) -> Response:
         ext = self.app.extensions["flowkeeper"]
         spec = ext.jira_spec if tracker == "jira" else ext.linear_spec
         try:
-            return receive(spec, Request(environ), ext.services.queue)
+            answer = receive(spec, Request(environ), ext.services.queue)
         except Exception as error:  # noqa: BLE001  # Flask's own answer: logged, 500, raised when testing
             with self.app.request_context(environ):
-                return self.app.handle_exception(error)
+                failed = self.app.handle_exception(error)
+            count_webhook(tracker, f"http_{failed.status_code}", time.perf_counter() - started)
+            return failed(environ, start_response)
+        count_webhook(tracker, answer.outcome, time.perf_counter() - started)
+        start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status]}",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(answer.body)))])
+        return [answer.body]

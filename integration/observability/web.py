@@ -21,7 +21,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from integration.observability.collector import ScrapeCollector
 
-OUTCOME = "flowkeeper.outcome"  # set by the receiver on the request's environ
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 WEB_REGISTRY = CollectorRegistry(auto_describe=True)

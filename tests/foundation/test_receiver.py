@@ -50,6 +50,8 @@ def test_signed_jira_delivery_is_queued_once(client: FlaskClient, redis_url: str
     assert (first.status_code, first.json["status"]) == (200, "queued")
     assert (again.status_code, again.json["status"]) == (200, "duplicate")
     assert first.json["item"] == "GBL-142"
+    assert first.headers["Content-Type"] == "application/json"
+    assert first.data == b'{"delivery":"d-1","item":"GBL-142","status":"queued"}\n', "Flask's jsonify text"
     assert queued(redis_url) == 1
 
 
