@@ -1,9 +1,9 @@
 """Items completed in a window, read from the mirror's status history.
 
 An item counts as completed when its current status category is done, at its last
-entry into done; it started at its first entry into in_progress. One SQL statement
-reduces the history to one row per completed item. The Reports (cycle time, lead time,
-throughput, forecasts, digests) and the judge (`age_percentile`: each team's recent
+entry into done; it started at its first entry into in_progress. Those times are kept
+at write time (integration.store.cycle_stays), so one SQL statement reads one row per
+completed item. The Reports (cycle time, lead time, throughput, forecasts, digests) and the judge (`age_percentile`: each team's recent
 cycle times) read the same completions from here.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Select, Subquery, and_, func, select, true
-from sqlalchemy.orm import aliased
 
+from integration.store.tables import cycles
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
@@ -46,25 +46,19 @@ def done_candidates(since: datetime, until: datetime) -> Subquery:
 
 def completions_query(since: datetime, until: datetime,
                       where: ColumnElement[bool] | None = None) -> Select:  # type: ignore[type-arg]
-    """Per candidate item (a done entry in [since, until)): first start, last done, first history row.
+    """Per item done now whose last entry into done falls in [since, until): first start, last done,
+    created (the item's, else its first history row).
 
-    `where` narrows the items (a clause on the `items` table: trackers, teams, not deleted).
-    Correlated subqueries make every lookup an index range scan on (tracker, item_id, at),
-    which both planners choose reliably; a join would tempt PostgreSQL into a full scan.
+    `where` narrows the items (a clause on the `items` table: trackers, teams, not deleted). The three
+    times are kept at write time (`cycles`, integration.store.cycle_stays), so this is a range of the
+    kept last entries into done joined to the items, not three index probes per item.
     """
-    candidates = done_candidates(since, until)
-    row = aliased(h)
-    mine = and_(row.c.tracker == candidates.c.tracker, row.c.item_id == candidates.c.item_id,
-                row.c.field.in_(STATUS_FIELDS))
-    started = select(func.min(row.c.at)).where(mine, row.c.new_category == "in_progress").scalar_subquery()
-    done = select(func.max(row.c.at)).where(mine, row.c.new_category == "done").scalar_subquery()
-    first = select(func.min(row.c.at)).where(mine).scalar_subquery()
     return (
-        select(i.c.id, i.c.tracker, i.c.item_id, i.c.key, i.c.team, done.label("done_at"), started.label("started_at"),
-               func.coalesce(i.c.created_at, first).label("created_at"))
-        .select_from(candidates.join(i, and_(i.c.tracker == candidates.c.tracker,
-                                             i.c.item_id == candidates.c.item_id)))
-        .where(true() if where is None else where, i.c.status_category == "done")
+        select(i.c.id, i.c.tracker, i.c.item_id, i.c.key, i.c.team, cycles.c.done_at, cycles.c.started_at,
+               func.coalesce(i.c.created_at, cycles.c.first_at).label("created_at"))
+        .select_from(cycles.join(i, and_(i.c.tracker == cycles.c.tracker, i.c.item_id == cycles.c.item_id)))
+        .where(cycles.c.done_at >= since, cycles.c.done_at < until,
+               true() if where is None else where, i.c.status_category == "done")
     )
 
 

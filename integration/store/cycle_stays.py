@@ -5,7 +5,9 @@ into done (the completions' start and finish, integration.store.completions). It
 stays follow one another, so the stays that overlap that span are exactly the ones begun
 in [first start, last done), each whole: [at, the next status row's at). Their seconds,
 summed per status and category, are kept with the cycle's end, so flow efficiency reads a
-few rows per item completed in the period instead of every stay of each.
+few rows per item completed in the period instead of every stay of each. Beside them, table
+`cycles` keeps each item's first status row, first start and last entry into done (items that
+entered done), so a period's completions are a range of that last entry.
 
 The rows depend on the item's status rows alone (its team and deleted flag are read from
 `items` by the reports), so every history write recomputes the rows of the items it wrote
@@ -23,13 +25,15 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from integration.store.completions import STATUS_FIELDS
-from integration.store.tables import cycle_stays
+from integration.store.tables import cycle_stays, cycles
 from integration.store.tables import item_history as h
 
 NO_STATUS, NO_CATEGORY = "(no status)", "unknown"  # as the reports name a status row without them
 Stay = tuple[datetime, str | None, str | None]  # a status row: (at, status, category)
 Key = tuple[str, str, str, str]  # tracker, item id, status, category
 Cycle = dict[Key, tuple[datetime, float]]  # → (the cycle's end, seconds)
+Span = tuple[datetime, datetime | None, datetime]  # first status row, first start, last entry into done
+Spans = dict[tuple[str, str], Span]  # (tracker, item id) → its span
 
 
 def cycle_of(stays: Sequence[Stay]) -> tuple[datetime, dict[tuple[str, str], float]] | None:
@@ -47,17 +51,32 @@ def cycle_of(stays: Sequence[Stay]) -> tuple[datetime, dict[tuple[str, str], flo
     return (done, dict(seconds)) if seconds else None
 
 
-def cycles(rows: Iterable[Any]) -> Cycle:
+def span_of(stays: Sequence[Stay]) -> Span | None:
+    """An item's first status row, first start and last entry into done; None if it never entered done."""
+    done = max((at for at, _, category in stays if category == "done"), default=None)
+    if done is None:
+        return None
+    started = min((at for at, _, category in stays if category == "in_progress"), default=None)
+    return min(at for at, _, _ in stays), started, done
+
+
+def kept_rows(rows: Iterable[Any]) -> tuple[Cycle, Spans]:
     """The kept rows of items from their status rows (tracker, item_id, at, new, new_category), ordered
     by tracker, item id, at and id."""
-    out: Cycle = {}
+    seconds_of: Cycle = {}
+    spans: Spans = {}
     for (tracker, item_id), group in itertools.groupby(rows, key=lambda r: (r.tracker, r.item_id)):
-        found = cycle_of([(r.at, r.new, r.new_category) for r in group])
+        stays = [(r.at, r.new, r.new_category) for r in group]
+        span = span_of(stays)
+        if span is None:
+            continue
+        spans[(tracker, item_id)] = span
+        found = cycle_of(stays)
         if found is not None:
             done, seconds = found
             for (status, category), total in seconds.items():
-                out[(tracker, item_id, status, category)] = (done, total)
-    return out
+                seconds_of[(tracker, item_id, status, category)] = (done, total)
+    return seconds_of, spans
 
 
 def _status_rows() -> Any:
@@ -67,30 +86,40 @@ def _status_rows() -> Any:
 
 def refresh(conn: Connection, tracker: str, item_ids: list[str]) -> None:
     """Recompute the kept rows of these items from their whole status history, in the caller's transaction."""
-    conn.execute(delete(cycle_stays).where(cycle_stays.c.tracker == tracker, cycle_stays.c.item_id.in_(item_ids)))
+    for table in (cycle_stays, cycles):
+        conn.execute(delete(table).where(table.c.tracker == tracker, table.c.item_id.in_(item_ids)))
     query = _status_rows().where(h.c.tracker == tracker, h.c.item_id.in_(item_ids))
-    _insert(conn, cycles(conn.execute(query)))
+    _insert(conn, *kept_rows(conn.execute(query)))
 
 
-def _insert(conn: Connection, rows: Cycle) -> None:
+def _insert(conn: Connection, seconds: Cycle, spans: Spans | None) -> None:
     values = [{"tracker": k[0], "item_id": k[1], "status": k[2], "category": k[3], "done_at": done, "seconds": s}
-              for k, (done, s) in sorted(rows.items())]
+              for k, (done, s) in sorted(seconds.items())]
     if values:
         conn.execute(insert(cycle_stays), values)
+    rows = [{"tracker": tracker, "item_id": item_id, "first_at": first, "started_at": started, "done_at": done}
+            for (tracker, item_id), (first, started, done) in sorted((spans or {}).items())]
+    if rows:
+        conn.execute(insert(cycles), rows)
 
 
-def expected(conn: Connection) -> Cycle:
+def expected(conn: Connection) -> tuple[Cycle, Spans]:
     """The rows every item's status history gives, computed from scratch."""
-    return cycles(conn.execute(_status_rows().execution_options(yield_per=20_000)))
+    return kept_rows(conn.execute(_status_rows().execution_options(yield_per=20_000)))
 
 
-def fill(conn: Connection) -> None:
-    """Compute the kept rows from the whole history (the migration, and data loaded in bulk)."""
+def fill(conn: Connection, *, spans: bool = True) -> None:
+    """Compute the kept rows from the whole history (the migrations, and data loaded in bulk); `spans`
+    False: `cycle_stays` only (the schema before table `cycles`)."""
     conn.execute(delete(cycle_stays))
-    _insert(conn, expected(conn))
+    if spans:
+        conn.execute(delete(cycles))
+    seconds, found = expected(conn)
+    _insert(conn, seconds, found if spans else None)
 
 
-def kept(conn: Connection) -> Cycle:
+def kept(conn: Connection) -> tuple[Cycle, Spans]:
     """The kept rows, as `expected` gives them."""
-    return {(r.tracker, r.item_id, r.status, r.category): (r.done_at, r.seconds)
-            for r in conn.execute(select(cycle_stays))}
+    seconds = {(r.tracker, r.item_id, r.status, r.category): (r.done_at, r.seconds)
+               for r in conn.execute(select(cycle_stays))}
+    return seconds, {(r.tracker, r.item_id): (r.first_at, r.started_at, r.done_at) for r in conn.execute(select(cycles))}

@@ -158,6 +158,18 @@ cycle_stays = Table(
     Column("seconds", Float, nullable=False),
 )
 Index("ix_cycle_stays_done_at", cycle_stays.c.done_at)
+# Each item's first status row, first start and last entry into done (items that entered done), kept with
+# every history write (integration.store.cycle_stays): a period's completions are a range of `done_at`.
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("first_at", UTC_DATETIME, nullable=False),
+    Column("started_at", UTC_DATETIME),
+    Column("done_at", UTC_DATETIME, nullable=False),
+)
+Index("ix_cycles_done_at", cycles.c.done_at)
 
 deliveries = Table(
     "deliveries",

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
-from integration.reports import efficiency, wip
+from integration.reports import efficiency, flow, wip
 from integration.reports.scope import Scope
 from integration.store import cycle_stays, stay_days
 from integration.store.completions import STATUS_FIELDS
@@ -54,14 +54,15 @@ class Story:
 
     rows: tuple[Row, ...]
     current: str | None
-    created: float
+    created: float | None  # None: the tracker gave no creation time (lead time counts from the first row)
     deleted: bool
 
 
 quarter = st.integers(-48, 48).map(lambda n: n / 4)
 rows = st.builds(Row, quarter, st.sampled_from(["status", "status", "status", "created", "labels"]),
                  st.sampled_from(NAMES))
-stories = st.builds(Story, st.lists(rows, max_size=8).map(tuple), st.none() | st.sampled_from(NAMES), quarter,
+stories = st.builds(Story, st.lists(rows, max_size=8).map(tuple), st.none() | st.sampled_from(NAMES),
+                    st.none() | quarter,
                     st.sampled_from([False, False, False, True]))
 
 
@@ -97,7 +98,8 @@ def write(store: Store, stories: list[Story], data: st.DataObject, moves: bool =
         last = max((r for r in story.rows if r.field != "labels"), key=lambda r: r.at, default=None)
         name = story.current or (last.name if last else "To Do")
         item = Item(tracker=Tracker.JIRA, id=f"{team}-{n}", key=f"{team}-{n}", title="t", team=team,
-                    status=status(name), created_at=day(story.created), updated_at=day(48))
+                    status=status(name), updated_at=day(48),
+                    created_at=None if story.created is None else day(story.created))
         made.append(item)
         pending += [(item, entry(r)) for r in story.rows]
         if moves:
@@ -179,6 +181,10 @@ def test_every_write_keeps_each_stay_ended_at_the_next_status_row(any_store: Sto
     assert kept_ends(any_store, written.team) == expected_ends(any_store, written.team)
 
 
+def _completions(found: list[Any]) -> list[Any]:
+    return sorted(found, key=lambda c: (c.tracker, c.key))
+
+
 def _rounded(times: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sorted((*t[:-1], round(t[-1], 3)) for t in times)
 
@@ -197,6 +203,7 @@ def test_period_figures_equal_the_window_over_the_history(any_store: Store, stor
         assert wip.time_in_status(conn, scope) == before.time_in_status(conn, scope)
         assert _rounded(efficiency.cycle_time_by_status(conn, scope)) == \
             _rounded(before.cycle_time_by_status(conn, scope))
+        assert _completions(flow.completed_items(conn, scope)) == _completions(before.completed_items(conn, scope))
 
 
 @given(stories=st.lists(stories, min_size=1, max_size=4), data=st.data(),
@@ -219,6 +226,8 @@ def test_daily_levels_follow_team_moves_deletes_and_late_rows(any_store: Store, 
                 before.levels_daily(conn, scope, (wip.IN_PROGRESS,))
             assert _rounded(efficiency.cycle_time_by_status(conn, scope)) == \
                 _rounded(before.cycle_time_by_status(conn, scope))
+            assert _completions(flow.completed_items(conn, scope)) == \
+                _completions(before.completed_items(conn, scope))
         assert stay_days.kept(conn) == stay_days.expected(conn)
         assert cycle_stays.kept(conn) == cycle_stays.expected(conn)
 
@@ -244,10 +253,11 @@ def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
         assert kept_ends(store, "MIG") == expected_ends(store, "MIG")
         ends = sorted((e for e in kept_ends(store, "MIG").values()), key=lambda e: (e is None, e))
         assert ends == [day(3), day(5), day(5), day(7), day(7), None]
-        with store.engine.connect() as conn:  # M-1's last start comes after its finish: no cycle
-            assert cycle_stays.kept(conn) == {
+        with store.engine.connect() as conn:  # M-1 starts after its finish: no time in a cycle
+            assert cycle_stays.kept(conn) == ({
                 ("jira", "M-2", "In Progress", "in_progress"): (day(4), 86400.0),
-                ("jira", "M-2", "In Review", "in_progress"): (day(4), 2 * 86400.0)}
+                ("jira", "M-2", "In Review", "in_progress"): (day(4), 2 * 86400.0)},
+                {("jira", "M-1"): (day(2), day(5), day(2)), ("jira", "M-2"): (day(0), day(1), day(4))})
     finally:
         upgrade(any_db_url)
         store.engine.dispose()
@@ -263,6 +273,20 @@ def test_a_late_row_splits_the_stay_it_falls_in(any_store: Store) -> None:
     query = select(h.c.new, h.c.ended_at).where(h.c.team == "LATE").order_by(h.c.at)
     with any_store.engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(query)] == [("To Do", day(2)), ("In Progress", day(4)), ("Done", None)]
+
+
+def test_a_completion_without_a_creation_time_leads_from_its_first_row_even_one_that_came_late(
+        any_store: Store) -> None:
+    """Cycle and lead time come from the times kept at write time, recomputed as older rows arrive."""
+    item = Item(tracker=Tracker.JIRA, id="N-1", key="N-1", title="t", team="NOCREATE", status=status("Done"))
+    any_store.mirror.upsert(item, day(10))
+    for row in (Row(4, "status", "Done"), Row(2, "status", "In Progress"), Row(1, "created", "To Do")):
+        any_store.mirror.record_history("jira", item, [entry(row)])
+    scope = Scope(day(0), day(5), teams=("NOCREATE",))
+    with any_store.engine.connect() as conn:
+        found = flow.completed_items(conn, scope)
+        assert found == before.completed_items(conn, scope)
+    assert [(c.key, c.done_at, c.cycle_s, c.lead_s) for c in found] == [("N-1", day(4), 2 * 86400.0, 3 * 86400.0)]
 
 
 def test_an_item_back_in_a_status_is_one_item_with_both_stays_days(any_store: Store) -> None:

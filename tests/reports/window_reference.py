@@ -15,6 +15,7 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Connection,
+    Select,
     and_,
     case,
     exists,
@@ -25,11 +26,12 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
+from sqlalchemy.orm import aliased
 
 from integration.reports.scope import Scope, item_filter, midnight
 from integration.reports.sqlfuncs import epoch, greatest, least
 from integration.reports.wip import WAITING_CATEGORIES, Levels, StatusTime, _day_of, _running
-from integration.store.completions import STATUS_FIELDS, done_candidates
+from integration.store.completions import STATUS_FIELDS, Completion, done_candidates
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
@@ -151,3 +153,34 @@ def cycle_time_by_status(conn: Connection, scope: Scope) -> list[tuple[str, str,
             for tracker, key, team, status, category, total in conn.execute(query)]
 
 
+
+
+def completions_query(since: datetime, until: datetime, where: ColumnElement[bool]) -> Select:  # type: ignore[type-arg]
+    """The completions as read before their times were kept: per item with a done entry in [since, until),
+    three index probes (first start, last done, first history row)."""
+    candidates = done_candidates(since, until)
+    row = aliased(h)
+    mine = and_(row.c.tracker == candidates.c.tracker, row.c.item_id == candidates.c.item_id,
+                row.c.field.in_(STATUS_FIELDS))
+    started = select(func.min(row.c.at)).where(mine, row.c.new_category == "in_progress").scalar_subquery()
+    done = select(func.max(row.c.at)).where(mine, row.c.new_category == "done").scalar_subquery()
+    first = select(func.min(row.c.at)).where(mine).scalar_subquery()
+    return (
+        select(i.c.id, i.c.tracker, i.c.item_id, i.c.key, i.c.team, done.label("done_at"), started.label("started_at"),
+               func.coalesce(i.c.created_at, first).label("created_at"))
+        .select_from(candidates.join(i, and_(i.c.tracker == candidates.c.tracker,
+                                             i.c.item_id == candidates.c.item_id)))
+        .where(where, i.c.status_category == "done")
+    )
+
+
+def completed_items(conn: Connection, scope: Scope) -> list[Completion]:
+    """Items completed in the scope's period, as `integration.store.completions.completed_between` read them."""
+    out = []
+    for row in conn.execute(completions_query(scope.since, scope.until, item_filter(i, scope))):
+        if row.done_at is None or not scope.since <= row.done_at < scope.until:
+            continue
+        cycle = (row.done_at - row.started_at).total_seconds() if row.started_at else None
+        out.append(Completion(row.tracker, row.key, row.team, row.done_at, cycle,
+                              (row.done_at - row.created_at).total_seconds()))
+    return out

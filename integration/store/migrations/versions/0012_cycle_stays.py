@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("seconds", sa.Float, nullable=False),
     )
     op.create_index("ix_cycle_stays_done_at", "cycle_stays", ["done_at"])
-    fill(op.get_bind())
+    fill(op.get_bind(), spans=False)
 
 
 def downgrade() -> None:

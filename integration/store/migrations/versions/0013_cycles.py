@@ -1,0 +1,37 @@
+"""Each item's first status row, first start and last entry into done (`cycles`), from the history already kept.
+
+A period's completions are then a range of the kept `done_at` instead of three index probes
+per item that entered done; from now on every history write keeps them
+(integration.store.cycle_stays).
+
+Revision ID: 0013
+Revises: 0012
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from integration.store.cycle_stays import fill
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "cycles",
+        sa.Column("tracker", sa.String(16), primary_key=True),
+        sa.Column("item_id", sa.String(64), primary_key=True),
+        sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_cycles_done_at", "cycles", ["done_at"])
+    fill(op.get_bind())
+
+
+def downgrade() -> None:
+    op.drop_index("ix_cycles_done_at", table_name="cycles")
+    op.drop_table("cycles")
