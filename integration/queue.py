@@ -22,6 +22,7 @@ from rq.utils import utcformat
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from integration.held_script import HeldScript
 from integration.store.deliveries import Deliveries
 
 QUEUE_NAME = "flowkeeper"
@@ -73,7 +74,8 @@ def _description(tracker: str, delivery_id: str) -> str:
 
 
 class RedisDeliveryQueue:
-    """Jobs RQ's workers run, written by one Lua script per delivery.
+    """Jobs RQ's workers run, written by one Lua script per delivery, on a connection each
+    process keeps for it (`HeldScript`).
 
     The script is RQ's unique enqueue (the job hash's existence is the dedupe mark; check,
     save and push are one atomic step) with the fields every delivery's job shares written
@@ -97,14 +99,14 @@ class RedisDeliveryQueue:
                   if key not in _PER_JOB_FIELDS and value is not None and value != ""}
         fields = ", ".join(f"{_lua_string(key)}, {_lua_string(value)}" for key, value in shared.items())
         expire = f'redis.call("EXPIRE", KEYS[1], {int(template.ttl)})\n' if template.ttl else ""
-        self._enqueue = connection.register_script(
+        self._enqueue = HeldScript(connection,
             'if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end\n'
             'redis.call("HSET", KEYS[1], "data", ARGV[2], "created_at", ARGV[3], "enqueued_at", ARGV[3], '
             f'"description", ARGV[4], {fields})\n'
             f"{expire}"
             'redis.call("RPUSH", KEYS[2], ARGV[1])\n'
             'redis.call("SADD", KEYS[3], KEYS[2])\n'
-            "return 1\n"
+            "return 1\n",
         )
         self._keys = (self.queue.key, self.queue.redis_queues_keys)
 

@@ -141,21 +141,38 @@ def test_health_is_200_when_all_is_reachable(client: FlaskClient) -> None:
 def test_crash_between_dedupe_and_enqueue_loses_nothing(client: FlaskClient, redis_url: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The dedupe mark and the job are one atomic Redis script: a failure leaves neither behind."""
-    real = redis_lib.Redis.evalsha
-    calls = {"n": 0}
+    real = redis_lib.Connection.send_command
+    lost = {"on": True}
 
-    def crash_once(self: redis_lib.Redis, *args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 1:
+    def lost_while_on(self: redis_lib.Connection, *args: object, **kwargs: object) -> None:
+        if lost["on"] and args[:1] == ("EVALSHA",):
             raise redis_lib.ConnectionError("connection lost mid-enqueue")
-        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+        real(self, *args, **kwargs)
 
-    monkeypatch.setattr(redis_lib.Redis, "evalsha", crash_once)
+    monkeypatch.setattr(redis_lib.Connection, "send_command", lost_while_on)
     body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="crash-1")
     assert client.post("/webhooks/jira", data=body, headers=headers).status_code == 503
+    lost["on"] = False
     retry = client.post("/webhooks/jira", data=body, headers=headers)
     assert retry.json["status"] == "queued", "the tracker's retry is not mistaken for a duplicate"
     assert queued(redis_url) == 1
+
+
+def test_a_dropped_connection_is_opened_again_and_the_delivery_queued_once(client: FlaskClient, redis_url: str) -> None:
+    """Redis closing the receiver's connection (a restart, an idle timeout) costs no delivery a 503."""
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="drop-1")
+    assert client.post("/webhooks/jira", data=body, headers=headers).json["status"] == "queued"
+    admin = redis_lib.Redis.from_url(redis_url)
+    db = admin.connection_pool.connection_kwargs.get("db", 0)
+    receivers = [c["id"] for c in admin.client_list() if c["cmd"] == "evalsha" and int(c["db"]) == db]
+    assert receivers, "the receiver's connection is listed"
+    for client_id in receivers:
+        admin.client_kill_filter(_id=client_id)
+    admin.script_flush()  # as after a restart: Redis no longer knows the enqueue script
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="drop-2")
+    assert client.post("/webhooks/jira", data=body, headers=headers).json["status"] == "queued"
+    assert client.post("/webhooks/jira", data=body, headers=headers).json["status"] == "duplicate"
+    assert queued(redis_url) == 2
 
 
 def test_linear_delivery_for_another_organization_is_refused(app_env: dict[str, str]) -> None:

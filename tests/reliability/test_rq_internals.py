@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import zlib
 from collections.abc import Callable
@@ -109,3 +110,27 @@ def test_a_finished_deliverys_job_is_kept_compressed_for_the_dedupe_window(redis
     assert job.get_status() == JobStatus.FINISHED and job.args == (envelope,)
     assert connection.hstrlen(key, "data") < 1000, "compressed when the job ended"
     assert 0 < connection.ttl(key) <= DEDUPE_WINDOW.total_seconds()
+
+
+def test_a_forked_process_enqueues_on_a_connection_of_its_own(redis_url: str) -> None:
+    """The receiver keeps one connection for its enqueue script; a forked child must not write
+    on its parent's socket (parent and child enqueueing at once would read each other's replies)."""
+    connection = redis_lib.Redis.from_url(redis_url)
+    deliveries = RedisDeliveryQueue(connection)
+
+    def envelope(delivery: str) -> dict[str, object]:
+        return {"v": 2, "tracker": "jira", "delivery_id": delivery, "body": "{}", "item_key": "KAN-1"}
+
+    def enqueuing_connections() -> set[int]:
+        return {c["id"] for c in connection.client_list() if c["cmd"] == "evalsha"}
+
+    assert deliveries.submit("jira", "parent-1", envelope("parent-1"), datetime.now(UTC))
+    before = enqueuing_connections()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        queued = deliveries.submit("jira", "child-1", envelope("child-1"), datetime.now(UTC))
+        os._exit(0 if queued and enqueuing_connections() - before else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0, "the child enqueued on a connection of its own"
+    assert deliveries.submit("jira", "parent-2", envelope("parent-2"), datetime.now(UTC))
+    assert not deliveries.submit("jira", "child-1", envelope("child-1"), datetime.now(UTC)), "seen in the child"
+    assert Queue(QUEUE_NAME, connection=connection).count == 3
