@@ -58,7 +58,30 @@ def _safely(action: Any) -> None:
 
 
 def count(name: str, amount: float = 1.0, **labels: str) -> None:
-    _safely(lambda: figures().add(figure_key(name, labels), amount))
+    _safely(lambda: figures().add(_key_of(name, labels), amount))
+
+
+def _key_of(name: str, labels: Mapping[str, str]) -> str:
+    try:
+        return _key(name, tuple(labels.items()))
+    except TypeError:  # a label value that cannot be a cache key: made each time
+        return figure_key(name, labels)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    """A figure's key, made once per name and labels: every job counts the same few figures."""
+    return figure_key(name, dict(labels))
+
+
+@functools.lru_cache(maxsize=1024)
+def _histogram_keys(name: str, labels: tuple[tuple[str, str], ...],
+                    buckets: tuple[float, ...]) -> tuple[tuple[tuple[float, str], ...], str, str, str]:
+    """A histogram's keys, made once: (bucket bound, its key) each, then `+Inf`, `_sum` and `_count`."""
+    bounds = tuple((bound, figure_key(f"{name}_bucket", {**dict(labels), "le": repr(float(bound))}))
+                   for bound in buckets)
+    return (bounds, figure_key(f"{name}_bucket", {**dict(labels), "le": "+Inf"}),
+            _key(f"{name}_sum", labels), _key(f"{name}_count", labels))
 
 
 def gauge(name: str, value: float, **labels: str) -> None:
@@ -70,12 +93,13 @@ def observe(name: str, value: float, buckets: Sequence[float] = JOB_BUCKETS, **l
 
     def add() -> None:
         target = figures()
-        for bound in buckets:
+        bounds, infinite, total, samples = _histogram_keys(name, tuple(labels.items()), tuple(buckets))
+        for bound, key in bounds:
             if value <= bound:
-                target.add(figure_key(f"{name}_bucket", {**labels, "le": repr(float(bound))}))
-        target.add(figure_key(f"{name}_bucket", {**labels, "le": "+Inf"}))
-        target.add(figure_key(f"{name}_sum", labels), value)
-        target.add(figure_key(f"{name}_count", labels))
+                target.add(key)
+        target.add(infinite)
+        target.add(total, value)
+        target.add(samples)
 
     _safely(add)
 
