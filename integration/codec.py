@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, Union, get_args, get_origin
@@ -62,33 +63,38 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, vars(model))
 
 
-def _decode(tp: Any, raw: Any) -> Any:
+def _same(raw: Any) -> Any:
+    return raw
+
+
+@cache
+def _decoder(tp: Any) -> Callable[[Any], Any]:
+    """How a value of `tp` is decoded, worked out once per type: every mirrored item read is
+    decoded, and reading the type hints again for each of its fields cost more than the values."""
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
-        if raw is None:
-            return None
         options = [a for a in get_args(tp) if a is not type(None)]
-        return _decode(options[0], raw) if len(options) == 1 else _decode_union(options, raw)
-    if raw is None:
-        return None
+        if len(options) == 1:
+            return _or_none(_decoder(options[0]))
+        return _or_none(functools.partial(_decode_union, options))
     if origin in (tuple, frozenset):
-        inner = get_args(tp)[0]
-        values = [_decode(inner, v) for v in raw]
-        return tuple(values) if origin is tuple else frozenset(values)
+        inner, make = _decoder(get_args(tp)[0]), tuple if origin is tuple else frozenset
+        return _or_none(lambda raw: make([inner(v) for v in raw]))
     if origin is not None and issubclass(origin, Mapping):
-        return types.MappingProxyType(dict(raw))
+        return _or_none(lambda raw: types.MappingProxyType(dict(raw)))
     if isinstance(tp, type):
         if dataclasses.is_dataclass(tp):
-            return from_jsonable(tp, raw)
+            return _or_none(functools.partial(from_jsonable, tp))
         if issubclass(tp, enum.Enum):
-            return tp(raw)
-        if tp is datetime:
-            return datetime.fromisoformat(raw)
-        if tp is date:
-            return date.fromisoformat(raw)
-        if tp is float:
-            return float(raw)
-    return raw
+            return _or_none(tp)
+        for kind, parse in ((datetime, datetime.fromisoformat), (date, date.fromisoformat), (float, float)):
+            if tp is kind:
+                return _or_none(parse)
+    return _same
+
+
+def _or_none(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda raw: None if raw is None else decode(raw)
 
 
 def _decode_union(options: list[Any], raw: Any) -> Any:
@@ -103,15 +109,17 @@ def _decode_union(options: list[Any], raw: Any) -> Any:
     return raw
 
 
+@cache
+def _field_decoders(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    hints = _hints(cls)
+    return tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
+
+
 def from_jsonable(cls: type[T], raw: Mapping[str, Any]) -> T:
     if not isinstance(raw, Mapping):
         raise CodecError(f"{cls.__name__}: expected an object, got {type(raw).__name__}")
-    hints = _hints(cls)
-    kwargs = {}
     try:
-        for f in dataclasses.fields(cls):
-            if f.name in raw:
-                kwargs[f.name] = _decode(hints[f.name], raw[f.name])
+        kwargs = {name: decode(raw[name]) for name, decode in _field_decoders(cls) if name in raw}
         return cls(**kwargs)
     except (TypeError, ValueError, KeyError) as error:
         raise CodecError(f"{cls.__name__}: {error}") from error
