@@ -1,4 +1,4 @@
-"""Two processes taking turns at SQLite's write lock: how long a writer that meets the lock waits.
+"""Processes taking turns at SQLite's write lock: how long a writer that meets the lock waits.
 
 Each process runs `--transactions` write transactions, each holding the lock `--hold-ms` (a sleep,
 as a job's statements and Python between them would) and then doing `--gap-ms` of other work (a
@@ -28,7 +28,16 @@ from sqlalchemy import text  # noqa: E402
 from integration.store.db import WRITE_LOCK, make_engine  # noqa: E402
 
 
-def writer(url: str, transactions: int, hold: float, gap: float, start: float, out: multiprocessing.Queue) -> None:
+def spin(seconds: float) -> None:
+    """CPU work for `seconds`: a job computing, which a busy machine can preempt (a sleep it cannot)."""
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+def writer(url: str, transactions: int, hold: float, gap: float, start: float, out: multiprocessing.Queue,
+           busy: bool = False) -> None:
+    work = spin if busy else time.sleep
     engine = make_engine(url)
     with engine.begin() as conn:  # connection opened before the clock starts
         conn.execute(text("SELECT 1"))
@@ -38,8 +47,8 @@ def writer(url: str, transactions: int, hold: float, gap: float, start: float, o
     for n in range(transactions):
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO t (pid, n) VALUES (:pid, :n)"), {"pid": os.getpid(), "n": n})
-            time.sleep(hold)
-        time.sleep(gap)
+            work(hold)
+        work(gap)
     out.put((time.perf_counter() - began, *WRITE_LOCK.take()))
 
 
@@ -53,7 +62,8 @@ def run(folder: Path, gated: bool, args: argparse.Namespace) -> dict[str, float]
     out: multiprocessing.Queue = multiprocessing.Queue()
     start = time.time() + 1.0
     procs = [multiprocessing.Process(target=writer, args=(url, args.transactions, args.hold_ms / 1000,
-                                                           args.gap_ms / 1000, start, out)) for _ in range(2)]
+                                                           args.gap_ms / 1000, start, out, args.busy))
+             for _ in range(args.writers)]
     for proc in procs:
         proc.start()
     results = [out.get(timeout=600) for _ in procs]
@@ -76,6 +86,8 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=400, help="per process")
     parser.add_argument("--hold-ms", type=float, default=0.5)
     parser.add_argument("--gap-ms", type=float, default=1.5)
+    parser.add_argument("--busy", action="store_true", help="CPU work instead of sleeps (a saturated machine)")
+    parser.add_argument("--writers", type=int, default=2, help="processes")
     parser.add_argument("--rounds", type=int, default=2, help="gated and ungated runs, alternated")
     args = parser.parse_args()
     logging.getLogger("flowkeeper.store").setLevel(logging.ERROR)  # the ungated runs' warning is expected
