@@ -41,21 +41,35 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 def to_jsonable(value: Any) -> Any:
-    if isinstance(value, _SCALARS) and not isinstance(value, enum.Enum):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: to_jsonable(getattr(value, name)) for name in _field_names(type(value))}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (tuple, list)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (frozenset, set)):
-        return sorted(to_jsonable(v) for v in value)
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    return value
+    encode = _ENCODERS.get(type(value))
+    if encode is None:
+        encode = _ENCODERS.setdefault(type(value), _encoder(type(value)))
+    return encode(value)
+
+
+def _encoder(kind: type) -> Callable[[Any], Any]:
+    """How a value of type `kind` is encoded, worked out once per type (every stored item is encoded)."""
+    if issubclass(kind, type):  # a class itself, not an instance
+        return _same
+    if issubclass(kind, _SCALARS) and not issubclass(kind, enum.Enum):
+        return _same
+    if dataclasses.is_dataclass(kind):
+        names = _field_names(kind)
+        return lambda value: {name: to_jsonable(getattr(value, name)) for name in names}
+    if issubclass(kind, enum.Enum):
+        return lambda value: value.value
+    if issubclass(kind, (datetime, date)):
+        return lambda value: value.isoformat()
+    if issubclass(kind, (tuple, list)):
+        return lambda value: [to_jsonable(v) for v in value]
+    if issubclass(kind, (frozenset, set)):
+        return lambda value: sorted(to_jsonable(v) for v in value)
+    if issubclass(kind, Mapping):
+        return lambda value: {str(k): to_jsonable(v) for k, v in value.items()}
+    return _same
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
 
 
 @cache
