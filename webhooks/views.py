@@ -41,12 +41,20 @@ class WebhookEndpoints:
         spec = ext.jira_spec if tracker == "jira" else ext.linear_spec
         try:
             answer = receive(spec, Request(environ), ext.services.queue)
-        except Exception as error:  # noqa: BLE001  # Flask's own answer: logged, 500, raised when testing
-            with self.app.request_context(environ):
-                failed = self.app.handle_exception(error)
+        except Exception as error:  # noqa: BLE001  # answered as Flask's dispatch answers it
+            failed = self._flask_answer(environ, error)
             count_webhook(tracker, f"http_{failed.status_code}", time.perf_counter() - started)
             return failed(environ, start_response)
         count_webhook(tracker, answer.outcome, time.perf_counter() - started)
         start_response(f"{answer.status} {HTTP_STATUS_CODES[answer.status]}",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(answer.body)))])
         return [answer.body]
+
+    def _flask_answer(self, environ: dict[str, Any], error: Exception) -> Any:
+        """Flask's answer to the exception being handled, as its dispatch gives it: an HTTP error
+        as itself (a client gone mid-body: 400), anything else logged and 500 (raised when testing)."""
+        with self.app.request_context(environ):
+            try:
+                return self.app.make_response(self.app.handle_user_exception(error))
+            except Exception as unhandled:  # noqa: BLE001
+                return self.app.handle_exception(unhandled)

@@ -207,6 +207,12 @@ def test_a_receiver_crash_is_flasks_500_logged_with_its_path(app_env: dict[str, 
         app.test_client().post("/webhooks/jira", data=body, headers=headers)
 
 
+def test_a_client_gone_before_its_body_arrived_is_400_not_a_server_error(client: FlaskClient) -> None:
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="gone-1")
+    response = client.post("/webhooks/jira", data=b"", headers=headers, environ_overrides={"CONTENT_LENGTH": "4096"})
+    assert response.status_code == 400
+
+
 def test_a_jira_retry_is_logged_with_its_count(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
     body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="r-1")
     with caplog.at_level(logging.INFO, logger="flowkeeper.webhooks"):
