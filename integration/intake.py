@@ -28,6 +28,7 @@ from integration.trackers.errors import PayloadError
 from integration.trackers.factory import jira_config, linear_config
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.linear import event as linear_event
+from integration.trackers.sanitise import storable_json_text
 from rules.model import Event
 
 log = logging.getLogger("flowkeeper.intake")
@@ -125,7 +126,10 @@ class Intake:
         tracker, body = str(envelope.get("tracker")), envelope.get("body")
         if tracker not in self.normalizers or not isinstance(body, str):
             raise CodecError(f"job payload names no known tracker or body ({tracker!r})")
-        event = self.normalize(tracker, jsontext.loads(body))
+        payload = jsontext.loads(body)
+        if isinstance(payload, dict):  # a body that needs no cleaning is not walked string by string
+            payload = storable_json_text(payload, body)
+        event = self.normalize(tracker, payload)
         if event is None:  # the receiver queues only what its quick parse says is acted on
             raise CodecError(f"{envelope['tracker']} delivery {envelope.get('delivery_id')} is not an event")
         return replace(event, delivery_id=envelope.get("delivery_id"))

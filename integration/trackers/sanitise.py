@@ -17,6 +17,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # strings, and UTF-8 decoding refuses encoded surrogates). `\\u0000`, an escaped backslash, also
 # matches: that body is merely walked.
 _ESCAPED_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_ESCAPED_UNSTORABLE_TEXT = re.compile(_ESCAPED_UNSTORABLE.pattern.decode())
 
 
 class StorableJSON(dict[str, Any]):
@@ -27,6 +28,14 @@ def storable_json(payload: dict[str, Any], text: bytes) -> dict[str, Any]:
     """`payload`, decoded from `text`, marked storable when the text escapes no NUL nor surrogate,
     so a normalizer skips walking every string of a body that needs no cleaning."""
     return StorableJSON(payload) if _ESCAPED_UNSTORABLE.search(text) is None else payload
+
+
+def storable_json_text(payload: dict[str, Any], text: str) -> dict[str, Any]:
+    """`storable_json` for a body kept as text (a queued delivery): neither escaped nor as a character
+    itself may the text carry a NUL or a lone surrogate."""
+    if _ESCAPED_UNSTORABLE_TEXT.search(text) is None and _UNSTORABLE.search(text) is None:
+        return StorableJSON(payload)
+    return payload
 
 
 def clean_text(value: str) -> str:

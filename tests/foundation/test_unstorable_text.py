@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from integration.activity import history_entries
+from integration.codec import body_envelope
 from integration.store.store import Store
 from integration.trackers.jira.normalize import JiraConfig
 from integration.trackers.jira.normalize import normalize as normalize_jira
@@ -16,6 +18,7 @@ from integration.trackers.linear.event import normalize as normalize_linear
 from integration.trackers.linear.item import LinearConfig
 from integration.trackers.sanitise import clean_text
 from tests.foundation.helpers import fixture
+from tests.services import MakeServices
 from webhooks.receiver import parse_payload
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
@@ -63,3 +66,14 @@ def test_a_received_body_escaping_them_is_cleaned_before_normalizing(escape: str
 def test_a_received_body_without_them_normalizes_as_a_cleaned_one() -> None:
     body = json.dumps(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json")).encode()
     assert normalize_jira(parse_payload(body), JiraConfig()) == normalize_jira(json.loads(body), JiraConfig())
+
+
+@pytest.mark.parametrize(("escape", "title"), [("\\u0000", "Fix  now"), ("\\uD800", "Fix \ufffd now"), ("", "Fix  now")])
+def test_a_queued_body_is_cleaned_by_the_worker_and_one_without_them_read_as_it_is(
+        make_services: MakeServices, escape: str, title: str) -> None:
+    payload = copy.deepcopy(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json"))
+    payload["issue"]["fields"]["summary"] = "Fix MARK now"
+    body = json.dumps(payload).replace("MARK", escape)
+    event = make_services().delivery_event(body_envelope("jira", "d-1", body, "KAN-1", NOW))
+    assert event.item.title == title
+    assert event == replace(normalize_jira(json.loads(body), JiraConfig()), delivery_id="d-1")
