@@ -85,11 +85,18 @@ def _status_rows() -> Any:
 
 
 def refresh(conn: Connection, tracker: str, item_ids: list[str]) -> None:
-    """Recompute the kept rows of these items from their whole status history, in the caller's transaction."""
-    for table in (cycle_stays, cycles):
-        conn.execute(delete(table).where(table.c.tracker == tracker, table.c.item_id.in_(item_ids)))
+    """Recompute the kept rows of these items from their whole status history, in the caller's transaction.
+
+    History rows are never removed, so an item that has not entered done now never had kept rows: only
+    the items that have are rewritten (most writes happen before an item is done, and skip this)."""
     query = _status_rows().where(h.c.tracker == tracker, h.c.item_id.in_(item_ids))
-    _insert(conn, *kept_rows(conn.execute(query)))
+    seconds, spans = kept_rows(conn.execute(query))
+    ended = sorted(item_id for _, item_id in spans)
+    if not ended:
+        return
+    for table in (cycle_stays, cycles):
+        conn.execute(delete(table).where(table.c.tracker == tracker, table.c.item_id.in_(ended)))
+    _insert(conn, seconds, spans)
 
 
 def _insert(conn: Connection, seconds: Cycle, spans: Spans | None) -> None:
