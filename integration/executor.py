@@ -7,10 +7,13 @@ in the same way. Every decision becomes an audit entry with a reason a person ca
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
 
 from integration.judge.dryrun import DRY, LIVE, DryRun
 from integration.moves import move
@@ -64,30 +67,49 @@ class ApplyContext:
 
 
 def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
-    """Carry out (or record as "would do") every action of `plan`, then its episode changes."""
+    """Carry out (or record as "would do") every action of `plan`, then its episode changes.
+
+    The claims of the writes made are finished in the transaction that records the decisions and
+    episodes (one write transaction fewer per write); should anything fail before that commits,
+    they are finished on their own, so a retry finds each write done rather than in flight."""
     result = ApplyResult()
     settled: dict[tuple[str, str, int, str], bool] = {}
-    for action in plan.actions:
-        dry = ctx.dry.action(action)
-        entry = _dry(plan.item, action, ctx) if dry else _live(plan.item, action, ctx)
-        result.entries.append(entry)
-        key = (DRY if dry else LIVE, action.rule, action.episode, action.step)
-        settled[key] = settled.get(key, True) and _settled(entry)
-        if entry.outcome is Outcome.FAILED and entry.detail.get("retryable"):
-            result.retryable_failures += 1
-    steps: dict[str, set[tuple[str, int, str]]] = {LIVE: set(), DRY: set()}
-    for (mode, rule, episode, step), done in settled.items():
-        if done:
-            steps[mode].add((rule, episode, step))
-    changes = _state_changes(plan, ctx, steps) if ctx.record_states else []
-    if changes or result.entries:  # the episodes and the decisions' audit entries: one transaction
-        with ctx.store.engine.begin() as conn:
-            for mode, transitions, finished in changes:
-                ctx.store.rule_states.apply(plan.item.tracker.value, plan.item.id, plan.item.key, mode, transitions,
-                                            finished, ctx.now, conn=conn)
-            ctx.store.audit.record(result.entries, conn=conn)
+    finishing: list[tuple[str, bool]] = []  # (claim identity, ok) of the writes made
+    committed = False
+    try:
+        for action in plan.actions:
+            dry = ctx.dry.action(action)
+            entry = _dry(plan.item, action, ctx) if dry else _live(plan.item, action, ctx, finishing)
+            result.entries.append(entry)
+            key = (DRY if dry else LIVE, action.rule, action.episode, action.step)
+            settled[key] = settled.get(key, True) and _settled(entry)
+            if entry.outcome is Outcome.FAILED and entry.detail.get("retryable"):
+                result.retryable_failures += 1
+        steps: dict[str, set[tuple[str, int, str]]] = {LIVE: set(), DRY: set()}
+        for (mode, rule, episode, step), done in settled.items():
+            if done:
+                steps[mode].add((rule, episode, step))
+        changes = _state_changes(plan, ctx, steps) if ctx.record_states else []
+        if changes or result.entries:  # claims, episodes and the decisions' audit entries: one transaction
+            with ctx.store.engine.begin() as conn:
+                _finish_claims(plan.item, ctx, finishing, conn)
+                for mode, transitions, finished in changes:
+                    ctx.store.rule_states.apply(plan.item.tracker.value, plan.item.id, plan.item.key, mode,
+                                                transitions, finished, ctx.now, conn=conn)
+                ctx.store.audit.record(result.entries, conn=conn)
+        committed = True
+    finally:
+        if not committed and finishing:
+            with contextlib.suppress(Exception):  # the error under way is the one to report
+                _finish_claims(plan.item, ctx, finishing)
     observed_decisions(result.entries)  # one log line each, and /metrics counts
     return result
+
+
+def _finish_claims(item: Item, ctx: ApplyContext, finishing: list[tuple[str, bool]],
+                   conn: Connection | None = None) -> None:
+    for identity, ok in finishing:
+        ctx.store.claims.finish(item.tracker.value, item.id, identity, ok=ok, now=ctx.now, conn=conn)
 
 
 def _settled(entry: AuditEntry) -> bool:
@@ -141,10 +163,14 @@ def _dry(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
     return _entry(item, action, ctx, Outcome.WOULD_DO, f"{ctx.dry.why(action)}: {action.reason}")
 
 
-def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
+def _live(item: Item, action: Action, ctx: ApplyContext, finishing: list[tuple[str, bool]]) -> AuditEntry:
+    """Claim, write, and add the claim to `finishing` (`apply` finishes it with the decisions). Any
+    other error leaves the claim in flight: whether the write reached the tracker is not known."""
     assert ctx.client is not None
     claims = ctx.store.claims
     identity = claim_identity(action)
+    if (identity, True) in finishing:  # the same write twice in one plan: its claim is not finished yet
+        return _entry(item, action, ctx, Outcome.SKIPPED, "already done by an earlier run", already=True)
     first = ctx.trust_first_claims and not claims.claimed_before(item.tracker.value, item.id, identity)
     claim = claims.claim(item.tracker.value, item.id, identity, ctx.now)
     if claim is ClaimResult.ALREADY_DONE:
@@ -157,9 +183,9 @@ def _live(item: Item, action: Action, ctx: ApplyContext) -> AuditEntry:
         else:
             reason = _write(item, action, ctx.client, look_first=not first)
     except TrackerError as error:
-        claims.finish(item.tracker.value, item.id, identity, ok=False, now=ctx.now)
+        finishing.append((identity, False))
         return _entry(item, action, ctx, Outcome.FAILED, f"{type(error).__name__}: {error}", retryable=error.retryable)
-    claims.finish(item.tracker.value, item.id, identity, ok=True, now=ctx.now)
+    finishing.append((identity, True))
     _remember_labels(item, action, ctx)
     return _entry(item, action, ctx, Outcome.DONE, reason)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from integration.store.db import writing
 from integration.store.tables import write_claims
 
 
@@ -59,8 +60,10 @@ class Claims:
             ).rowcount
             return ClaimResult.CLAIMED if taken == 1 else ClaimResult.IN_FLIGHT
 
-    def finish(self, tracker: str, item_id: str, identity: str, ok: bool, now: datetime) -> None:
-        with self.engine.begin() as conn:
+    def finish(self, tracker: str, item_id: str, identity: str, ok: bool, now: datetime,
+               conn: Connection | None = None) -> None:
+        """The write's outcome; with `conn`, in the caller's transaction (the executor's decisions)."""
+        with writing(self.engine, conn) as conn:
             conn.execute(
                 update(write_claims)
                 .where(

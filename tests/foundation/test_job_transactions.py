@@ -150,3 +150,41 @@ def test_a_begin_that_waits_for_another_writer_is_counted(db_url: str) -> None:
     assert 0.1 < seconds < 5
     holder.dispose()
     waiter.dispose()
+
+
+def test_a_write_finishes_its_claim_with_the_decisions(make_services: MakeServices, stub: Stub) -> None:
+    """An event that labels and comments: the delivery's start, the mirror, a claim before each write,
+    the labels in the item's history, both claims' outcomes with the decisions, the delivery's end."""
+    seed(stub)
+    services = stub_services(make_services, stub, live=True)
+    services.pipeline().service_account("jira")  # learned once per deployment, not per job
+    WRITE_LOCK.take()
+    outcome = services.pipeline().handle(unassigned_in_progress("d-1"))
+    transactions, _waited, _seconds = WRITE_LOCK.take()
+    assert outcome.count(":done") == 2
+    assert transactions == 7
+    assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
+
+
+def test_a_write_made_stays_done_when_its_decisions_cannot_be_stored(
+    make_services: MakeServices, stub: Stub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim is finished with the audit entries; when they fail, on its own: RQ's retry finds the
+    comment already made, not a write another worker may still be making."""
+    seed(stub)
+    services = stub_services(make_services, stub, live=True)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("INSERT INTO audit_log", {}, Exception("disk I/O error"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AuditLog, "record", crash)
+        with pytest.raises(OperationalError):
+            services.pipeline().handle(unassigned_in_progress("d-1"))
+    assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
+
+    outcome = services.pipeline().handle(unassigned_in_progress("d-1"))  # RQ's retry
+    assert outcome.endswith(":skipped") and "in flight" not in outcome
+    entries = services.store.audit.page(AuditFilter(item_key="KAN-22", outcome="skipped"))
+    assert {e.reason for e in entries if e.rule} == {"already done by an earlier run"}
+    assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
