@@ -67,10 +67,9 @@ class Deliveries:
 
         A first attempt inserts its row; a retried one (its row there, not terminal) counts the attempt."""
         with self.engine.begin() as conn:
-            inserted = conn.execute(insert_new(conn.dialect.name, deliveries, "tracker", "delivery_id"), {
-                "tracker": tracker, "delivery_id": delivery_id, "received_at": now, "state": "processing",
-                "attempts": 1, "item_key": item_key})
-            if inserted.first() is not None:
+            first = {"tracker": tracker, "delivery_id": delivery_id, "received_at": now, "state": "processing",
+                     "attempts": 1, "item_key": item_key}
+            if insert_new(conn, deliveries, first, "tracker", "delivery_id"):
                 return True
             return bool(conn.execute(_AGAIN, {"of_tracker": tracker, "of_delivery": delivery_id}).rowcount)
 

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 
 @functools.cache
-def insert_new(dialect_name: str, table: Table, *unique: str) -> Insert:
-    """`table`'s insert that does nothing when a row with the same `unique` columns exists, returning
-    the new row's id: no row back means it was there. One statement instead of a read (or a
-    savepoint) before the insert; built once per database kind, as every webhook job runs it."""
+def _insert_new(dialect_name: str, returning: bool, table: Table, *unique: str) -> Insert:
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique)).returning(table.c.id)
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    return statement.returning(table.c.id) if returning else statement
+
+
+def insert_new(conn: Connection, table: Table, row: Mapping[str, Any], *unique: str) -> bool:
+    """Insert `row` into `table` unless a row with the same `unique` columns exists; whether it went in.
+
+    One statement instead of a read (or a savepoint) before the insert, built once per database
+    kind, as every webhook job runs it. The new row's id comes back where the database can return
+    rows from an insert; SQLite before 3.35 cannot, and there the inserted row count answers."""
+    returning = conn.dialect.insert_returning
+    result = conn.execute(_insert_new(conn.dialect.name, returning, table, *unique), row)
+    return result.first() is not None if returning else result.rowcount == 1

@@ -204,7 +204,7 @@ class Mirror:
         with writing(self.engine, conn) as conn:
             for entry in entries:
                 row = history_row(tracker, item, entry)
-                if conn.execute(insert_new(conn.dialect.name, item_history, "fingerprint"), row).first() is not None:
+                if insert_new(conn, item_history, row, "fingerprint"):
                     written.append(row)
             close_written(conn, written)
         return len(written)
