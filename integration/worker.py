@@ -195,6 +195,8 @@ class Heartbeats:
                     self.worker.maintain_heartbeats(job, execution)
                 except redis.RedisError:
                     pass  # Redis is away: the next beat tries again
+                except Exception:  # noqa: BLE001  # this thread beats for every later job too: it must not end
+                    log.exception("worker.heartbeat_failed", extra={"job_id": job.id})
                 self._job = (job, execution, now)
 
 

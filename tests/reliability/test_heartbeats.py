@@ -46,3 +46,38 @@ def test_jobs_longer_than_a_claim_keep_it_while_they_run(redis_url: str, monkeyp
         watcher.join()
     assert seen == [], "a running job's claim lapsed"
     assert queue.started_job_registry.get_job_ids() == [], "a finished job was beaten back into the registry"
+
+
+def test_a_beat_that_fails_for_any_reason_does_not_end_the_heartbeats(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One thread beats for every job of the worker: an unexpected error in one beat is logged, and the
+    next beats, this job's and later jobs', still keep their claims."""
+    monkeypatch.setattr(worker_module, "HEARTBEAT_TTL", 2)
+    monkeypatch.setattr(worker_module, "HEARTBEAT_EVERY", 0.3)
+    monkeypatch.setattr(worker_module, "HEARTBEAT_TICK", 0.05)
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    worker = FlowkeeperWorker([QUEUE_NAME], connection=connection)
+    beat, failed = worker.maintain_heartbeats, []
+
+    def first_beat_fails(job: object, execution: object) -> None:
+        if not failed:
+            failed.append(job)
+            raise ValueError("an unexpected answer")
+        beat(job, execution)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worker, "maintain_heartbeats", first_beat_fails)
+    jobs = [queue.enqueue(slow_job, 2.5), queue.enqueue(slow_job, 2.5)]
+    done, seen = threading.Event(), []
+    watcher = threading.Thread(target=lapsed_claims, args=(queue, done, seen))
+    watcher.start()
+    try:
+        for job in jobs:
+            worker.execute_job(job, queue)
+            assert job.get_status(refresh=True) == JobStatus.FINISHED
+    finally:
+        done.set()
+        watcher.join()
+    assert failed, "the failing beat ran"
+    assert seen == [], "a running job's claim lapsed after one beat failed"
