@@ -60,7 +60,8 @@ class JsonFormatter(logging.Formatter):
     than `json`); what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key that
     is no string) is written by `json` instead, so every record still makes its line."""
 
-    _encode = json.JSONEncoder(default=str, ensure_ascii=False).encode  # `json.dumps` with these, built once
+    # `json.dumps` with these, built once; compact like orjson, so one stream has one spacing
+    _encode = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {

@@ -55,3 +55,5 @@ def test_values_json_cannot_hold_as_is_still_make_their_line(lines: io.StringIO)
     odd, when = logged(lines)
     assert (odd["title"], odd["count"]) == ("broken \ud800 text", 2**70)
     assert (when["at"], when["ids"]) == (str(at), [1, 2])
+    for line in lines.getvalue().splitlines():  # one spacing in one stream, whichever encoder wrote the line
+        assert ", " not in line and '": ' not in line, line
