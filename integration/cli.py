@@ -1,10 +1,11 @@
-"""`flowkeeper`: serve, worker, db upgrade, replay, send-sample, rules …, jira/linear check."""
+"""`flowkeeper`: serve, worker, db upgrade | figures, replay, send-sample, rules …, jira/linear check."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,6 +65,26 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     print(f"database schema is up to date ({len(applied)} migrations applied)" if applied
           else "database schema was already up to date: no migration applied")
     return 0
+
+
+def cmd_db_figures(args: argparse.Namespace) -> int:
+    from integration.store.db import make_engine
+    from integration.store.kept_figures import differing, rebuild
+
+    engine = make_engine(_settings().database_url)
+    try:
+        if args.rebuild:
+            started = time.monotonic()
+            rebuild(engine)
+            print(f"recomputed the kept report figures from the history in {time.monotonic() - started:.1f} s")
+        stale = differing(engine)
+    finally:
+        engine.dispose()
+    for name in stale:
+        print(f"differs from the history: {name} (`flowkeeper db figures --rebuild` recomputes it)")
+    if not stale:
+        print("the kept report figures equal the history's")
+    return 1 if stale else 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -138,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations (the release step)").set_defaults(func=cmd_db_upgrade)
+    figures = db_sub.add_parser("figures", help="check the report figures kept at write time against the history")
+    figures.add_argument("--rebuild", action="store_true", help="recompute them from the history first")
+    figures.set_defaults(func=cmd_db_figures)
 
     replay = sub.add_parser("replay", help="feed saved webhook bodies through the pipeline, printing decisions")
     replay.add_argument("files", nargs="+")
