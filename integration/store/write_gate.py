@@ -73,6 +73,11 @@ class WriteGate:
         except BlockingIOError:
             held.detach()
             return _Waiter(fd).wait(self.timeout)
+        except OSError as error:  # a file system without flock (some network mounts): as if no gate
+            held.release()
+            log.warning("sqlite.write_gate_unusable", extra={"path": self.path, "error": str(error)})
+            self.unusable = True
+            return UNGATED
         return held
 
 

@@ -4,6 +4,7 @@ back or thrown away, its process killed) the lock is let go, or every other work
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import gc
 import os
@@ -197,3 +198,19 @@ def test_writes_go_on_when_the_gate_file_cannot_be_opened(db_url: str) -> None:
     write(engine, "second")
     with read_connection(engine) as conn:
         assert len(conn.execute(select(service_state)).all()) == 2
+
+
+def test_writes_go_on_where_the_file_system_cannot_lock(db_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Some network file systems refuse flock (ENOLCK): writers go on with SQLite's own lock, as without a gate."""
+
+    def no_locks(_fd: int, _operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    engine = make_engine(db_url)
+    write(engine, "first")
+    write(engine, "second")
+    with read_connection(engine) as conn:
+        assert len(conn.execute(select(service_state)).all()) == 2
+    assert [r.getMessage() for r in caplog.records].count("sqlite.write_gate_unusable") == 1, "said once"
