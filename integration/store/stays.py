@@ -90,7 +90,8 @@ def _serialize(conn: Connection, tracker: str, ids: list[str]) -> None:
 
 
 def backfill_stays(conn: Connection) -> None:
-    """Fill `ended_at` of every status row (the migration, and data loaded in bulk)."""
+    """Fill `ended_at` of every status row (the migration, data loaded in bulk, `flowkeeper db figures
+    --rebuild`); a row whose end is already right is left alone."""
     lead = (
         select(h.c.id, func.lead(h.c.at).over(partition_by=(h.c.tracker, h.c.item_id),
                                               order_by=(h.c.at, h.c.id)).label("next_at"))
@@ -98,7 +99,9 @@ def backfill_stays(conn: Connection) -> None:
         .subquery("stays")
     )
     conn.execute(
-        update(h).where(h.c.id == lead.c.id, lead.c.next_at.is_not(None)).values(ended_at=lead.c.next_at)
+        update(h)
+        .where(h.c.id == lead.c.id, lead.c.next_at.is_not(None), h.c.ended_at.is_distinct_from(lead.c.next_at))
+        .values(ended_at=lead.c.next_at)
     )
 
 
