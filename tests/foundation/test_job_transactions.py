@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -40,6 +40,15 @@ def commented(make_services: MakeServices, stub: Stub) -> Services:
     return services
 
 
+def disk_error(statement: str) -> Callable[..., None]:
+    """A store method that fails as SQLite does when the disk does, at `statement`."""
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError(statement, {}, Exception("disk I/O error"))
+
+    return fail
+
+
 def no_action_entries(services: Services) -> int:
     return services.store.audit.count(AuditFilter(item_key="KAN-22", outcome="skipped"))
 
@@ -63,11 +72,8 @@ def test_a_crash_before_the_outcome_is_stored_records_no_action_once(
     neither, and its retry records the decision once."""
     services = commented(make_services, stub)
 
-    def crash(*args: Any, **kwargs: Any) -> None:
-        raise OperationalError("UPDATE deliveries", {}, Exception("disk I/O error"))
-
     with monkeypatch.context() as patch:
-        patch.setattr(Deliveries, "finish", crash)
+        patch.setattr(Deliveries, "finish", disk_error("UPDATE deliveries"))
         with pytest.raises(OperationalError):
             services.pipeline().handle(unassigned_in_progress("d-2"))
     assert no_action_entries(services) == 0
@@ -85,11 +91,8 @@ def test_the_items_history_is_stored_with_its_mirror_row_or_not_at_all(
     seed(stub)
     services = stub_services(make_services, stub, live=True)
 
-    def crash(*args: Any, **kwargs: Any) -> None:
-        raise OperationalError("UPDATE items", {}, Exception("disk I/O error"))
-
     with monkeypatch.context() as patch:
-        patch.setattr(Mirror, "upsert", crash)
+        patch.setattr(Mirror, "upsert", disk_error("UPDATE items"))
         with pytest.raises(OperationalError):
             services.pipeline().handle(unassigned_in_progress("d-1"))
     with services.store.engine.connect() as conn:
@@ -113,11 +116,8 @@ def test_episodes_are_kept_only_with_their_audit_entries(
                 transitions=(EpisodeTransition(rule="stale", change=EpisodeChange.OPEN, episode=1),))
     ctx = ApplyContext(store=store, client=None, dry=DryRun(requested=True, writable=False), now=item.updated_at)
 
-    def crash(*args: Any, **kwargs: Any) -> None:
-        raise OperationalError("INSERT INTO audit_log", {}, Exception("disk I/O error"))
-
     with monkeypatch.context() as patch:
-        patch.setattr(AuditLog, "record", crash)
+        patch.setattr(AuditLog, "record", disk_error("INSERT INTO audit_log"))
         with pytest.raises(OperationalError):
             apply(plan, ctx)
     assert store.rule_states.for_item("jira", item.id, "dry") == {}
@@ -174,11 +174,8 @@ def test_a_write_made_stays_done_when_its_decisions_cannot_be_stored(
     seed(stub)
     services = stub_services(make_services, stub, live=True)
 
-    def crash(*args: Any, **kwargs: Any) -> None:
-        raise OperationalError("INSERT INTO audit_log", {}, Exception("disk I/O error"))
-
     with monkeypatch.context() as patch:
-        patch.setattr(AuditLog, "record", crash)
+        patch.setattr(AuditLog, "record", disk_error("INSERT INTO audit_log"))
         with pytest.raises(OperationalError):
             services.pipeline().handle(unassigned_in_progress("d-1"))
     assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
