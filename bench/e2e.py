@@ -13,8 +13,8 @@ Measures, in one run on loopback:
   the same Redis (SimpleWorker, burst); both from the jobs' end times, first to last;
 - SQLite's write lock per event in each of those runs, from the workers' own figures
   (`flowkeeper_db_write_*` in /metrics): write transactions, how many of their BEGINs waited
-  for another worker's lock, and the milliseconds waited (`db_1_worker`, `db_2_workers`,
-  `db_noop_1_worker`; zero on PostgreSQL, where nothing takes a database-wide lock).
+  for another worker's lock, the milliseconds waited, and the milliseconds they held it
+  (`db_1_worker`, `db_2_workers`, `db_noop_1_worker`; zero on PostgreSQL, where nothing takes a database-wide lock).
 The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25]
 [--backend postgresql]` (PostgreSQL: a database made for the run at `FLOWKEEPER_BENCH_POSTGRES_URL`'s
 server, dropped after; the default is SQLite in a temporary folder).
@@ -137,6 +137,7 @@ DB_FIGURES = {
     "flowkeeper_db_write_transactions_total": "write_transactions_per_event",
     "flowkeeper_db_write_lock_waits_total": "lock_waits_per_event",
     "flowkeeper_db_write_lock_wait_seconds_total": "lock_wait_ms_per_event",
+    "flowkeeper_db_write_lock_held_seconds_total": "lock_held_ms_per_event",
 }
 
 
@@ -154,6 +155,7 @@ def db_figures(stack: Stack) -> dict[str, float]:
 def db_per_event(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
     per = {field: (after[name] - before[name]) / events for name, field in DB_FIGURES.items()}
     per["lock_wait_ms_per_event"] *= 1000
+    per["lock_held_ms_per_event"] *= 1000
     return {field: round(value, 3) for field, value in per.items()}
 
 
@@ -330,7 +332,7 @@ def main() -> None:
         f"1 worker {cpu_one}; 2 workers {cpu_two}; no-write path {cpu_noop}"
     )
     print(
-        "SQLite write lock per event (write transactions, BEGINs that waited, ms waited): "
+        "SQLite write lock per event (write transactions, BEGINs that waited, ms waited, ms held): "
         f"1 worker {result['db_1_worker']}; 2 workers {result['db_2_workers']}; no-write path {db_noop}"
     )
     print(json.dumps(result))

@@ -47,7 +47,7 @@ def process_delivery(envelope: dict[str, Any]) -> str:
     try:
         outcome = services.pipeline().handle(event)
     finally:
-        record.write_lock(*WRITE_LOCK.take())
+        record.write_lock(*WRITE_LOCK.take(), held=WRITE_LOCK.take_held())
     log.info("job.delivery.done", extra={"tracker": event.tracker.value, "item": event.item.key,
                                          "delivery": event.delivery_id, "outcome": outcome})
     return outcome

@@ -66,6 +66,10 @@ SHARED: dict[str, tuple[str, str]] = {
         "counter",
         "Seconds delivery jobs waited for SQLite's write lock.",
     ),
+    "flowkeeper_db_write_lock_held_seconds_total": (
+        "counter",
+        "Seconds delivery jobs' write transactions held SQLite's write lock (BEGIN to COMMIT).",
+    ),
 }
 _SUFFIXES = ("_bucket", "_sum", "_count")
 

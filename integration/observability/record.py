@@ -126,15 +126,18 @@ def job_finished(tracker: str, outcome: str, started: float, occurred_at: dateti
             observe("flowkeeper_event_lag_seconds", lag, LAG_BUCKETS, tracker=tracker)
 
 
-def write_lock(transactions: int, waited: int, seconds: float) -> None:
-    """SQLite write transactions, those whose BEGIN waited for another process's write lock, and
-    the seconds waited (`integration.store.db.WRITE_LOCK`): what keeps workers from running side by side."""
+def write_lock(transactions: int, waited: int, seconds: float, held: float = 0.0) -> None:
+    """SQLite write transactions, those whose BEGIN waited for another process's write lock, the
+    seconds waited, and the seconds they held it (`integration.store.db.WRITE_LOCK`): what keeps
+    workers from running side by side."""
     if transactions:
         count("flowkeeper_db_write_transactions_total", transactions)
     if waited:
         count("flowkeeper_db_write_lock_waits_total", waited)
     if seconds:
         count("flowkeeper_db_write_lock_wait_seconds_total", seconds)
+    if held:
+        count("flowkeeper_db_write_lock_held_seconds_total", held)
 
 
 H = TypeVar("H", bound=Callable[..., str])

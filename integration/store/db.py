@@ -56,13 +56,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = BUSY_SEC
 class WriteLockTally:
     """This process's SQLite write transactions and how long their `BEGIN IMMEDIATE` waited for
     the database's write lock (another process holding it): what serializes workers on SQLite.
-    A job reports what it added (`take`) to the figures `/metrics` shows."""
+    Also how long write transactions held the gate (`write_gate`), BEGIN to COMMIT: the share of a
+    job the other workers cannot write in. A job reports what it added (`take`, `take_held`) to the
+    figures `/metrics` shows."""
 
     WAITED = 0.001  # a BEGIN slower than this met the lock held (an uncontended one takes microseconds)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.transactions, self.waits, self.seconds = 0, 0, 0.0
+        self.held = 0.0
+
+    def let_go(self, seconds: float) -> None:
+        with self._lock:
+            self.held += seconds
+
+    def take_held(self) -> float:
+        """Seconds the gate was held since the last call."""
+        with self._lock:
+            held, self.held = self.held, 0.0
+        return held
 
     def add(self, seconds: float) -> None:
         with self._lock:
@@ -80,6 +93,7 @@ class WriteLockTally:
 
 
 WRITE_LOCK = WriteLockTally()
+GatedConnection.on_let_go = WRITE_LOCK.let_go
 
 
 def _sqlite_begin(connection: Any, gate: WriteGate | None = None) -> None:
@@ -99,9 +113,10 @@ def _sqlite_begin(connection: Any, gate: WriteGate | None = None) -> None:
     dbapi = connection.connection.dbapi_connection
     gated = isinstance(dbapi, GatedConnection) and gate is not None
     if gate is not None and gated and dbapi.gate_held is None:
-        dbapi.gate_held = gate.enter()
-        if dbapi.gate_held is None:  # waited as long as the busy timeout would have: SQLite's own error
+        held = gate.enter()
+        if held is None:  # waited as long as the busy timeout would have: SQLite's own error
             raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        dbapi.hold(held)
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     except BaseException:

@@ -19,6 +19,8 @@ import logging
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +129,11 @@ class GatedConnection(sqlite3.Connection):
     when the connection is closed (a pool invalidating it) or checked in (the pool's rollback)."""
 
     gate_held: Held | None = None
+    held_since = 0.0  # when the gate was taken (perf_counter)
+    on_let_go: Callable[[float], None] | None = None  # told how long each transaction held the gate
+
+    def hold(self, held: Held) -> None:
+        self.gate_held, self.held_since = held, time.perf_counter()
 
     def commit(self) -> None:
         try:
@@ -150,6 +157,8 @@ class GatedConnection(sqlite3.Connection):
         held, self.gate_held = self.gate_held, None
         if held is not None:
             held.release()
+            if held is not UNGATED and self.on_let_go is not None:
+                self.on_let_go(time.perf_counter() - self.held_since)
 
 
 def gated_connect_args(timeout: float) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from integration.executor import ApplyContext, apply
 from integration.judge.dryrun import DryRun
 from integration.services import Services
 from integration.store.audit import AuditFilter, AuditLog
-from integration.store.db import WRITE_LOCK, make_engine
+from integration.store.db import WRITE_LOCK, make_engine, read_connection
 from integration.store.deliveries import Deliveries
 from integration.store.mirror import Mirror
 from integration.store.tables import item_history, items
@@ -150,6 +150,24 @@ def test_a_begin_that_waits_for_another_writer_is_counted(db_url: str) -> None:
     assert 0.1 < seconds < 5
     holder.dispose()
     waiter.dispose()
+
+
+def test_the_time_a_transaction_holds_the_write_lock_is_counted(db_url: str) -> None:
+    """What `/metrics` shows as SQLite write-lock hold: BEGIN to COMMIT, what other workers cannot write in."""
+    engine = make_engine(db_url)
+    Mirror(engine).get("jira", "1")  # the schema exists
+    WRITE_LOCK.take_held()
+    with engine.begin():
+        time.sleep(0.05)
+    with engine.begin():
+        pass
+    held = WRITE_LOCK.take_held()
+    assert 0.05 <= held < 5
+    with read_connection(engine) as reader:  # a reader holds nothing
+        reader.execute(select(1))
+        time.sleep(0.02)
+    assert WRITE_LOCK.take_held() == 0
+    engine.dispose()
 
 
 def test_a_write_finishes_its_claim_with_the_decisions(make_services: MakeServices, stub: Stub) -> None:

@@ -59,9 +59,10 @@ def test_sqlite_write_lock_figures_are_on_metrics(db_url: str, redis_url: str) -
     from tests.reliability.test_metrics import make_app, scrape
 
     record.use_figures(RedisFigures(redis_lib.Redis.from_url(redis_url)))
-    record.write_lock(6, 1, 0.004)
+    record.write_lock(6, 1, 0.004, held=0.025)
     record.flush()
     text = scrape(make_app(db_url, redis_url))
     assert value(text, "flowkeeper_db_write_transactions_total") == 6
     assert value(text, "flowkeeper_db_write_lock_waits_total") == 1
     assert value(text, "flowkeeper_db_write_lock_wait_seconds_total") == 0.004
+    assert value(text, "flowkeeper_db_write_lock_held_seconds_total") == 0.025
