@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Request
-
 from integration.codec import body_envelope
 from integration.jsontext import fast_loads
 from integration.queue import DeliveryQueue, QueueUnavailable
 from integration.settings import Secret
 from integration.trackers.errors import PayloadError
 from rules.model import Tracker
+from webhooks.environ import EnvironHeaders, content_length, read_body
 from webhooks.headers import HeaderLookup
 
 log = logging.getLogger("flowkeeper.webhooks")
@@ -84,13 +83,13 @@ def _answer(spec: ReceiverSpec, status: int, outcome: str, reason: str | None = 
     return Answer(status, outcome, (_encode_answer(body) + "\n").encode())
 
 
-def _read_body(spec: ReceiverSpec, request: Request) -> bytes:
+def _read_body(spec: ReceiverSpec, environ: dict[str, Any]) -> bytes:
     """The body, refused over the cap. A declared length is read as such: asking the stream for the
     cap instead makes it allocate a buffer of the cap (1 MB) for every delivery."""
-    length = request.content_length
+    length = content_length(environ)
     if length is not None and length > spec.max_body_bytes:
         raise Refusal(413, "too_large", f"body over {spec.max_body_bytes} bytes")
-    body = request.stream.read(spec.max_body_bytes + 1 if length is None else length)
+    body = read_body(environ, length, spec.max_body_bytes)
     if len(body) > spec.max_body_bytes:
         raise Refusal(413, "too_large", f"body over {spec.max_body_bytes} bytes")
     return body
@@ -134,13 +133,14 @@ def delivery_id_of(spec: ReceiverSpec, headers: HeaderLookup, body: bytes) -> st
     return given[:128] if given else "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def receive(spec: ReceiverSpec, request: Request, queue: DeliveryQueue, now: datetime | None = None) -> Answer:
+def receive(spec: ReceiverSpec, environ: dict[str, Any], queue: DeliveryQueue, now: datetime | None = None) -> Answer:
+    """The answer to one delivery, read from its WSGI environ."""
     now = now or datetime.now(UTC)
-    headers = request.headers
+    headers = EnvironHeaders(environ)
     if spec.retry_header and (retry := headers.get(spec.retry_header)):
         log.info("webhook.%s.retry", spec.tracker.value, extra={"retry": retry[:8]})
     try:
-        body = _read_body(spec, request)
+        body = _read_body(spec, environ)
         _check_signature(spec, body, headers)
         payload = parse_payload(body)
         if spec.fresh and (stale := spec.fresh(payload, headers, now)):

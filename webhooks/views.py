@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Request
+from flask import Flask
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -40,7 +40,7 @@ class WebhookEndpoints:
         ext = self.app.extensions["flowkeeper"]
         spec = ext.jira_spec if tracker == "jira" else ext.linear_spec
         try:
-            answer = receive(spec, Request(environ), ext.services.queue)
+            answer = receive(spec, environ, ext.services.queue)
         except Exception as error:  # noqa: BLE001  # answered as Flask's dispatch answers it
             failed = self._flask_answer(environ, error)
             count_webhook(tracker, f"http_{failed.status_code}", time.perf_counter() - started)

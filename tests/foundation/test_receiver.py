@@ -213,6 +213,41 @@ def test_a_client_gone_before_its_body_arrived_is_400_not_a_server_error(client:
     assert response.status_code == 400
 
 
+def test_a_client_gone_mid_body_is_400_not_a_signature_failure(client: FlaskClient, redis_url: str) -> None:
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="gone-2")
+    response = client.post("/webhooks/jira", data=body[:100], headers=headers,
+                           environ_overrides={"CONTENT_LENGTH": str(len(body))})
+    assert response.status_code == 400 and queued(redis_url) == 0
+
+
+def test_a_body_the_server_ends_without_a_length_is_read_to_its_end(client: FlaskClient, redis_url: str) -> None:
+    """gunicorn's chunked bodies: no length, the stream ended by the server (`wsgi.input_terminated`)."""
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="chunked-1")
+    response = client.post("/webhooks/jira", data=body, headers={**headers, "Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert (response.status_code, response.json["status"]) == (200, "queued") and queued(redis_url) == 1
+
+
+def test_an_unended_stream_without_a_length_is_not_read(client: FlaskClient, redis_url: str) -> None:
+    """A stream with neither a length nor the server's end is never read (it could last forever): an empty body."""
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="chunked-2")
+    response = client.post("/webhooks/jira", data=body, headers={**headers, "Transfer-Encoding": "chunked"})
+    assert response.status_code == 401 and queued(redis_url) == 0
+
+
+def test_an_unended_stream_over_the_cap_is_413(client: FlaskClient) -> None:
+    body, headers = jira_request({"padding": "x" * 70_000}, delivery="chunked-3")
+    response = client.post("/webhooks/jira", data=body, headers={**headers, "Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert (response.status_code, response.json["status"]) == (413, "too_large")
+
+
+def test_header_names_are_case_insensitive(client: FlaskClient) -> None:
+    body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="Case-1")
+    response = client.post("/webhooks/jira", data=body, headers={k.lower(): v for k, v in headers.items()})
+    assert (response.status_code, response.json["delivery"]) == (200, "Case-1")
+
+
 def test_a_jira_retry_is_logged_with_its_count(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
     body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="r-1")
     with caplog.at_level(logging.INFO, logger="flowkeeper.webhooks"):
