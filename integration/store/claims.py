@@ -11,11 +11,20 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from integration.store.db import writing
 from integration.store.tables import write_claims
+
+# Every write runs these: built once (building a statement costs more CPU than SQLite takes to run
+# it, and the claim's outcome is written while the database's write lock is held)
+_CLAIM = insert(write_claims)
+_FINISH = update(write_claims).where(
+    write_claims.c.tracker == bindparam("of_tracker"),
+    write_claims.c.item_id == bindparam("of_item"),
+    write_claims.c.identity == bindparam("of_identity"),
+)
 
 
 class ClaimResult(str, enum.Enum):
@@ -31,12 +40,10 @@ class Claims:
 
     def claim(self, tracker: str, item_id: str, identity: str, now: datetime) -> ClaimResult:
         try:
+            taking = {"tracker": tracker, "item_id": item_id, "identity": identity, "state": "claimed",
+                      "claimed_at": now}
             with self.engine.begin() as conn:
-                conn.execute(
-                    insert(write_claims).values(
-                        tracker=tracker, item_id=item_id, identity=identity, state="claimed", claimed_at=now
-                    )
-                )
+                conn.execute(_CLAIM, taking)
             return ClaimResult.CLAIMED
         except IntegrityError:
             pass
@@ -63,16 +70,10 @@ class Claims:
     def finish(self, tracker: str, item_id: str, identity: str, ok: bool, now: datetime,
                conn: Connection | None = None) -> None:
         """The write's outcome; with `conn`, in the caller's transaction (the executor's decisions)."""
+        values = {"of_tracker": tracker, "of_item": item_id, "of_identity": identity,
+                  "state": "done" if ok else "failed", "finished_at": now}
         with writing(self.engine, conn) as conn:
-            conn.execute(
-                update(write_claims)
-                .where(
-                    write_claims.c.tracker == tracker,
-                    write_claims.c.item_id == item_id,
-                    write_claims.c.identity == identity,
-                )
-                .values(state="done" if ok else "failed", finished_at=now)
-            )
+            conn.execute(_FINISH, values)
 
     def claimed_before(self, tracker: str, item_id: str, identity: str) -> bool:
         """Whether any attempt at this write was ever claimed (then it may have reached the tracker)."""
