@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from integration.store.db import read_connection, reading, writing
 from integration.store.tables import overrides, rule_states, service_state
@@ -27,6 +27,40 @@ def state_from_row(row: Any) -> RuleState:
     return RuleState(rule=row.rule, episode=row.episode, active=row.active, opened_at=row.opened_at,
                      steps_done=frozenset(times), last_action_at=row.last_action_at,
                      steps_at=tuple((s, at) for s, at in sorted(times.items()) if at is not None))
+
+
+# Every decision that opens, closes or advances an episode runs these: built once
+_KEPT = ("episode", "active", "opened_at", "closed_at", "steps_done", "last_action_at")
+_ROWS = select(rule_states).where(
+    rule_states.c.tracker == bindparam("tracker"), rule_states.c.item_id == bindparam("item_id"),
+    rule_states.c.mode == bindparam("mode"), rule_states.c.rule.in_(bindparam("rules", expanding=True)))
+_INSERT = insert(rule_states)
+_UPDATE = update(rule_states).where(rule_states.c.id == bindparam("row_id"))
+
+
+def _transition(state: dict[str, Any] | None, t: EpisodeTransition, now: datetime) -> dict[str, Any] | None:
+    """A rule's row after an episode opened or closed (None: no row yet)."""
+    opening = t.change is EpisodeChange.OPEN
+    if state is None:
+        return {"episode": t.episode, "active": opening, "opened_at": now if opening else None,
+                "closed_at": None if opening else now, "steps_done": [], "last_action_at": None}
+    if opening and state["active"] and state["episode"] >= t.episode:
+        return state  # a racing evaluation already opened this episode
+    if opening:
+        return {**state, "episode": t.episode, "active": True, "opened_at": now, "closed_at": None, "steps_done": []}
+    return {**state, "active": False, "closed_at": now}
+
+
+def _step(state: dict[str, Any] | None, episode: int, step: str, now: datetime) -> dict[str, Any] | None:
+    """A rule's row after a step of `episode` was done: its time is when it was first done."""
+    if state is None:
+        return {"episode": episode, "active": True, "opened_at": now, "closed_at": None,
+                "steps_done": {step: now.isoformat()}, "last_action_at": now}
+    if state["episode"] != episode:
+        return state
+    done = {s: at.isoformat() if at else None for s, at in steps_times(state["steps_done"]).items()}
+    done.setdefault(step, now.isoformat())
+    return {**state, "steps_done": done, "last_action_at": now}
 
 
 class RuleStates:
@@ -54,64 +88,34 @@ class RuleStates:
         conn: Connection | None = None,
     ) -> None:
         """Record opened/closed episodes and the (rule, episode, step) triples now done (with `conn`,
-        in the caller's transaction: the executor writes them with the decisions' audit entries)."""
+        in the caller's transaction: the executor writes them with the decisions' audit entries).
+
+        The rules' rows are read in one statement and each is written once with what all its changes
+        come to: the executor holds SQLite's write lock for this, and every other worker waits."""
+        changes: dict[str, list[EpisodeTransition | tuple[int, str]]] = {}
+        for t in transitions:
+            changes.setdefault(t.rule, []).append(t)
+        for rule, episode, step in steps_done:
+            changes.setdefault(rule, []).append((episode, step))
+        if not changes:
+            return
+        which = {"tracker": tracker, "item_id": item_id, "mode": mode}
         with writing(self.engine, conn) as conn:
-            for t in transitions:
-                self._transition(conn, tracker, item_id, item_key, mode, t, now)
-            for rule, episode, step in steps_done:
-                self._step(conn, tracker, item_id, item_key, mode, rule, episode, step, now)
-
-    def _row(self, conn: Any, tracker: str, item_id: str, mode: str, rule: str) -> Any:
-        return conn.execute(
-            select(rule_states).where(
-                rule_states.c.tracker == tracker,
-                rule_states.c.item_id == item_id,
-                rule_states.c.mode == mode,
-                rule_states.c.rule == rule,
-            )
-        ).first()
-
-    def _transition(
-        self, conn: Any, tracker: str, item_id: str, item_key: str, mode: str, t: EpisodeTransition, now: datetime
-    ) -> None:
-        row = self._row(conn, tracker, item_id, mode, t.rule)
-        opening = t.change is EpisodeChange.OPEN
-        values = (
-            {"episode": t.episode, "active": True, "opened_at": now, "closed_at": None, "steps_done": []}
-            if opening
-            else {"active": False, "closed_at": now}
-        )
-        if row is None:
-            conn.execute(
-                insert(rule_states).values(
-                    tracker=tracker, item_id=item_id, item_key=item_key, rule=t.rule, mode=mode,
-                    **{"episode": t.episode, "active": opening, "opened_at": now if opening else None,
-                       "steps_done": [], "closed_at": None if opening else now},
-                )
-            )
-        elif opening and row.active and row.episode >= t.episode:
-            return  # a racing evaluation already opened this episode
-        else:
-            conn.execute(update(rule_states).where(rule_states.c.id == row.id).values(**values))
-
-    def _step(
-        self, conn: Any, tracker: str, item_id: str, item_key: str, mode: str,
-        rule: str, episode: int, step: str, now: datetime,
-    ) -> None:
-        row = self._row(conn, tracker, item_id, mode, rule)
-        if row is None:
-            conn.execute(
-                insert(rule_states).values(
-                    tracker=tracker, item_id=item_id, item_key=item_key, rule=rule, mode=mode, episode=episode,
-                    active=True, opened_at=now, steps_done={step: now.isoformat()}, last_action_at=now,
-                )
-            )
-            return
-        if row.episode != episode:
-            return
-        done = {s: at.isoformat() if at else None for s, at in steps_times(row.steps_done).items()}
-        done.setdefault(step, now.isoformat())  # a step's time is when it was first done
-        conn.execute(update(rule_states).where(rule_states.c.id == row.id).values(steps_done=done, last_action_at=now))
+            rows = {row.rule: row for row in conn.execute(_ROWS, {**which, "rules": sorted(changes)})}
+            for rule in sorted(changes):  # one order: PostgreSQL writers never wait on each other's rows crosswise
+                row = rows.get(rule)
+                state = None if row is None else {c: getattr(row, c) for c in _KEPT}
+                for change in changes[rule]:
+                    if isinstance(change, EpisodeTransition):
+                        state = _transition(state, change, now)
+                    else:
+                        state = _step(state, *change, now)
+                if state is None:
+                    continue
+                if row is None:
+                    conn.execute(_INSERT, {**which, "item_key": item_key, "rule": rule, **state})
+                elif any(state[c] != getattr(row, c) for c in _KEPT):
+                    conn.execute(_UPDATE, {"row_id": row.id, **state})
 
     def active(self, rule: str | None = None, mode: str | None = None) -> list[dict[str, Any]]:
         query = select(rule_states).where(rule_states.c.active.is_(True))

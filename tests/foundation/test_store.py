@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event
+
 from integration.store.audit import AuditEntry, AuditFilter, Outcome
 from integration.store.claims import ClaimResult
 from integration.store.mirror import HistoryEntry
@@ -99,6 +101,28 @@ def test_rule_states_open_steps_and_close_per_mode(any_store: Store) -> None:
     assert states.for_item("jira", "1", "dry") == {}, "dry-run episodes are kept apart"
     states.apply("jira", "1", "ACME-1", "live", [EpisodeTransition("stalled", EpisodeChange.CLOSE, 1)], [], T0)
     assert not states.for_item("jira", "1", "live")["stalled"].active
+
+
+def test_rule_states_of_several_changes_are_written_once_each(any_store: Store) -> None:
+    """An episode opened with its step done is one row written once (the executor holds SQLite's
+    write lock meanwhile); a new episode starts with no steps, an old episode's step changes nothing,
+    and a step keeps the time it was first done."""
+    states, later = any_store.rule_states, T0 + timedelta(hours=1)
+    statements: list[str] = []
+    event.listen(any_store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    states.apply("jira", "1", "ACME-1", "live", [EpisodeTransition("stalled", EpisodeChange.OPEN, 1)],
+                 [("stalled", 1, "0"), ("unowned", 1, "0")], T0)
+    assert [s.split()[0] for s in statements if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT"))] == \
+        ["SELECT", "INSERT", "INSERT"]
+    states.apply("jira", "1", "ACME-1", "live", [], [("stalled", 1, "0"), ("stalled", 1, "1")], later)
+    stalled = states.for_item("jira", "1", "live")["stalled"]
+    assert dict(stalled.steps_at) == {"0": T0, "1": later} and stalled.last_action_at == later
+    states.apply("jira", "1", "ACME-1", "live", [EpisodeTransition("stalled", EpisodeChange.CLOSE, 1),
+                                                 EpisodeTransition("stalled", EpisodeChange.OPEN, 2)],
+                 [("stalled", 1, "2"), ("unowned", 2, "1")], later)
+    found = states.for_item("jira", "1", "live")
+    assert (found["stalled"].episode, found["stalled"].active, found["stalled"].steps_done) == (2, True, frozenset())
+    assert found["unowned"].episode == 1 and found["unowned"].steps_done == {"0"}
 
 
 def test_a_batchs_pauses_hold_live_snoozes_and_every_exemption(any_store: Store) -> None:
