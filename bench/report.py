@@ -206,13 +206,18 @@ def prepare(backend: str, workdir: Path) -> tuple[str, Any]:
 
 def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = prepare(backend, Path(tmp))
+        reused = args.database.get(backend)
+        url, drop = (reused, lambda: None) if reused else prepare(backend, Path(tmp))
         store = Store.connect(url)
         try:
-            started = time.perf_counter()
-            counts = load(store.engine, Plan(args.items, args.changes, now))
-            print(f"{backend}: loaded {counts} in {time.perf_counter() - started:.1f} s", flush=True)
-            _maintain(store, backend, args)
+            counts: dict[str, int] = {}
+            if reused:  # its schema as it is: `flowkeeper db upgrade` brings it to this release's
+                print(f"{backend}: reusing {url} generated at --now {now.isoformat()}", flush=True)
+            else:
+                started = time.perf_counter()
+                counts = load(store.engine, Plan(args.items, args.changes, now))
+                print(f"{backend}: loaded {counts} in {time.perf_counter() - started:.1f} s", flush=True)
+                _maintain(store, backend, args)
             periods = {since: run_reports(store, args, now, since) for since in args.since}
             result = dict(periods[args.since[0]])
             result["rows"] = counts
@@ -224,8 +229,8 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> dict
             return result
         finally:
             store.engine.dispose()
-            if args.keep:
-                print(f"{backend}: kept {url}", flush=True)
+            if args.keep or reused:
+                print(f"{backend}: kept {url} (reuse: --database {url} --now {now.isoformat()})", flush=True)
             else:
                 drop()
 
@@ -258,9 +263,16 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to inspect plans)")
     parser.add_argument("--connections", type=int, default=0,
                         help="connections a report reads on at once (0: as FLOWKEEPER_REPORT_CONNECTIONS's default)")
+    parser.add_argument("--database", action="append", default=[],
+                        help="time a database an earlier --keep run generated instead of loading a new one "
+                             "(its URL; with --now, the time it was generated at)")
+    parser.add_argument("--now", help="the time a reused database was generated at (ISO 8601, as --keep prints)")
     args = parser.parse_args()
     args.since = args.since or ["30d"]
-    now = datetime.now(UTC).replace(microsecond=0)
+    args.database = {("postgresql" if u.startswith("postgresql") else "sqlite"): u for u in args.database}
+    if args.database and not args.now:
+        parser.error("--database needs --now, the time its history was generated at")
+    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC).replace(microsecond=0)
     results = {}
     for backend in args.backend or ["sqlite", "postgresql"]:
         results[backend] = bench_backend(backend, args, now)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert
 
 from integration.codec import to_jsonable
 from integration.store.cycle_stays import fill as fill_cycle_stays
+from integration.store.first_starts import fill as fill_first_starts
 from integration.store.stay_days import fill as fill_stay_days
 from integration.store.stays import backfill_stays
 from integration.store.tables import audit_log, item_history, items, rule_states, service_state
@@ -223,6 +224,7 @@ def load(engine: Engine, plan: Plan) -> dict[str, int]:
         backfill_stays(conn)
         fill_stay_days(conn)
         fill_cycle_stays(conn)
+        fill_first_starts(conn)
     targets = {f"MOB project {n}": (plan.now + timedelta(days=10 * n - 60)).date().isoformat()
                for n in range(40)}
     with engine.begin() as conn:

@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, select
-from sqlalchemy.orm import aliased
 
 from integration.reports.flow import DurationStats, duration_stats
 from integration.reports.lastdone import completed, last_done
 from integration.reports.scope import Scope, days, item_filter
-from integration.store.completions import STATUS_FIELDS
-from integration.store.tables import item_history as h
+from integration.store.tables import first_starts as fs
 from integration.store.tables import items as i
 
 
@@ -35,15 +33,12 @@ class AgingItem:
 
 
 def cycle_stats(conn: Connection, scope: Scope) -> DurationStats:
-    """Cycle-time percentiles of the scope's completions, read lean (`lastdone`): the same figures as
-    the flow section's, for an aging report that reads nothing else of the completions."""
+    """Cycle-time percentiles of the scope's completions, read lean (`lastdone`: the kept first start and
+    last entry into done): the same figures as the flow section's, for an aging report that reads
+    nothing else of the completions."""
     last = last_done(scope.since)
-    row = aliased(h)
-    started = select(func.min(row.c.at)).where(
-        row.c.tracker == last.c.tracker, row.c.item_id == last.c.item_id, row.c.field.in_(STATUS_FIELDS),
-        row.c.new_category == "in_progress").scalar_subquery()
     joined, keep = completed(last, scope, scope.until)
-    query = select(last.c.done_at, started).select_from(joined).where(keep)
+    query = select(last.c.done_at, last.c.started_at).select_from(joined).where(keep)
     return duration_stats((done - start).total_seconds() if start else None for done, start in conn.execute(query))
 
 
@@ -63,12 +58,11 @@ def zone_of(age: float, cycle: DurationStats) -> str:
 def aging(conn: Connection, scope: Scope, cycle: DurationStats,
           limit: int | None = None) -> tuple[AgingItem, ...]:
     """Items in progress at `until`, oldest first; age counts from their first start."""
-    mine = and_(h.c.tracker == i.c.tracker, h.c.item_id == i.c.item_id, h.c.field.in_(STATUS_FIELDS))
-    first_start = select(func.min(h.c.at)).where(mine, h.c.new_category == "in_progress").scalar_subquery()
-    started = func.coalesce(first_start, i.c.status_changed_at, i.c.created_at)
+    started = func.coalesce(fs.c.started_at, i.c.status_changed_at, i.c.created_at)  # first start: kept
     query = (
         select(i.c.tracker, i.c.key, i.c.title, i.c.status_name, i.c.assignee_name, i.c.assignee_id, i.c.team,
                started.label("started_at"), i.c.status_changed_at.label("moved_at"))
+        .select_from(i.outerjoin(fs, and_(fs.c.tracker == i.c.tracker, fs.c.item_id == i.c.item_id)))
         .where(item_filter(i, scope), i.c.status_category == "in_progress")
     )
     now = scope.until

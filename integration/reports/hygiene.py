@@ -39,9 +39,9 @@ from integration.reports.scope import (
     week_start,
 )
 from integration.reports.sqlfuncs import epoch, strpos
-from integration.store.completions import STATUS_FIELDS
 from integration.store.flags import DIGEST_PREFIX, flag_join, flagged_now
 from integration.store.tables import audit_log as a
+from integration.store.tables import first_starts as fs
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 from integration.store.tables import rule_states as rs
@@ -233,7 +233,7 @@ def _flag_label(label: object, catalog: RuleCatalog):  # type: ignore[no-untyped
 
 def compliance(conn: Connection, scope: Scope) -> Compliance:
     """Items first started in the period: how many carry an assignee and an estimate now."""
-    started = _first_started_sqlite(scope) if conn.dialect.name == "sqlite" else _first_started(scope)
+    started = _first_started(scope)
     assigned, estimated = started.c.assignee_id.is_not(None), started.c.estimate.is_not(None)
     row = conn.execute(
         select(func.count(), func.sum(case((assigned, 1), else_=0)), func.sum(case((estimated, 1), else_=0)),
@@ -244,38 +244,11 @@ def compliance(conn: Connection, scope: Scope) -> Compliance:
 
 
 def _first_started(scope: Scope) -> Subquery:
-    """(assignee_id, estimate) of the items whose first start falls in the period, from the period's
-    starts: PostgreSQL reads them in one scan, whatever the period's length."""
-    started_now = (
-        select(h.c.tracker, h.c.item_id)
-        .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "in_progress", _in(h.c.at, scope))
-        .distinct()
-        .subquery()
-    )
-    earlier = exists().where(h.c.tracker == started_now.c.tracker, h.c.item_id == started_now.c.item_id,
-                             h.c.field.in_(STATUS_FIELDS), h.c.new_category == "in_progress",
-                             h.c.at < scope.since)
+    """(assignee_id, estimate) of the items whose first start falls in the period: a range of the first
+    starts kept at write time (integration.store.first_starts), whatever the period's length."""
     return (
         select(i.c.assignee_id, i.c.estimate)
-        .select_from(started_now.join(i, and_(i.c.tracker == started_now.c.tracker,
-                                              i.c.item_id == started_now.c.item_id)))
-        .where(~earlier, item_filter(i, scope))
+        .select_from(fs.join(i, and_(i.c.tracker == fs.c.tracker, i.c.item_id == fs.c.item_id)))
+        .where(_in(fs.c.started_at, scope), item_filter(i, scope))
         .subquery("started")
     )
-
-
-def _first_started_sqlite(scope: Scope) -> Subquery:
-    """The same items through each item's first start, one index probe per item: SQLite would look up
-    every start of a long period's row to read its item (a year: ten times slower)."""
-    mine = and_(h.c.tracker == i.c.tracker, h.c.item_id == i.c.item_id, h.c.field.in_(STATUS_FIELDS),
-                h.c.new_category == "in_progress")
-    first = select(func.min(h.c.at)).where(mine).scalar_subquery()
-    items_first = (  # materialized: each item's probe runs once, not once per bound
-        select(i.c.assignee_id, i.c.estimate, first.label("first_start"))
-        .where(item_filter(i, scope))
-        .cte("first_starts")
-        .prefix_with("MATERIALIZED")
-    )
-    return (select(items_first.c.assignee_id, items_first.c.estimate)
-            .where(_in(items_first.c.first_start, scope))
-            .subquery("started"))

@@ -1,30 +1,29 @@
-"""The period's completions read lean: each item's last entry into done from one grouped range scan.
+"""The period's completions read lean: each item's last entry into done, a range of the kept `cycles`.
 
 An item completes at its last entry into done while its status is done now
-(`integration/store/completions.py`). So the completions of [since, until) are exactly the
-items done now whose last done entry since `since` falls before `until`: one scan of the
-period's done entries, where the store's query probes each item three times and returns
-every timestamp. Sections that need only when items finished (throughput) or how long they
-took (cycle-time percentiles) read them this way when no other section reads the full ones.
+(`integration/store/completions.py`). That last entry and the item's first start are kept at
+write time (`cycles`, integration.store.cycle_stays), so the completions of [since, until) are
+the items done now whose kept last entry falls in it: one index range, no read of the history.
+Sections that need only when items finished (throughput) or how long they took (cycle-time
+percentiles) read them this way when no other section reads the full ones.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, FromClause, Subquery, and_, func, select
+from sqlalchemy import ColumnElement, FromClause, Subquery, and_, select
 
 from integration.reports.scope import Scope, item_filter
-from integration.store.completions import STATUS_FIELDS
-from integration.store.tables import item_history as h
+from integration.store.tables import cycles
 from integration.store.tables import items as i
 
 
 def last_done(since: datetime) -> Subquery:
-    """(tracker, item_id, done_at): each item's last entry into done at or after `since`."""
-    return (select(h.c.tracker, h.c.item_id, func.max(h.c.at).label("done_at"))
-            .where(h.c.field.in_(STATUS_FIELDS), h.c.new_category == "done", h.c.at >= since)
-            .group_by(h.c.tracker, h.c.item_id)
+    """(tracker, item_id, done_at, started_at): each item's last entry into done, at or after `since`,
+    and its first start."""
+    return (select(cycles.c.tracker, cycles.c.item_id, cycles.c.done_at, cycles.c.started_at)
+            .where(cycles.c.done_at >= since)
             .subquery("last_done"))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
+from integration.store import first_starts
 from integration.store.completions import STATUS_FIELDS
 from integration.store.tables import cycle_stays, cycles
 from integration.store.tables import item_history as h
@@ -88,9 +89,12 @@ def refresh(conn: Connection, tracker: str, item_ids: list[str]) -> None:
     """Recompute the kept rows of these items from their whole status history, in the caller's transaction.
 
     History rows are never removed, so an item that has not entered done now never had kept rows: only
-    the items that have are rewritten (most writes happen before an item is done, and skip this)."""
+    the items that have are rewritten (most writes happen before an item is done, and skip this). Each
+    item's first start (integration.store.first_starts) is kept from the same rows."""
     query = _status_rows().where(h.c.tracker == tracker, h.c.item_id.in_(item_ids))
-    seconds, spans = kept_rows(conn.execute(query))
+    rows = conn.execute(query).all()
+    first_starts.keep(conn, first_starts.starts_of(rows))  # items not done yet have started too
+    seconds, spans = kept_rows(rows)
     ended = sorted(item_id for _, item_id in spans)
     if not ended:
         return

@@ -1,7 +1,7 @@
 """The report figures kept at write time, checked against the history and recomputed from it.
 
 Each status stay's end (`item_history.ended_at`), the daily counts (`stay_days`), and each
-item's cycle and its seconds per status (`cycles`, `cycle_stays`) are kept by every history
+item's cycle and its seconds per status (`cycles`, `cycle_stays`) and its first start (`first_starts`) are kept by every history
 write of this release. The migrations that brought them fill them from the history already
 there; a release older than those that keeps writing while the upgrade runs (a release
 phase beside the old processes) adds history without them. `flowkeeper db figures` says
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, text
 
-from integration.store import cycle_stays, stay_days
+from integration.store import cycle_stays, first_starts, stay_days
 from integration.store.completions import STATUS_FIELDS
 from integration.store.stays import backfill_stays
 from integration.store.tables import item_history as h
@@ -38,6 +38,7 @@ CHECKS: dict[str, Callable[[Connection], bool]] = {  # name → whether the kept
     "status stays' ends (item_history.ended_at)": ends_agree,
     "daily counts (stay_days)": _same(stay_days.kept, stay_days.expected),
     "cycles and seconds per status (cycles, cycle_stays)": _same(cycle_stays.kept, cycle_stays.expected),
+    "first starts (first_starts)": _same(first_starts.kept, first_starts.expected),
 }
 
 
@@ -58,3 +59,4 @@ def rebuild(engine: Engine) -> None:
         backfill_stays(conn)  # the stays' ends first: the daily counts read them
         stay_days.fill(conn)
         cycle_stays.fill(conn)
+        first_starts.fill(conn)

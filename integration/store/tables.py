@@ -170,6 +170,16 @@ cycles = Table(
     Column("done_at", UTC_DATETIME, nullable=False),
 )
 Index("ix_cycles_done_at", cycles.c.done_at)
+# Each item's first entry into an in-progress status (items that ever started), kept with every history
+# write (integration.store.first_starts): aging and convention compliance read it instead of a probe per item.
+first_starts = Table(
+    "first_starts",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("item_id", String(64), primary_key=True),
+    Column("started_at", UTC_DATETIME, nullable=False),
+)
+Index("ix_first_starts_started_at", first_starts.c.started_at)
 
 deliveries = Table(
     "deliveries",
