@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 
 from integration.codec import from_jsonable, to_jsonable
 from integration.store.db import read_connection, reading, writing
@@ -100,7 +99,6 @@ _ONE_ITEM = (items.c.tracker == bindparam("tracker"), items.c.item_id == bindpar
 _GET = select(items.c.data).where(*_ONE_ITEM)
 _ROW = select(items.c.id, items.c.updated_at, items.c.team, items.c.deleted).where(*_ONE_ITEM)
 _DATA = select(items.c.data).where(items.c.id == bindparam("row_id"))  # only an older delivery needs the held state
-_INSERT_ITEM = insert(items)
 _UPDATE_ITEM = update(items).where(items.c.id == bindparam("row_id"))
 _WIP = (select(items.c.assignee_id, func.count())
         .where(items.c.tracker == bindparam("tracker"), items.c.status_category == StatusCategory.IN_PROGRESS.value,
@@ -161,15 +159,11 @@ class Mirror:
         with writing(self.engine, conn) as conn:
             take_turns(conn, tracker, [item.id])  # the team and deleted flag read here stay so until `move_stays`
             row = conn.execute(_ROW, which).first()
-            if row is None:
-                try:
-                    with conn.begin_nested():  # a failed insert leaves the caller's transaction usable
-                        conn.execute(_INSERT_ITEM, {**item_columns(item), "synced_at": now})
-                except IntegrityError:  # a racing writer inserted it first
-                    row = conn.execute(_ROW, which).one()
-                else:
+            if row is None:  # one statement, no savepoint: a racing writer's row is left for the update below
+                if insert_new(conn, items, {**item_columns(item), "synced_at": now}, "tracker", "item_id"):
                     move_stays(conn, tracker, {item.id: (None, now_counted)})
                     return item
+                row = conn.execute(_ROW, which).one()
             # a state whose time is unknown never replaces one whose time is known
             older = item.updated_at is None or item.updated_at < row.updated_at
             if row.updated_at and older and not item.deleted:

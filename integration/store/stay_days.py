@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from integration.store.completions import STATUS_FIELDS
@@ -93,14 +93,18 @@ def restayed(conn: Connection, tracker: str, item_ids: list[str], changed: Colum
     return out
 
 
+# Every item stored for the first time runs it (from no team to its own): built once
+_STAYS = select(h.c.item_id, h.c.at, h.c.ended_at, h.c.new, h.c.new_category).where(
+    h.c.tracker == bindparam("tracker"), h.c.item_id.in_(bindparam("ids", expanding=True)),
+    h.c.field.in_(STATUS_FIELDS))
+
+
 def tally(conn: Connection, tracker: str, teams: Mapping[str, str]) -> Tally:
     """The rows the status stays of items `teams` (id → team key) add."""
     out: Tally = Counter()
     if not teams:
         return out
-    query = select(h.c.item_id, h.c.at, h.c.ended_at, h.c.new, h.c.new_category).where(
-        h.c.tracker == tracker, h.c.item_id.in_(sorted(teams)), h.c.field.in_(STATUS_FIELDS))
-    for item_id, at, ended_at, new, category in conn.execute(query):
+    for item_id, at, ended_at, new, category in conn.execute(_STAYS, {"tracker": tracker, "ids": sorted(teams)}):
         count_stay(out, tracker, teams[item_id], at, ended_at, new, category)
     return out
 

@@ -40,6 +40,18 @@ def test_mirror_keeps_the_newer_state_when_events_arrive_out_of_order(any_store:
     assert any_store.mirror.get("jira", "10001").title == "Newer title"  # type: ignore[union-attr]
 
 
+def test_an_item_stored_the_first_time_takes_no_savepoint(any_store: Store) -> None:
+    """One insert that skips a racing writer's row, not a savepoint around it: the job holds SQLite's
+    write lock meanwhile."""
+    statements: list[str] = []
+    event.listen(any_store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    any_store.mirror.upsert(item(), T0)
+    assert sum(s.startswith("INSERT INTO items ") for s in statements) == 1
+    assert not [s for s in statements if "SAVEPOINT" in s]
+    again = any_store.mirror.upsert(item(title="Renamed", updated_at=T0 + timedelta(minutes=1)), T0)
+    assert again.title == any_store.mirror.get("jira", "10001").title == "Renamed"  # type: ignore[union-attr]
+
+
 def test_mirror_round_trips_unicode_and_custom_fields(any_store: Store) -> None:
     original = item(title="Überprüfen 🚀 <script>", custom={"severity": "S1"}, labels=("a", "b"))
     any_store.mirror.upsert(original, T0)
