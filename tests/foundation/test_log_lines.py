@@ -57,3 +57,16 @@ def test_values_json_cannot_hold_as_is_still_make_their_line(lines: io.StringIO)
     assert (when["at"], when["ids"]) == (str(at), [1, 2])
     for line in lines.getvalue().splitlines():  # one spacing in one stream, whichever encoder wrote the line
         assert ", " not in line and '": ' not in line, line
+
+
+def test_a_line_s_time_is_the_datetime_s_own_text() -> None:
+    """Whole seconds, half-microsecond ties, a microsecond rounding up into the next second, the epoch."""
+    import random
+
+    from integration.logs import iso_time
+
+    rng = random.Random(17)
+    stamps = [0.0, 1.0, 1_764_888_000.0, 1_764_888_000.9999996, 1_764_888_000.0000005, 1_764_888_000.0000015,
+              *(rng.uniform(0, 4e9) for _ in range(20_000)), *(1_764_888_000 + rng.random() for _ in range(20_000))]
+    for stamp in stamps:
+        assert iso_time(stamp) == datetime.fromtimestamp(stamp, UTC).isoformat(), stamp
