@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from integration.codec import body_envelope
 from integration.jsontext import fast_loads
 from integration.queue import DeliveryQueue, QueueUnavailable
@@ -73,14 +75,24 @@ class Refusal(Exception):
         self.status, self.key, self.reason = status, key, reason
 
 
-def _answer(spec: ReceiverSpec, status: int, outcome: str, reason: str | None = None, **extra: Any) -> Answer:
+def _answer(spec: ReceiverSpec, status: int, outcome: str, reason: str | None = None, **extra: str) -> Answer:
     level = logging.INFO if status < 400 else logging.WARNING
     log.log(level, "webhook.%s.%s", spec.tracker.value, outcome,
             extra={"tracker": spec.tracker.value, "outcome": outcome, **extra})
-    body: dict[str, Any] = {"status": outcome, **extra}
+    body: dict[str, str] = {"status": outcome, **extra}
     if reason:
         body["reason"] = reason
-    return Answer(status, outcome, (_encode_answer(body) + "\n").encode())
+    return Answer(status, outcome, answer_text(body))
+
+
+def answer_text(body: dict[str, str]) -> bytes:
+    """Flask's `jsonify` text of an answer: orjson's when it holds no escape (then the two agree byte
+    for byte), the standard library's otherwise (non-ASCII, quotes, control characters, a lone surrogate)."""
+    try:
+        text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:  # a lone surrogate
+        text = b"\\"
+    return text if text.isascii() and b"\\" not in text else (_encode_answer(body) + "\n").encode()
 
 
 def _read_body(spec: ReceiverSpec, environ: dict[str, Any]) -> bytes:

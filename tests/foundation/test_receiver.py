@@ -254,3 +254,12 @@ def test_a_jira_retry_is_logged_with_its_count(client: FlaskClient, caplog: pyte
         client.post("/webhooks/jira", data=body, headers={**headers, "X-Atlassian-Webhook-Retry": "2"})
     retries = [r for r in caplog.records if r.getMessage() == "webhook.jira.retry"]
     assert [getattr(r, "retry", None) for r in retries] == ["2"]
+
+
+@pytest.mark.parametrize("value", ["d-1", "Ünïcode", 'a "quoted" id', "back\\slash", "tab\there", "\x00\x1f\x7f",
+                                   "emoji \U0001f600", "lone \ud800", "</script>", ""])
+def test_an_answer_is_flasks_jsonify_text_whatever_it_holds(value: str) -> None:
+    from webhooks.receiver import answer_text
+
+    body = {"status": "queued", "delivery": value, "item": "A-1", "reason": value}
+    assert answer_text(body) == (json.dumps(body, ensure_ascii=True, sort_keys=True, separators=(",", ":")) + "\n").encode()
