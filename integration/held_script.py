@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import hiredis
 import redis
 from redis.exceptions import NoScriptError
 
@@ -30,8 +31,8 @@ class HeldScript:
         self._lock = threading.Lock()  # one command at a time on the connection (threaded servers)
         self._held: tuple[int, Any] | None = None  # (process id, connection)
 
-    def __call__(self, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        command = ("EVALSHA", self.script.sha, len(keys), *keys, *args)
+    def __call__(self, keys: Sequence[str], args: Sequence[str | bytes | int]) -> Any:
+        command = pack(("EVALSHA", self.script.sha, len(keys), *keys, *args))
         with self._lock:
             connection = self._connection()
             try:
@@ -41,16 +42,16 @@ class HeldScript:
                 return self._send(connection, command)
 
     @staticmethod
-    def _send(connection: Any, command: tuple[Any, ...]) -> Any:
+    def _send(connection: Any, command: bytes) -> Any:
         """The reply; a connection found closed is opened again once (the pool's check before
         lending one, paid only when it fails). A script that ran before its reply was lost
         answers 0 the second time: the delivery is queued and reads as a duplicate."""
         try:
-            connection.send_command(*command)
+            connection.send_packed_command([command])
             return connection.read_response()
         except redis.ConnectionError:
             connection.disconnect()
-            connection.send_command(*command)
+            connection.send_packed_command([command])
             return connection.read_response()
 
     def _connection(self) -> Any:
@@ -59,3 +60,10 @@ class HeldScript:
         if self._held is None or self._held[0] != pid:
             self._held = (pid, self.client.connection_pool.make_connection())
         return self._held[1]
+
+
+def pack(command: Sequence[str | bytes | int]) -> bytes:
+    """The command in Redis's protocol, as redis-py's client sends it (text as UTF-8, numbers as
+    their digits), packed by hiredis without the client's per-argument checks and encoder calls."""
+    parts = tuple(part if isinstance(part, bytes) else str(part).encode() for part in command)
+    return hiredis.pack_command(parts)  # type: ignore[arg-type]  # its stub types one element, not many

@@ -141,15 +141,15 @@ def test_health_is_200_when_all_is_reachable(client: FlaskClient) -> None:
 def test_crash_between_dedupe_and_enqueue_loses_nothing(client: FlaskClient, redis_url: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The dedupe mark and the job are one atomic Redis script: a failure leaves neither behind."""
-    real = redis_lib.Connection.send_command
+    real = redis_lib.Connection.send_packed_command
     lost = {"on": True}
 
-    def lost_while_on(self: redis_lib.Connection, *args: object, **kwargs: object) -> None:
-        if lost["on"] and args[:1] == ("EVALSHA",):
+    def lost_while_on(self: redis_lib.Connection, command: list[bytes], *args: object, **kwargs: object) -> None:
+        if lost["on"] and b"EVALSHA" in b"".join(command):
             raise redis_lib.ConnectionError("connection lost mid-enqueue")
-        real(self, *args, **kwargs)
+        real(self, command, *args, **kwargs)
 
-    monkeypatch.setattr(redis_lib.Connection, "send_command", lost_while_on)
+    monkeypatch.setattr(redis_lib.Connection, "send_packed_command", lost_while_on)
     body, headers = jira_request(fixture("jira", JIRA_UPDATED), delivery="crash-1")
     assert client.post("/webhooks/jira", data=body, headers=headers).status_code == 503
     lost["on"] = False
