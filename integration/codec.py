@@ -17,6 +17,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, Union, get_args, get_origin
 
+from integration.utc_text import iso_utc
 from rules import model
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ def body_envelope(tracker: str, delivery_id: str, body: str, item_key: str | Non
         "v": BODY_PAYLOAD_VERSION,
         "tracker": tracker,
         "delivery_id": delivery_id,
-        "received_at": received_at.isoformat(),
+        "received_at": iso_utc(received_at),
         "item_key": item_key,
         "body": body,
     }

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
 import orjson
+
+from integration.utc_text import iso_from_timestamp
 
 _OWN = list(vars(logging.LogRecord("", 0, "", 0, "", None, None)))  # what every record sets, in order
 _STANDARD = set(_OWN) | {"message", "asctime"}
@@ -62,21 +62,6 @@ class ScrubSecrets(logging.Filter):
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-_second: list[Any] = [None, ""]  # the last whole second written, and its text up to the seconds
-
-
-def iso_time(created: float) -> str:
-    """`datetime.fromtimestamp(created, UTC).isoformat()`, its date and time of day worked out once a
-    second: the datetime's own text costs a formatting call for each of its eight fields."""
-    second = math.floor(created)
-    micros = round((created - second) * 1e6)  # half to even, as `fromtimestamp` rounds
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    if _second[0] != second:
-        _second[:] = [second, datetime.fromtimestamp(second, UTC).isoformat()[:19]]
-    return f"{_second[1]}.{micros:06d}+00:00" if micros else f"{_second[1]}+00:00"
-
-
 class JsonFormatter(logging.Formatter):
     """One JSON object a line, compact, written by orjson (about a sixth of a line's cost less
     than `json`); what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key that
@@ -87,7 +72,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": iso_time(record.created),
+            "time": iso_from_timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),

@@ -17,13 +17,12 @@ from urllib.parse import urlsplit
 import redis
 from rq import Callback, Queue, Retry
 from rq.job import Job, JobStatus
-from rq.utils import now as rq_now
-from rq.utils import utcformat
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from integration.held_script import HeldScript
 from integration.store.deliveries import Deliveries
+from integration.utc_text import rq_utc
 
 QUEUE_NAME = "flowkeeper"
 JOB_FUNC = "integration.jobs.process_delivery"
@@ -132,7 +131,7 @@ class RedisDeliveryQueue:
         data = self._serializer.dumps((JOB_FUNC, None, (envelope,), {}))  # what RQ's Job.data holds
         try:
             return bool(self._enqueue(keys=(Job.key_for(job_id), *self._keys),
-                                      args=(job_id, data, utcformat(rq_now()), _description(tracker, delivery_id))))
+                                      args=(job_id, data, rq_utc(now), _description(tracker, delivery_id))))
         except redis.RedisError as error:
             raise QueueUnavailable(f"Redis: {type(error).__name__}") from error
 

@@ -63,10 +63,31 @@ def test_a_line_s_time_is_the_datetime_s_own_text() -> None:
     """Whole seconds, half-microsecond ties, a microsecond rounding up into the next second, the epoch."""
     import random
 
-    from integration.logs import iso_time
+    from integration.utc_text import iso_from_timestamp
 
     rng = random.Random(17)
     stamps = [0.0, 1.0, 1_764_888_000.0, 1_764_888_000.9999996, 1_764_888_000.0000005, 1_764_888_000.0000015,
               *(rng.uniform(0, 4e9) for _ in range(20_000)), *(1_764_888_000 + rng.random() for _ in range(20_000))]
     for stamp in stamps:
-        assert iso_time(stamp) == datetime.fromtimestamp(stamp, UTC).isoformat(), stamp
+        assert iso_from_timestamp(stamp) == datetime.fromtimestamp(stamp, UTC).isoformat(), stamp
+
+
+def test_a_delivery_s_times_are_the_datetime_s_and_rq_s_own_text() -> None:
+    """The envelope's `received_at` and the job's `created_at` / `enqueued_at`, across seconds and zones."""
+    import random
+    from datetime import timedelta, timezone
+
+    from rq.utils import utcformat
+
+    from integration.utc_text import iso_utc, rq_utc
+
+    rng = random.Random(17)
+    start = datetime(2026, 12, 4, 23, 59, 58, tzinfo=UTC)
+    moments = [start + timedelta(microseconds=rng.randrange(4_000_000)) for _ in range(5_000)]
+    moments += [start, start.replace(microsecond=1), datetime(1970, 1, 1, tzinfo=UTC)]
+    for moment in moments:
+        assert iso_utc(moment) == moment.isoformat()
+        assert rq_utc(moment) == utcformat(moment)
+    paris = datetime(2026, 7, 1, 12, 0, 0, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert iso_utc(paris) == paris.isoformat()
+    assert rq_utc(paris) == "2026-07-01T10:00:00.000005Z"
