@@ -20,6 +20,7 @@ from integration.commands.handler import COMMAND_RULE, CommandHandler
 from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
 from integration.intake import StoredValue
 from integration.judge import Judge
+from integration.judge.facts import BatchFacts
 from integration.observability.record import observed_job
 from integration.regroup import regroup
 from integration.settings import Settings
@@ -108,21 +109,29 @@ class Pipeline:
                 return self._skip(event, now, "item deleted in the tracker: mirror scrubbed", settled)
             if event.kind is EventKind.LABEL_CHANGED:
                 return self._skip(event, now, "label definition changed: label names updated for history", settled)
-            with read_connection(self.store.engine) as reader:  # the item's mirrored copy and the overrides: one read
+            own = event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER
+            ruleset = self.rules()
+            # the item's mirrored copy, the overrides and what the rules judge it on: one read
+            with read_connection(self.store.engine) as reader:
                 before = self.store.mirror.get(tracker, event.item.id, conn=reader)  # its groups before: limits
                 overrides = self.store.overrides.all(reader)
+                facts = None if own else Judge.item_facts(self.store, ruleset, tracker, event.item.id, now, reader)
             item = self._complete(event, before, now)
             with self.store.engine.begin() as conn:  # the item's history and its mirror row: one transaction
-                self.store.mirror.record_history(tracker, item, history_entries(event), conn=conn)
+                written = self.store.mirror.append_history(tracker, item, history_entries(event), conn=conn)
                 if item is not before and (not item.is_partial or self._mirror_as_carried(event, item)):
                     item = self.store.mirror.upsert(item, now, conn=conn)
-            if event.actor is not None and event.actor.kind is ActorKind.FLOWKEEPER:
+            if own:
                 return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)", settled)
-            judge = self.judge(tracker, overrides)
+            judge = self.judge(tracker, overrides, ruleset)
             replied = self._command(event, item, now, judge)
-            result = self._evaluate(item, event, now, judge, settled)
-            result.entries[:0] = replied.entries
-            result.retryable_failures += replied.retryable_failures
+            if replied is not None:  # a command may have snoozed or exempted the item: read its facts again
+                facts = None
+            result = self._evaluate(item, event, now, judge, settled,
+                                    facts.with_history(item.id, written) if facts is not None else None)
+            if replied is not None:
+                result.entries[:0] = replied.entries
+                result.retryable_failures += replied.retryable_failures
         grouped = regroup(judge, before, item, now, self.item_lock, event.delivery_id)  # outside this item's lock
         result.entries += grouped.entries
         result.retryable_failures += grouped.retryable_failures
@@ -131,28 +140,29 @@ class Pipeline:
         return ", ".join(f"{e.rule}:{e.action}:{e.outcome.value}" for e in result.entries) or "no action"
 
     # ---- judging and applying -------------------------------------------------------
-    def judge(self, tracker: str, overrides: Mapping[str, Mapping[str, bool]] | None = None) -> Judge:
-        """This job's judge for `tracker`: its rule set, dry run and tracker-wide facts, read once
-        (`overrides`: the admin's, read with the item)."""
-        return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), self.rules(),
+    def judge(self, tracker: str, overrides: Mapping[str, Mapping[str, bool]] | None = None,
+              ruleset: RuleSet | None = None) -> Judge:
+        """This job's judge for `tracker`: its rule set (`ruleset`: the one the job read already),
+        dry run and tracker-wide facts, read once (`overrides`: the admin's, read with the item)."""
+        return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), ruleset or self.rules(),
                              overrides=overrides)
 
     def _evaluate(self, item: Item, event: Event, now: datetime, judge: Judge,
-                  settled: list[AuditEntry]) -> ApplyResult:
+                  settled: list[AuditEntry], facts: BatchFacts | None = None) -> ApplyResult:
         """Evaluate the rules on a complete, mirrored item and apply the plan ("no rule acted" is
-        recorded with the delivery's outcome, `settled`)."""
-        plan = judge.plans([item], event, now)[0]
+        recorded with the delivery's outcome, `settled`); `facts`: the item's, read with it."""
+        plan = judge.plans([item], event, now, facts=facts)[0]
         result = apply(plan, ApplyContext.of(judge, now, delivery_id=event.delivery_id))
         if not plan.actions:
             settled.append(_no_action_entry(plan, event, now))
         return result
 
-    def _command(self, event: Event, item: Item, now: datetime, judge: Judge) -> ApplyResult:
-        """Carry out a `/flowkeeper …` comment and reply to it; an empty result when there is none."""
+    def _command(self, event: Event, item: Item, now: datetime, judge: Judge) -> ApplyResult | None:
+        """Carry out a `/flowkeeper …` comment and reply to it; None when there is none."""
         handler = CommandHandler(self.store.snoozes, self.store.claims, self.settings.sweeps, self.rule_names)
         done = handler.handle(event, item, now)
         if done is None:
-            return ApplyResult()
+            return None
         self.store.audit.record([done.audit])
         # the reply belongs to no rule: only the deployment's dry run holds it back
         replying = replace(judge, dry=judge.dry.also_live(COMMAND_RULE))

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from integration.judge.dryrun import DryRun
 from integration.judge.facts import BatchFacts, FlowFacts, SharedFacts
 from integration.settings import Settings
@@ -56,17 +58,32 @@ class Judge:
         dry = DryRun.decide(requested, can_write, ruleset.rules, shared.overrides)
         return cls(store, tracker, client, ruleset, dry, shared)
 
-    def contexts(self, batch: Sequence[Item], now: datetime) -> list[tuple[Item, EvalContext]]:
-        """Each item with its mirror clock, and the EvalContext the rules judge it on."""
+    def contexts(self, batch: Sequence[Item], now: datetime,
+                 facts: BatchFacts | None = None) -> list[tuple[Item, EvalContext]]:
+        """Each item with its mirror clock, and the EvalContext the rules judge it on (`facts`: read
+        already for this batch, `item_facts`)."""
         flow = self._flow(now)
-        facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now, starts=flow is not None,
-                                with_clocks=self.ruleset.reads_clocks, with_flags=bool(self.ruleset.flag_union),
-                                parents={i.key: i.id for i in batch} if self.ruleset.reads_subtasks else None)
+        if facts is None or facts.ids != tuple(dict.fromkeys(i.id for i in batch)):
+            facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now, starts=flow is not None,
+                                    with_clocks=self.ruleset.reads_clocks, with_flags=bool(self.ruleset.flag_union),
+                                    parents={i.key: i.id for i in batch} if self.ruleset.reads_subtasks else None)
         return [self._context(facts, item, flow) for item in batch]
+
+    @staticmethod
+    def item_facts(store: Store, ruleset: RuleSet, tracker: str, item_id: str, now: datetime,
+                   conn: Connection) -> BatchFacts | None:
+        """What `ruleset` judges one item on, read in the caller's read transaction (a webhook's,
+        with the item's mirrored copy) before the job writes the item's history; the job then adds
+        the rows it wrote (`BatchFacts.with_history`). None when a rule reads facts only the
+        written history gives (clocks, first starts, Flowkeeper's labels, sub-tasks): `contexts`
+        reads them after the write."""
+        if ruleset.reads_clocks or ruleset.flag_union or ruleset.reads_subtasks or _reads_flow(ruleset):
+            return None
+        return BatchFacts.load(store, tracker, [item_id], now, conn=conn)
 
     def _flow(self, now: datetime) -> FlowFacts | None:
         """The teams' cycle times, when a rule compares ages with them (`age_percentile`)."""
-        if not any(r.raw_when and uses_age_percentile(r.raw_when) for r in self.ruleset.rules):
+        if not _reads_flow(self.ruleset):
             return None
         if "teams" not in self.flow:
             self.flow["teams"] = FlowFacts.load(self.store, self.tracker, now)
@@ -74,15 +91,17 @@ class Judge:
 
     def plans(self, batch: Sequence[Item], event: Event | None, now: datetime,
               ruleset: RuleSet | None = None,
-              on_error: Callable[[Item, Exception], None] | None = None) -> list[Plan]:
+              on_error: Callable[[Item, Exception], None] | None = None,
+              facts: BatchFacts | None = None) -> list[Plan]:
         """What the rules (or `ruleset`, e.g. one sweep's rule) want done to each item now (no writes).
 
         With `on_error`, an item whose evaluation raises is reported there and left out, so
         one item's data never stops a sweep page for the others; without it, it raises.
+        `facts`: the batch's facts, read already (`item_facts`).
         """
         rules = ruleset or self.ruleset
         plans = []
-        for item, context in self.contexts(batch, now):
+        for item, context in self.contexts(batch, now, facts):
             try:
                 plans.append(evaluate(rules, item, event, now, context))
             except Exception as error:
@@ -123,6 +142,10 @@ class Judge:
             if state is not None:
                 chosen[name] = state
         return chosen
+
+
+def _reads_flow(ruleset: RuleSet) -> bool:
+    return any(r.raw_when and uses_age_percentile(r.raw_when) for r in ruleset.rules)
 
 
 _ITEM_SLOTS = tuple((Item.__dict__[f.name].__get__, Item.__dict__[f.name].__set__) for f in fields(Item))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, or_, select
@@ -81,16 +81,18 @@ class BatchFacts:
     clocks: dict[str, dict[str, datetime]] = field(default_factory=dict)  # item → rules.clocks key → instant
     closures: dict[str, Closure] = field(default_factory=dict)  # Flowkeeper's own closes, for reopen
     own_labels: dict[str, frozenset[str]] | None = None  # item → Flowkeeper's labels, when a rule flags
+    ids: tuple[str, ...] = ()  # the items these facts are about
 
     @classmethod
     def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime, *,
              starts: bool = False, with_clocks: bool = False, with_flags: bool = False,
-             parents: Mapping[str, str] | None = None) -> BatchFacts:
+             parents: Mapping[str, str] | None = None, conn: Connection | None = None) -> BatchFacts:
         """`parents` (key → id of the batch's items): roll their sub-tasks' clocks up to them.
 
-        Every fact is read in one read transaction: one snapshot, and one BEGIN for the batch."""
+        Every fact is read in one read transaction (`conn`'s, when given): one snapshot, and one
+        BEGIN for the batch."""
         ids = list(dict.fromkeys(item_ids))
-        with read_connection(store.engine) as conn:
+        with reading(store.engine, conn) as conn:
             clocks = history_clocks(store.engine, tracker, ids, conn) if with_clocks else {}
             for item_id, rolled in (subtask_clocks(store, tracker, parents, conn) if parents else {}).items():
                 clocks.setdefault(item_id, {}).update(rolled)
@@ -102,7 +104,18 @@ class BatchFacts:
                 clocks=clocks,
                 closures=store.closures.for_items(tracker, ids, conn),
                 own_labels=own_labels(store.engine, tracker, ids, conn) if with_flags else None,
+                ids=tuple(ids),
             )
+
+    def with_history(self, item_id: str, rows: Iterable[Mapping[str, Any]]) -> BatchFacts:
+        """These facts after `rows` (`item_history` rows just written for `item_id`): the human
+        activity as `human_activity` would read it now, so a webhook's facts can be read with its
+        item, before its history is written."""
+        kinds = self.activity.setdefault(item_id, {})
+        for row in rows:
+            if row["actor_kind"] == ActorKind.HUMAN.value or row["field"] == "created":
+                _add_activity(kinds, row["field"], row["at"].astimezone(UTC))
+        return self
 
 
 def mirrored_items(store: Store, tracker: str, ids: list[str]) -> dict[str, Item]:
@@ -164,11 +177,15 @@ def human_activity(store: Store, tracker: str, ids: list[str],
     found: dict[str, dict[str, datetime]] = {}
     with reading(store.engine, conn) as conn:
         for item_id, name, at in conn.execute(_ACTIVITY, {"tracker": tracker, "ids": ids}):
-            kinds = found.setdefault(item_id, {})
-            for kind, fields in ACTIVITY_FIELDS.items():
-                if (fields is None or name in fields) and (kinds.get(kind) is None or at > kinds[kind]):
-                    kinds[kind] = at
+            _add_activity(found.setdefault(item_id, {}), name, at)
     return found
+
+
+def _add_activity(kinds: dict[str, datetime], name: str, at: datetime) -> None:
+    """Count a human change of field `name` at `at` in the item's last activity by kind."""
+    for kind, fields in ACTIVITY_FIELDS.items():
+        if (fields is None or name in fields) and (kinds.get(kind) is None or at > kinds[kind]):
+            kinds[kind] = at
 
 
 def states_for(store: Store, tracker: str, ids: list[str],

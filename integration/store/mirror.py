@@ -194,6 +194,11 @@ class Mirror:
                        conn: Connection | None = None) -> int:
         """Append entries; a redelivered change (same fingerprint) is stored once. With `conn`, in
         the caller's transaction."""
+        return len(self.append_history(tracker, item, entries, conn))
+
+    def append_history(self, tracker: str, item: Item, entries: Iterable[HistoryEntry],
+                       conn: Connection | None = None) -> list[dict[str, Any]]:
+        """`record_history`, returning the rows it wrote (a redelivered change writes none)."""
         written = []
         with writing(self.engine, conn) as conn:
             for entry in entries:
@@ -201,7 +206,7 @@ class Mirror:
                 if insert_new(conn, item_history, row, "fingerprint"):
                     written.append(row)
             close_written(conn, written)
-        return len(written)
+        return written
 
     def last_activity(
         self, tracker: str, item_id: str, fields: Sequence[str] | None = None

@@ -3,9 +3,13 @@ both or neither, and SQLite's write lock is taken as few times as the job needs.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,12 +22,25 @@ from integration.services import Services
 from integration.store.audit import AuditFilter, AuditLog
 from integration.store.db import WRITE_LOCK, make_engine, read_connection
 from integration.store.deliveries import Deliveries
-from integration.store.mirror import Mirror
+from integration.store.mirror import HistoryEntry, Mirror
 from integration.store.tables import item_history, items
-from rules.model import Action, ActionKind, CommentBody, EpisodeChange, EpisodeTransition, Plan, Text
+from integration.trackers.jira import normalize as jira_normalize
+from integration.trackers.jira.normalize import JiraConfig
+from rules.model import (
+    Action,
+    ActionKind,
+    ActorKind,
+    CommentBody,
+    EpisodeChange,
+    EpisodeTransition,
+    Plan,
+    Text,
+)
+from tests.foundation.helpers import fixture
 from tests.foundation.test_pipeline import seed, stub_services, unassigned_in_progress
+from tests.reliability.soak import SOAK_RULES, _payload
 from tests.services import MakeServices
-from tests.stub import Stub, running_stub
+from tests.stub import Stub, jira_issue, running_stub
 
 
 @pytest.fixture
@@ -203,3 +220,60 @@ def test_a_write_made_stays_done_when_its_decisions_cannot_be_stored(
     entries = services.store.audit.page(AuditFilter(item_key="KAN-22", outcome="skipped"))
     assert {e.reason for e in entries if e.rule} == {"already done by an earlier run"}
     assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
+
+
+STALLED = """
+version: 1
+rules:
+  - name: stalled
+    description: Work in progress sees a person's activity at least every three days.
+    on: [updated]
+    when:
+      all:
+        - status.category: in_progress
+        - last_activity: { older_than: 3 days }
+    then:
+      - add_labels: [stalled]
+"""
+
+
+def test_the_rules_see_the_activity_the_event_itself_carries(
+    make_services: MakeServices, stub: Stub, tmp_path: Path
+) -> None:
+    """The item's facts are read with its mirrored copy, before the job writes the change it carries:
+    a person's change now still counts as activity now, so a week-old item is not called stalled."""
+    (tmp_path / "stalled.yml").write_text(STALLED)
+    stub.seed_jira(jira_issue("SOAK-1", assignee=None))
+    services = make_services({"RULES_DIR": str(tmp_path), "JIRA_URL": stub.url, "JIRA_USER": "bot@acme.test",
+                              "JIRA_API_TOKEN": "token-abc", "FLOWKEEPER_DRY_RUN": "1"})
+    update = jira_normalize.normalize(_payload("SOAK-1", "10001", 1), JiraConfig())
+    assert update is not None and update.actor is not None and update.actor.kind is ActorKind.HUMAN
+    week_ago = HistoryEntry(at=update.occurred_at - timedelta(days=7), field="status", actor_kind=ActorKind.HUMAN)
+    services.store.mirror.record_history("jira", update.item, [week_ago])
+
+    outcome = services.pipeline().handle(replace(update, delivery_id="d-1"))
+
+    assert outcome == "no action"
+    assert services.store.audit.count(AuditFilter(item_key="SOAK-1", outcome="would_do")) == 0
+
+
+def test_a_command_in_the_comment_counts_before_the_rules_judge_the_item(
+    make_services: MakeServices, stub: Stub, tmp_path: Path
+) -> None:
+    """`/flowkeeper ignore` exempts the item in the job that carries it out: the rule it names does
+    not act on that same comment, although the item's facts were read before the command ran."""
+    (tmp_path / "unowned.yml").write_text(SOAK_RULES.joinpath("soak.yml").read_text())
+    seed(stub)
+    services = make_services({"RULES_DIR": str(tmp_path), "JIRA_URL": stub.url, "JIRA_USER": "bot@acme.test",
+                              "JIRA_API_TOKEN": "token-abc", "FLOWKEEPER_DRY_RUN": "1"})
+    payload = copy.deepcopy(fixture("jira", "comment_created.derived.json"))
+    payload["issue"].update(id="10022", key="KAN-22")
+    payload["comment"]["body"] = "/flowkeeper ignore started-without-assignee"
+    comment = jira_normalize.normalize(payload, JiraConfig())
+    assert comment is not None
+
+    services.pipeline().handle(replace(comment, delivery_id="d-1"))
+
+    acted = services.store.audit.page(AuditFilter(item_key="KAN-22", outcome="would_do"))
+    assert [e.action for e in acted if e.rule == "started-without-assignee"] == []
+    assert services.store.snoozes.for_item("jira", "10022", comment.occurred_at).exempt_rules
