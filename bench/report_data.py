@@ -160,7 +160,7 @@ def _item(rng: random.Random, tracker: str, team: str, n: int, key: str, item_id
         "status_name": status, "status_category": STATUSES[status].value,
         "assignee_id": person, "assignee_name": person.title() if person else None, "estimate": item.estimate,
         "created_at": created, "updated_at": moved, "status_changed_at": moved, "last_activity_at": moved,
-        "deleted": False, "data": to_jsonable(item), "synced_at": now,
+        "deleted": False, "data": to_jsonable(item), "synced_at": now, "parent": item.parent, "project": item.project,
     }
 
 

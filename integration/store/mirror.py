@@ -59,6 +59,7 @@ def item_columns(item: Item) -> dict[str, Any]:
         "key": item.key,
         "team": item.team,
         "parent": item.parent,
+        "project": item.project,
         "title": None if item.deleted else item.title,
         "status_name": item.status.name,
         "status_category": item.status.category.value,

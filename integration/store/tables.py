@@ -73,6 +73,7 @@ items = Table(
     *item_columns("key"),
     Column("team", String(64)),
     Column("parent", String(64)),  # the parent's key (Item.parent), for rolling sub-tasks up to it
+    Column("project", Text),  # Item.project (Linear project / Jira epic name): the roadmap groups by it
     Column("title", Text),
     Column("status_name", String(128)),
     Column("status_category", String(16)),
@@ -95,6 +96,7 @@ Index("ix_items_wip", items.c.tracker, items.c.status_category, items.c.deleted,
 # the flag join (integration.store.flags) reads `deleted` and `team` from here, never the item's row
 Index("ix_items_flag_join", items.c.tracker, items.c.item_id, items.c.deleted, items.c.team)
 Index("ix_items_parent", items.c.tracker, items.c.parent)
+Index("ix_items_project", items.c.tracker, items.c.project)
 # the few items known to be deleted: the Flagged page takes their flags off its count
 Index("ix_items_deleted", items.c.tracker, items.c.item_id, sqlite_where=items.c.deleted == True,  # noqa: E712
       postgresql_where=items.c.deleted == True)  # noqa: E712
