@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import ColumnElement, Connection, FromClause, and_, case, func, literal, or_, select
 
 from integration.reports.context import Context
 from integration.reports.dataset import Chart, Dataset
@@ -69,18 +69,44 @@ class Efficiency:
 CycleTime = tuple[str, str, str | None, str, str, float]  # (tracker, key, team, status, category, seconds)
 
 
+def _kept(scope: Scope) -> tuple[FromClause, tuple[ColumnElement[bool], ...]]:
+    """The kept rows of the items completed in the period, found by their end, joined to their items."""
+    # the kept rows found by their end, then their items: SQLite would rather walk every done item
+    joined = c.join(i, and_(i.c.tracker == unindexed(c.c.tracker), i.c.item_id == unindexed(c.c.item_id)))
+    return joined, (c.c.done_at >= scope.since, c.c.done_at < scope.until, i.c.status_category == "done",
+                    item_filter(i, scope))
+
+
 def cycle_time_by_status(conn: Connection, scope: Scope) -> list[CycleTime]:
     """Seconds each item completed in the period (with a start) spent in each status between its first
     start and its last entry into done. Those sums are kept at write time with the cycle's end
     (integration.store.cycle_stays), so this reads a few rows per completed item, found by that end."""
-    query = (
-        select(i.c.tracker, i.c.key, i.c.team, c.c.status, c.c.category, c.c.seconds)
-        # the kept rows found by their end, then their items: SQLite would rather walk every done item
-        .select_from(c.join(i, and_(i.c.tracker == unindexed(c.c.tracker), i.c.item_id == unindexed(c.c.item_id))))
-        .where(c.c.done_at >= scope.since, c.c.done_at < scope.until, i.c.status_category == "done",
-               item_filter(i, scope))
-    )
+    joined, where = _kept(scope)
+    query = select(i.c.tracker, i.c.key, i.c.team, c.c.status, c.c.category, c.c.seconds).select_from(joined).where(*where)
     return [(tracker, key, team, name, kind, float(total)) for tracker, key, team, name, kind, total in conn.execute(query)]
+
+
+def summed(conn: Connection, scope: Scope, waiting: Waiting) -> Efficiency:
+    """`measure` of `cycle_time_by_status`, summed in the database: the seconds per team and status first
+    (a few dozen rows, each named active or waiting here), then each item's active and total seconds,
+    instead of every item's row per status (80,000 for a year of 50,000 items) to Python."""
+    joined, where = _kept(scope)
+    team = func.coalesce(i.c.team, "")  # no team: as `Waiting.waits` reads it
+    by_status: dict[tuple[str, str, bool], float] = defaultdict(float)
+    active: list[ColumnElement[bool]] = []
+    query = (select(team, c.c.status, c.c.category, func.sum(c.c.seconds)).select_from(joined).where(*where)
+             .group_by(team, c.c.status, c.c.category))
+    for name, status, category, seconds in conn.execute(query).all():
+        waits = waiting.waits(name, status, category)
+        by_status[(status, category, waits)] += float(seconds)
+        if not waits:
+            active.append(and_(team == name, c.c.status == status, c.c.category == category))
+    if not by_status:
+        return Efficiency({}, ())
+    worked = case((or_(*active), c.c.seconds), else_=literal(0.0)) if active else literal(0.0)
+    items = (select(func.sum(worked), func.sum(c.c.seconds)).select_from(joined).where(*where)
+             .group_by(c.c.tracker, c.c.item_id))
+    return Efficiency(dict(by_status), tuple(float(a) / float(t) for a, t in conn.execute(items).all() if t))
 
 
 def measure(times: Iterable[CycleTime], waiting: Waiting) -> Efficiency:
@@ -100,7 +126,7 @@ def measure(times: Iterable[CycleTime], waiting: Waiting) -> Efficiency:
 
 
 def efficiency_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    eff = measure(cycle_time_by_status(conn, ctx.scope), Waiting.of(ctx.ask.waiting))
+    eff = summed(conn, ctx.scope, Waiting.of(ctx.ask.waiting))
     rows = sorted(eff.by_status.items(), key=lambda kv: (-kv[1], kv[0]))
     median = statistics.median(eff.per_item) if eff.per_item else None
     return [Dataset(

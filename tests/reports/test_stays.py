@@ -20,11 +20,11 @@ import pytest
 from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
 from integration.reports import efficiency, flow, wip
 from integration.reports.scope import Scope
-from integration.store import cycle_stays, stay_days
+from integration.store import cycle_stays, first_starts, stay_days
 from integration.store.completions import STATUS_FIELDS
 from integration.store.migrate import alembic_config, upgrade
 from integration.store.mirror import HistoryEntry, history_row
@@ -189,6 +189,17 @@ def _rounded(times: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return sorted((*t[:-1], round(t[-1], 3)) for t in times)
 
 
+def _efficiencies(conn: Connection, scope: Scope, team: str) -> tuple[Any, Any]:
+    """Flow efficiency summed in the database, and measured from the window's rows, with the default
+    waiting statuses and with the team's own list (rounded: the sums run in another order)."""
+    def shown(eff: efficiency.Efficiency) -> tuple[Any, ...]:
+        return (sorted((k, round(v, 3)) for k, v in eff.by_status.items()), sorted(round(x, 6) for x in eff.per_item))
+
+    waitings = (efficiency.Waiting.of({}), efficiency.Waiting.of({team: ("in progress",)}))
+    return ([shown(efficiency.summed(conn, scope, w)) for w in waitings],
+            [shown(efficiency.measure(before.cycle_time_by_status(conn, scope), w)) for w in waitings])
+
+
 @given(stories=st.lists(stories, min_size=1, max_size=4), data=st.data(),
        since=st.integers(-40, 40).map(lambda n: n / 2), length=st.integers(1, 40).map(lambda n: n / 2))
 @PROPERTY
@@ -203,6 +214,8 @@ def test_period_figures_equal_the_window_over_the_history(any_store: Store, stor
         assert wip.time_in_status(conn, scope) == before.time_in_status(conn, scope)
         assert _rounded(efficiency.cycle_time_by_status(conn, scope)) == \
             _rounded(before.cycle_time_by_status(conn, scope))
+        summed, measured = _efficiencies(conn, scope, written.team)
+        assert summed == measured
         assert _completions(flow.completed_items(conn, scope)) == _completions(before.completed_items(conn, scope))
 
 
@@ -226,10 +239,13 @@ def test_daily_levels_follow_team_moves_deletes_and_late_rows(any_store: Store, 
                 before.levels_daily(conn, scope, (wip.IN_PROGRESS,))
             assert _rounded(efficiency.cycle_time_by_status(conn, scope)) == \
                 _rounded(before.cycle_time_by_status(conn, scope))
+            summed, measured = _efficiencies(conn, scope, written.team)
+            assert summed == measured
             assert _completions(flow.completed_items(conn, scope)) == \
                 _completions(before.completed_items(conn, scope))
         assert stay_days.kept(conn) == stay_days.expected(conn)
         assert cycle_stays.kept(conn) == cycle_stays.expected(conn)
+        assert first_starts.kept(conn) == first_starts.expected(conn)
 
 
 def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
