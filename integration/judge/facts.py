@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
 from integration.codec import from_jsonable
 from integration.judge.clocks import history_clocks, own_labels
+from integration.store.batch import ForIds
 from integration.store.completions import first_starts, team_cycle_days
 from integration.store.db import read_connection, reading
 from integration.store.snoozes import ItemPause
@@ -154,16 +155,16 @@ def subtasks_query(tracker: str, parents: Iterable[str]) -> Select[tuple[Any]]:
                                       items.c.deleted.is_(False))
 
 
-# Read for every item judged (each webhook, each sweep page): built once, with the batch's ids
-# as an expanding parameter, so no job pays for building them and their cache keys again.
-_ACTIVITY = (
+# Read for every item judged (each webhook, each sweep page): built once (`ForIds`), so no job pays
+# for building them and their cache keys again.
+_ACTIVITY = ForIds(lambda one_of: (
     select(item_history.c.item_id, item_history.c.field, func.max(item_history.c.at))
-    .where(item_history.c.tracker == bindparam("tracker"), item_history.c.item_id.in_(bindparam("ids", expanding=True)),
+    .where(item_history.c.tracker == bindparam("tracker"), one_of(item_history.c.item_id),
            or_(item_history.c.actor_kind == ActorKind.HUMAN.value, item_history.c.field == "created"))
     .group_by(item_history.c.item_id, item_history.c.field)
-)
-_STATES = select(rule_states).where(rule_states.c.tracker == bindparam("tracker"),
-                                    rule_states.c.item_id.in_(bindparam("ids", expanding=True)))
+))
+_STATES = ForIds(lambda one_of: select(rule_states).where(rule_states.c.tracker == bindparam("tracker"),
+                                                          one_of(rule_states.c.item_id)))
 
 
 def human_activity(store: Store, tracker: str, ids: list[str],
@@ -176,7 +177,7 @@ def human_activity(store: Store, tracker: str, ids: list[str],
         return {}
     found: dict[str, dict[str, datetime]] = {}
     with reading(store.engine, conn) as conn:
-        for item_id, name, at in conn.execute(_ACTIVITY, {"tracker": tracker, "ids": ids}):
+        for item_id, name, at in _ACTIVITY.execute(conn, ids, {"tracker": tracker}):
             _add_activity(found.setdefault(item_id, {}), name, at)
     return found
 
@@ -194,7 +195,7 @@ def states_for(store: Store, tracker: str, ids: list[str],
         return {}
     found: dict[str, dict[str, dict[str, RuleState]]] = {}
     with reading(store.engine, conn) as conn:
-        for row in conn.execute(_STATES, {"tracker": tracker, "ids": ids}):
+        for row in _STATES.execute(conn, ids, {"tracker": tracker}):
             state = state_from_row(row)
             found.setdefault(row.item_id, {}).setdefault(row.mode, {})[row.rule] = state
     return found

@@ -13,13 +13,14 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from integration.codec import from_jsonable, to_jsonable
+from integration.store.batch import ForIds
 from integration.store.db import reading
 from integration.store.tables import closures
 from rules.model import Closure, Status
 
-# read whenever an item is judged: built once, the batch's ids an expanding parameter
-_FOR_ITEMS = select(closures).where(closures.c.tracker == bindparam("tracker"),
-                                    closures.c.item_id.in_(bindparam("ids", expanding=True)))
+# read whenever an item is judged: built once (`ForIds`)
+_FOR_ITEMS = ForIds(lambda one_of: select(closures).where(closures.c.tracker == bindparam("tracker"),
+                                                          one_of(closures.c.item_id)))
 
 
 class Closures:
@@ -47,4 +48,4 @@ class Closures:
         with reading(self.engine, conn) as conn:
             return {row.item_id: Closure(row.rule, row.closed_at, from_jsonable(Status, row.previous),
                                          from_jsonable(Status, row.closed_to))
-                    for row in conn.execute(_FOR_ITEMS, {"tracker": tracker, "ids": ids})}
+                    for row in _FOR_ITEMS.execute(conn, ids, {"tracker": tracker})}

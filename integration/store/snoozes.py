@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from integration.store.batch import ForIds
 from integration.store.db import reading
 from integration.store.sweep_tables import item_exemptions, item_snoozes
 
@@ -32,16 +33,15 @@ class ItemPause:
     exempt_rules: frozenset[str] = frozenset()
 
 
-# Read for every item judged, snoozes and exemptions in one statement: built once, the batch's ids an
-# expanding parameter. A row is a snooze (`until`) or an exemption (`rule`).
-_PAUSES = union_all(
+# Read for every item judged, snoozes and exemptions in one statement: built once (`ForIds`). A row
+# is a snooze (`until`) or an exemption (`rule`).
+_PAUSES = ForIds(lambda one_of: union_all(
     select(item_snoozes.c.item_id, item_snoozes.c.until, type_coerce(null(), item_exemptions.c.rule.type).label("rule"))
-    .where(item_snoozes.c.tracker == bindparam("tracker"), item_snoozes.c.item_id.in_(bindparam("ids", expanding=True)),
+    .where(item_snoozes.c.tracker == bindparam("tracker"), one_of(item_snoozes.c.item_id),
            item_snoozes.c.until > bindparam("now")),
     select(item_exemptions.c.item_id, null(), item_exemptions.c.rule)
-    .where(item_exemptions.c.tracker == bindparam("tracker"),
-           item_exemptions.c.item_id.in_(bindparam("ids", expanding=True))),
-)
+    .where(item_exemptions.c.tracker == bindparam("tracker"), one_of(item_exemptions.c.item_id)),
+))
 
 
 class Snoozes:
@@ -96,7 +96,7 @@ class Snoozes:
         snoozed: dict[str, datetime] = {}
         exempt: dict[str, set[str]] = {}
         with reading(self.engine, conn) as conn:
-            for r in conn.execute(_PAUSES, {"tracker": tracker, "ids": ids, "now": now}):
+            for r in _PAUSES.execute(conn, ids, {"tracker": tracker, "now": now}):
                 if r.rule is None:
                     snoozed[r.item_id] = r.until
                 else:
