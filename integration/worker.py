@@ -71,6 +71,10 @@ class ResilientWorkerMixin:
     """Outcomes that wait for Redis, quick maintenance with a short lock, a short-lived job claim,
     and an exit within a couple of seconds of SIGTERM when no job is running."""
 
+    # every delivery job's result lives the dedupe window: a line a job saying so tells nothing, and
+    # writing it cost the no-write path about as much as its two cheapest SQL statements
+    log_result_lifespan = False
+
     connection: redis.Redis
     queues: list[Queue]
     log: Any

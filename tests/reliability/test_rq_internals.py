@@ -134,3 +134,15 @@ def test_a_forked_process_enqueues_on_a_connection_of_its_own(redis_url: str) ->
     assert deliveries.submit("jira", "parent-2", envelope("parent-2"), datetime.now(UTC))
     assert not deliveries.submit("jira", "child-1", envelope("child-1"), datetime.now(UTC)), "seen in the child"
     assert Queue(QUEUE_NAME, connection=connection).count == 3
+
+
+def test_a_finished_job_is_logged_without_a_line_about_how_long_its_result_is_kept(
+        redis_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    job = queue.enqueue(len, [1, 2], result_ttl=int(DEDUPE_WINDOW.total_seconds()))
+    with caplog.at_level("INFO", logger="rq.worker"):
+        FlowkeeperWorker([QUEUE_NAME], connection=connection).execute_job(job, queue)
+    lines = [r.getMessage() for r in caplog.records if r.name == "rq.worker"]
+    assert any("Successfully completed" in line for line in lines)
+    assert not any("result is kept" in line for line in lines)
