@@ -10,14 +10,19 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-_second: list[object] = [None, ""]  # the last whole second written, and its text up to the seconds
+_last: tuple[int, str] = (-1, "")  # the last whole second written, and its text up to the seconds
 
 
 def _prefix(second: int) -> str:
-    """`YYYY-MM-DDTHH:MM:SS` of a whole unix second."""
-    if _second[0] != second:
-        _second[:] = [second, datetime.fromtimestamp(second, UTC).isoformat()[:19]]
-    return _second[1]  # type: ignore[return-value]
+    """`YYYY-MM-DDTHH:MM:SS` of a whole unix second.
+
+    The pair is read and replaced as one tuple: threads writing lines in different seconds each get
+    their own second's text (a shared list read field by field could pair one second with another's)."""
+    global _last
+    last = _last
+    if last[0] != second:
+        last = _last = (second, datetime.fromtimestamp(second, UTC).isoformat()[:19])
+    return last[1]
 
 
 def iso_from_timestamp(created: float) -> str:
