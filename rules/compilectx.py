@@ -40,6 +40,7 @@ class SlotTable:
 
 
 WIP = "wip"  # in a rule's fields_read: the judge must read the in-progress counts per assignee
+CLOSURE = "closure"  # in a rule's fields_read: the judge must read Flowkeeper's own last close of the item
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.compilectx import CompileCtx
+from rules.compilectx import CLOSURE, CompileCtx
 from rules.fieldkinds import DURATION, Kind, make_test
 from rules.model import ActorKind, Event, Item
 from rules.registry import Frame, Node, Trace, conditions
@@ -53,7 +53,7 @@ def closed_by_flowkeeper(arg: Any, path: str, cctx: CompileCtx) -> Node:
 
         closed_by_flowkeeper: { newer_than: 30 days }
     """
-    cctx.fields.add("status")
+    cctx.fields.update(("status", CLOSURE))
     want = arg if isinstance(arg, bool) else True
     tests = [make_test(Kind.TIME, op, a, cctx) for op, a in arg.items()] if isinstance(arg, dict) else []
 

@@ -63,6 +63,7 @@ class ReopenAction:
     """Back to the status the item had before Flowkeeper closed it; `fallback` when unknown."""
 
     flag_label: str | None = None
+    reads_closure = True  # the judge reads Flowkeeper's last close for a rule set with a reopen
 
     def __init__(self, note: str | None, fallback: StatusCategory) -> None:
         self.note, self.fallback = note, fallback

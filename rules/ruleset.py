@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rules.calendar import BusinessCalendar
-from rules.compilectx import WIP, SlotTable
+from rules.compilectx import CLOSURE, WIP, SlotTable
 from rules.durations import Duration, Unit
 from rules.model import SWEEP_ORDERS, EvalContext, Item, NoAction, SearchQuery, StatusCategory, Tracker
 from rules.pushdown import Bounds
@@ -147,6 +147,13 @@ class RuleSet:
     def reads_subtasks(self) -> bool:
         """Whether any rule rolls a clock up from sub-tasks (`with_subtasks`)."""
         return any("subtasks" in rule.fields_read for rule in self.rules)
+
+    @property
+    def reads_closures(self) -> bool:
+        """Whether a rule reads Flowkeeper's own last close of an item: `closed_by_flowkeeper`, or a reopen."""
+        return any(CLOSURE in rule.fields_read
+                   or any(getattr(action, "reads_closure", False) for step in rule.steps for action in step.actions)
+                   for rule in self.rules)
 
     @property
     def reads_wip(self) -> bool:

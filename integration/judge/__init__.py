@@ -66,7 +66,8 @@ class Judge:
         if facts is None or facts.ids != tuple(dict.fromkeys(i.id for i in batch)):
             facts = BatchFacts.load(self.store, self.tracker, [i.id for i in batch], now, starts=flow is not None,
                                     with_clocks=self.ruleset.reads_clocks, with_flags=bool(self.ruleset.flag_union),
-                                    parents={i.key: i.id for i in batch} if self.ruleset.reads_subtasks else None)
+                                    parents={i.key: i.id for i in batch} if self.ruleset.reads_subtasks else None,
+                                    with_closures=self.ruleset.reads_closures)
         return [self._context(facts, item, flow) for item in batch]
 
     @staticmethod
@@ -79,7 +80,7 @@ class Judge:
         reads them after the write."""
         if ruleset.reads_clocks or ruleset.flag_union or ruleset.reads_subtasks or _reads_flow(ruleset):
             return None
-        return BatchFacts.load(store, tracker, [item_id], now, conn=conn)
+        return BatchFacts.load(store, tracker, [item_id], now, with_closures=ruleset.reads_closures, conn=conn)
 
     def _flow(self, now: datetime) -> FlowFacts | None:
         """The teams' cycle times, when a rule compares ages with them (`age_percentile`)."""

@@ -87,8 +87,10 @@ class BatchFacts:
     @classmethod
     def load(cls, store: Store, tracker: str, item_ids: Iterable[str], now: datetime, *,
              starts: bool = False, with_clocks: bool = False, with_flags: bool = False,
-             parents: Mapping[str, str] | None = None, conn: Connection | None = None) -> BatchFacts:
+             parents: Mapping[str, str] | None = None, with_closures: bool = True,
+             conn: Connection | None = None) -> BatchFacts:
         """`parents` (key → id of the batch's items): roll their sub-tasks' clocks up to them.
+        `with_closures`: Flowkeeper's own closes, which only some rules read (`RuleSet.reads_closures`).
 
         Every fact is read in one read transaction (`conn`'s, when given): one snapshot, and one
         BEGIN for the batch."""
@@ -103,7 +105,7 @@ class BatchFacts:
                 pauses=store.snoozes.for_items(tracker, ids, now, conn),
                 started=first_starts(conn, tracker, ids) if starts else {},
                 clocks=clocks,
-                closures=store.closures.for_items(tracker, ids, conn),
+                closures=store.closures.for_items(tracker, ids, conn) if with_closures else {},
                 own_labels=own_labels(store.engine, tracker, ids, conn) if with_flags else None,
                 ids=tuple(ids),
             )

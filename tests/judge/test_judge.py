@@ -284,3 +284,34 @@ def test_the_item_judged_carries_the_mirror_activity_as_a_copy_would(item: Item,
           "own-elsewhere": own.astimezone(timezone(timedelta(hours=2))) if own else None}[which]
     got, want = measured_from(item, at), replace(item, last_activity_at=at or item.last_activity_at)
     assert [repr(getattr(got, f.name)) for f in fields(Item)] == [repr(getattr(want, f.name)) for f in fields(Item)]
+
+
+CLOSED_BY_US = """
+version: 1
+rules:
+  - name: closed-lately
+    description: Items Flowkeeper closed this month.
+    on: [updated, schedule]
+    when:
+      closed_by_flowkeeper: { newer_than: 30 days }
+    then:
+      - add_labels: [closed-by-flowkeeper]
+"""
+
+
+@pytest.mark.parametrize(("rules", "reads"), [(CLOSED_BY_US, True), (RULES, False)])
+def test_flowkeepers_own_close_is_read_for_the_rules_that_ask(store: Store, db_url: str, tmp_path: Path,
+                                                              rules: str, reads: bool) -> None:
+    """A rule set with `closed_by_flowkeeper` (and no reopen) judges an item Flowkeeper closed as closed by
+    it; a rule set that never asks does not read Flowkeeper's closes at all."""
+    done = Status("Done", StatusCategory.DONE)
+    closed = replace(item(1), status=done)
+    store.closures.remember("jira", closed.id, "stale-close", item(1).status, done, T - timedelta(days=2))
+    path = tmp_path / "rules.yml"
+    path.write_text(rules, encoding="utf-8")
+    ruleset = load_ruleset([path])
+    judge = Judge.for_job(store, live_settings(db_url), "jira", None, ruleset, writable=True)
+    _seen, context = judge.contexts([closed], T)[0]
+    assert (context.closure is not None) is reads
+    if reads:
+        assert [a.kind.value for a in judge.plans([closed], None, T)[0].actions] == ["add_labels"]
