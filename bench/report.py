@@ -183,10 +183,11 @@ def figures(report: Report) -> dict[str, Any]:
             "cycle_scatter_points": len(scatter.rows) if (scatter := report.get("cycle_scatter")) else 0}
 
 
-def prepare(backend: str, workdir: Path) -> tuple[str, Any]:
+def prepare(backend: str, workdir: Path, keep: bool = False) -> tuple[str, Any]:
     """A fresh, migrated database; returns its URL and a function that removes it."""
     if backend == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.sqlite'}"
+        kept = Path(tempfile.mkdtemp(prefix="flowkeeper_bench_")) if keep else workdir  # --keep: outlives the run
+        url = f"sqlite:///{kept / 'bench.sqlite'}"
         upgrade(url)
         return url, lambda: None
     name = f"flowkeeper_bench_{uuid.uuid4().hex[:8]}"
@@ -207,7 +208,7 @@ def prepare(backend: str, workdir: Path) -> tuple[str, Any]:
 def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         reused = args.database.get(backend)
-        url, drop = (reused, lambda: None) if reused else prepare(backend, Path(tmp))
+        url, drop = (reused, lambda: None) if reused else prepare(backend, Path(tmp), args.keep)
         store = Store.connect(url)
         try:
             counts: dict[str, int] = {}
@@ -260,7 +261,7 @@ def main() -> int:
     parser.add_argument("--no-clock-statistics", dest="clock_statistics", action="store_false",
                         help="time SQLite without the clock's daily statistics job")
     parser.add_argument("--index", action="append", default=[], help="extra CREATE INDEX statement to try")
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to inspect plans)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (to inspect plans, or time it again with --database)")
     parser.add_argument("--connections", type=int, default=0,
                         help="connections a report reads on at once (0: as FLOWKEEPER_REPORT_CONNECTIONS's default)")
     parser.add_argument("--database", action="append", default=[],

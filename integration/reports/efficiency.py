@@ -126,7 +126,12 @@ def measure(times: Iterable[CycleTime], waiting: Waiting) -> Efficiency:
 
 
 def efficiency_section(conn: Connection, ctx: Context) -> list[Dataset]:
-    eff = summed(conn, ctx.scope, Waiting.of(ctx.ask.waiting))
+    waiting = Waiting.of(ctx.ask.waiting)
+    # summed in the database on PostgreSQL, where the rows cost the client more than a second statement
+    # costs the server; SQLite's statements run in this process, and a second pass costs it more (365 days:
+    # 0.45 s against 0.37 s)
+    eff = (summed(conn, ctx.scope, waiting) if conn.dialect.name == "postgresql"
+           else measure(cycle_time_by_status(conn, ctx.scope), waiting))
     rows = sorted(eff.by_status.items(), key=lambda kv: (-kv[1], kv[0]))
     median = statistics.median(eff.per_item) if eff.per_item else None
     return [Dataset(
