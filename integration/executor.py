@@ -8,7 +8,7 @@ in the same way. Every decision becomes an audit entry with a reason a person ca
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,9 @@ class ApplyContext:
     # Replies to `/flowkeeper` commands are no rule's episode: they record no rule state.
     record_states: bool = True
     run_id: str | None = None  # the sweep run deciding, kept in each audit entry (`sweep --dry-run` lists them)
+    # More writes committed with the decisions, given what was done: the webhook job's delivery end
+    # when nothing follows, so a commenting event takes SQLite's write lock once less.
+    also: Callable[[Connection, ApplyResult], None] | None = None
 
     def __post_init__(self) -> None:
         if self.client is None and self.dry.writable:
@@ -97,6 +100,8 @@ def apply(plan: Plan, ctx: ApplyContext) -> ApplyResult:
                     ctx.store.rule_states.apply(plan.item.tracker.value, plan.item.id, plan.item.key, mode,
                                                 transitions, finished, ctx.now, conn=conn)
                 ctx.store.audit.record(result.entries, conn=conn)
+                if ctx.also is not None:
+                    ctx.also(conn, result)
         committed = True
     finally:
         if not committed and finishing:

@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from integration.activity import history_entries
 from integration.commands.handler import COMMAND_RULE, CommandHandler
 from integration.executor import ApplyContext, ApplyResult, RetryLater, apply
@@ -22,7 +24,7 @@ from integration.intake import StoredValue
 from integration.judge import Judge
 from integration.judge.facts import BatchFacts
 from integration.observability.record import observed_job
-from integration.regroup import regroup
+from integration.regroup import may_regroup, regroup
 from integration.settings import Settings
 from integration.status_entry import StatusEntries
 from integration.store.audit import AuditEntry, Outcome
@@ -69,7 +71,7 @@ class Pipeline:
         now = self.clock()
         if delivery and not self.store.deliveries.begin(tracker, delivery, now, event.item.key):
             return "duplicate: already processed"
-        settled: list[AuditEntry] = []
+        settled = Settled()
         try:
             outcome = self._process(self._mark_self(event), now, settled)
         except RetryLater as error:
@@ -88,6 +90,8 @@ class Pipeline:
         (RQ retries the job; `jobs.mark_delivery_failed` settles it once retries run out)."""
         if not entries and (not delivery or failed):
             return
+        if outcome is not None and isinstance(entries, Settled) and entries.finished:
+            return  # written with the decisions
         try:
             with self.store.engine.begin() as conn:
                 self.store.audit.record(entries, conn=conn)
@@ -100,7 +104,7 @@ class Pipeline:
                 raise
             log.exception("pipeline.settle_failed", extra={"tracker": tracker, "delivery": delivery})
 
-    def _process(self, event: Event, now: datetime, settled: list[AuditEntry]) -> str:
+    def _process(self, event: Event, now: datetime, settled: Settled) -> str:
         tracker = event.tracker.value
         event = understand(event, self.store.service, self.clients.get(tracker), now)
         with self.item_lock(f"{tracker}:{event.item.id}"):
@@ -128,7 +132,9 @@ class Pipeline:
             if replied is not None:  # a command may have snoozed or exempted the item: read its facts again
                 facts = None
             result = self._evaluate(item, event, now, judge, settled,
-                                    facts.with_history(item.id, written) if facts is not None else None)
+                                    facts.with_history(item.id, written) if facts is not None else None,
+                                    self._finishing(event, replied, settled, now) if not may_regroup(judge, before, item)
+                                    else None)
             if replied is not None:
                 result.entries[:0] = replied.entries
                 result.retryable_failures += replied.retryable_failures
@@ -137,7 +143,24 @@ class Pipeline:
         result.retryable_failures += grouped.retryable_failures
         if result.retryable_failures:
             raise RetryLater(f"{result.retryable_failures} write(s) failed and will be retried")
-        return ", ".join(f"{e.rule}:{e.action}:{e.outcome.value}" for e in result.entries) or "no action"
+        return _outcome(result.entries)
+
+    def _finishing(self, event: Event, replied: ApplyResult | None, settled: Settled,
+                   now: datetime) -> Callable[[Connection, ApplyResult], None] | None:
+        """The delivery's end, written with the decisions when nothing can follow them (no regrouping):
+        done with its outcome unless a write failed for a reason that may pass (then the job is retried)."""
+        tracker, delivery = event.tracker.value, event.delivery_id
+        if not delivery or (replied is not None and replied.retryable_failures):
+            return None
+
+        def finish(conn: Connection, result: ApplyResult) -> None:
+            if result.retryable_failures or settled:
+                return
+            entries = [*(replied.entries if replied is not None else ()), *result.entries]
+            self.store.deliveries.finish(tracker, delivery, "done", _outcome(entries), self.clock(), conn=conn)
+            settled.finished = True
+
+        return finish
 
     # ---- judging and applying -------------------------------------------------------
     def judge(self, tracker: str, overrides: Mapping[str, Mapping[str, bool]] | None = None,
@@ -147,12 +170,15 @@ class Pipeline:
         return Judge.for_job(self.store, self.settings, tracker, self.clients.get(tracker), ruleset or self.rules(),
                              overrides=overrides)
 
-    def _evaluate(self, item: Item, event: Event, now: datetime, judge: Judge,
-                  settled: list[AuditEntry], facts: BatchFacts | None = None) -> ApplyResult:
+    def _evaluate(self, item: Item, event: Event, now: datetime, judge: Judge, settled: list[AuditEntry],
+                  facts: BatchFacts | None = None,
+                  finish: Callable[[Connection, ApplyResult], None] | None = None) -> ApplyResult:
         """Evaluate the rules on a complete, mirrored item and apply the plan ("no rule acted" is
-        recorded with the delivery's outcome, `settled`); `facts`: the item's, read with it."""
+        recorded with the delivery's outcome, `settled`); `facts`: the item's, read with it; `finish`:
+        the delivery's end, written with the decisions when the plan acts."""
         plan = judge.plans([item], event, now, facts=facts)[0]
-        result = apply(plan, ApplyContext.of(judge, now, delivery_id=event.delivery_id))
+        result = apply(plan, ApplyContext.of(judge, now, delivery_id=event.delivery_id,
+                                             also=finish if plan.actions else None))
         if not plan.actions:
             settled.append(_no_action_entry(plan, event, now))
         return result
@@ -269,6 +295,17 @@ class Pipeline:
     def _skip(self, event: Event, now: datetime, reason: str, settled: list[AuditEntry]) -> str:
         settled.append(_event_entry(event, now, Outcome.SKIPPED, reason))
         return f"skipped: {reason}"
+
+
+class Settled(list[AuditEntry]):
+    """The job's no-write audit entries, settled with the delivery; `finished`: the delivery's end was
+    already written with the decisions (`Pipeline._finishing`)."""
+
+    finished = False
+
+
+def _outcome(entries: list[AuditEntry]) -> str:
+    return ", ".join(f"{e.rule}:{e.action}:{e.outcome.value}" for e in entries) or "no action"
 
 
 def _no_action_entry(plan: Plan, event: Event, now: datetime) -> AuditEntry:

@@ -19,7 +19,7 @@ from integration.judge import Judge
 from integration.trackers.base import TrackerError
 from rules.limits import item_groups, limits_in
 from rules.model import Item
-from rules.ruleset import RuleSet
+from rules.ruleset import Rule, RuleSet
 
 
 def changed_groups(before: Item | None, after: Item, kinds: set[str]) -> set[str]:
@@ -42,11 +42,21 @@ def _fresh(judge: Judge, items: list[Item], now: datetime) -> list[Item]:
     return fresh
 
 
+def _limited(judge: Judge) -> tuple[Rule, ...]:
+    return tuple(rule for rule in judge.ruleset.rules if limits_in(rule.raw_when))
+
+
+def may_regroup(judge: Judge, before: Item | None, after: Item) -> bool:
+    """Whether `regroup` can have anything to do: a limit rule runs and the event moved one of its groups."""
+    limited = _limited(judge)
+    return bool(limited) and bool(changed_groups(before, after, set().union(*(limits_in(r.raw_when) for r in limited))))
+
+
 def regroup(judge: Judge, before: Item | None, after: Item, now: datetime,
             item_lock: Callable[[str], AbstractContextManager[object]], delivery_id: str | None) -> ApplyResult:
     """Re-judge the other items of the groups `after`'s event changed; what was done, for the job's outcome."""
     result = ApplyResult()
-    limited = tuple(rule for rule in judge.ruleset.rules if limits_in(rule.raw_when))
+    limited = _limited(judge)
     if not limited:
         return result
     groups = changed_groups(before, after, set().union(*(limits_in(rule.raw_when) for rule in limited)))

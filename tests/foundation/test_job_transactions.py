@@ -189,7 +189,7 @@ def test_the_time_a_transaction_holds_the_write_lock_is_counted(db_url: str) -> 
 
 def test_a_write_finishes_its_claim_with_the_decisions(make_services: MakeServices, stub: Stub) -> None:
     """An event that labels and comments: the delivery's start, the mirror, a claim before each write,
-    the labels in the item's history, both claims' outcomes with the decisions, the delivery's end."""
+    the labels in the item's history, both claims' outcomes with the decisions and the delivery's end."""
     seed(stub)
     services = stub_services(make_services, stub, live=True)
     services.pipeline().service_account("jira")  # learned once per deployment, not per job
@@ -197,7 +197,8 @@ def test_a_write_finishes_its_claim_with_the_decisions(make_services: MakeServic
     outcome = services.pipeline().handle(unassigned_in_progress("d-1"))
     transactions, _waited, _seconds = WRITE_LOCK.take()
     assert outcome.count(":done") == 2
-    assert transactions == 7
+    assert transactions == 6
+    assert services.store.deliveries.state_of("jira", "d-1") == "done"
     assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
 
 
@@ -220,6 +221,28 @@ def test_a_write_made_stays_done_when_its_decisions_cannot_be_stored(
     entries = services.store.audit.page(AuditFilter(item_key="KAN-22", outcome="skipped"))
     assert {e.reason for e in entries if e.rule} == {"already done by an earlier run"}
     assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
+
+
+def test_the_delivery_ends_with_its_decisions_or_not_at_all(
+    make_services: MakeServices, stub: Stub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delivery's end is committed with the decisions: when it cannot be stored the decisions are
+    not either, the delivery stays in process, and RQ's retry finds the writes done and ends it."""
+    seed(stub)
+    services = stub_services(make_services, stub, live=True)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Deliveries, "finish", disk_error("UPDATE deliveries"))
+        with pytest.raises(OperationalError):
+            services.pipeline().handle(unassigned_in_progress("d-1"))
+    assert services.store.deliveries.state_of("jira", "d-1") == "processing"
+    assert services.store.audit.count(AuditFilter(item_key="KAN-22", outcome="done")) == 0
+
+    outcome = services.pipeline().handle(unassigned_in_progress("d-1"))  # RQ's retry
+    assert outcome.count(":skipped") == 2
+    assert services.store.deliveries.state_of("jira", "d-1") == "done"
+    assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
+    assert services.pipeline().handle(unassigned_in_progress("d-1")) == "duplicate: already processed"
 
 
 STALLED = """
