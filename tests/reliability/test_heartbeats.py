@@ -81,3 +81,49 @@ def test_a_beat_that_fails_for_any_reason_does_not_end_the_heartbeats(
         watcher.join()
     assert failed, "the failing beat ran"
     assert seen == [], "a running job's claim lapsed after one beat failed"
+
+
+def quick_job() -> str:
+    return "done"
+
+
+def test_a_busy_worker_renews_its_own_key_about_once_a_second_and_it_never_nears_expiry(redis_url: str) -> None:
+    """RQ renews the worker's key before and after every dequeue (three round trips each) and writes
+    IDLE twice a job; a worker draining a queue of quick jobs does so at most once a second, while
+    the key keeps well over the 45 s a dequeue may wait."""
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    jobs = [queue.enqueue(quick_job) for _ in range(40)]
+    worker = FlowkeeperWorker([QUEUE_NAME], connection=connection)
+    sent: list[tuple[str, ...]] = []
+    execute = connection.execute_command
+
+    def counting(*args: object, **options: object) -> object:
+        sent.append(tuple(a.decode() if isinstance(a, bytes) else str(a) for a in args[:3]))
+        return execute(*args, **options)
+
+    connection.execute_command = counting  # type: ignore[method-assign]
+    watcher_connection = redis_lib.Redis.from_url(redis_url)
+    done, lowest = threading.Event(), [10_000]
+
+    def watch_ttl() -> None:
+        while not done.wait(0.01):
+            ttl = watcher_connection.ttl(worker.key)
+            if ttl > 0:
+                lowest[0] = min(lowest[0], ttl)
+
+    watcher = threading.Thread(target=watch_ttl)
+    started = time.monotonic()
+    watcher.start()
+    try:
+        worker.work(burst=True)
+    finally:
+        done.set()
+        watcher.join()
+    seconds = time.monotonic() - started
+    assert all(job.get_status(refresh=True) == JobStatus.FINISHED for job in jobs)
+    renewals = [c for c in sent if c[:2] == ("EXPIRE", worker.key)]
+    idle_writes = [c for c in sent if c == ("HSET", worker.key, "state")]
+    assert len(renewals) <= 2 * (3 + seconds), f"{len(renewals)} direct renewals of the worker's key for 40 jobs"
+    assert len(idle_writes) <= len(jobs) + 3, f"{len(idle_writes)} state writes outside a pipeline for 40 jobs"
+    assert lowest[0] > 45, f"the worker's key came within {lowest[0]} s of expiring"
