@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, String, delete, func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from integration.store.inserts import dialect_insert
 from integration.store.tables import audit_counts, audit_log
 
 NO_RULE = ""  # the key of entries that belong to no rule (webhook events nothing matched, admin actions)
@@ -65,8 +65,7 @@ def add(conn: Connection, counts: Counter[Key]) -> None:
 @functools.cache
 def _upsert(dialect_name: str) -> Any:
     """The add-to-count upsert, built once per database kind (every audit write runs it)."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(audit_counts)
+    statement = dialect_insert(dialect_name, audit_counts)
     return statement.on_conflict_do_update(
         index_elements=["day", "rule", "outcome"],
         set_={"entries": audit_counts.c.entries + statement.excluded.entries},

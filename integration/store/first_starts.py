@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from integration.store.completions import STATUS_FIELDS
+from integration.store.inserts import dialect_insert
 from integration.store.tables import first_starts
 from integration.store.tables import item_history as h
 
@@ -44,8 +44,7 @@ def keep(conn: Connection, starts: Starts) -> None:
 
 @functools.cache
 def _upsert(dialect_name: str) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(first_starts)
+    statement = dialect_insert(dialect_name, first_starts)
     return statement.on_conflict_do_update(  # unchanged (most writes): the row is left as it is
         index_elements=["tracker", "item_id"], set_={"started_at": statement.excluded.started_at},
         where=first_starts.c.started_at != statement.excluded.started_at)

@@ -1,4 +1,4 @@
-"""Inserts that skip a row already there, in one statement on SQLite and PostgreSQL alike."""
+"""Inserts that skip or update a row already there, in one statement on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 
+def dialect_insert(dialect_name: str, table: Table) -> Any:
+    """The database kind's own INSERT, which can say what to do ON CONFLICT (both kinds spell it alike)."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
 @functools.cache
 def _insert_new(dialect_name: str, returning: bool, table: Table, *unique: str) -> Insert:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    statement = dialect_insert(dialect_name, table).on_conflict_do_nothing(index_elements=list(unique))
     return statement.returning(table.c.id) if returning else statement
 
 

@@ -26,9 +26,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from integration.store.completions import STATUS_FIELDS
+from integration.store.inserts import dialect_insert
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 from integration.store.tables import stay_days
@@ -136,8 +136,7 @@ def add(conn: Connection, change: Tally) -> None:
 
 @functools.cache
 def _upsert(dialect_name: str) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(stay_days)
+    statement = dialect_insert(dialect_name, stay_days)
     return statement.on_conflict_do_update(
         index_elements=["tracker", "team", "day", "category", "status", "began"],
         set_={"moves": stay_days.c.moves + statement.excluded.moves,
