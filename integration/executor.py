@@ -22,7 +22,7 @@ from integration.store.audit import AuditEntry, Outcome
 from integration.store.claims import ClaimResult
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
-from integration.trackers.base import TrackerClient, TrackerError, WriteMarker
+from integration.trackers.base import RateLimited, TrackerClient, TrackerError, WriteMarker
 from rules.model import Action, ActionKind, ActorKind, EpisodeTransition, Item, Plan
 
 if TYPE_CHECKING:
@@ -40,6 +40,12 @@ class ApplyResult:
 
     def outcomes(self) -> list[str]:
         return [e.outcome.value for e in self.entries]
+
+    @property
+    def retry_after(self) -> float | None:
+        """The longest wait a tracker asked for (`Retry-After`) among the writes that may pass later."""
+        return max((float(e.detail["retry_after"]) for e in self.entries if e.detail.get("retry_after") is not None),
+                   default=None)
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,9 @@ def _live(item: Item, action: Action, ctx: ApplyContext, finishing: list[tuple[s
             reason = _write(item, action, ctx.client, look_first=not first)
     except TrackerError as error:
         finishing.append((identity, False))
-        return _entry(item, action, ctx, Outcome.FAILED, f"{type(error).__name__}: {error}", retryable=error.retryable)
+        asked = {"retry_after": error.retry_after} if isinstance(error, RateLimited) and error.retry_after else {}
+        return _entry(item, action, ctx, Outcome.FAILED, f"{type(error).__name__}: {error}", retryable=error.retryable,
+                      **asked)
     finishing.append((identity, True))
     _remember_labels(item, action, ctx)
     return _entry(item, action, ctx, Outcome.DONE, reason)

@@ -119,12 +119,15 @@ class SweepRuns:
             ).rowcount
         return done == 1
 
-    def advance_chunk(self, run: Run, stats: Mapping[str, int], now: datetime) -> bool:
+    def advance_chunk(self, run: Run, stats: Mapping[str, int], now: datetime,
+                      kept: Mapping[str, int] | None = None) -> bool:
+        """Count a chunk's `stats` in; `kept` are figures replaced rather than added (safe: only the
+        step that read `run` at this chunk can move it on)."""
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(sweep_runs)
                 .where(sweep_runs.c.id == run.id, sweep_runs.c.chunks == run.chunks, sweep_runs.c.state == "applying")
-                .values(chunks=run.chunks + 1, stats=_added(run.stats, stats), heartbeat_at=now)
+                .values(chunks=run.chunks + 1, stats={**_added(run.stats, stats), **(kept or {})}, heartbeat_at=now)
             ).rowcount
         return done == 1
 

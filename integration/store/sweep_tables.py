@@ -50,7 +50,7 @@ sweep_writes = Table(
     *item_columns("item_key"),
     rule_column(),
     Column("run_id", String(40), nullable=False),
-    Column("state", String(16), nullable=False),  # planned, deferred, held, applied, superseded, discarded
+    Column("state", String(16), nullable=False),  # planned, retrying, deferred, held, applied, superseded, discarded
     Column("plan", JSON, nullable=False),
     Column("writes", Integer, nullable=False),  # tracker writes the plan needs
     Column("summary", Text, nullable=False),

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from integration.store.sweep_tables import held_batches, sweep_writes
 
-UNFINISHED = ("planned", "deferred")
+UNFINISHED = ("planned", "retrying", "deferred")  # retrying: a write failed for a reason that may pass
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,12 @@ class SweepWrites:
             conn.execute(update(sweep_writes).where(sweep_writes.c.id == write_id).values(state=state, updated_at=now))
 
     def defer_rest(self, run_id: str, now: datetime) -> int:
-        """What this run did not get to waits for the next one, first in line."""
-        return self._move(run_id, "planned", "deferred", now)
+        """What this run did not get to (or kept failing to write) waits for the next one, first in line."""
+        return self._move(run_id, ("planned", "retrying"), "deferred", now)
+
+    def retry(self, run_id: str, now: datetime) -> int:
+        """The writes that failed for a reason that may pass are tried again, in their place in the line."""
+        return self._move(run_id, ("retrying",), "planned", now)
 
     def hold(self, run_id: str, batch_id: int, now: datetime) -> int:
         with self.engine.begin() as conn:
@@ -145,11 +149,11 @@ class SweepWrites:
         with self.engine.connect() as conn:
             return [_write(r) for r in conn.execute(query)]
 
-    def _move(self, run_id: str, old: str, new: str, now: datetime) -> int:
+    def _move(self, run_id: str, old: tuple[str, ...], new: str, now: datetime) -> int:
         with self.engine.begin() as conn:
             return conn.execute(
                 update(sweep_writes)
-                .where(sweep_writes.c.run_id == run_id, sweep_writes.c.state == old)
+                .where(sweep_writes.c.run_id == run_id, sweep_writes.c.state.in_(old))
                 .values(state=new, updated_at=now)
             ).rowcount or 0
 

@@ -5,6 +5,11 @@ webhook may have reported activity since it was planned), then applied through t
 executor under the item's lock, so a webhook job racing the sweep, a retried chunk or a
 second worker never writes twice (write claims). The queue row is marked right after its
 item, so a crash loses at most the item in flight — which the next run picks up first.
+A write that fails for a reason that may pass (a 429, a 5xx) sets only its own item aside
+(`retrying`): the rest of the chunk carries on, and the items set aside are tried again once
+the others are done, after the tracker's `Retry-After` or the same backoff a tracker call
+retried in process waits (`SWEEP_WRITE_RETRY`); after its last try an item waits for the next
+run, first in line.
 """
 
 from __future__ import annotations
@@ -25,11 +30,15 @@ from integration.store.store import Store
 from integration.store.sweep_writes import PlannedWrite
 from integration.trackers.base import RateLimitReporting, TrackerClient
 from integration.trackers.linear.ratelimit import pause_needed
+from integration.trackers.retry import RetryPolicy
 from rules.model import Item, Plan
 from rules.ruleset import Rule
 
 WRITE_COST = 10.0  # complexity points a label or comment mutation costs on Linear (small)
 SPENT = (Outcome.DONE, Outcome.FAILED)
+# Rounds of tries for a write that fails for a reason that may pass: ~5-10 s, then ~10-20 s;
+# a Retry-After is honoured as asked (up to an hour: the step waits in the job queue, not in a worker).
+SWEEP_WRITE_RETRY = RetryPolicy(tries=3, base_delay=10.0, max_delay=300.0, max_retry_after=3600.0)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,11 @@ class ChunkResult:
     budget_spent: bool = False  # stopped because the next item would exceed the budget
     wait: float = 0.0  # stopped to let the tracker's rate limit recover (seconds)
     why: str = ""
+    retry_after: float | None = None  # the longest Retry-After of the writes set aside to try again
+
+    def asked(self, seconds: float | None) -> None:
+        if seconds is not None:
+            self.retry_after = max(self.retry_after or 0.0, seconds)
 
     def bump(self, key: str, by: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + by
@@ -91,9 +105,11 @@ def apply_rows(ctx: ApplyingContext, rows: list[PlannedWrite], budget_left: int)
         spent = sum(1 for e in applied.entries if e.outcome in SPENT and not e.detail.get("already"))
         budget_left -= spent
         result.bump("writes", spent)
-        if applied.retryable_failures:
-            result.wait, result.why = 30.0, "a write failed for a reason that may pass (rate limit, 5xx)"
-            break
+        if applied.retryable_failures:  # set aside: tried again once the others are done
+            writes.mark(row.id, "retrying", ctx.clock())
+            result.bump("retrying_items")
+            result.asked(applied.retry_after)
+            continue
         state = "applied" if _settled(applied) else "deferred"
         writes.mark(row.id, state, ctx.clock())
         result.bump("applied_items" if state == "applied" else "deferred_items")

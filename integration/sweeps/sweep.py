@@ -12,6 +12,7 @@ run's start time keeps two schedulers firing the same tick from running it twice
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,7 +24,7 @@ from integration.services import Services, utcnow
 from integration.settings_sweeps import SweepSettings
 from integration.store.audit import AuditEntry, Outcome
 from integration.store.sweep_runs import ACTIVE, Run, lease_name
-from integration.sweeps.applier import ApplyingContext, apply_rows
+from integration.sweeps.applier import SWEEP_WRITE_RETRY, ApplyingContext, apply_rows
 from integration.sweeps.blast import blast_limit, hold_reason, scope_size, write_budget
 from integration.sweeps.locks import Leases, leases_for
 from integration.sweeps.planner import PlanningContext, plan_page, plan_unchanged
@@ -258,10 +259,11 @@ class Sweeper:
             return None
         rows = self.writes.next_for_run(run.id, self.settings.page_size)
         if not rows:
-            return self._finish(run, "done", "all planned writes made")
+            return self._retry_set_aside(run, chunk)
         left = write_budget(self.settings, rule.sweep_limits) - int(run.stats.get("writes", 0))
         result = apply_rows(self._applying(run, rule), rows, left)
-        if not self.runs.advance_chunk(run, result.stats, self.clock()):
+        asked = max(int(run.stats.get("retry_after", 0)), math.ceil(result.retry_after or 0))
+        if not self.runs.advance_chunk(run, result.stats, self.clock(), kept={"retry_after": asked} if asked else None):
             return None
         run = self.runs.get(run.id)
         if result.budget_spent:
@@ -271,6 +273,25 @@ class Sweeper:
         if result.wait:
             return self._later(run, ApplyChunk(run.id, chunk + 1), result.wait, result.why)
         return ApplyChunk(run.id, chunk + 1)
+
+    def _retry_set_aside(self, run: Run, chunk: int) -> Next:
+        """Every other write made: try again the writes that failed for a reason that may pass,
+        after the wait the tracker asked for or the backoff; after the last try they wait for the next run."""
+        waiting = self.writes.count(run.id, "retrying")
+        if not waiting:
+            return self._finish(run, "done", "all planned writes made")
+        tries = int(run.stats.get("retry_rounds", 0)) + 1
+        if tries >= SWEEP_WRITE_RETRY.tries:
+            return self._finish(run, "done", f"{waiting} items failed {tries} times for reasons that may pass "
+                                "(rate limit, 5xx): they wait for the next run, first in line",
+                                stats={"deferred_items": waiting})
+        asked = int(run.stats.get("retry_after", 0))
+        if not self.runs.advance_chunk(run, {"retry_rounds": 1}, self.clock(), kept={"retry_after": 0}):
+            return None
+        self.writes.retry(run.id, self.clock())
+        wait = SWEEP_WRITE_RETRY.wait(tries, asked or None)
+        return self._later(self.runs.get(run.id), ApplyChunk(run.id, chunk + 1), wait,
+                           f"{waiting} writes failed for a reason that may pass (rate limit, 5xx): trying again")
 
     # ---- endings ----------------------------------------------------------------------------
     def _hold(self, run: Run, rule: Rule, changed: int, scope: int, stats: dict[str, int]) -> Next:

@@ -27,8 +27,13 @@ class RetryPolicy:
 
     def delay(self, attempt: int, error: TrackerError, rand: Callable[[], float] = random.random) -> float:
         """Seconds to wait before try number `attempt + 1` (attempt counts from 1)."""
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            return min(error.retry_after, self.max_retry_after)
+        return self.wait(attempt, error.retry_after if isinstance(error, RateLimited) else None, rand)
+
+    def wait(self, attempt: int, asked: float | None = None, rand: Callable[[], float] = random.random) -> float:
+        """The same, given only the wait the tracker asked for (`Retry-After`), if it did: a call
+        retried in process and a sweep's write retried by a later step back off alike."""
+        if asked is not None:
+            return min(asked, self.max_retry_after)
         backoff = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return backoff / 2 + rand() * backoff / 2  # "equal jitter"
 

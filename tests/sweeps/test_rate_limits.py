@@ -53,3 +53,47 @@ def test_linear_budget_nearly_spent_defers_writes_until_it_resets(make_world: Ca
     assert run.state == "done" and run.stats["writes"] == 6
     assert all("stalled" in i.labels for i in world.site.issues.values())
     assert world.services.store.audit.count(AuditFilter(outcome="failed")) == 0
+
+
+def _writes_to(key: str) -> tuple[str, ...]:
+    return (f"/rest/api/3/issue/{key}",)
+
+
+def test_one_write_failing_for_a_while_does_not_hold_the_rest_of_its_chunk(make_world: Callable[..., World]) -> None:
+    world = make_world("jira", rules=RULES, now=NOW)
+    add_stalled(world, 3)
+    world.state.fault = Fault("503", count=1, methods=frozenset({"PUT", "POST"}), paths=_writes_to("ENG-1"))
+    labelled_when_waiting: list[set[str]] = []
+
+    def note() -> None:
+        labelled_when_waiting.append({k for k, i in world.site.issues.items() if "stalled" in i.labels})
+    sleeps: list[float] = []
+    run = world.services.store.sweep_runs.get(sweep(world, sleeps, on_sleep=note))
+    assert labelled_when_waiting[0] == {"ENG-2", "ENG-3"}  # written before waiting to retry ENG-1
+    assert len(sleeps) == 1 and 5.0 <= sleeps[0] <= 10.0  # the first backoff step, not a fixed 30 s
+    assert run.state == "done" and run.stats["applied_items"] == 3
+    assert all("stalled" in i.labels for i in world.site.issues.values())
+
+
+def test_a_write_refused_by_a_long_retry_after_is_retried_when_the_tracker_said(
+        make_world: Callable[..., World]) -> None:
+    world = make_world("jira", rules=RULES, now=NOW, jira_holds_on_world_time=True)
+    add_stalled(world, 2)
+    world.state.fault = Fault("429", count=1, retry_after=90, methods=frozenset({"PUT"}), paths=_writes_to("ENG-1"))
+    sleeps: list[float] = []
+    run = world.services.store.sweep_runs.get(sweep(world, sleeps))
+    assert sleeps == [90.0]
+    assert run.state == "done" and run.stats["applied_items"] == 2
+    assert all("stalled" in i.labels for i in world.site.issues.values())
+
+
+def test_a_write_that_keeps_failing_waits_for_the_next_run_first_in_line(make_world: Callable[..., World]) -> None:
+    world = make_world("jira", rules=RULES, now=NOW)
+    add_stalled(world, 2)
+    world.state.fault = Fault("503", count=1000, methods=frozenset({"PUT", "POST"}), paths=_writes_to("ENG-1"))
+    sleeps: list[float] = []
+    run = world.services.store.sweep_runs.get(sweep(world, sleeps))
+    assert len(sleeps) == 2 and sleeps[0] < sleeps[1]  # backing off, then given up for this run
+    assert run.state == "done" and run.stats["deferred_items"] == 1
+    assert [w.item_key for w in world.services.store.sweep_writes.pending("stalled")] == ["ENG-1"]
+    assert "stalled" in world.site.issues["ENG-2"].labels

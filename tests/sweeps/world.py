@@ -72,11 +72,14 @@ def add_stalled(world: World, count: int, title: str = "Fix the thing") -> None:
                              updated=when, created=when, assignee=ADA, title=title.format(n=n)))
 
 
-def jira_client(wall_clock: Clock | None = None, bots: frozenset[str] = frozenset()) -> JiraClient:
-    """A Jira client on the stub; `wall_clock` (the world's) dates a follow-up's relative JQL bound."""
+def jira_client(wall_clock: Clock | None = None, bots: frozenset[str] = frozenset(),
+                held_by: Clock | None = None) -> JiraClient:
+    """A Jira client on the stub; `wall_clock` (the world's) dates a follow-up's relative JQL bound,
+    `held_by` (the world's too, when given) times the holds Jira's rate limits ask for."""
     return JiraClient(JIRA_BASE, "flowkeeper@example.com", "jira-token", config=JiraConfig(site_url=JIRA_BASE),
                       retry=NO_RETRY, sleep=lambda _s: None, write_interval=0, bot_accounts=bots,
-                      **({"wall_clock": wall_clock} if wall_clock else {}))
+                      **({"wall_clock": wall_clock} if wall_clock else {}),
+                      **({"clock": lambda: held_by().timestamp()} if held_by else {}))
 
 
 def linear_client(bots: frozenset[str] = frozenset()) -> LinearClient:
@@ -87,7 +90,7 @@ def linear_client(bots: frozenset[str] = frozenset()) -> LinearClient:
 class World:
     def __init__(self, tracker: str, db_url: str, rules_dir: Path, now: datetime, mock: responses.RequestsMock,
                  *, redis_url: str | None = None, dry_run: bool = False, settings: SweepSettings | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, jira_holds_on_world_time: bool = False) -> None:
         self.tracker = tracker
         self.clock = Clock(now)
         self.state = StubState(now=now)
@@ -101,7 +104,7 @@ class World:
             env["REDIS_URL"] = redis_url
         settings = replace(load_settings(env), sweeps=self.sweep_settings)
         bots = settings.activity.bot_accounts  # FLOWKEEPER_BOT_ACCOUNTS, as make_clients passes it
-        clients: dict[str, Any] = ({"jira": jira_client(self.clock, bots)} if tracker == "jira"
+        clients: dict[str, Any] = ({"jira": jira_client(self.clock, bots, self.clock if jira_holds_on_world_time else None)} if tracker == "jira"
                                    else {"linear": linear_client(bots)})
         self.services: Services = build_services(settings, clients=clients)
 
