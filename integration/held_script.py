@@ -7,58 +7,96 @@ around a round trip that costs less itself. Sending on a connection kept for the
 skips that and keeps what the client gave: a connection Redis closed meanwhile (a restart,
 an idle timeout) opened again before the delivery fails, the connection's periodic health
 check, a connection of its own in a forked child, and the script loaded again when Redis
-has forgotten it (a restart, `SCRIPT FLUSH`).
+has forgotten it (a restart, `SCRIPT FLUSH`), and its retries: a connection that fails or
+times out (a restart, a failover) is opened again and the script sent again, with backoff,
+for a bounded time well inside the trackers' webhook timeouts (Linear 5 s, Jira 10 s), each
+try waiting at most `TRY_TIMEOUT`. Sending again is harmless: the script queues a delivery
+once, and a try whose reply was lost makes the next read as a duplicate.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import hiredis
 import redis
 from redis.exceptions import NoScriptError
 
+from integration.trackers.retry import RetryPolicy
+
+TRY_TIMEOUT = 1.0  # seconds one try waits to connect or for the reply (the script itself takes microseconds)
+RETRY_WITHIN = 2.5  # seconds after the first failure in which a try may still start and end
+BACKOFF = RetryPolicy(base_delay=0.05, max_delay=0.8)  # ~50 ms doubling, with jitter
+
+
+class Unreachable(redis.ConnectionError):
+    """Redis did not answer any try within the bound: the delivery is refused, to be sent again."""
+
 
 class HeldScript:
     """`script(keys, args)`, like redis-py's `Script`, on this process's own connection."""
 
-    def __init__(self, client: redis.Redis, source: str) -> None:
-        self.client = client
+    def __init__(self, client: redis.Redis, source: str, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.client, self._sleep, self._clock = client, sleep, clock
         self.script = client.register_script(source)  # its SHA1, and loading it when Redis lacks it
         self._lock = threading.Lock()  # one command at a time on the connection (threaded servers)
         self._held: tuple[int, Any] | None = None  # (process id, connection)
 
     def __call__(self, keys: Sequence[str], args: Sequence[str | bytes | int]) -> Any:
         command = pack(("EVALSHA", self.script.sha, len(keys), *keys, *args))
-        with self._lock:
+        deadline = None  # from the first failure, unless this call had to wait for the connection
+        if not self._lock.acquire(False):  # another thread's command (or its retries) first
+            deadline = self._clock() + TRY_TIMEOUT + RETRY_WITHIN
+            if not self._lock.acquire(timeout=TRY_TIMEOUT + RETRY_WITHIN):
+                raise Unreachable("the connection stayed busy with other deliveries' tries")
+        try:
             connection = self._connection()
             try:
-                return self._send(connection, command)
+                return self._send(connection, command, deadline)
             except NoScriptError:
                 self.client.script_load(self.script.script)
-                return self._send(connection, command)
+                return self._send(connection, command, deadline)
+        finally:
+            self._lock.release()
 
-    @staticmethod
-    def _send(connection: Any, command: bytes) -> Any:
-        """The reply; a connection found closed is opened again once (the pool's check before
-        lending one, paid only when it fails). A script that ran before its reply was lost
-        answers 0 the second time: the delivery is queued and reads as a duplicate."""
+    def _send(self, connection: Any, command: bytes, deadline: float | None) -> Any:
+        """The reply; on a failed or timed-out try, the bounded retries (paid only when one fails)."""
         try:
             connection.send_packed_command([command])
             return connection.read_response()
-        except redis.ConnectionError:
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            return self._retry(connection, command, error, deadline)
+
+    def _retry(self, connection: Any, command: bytes, error: redis.RedisError, deadline: float | None) -> Any:
+        """Open the connection again and send again, with backoff, while a whole try still ends
+        before the deadline; then `Unreachable`, naming the last failure and how often it was tried."""
+        deadline = deadline if deadline is not None else self._clock() + RETRY_WITHIN
+        tries = 1
+        while True:
+            wait = BACKOFF.wait(tries - 1) if tries > 1 else 0.0  # a connection found closed: again at once
+            if self._clock() + wait + TRY_TIMEOUT > deadline:
+                raise Unreachable(f"{type(error).__name__} on each of {tries} tries")
+            self._sleep(wait)
+            tries += 1
             connection.disconnect()
-            connection.send_packed_command([command])
-            return connection.read_response()
+            try:
+                connection.send_packed_command([command])
+                return connection.read_response()
+            except (redis.ConnectionError, redis.TimeoutError) as failed:
+                error = failed
 
     def _connection(self) -> Any:
         """The connection of this process; a forked child opens its own (a socket is never shared)."""
         pid = os.getpid()
         if self._held is None or self._held[0] != pid:
-            self._held = (pid, self.client.connection_pool.make_connection())
+            connection: Any = self.client.connection_pool.make_connection()
+            connection.socket_timeout = connection.socket_connect_timeout = TRY_TIMEOUT
+            self._held = (pid, connection)
         return self._held[1]
 
 

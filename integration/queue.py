@@ -20,7 +20,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from integration.held_script import HeldScript
+from integration.held_script import HeldScript, Unreachable
 from integration.store.deliveries import Deliveries
 from integration.utc_text import rq_utc
 
@@ -132,6 +132,8 @@ class RedisDeliveryQueue:
         try:
             return bool(self._enqueue(keys=(Job.key_for(job_id), *self._keys),
                                       args=(job_id, data, rq_utc(now), _description(tracker, delivery_id))))
+        except Unreachable as error:
+            raise QueueUnavailable(f"Redis did not answer: {error}") from error
         except redis.RedisError as error:
             raise QueueUnavailable(f"Redis: {type(error).__name__}") from error
 
