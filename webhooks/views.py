@@ -3,7 +3,8 @@
 A delivery needs nothing Flask's dispatch adds to a request (a request context, the admin
 session, URL matching, the admin's before and after hooks): answered by the WSGI callable
 in front of it, over the same guard chain, it costs about a quarter fewer instructions.
-Every other path goes to Flask; another method on these two paths is a 405.
+Every other path goes to Flask; OPTIONS on these two paths names their methods (204, no
+signature needed, nothing queued), and any other method is a 405.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from integration.observability.web import count_webhook
 from webhooks.receiver import receive
 
 ROUTES = {"/webhooks/jira": "jira", "/webhooks/linear": "linear"}
+METHODS = ["POST", "OPTIONS"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -35,7 +37,7 @@ class WebhookEndpoints:
         if tracker is None:
             return self.flask(environ, start_response)
         if environ.get("REQUEST_METHOD") != "POST":
-            return MethodNotAllowed(valid_methods=["POST"])(environ, start_response)
+            return _not_a_delivery(environ, start_response)
         started = time.perf_counter()
         ext = self.app.extensions["flowkeeper"]
         spec = ext.jira_spec if tracker == "jira" else ext.linear_spec
@@ -58,3 +60,11 @@ class WebhookEndpoints:
                 return self.app.make_response(self.app.handle_user_exception(error))
             except Exception as unhandled:  # noqa: BLE001
                 return self.app.handle_exception(unhandled)
+
+
+def _not_a_delivery(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """OPTIONS: the path's methods, nothing else; any other method but POST: 405 naming them."""
+    if environ.get("REQUEST_METHOD") == "OPTIONS":
+        start_response("204 No Content", [("Allow", ", ".join(METHODS))])
+        return []
+    return MethodNotAllowed(valid_methods=METHODS)(environ, start_response)

@@ -186,10 +186,19 @@ def test_linear_delivery_for_another_organization_is_refused(app_env: dict[str, 
 def test_another_method_on_a_webhook_path_is_405_and_other_paths_reach_the_app(client: FlaskClient) -> None:
     for method in ("GET", "PUT", "DELETE"):
         response = client.open("/webhooks/jira", method=method)
-        assert response.status_code == 405 and response.headers["Allow"] == "POST", method
+        assert response.status_code == 405 and response.headers["Allow"] == "POST, OPTIONS", method
     assert client.get("/webhooks/linear").status_code == 405
     assert client.post("/webhooks/jira/").status_code == 404
     assert client.get("/healthz").status_code == 200
+
+
+def test_options_on_a_webhook_path_names_its_methods_without_signature_or_enqueue(
+        client: FlaskClient, redis_url: str) -> None:
+    for path in ("/webhooks/jira", "/webhooks/linear"):
+        response = client.options(path)
+        assert response.status_code == 204, path
+        assert response.headers["Allow"] == "POST, OPTIONS" and response.data == b""
+    assert queued(redis_url) == 0
 
 
 def test_a_receiver_crash_is_flasks_500_logged_with_its_path(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,

@@ -85,6 +85,8 @@ def test_the_description_covers_the_public_surface(fuzz_app: Flask) -> None:
     assert {
         ("POST", "/webhooks/jira"),
         ("POST", "/webhooks/linear"),
+        ("OPTIONS", "/webhooks/jira"),
+        ("OPTIONS", "/webhooks/linear"),
         ("GET", "/healthz"),
         ("GET", "/metrics"),
         ("GET", "/admin/audit.json"),
