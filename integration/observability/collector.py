@@ -51,7 +51,8 @@ SHARED: dict[str, tuple[str, str]] = {
     "flowkeeper_tracker_call_seconds": ("histogram", "Tracker API call duration."),
     "flowkeeper_tracker_rate_limit_remaining": (
         "gauge",
-        "Requests (or complexity points) left, as the tracker last reported.",
+        "Requests (or complexity points) left, as the tracker last reported, per endpoint the limit covers "
+        "(Jira: method and route, at most 32, then other; Linear: graphql).",
     ),
     "flowkeeper_tracker_rate_limit_observed_timestamp_seconds": (
         "gauge",

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from integration.observability.figures import Figures, MemoryFigures, figure_key
 
@@ -194,22 +195,45 @@ def decisions(entries: Iterable[AuditEntry]) -> None:
 
 
 def tracker_response(
-    tracker: str, status: int, headers: Mapping[str, str], seconds: float | None = None
+    tracker: str, status: int, headers: Mapping[str, str], seconds: float | None = None,
+    endpoint: str | None = None,
 ) -> None:
-    """One answer from a tracker's API: its class, how long it took, and the rate limit it reports."""
+    """One answer from a tracker's API: its class, how long it took, and the rate limit it reports,
+    for the `endpoint` that limit covers (Jira's burst budget is per method and route)."""
     remaining = _remaining(tracker, headers)
     outcome = _call_outcome(status, remaining)
     count("flowkeeper_tracker_calls_total", tracker=tracker, outcome=outcome)
     if seconds is not None:
         observe("flowkeeper_tracker_call_seconds", seconds, tracker=tracker)
+    if not remaining:
+        return
+    scope = _endpoint_label(tracker, endpoint)
     for kind, value in remaining.items():
-        gauge("flowkeeper_tracker_rate_limit_remaining", value, tracker=tracker, kind=kind)
+        gauge("flowkeeper_tracker_rate_limit_remaining", value, tracker=tracker, kind=kind, endpoint=scope)
         gauge(
             "flowkeeper_tracker_rate_limit_observed_timestamp_seconds",
             time.time(),
             tracker=tracker,
             kind=kind,
+            endpoint=scope,
         )
+
+
+MAX_ENDPOINTS = 32  # rate-limit series per tracker; the routes Flowkeeper calls are fewer, the rest are `other`
+_ONE_ENDPOINT = {"linear": "graphql"}  # Linear's budget is the API key's, over its one endpoint
+_endpoints: dict[str, set[str]] = {}
+
+
+def _endpoint_label(tracker: str, endpoint: str | None) -> str:
+    """The endpoint as a label value, with a bounded number of values per tracker."""
+    if endpoint is None:
+        return _ONE_ENDPOINT.get(tracker, "other")
+    seen = _endpoints.setdefault(tracker, set())
+    if endpoint not in seen:
+        if len(seen) >= MAX_ENDPOINTS:
+            return "other"
+        seen.add(endpoint)
+    return endpoint
 
 
 def tracker_failure(tracker: str, outcome: str) -> None:
@@ -217,16 +241,19 @@ def tracker_failure(tracker: str, outcome: str) -> None:
     count("flowkeeper_tracker_calls_total", tracker=tracker, outcome=outcome)
 
 
-def observe_session(tracker: str, session: Any) -> None:
-    """Count every answer a `requests.Session` receives (hook), without touching the call sites."""
+def observe_session(tracker: str, session: Any, endpoint: Callable[[str, str], str] | None = None) -> None:
+    """Count every answer a `requests.Session` receives (hook), without touching the call sites;
+    `endpoint(method, path)` names the scope of the rate limit an answer reports."""
 
     def hook(response: Any, *args: Any, **kwargs: Any) -> None:
         elapsed = getattr(response, "elapsed", None)
+        request = getattr(response, "request", None)
         tracker_response(
             tracker,
             response.status_code,
             response.headers,
             elapsed.total_seconds() if elapsed is not None else None,
+            endpoint(request.method, urlsplit(request.url).path) if endpoint and request is not None else None,
         )
 
     _safely(lambda: session.hooks["response"].append(hook))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 import redis as redis_lib
+import responses
 from flask import Flask
 
 from integration.app import create_app
@@ -17,6 +18,9 @@ from integration.logs import JsonFormatter
 from integration.observability import record
 from integration.observability.figures import COUNTERS_KEY, MemoryFigures, RedisFigures
 from integration.store.audit import AuditEntry, Outcome
+from integration.trackers.jira.client import JiraClient
+from integration.trackers.jira.normalize import JiraConfig
+from integration.trackers.retry import RetryPolicy
 from rules.model import Tracker
 from tests.foundation.helpers import JIRA_SECRET, LINEAR_SECRET, MINIMAL_RULES, fixture, jira_request
 from tests.reliability.metrics_text import total, value
@@ -106,10 +110,10 @@ def test_figures_counted_by_another_process_are_reported_by_any_web_process(
     text = scrape(make_app(db_url, redis_url))  # binds its own RedisFigures: nothing shared in memory
     assert value(text, "flowkeeper_writes_total", tracker="jira", action="comment", outcome="done") == 2
     assert value(text, "flowkeeper_rule_hits_total", tracker="jira", rule="stale") == 1
-    assert value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="linear", kind="requests") == 1234
-    assert (
-        value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="linear", kind="complexity") == 99000
-    )
+    assert value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="linear", kind="requests",
+                 endpoint="graphql") == 1234
+    assert value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="linear", kind="complexity",
+                 endpoint="graphql") == 99000
     assert value(text, "flowkeeper_tracker_calls_total", tracker="jira", outcome="rate_limited") == 1
     assert value(text, "flowkeeper_jobs_total", tracker="jira", outcome="done") == 1
     assert value(text, "flowkeeper_job_seconds_count", tracker="jira") == 1
@@ -209,3 +213,31 @@ def test_a_delivery_job_is_counted_as_retried_only_for_the_exceptions_its_caller
     retried = [k for k in counters if "flowkeeper_jobs_total" in k and "retry" in k]
     errors = [k for k in counters if "flowkeeper_jobs_total" in k and "error" in k]
     assert [counters[k] for k in retried] == [1] and [counters[k] for k in errors] == [1]
+
+
+def test_jiras_budget_left_is_shown_per_endpoint_in_a_bounded_number_of_series(db_url: str) -> None:
+    """Jira's X-RateLimit-Remaining is the burst budget of one endpoint (method and route): one series each,
+    ids and keys left out of the route, and past a bound the rest share one `other` series."""
+    app = make_app(db_url, None)
+    site = "https://acme.atlassian.net"
+    jira = JiraClient(site, "u", "token", config=JiraConfig(site_url=site), retry=RetryPolicy(tries=1),
+                      sleep=lambda _s: None, write_interval=0)
+
+    def answer(path: str, left: int) -> None:
+        mock.get(f"{site}{path}", json={}, headers={"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": str(left)})
+        jira.http.call("GET", path)
+    with responses.RequestsMock() as mock:
+        for n in range(1, 30):
+            answer(f"/rest/api/3/issue/KAN-{n}", 60 - n)
+        answer("/rest/api/3/search/jql", 97)
+        for n in range(60):
+            answer(f"/rest/api/3/route-{n}", 80)
+    text = scrape(app)
+    assert value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="jira", kind="requests",
+                 endpoint="GET /rest/api/3/issue/{}") == 31
+    assert value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="jira", kind="requests",
+                 endpoint="GET /rest/api/3/search/jql") == 97
+    assert value(text, "flowkeeper_tracker_rate_limit_remaining", tracker="jira", kind="requests",
+                 endpoint="other") == 80
+    series = [line for line in text.splitlines() if line.startswith("flowkeeper_tracker_rate_limit_remaining{")]
+    assert len(series) <= 33

@@ -26,7 +26,7 @@ from integration.trackers.base import (
     TrackerError,
     TrackerUnavailable,
 )
-from integration.trackers.jira.pacing import Pacer, header
+from integration.trackers.jira.pacing import Pacer, endpoint, header
 from integration.trackers.retry import RetryPolicy, call_with_retry
 
 DEFAULT_RETRY = RetryPolicy()  # frozen: safe to share as a default
@@ -71,7 +71,7 @@ class JiraHttp:
         )
         # The library keeps one int timeout; requests accepts (connect, read) per call.
         self._jira.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)  # type: ignore[assignment]
-        observe_session("jira", self._jira._session)  # every answer counted for /metrics
+        observe_session("jira", self._jira._session, endpoint)  # every answer counted for /metrics, per endpoint
 
     def call(
         self,
