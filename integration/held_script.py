@@ -26,11 +26,11 @@ import hiredis
 import redis
 from redis.exceptions import NoScriptError
 
-from integration.trackers.retry import RetryPolicy
+from integration.backoff import backoff
 
 TRY_TIMEOUT = 1.0  # seconds one try waits to connect or for the reply (the script itself takes microseconds)
 RETRY_WITHIN = 2.5  # seconds after the first failure in which a try may still start and end
-BACKOFF = RetryPolicy(base_delay=0.05, max_delay=0.8)  # ~50 ms doubling, with jitter
+BACKOFF_BASE, BACKOFF_CAP = 0.05, 0.8  # seconds: ~50 ms doubling, with jitter
 
 
 class Unreachable(redis.ConnectionError):
@@ -78,7 +78,7 @@ class HeldScript:
         deadline = deadline if deadline is not None else self._clock() + RETRY_WITHIN
         tries = 1
         while True:
-            wait = BACKOFF.wait(tries - 1) if tries > 1 else 0.0  # a connection found closed: again at once
+            wait = backoff(tries - 1, BACKOFF_BASE, BACKOFF_CAP) if tries > 1 else 0.0  # a connection found closed: again at once
             if self._clock() + wait + TRY_TIMEOUT > deadline:
                 raise Unreachable(f"{type(error).__name__} on each of {tries} tries")
             self._sleep(wait)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from integration.backoff import backoff
 from integration.trackers.base import RateLimited, TrackerError
 
 T = TypeVar("T")
@@ -34,8 +35,7 @@ class RetryPolicy:
         retried in process and a sweep's write retried by a later step back off alike."""
         if asked is not None:
             return min(asked, self.max_retry_after)
-        backoff = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return backoff / 2 + rand() * backoff / 2  # "equal jitter"
+        return backoff(attempt, self.base_delay, self.max_delay, rand)
 
 
 def call_with_retry(
