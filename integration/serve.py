@@ -9,6 +9,7 @@ import sys
 from integration.observability.multiproc import folder_for_gunicorn
 from integration.settings import Settings, child_environment
 from integration.settings_metrics import MULTIPROC_VARIABLE
+from integration.store.kept_start import fill_missing
 from integration.store.migrate import is_current, upgrade
 
 log = logging.getLogger("flowkeeper.serve")
@@ -19,9 +20,12 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         return _serve_embedded(settings, host, port)
     from integration.store.db import make_engine
 
-    if not is_current(make_engine(settings.database_url)):
+    engine = make_engine(settings.database_url)
+    if not is_current(engine):
         print("flowkeeper: the database has no schema yet: run `flowkeeper db upgrade` first", file=sys.stderr)
         return 2
+    fill_missing(engine)  # kept report figures an upgrade brought in empty, once, before the web processes
+    engine.dispose()
     from integration.queue import redis_connection
     from integration.redis_persistence import warn_without_persistence
 
@@ -43,6 +47,7 @@ def _serve_embedded(settings: Settings, host: str, port: int) -> int:
 
     upgrade(settings.database_url)
     services = build_services(settings)
+    fill_missing(services.store.engine)
     runner, scheduler = EmbeddedRunner(services), EmbeddedScheduler(services)
     runner.start()
     scheduler.start()

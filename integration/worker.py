@@ -40,6 +40,7 @@ from integration.queue import QUEUE_NAME
 from integration.redis_persistence import warn_without_persistence
 from integration.services import build_services
 from integration.settings import Settings
+from integration.store.kept_start import fill_missing
 
 log = logging.getLogger("flowkeeper.worker")
 
@@ -264,6 +265,7 @@ def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> i
         print("flowkeeper: `worker` needs REDIS_URL (without it, `serve` runs jobs in-process)", file=sys.stderr)
         return 2
     services = build_services(settings)
+    fill_missing(services.store.engine)  # kept report figures an upgrade brought in empty, once
     use_services(services)
     bind_figures(services.redis)
     assert services.redis is not None

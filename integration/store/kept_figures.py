@@ -2,8 +2,8 @@
 
 Each status stay's end (`item_history.ended_at`), the daily counts (`stay_days`), and each
 item's cycle and its seconds per status (`cycles`, `cycle_stays`) and its first start (`first_starts`) are kept by every history
-write of this release. The migrations that brought them fill them from the history already
-there; a release older than those that keeps writing while the upgrade runs (a release
+write of this release. They are filled from the history already there when a release that
+brings them first starts (integration.store.kept_start); a release older than those that keeps writing while the upgrade runs (a release
 phase beside the old processes) adds history without them. `flowkeeper db figures` says
 whether the kept figures still equal the history's, and `--rebuild` recomputes them all.
 """

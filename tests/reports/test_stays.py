@@ -26,6 +26,7 @@ from integration.reports import efficiency, flow, wip
 from integration.reports.scope import Scope
 from integration.store import cycle_stays, first_starts, stay_days
 from integration.store.completions import STATUS_FIELDS
+from integration.store.kept_start import fill_missing
 from integration.store.migrate import alembic_config, upgrade
 from integration.store.mirror import HistoryEntry, history_row
 from integration.store.mirror_bulk import record_history_many, store_page
@@ -249,8 +250,8 @@ def test_daily_levels_follow_team_moves_deletes_and_late_rows(any_store: Store, 
 
 
 def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
-    """Rows written before the column existed get their ends, and items their cycle's seconds per status,
-    when the schema is upgraded."""
+    """Rows written before the column existed get their ends when the schema is upgraded, and items their
+    cycle's seconds per status when the new release starts."""
     config = alembic_config(any_db_url)
     command.downgrade(config, "0007")
     story = [(3, "created", "To Do"), (5, "status", "In Progress"), (5, "status", "In Review"),
@@ -267,6 +268,7 @@ def test_the_migration_fills_the_history_already_kept(any_db_url: str) -> None:
                 conn.execute(insert(h).values(**row))
         upgrade(any_db_url)
         assert kept_ends(store, "MIG") == expected_ends(store, "MIG")
+        assert fill_missing(store.engine) == ["cycles", "first_starts"]  # as the release's first process starts
         ends = sorted((e for e in kept_ends(store, "MIG").values()), key=lambda e: (e is None, e))
         assert ends == [day(3), day(5), day(5), day(7), day(7), None]
         with store.engine.connect() as conn:  # M-1 starts after its finish: no time in a cycle

@@ -4,14 +4,15 @@ Daily WIP and the cumulative flow sum these rows over the days wholly past inste
 reading every status stay of the period; from now on every history write and every change
 of an item's team or deleted flag keeps them (integration.store.stay_days).
 
+The table is created empty: the first web or worker process of the release starts by
+computing it from the history (integration.store.kept_start).
+
 Revision ID: 0011
 Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
-
-from integration.store.stay_days import fill
 
 revision = "0011"
 down_revision = "0010"
@@ -31,7 +32,6 @@ def upgrade() -> None:
         sa.Column("moves", sa.Integer, nullable=False),
         sa.Column("opened", sa.Integer, nullable=False),
     )
-    fill(op.get_bind())
 
 
 def downgrade() -> None:

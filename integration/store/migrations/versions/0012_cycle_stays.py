@@ -3,14 +3,15 @@
 Flow efficiency reads these rows instead of every stay of the items completed in the period;
 from now on every history write keeps them (integration.store.cycle_stays).
 
+The table is created empty: the first web or worker process of the release starts by
+computing it from the history (integration.store.kept_start).
+
 Revision ID: 0012
 Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
-
-from integration.store.cycle_stays import fill
 
 revision = "0012"
 down_revision = "0011"
@@ -29,7 +30,6 @@ def upgrade() -> None:
         sa.Column("seconds", sa.Float, nullable=False),
     )
     op.create_index("ix_cycle_stays_done_at", "cycle_stays", ["done_at"])
-    fill(op.get_bind(), spans=False)
 
 
 def downgrade() -> None:

@@ -4,14 +4,15 @@ A period's completions are then a range of the kept `done_at` instead of three i
 per item that entered done; from now on every history write keeps them
 (integration.store.cycle_stays).
 
+The table is created empty: the first web or worker process of the release starts by
+computing it from the history (integration.store.kept_start).
+
 Revision ID: 0013
 Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
-
-from integration.store.cycle_stays import fill
 
 revision = "0013"
 down_revision = "0012"
@@ -29,7 +30,6 @@ def upgrade() -> None:
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_cycles_done_at", "cycles", ["done_at"])
-    fill(op.get_bind())
 
 
 def downgrade() -> None:

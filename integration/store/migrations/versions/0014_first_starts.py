@@ -3,14 +3,15 @@
 Aging and convention compliance read it instead of probing every item's status rows; from now
 on every history write keeps it (integration.store.first_starts).
 
+The table is created empty: the first web or worker process of the release starts by
+computing it from the history (integration.store.kept_start).
+
 Revision ID: 0014
 Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
-
-from integration.store.first_starts import fill
 
 revision = "0014"
 down_revision = "0013"
@@ -26,7 +27,6 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_first_starts_started_at", "first_starts", ["started_at"])
-    fill(op.get_bind())
 
 
 def downgrade() -> None:
