@@ -21,6 +21,7 @@ from integration.codec import to_jsonable
 from integration.store.cycle_stays import fill as fill_cycle_stays
 from integration.store.first_starts import fill as fill_first_starts
 from integration.store.stay_days import fill as fill_stay_days
+from integration.store.stay_days import fill_times as fill_stay_times
 from integration.store.stays import backfill_stays
 from integration.store.tables import audit_log, item_history, items, rule_states, service_state
 from rules.model import Item, Person, Status, StatusCategory, Tracker
@@ -223,6 +224,7 @@ def load(engine: Engine, plan: Plan) -> dict[str, int]:
     with engine.begin() as conn:  # the stays' ends and daily counts, as the migrations fill them for history kept before
         backfill_stays(conn)
         fill_stay_days(conn)
+        fill_stay_times(conn)
         fill_cycle_stays(conn)
         fill_first_starts(conn)
     targets = {f"MOB project {n}": (plan.now + timedelta(days=10 * n - 60)).date().isoformat()

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     ColumnElement,
-    CompoundSelect,
     Connection,
     Select,
     and_,
@@ -36,6 +35,7 @@ from sqlalchemy import (
 
 from integration.reports.scope import Scope, item_filter, midnight
 from integration.reports.sqlfuncs import epoch, floor_int, greatest, least, unindexed
+from integration.reports.status_time import kept_time_in_status
 from integration.store.completions import STATUS_FIELDS
 from integration.store.stay_days import FRESH_KEPT, NO_TEAM, day_number
 from integration.store.tables import STAYS_WHERE
@@ -253,18 +253,25 @@ def _running(deltas: Mapping[int, Mapping[tuple[str, str], int]], grid: datetime
 
 
 def time_in_status(conn: Connection, scope: Scope) -> tuple[StatusTime, ...]:
-    """Item-days spent in each not-yet-done status during the period (stays clipped to it)."""
+    """Item-days spent in each not-yet-done status during the period (stays clipped to it).
+
+    The period's stays are summed from the counts kept at write time (integration.reports.status_time)
+    when they answer for the scope (not for items without a team), else read one by one."""
     grid = midnight(scope.since)
     since_s, until_s = scope.since.timestamp(), scope.until.timestamp()
     category = func.coalesce(i.c.status_category, "unknown")
-    parts: CompoundSelect[Any] = union_all(
-        _stayed(conn, scope, grid),
-        select(func.coalesce(i.c.status_name, "(no status)"), category,
-               func.count() * literal(until_s - since_s), func.count())
-        .where(item_filter(i, scope), category.in_(WAITING_CATEGORIES), _untouched(grid, scope.until))
-        .group_by(i.c.status_name, category),
-    )
+    untouched = (select(func.coalesce(i.c.status_name, "(no status)"), category,
+                        func.count() * literal(until_s - since_s), func.count())
+                 .where(item_filter(i, scope), category.in_(WAITING_CATEGORIES), _untouched(grid, scope.until))
+                 .group_by(i.c.status_name, category))
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0])
+    if _kept_for(scope, ()):
+        for key, (microseconds, n) in kept_time_in_status(conn, scope).items():
+            totals[key][0] += microseconds / 1_000_000
+            totals[key][1] += n
+        parts: Any = untouched
+    else:
+        parts = union_all(_stayed(conn, scope, grid), untouched)
     for name, cat, seconds, n in conn.execute(parts):
         totals[(name, cat)][0] += float(seconds or 0)
         totals[(name, cat)][1] += int(n)

@@ -1,6 +1,6 @@
 """The report figures kept at write time, checked against the history and recomputed from it.
 
-Each status stay's end (`item_history.ended_at`), the daily counts (`stay_days`), and each
+Each status stay's end (`item_history.ended_at`), the daily counts (`stay_days`, `stay_times`), and each
 item's cycle and its seconds per status (`cycles`, `cycle_stays`) and its first start (`first_starts`) are kept by every history
 write of this release. They are filled from the history already there when a release that
 brings them first starts (integration.store.kept_start); a release older than those that keeps writing while the upgrade runs (a release
@@ -37,6 +37,8 @@ def _same(kept: Callable[[Connection], Any], expected: Callable[[Connection], An
 CHECKS: dict[str, Callable[[Connection], bool]] = {  # name → whether the kept figure equals the history's
     "status stays' ends (item_history.ended_at)": ends_agree,
     "daily counts (stay_days)": _same(stay_days.kept, stay_days.expected),
+    "daily entries, times of day and returns (stay_times)": _same(
+        lambda conn: stay_days.kept(conn, stay_days.TIMES), lambda conn: stay_days.counted(conn, stay_days.TIMES)),
     "cycles and seconds per status (cycles, cycle_stays)": _same(cycle_stays.kept, cycle_stays.expected),
     "first starts (first_starts)": _same(first_starts.kept, first_starts.expected),
 }
@@ -58,5 +60,6 @@ def rebuild(engine: Engine) -> None:
             conn.execute(text("LOCK TABLE items, item_history IN SHARE MODE"))
         backfill_stays(conn)  # the stays' ends first: the daily counts read them
         stay_days.fill(conn)
+        stay_days.fill_times(conn)
         cycle_stays.fill(conn)
         first_starts.fill(conn)

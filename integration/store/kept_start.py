@@ -1,6 +1,6 @@
 """Kept report figures an upgrade brought in empty are computed once, when the new release starts.
 
-The migrations that add a kept figure (`stay_days`, `cycle_stays`, `cycles`, `first_starts`) only
+The migrations that add a kept figure (`stay_days`, `cycle_stays`, `cycles`, `first_starts`, `stay_times`) only
 create its table: computing it takes this release's code, which a migration must not import (it
 runs unchanged against every later release). Filling it at start rather than in the release
 phase also takes in the history the old release wrote while the upgrade ran beside it, once
@@ -21,16 +21,19 @@ from sqlalchemy import Connection, Engine, Select, Table, and_, exists, inspect,
 
 from integration.store.completions import STATUS_FIELDS
 from integration.store.kept_figures import rebuild
-from integration.store.tables import cycles, first_starts, stay_days
+from integration.store.tables import cycles, first_starts, stay_days, stay_times
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
 log = logging.getLogger("flowkeeper.store")
 
 _STATUS = h.c.field.in_(STATUS_FIELDS)
+# a live item's stays: its open one is counted (stay_days) and an entry (stay_times)
+_LIVE_STAYS = select(h.c.id).join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)).where(
+    _STATUS, i.c.deleted.is_(False))
 MUST_COUNT: dict[Table, Select[Any]] = {  # a kept table → the status rows that give it rows
-    stay_days: select(h.c.id).join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id))
-    .where(_STATUS, i.c.deleted.is_(False)),  # a live item's stays: its open one is counted
+    stay_days: _LIVE_STAYS,
+    stay_times: _LIVE_STAYS,
     cycles: select(h.c.id).where(_STATUS, h.c.new_category == "done"),
     first_starts: select(h.c.id).where(_STATUS, h.c.new_category == "in_progress"),
 }

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -145,6 +146,26 @@ stay_days = Table(
     Column("began", Integer, primary_key=True),  # ends of done stays: the day the stay began; else `day`
     Column("moves", Integer, nullable=False),  # stays begun minus stays ended that day
     Column("opened", Integer, nullable=False),  # stays begun that day still open (the items' current ones)
+)
+
+# What time in status needs beyond the daily counts, kept beside them (integration.store.stay_days): per UTC day,
+# the stays begun that day that last a while, each stay start's and end's time of day, and the stays begun
+# that day in a status the item had left before, by the day it left it: a period's item-seconds and the
+# distinct items in each status are then sums over a few thousand rows instead of a read of every stay.
+stay_times = Table(
+    "stay_times",
+    metadata,
+    Column("tracker", String(16), primary_key=True),
+    Column("team", String(64), primary_key=True),  # '' for items without a team
+    Column("day", Integer, primary_key=True),  # UTC days since 1970-01-01
+    Column("category", String(16), primary_key=True),
+    Column("status", Text, primary_key=True),
+    Column("left_day", Integer, primary_key=True),  # `returns`: the day the item left the status before; else `day`
+    Column("entries", Integer, nullable=False),  # stays begun that day that end later than they begin (or not yet)
+    # microseconds after midnight of that day's starts minus those of its ends (`stay_days.moves`' times of day)
+    Column("offsets", BigInteger, nullable=False),
+    # stays begun that day, lasting a while, whose item last left the status (a stay lasting a while) on `left_day`
+    Column("returns", Integer, nullable=False),
 )
 
 # Each item's seconds per status between its first start and its last entry into done, with that end, kept

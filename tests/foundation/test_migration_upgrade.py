@@ -18,14 +18,14 @@ from integration.store.kept_start import fill_missing
 from integration.store.migrate import MIGRATIONS, alembic_config, upgrade
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
-from integration.store.tables import cycles, first_starts, stay_days
+from integration.store.tables import cycles, first_starts, stay_days, stay_times
 from integration.worker import run_worker
 from rules.model import ActorKind, Status, StatusCategory
 from tests.foundation.helpers import MINIMAL_RULES
 from tests.foundation.test_store import item
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-BEFORE_KEPT_FIGURES = "0010"  # the last revision before stay_days, cycle_stays, cycles and first_starts
+BEFORE_KEPT_FIGURES = "0010"  # the last revision before stay_days, cycle_stays, cycles, first_starts and stay_times
 
 
 def mirrored(store: Store, *moves: tuple[int, str, StatusCategory]) -> None:
@@ -53,7 +53,8 @@ def test_no_migration_imports_the_applications_code() -> None:
 
 def counts(store: Store) -> list[int]:
     with store.engine.connect() as conn:
-        return [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (stay_days, cycles, first_starts)]
+        return [conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (stay_days, cycles, first_starts, stay_times)]
 
 
 def test_an_old_database_upgraded_to_head_gets_its_kept_figures_once_at_start(
@@ -67,7 +68,7 @@ def test_an_old_database_upgraded_to_head_gets_its_kept_figures_once_at_start(
         finally:
             upgrade(any_db_url)  # never leave a shared database behind head
         with caplog.at_level(logging.INFO, logger="flowkeeper.store"):
-            assert fill_missing(store.engine) == ["stay_days", "cycles", "first_starts"]
+            assert fill_missing(store.engine) == ["stay_days", "stay_times", "cycles", "first_starts"]
         assert any(r.message == "db.kept_figures.filled" for r in caplog.records)
         assert differing(store.engine) == []
         assert all(counts(store)), "each kept figure has rows"
@@ -98,11 +99,11 @@ def test_a_worker_that_starts_fills_the_kept_figures_an_upgrade_left_empty(db_ur
     try:
         mirrored(store, (0, "In Progress", StatusCategory.IN_PROGRESS))
         with store.engine.begin() as conn:  # as a migration leaves the tables it adds
-            for table in (stay_days, first_starts):
+            for table in (stay_days, first_starts, stay_times):
                 conn.execute(table.delete())
         settings = load_settings({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES)})
         assert run_worker(settings, burst=True) == 0
         assert differing(store.engine) == []
-        assert counts(store)[0] and counts(store)[2]
+        assert counts(store)[0] and counts(store)[2] and counts(store)[3]
     finally:
         store.engine.dispose()

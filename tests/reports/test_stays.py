@@ -238,6 +238,7 @@ def test_daily_levels_follow_team_moves_deletes_and_late_rows(any_store: Store, 
                 before.levels_daily(conn, scope, wip.FLOW_BANDS, fresh=("done",))
             assert wip.levels_daily(conn, scope, (wip.IN_PROGRESS,)) == \
                 before.levels_daily(conn, scope, (wip.IN_PROGRESS,))
+            assert wip.time_in_status(conn, scope) == before.time_in_status(conn, scope)
             assert _rounded(efficiency.cycle_time_by_status(conn, scope)) == \
                 _rounded(before.cycle_time_by_status(conn, scope))
             summed, measured = _efficiencies(conn, scope, written.team)
@@ -245,6 +246,7 @@ def test_daily_levels_follow_team_moves_deletes_and_late_rows(any_store: Store, 
             assert _completions(flow.completed_items(conn, scope)) == \
                 _completions(before.completed_items(conn, scope))
         assert stay_days.kept(conn) == stay_days.expected(conn)
+        assert stay_days.kept(conn, stay_days.TIMES) == stay_days.counted(conn, stay_days.TIMES)
         assert cycle_stays.kept(conn) == cycle_stays.expected(conn)
         assert first_starts.kept(conn) == first_starts.expected(conn)
 
@@ -323,6 +325,44 @@ def test_an_item_back_in_a_status_is_one_item_with_both_stays_days(any_store: St
     assert {(t.status, t.category): (t.item_days, t.items) for t in found} == {
         ("In Progress", "in_progress"): (2.5, 1), ("In Review", "in_progress"): (1.0, 1),
         ("Triage", "unknown"): (1.5, 1)}
+
+
+def test_items_back_in_a_status_count_once_whenever_they_left_it(any_store: Store) -> None:
+    """Time in status from the kept counts on a period starting and ending mid-day: an item that left a
+    status on the period's first day after it began and came back counts once, one that left before
+    it began or just as it began counts for its return alone, so does one that comes back on the last,
+    partial day, a stay that ends as it begins counts for nothing (nor as a time the item left the status),
+    and stays begun before the period count from its start."""
+    stories = {
+        "A": [(0.25, "In Progress"), (1.5, "In Review"), (2.75, "In Progress"), (12.5, "Done")],
+        "B": [(0.5, "In Progress"), (1.0, "In Review"), (3.0, "In Progress"), (4.0, "Done")],
+        "C": [(0.5, "In Progress"), (1.25, "Blocked"), (10.25, "In Progress")],
+        "D": [(2.0, "In Progress"), (3.0, "Blocked"), (10.25, "In Progress")],
+        "E": [(2.0, "In Review"), (4.0, "To Do"), (5.0, "In Review"), (5.0, "In Progress"), (6.0, "Done")],
+        "F": [(-3.0, "In Progress")],
+        "G": [(-3.0, "Blocked"), (4.0, "Done")],
+        "I": [(0.5, "In Review"), (1.25, "Blocked"), (2.0, "In Review"), (3.0, "Done")],
+        "J": [(2.0, "To Do"), (10.25, "In Review"), (10.25, "Blocked")],
+        "H": [(0.5, "In Review"), (1.0, "To Do"), (3.0, "In Review"), (3.0, "In Progress"), (4.0, "In Review"),
+              (6.0, "Done")],
+    }
+    for name, rows in stories.items():
+        item = Item(tracker=Tracker.JIRA, id=f"E-{name}", key=f"E-{name}", title="t", team="EDGE",
+                    status=status(rows[-1][1]), created_at=day(-5))
+        any_store.mirror.upsert(item, day(20))
+        any_store.mirror.record_history("jira", item, [entry(Row(at, "status", new)) for at, new in rows])
+    scope = Scope(day(1.25), day(10.5), teams=("EDGE",))
+    with any_store.engine.connect() as conn:
+        found = wip.time_in_status(conn, scope)
+        assert found == before.time_in_status(conn, scope)
+    assert {(t.status, t.item_days, t.items) for t in found} == {
+        ("In Progress", 9.25 + (0.25 + 7.75) + 1.0 + 0.25 + (1.0 + 0.25) + 1.0 + 1.0, 7),  # F, A, B, C, D, E, H
+        ("Blocked", 9.0 + 2.75 + 7.25 + 0.75 + 0.25, 5),  # C, G, D, I, J
+        # A, B, E, H, I (E's second stay and H's second end as they begin: H's third is no return; I left
+        # In Review as the period began)
+        ("In Review", 1.25 + 1.75 + 2.0 + 2.0 + 1.0, 5),
+        ("To Do", 1.0 + 1.75 + 8.25, 3),  # E, H, J (J's stay in review on the last day ends as it begins)
+    }
 
 
 @pytest.mark.parametrize("gap", [timedelta(0), timedelta(microseconds=1)])
