@@ -3,10 +3,12 @@
 Measures, in one run on loopback:
 - throughput: a queue of N deliveries (one item each, so each ends in one comment) drained
   by one `flowkeeper worker`, by two, and by one RQ fork-per-job worker (`--fork`);
-  events/s from the first write to the last;
+  events/s from the moment every worker has finished its first job to the last write (workers
+  started together come up a few hundred milliseconds apart: counting from the first write put
+  the later one's start-up into the two-worker run alone);
 - latency: deliveries sent at a steady rate to two workers; receipt → write at the stub,
   p50 and p99 (and the same with the fork worker);
-- CPU while the queue drains, per event, by role (worker, web, Redis, stub, this process), and the
+- CPU in that same window, per event, by role (worker, web, Redis, stub, this process), and the
   share of the machine's cores busy in all and used by processes outside the bench (`bench/cpu.py`);
 - the no-write path: a later update to each item already commented on (one comment per
   episode, so no write) drained by one worker, beside RQ's own rate for an empty job on
@@ -166,22 +168,44 @@ def batch(first_item: int, count: int) -> list[Any]:
 
 
 def throughput(stack: Stack, first_item: int, count: int, workers: int, fork: bool) -> tuple[float, dict[str, float]]:
-    """Events/s, and the CPU each role used per event while the queue drained (from the first
-    write on, so the workers' start-up is not counted)."""
+    """Events/s, and the CPU each role used per event while the queue drained, both from the moment
+    every worker has finished its first job (`all_started`): workers started together do not come
+    up together, and counting from the first write would put the later ones' start-up (imports,
+    their first job's compiling) in the two-worker run's window and CPU, but in no one-worker run's."""
+    connection = Redis.from_url(stack.redis.url)
     posts = batch(first_item, count)
     keys = {p.key for p in posts}
     send_all(stack.web, posts)  # queued while no worker runs
+    before = finished(connection, QUEUE_NAME)
     started = [stack.start_worker(*(["--fork"] if fork else [])) for _ in range(workers)]
-    deadline = time.monotonic() + 120
-    while not (keys & comment_times(stack).keys()) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    since = all_started(connection, QUEUE_NAME, before, workers, deadline=time.monotonic() + 120)
     meter, metered_from, done_before = Meter.start(), time.monotonic(), len(keys & comment_times(stack).keys())
     times = wait_for_comments(stack, keys, timeout=600)
     cpu = meter.stop(time.monotonic() - metered_from, len(keys) - done_before)
     for proc in started:
         halt(proc)
-    span = max(times.values()) - min(times.values())
-    return ((len(times) - 1) / span if span > 0 else float(len(times))), cpu
+    return window_rate([t for t in times.values() if t >= since]), cpu
+
+
+def all_started(connection: Redis, queue: str, before: set[str], workers: int, deadline: float) -> float:
+    """When the last of `workers` ended its first job (wall clock); waits until each has, or `deadline`."""
+    while True:
+        firsts: dict[str, float] = {}
+        for job in Job.fetch_many(sorted(finished(connection, queue) - before), connection):
+            if job is not None and job.ended_at is not None and job.worker_name:
+                end = job.ended_at.timestamp()
+                firsts[job.worker_name] = min(end, firsts.get(job.worker_name, end))
+        if len(firsts) >= workers or (firsts and time.monotonic() > deadline):
+            return max(firsts.values())
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no job finished within the deadline ({workers} workers)")
+        time.sleep(0.02)
+
+
+def window_rate(stamps: list[float]) -> float:
+    """Events/s from the first of `stamps` to the last."""
+    span = max(stamps) - min(stamps) if stamps else 0.0
+    return (len(stamps) - 1) / span if span > 0 else float(len(stamps))
 
 
 def end_rate(connection: Redis, job_ids: set[str]) -> float:
