@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, and_, exists, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from integration.store.completions import STATUS_FIELDS
 from integration.store.kept_figures import rebuild
@@ -49,7 +50,16 @@ def missing(conn: Connection) -> list[str]:
 
 def fill_missing(engine: Engine) -> list[str]:
     """Fill the kept figures if a table is missing its rows; the tables that were, logged. A database
-    not upgraded yet is left alone (`flowkeeper db upgrade` comes first)."""
+    not upgraded yet is left alone (`flowkeeper db upgrade` comes first), and one that cannot be
+    reached now is left to the next start: a process never fails to start for it."""
+    try:
+        return _fill_missing(engine)
+    except OperationalError as error:
+        log.warning("db.kept_figures.unchecked", extra={"error": type(error).__name__})
+        return []
+
+
+def _fill_missing(engine: Engine) -> list[str]:
     if not all(inspect(engine).has_table(table.name) for table in MUST_COUNT):
         return []
     with engine.connect() as conn:

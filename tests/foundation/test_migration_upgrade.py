@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from integration.settings import load_settings
 from integration.store.kept_figures import differing
@@ -107,3 +107,13 @@ def test_a_worker_that_starts_fills_the_kept_figures_an_upgrade_left_empty(db_ur
         assert counts(store)[0] and counts(store)[2] and counts(store)[3]
     finally:
         store.engine.dispose()
+
+
+def test_a_database_out_of_reach_at_start_is_left_to_the_next_start(caplog: pytest.LogCaptureFixture) -> None:
+    engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/flowkeeper", connect_args={"connect_timeout": 2})
+    try:
+        with caplog.at_level(logging.WARNING, logger="flowkeeper.store"):
+            assert fill_missing(engine) == []
+        assert [r.message for r in caplog.records] == ["db.kept_figures.unchecked"]
+    finally:
+        engine.dispose()
