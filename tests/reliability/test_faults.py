@@ -177,7 +177,7 @@ def test_redis_restarted_mid_stream_loses_no_accepted_delivery(tmp_path: Path, h
         sender.start()
         wait_for(lambda: len(answers) >= 60, what="the stream to start")
         stack.redis.stop(how)
-        time.sleep(1.0)
+        time.sleep(4.0)  # longer than the receiver's retries of its connection (they end within 2.5 s)
         stack.redis.start()
         sender.join(120)
         accepted = sorted(d for d, s in statuses.items() if s == "queued")
