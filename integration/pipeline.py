@@ -63,42 +63,66 @@ class Pipeline:
     def handle(self, event: Event) -> str:
         """Process one delivery exactly once; returns a short outcome for logs and the CLI.
 
-        What the job decided without writing to the tracker (skipped, no rule acted) is
-        recorded in the transaction that settles the delivery: a crash leaves both or neither,
-        and the retried job records it once.
+        The delivery's start is written with the job's first write (its mirror row, or what an
+        early end settles), so a job that changes nothing else takes SQLite's write lock twice:
+        a delivery processed before is recognised there, before anything of the job is stored,
+        and that transaction is rolled back. What the job decided without writing to the tracker
+        (skipped, no rule acted) is recorded in the transaction that settles the delivery: a
+        crash leaves both or neither, and the retried job records it once.
         """
         tracker, delivery = event.tracker.value, event.delivery_id or ""
         now = self.clock()
-        if delivery and not self.store.deliveries.begin(tracker, delivery, now, event.item.key):
-            return "duplicate: already processed"
         settled = Settled()
+        if delivery and event.kind in _BEGUN_FIRST:  # they write before the mirror: start first
+            if not self.store.deliveries.begin(tracker, delivery, now, event.item.key):
+                return DUPLICATE
+            settled.begun = True
         try:
             outcome = self._process(self._mark_self(event), now, settled)
+        except ProcessedBefore:
+            return DUPLICATE
         except RetryLater as error:
-            self._settle(tracker, delivery, settled, released=str(error))
+            self._settle(event, now, settled, released=str(error))
             raise
         except Exception:
-            self._settle(tracker, delivery, settled, failed=True)
+            self._settle(event, now, settled, failed=True)
             raise
-        self._settle(tracker, delivery, settled, outcome=outcome)
+        self._settle(event, now, settled, outcome=outcome)
         return outcome
 
-    def _settle(self, tracker: str, delivery: str, entries: list[AuditEntry], *, outcome: str | None = None,
+    def _begin(self, event: Event, now: datetime, settled: Settled, conn: Connection) -> bool:
+        """The delivery's start in `conn`, the transaction of the job's first writes, ahead of them;
+        False when it is not to be written (no delivery id, started already, or finished before)."""
+        delivery = event.delivery_id
+        if not delivery or settled.begun:
+            return False
+        if not self.store.deliveries.begin(event.tracker.value, delivery, now, event.item.key, conn=conn):
+            raise ProcessedBefore(delivery)
+        return True
+
+    def _settle(self, event: Event, now: datetime, settled: Settled, *, outcome: str | None = None,
                 released: str | None = None, failed: bool = False) -> None:
         """The job's no-write audit entries and the delivery's state after it, in one transaction: done
         with `outcome`, back to pending when `released` (retried later), left as it is when `failed`
-        (RQ retries the job; `jobs.mark_delivery_failed` settles it once retries run out)."""
-        if not entries and (not delivery or failed):
+        (RQ retries the job; `jobs.mark_delivery_failed` settles it once retries run out). A job that
+        ended before its first write starts the delivery here, so its row is there to settle."""
+        tracker, delivery = event.tracker.value, event.delivery_id or ""
+        starting = bool(delivery) and not settled.begun
+        if not settled and not starting and (not delivery or failed):
             return
-        if outcome is not None and isinstance(entries, Settled) and entries.finished:
+        if outcome is not None and settled.finished:
             return  # written with the decisions
         try:
             with self.store.engine.begin() as conn:
-                self.store.audit.record(entries, conn=conn)
+                if starting:
+                    self._begin(event, now, settled, conn)
+                self.store.audit.record(settled, conn=conn)
                 if delivery and released is not None:
                     self.store.deliveries.release(tracker, delivery, released, conn=conn)
                 elif delivery and outcome is not None:
                     self.store.deliveries.finish(tracker, delivery, "done", outcome, self.clock(), conn=conn)
+        except ProcessedBefore:
+            return  # finished by an earlier run: its outcome stands
         except Exception:
             if outcome is not None:
                 raise
@@ -121,10 +145,12 @@ class Pipeline:
                 overrides = self.store.overrides.all(reader)
                 facts = None if own else Judge.item_facts(self.store, ruleset, tracker, event.item.id, now, reader)
             item = self._complete(event, before, now)
-            with self.store.engine.begin() as conn:  # the item's history and its mirror row: one transaction
+            with self.store.engine.begin() as conn:  # the delivery's start, the item's history and mirror row
+                begun = self._begin(event, now, settled, conn)
                 written = self.store.mirror.append_history(tracker, item, history_entries(event), conn=conn)
                 if item is not before and (not item.is_partial or self._mirror_as_carried(event, item)):
                     item = self.store.mirror.upsert(item, now, conn=conn)
+            settled.begun = settled.begun or begun
             if own:
                 return self._skip(event, now, "caused by Flowkeeper's own account: ignored (loop protection)", settled)
             judge = self.judge(tracker, overrides, ruleset)
@@ -297,10 +323,21 @@ class Pipeline:
         return f"skipped: {reason}"
 
 
-class Settled(list[AuditEntry]):
-    """The job's no-write audit entries, settled with the delivery; `finished`: the delivery's end was
-    already written with the decisions (`Pipeline._finishing`)."""
+DUPLICATE = "duplicate: already processed"
 
+# Kinds that write or end before the item's mirror row: their delivery is started on its own, first
+_BEGUN_FIRST = frozenset({EventKind.DELETED, EventKind.LABEL_CHANGED})
+
+
+class ProcessedBefore(Exception):
+    """The delivery reached its end in an earlier run: the transaction that found it is rolled back."""
+
+
+class Settled(list[AuditEntry]):
+    """The job's no-write audit entries, settled with the delivery; `begun`: the delivery's start is
+    committed; `finished`: its end was already written with the decisions (`Pipeline._finishing`)."""
+
+    begun = False
     finished = False
 
 

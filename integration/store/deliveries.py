@@ -62,11 +62,14 @@ class Deliveries:
         except IntegrityError:
             return False
 
-    def begin(self, tracker: str, delivery_id: str, now: datetime, item_key: str | None = None) -> bool:
+    def begin(self, tracker: str, delivery_id: str, now: datetime, item_key: str | None = None,
+              conn: Connection | None = None) -> bool:
         """Mark a delivery as being processed; False when it already reached a terminal state.
 
-        A first attempt inserts its row; a retried one (its row there, not terminal) counts the attempt."""
-        with self.engine.begin() as conn:
+        A first attempt inserts its row; a retried one (its row there, not terminal) counts the attempt.
+        With `conn`, in the caller's transaction: the job's first writes (its mirror row), so a job
+        that changes nothing else takes SQLite's write lock once less."""
+        with writing(self.engine, conn) as conn:
             first = {"tracker": tracker, "delivery_id": delivery_id, "received_at": now, "state": "processing",
                      "attempts": 1, "item_key": item_key}
             if insert_new(conn, deliveries, first, "tracker", "delivery_id"):

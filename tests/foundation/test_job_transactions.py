@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from integration.executor import ApplyContext, apply
+from integration.executor import ApplyContext, RetryLater, apply
 from integration.judge.dryrun import DryRun
 from integration.services import Services
 from integration.store.audit import AuditFilter, AuditLog
@@ -24,6 +24,7 @@ from integration.store.db import WRITE_LOCK, make_engine, read_connection
 from integration.store.deliveries import Deliveries
 from integration.store.mirror import HistoryEntry, Mirror
 from integration.store.tables import item_history, items
+from integration.trackers.base import TrackerError
 from integration.trackers.jira import normalize as jira_normalize
 from integration.trackers.jira.normalize import JiraConfig
 from rules.model import (
@@ -70,15 +71,60 @@ def no_action_entries(services: Services) -> int:
     return services.store.audit.count(AuditFilter(item_key="KAN-22", outcome="skipped"))
 
 
-def test_a_no_write_event_takes_the_write_lock_three_times(make_services: MakeServices, stub: Stub) -> None:
-    """The delivery's start, the item's history with its mirror row, and its outcome with the audit entry."""
+def test_a_no_write_event_takes_the_write_lock_twice(make_services: MakeServices, stub: Stub) -> None:
+    """The delivery's start with the item's history and its mirror row (the job's first writes), then
+    its outcome with the audit entry: the start is no transaction of its own."""
     services = commented(make_services, stub)
     WRITE_LOCK.take()
     outcome = services.pipeline().handle(unassigned_in_progress("d-2"))
     transactions, _waited, _seconds = WRITE_LOCK.take()
     assert outcome == "no action"
-    assert transactions == 3
+    assert transactions == 2
     assert no_action_entries(services) == 1
+    assert services.store.deliveries.state_of("jira", "d-2") == "done"
+
+
+def test_a_delivery_processed_before_stores_nothing_again(make_services: MakeServices, stub: Stub) -> None:
+    """A redelivery whose first run finished is found out in the transaction of its first writes, ahead of
+    them: no second history entry, mirror write or audit entry."""
+    services = commented(make_services, stub)
+    assert services.pipeline().handle(unassigned_in_progress("d-2")) == "no action"
+    with services.store.engine.connect() as conn:
+        history = conn.execute(select(func.count()).select_from(item_history)).scalar()
+        synced = conn.execute(select(items.c.synced_at)).scalar()
+    entries = services.store.audit.count(AuditFilter(item_key="KAN-22"))
+
+    assert services.pipeline().handle(unassigned_in_progress("d-2")) == "duplicate: already processed"
+    with services.store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(item_history)).scalar() == history
+        assert conn.execute(select(items.c.synced_at)).scalar() == synced
+    assert services.store.audit.count(AuditFilter(item_key="KAN-22")) == entries
+    assert services.store.deliveries.state_of("jira", "d-2") == "done"
+
+
+def test_a_job_that_stops_before_its_first_write_still_starts_its_delivery(
+    make_services: MakeServices, stub: Stub
+) -> None:
+    """A refetch that fails ends the job before the mirror: its delivery is given back to the queue
+    when the tracker asks to wait, and left started for RQ's retries (and `jobs.mark_delivery_failed`
+    once they run out) on any other error; the retry then runs it to its end."""
+    stub.seed_jira(jira_issue("SOAK-1"))
+    services = stub_services(make_services, stub, live=False)
+    update = jira_normalize.normalize(_payload("SOAK-1", "10001", 1), JiraConfig())
+    assert update is not None and update.item.is_partial  # completed from the tracker
+
+    stub.fault("429", count=20, retry_after=0)
+    with pytest.raises(RetryLater):
+        services.pipeline().handle(replace(update, delivery_id="d-1"))
+    assert services.store.deliveries.state_of("jira", "d-1") == "pending"
+
+    stub.fault("400", count=20)
+    with pytest.raises(TrackerError):
+        services.pipeline().handle(replace(update, delivery_id="d-2"))
+    assert services.store.deliveries.state_of("jira", "d-2") == "processing"
+
+    stub.fault("slow", count=0, delay=0)
+    assert "would_do" in services.pipeline().handle(replace(update, delivery_id="d-2"))
     assert services.store.deliveries.state_of("jira", "d-2") == "done"
 
 
@@ -188,7 +234,7 @@ def test_the_time_a_transaction_holds_the_write_lock_is_counted(db_url: str) -> 
 
 
 def test_a_write_finishes_its_claim_with_the_decisions(make_services: MakeServices, stub: Stub) -> None:
-    """An event that labels and comments: the delivery's start, the mirror, a claim before each write,
+    """An event that labels and comments: the delivery's start with the mirror, a claim before each write,
     the labels in the item's history, both claims' outcomes with the decisions and the delivery's end."""
     seed(stub)
     services = stub_services(make_services, stub, live=True)
@@ -197,7 +243,7 @@ def test_a_write_finishes_its_claim_with_the_decisions(make_services: MakeServic
     outcome = services.pipeline().handle(unassigned_in_progress("d-1"))
     transactions, _waited, _seconds = WRITE_LOCK.take()
     assert outcome.count(":done") == 2
-    assert transactions == 6
+    assert transactions == 5
     assert services.store.deliveries.state_of("jira", "d-1") == "done"
     assert len(stub.state()["jira_comments"]["KAN-22"]) == 1
 
