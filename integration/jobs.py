@@ -8,6 +8,7 @@ fails with a clear error instead of guessing.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from integration.intake import settle_malformed
@@ -37,6 +38,9 @@ def use_services(services: Services | None) -> None:
 
 
 def process_delivery(envelope: dict[str, Any]) -> str:
+    """One delivery's job; its end is logged once, as `job.delivery.done` with the seconds it took
+    (the worker leaves RQ's own line for it out)."""
+    started = time.perf_counter()
     services = worker_services()
     try:
         event = services.delivery_event(envelope)
@@ -49,7 +53,8 @@ def process_delivery(envelope: dict[str, Any]) -> str:
     finally:
         record.write_lock(*WRITE_LOCK.take(), held=WRITE_LOCK.take_held())
     log.info("job.delivery.done", extra={"tracker": event.tracker.value, "item": event.item.key,
-                                         "delivery": event.delivery_id, "outcome": outcome})
+                                         "delivery": event.delivery_id, "outcome": outcome,
+                                         "seconds": round(time.perf_counter() - started, 6)})
     return outcome
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from integration.held_script import HeldScript, Unreachable
 from integration.store.deliveries import Deliveries
 from integration.utc_text import rq_utc
+from rules.model import Tracker
 
 QUEUE_NAME = "flowkeeper"
 JOB_FUNC = "integration.jobs.process_delivery"
@@ -70,6 +71,15 @@ def _lua_string(value: object) -> str:
 
 def _description(tracker: str, delivery_id: str) -> str:
     return f"{tracker} delivery {delivery_id}"
+
+
+def is_delivery(description: object) -> bool:
+    """Whether an RQ job's description names a delivery's job (`<tracker> delivery <id>`)."""
+    tracker, named, _ = str(description).partition(" delivery ")
+    return bool(named) and tracker in _TRACKERS
+
+
+_TRACKERS = frozenset(t.value for t in Tracker)
 
 
 class RedisDeliveryQueue:

@@ -17,8 +17,11 @@ from rq.job import Job, JobStatus
 
 import integration.jobs as jobs_module
 import integration.worker as worker_module
+from integration.app import create_app
 from integration.queue import DEDUPE_WINDOW, JOB_FUNC, QUEUE_NAME, RedisDeliveryQueue, job_id_for
 from integration.worker import COMMAND_POLL, FlowkeeperWorker, _asked_to_stop
+from tests.foundation.helpers import JIRA_SECRET, MINIMAL_RULES, fixture, jira_request
+from tests.services import MakeServices
 
 T = TypeVar("T")
 
@@ -149,3 +152,28 @@ def test_a_finished_job_is_logged_once_without_how_long_its_result_is_kept(
     assert sum("Successfully completed" in line for line in lines) == 1
     assert not any("result is kept" in line for line in lines)
     assert not any("Job OK" in line for line in lines)
+
+
+def test_a_delivery_job_ends_in_one_line_that_says_how_long_it_took(
+        make_services: MakeServices, redis_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """RQ's "Successfully completed … job in …s" line is left out for a delivery: Flowkeeper's own
+    `job.delivery.done` names the delivery, its item and outcome, and carries the time the job took."""
+    services = make_services({"REDIS_URL": redis_url, "RULES_DIR": str(MINIMAL_RULES),
+                              "JIRA_WEBHOOK_SECRET": JIRA_SECRET})
+    body, headers = jira_request(fixture("jira", "jira_issue_updated.status_change.cloud-2024.json"),
+                                 delivery="timed-1")
+    assert create_app(services=services).test_client().post("/webhooks/jira", data=body, headers=headers).json
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    (job,) = queue.jobs
+    worker_module.quiet_job_lines()
+    jobs_module.use_services(services)
+    try:
+        with caplog.at_level("INFO"):
+            FlowkeeperWorker([QUEUE_NAME], connection=connection).execute_job(job, queue)
+    finally:
+        jobs_module.use_services(None)
+    (done,) = [r for r in caplog.records if r.getMessage() == "job.delivery.done"]
+    assert (done.delivery, done.item, done.outcome) == ("timed-1", "GBL-142", "no action")  # type: ignore[attr-defined]
+    assert 0 < done.seconds < 30  # type: ignore[attr-defined]
+    assert not any("Successfully completed" in r.getMessage() for r in caplog.records)
