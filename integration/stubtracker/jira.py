@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from integration.stubtracker.jql import JqlError, is_relative
 from integration.stubtracker.jql import search as jql_search
@@ -17,6 +18,12 @@ SERVICE_ACCOUNT: dict[str, Any] = {"accountId": "stub-flowkeeper-account", "disp
                    "active": True, "emailAddress": "flowkeeper@example.test"}
 
 blueprint = Blueprint("stub_jira", __name__)
+
+
+@blueprint.errorhandler(HTTPException)
+def error_collection(error: HTTPException) -> ResponseReturnValue:
+    """Jira answers its errors with an ErrorCollection (JSON), never an HTML page."""
+    return jsonify({"errorMessages": [error.description or error.name], "errors": {}}), error.code or 500
 
 
 def _state() -> StubState:
@@ -149,7 +156,7 @@ def update_comment(key: str, comment_id: str) -> ResponseReturnValue:
                 comment.update(body=body.get("body"), updated=_now())
                 _state().changed()
                 return jsonify(comment)
-    abort(404)
+    abort(404, description=f"Can not find a comment for key: {comment_id}.")
 
 
 @blueprint.put(f"{API}/issue/<key>")
