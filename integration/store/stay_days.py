@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, func, not_, select
 
 from integration.store.completions import STATUS_FIELDS
 from integration.store.inserts import dialect_insert
@@ -86,9 +86,12 @@ def count_stay(tally: Tally, tracker: str, team: str, at: datetime, ended_at: da
         tally[(tracker, team, end, kind, name, end), OFFSETS] -= sign * time_of_day(ended_at)
 
 
-def count_item(tally: Tally, tracker: str, team: str, stays: Iterable[Stay], sign: int = 1) -> None:
-    """Add the rows of one item's stays, given in (at, id) order (`sign` -1 takes them off)."""
-    left: dict[tuple[str, str], datetime] = {}
+def count_item(tally: Tally, tracker: str, team: str, stays: Iterable[Stay], sign: int = 1,
+               left_before: Mapping[tuple[str, str], datetime] | None = None) -> None:
+    """Add the rows of one item's stays, given in (at, id) order (`sign` -1 takes them off);
+    `left_before`: when the item last left each (status, category) after a lasting stay, in the stays
+    before these (none: these are its first)."""
+    left: dict[tuple[str, str], datetime] = dict(left_before or {})
     for at, ended_at, status, category in stays:
         named = (NO_STATUS if status is None else status, NO_CATEGORY if category is None else category)
         count_stay(tally, tracker, team, at, ended_at, status, category, sign, left.get(named))
@@ -101,28 +104,52 @@ def counted_as(team: str | None, deleted: bool) -> str | None:
     return None if deleted else team or NO_TEAM
 
 
-def restayed(conn: Connection, tracker: str, item_ids: list[str], written: frozenset[str]) -> Tally:
-    """The change to the kept rows when the items' status rows get their new ends, read before
-    `ended_at` is updated: each item's stays are taken off with the ends kept so far and added with
-    the new ones, computed here as the UPDATE computes them: the next row in (at, id) order. A stay
-    whose end does not change cancels out, but its place in the item's order counts (`returns`).
-    Rows whose fingerprint is in `written` (inserted by this transaction) were not counted before.
-    Items without a row in `items`, or deleted, are not counted."""
+def restayed(conn: Connection, tracker: str, item_ids: list[str], changed: ColumnElement[bool],
+             written: frozenset[str]) -> Tally:
+    """The change to the kept rows when the items' status rows matching `changed` get their new ends,
+    read before `ended_at` is updated. A write can change only the stays still open or ending at or
+    after its earliest row, and the next status row of each such stay is one of them, so their new
+    ends are computed here as the UPDATE computes them: the next row in (at, id) order. Those stays
+    are taken off with the ends kept so far and added with the new ones. The stays before them keep
+    their ends and so their counts, but a return to a status depends on when the item last left it:
+    that is read for them in one grouped query (`_left_before`), so a write costs the stays it can
+    change, not the item's whole history. Rows whose fingerprint is in `written` (inserted by this
+    transaction) were not counted before. Items without a row in `items`, or deleted, are not counted."""
     query = (select(h.c.id, h.c.item_id, h.c.at, h.c.ended_at, h.c.new, h.c.new_category, h.c.fingerprint, i.c.team)
              .select_from(h.join(i, and_(i.c.tracker == h.c.tracker, i.c.item_id == h.c.item_id)))
-             .where(h.c.tracker == tracker, h.c.item_id.in_(item_ids), h.c.field.in_(STATUS_FIELDS),
+             .where(h.c.tracker == tracker, h.c.item_id.in_(item_ids), h.c.field.in_(STATUS_FIELDS), changed,
                     i.c.deleted.is_(False)))
     stays: dict[str, list[Any]] = defaultdict(list)
     for row in conn.execute(query):
         stays[row.item_id].append(row)
     out: Tally = Counter()
-    for rows in stays.values():
+    if not stays:
+        return out
+    before = _left_before(conn, tracker, sorted(stays), changed)
+    for item_id, rows in stays.items():
         rows.sort(key=lambda r: (r.at, r.id))
         team = rows[0].team or NO_TEAM
+        left = before.get(item_id)
         count_item(out, tracker, team, [(r.at, r.ended_at, r.new, r.new_category) for r in rows
-                                        if r.fingerprint not in written], -1)
+                                        if r.fingerprint not in written], -1, left)
         count_item(out, tracker, team, [(row.at, following.at if following else None, row.new, row.new_category)
-                                        for row, following in itertools.zip_longest(rows, rows[1:])])
+                                        for row, following in itertools.zip_longest(rows, rows[1:])], 1, left)
+    return out
+
+
+def _left_before(conn: Connection, tracker: str, item_ids: list[str],
+                 changed: ColumnElement[bool]) -> dict[str, dict[tuple[str, str], datetime]]:
+    """Per item, when it last left each (status, category) after a lasting stay, among the stays a
+    write leaves as they are. Those come before every stay it changes (an item's stays follow one
+    another), so the latest such end is the one the stays after them see."""
+    query = (select(h.c.item_id, h.c.new, h.c.new_category, func.max(h.c.ended_at))
+             .where(h.c.tracker == tracker, h.c.item_id.in_(item_ids), h.c.field.in_(STATUS_FIELDS),
+                    h.c.ended_at.is_not(None), h.c.ended_at > h.c.at, not_(changed))
+             .group_by(h.c.item_id, h.c.new, h.c.new_category))
+    out: dict[str, dict[tuple[str, str], datetime]] = defaultdict(dict)
+    for item_id, status, category, ended_at in conn.execute(query):
+        named = (NO_STATUS if status is None else status, NO_CATEGORY if category is None else category)
+        out[item_id][named] = ended_at
     return out
 
 

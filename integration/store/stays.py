@@ -11,7 +11,7 @@ recomputes the stays it can have changed: the new rows and any stay still open o
 at or after the earliest new row. On PostgreSQL, writers of the same item's stays take
 turns (a webhook and a sync page may write one item at once); SQLite has one writer.
 The stays' daily counts and times (integration.store.stay_days) change with them: those of the
-written items' stays are taken off and added again with their new ends, and a change of an item's team
+stays recomputed are taken off and added again with their new ends, and a change of an item's team
 or deleted flag moves its whole history's (`move_stays`), in the same turn. So do the items'
 seconds per status over their cycle (integration.store.cycle_stays), recomputed for every item written.
 """
@@ -53,7 +53,7 @@ def close_stays(conn: Connection, tracker: str, item_ids: Iterable[str], earlies
     if conn.dialect.name == "postgresql":
         _serialize(conn, tracker, ids)
     changed = or_(h.c.ended_at.is_(None), h.c.ended_at >= earliest)
-    counts = stay_days.restayed(conn, tracker, ids, written)
+    counts = stay_days.restayed(conn, tracker, ids, changed, written)
     conn.execute(
         update(h)
         .where(h.c.tracker == tracker, h.c.item_id.in_(ids), h.c.field.in_(STATUS_FIELDS), changed)
