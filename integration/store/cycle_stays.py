@@ -120,7 +120,7 @@ def expected(conn: Connection) -> tuple[Cycle, Spans]:
 
 
 def fill(conn: Connection, *, spans: bool = True) -> None:
-    """Compute the kept rows from the whole history (the migrations, and data loaded in bulk); `spans`
+    """Compute the kept rows from the whole history (a release's first start, the rebuild, data loaded in bulk); `spans`
     False: `cycle_stays` only (the schema before table `cycles`)."""
     conn.execute(delete(cycle_stays))
     if spans:

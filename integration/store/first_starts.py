@@ -59,7 +59,7 @@ def expected(conn: Connection) -> Starts:
 
 
 def fill(conn: Connection) -> None:
-    """Compute the rows from the whole history (the migration, the rebuild, data loaded in bulk)."""
+    """Compute the rows from the whole history (a release's first start, the rebuild, data loaded in bulk)."""
     conn.execute(delete(first_starts))
     values = [{"tracker": t, "item_id": i, "started_at": at} for (t, i), at in sorted(expected(conn).items())]
     if values:

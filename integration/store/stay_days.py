@@ -236,7 +236,7 @@ def expected(conn: Connection) -> Tally:
 
 
 def fill(conn: Connection) -> None:
-    """Count the kept rows from the whole history (the migration, and data loaded in bulk);
+    """Count the kept rows from the whole history (a release's first start, the rebuild, data loaded in bulk);
     `ended_at` must be filled first (integration.store.stays.backfill_stays)."""
     conn.execute(stay_days.delete())
     add(conn, expected(conn))
