@@ -7,19 +7,30 @@ over those completions are pure functions.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 
 from sqlalchemy import Connection, and_, func, select
 
-from integration.reports.scope import Scope, days, item_filter, week_index_of, week_start
+from integration.reports.scope import (
+    MONDAY_OFFSET,
+    WEEK_SECONDS,
+    Scope,
+    days,
+    item_filter,
+    week_index_of,
+    week_start,
+)
 from integration.store.completions import STATUS_FIELDS, Completion, completed_between
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
 PERCENTILES = (50, 85, 95)
+DONE_ORDER = attrgetter("done_at", "key")
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ class FlowFigures:
     completed: int
     canceled: int
     no_start: int  # completed without ever being in progress: lead time only
-    items: tuple[Completion, ...] = ()  # every completion, for the scatterplot and flow efficiency
+    items: tuple[Completion, ...] = ()  # every completion by when it was done, for the scatterplot
 
 
 def nearest_rank(ordered: Sequence[float], p: int) -> float:
@@ -83,15 +94,25 @@ def completed_items(conn: Connection, scope: Scope) -> list[Completion]:
     return completed_between(conn, scope.since, scope.until, item_filter(i, scope))
 
 
-def weekly(done: Sequence[Completion], scope: Scope) -> tuple[WeekFigure, ...]:
-    """Throughput and median cycle time per week; weeks with nothing done are listed with 0."""
-    by_week: dict[int, list[Completion]] = defaultdict(list)
-    for c in done:
-        by_week[week_index_of(c.done_at)].append(c)
+def week_starts(scope: Scope) -> tuple[list[int], list[datetime]]:
+    """The numbers of the weeks the scope touches, and the instant each starts (Mondays, UTC), one more
+    for the end of the last: a moment is in week `w` exactly when it is in [its start, the next's)."""
     first, last = week_index_of(scope.since), week_index_of(scope.until - timedelta(microseconds=1))
+    weeks = list(range(first, last + 1))
+    return weeks, [datetime.fromtimestamp(w * WEEK_SECONDS - MONDAY_OFFSET, UTC) for w in (*weeks, last + 1)]
+
+
+def weekly(done: Sequence[Completion], scope: Scope) -> tuple[WeekFigure, ...]:
+    """Throughput and median cycle time per week; weeks with nothing done are listed with 0.
+
+    `done`: earliest done first, so each week's completions are one slice, found by bisection."""
+    weeks, starts = week_starts(scope)
+    moments = [c.done_at for c in done]
+    ends = [bisect_left(moments, start) for start in starts]
     return tuple(
-        WeekFigure(week_start(w), len(by_week[w]), duration_stats(c.cycle_s for c in by_week[w]).p50)
-        for w in range(first, last + 1)
+        WeekFigure(week_start(w), ends[n + 1] - ends[n],
+                   duration_stats(c.cycle_s for c in done[ends[n]:ends[n + 1]]).p50)
+        for n, w in enumerate(weeks)
     )
 
 
@@ -108,9 +129,11 @@ def canceled_count(conn: Connection, scope: Scope) -> int:
 def flow_figures(conn: Connection, scope: Scope, completed: Sequence[Completion] | None = None) -> FlowFigures:
     """Everything about finished work in the scope: two SQL statements, then arithmetic.
 
-    `completed`: the scope's completed items, when already read.
+    `completed`: the scope's completed items, when already read. `items` lists them by when they were
+    done, then by key.
     """
-    done = list(completed) if completed is not None else completed_items(conn, scope)
+    # the store reads them earliest done first: this sort only orders the keys of a shared instant
+    done = sorted(completed if completed is not None else completed_items(conn, scope), key=DONE_ORDER)
     cycles, leads = [c.cycle_s for c in done], [c.lead_s for c in done]
     cycle = duration_stats(cycles)
     return FlowFigures(

@@ -19,9 +19,9 @@ from integration.reports.dataset import Chart, Dataset
 from integration.reports.lastdone import completed, last_done
 from integration.reports.montecarlo import CONFIDENCES, Count, Finish, Throughput, forecast
 from integration.reports.scope import Scope, ScopeError, item_filter, midnight
-from integration.reports.sqlfuncs import PortableFunction
 from integration.reports.wip import wip_now
 from integration.store.completions import Completion
+from integration.store.portable import PortableFunction
 from integration.store.tables import items as i
 
 DAY = timedelta(days=1)

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
-from operator import attrgetter
 
 from sqlalchemy import Connection, Engine
 
@@ -75,7 +74,7 @@ def flow_section(conn: Connection, ctx: Context) -> list[Dataset]:
         Dataset("cycle_scatter", "Cycle time of each finished item, by the day it was done", "flow",
                 ("key", "done", "cycle_days", "tracker", "team"),
                 tuple((c.key, c.done_at.date(), days(c.cycle_s), c.tracker, c.team)
-                      for c in sorted(f.items, key=attrgetter("done_at", "key")) if c.cycle_s is not None),
+                      for c in f.items if c.cycle_s is not None),
                 Chart("scatter", "done", ("cycle_days",), "days", _refs(f.cycle),
                       (ctx.scope.since.date(), ctx.scope.until.date())),
                 note="One dot per item; the lines are the 50th, 85th and 95th percentiles.", brief=True),

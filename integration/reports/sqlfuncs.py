@@ -6,31 +6,9 @@ positions for parsing identities, and the two-argument min/max for clipping inte
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Float, Integer, String
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import TypeEngine
 
-
-class PortableFunction(FunctionElement[Any]):
-    """A SQL function spelled once per dialect, declared by its subclasses' keywords:
-    `default` (PostgreSQL) and `sqlite` are templates where `{}` stands for the arguments,
-    `result` is the SQL type of the value."""
-
-    inherit_cache = True
-
-    def __init_subclass__(cls, *, default: str, sqlite: str, result: TypeEngine[Any], **kw: Any) -> None:
-        cls.type = result
-        cls.inherit_cache = True
-        super().__init_subclass__(**kw)
-        compiles(cls)(lambda element, compiler, **k: _spell(default, element, compiler, **k))
-        compiles(cls, "sqlite")(lambda element, compiler, **k: _spell(sqlite, element, compiler, **k))
-
-
-def _spell(template: str, element: PortableFunction, compiler: Any, **kw: Any) -> str:
-    return template.format(compiler.process(element.clauses, **kw))
+from integration.store.portable import PortableFunction
 
 
 # date_part() is double precision; EXTRACT() is numeric since PostgreSQL 14 and much slower.

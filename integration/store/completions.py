@@ -11,21 +11,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Select, Subquery, and_, func, select, true
 
+from integration.store.portable import epoch_micros
 from integration.store.tables import cycles
 from integration.store.tables import item_history as h
 from integration.store.tables import items as i
 
 STATUS_FIELDS = ("status", "created")  # history rows that set an item's status
 FLOW_HISTORY = timedelta(days=90)  # "the team's history" a rule compares ages with
+MICROS = 1_000_000
 
 
-@dataclass(frozen=True)
-class Completion:
+class Completion(NamedTuple):
+    """One completed item (a plain tuple: a year's completions are tens of thousands)."""
+
     tracker: str
     key: str
     team: str | None
@@ -46,33 +49,37 @@ def done_candidates(since: datetime, until: datetime) -> Subquery:
 
 def completions_query(since: datetime, until: datetime,
                       where: ColumnElement[bool] | None = None) -> Select:  # type: ignore[type-arg]
-    """Per item done now whose last entry into done falls in [since, until): first start, last done,
-    created (the item's, else its first history row).
+    """Per item done now whose last entry into done falls in [since, until): its tracker, key, team, last
+    entry into done, and in whole microseconds its cycle (from its first start; NULL when it never
+    started) and lead (from its creation, else its first history row), earliest done first.
 
     `where` narrows the items (a clause on the `items` table: trackers, teams, not deleted). The three
     times are kept at write time (`cycles`, integration.store.cycle_stays), so this is a range of the
-    kept last entries into done joined to the items, not three index probes per item.
+    kept last entries into done joined to the items, not three index probes per item. The durations are
+    subtracted in the database: two timestamps fewer to read and convert per row.
     """
+    done = epoch_micros(cycles.c.done_at)
     return (
-        select(i.c.id, i.c.tracker, i.c.item_id, i.c.key, i.c.team, cycles.c.done_at, cycles.c.started_at,
-               func.coalesce(i.c.created_at, cycles.c.first_at).label("created_at"))
+        select(i.c.tracker, i.c.key, i.c.team, cycles.c.done_at,
+               (done - epoch_micros(cycles.c.started_at)).label("cycle_us"),
+               (done - epoch_micros(func.coalesce(i.c.created_at, cycles.c.first_at))).label("lead_us"))
         .select_from(cycles.join(i, and_(i.c.tracker == cycles.c.tracker, i.c.item_id == cycles.c.item_id)))
         .where(cycles.c.done_at >= since, cycles.c.done_at < until,
                true() if where is None else where, i.c.status_category == "done")
+        .order_by(cycles.c.done_at)
     )
 
 
 def completed_between(conn: Connection, since: datetime, until: datetime,
                       where: ColumnElement[bool] | None = None) -> list[Completion]:
-    """Items completed in [since, until), with their cycle and lead times in seconds."""
-    out = []
-    # fetched at once and unpacked, not read row by row by name: a year's 21,000 rows cost half as much
-    for _, tracker, _, key, team, done_at, started_at, created_at in conn.execute(completions_query(since, until, where)).all():
-        if done_at is None or not since <= done_at < until:
-            continue  # done again after the period: it completes then, not now
-        cycle = (done_at - started_at).total_seconds() if started_at else None
-        out.append(Completion(tracker, key, team, done_at, cycle, (done_at - created_at).total_seconds()))
-    return out
+    """Items completed in [since, until), with their cycle and lead times in seconds, earliest done first."""
+    # fetched at once and unpacked, not read row by row by name: a year's 21,000 rows cost half as much;
+    # whole microseconds / 10**6 is exactly timedelta.total_seconds()
+    return [Completion(tracker, key, team, done_at, None if cycle_us is None else cycle_us / MICROS,
+                       lead_us / MICROS)
+            for tracker, key, team, done_at, cycle_us, lead_us
+            in conn.execute(completions_query(since, until, where)).all()
+            if since <= done_at < until]
 
 
 def team_cycle_days(conn: Connection, tracker: str, now: datetime,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
 
+from integration.reports.aging import cycle_stats
 from integration.reports.flow import DurationStats, flow_figures
 from integration.reports.scope import Scope
 from integration.store.store import Store
+from tests.reports import window_reference as before
 from tests.reports.builder import Builder, day
 
 PERIOD = Scope(day(0), day(14), teams=("ENG",), trackers=("jira",))
@@ -71,3 +74,31 @@ def test_an_empty_period_has_no_figures(team: Builder) -> None:
         figures = flow_figures(conn, Scope(day(100), day(107)))
     assert figures.cycle.count == 0 and figures.cycle.p50 is None
     assert [w.completed for w in figures.weeks] == [0, 0]
+
+
+def test_figures_to_the_microsecond_equal_the_history_read_directly(any_store: Store) -> None:
+    """Times with any microseconds (SQLite's own date parsing rounds them to milliseconds), items done at
+    one instant, items never started, weeks with nothing done: the figures, and the aging report's cycle
+    times read alone, are those Python's datetime arithmetic gives on the history
+    (tests/reports/window_reference.py), the items by when they were done and then by key."""
+    b = Builder(any_store)
+    pick = random.Random(17)
+    shared = 9.123456789  # three items done at this instant
+    for n in range(60):
+        created = pick.uniform(-5, 20) if n % 20 else pick.uniform(0, 9)
+        start = created + pick.uniform(0, 6) if n % 20 else pick.uniform(created, shared)
+        done = start + pick.uniform(0, 9) if n % 20 else shared
+        moves = [(start, "In Progress"), (done, "Done")] if n % 7 else [(done, "Done")]
+        b.item(f"ENG-{97 - n}", created, moves)
+    late = 0.9997 / 86400  # 0.9997 s past a whole second: at milliseconds, the next second
+    b.item("ENG-98", 1 + late, [(2.5, "In Progress"), (4 + late, "Done")])
+    b.item("ENG-99", 1.5, [(2 + late, "In Progress"), (5.5, "Done")])
+    scope = Scope(day(0), day(45.5), teams=("ENG",))
+    with any_store.engine.connect() as conn:
+        figures, expected = flow_figures(conn, scope), before.flow_figures(conn, scope)
+        alone = cycle_stats(conn, scope)  # the aging report's, when it reads nothing else of the completions
+    assert figures == expected
+    assert alone == expected.cycle
+    assert figures.completed > 20 and figures.no_start > 0 and 0 in [w.completed for w in figures.weeks]
+    assert len({c.done_at for c in figures.items}) < figures.completed  # some share an instant
+    assert any(c.done_at.microsecond >= 999_500 for c in figures.items)

@@ -9,7 +9,7 @@ reports compute now with these, on random histories.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     CTE,
@@ -28,7 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from integration.reports.scope import Scope, item_filter, midnight
+from integration.reports import flow
+from integration.reports.scope import Scope, item_filter, midnight, week_index_of, week_start
 from integration.reports.sqlfuncs import epoch, greatest, least
 from integration.reports.wip import WAITING_CATEGORIES, Levels, StatusTime, _day_of, _running
 from integration.store.completions import STATUS_FIELDS, Completion, done_candidates
@@ -184,3 +185,22 @@ def completed_items(conn: Connection, scope: Scope) -> list[Completion]:
         out.append(Completion(row.tracker, row.key, row.team, row.done_at, cycle,
                               (row.done_at - row.created_at).total_seconds()))
     return out
+
+
+def flow_figures(conn: Connection, scope: Scope) -> flow.FlowFigures:
+    """The flow figures as computed before the durations were subtracted in the database and the
+    completions read in order: each duration from two datetimes in Python, each completion's week from
+    its timestamp, the items sorted for the scatterplot."""
+    done = completed_items(conn, scope)
+    cycles, leads = [c.cycle_s for c in done], [c.lead_s for c in done]
+    by_week: dict[int, list[Completion]] = defaultdict(list)
+    for c in done:
+        by_week[week_index_of(c.done_at)].append(c)
+    first, last = week_index_of(scope.since), week_index_of(scope.until - timedelta(microseconds=1))
+    weeks = tuple(flow.WeekFigure(week_start(w), len(by_week[w]),
+                                  flow.duration_stats(c.cycle_s for c in by_week[w]).p50)
+                  for w in range(first, last + 1))
+    cycle = flow.duration_stats(cycles)
+    return flow.FlowFigures(cycle, flow.duration_stats(leads), flow.histogram(cycles), flow.histogram(leads), weeks,
+                            len(done), flow.canceled_count(conn, scope), len(done) - cycle.count,
+                            tuple(sorted(done, key=lambda c: (c.done_at, c.key))))
