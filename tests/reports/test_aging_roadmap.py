@@ -40,6 +40,18 @@ def test_aging_wip_against_cycle_time_percentiles(any_store: Store) -> None:
     assert rows[1].assignee == "Ann" and rows[1].status == "In Review"
 
 
+def test_an_age_counts_to_the_microsecond(any_store: Store) -> None:
+    """431.9997 s is under 0.005 days: 0.0 days, rounded; read at milliseconds (SQLite's own parsing) the
+    start's .0003 s would go and the age round up to 0.01."""
+    b = Builder(any_store)
+    b.item("ENG-1", 14 - 431.9997 / 86400, first="In Progress")
+    b.item("ENG-2", 14 - 432.0003 / 86400, first="In Progress")
+    scope = Scope(day(0), day(14))
+    with any_store.engine.connect() as conn:
+        rows = aging(conn, scope, cycle_stats(conn, scope))
+    assert [(r.key, r.age_days, r.in_status_days) for r in rows] == [("ENG-2", 0.01, 0.01), ("ENG-1", 0.0, 0.0)]
+
+
 HISTORY = History(date(2024, 3, 4), date(2024, 3, 18), Throughput((1,) * 14))
 TWENTY = Finish(3, tuple(range(1, 21)))  # trials finishing on days 1..20 after the history
 
