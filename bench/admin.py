@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, insert, text
 from integration.app import create_app
 from integration.codec import to_jsonable
 from integration.store import audit_counts
+from integration.store.flag_keys import flag_key
 from integration.store.migrate import upgrade
 from integration.store.tables import audit_log, deliveries, items, rule_states
 from rules.loader import builtin_pack_paths, load_ruleset
@@ -133,6 +134,7 @@ def make_audit(count: int, rules: list[str], now: datetime, rng: random.Random) 
         n = rng.randrange(20000)
         rule = rules[n % len(rules)] if rng.random() > 0.2 else None
         outcome = rng.choice(outcomes) if rule else "skipped"
+        detail = {"identity": f"{rule}/1/0/add_labels", "labels": ["stalled"]} if rule else None
         rows.append(
             {
                 "at": at,
@@ -144,7 +146,8 @@ def make_audit(count: int, rules: list[str], now: datetime, rng: random.Random) 
                 "reason": f"{'dry run: ' if outcome == 'would_do' else ''}'{rule}' holds: status.category "
                 f"in_progress; last_activity older than 5 business days",
                 "delivery_id": str(uuid.UUID(int=rng.getrandbits(128))),
-                "detail": {"identity": f"{rule}/1/0/add_labels", "labels": ["stalled"]} if rule else None,
+                "detail": detail,
+                **flag_key(rule, detail),  # as the audit log's writer keeps them
             }
         )
     return rows

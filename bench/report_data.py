@@ -20,6 +20,7 @@ from sqlalchemy import Engine, insert
 from integration.codec import to_jsonable
 from integration.store.cycle_stays import fill as fill_cycle_stays
 from integration.store.first_starts import fill as fill_first_starts
+from integration.store.flag_keys import flag_key
 from integration.store.stay_days import fill as fill_stay_days
 from integration.store.stay_days import fill_times as fill_stay_times
 from integration.store.stays import backfill_stays
@@ -197,7 +198,7 @@ def _flags(rng: random.Random, audit: list[dict[str, Any]], states: list[dict[st
     for _ in range(3):  # the pipeline's "no rule acted" entries, which hygiene must skip
         audit.append({"at": t, "tracker": tracker, "item_key": key, "rule": None, "action": "updated",
                       "outcome": "skipped", "reason": "no rule acted (6 evaluated)", "delivery_id": None,
-                      "detail": {"event": "jira:issue_updated"}})
+                      "detail": {"event": "jira:issue_updated"}, **flag_key(None, None)})
 
 
 def _audit(at: datetime, tracker: str, key: str, rule: str, identity: str, kind: str, outcome: str,
@@ -206,7 +207,7 @@ def _audit(at: datetime, tracker: str, key: str, rule: str, identity: str, kind:
     if labels:
         detail["labels"] = labels
     return {"at": at, "tracker": tracker, "item_key": key, "rule": rule, "action": kind, "outcome": outcome,
-            "reason": "bench", "delivery_id": None, "detail": detail}
+            "reason": "bench", "delivery_id": None, "detail": detail, **flag_key(rule, detail)}
 
 
 TABLES = {"items": items, "item_history": item_history, "audit_log": audit_log, "rule_states": rule_states}

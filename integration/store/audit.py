@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from integration.store import audit_counts
 from integration.store.db import writing
+from integration.store.flag_keys import flag_key
 from integration.store.tables import audit_log
 
 
@@ -67,6 +68,7 @@ class AuditLog:
                 "reason": e.reason,
                 "delivery_id": e.delivery_id,
                 "detail": dict(e.detail) or None,
+                **flag_key(e.rule, e.detail),
             }
             for e in entries
         ]

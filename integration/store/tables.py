@@ -234,6 +234,12 @@ audit_log = Table(
     Column("reason", Text, nullable=False),
     Column("delivery_id", String(128)),
     Column("detail", JSON),
+    # A rule's write, keyed as cut from its identity (`rule/episode/step/kind`) when written
+    # (integration.store.flag_keys): its episode, and whether its step clears the flag. Rule
+    # hygiene groups on them instead of parsing every entry's JSON. NULL without a rule, and on
+    # entries written by a release before them (read by parsing the identity).
+    Column("episode", Text),
+    Column("clears", Boolean),
 )
 Index("ix_audit_at", audit_log.c.at)
 Index("ix_audit_rule_at", audit_log.c.rule, audit_log.c.at)

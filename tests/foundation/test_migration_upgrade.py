@@ -13,12 +13,13 @@ from alembic import command
 from sqlalchemy import create_engine, func, select
 
 from integration.settings import load_settings
+from integration.store.audit import AuditEntry, Outcome
 from integration.store.kept_figures import differing
 from integration.store.kept_start import fill_missing
 from integration.store.migrate import MIGRATIONS, alembic_config, upgrade
 from integration.store.mirror import HistoryEntry
 from integration.store.store import Store
-from integration.store.tables import cycles, first_starts, stay_days, stay_times
+from integration.store.tables import audit_log, cycles, first_starts, stay_days, stay_times
 from integration.worker import run_worker
 from rules.model import ActorKind, Status, StatusCategory
 from tests.foundation.helpers import MINIMAL_RULES
@@ -117,3 +118,38 @@ def test_a_database_out_of_reach_at_start_is_left_to_the_next_start(caplog: pyte
         assert [r.message for r in caplog.records] == ["db.kept_figures.unchecked"]
     finally:
         engine.dispose()
+
+
+IDENTITIES = [  # (rule, identity) → (episode, clears) the audit log keeps
+    (("stalled", "stalled/1/0/add_labels"), ("1", False)),
+    (("stalled", "stalled/12/close-0/remove_labels"), ("12", True)),
+    (("stalled", "stalled/2/close/remove_labels"), ("2", True)),  # step "close": entries before rungs
+    (("stalled", "stalled/2/closed/comment"), ("2", False)),
+    (("stalled", "stalled/3/close"), ("3", False)),
+    (("ställt/x", "ställt/x/4/close-1/comment"), ("4", True)),  # a rule's name is cut by its length
+    (("stalled", "stalled/7"), ("", False)),  # no slash after the episode: an empty one
+    (("stalled", "stalled"), ("", False)),
+    (("stalled", None), (None, False)),  # a rule's entry with no identity
+    ((None, "stalled/1/0/comment"), (None, None)),  # no rule: no flag
+]
+
+
+def test_older_audit_entries_get_the_flag_keys_the_audit_log_writes(any_db_url: str) -> None:
+    store = Store.connect(any_db_url)
+    try:
+        store.audit.record([AuditEntry(at=T0, tracker="jira", action="comment", outcome=Outcome.DONE, reason="test",
+                                       rule=rule, detail={"identity": identity} if identity else {})
+                            for (rule, identity), _ in IDENTITIES])
+        keys = select(audit_log.c.episode, audit_log.c.clears).order_by(audit_log.c.id)
+        with store.engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(keys)] == [key for _, key in IDENTITIES], "as written"
+        store.engine.dispose()
+        command.downgrade(alembic_config(any_db_url), "0016")  # the entries as the release before wrote them
+        try:
+            upgrade(any_db_url)
+        finally:
+            upgrade(any_db_url)  # never leave a shared database behind head
+        with store.engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(keys)] == [key for _, key in IDENTITIES], "as migrated"
+    finally:
+        store.engine.dispose()
