@@ -2,7 +2,9 @@
 
 A flag is one episode of a rule on an item, read from the executor's audit entries
 (identity `rule/episode/step/kind`): it opens at its first write (or "would do") and
-clears at its `close` write, or when the rule state closed that episode.
+clears at its `close` write, or when the rule state closed that episode. Each entry keeps
+its episode and whether it clears, cut from the identity when written
+(integration.store.flag_keys); an entry written by an older release is cut here, the same way.
 """
 
 from __future__ import annotations
@@ -88,32 +90,24 @@ class Episode:
 def episodes_query(scope: Scope) -> Select:  # type: ignore[type-arg]
     """One row per (item, rule, mode, episode) opened or cleared in the period.
 
-    Grouped on the item's integer key and "rule/episode" (cut from the identity): few,
-    short keys keep the grouping cheap on both backends.
+    Grouped on the item's integer key, the rule and the episode kept with each write
+    (integration.store.flag_keys): few, short keys keep the grouping cheap on both backends.
     """
-    writes = (  # materialized: the identity is parsed out of the JSON once per row
+    episode, closing = _flag_key()
+    writes = (
         select(i.c.id.label("item"), i.c.tracker, i.c.item_id, a.c.rule, a.c.at,
                case((a.c.outcome == "would_do", "dry"), else_="live").label("mode"),
-               a.c.detail["identity"].as_string().label("ident"))
+               episode.label("episode"), closing.label("closing"))
         .select_from(a.join(i, and_(i.c.tracker == a.c.tracker, i.c.key == a.c.item_key)))
         .where(_flag_write(), a.c.at < scope.until, item_filter(i, scope), _moved_in(scope))
-        .cte("writes")
-        .prefix_with("MATERIALIZED")
-    )
-    rest = func.substr(writes.c.ident, func.length(writes.c.rule) + 2)  # "episode/step/kind"
-    raw = (
-        select(writes.c.item, writes.c.tracker, writes.c.item_id, writes.c.rule, writes.c.at, writes.c.mode,
-               func.substr(rest, 1, strpos(rest, "/") - 1).label("episode"),
-               # clearing writes: step "close-<rung>" (and "close" in older audit entries)
-               case((strpos(rest, "/close-") + strpos(rest, "/close/") > 0, 1), else_=0).label("closing"))
-        .subquery("raw")
+        .subquery("writes")
     )
     grouped = (
-        select(raw.c.item, raw.c.rule, raw.c.mode, raw.c.episode,
-               func.min(raw.c.tracker).label("tracker"), func.min(raw.c.item_id).label("item_id"),
-               func.min(case((raw.c.closing == 0, raw.c.at))).label("opened_at"),
-               func.min(case((raw.c.closing == 1, raw.c.at))).label("closed_at"))
-        .group_by(raw.c.item, raw.c.rule, raw.c.mode, raw.c.episode)
+        select(writes.c.item, writes.c.rule, writes.c.mode, writes.c.episode,
+               func.min(writes.c.tracker).label("tracker"), func.min(writes.c.item_id).label("item_id"),
+               func.min(case((writes.c.closing == 0, writes.c.at))).label("opened_at"),
+               func.min(case((writes.c.closing == 1, writes.c.at))).label("closed_at"))
+        .group_by(writes.c.item, writes.c.rule, writes.c.mode, writes.c.episode)
         .subquery("grouped")
     )
     state = and_(rs.c.tracker == grouped.c.tracker, rs.c.item_id == grouped.c.item_id,
@@ -125,6 +119,19 @@ def episodes_query(scope: Scope) -> Select:  # type: ignore[type-arg]
         .select_from(grouped.outerjoin(rs, state))
         .where(or_(_in(grouped.c.opened_at, scope), _in(cleared, scope)))
     )
+
+
+def _flag_key() -> tuple[ColumnElement[Any], ColumnElement[int]]:
+    """A write's episode, and 1 when it clears its flag (step "close-<rung>", "close" in older entries):
+    kept with the entry, or cut from its identity for an entry written before they were kept."""
+    rest = func.substr(a.c.detail["identity"].as_string(), func.length(a.c.rule) + 2)  # "episode/step/kind"
+    cut_episode = case((strpos(rest, "/") > 0, func.substr(rest, 1, strpos(rest, "/") - 1)),
+                       (rest.is_not(None), ""))
+    unkept = a.c.clears.is_(None)
+    episode = case((unkept, cut_episode), else_=a.c.episode)
+    closing = case((unkept, case((strpos(rest, "/close-") + strpos(rest, "/close/") > 0, 1), else_=0)),
+                   (a.c.clears.is_(True), 1), else_=0)
+    return episode, closing
 
 
 def _flag_write() -> ColumnElement[bool]:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from alembic import command
+from sqlalchemy import update
 
 from integration.reports.hygiene import Compliance, RuleHygiene, compliance, hygiene, weekly_flags
 from integration.reports.scope import RuleCatalog, Scope
-from integration.store.audit import Outcome
+from integration.store.audit import AuditEntry, Outcome
+from integration.store.migrate import alembic_config, upgrade
 from integration.store.store import Store
+from integration.store.tables import audit_log
 from rules.model import ActorKind
 from tests.reports.builder import Builder, day
 
@@ -86,3 +90,46 @@ def test_convention_compliance_of_items_started_in_the_period(team: Builder) -> 
         figures = compliance(conn, PERIOD)
     assert figures == Compliance(started=3, with_assignee=2, with_estimate=2, with_both=1)
     assert figures.share(figures.with_both) == 0.333
+
+
+def older_entries(b: Builder) -> None:
+    """Entries the fixture lacks: a rule's write with no identity, and a dry-run episode cleared by a
+    write of step "close" (as entries were written before each rung cleared under its own step)."""
+    i1 = b.store.mirror.get("jira", b.ids["ENG-1"])
+    assert i1 is not None
+    b.store.audit.record([AuditEntry(at=day(5), tracker="jira", action="comment", outcome=Outcome.DONE, reason="test",
+                                     item_key="ENG-1", rule="stalled", detail={"labels": ["stalled"]})])
+    b.action(i1, "needs-assignee", 6, "comment", episode=3, outcome=Outcome.WOULD_DO)
+    b.action(i1, "needs-assignee", 9, "comment", episode=3, step="close", outcome=Outcome.WOULD_DO)
+
+
+def figures(store: Store) -> tuple[object, ...]:
+    with store.engine.connect() as conn:
+        return hygiene(conn, PERIOD, CATALOG), weekly_flags(conn, PERIOD)
+
+
+def test_hygiene_is_the_same_from_the_kept_keys_the_migrated_ones_and_the_identities(team: Builder) -> None:
+    """The episode and clearing step kept with each write (written by the audit log, filled by migration
+    0017 for older entries, or cut from the identity of an entry written without them) give the same
+    figures as the report gave when it cut them from every identity."""
+    older_entries(team)
+    url = team.store.engine.url.render_as_string(hide_password=False)
+    expected = (
+        (RuleHygiene("needs-assignee", opened=2, cleared=3, fix_p50_days=3.0, fix_p85_days=5.0,
+                     flagged_live=0, flagged_dry=0, flags_set=0, undone_in_a_day=0),
+         RuleHygiene("stalled", opened=4, cleared=3, fix_p50_days=3.0, fix_p85_days=6.0,
+                     flagged_live=1, flagged_dry=0, flags_set=3, undone_in_a_day=1)),
+        ((date(2024, 3, 4), "needs-assignee", 2, 2), (date(2024, 3, 4), "stalled", 3, 2),
+         (date(2024, 3, 11), "needs-assignee", 0, 1), (date(2024, 3, 11), "stalled", 1, 1)),
+    )  # as the report gave them before 0017, on both backends
+    assert figures(team.store) == expected, "kept by the audit log's writer"
+    team.store.engine.dispose()
+    command.downgrade(alembic_config(url), "0016")  # the entries as the release before wrote them
+    try:
+        upgrade(url)
+    finally:
+        upgrade(url)  # never leave a shared database behind head
+    assert figures(team.store) == expected, "filled by the migration"
+    with team.store.engine.begin() as conn:  # as the release before writes while the upgrade runs beside it
+        conn.execute(update(audit_log).values(episode=None, clears=None))
+    assert figures(team.store) == expected, "cut from the identity"
