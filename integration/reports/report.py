@@ -206,11 +206,17 @@ TOGETHER = (("wip", "cfd"),)
 LONGEST_FIRST = ("time_in_status", "wip", "cfd", "flow", "hygiene", "aging", "roadmap", "forecast")
 
 
-def tune_for_reports(conn: Connection) -> None:
-    """PostgreSQL, for this transaction only: sorts and hashes in memory, and no JIT compilation."""
+def tune_for_reports(conn: Connection, side_by_side: bool = False) -> None:
+    """PostgreSQL, for this transaction only: sorts and hashes in memory, and no JIT compilation.
+
+    `side_by_side`: the report reads on several connections at once, one per core, so no statement
+    starts parallel workers: the cores are already busy with the other connections' sections, and
+    workers would only add their start-up and the hand-over of their rows."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         conn.exec_driver_sql("SET LOCAL jit = off")  # compiling costs more than these queries run
+        if side_by_side:
+            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 def report_connections(setting: int = 0) -> int:
@@ -219,12 +225,14 @@ def report_connections(setting: int = 0) -> int:
     return setting if setting > 0 else max(1, min(MAX_CONNECTIONS, os.cpu_count() or 1))
 
 
-def begin_report(conn: Connection, snapshot: str | None = None, *, export: bool = False) -> str | None:
+def begin_report(conn: Connection, snapshot: str | None = None, *, export: bool = False,
+                 side_by_side: bool = False) -> str | None:
     """Start the report's read transaction on `conn`, now.
 
     PostgreSQL: REPEATABLE READ, read only, so every statement reads one snapshot; `snapshot` (from
     another report connection's `export`) makes this transaction read that same one. SQLite: the
     deferred read transaction takes its snapshot at its first read, so this reads once.
+    `side_by_side`: one of several connections reading at once (`tune_for_reports`).
     Returns the exported snapshot's name when `export`."""
     if conn.dialect.name != "postgresql":
         conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()  # the WAL snapshot starts here
@@ -233,7 +241,7 @@ def begin_report(conn: Connection, snapshot: str | None = None, *, export: bool 
     conn.exec_driver_sql("SET TRANSACTION READ ONLY")
     if snapshot is not None:
         conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-    tune_for_reports(conn)
+    tune_for_reports(conn, side_by_side)
     return str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()) if export else None
 
 
@@ -245,11 +253,11 @@ def snapshot_connections(engine: Engine, count: int) -> Iterator[list[Connection
     between two of those starts is the only one that one may see and another not)."""
     with ExitStack() as stack:
         first = stack.enter_context(read_connection(engine))
-        snapshot = begin_report(first, export=count > 1)
+        snapshot = begin_report(first, export=count > 1, side_by_side=count > 1)
         conns = [first]
         for _ in range(count - 1):
             conn = stack.enter_context(read_connection(engine))
-            begin_report(conn, snapshot)
+            begin_report(conn, snapshot, side_by_side=True)
             conns.append(conn)
         yield conns
 
