@@ -4,7 +4,8 @@ Generates a seeded history (items, status changes, flag episodes in the audit lo
 rule states) into a fresh database per backend, runs the clock's daily statistics job
 (SQLite's sampled ANALYZE; PostgreSQL's autovacuum is stood in for by VACUUM ANALYZE), then,
 for each period asked (`--since`, repeatable), times each report section (best of `--repeat`
-runs, after one warm-up) — including the cumulative flow diagram and the Monte Carlo
+runs, after one warm-up, in a process whose heap is set aside from the garbage collector's full
+passes as a serving process's is, `integration.heap`) — including the cumulative flow diagram and the Monte Carlo
 forecasts with their 10,000 trials — flow efficiency on its own (it runs inside "time in
 status"), and the whole report and one team digest; `report_split` is how the whole report's
 time divides among its sections (each section's own seconds: with sections side by side on several
@@ -50,6 +51,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from bench.report_data import RULES, Plan, load
+from integration.heap import settle_heap
 from integration.reports.context import Context
 from integration.reports.dataset import Report
 from integration.reports.digest import digest_figures, digest_markdown
@@ -219,6 +221,7 @@ def bench_backend(backend: str, args: argparse.Namespace, now: datetime) -> dict
                 counts = load(store.engine, Plan(args.items, args.changes, now))
                 print(f"{backend}: loaded {counts} in {time.perf_counter() - started:.1f} s", flush=True)
                 _maintain(store, backend, args)
+            settle_heap()  # as `flowkeeper serve` and gunicorn's workers do once ready to serve
             periods = {since: run_reports(store, args, now, since) for since in args.since}
             result = dict(periods[args.since[0]])
             result["rows"] = counts

@@ -42,6 +42,7 @@ def _serve_embedded(settings: Settings, host: str, port: int) -> int:
     """SQLite (or DATABASE_URL), jobs in-process from the deliveries table, Flask's server."""
     from integration.app import create_app
     from integration.clock.embedded import EmbeddedScheduler
+    from integration.heap import settle_heap
     from integration.runner import EmbeddedRunner
     from integration.services import build_services, describe
 
@@ -53,6 +54,7 @@ def _serve_embedded(settings: Settings, host: str, port: int) -> int:
     scheduler.start()
     log.info("flowkeeper.start", extra={"mode": "embedded", "port": port, **describe(services)})
     app = create_app(services=services)
+    settle_heap()
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
