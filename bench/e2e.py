@@ -17,7 +17,12 @@ Measures, in one run on loopback:
   (`flowkeeper_db_write_*` in /metrics): write transactions, how many of their BEGINs waited
   for another worker's lock, the milliseconds waited, and the milliseconds they held it
   (`db_1_worker`, `db_2_workers`, `db_noop_1_worker`; zero on PostgreSQL, where nothing takes a database-wide lock).
-The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25]
+With `--rounds R` the one- and two-worker runs alternate R times, and so do the no-write path and
+RQ's empty job: this machine's speed can change by half within a minute, so a ratio is only as good
+as the two runs beside each other. The rates and ratios are then the medians of the rounds, each
+round's ratio listed (`two_vs_one_rounds`, `noop_vs_rq_trivial_rounds`); CPU and lock figures are
+the first round's.
+The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25] [--rounds 1]
 [--backend postgresql]` (PostgreSQL: a database made for the run at `FLOWKEEPER_BENCH_POSTGRES_URL`'s
 server, dropped after; the default is SQLite in a temporary folder).
 """
@@ -224,20 +229,21 @@ def finished(connection: Redis, queue: str) -> set[str]:
     }
 
 
-def noop_throughput(stack: Stack, count: int) -> tuple[float, dict[str, float]]:
-    """A later update to items 0…count-1, each already commented on: every job ends without a write.
-    Also the CPU per event by role, from the first job's end on (the worker's start-up not counted)."""
+def noop_throughput(stack: Stack, count: int, round_: int = 0) -> tuple[float, dict[str, float]]:
+    """A later update (the `round_`-th) to items 0…count-1, each already commented on: every job ends
+    without a write. Also the CPU per event by role, from the first job's end on (the worker's start-up
+    not counted)."""
     connection = Redis.from_url(stack.redis.url)
     before = finished(connection, QUEUE_NAME)
     posts = []
     for n in range(count):
-        body = json.dumps(_payload(item_key(n), f"1{n + 1:04d}", 1)).encode()
+        body = json.dumps(_payload(item_key(n), f"1{n + 1:04d}", round_ + 1)).encode()
         headers = {
             "Content-Type": "application/json",
             "X-Hub-Signature": sign_hub(body, JIRA_SECRET),
-            "X-Atlassian-Webhook-Identifier": f"noop-{n}",
+            "X-Atlassian-Webhook-Identifier": f"noop-{round_}-{n}",
         }
-        posts.append(Delivery(f"noop-{n}", item_key(n), body, headers))
+        posts.append(Delivery(f"noop-{round_}-{n}", item_key(n), body, headers))
     writes = len(comment_times(stack))
     send_all(stack.web, posts)
     worker = stack.start_worker()
@@ -296,24 +302,44 @@ def main() -> None:
         help="deliveries/s in the latency runs (at most half the throughput)",
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate the one- and two-worker runs, and the no-write and empty-job runs, this often")
     args = parser.parse_args()
-    n, m = args.events, args.latency_events
+    n, m, rounds = args.events, args.latency_events, max(1, args.rounds)
+    paired = 2 * rounds * n  # items the alternated one- and two-worker runs write to
     with database(args.backend) as url, tempfile.TemporaryDirectory() as folder, ExitStack() as exits:
         stack = start_stack(Path(folder), exits, database_url=url, extra_env={"RULES_DIR": str(SOAK_RULES)})
-        stack.stub.seed_jira(*seed_issues(3 * n + 2 * (m + WARM_UP)))
-        marks = [db_figures(stack)]
-        one, cpu_one = throughput(stack, 0, n, 1, fork=False)
-        marks.append(db_figures(stack))
-        two, cpu_two = throughput(stack, n, n, 2, fork=False)
-        marks.append(db_figures(stack))
-        fork, _cpu = throughput(stack, 2 * n, n, 1, fork=True)
+        stack.stub.seed_jira(*seed_issues(paired + n + 2 * (m + WARM_UP)))
+        ones: list[float] = []
+        twos: list[float] = []
+        for r in range(rounds):  # the first round's CPU and lock figures are reported
+            marks = [db_figures(stack)]
+            one_now, cpu_now = throughput(stack, 2 * r * n, n, 1, fork=False)
+            marks.append(db_figures(stack))
+            two_now, cpu_two_now = throughput(stack, (2 * r + 1) * n, n, 2, fork=False)
+            marks.append(db_figures(stack))
+            ones.append(one_now)
+            twos.append(two_now)
+            if not r:
+                cpu_one, cpu_two = cpu_now, cpu_two_now
+                db_one, db_two = db_per_event(marks[0], marks[1], n), db_per_event(marks[1], marks[2], n)
+        one, two = statistics.median(ones), statistics.median(twos)
+        fork, _cpu = throughput(stack, paired, n, 1, fork=True)
         rate = min(args.rate, two * 0.5)  # half the measured capacity: latency, not queueing
-        fast = latency(stack, 3 * n, m, rate, 2, fork=False)
-        forked = latency(stack, 3 * n + m + WARM_UP, m, min(rate, fork * 0.5), 1, fork=True)
-        before_noop = db_figures(stack)
-        noop, cpu_noop = noop_throughput(stack, n)
-        db_noop = db_per_event(before_noop, db_figures(stack), n)
-        trivial = rq_trivial(stack, max(n, 200))
+        fast = latency(stack, paired + n, m, rate, 2, fork=False)
+        forked = latency(stack, paired + n + m + WARM_UP, m, min(rate, fork * 0.5), 1, fork=True)
+        noops: list[float] = []
+        trivials: list[float] = []
+        for r in range(rounds):
+            before_noop = db_figures(stack)
+            noop_now, cpu_noop_now = noop_throughput(stack, n, r)
+            if not r:
+                cpu_noop, db_noop = cpu_noop_now, db_per_event(before_noop, db_figures(stack), n)
+            noops.append(noop_now)
+            trivials.append(rq_trivial(stack, max(n, 200)))
+        noop, trivial = statistics.median(noops), statistics.median(trivials)
+        noop_ratios = [round(a / b, 2) for a, b in zip(noops, trivials, strict=True)]
+        two_ratios = [round(b / a, 2) for a, b in zip(ones, twos, strict=True)]
     result = {
         "events_per_s_1_worker": round(one, 1),
         "events_per_s_2_workers": round(two, 1),
@@ -326,16 +352,19 @@ def main() -> None:
         "events": n,
         "latency_events": m,
         "rate_per_s": round(rate, 1),
-        "last_item": item_key(3 * n + 2 * (m + WARM_UP) - 1),
+        "last_item": item_key(paired + n + 2 * (m + WARM_UP) - 1),
         "noop_events_per_s_1_worker": round(noop, 1),
         "rq_trivial_jobs_per_s": round(trivial, 1),
-        "noop_vs_rq_trivial": round(noop / trivial, 2),
+        "noop_vs_rq_trivial": statistics.median(noop_ratios),
+        "rounds": rounds,
+        "two_vs_one_rounds": two_ratios,
+        "noop_vs_rq_trivial_rounds": noop_ratios,
         "cpu_1_worker": cpu_one,
         "cpu_2_workers": cpu_two,
         "cpu_noop_1_worker": cpu_noop,
         "backend": args.backend,
-        "db_1_worker": db_per_event(marks[0], marks[1], n),
-        "db_2_workers": db_per_event(marks[1], marks[2], n),
+        "db_1_worker": db_one,
+        "db_2_workers": db_two,
         "db_noop_1_worker": db_noop,
     }
     print(
@@ -349,7 +378,7 @@ def main() -> None:
     )
     print(
         f"no-write path: {noop:.0f} events/s with 1 worker; RQ empty job: {trivial:.0f} jobs/s "
-        f"({noop / trivial:.2f} ×)"
+        f"({result['noop_vs_rq_trivial']:.2f} ×; by round {noop_ratios}); two workers ÷ one by round {two_ratios}"
     )
     print(
         "CPU while draining (ms per event by role; share of both cores busy, and taken by other processes): "
