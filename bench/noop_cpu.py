@@ -7,13 +7,17 @@ comment, so every job ends without a write), from its `--skip`-th job on, so its
 counted; RQ's maintenance (every 30 s, not per job) is left out of the instruction count, as
 callgrind runs the worker some fifty times slower. The last line is one JSON object.
 
-    python bench/noop_cpu.py [--events 300] [--rounds 2] [--instructions]
+    python bench/noop_cpu.py [--events 300] [--rounds 2] [--instructions] [--profile FILE]
+
+`--profile FILE` also drains a round under cProfile (the same jobs counted) and writes its
+statistics to FILE, for `python -m pstats FILE`: where the instructions go, by Python function.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import cProfile
 import json
 import os
 import re
@@ -49,12 +53,13 @@ def later_updates(count: int, sequence: int) -> list[Delivery]:
     return posts
 
 
-def drain(stack: Stack, skip: int, counting: bool) -> dict[str, float]:
-    """Run this file as the worker (`--worker`) until the queue is empty; what it counted after `skip` jobs."""
+def drain(stack: Stack, skip: int, counting: bool, profile: Path | None = None) -> dict[str, float]:
+    """Run this file as the worker (`--worker`) until the queue is empty; what it counted after `skip` jobs
+    (`profile`: under cProfile, its statistics written there)."""
     with tempfile.TemporaryDirectory() as tmp:
         figures = Path(tmp) / "figures.json"
         argv = [sys.executable, __file__, "--worker", "--skip", str(skip), "--figures", str(figures),
-                *(["--counting"] if counting else [])]
+                *(["--counting"] if counting else []), *(["--profile", str(profile)] if profile else [])]
         if counting:
             argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={tmp}/cg.out", *argv]
         env = {**_environment(stack.env), "PYTHONPATH": str(ROOT)}
@@ -70,12 +75,13 @@ def drain(stack: Stack, skip: int, counting: bool) -> dict[str, float]:
     return result
 
 
-def as_worker(skip: int, figures: Path, counting: bool) -> int:
+def as_worker(skip: int, figures: Path, counting: bool, profile: Path | None = None) -> int:
     """`flowkeeper worker --burst`, measured from its `skip`+1-th job to its exit."""
     from integration import worker
     from integration.cli import main
 
     run_job, seen, started = worker.FlowkeeperWorker.execute_job, [0], [0.0]
+    profiler = cProfile.Profile() if profile else None
 
     def counted(self: Any, job: Any, queue: Any) -> None:
         seen[0] += 1
@@ -83,12 +89,17 @@ def as_worker(skip: int, figures: Path, counting: bool) -> int:
             started[0] = time.process_time()
             if counting:
                 subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], capture_output=True)
+            if profiler is not None:
+                profiler.enable()
         run_job(self, job, queue)
 
     def report() -> None:
         cpu = time.process_time() - started[0]
         if counting:
             subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], capture_output=True)
+        if profiler is not None and profile is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         events = seen[0] - skip
         figures.write_text(json.dumps({"events": events, "cpu_ms_per_event": cpu * 1000 / max(events, 1)}))
 
@@ -105,12 +116,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip", type=int, default=20, help="jobs each worker runs before counting")
     parser.add_argument("--instructions", action="store_true", help="also count instructions under callgrind")
+    parser.add_argument("--profile", type=Path, help="also drain a round under cProfile; its statistics to this file")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--figures", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--counting", action="store_true", help=argparse.SUPPRESS)  # the worker, under callgrind
     args = parser.parse_args()
     if args.worker:
-        raise SystemExit(as_worker(args.skip, args.figures, args.counting))
+        raise SystemExit(as_worker(args.skip, args.figures, args.counting, args.profile))
     loads, cpu, counted = [os.getloadavg()[0]], [], []
     with tempfile.TemporaryDirectory() as folder, ExitStack() as exits:
         stack = start_stack(Path(folder), exits, extra_env={"RULES_DIR": str(SOAK_RULES)})
@@ -126,6 +138,9 @@ def main() -> None:
             if args.instructions:
                 send_all(stack.web, later_updates(args.events, 100 + sequence))
                 counted.append(drain(stack, args.skip, counting=True)["instructions_per_event"])
+            if args.profile:
+                send_all(stack.web, later_updates(args.events, 200 + sequence))
+                drain(stack, args.skip, counting=False, profile=args.profile.resolve())
             loads.append(os.getloadavg()[0])
         if len(comment_times(stack)) != writes:
             raise SystemExit("a no-write round wrote comments: it measures the wrong path")
