@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 from integration.codec import from_jsonable, to_jsonable
 from integration.store.db import read_connection, reading, writing
 from integration.store.inserts import insert_new
+from integration.store.prepared import Prepared
 from integration.store.stay_days import counted_as
 from integration.store.stays import close_written, move_stays, take_turns
 from integration.store.tables import item_history, items
@@ -97,7 +98,7 @@ def _later_entry(conn: Connection, row_id: int, held: Item, older: Item) -> Item
 # The webhook job's statements, built once: building a statement and its cache key costs more
 # CPU than SQLite takes to run it. Values are passed as parameters at execution.
 _ONE_ITEM = (items.c.tracker == bindparam("tracker"), items.c.item_id == bindparam("item_id"))
-_GET = select(items.c.data).where(*_ONE_ITEM)
+_GET = Prepared(select(items.c.data).where(*_ONE_ITEM))  # every job's first read: on the driver's cursor
 _ROW = select(items.c.id, items.c.updated_at, items.c.team, items.c.deleted).where(*_ONE_ITEM)
 _DATA = select(items.c.data).where(items.c.id == bindparam("row_id"))  # only an older delivery needs the held state
 _UPDATE_ITEM = update(items).where(items.c.id == bindparam("row_id"))
@@ -113,7 +114,7 @@ class Mirror:
 
     def get(self, tracker: str, item_id: str, conn: Connection | None = None) -> Item | None:
         with reading(self.engine, conn) as conn:
-            row = conn.execute(_GET, {"tracker": tracker, "item_id": item_id}).first()
+            row = _GET.first(conn, {"tracker": tracker, "item_id": item_id})
         return from_jsonable(Item, row.data) if row else None
 
     def synced_at(self, tracker: str, item_id: str) -> datetime | None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from integration.store.db import read_connection, reading, writing
+from integration.store.prepared import Prepared
 from integration.store.tables import overrides, rule_states, service_state
 from rules.model import EpisodeChange, EpisodeTransition, RuleState
 
@@ -127,7 +128,7 @@ class RuleStates:
             return [dict(r._mapping) for r in conn.execute(query.order_by(rule_states.c.opened_at))]
 
 
-_ALL_OVERRIDES = select(overrides)  # read by every job: built once
+_ALL_OVERRIDES = Prepared(select(overrides))  # read by every job: compiled once, on the driver's cursor
 
 
 class Overrides:
@@ -138,7 +139,7 @@ class Overrides:
 
     def all(self, conn: Connection | None = None) -> dict[str, dict[str, bool]]:
         with reading(self.engine, conn) as conn:
-            rows = conn.execute(_ALL_OVERRIDES)
+            rows = _ALL_OVERRIDES.rows(conn)
             return {
                 r.rule: {k: v for k, v in (("enabled", r.enabled), ("dry_run", r.dry_run)) if v is not None}
                 for r in rows
