@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from integration.store import audit_counts
 from integration.store.db import writing
 from integration.store.flag_keys import flag_key
+from integration.store.prepared import Prepared
 from integration.store.tables import audit_log
 
 
@@ -48,7 +49,7 @@ class AuditFilter:
     until: datetime | None = None
 
 
-_INSERT = insert(audit_log)  # built once: every job that decides anything runs it
+_INSERT = Prepared(insert(audit_log))  # every job that decides anything runs it: on the driver's cursor
 
 
 class AuditLog:
@@ -74,7 +75,7 @@ class AuditLog:
         ]
         if rows:
             with writing(self.engine, conn) as conn:
-                conn.execute(_INSERT, rows)
+                _INSERT.many(conn, rows)
                 audit_counts.add(conn, audit_counts.keys_of(rows))
 
     def _where(self, query: Any, f: AuditFilter) -> Any:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from integration.store.inserts import dialect_insert
+from integration.store.prepared import Prepared
 from integration.store.tables import audit_counts, audit_log
 
 NO_RULE = ""  # the key of entries that belong to no rule (webhook events nothing matched, admin actions)
@@ -58,18 +59,19 @@ def add(conn: Connection, counts: Counter[Key]) -> None:
     """Add `counts` to the kept counts (inside the transaction that inserts the entries)."""
     if not counts:
         return
-    conn.execute(_upsert(conn.dialect.name), [{"day": d, "rule": r, "outcome": o, "entries": n}
-                                              for (d, r, o), n in sorted(counts.items())])
+    _upsert(conn.dialect.name).many(conn, [{"day": d, "rule": r, "outcome": o, "entries": n}
+                                           for (d, r, o), n in sorted(counts.items())])
 
 
 @functools.cache
-def _upsert(dialect_name: str) -> Any:
-    """The add-to-count upsert, built once per database kind (every audit write runs it)."""
+def _upsert(dialect_name: str) -> Prepared:
+    """The add-to-count upsert, built once per database kind and run on the driver's cursor (every
+    audit write runs it)."""
     statement = dialect_insert(dialect_name, audit_counts)
-    return statement.on_conflict_do_update(
+    return Prepared(statement.on_conflict_do_update(
         index_elements=["day", "rule", "outcome"],
         set_={"entries": audit_counts.c.entries + statement.excluded.entries},
-    )
+    ))
 
 
 def recount_from(conn: Connection, cutoff: datetime) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from integration.codec import envelope_item_key
 from integration.store.db import writing
 from integration.store.inserts import insert_new
+from integration.store.prepared import Prepared
 from integration.store.tables import deliveries
 
 TERMINAL = ("done", "failed")
@@ -26,7 +27,7 @@ TERMINAL = ("done", "failed")
 _ONE = (deliveries.c.tracker == bindparam("of_tracker"), deliveries.c.delivery_id == bindparam("of_delivery"))
 _AGAIN = (update(deliveries).where(*_ONE, deliveries.c.state.not_in(TERMINAL))
           .values(state="processing", attempts=deliveries.c.attempts + 1))
-_SETTLE = update(deliveries).where(*_ONE)
+_SETTLE = Prepared(update(deliveries).where(*_ONE))  # on the driver's cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,8 @@ class Deliveries:
         """The delivery's terminal state; with `conn`, committed with the caller's last writes (the job's
         audit entries), so a crash leaves both or neither."""
         with writing(self.engine, conn) as conn:
-            conn.execute(_SETTLE, {"of_tracker": tracker, "of_delivery": delivery_id, "state": state,
-                                   "outcome": outcome[:2000], "finished_at": now})
+            _SETTLE.rowcount(conn, {"of_tracker": tracker, "of_delivery": delivery_id, "state": state,
+                                    "outcome": outcome[:2000], "finished_at": now})
 
     def release(self, tracker: str, delivery_id: str, outcome: str, conn: Connection | None = None) -> None:
         """Give a delivery back to the queue after a transient failure."""

@@ -96,12 +96,13 @@ def _later_entry(conn: Connection, row_id: int, held: Item, older: Item) -> Item
 
 
 # The webhook job's statements, built once: building a statement and its cache key costs more
-# CPU than SQLite takes to run it. Values are passed as parameters at execution.
+# CPU than SQLite takes to run it. Values are passed as parameters at execution; those every job
+# runs are compiled once and run on the driver's cursor (`Prepared`).
 _ONE_ITEM = (items.c.tracker == bindparam("tracker"), items.c.item_id == bindparam("item_id"))
 _GET = Prepared(select(items.c.data).where(*_ONE_ITEM))  # every job's first read: on the driver's cursor
-_ROW = select(items.c.id, items.c.updated_at, items.c.team, items.c.deleted).where(*_ONE_ITEM)
+_ROW = Prepared(select(items.c.id, items.c.updated_at, items.c.team, items.c.deleted).where(*_ONE_ITEM))
 _DATA = select(items.c.data).where(items.c.id == bindparam("row_id"))  # only an older delivery needs the held state
-_UPDATE_ITEM = update(items).where(items.c.id == bindparam("row_id"))
+_UPDATE_ITEM = Prepared(update(items).where(items.c.id == bindparam("row_id")))
 _WIP = (select(items.c.assignee_id, func.count())
         .where(items.c.tracker == bindparam("tracker"), items.c.status_category == StatusCategory.IN_PROGRESS.value,
                items.c.deleted.is_(False), items.c.assignee_id.is_not(None))
@@ -160,19 +161,20 @@ class Mirror:
         which = {"tracker": tracker, "item_id": item.id}
         with writing(self.engine, conn) as conn:
             take_turns(conn, tracker, [item.id])  # the team and deleted flag read here stay so until `move_stays`
-            row = conn.execute(_ROW, which).first()
+            row = _ROW.first(conn, which)
             if row is None:  # one statement, no savepoint: a racing writer's row is left for the update below
                 if insert_new(conn, items, {**item_columns(item), "synced_at": now}, "tracker", "item_id"):
                     move_stays(conn, tracker, {item.id: (None, now_counted)})
                     return item
-                row = conn.execute(_ROW, which).one()
+                row = _ROW.first(conn, which)
+                assert row is not None, "the racing writer's row"
             # a state whose time is unknown never replaces one whose time is known
             older = item.updated_at is None or item.updated_at < row.updated_at
             if row.updated_at and older and not item.deleted:
                 held = from_jsonable(Item, conn.execute(_DATA, {"row_id": row.id}).scalar_one())
                 return _later_entry(conn, row.id, held, item)
             stamp = {"synced_at": now} if confirmed else {}
-            conn.execute(_UPDATE_ITEM, {**item_columns(item), **stamp, "row_id": row.id})
+            _UPDATE_ITEM.rowcount(conn, {**item_columns(item), **stamp, "row_id": row.id})
             move_stays(conn, tracker, {item.id: (counted_as(row.team, row.deleted), now_counted)})
         return item
 

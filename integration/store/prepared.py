@@ -9,16 +9,18 @@ own; one that has not begun yet begins first, with the `begin` event SQLite's wr
 to). A driver's error is raised as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, …).
 
 Only statements whose every value is a parameter or a literal fit: no expanding `IN`, no column
-default computed in Python (both are refused when the statement is compiled).
+default computed in Python (both are refused when the statement is compiled). An INSERT or UPDATE
+sets the columns its parameters name, as SQLAlchemy's would, compiled once for each set of names.
+Listeners of the engine's `before_cursor_execute` event still see each statement.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Connection, Dialect, Insert, Update
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.sql import Executable
 
@@ -34,30 +36,32 @@ class _Compiled(NamedTuple):
 
 
 class Prepared:
-    """`statement`, compiled once per database kind (and set of `values` columns for an INSERT or
-    UPDATE whose values are given at execution): `rows`, `first` and `rowcount` run it."""
+    """`statement`, compiled once per database kind (an INSERT or UPDATE: and set of parameter
+    names): `rows`, `first` and `rowcount` run it, `many` runs it for each of several rows."""
 
-    def __init__(self, statement: Executable, values: Collection[str] = ()) -> None:
+    def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self.values = list(values)
-        self._compiled: dict[str, _Compiled] = {}
-        self._results: dict[tuple[str, tuple[Any, ...]], tuple[type[Any], tuple[Processor, ...]]] = {}
+        self._sets_values = isinstance(statement, Insert | Update)
+        self._compiled: dict[tuple[str, tuple[str, ...]], _Compiled] = {}
+        self._results: dict[tuple[str, tuple[Any, ...]], tuple[type[Any], tuple[Processor, ...]]] = {}  # by SQL
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Every row, each a named tuple (`row.column`, or unpacked in the statement's column order)."""
-        cursor = self._run(conn, params or {})
+        params = params or {}
+        cursor = self._run(conn, params)
         try:
             fetched = cursor.fetchall()
-            return self._rows(conn.dialect, cursor.description, fetched) if fetched else []
+            return self._rows(conn.dialect, params, cursor.description, fetched) if fetched else []
         finally:
             cursor.close()
 
     def first(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Any:
         """The first row (a named tuple), or None."""
-        cursor = self._run(conn, params or {})
+        params = params or {}
+        cursor = self._run(conn, params)
         try:
             row = cursor.fetchone()
-            return None if row is None else self._rows(conn.dialect, cursor.description, [row])[0]
+            return None if row is None else self._rows(conn.dialect, params, cursor.description, [row])[0]
         finally:
             cursor.close()
 
@@ -69,30 +73,43 @@ class Prepared:
         finally:
             cursor.close()
 
-    def compiled(self, dialect: Dialect) -> _Compiled:
-        found = self._compiled.get(dialect.name)
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once for each of `rows` (each naming the same parameters)."""
+        if rows:
+            self._run(conn, rows[0], rows).close()
+
+    def compiled(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
+        key = (dialect.name, tuple(params) if self._sets_values else ())
+        found = self._compiled.get(key)
         if found is None:
-            found = self._compiled[dialect.name] = _compile(self.statement, dialect, self.values)
+            found = self._compiled[key] = _compile(self.statement, dialect, list(key[1]))
         return found
 
-    def _run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
-        compiled = self.compiled(conn.dialect)
-        values = _bound(compiled, params)
+    def _run(self, conn: Connection, params: Mapping[str, Any],
+             rows: Sequence[Mapping[str, Any]] | None = None) -> Any:
+        compiled = self.compiled(conn.dialect, params)
+        values: Any = _bound(compiled, params) if rows is None else [_bound(compiled, row) for row in rows]
         if not conn.in_transaction():
             conn.begin()
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         cursor = dbapi.cursor()
+        if conn.dispatch.before_cursor_execute:  # someone watches the statements (tests count them)
+            conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, values, None, rows is not None)
         try:
-            cursor.execute(compiled.sql, values)
+            if rows is None:
+                cursor.execute(compiled.sql, values)
+            else:
+                cursor.executemany(compiled.sql, values)
         except Exception as error:
             cursor.close()
             _raise(conn, error, compiled.sql, values, dbapi, cursor)
         return cursor
 
-    def _rows(self, dialect: Dialect, description: Sequence[Any], fetched: list[Any]) -> list[Any]:
-        compiled = self.compiled(dialect)
-        key = (dialect.name, tuple(d[1] for d in description))
+    def _rows(self, dialect: Dialect, params: Mapping[str, Any], description: Sequence[Any],
+              fetched: list[Any]) -> list[Any]:
+        compiled = self.compiled(dialect, params)
+        key = (compiled.sql, tuple(d[1] for d in description))
         shape = self._results.get(key)
         if shape is None:
             row = namedtuple("Row", compiled.columns, rename=True)  # type: ignore[misc]  # noqa: PYI024

@@ -67,7 +67,7 @@ def test_a_prepared_read_returns_what_sqlalchemy_returns(any_store: Store, name:
 def test_a_prepared_write_is_part_of_the_callers_transaction(any_store: Store) -> None:
     """A statement run on a connection that has not begun begins its transaction first: rolled back,
     nothing of it stays (on SQLite, a statement outside BEGIN would have been committed at once)."""
-    stamp = Prepared(insert(service_state), values=("key", "value", "updated_at"))
+    stamp = Prepared(insert(service_state))
     with any_store.engine.connect() as conn:
         assert stamp.rowcount(conn, {"key": "seen", "value": {"n": 1}, "updated_at": T0}) == 1
         assert any_store.service.get("seen") is None  # not committed: another connection does not see it
@@ -83,7 +83,7 @@ def test_a_prepared_write_stores_what_sqlalchemy_stores(any_store: Store) -> Non
     renamed = {"title": "Renamed", "updated_at": T0 + timedelta(hours=5), "deleted": False, "estimate": None}
     with any_store.engine.begin() as conn:
         before = conn.execute(select(items)).one()
-        Prepared(update(items).where(items.c.id == bindparam("row_id")), values=renamed).rowcount(
+        Prepared(update(items).where(items.c.id == bindparam("row_id"))).rowcount(
             conn, {**renamed, "row_id": before.id})
         by_driver = conn.execute(select(items)).one()
         conn.execute(update(items).where(items.c.id == bindparam("row_id")), {**renamed, "row_id": before.id})
@@ -92,13 +92,13 @@ def test_a_prepared_write_stores_what_sqlalchemy_stores(any_store: Store) -> Non
 
 
 def test_the_drivers_errors_are_raised_as_sqlalchemy_raises_them(any_store: Store) -> None:
-    stamp = Prepared(insert(service_state), values=("key", "value", "updated_at"))
+    stamp = Prepared(insert(service_state))
     with pytest.raises(IntegrityError), any_store.engine.begin() as conn:
         stamp.rowcount(conn, {"key": "twice", "value": 1, "updated_at": T0})
         stamp.rowcount(conn, {"key": "twice", "value": 2, "updated_at": T0})
     assert any_store.service.get("twice") is None
-    with pytest.raises(InvalidRequestError), any_store.engine.begin() as conn:
-        stamp.rowcount(conn, {"key": "half", "value": 1})
+    with pytest.raises(InvalidRequestError), read_connection(any_store.engine) as conn:
+        Prepared(select(items).where(items.c.item_id == bindparam("one_id"))).rows(conn, {})
 
 
 def test_statements_that_cannot_run_prepared_are_refused_when_compiled(any_store: Store) -> None:
