@@ -120,6 +120,13 @@ class ResilientWorkerMixin:
         super().set_state(state, pipeline)  # type: ignore[misc]
         self._state_sent = state if pipeline is None else None
 
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        """RQ writes the job's last heartbeat in a round trip of its own as the job ends, just before
+        recording its outcome, which saves the job's whole hash, that field with it (finished, failed,
+        retried or scheduled alike): the field is set here and written with the outcome."""
+        job.ended_at = _utcnow()
+        job.last_heartbeat = _utcnow()
+
     # RQ 3.0 has no public hook around recording a job's outcome: these two private methods are where
     # it writes the outcome to Redis, so they are wrapped to wait out an outage.
     # tests/reliability/test_rq_internals.py fails if RQ renames them or changes their arguments.

@@ -9,7 +9,7 @@ import time
 import pytest
 import redis as redis_lib
 from rq import Queue
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 
 import integration.worker as worker_module
 from integration.queue import QUEUE_NAME
@@ -127,3 +127,29 @@ def test_a_busy_worker_renews_its_own_key_about_once_a_second_and_it_never_nears
     assert len(renewals) <= 2 * (3 + seconds), f"{len(renewals)} direct renewals of the worker's key for 40 jobs"
     assert len(idle_writes) <= len(jobs) + 3, f"{len(idle_writes)} state writes outside a pipeline for 40 jobs"
     assert lowest[0] > 45, f"the worker's key came within {lowest[0]} s of expiring"
+
+
+def test_a_job_ends_with_its_last_heartbeat_written_with_its_outcome_in_no_round_trip_of_its_own(
+        redis_url: str) -> None:
+    """RQ wrote the job's last heartbeat alone just before its outcome, which writes the job's hash:
+    the finished and the failed job still carry it, no earlier than the job's end."""
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    done, failed = queue.enqueue(quick_job), queue.enqueue(len, 3)  # len(3): TypeError
+    worker = FlowkeeperWorker([QUEUE_NAME], connection=connection)
+    sent: list[tuple[str, ...]] = []
+    execute = connection.execute_command
+
+    def counting(*args: object, **options: object) -> object:
+        sent.append(tuple(a.decode() if isinstance(a, bytes) else str(a) for a in args[:3]))
+        return execute(*args, **options)
+
+    connection.execute_command = counting  # type: ignore[method-assign]
+    for job in (done, failed):
+        worker.execute_job(job, queue)
+    for job, status in ((done, JobStatus.FINISHED), (failed, JobStatus.FAILED)):
+        stored = Job.fetch(job.id, connection=connection)
+        assert stored.get_status() == status
+        assert stored.last_heartbeat is not None and stored.ended_at is not None
+        assert stored.last_heartbeat >= stored.ended_at >= stored.started_at  # type: ignore[operator]
+    assert not [c for c in sent if c[0] == "HSET" and c[2] == "last_heartbeat"]
