@@ -94,7 +94,7 @@ class Prepared:
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         cursor = dbapi.cursor()
-        if conn.dispatch.before_cursor_execute:  # someone watches the statements (tests count them)
+        if conn.engine.dispatch.before_cursor_execute:  # someone watches the engine's statements (tests count them)
             conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, values, None, rows is not None)
         try:
             if rows is None:
