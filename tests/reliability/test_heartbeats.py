@@ -87,14 +87,8 @@ def quick_job() -> str:
     return "done"
 
 
-def test_a_busy_worker_renews_its_own_key_about_once_a_second_and_it_never_nears_expiry(redis_url: str) -> None:
-    """RQ renews the worker's key before and after every dequeue (three round trips each) and writes
-    IDLE twice a job; a worker draining a queue of quick jobs does so at most once a second, while
-    the key keeps well over the 45 s a dequeue may wait."""
-    connection = redis_lib.Redis.from_url(redis_url)
-    queue = Queue(QUEUE_NAME, connection=connection)
-    jobs = [queue.enqueue(quick_job) for _ in range(40)]
-    worker = FlowkeeperWorker([QUEUE_NAME], connection=connection)
+def commands_sent(connection: redis_lib.Redis) -> list[tuple[str, ...]]:
+    """The commands `connection` sends outside a pipeline from now on (name and two arguments each)."""
     sent: list[tuple[str, ...]] = []
     execute = connection.execute_command
 
@@ -103,6 +97,18 @@ def test_a_busy_worker_renews_its_own_key_about_once_a_second_and_it_never_nears
         return execute(*args, **options)
 
     connection.execute_command = counting  # type: ignore[method-assign]
+    return sent
+
+
+def test_a_busy_worker_renews_its_own_key_about_once_a_second_and_it_never_nears_expiry(redis_url: str) -> None:
+    """RQ renews the worker's key before and after every dequeue (three round trips each) and writes
+    IDLE twice a job; a worker draining a queue of quick jobs does so at most once a second, while
+    the key keeps well over the 45 s a dequeue may wait."""
+    connection = redis_lib.Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    jobs = [queue.enqueue(quick_job) for _ in range(40)]
+    worker = FlowkeeperWorker([QUEUE_NAME], connection=connection)
+    sent = commands_sent(connection)
     watcher_connection = redis_lib.Redis.from_url(redis_url)
     done, lowest = threading.Event(), [10_000]
 
@@ -137,14 +143,7 @@ def test_a_job_ends_with_its_last_heartbeat_written_with_its_outcome_in_no_round
     queue = Queue(QUEUE_NAME, connection=connection)
     done, failed = queue.enqueue(quick_job), queue.enqueue(len, 3)  # len(3): TypeError
     worker = FlowkeeperWorker([QUEUE_NAME], connection=connection)
-    sent: list[tuple[str, ...]] = []
-    execute = connection.execute_command
-
-    def counting(*args: object, **options: object) -> object:
-        sent.append(tuple(a.decode() if isinstance(a, bytes) else str(a) for a in args[:3]))
-        return execute(*args, **options)
-
-    connection.execute_command = counting  # type: ignore[method-assign]
+    sent = commands_sent(connection)
     for job in (done, failed):
         worker.execute_job(job, queue)
     for job, status in ((done, JobStatus.FINISHED), (failed, JobStatus.FAILED)):
