@@ -21,7 +21,9 @@ With `--rounds R` the one- and two-worker runs alternate R times, and so do the 
 RQ's empty job: this machine's speed can change by half within a minute, so a ratio is only as good
 as the two runs beside each other. The rates and ratios are then the medians of the rounds, each
 round's ratio listed (`two_vs_one_rounds`, `noop_vs_rq_trivial_rounds`); CPU and lock figures are
-the first round's.
+the first round's. A worker that finishes no job within 120 s of its start is named on stderr with
+its threads' stacks (it would make a two-worker run one worker's), and counted in
+`runs_with_a_silent_worker`.
 The last line is one JSON object. Usage: `python bench/e2e.py [--events 200] [--rate 25] [--rounds 1]
 [--backend postgresql]` (PostgreSQL: a database made for the run at `FLOWKEEPER_BENCH_POSTGRES_URL`'s
 server, dropped after; the default is SQLite in a temporary folder).
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -183,7 +186,9 @@ def throughput(stack: Stack, first_item: int, count: int, workers: int, fork: bo
     send_all(stack.web, posts)  # queued while no worker runs
     before = finished(connection, QUEUE_NAME)
     started = [stack.start_worker(*(["--fork"] if fork else [])) for _ in range(workers)]
-    since = all_started(connection, QUEUE_NAME, before, workers, deadline=time.monotonic() + 120)
+    since, seen = all_started(connection, QUEUE_NAME, before, workers, deadline=time.monotonic() + 120)
+    if seen < workers:
+        report_silent(stack, started, seen)
     meter, metered_from, done_before = Meter.start(), time.monotonic(), len(keys & comment_times(stack).keys())
     times = wait_for_comments(stack, keys, timeout=600)
     cpu = meter.stop(time.monotonic() - metered_from, len(keys) - done_before)
@@ -192,8 +197,10 @@ def throughput(stack: Stack, first_item: int, count: int, workers: int, fork: bo
     return window_rate([t for t in times.values() if t >= since]), cpu
 
 
-def all_started(connection: Redis, queue: str, before: set[str], workers: int, deadline: float) -> float:
-    """When the last of `workers` ended its first job (wall clock); waits until each has, or `deadline`."""
+def all_started(connection: Redis, queue: str, before: set[str], workers: int,
+                deadline: float) -> tuple[float, int]:
+    """When the last of `workers` ended its first job (wall clock), and how many have; waits until each
+    has, or `deadline`."""
     while True:
         firsts: dict[str, float] = {}
         for job in Job.fetch_many(sorted(finished(connection, queue) - before), connection):
@@ -201,10 +208,26 @@ def all_started(connection: Redis, queue: str, before: set[str], workers: int, d
                 end = job.ended_at.timestamp()
                 firsts[job.worker_name] = min(end, firsts.get(job.worker_name, end))
         if len(firsts) >= workers or (firsts and time.monotonic() > deadline):
-            return max(firsts.values())
+            return max(firsts.values()), len(firsts)
         if time.monotonic() > deadline:
             raise TimeoutError(f"no job finished within the deadline ({workers} workers)")
         time.sleep(0.02)
+
+
+def report_silent(stack: Stack, started: list[subprocess.Popen[bytes]], seen: int) -> None:
+    """A worker that finished no job within the deadline makes this run one worker's: say so on stderr,
+    with every started worker's threads' stacks (SIGUSR2, integration.worker) and its log's end."""
+    for proc in started:
+        proc.send_signal(signal.SIGUSR2)
+    time.sleep(1)
+    print(f"only {seen} of {len(started)} workers finished a job within the deadline: this run's rate is "
+          "not theirs together", file=sys.stderr)
+    for log in sorted(stack.folder.glob("worker-*.log")):
+        print(f"--- {log.name} (last 4,000 characters)\n{log.read_text(errors='replace')[-4000:]}", file=sys.stderr)
+    SILENT_RUNS.append(seen)
+
+
+SILENT_RUNS: list[int] = []  # the workers seen in each run where fewer than started finished a job
 
 
 def window_rate(stamps: list[float]) -> float:
@@ -357,6 +380,7 @@ def main() -> None:
         "rq_trivial_jobs_per_s": round(trivial, 1),
         "noop_vs_rq_trivial": statistics.median(noop_ratios),
         "rounds": rounds,
+        "runs_with_a_silent_worker": len(SILENT_RUNS),
         "two_vs_one_rounds": two_ratios,
         "noop_vs_rq_trivial_rounds": noop_ratios,
         "cpu_1_worker": cpu_one,

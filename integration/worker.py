@@ -16,8 +16,10 @@ Two things RQ does not do on its own, and Flowkeeper needs:
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -275,10 +277,16 @@ def _utcnow() -> Any:
     return now()
 
 
+# A worker that seems stuck writes every thread's stack to its stderr on this signal (SIGUSR1 is
+# gunicorn's and RQ's business elsewhere; RQ's horses use SIGRTMIN).
+STACKS_SIGNAL = signal.SIGUSR2
+
+
 def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> int:
     if not settings.redis_url:
         print("flowkeeper: `worker` needs REDIS_URL (without it, `serve` runs jobs in-process)", file=sys.stderr)
         return 2
+    faulthandler.register(STACKS_SIGNAL, all_threads=True)  # `kill -USR2 <pid>`: where is it stuck?
     services = build_services(settings)
     fill_missing(services.store.engine)  # kept report figures an upgrade brought in empty, once
     use_services(services)

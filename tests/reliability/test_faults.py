@@ -150,6 +150,21 @@ def test_sigterm_stops_a_worker_that_just_finished_jobs_within_a_deploys_grace(s
     assert worker.wait(STOP_GRACE) == 0
 
 
+def test_sigusr2_makes_a_worker_write_its_threads_stacks_and_carry_on(stack: Stack) -> None:
+    """An operator's way to see where a worker that looks stuck is waiting, without stopping it."""
+    stack.stub.seed_jira(jira_issue("KAN-22"))
+    worker = stack.start_worker()
+    wait_for(lambda: idle_workers(stack) == 1, what="the worker to wait for jobs")
+    log = stack.folder / "worker-0.log"
+    worker.send_signal(signal.SIGUSR2)
+    wait_for(lambda: "run_worker" in log.read_text(errors="replace"), what="the stacks in the worker's log")
+    assert "Current thread" in log.read_text(errors="replace")
+    body, headers = jira_request(in_progress_unassigned(), delivery="after-stacks")
+    stack.post("jira", body, headers)
+    wait_for(lambda: delivery_state(stack, "after-stacks") == "done", what="the worker to go on with jobs")
+    assert worker.poll() is None
+
+
 @pytest.mark.parametrize(
     "how, fsync",
     [(signal.SIGTERM, "everysec"), (signal.SIGKILL, "always")],
