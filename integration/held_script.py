@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import hiredis
 import redis
 from redis.exceptions import NoScriptError
 
@@ -102,6 +101,13 @@ class HeldScript:
 
 def pack(command: Sequence[str | bytes | int]) -> bytes:
     """The command in Redis's protocol, as redis-py's client sends it (text as UTF-8, numbers as
-    their digits), packed by hiredis without the client's per-argument checks and encoder calls."""
-    parts = tuple(part if isinstance(part, bytes) else str(part).encode() for part in command)
-    return hiredis.pack_command(parts)  # type: ignore[arg-type]  # its stub types one element, not many
+    their digits), in one piece so it goes out in one send.
+
+    Joined here rather than by hiredis's `pack_command`: that copies a large argument (the
+    job's data, some 8 KB) three times and prints each length through C's printf, where one
+    join copies it once (about 19 k instructions a delivery less)."""
+    pieces = [b"*%d\r\n" % len(command)]
+    for part in command:
+        data = part if isinstance(part, bytes) else str(part).encode()
+        pieces += (b"$%d\r\n" % len(data), data, b"\r\n")
+    return b"".join(pieces)
