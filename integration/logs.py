@@ -14,6 +14,7 @@ import orjson
 from integration.utc_text import iso_from_timestamp
 
 _OWN = list(vars(logging.LogRecord("", 0, "", 0, "", None, None)))  # what every record sets, in order
+_OWN_COUNT = len(_OWN)
 _STANDARD = set(_OWN) | {"message", "asctime"}
 
 
@@ -24,8 +25,10 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     fields after them: only the attributes past those are looked at (a webhook's line
     has some 25 attributes and 4 extras, and every line is read twice, scrubbed and written).
     """
-    fields = vars(record)
-    return {key: fields[key] for key in islice(fields, len(_OWN), None) if key not in _STANDARD}
+    extras = dict(islice(vars(record).items(), _OWN_COUNT, None))
+    if not _STANDARD.isdisjoint(extras):  # `message`, `asctime`: set by a text formatter, after the extras
+        return {key: value for key, value in extras.items() if key not in _STANDARD}
+    return extras
 
 
 class ScrubSecrets(logging.Filter):
@@ -48,8 +51,8 @@ class ScrubSecrets(logging.Filter):
             # One search a secret over the message and every text field at once (a match across the
             # separator only costs the full scrub): a line without a secret, nearly every line,
             # is then left as it is instead of copied field by field.
-            if any(secret in "\0".join([message, *(v for v in extras.values() if isinstance(v, str))])
-                   for secret in self.secrets):
+            text = "\0".join([message, *[value for value in extras.values() if isinstance(value, str)]])
+            if any([secret in text for secret in self.secrets]):
                 record.msg = self.scrub(message)
                 vars(record).update({key: self.scrub(value) for key, value in extras.items() if isinstance(value, str)})
             if record.exc_info and record.exc_info[1] is not None:

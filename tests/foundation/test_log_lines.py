@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -15,16 +16,24 @@ from integration.logs import configure
 SECRET = "hook-secret-123"
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    """The root logger configured as production does (JSON, secrets scrubbed), written to a buffer."""
+@contextmanager
+def _configured(fmt: str) -> Iterator[io.StringIO]:
+    """The root logger configured as production does (`fmt`, secrets scrubbed), written to a buffer."""
     root = logging.getLogger()
     saved = list(root.handlers), root.level
-    configure("json", [SECRET])
+    configure(fmt, [SECRET])
     out = io.StringIO()
     root.handlers[0].setStream(out)  # type: ignore[attr-defined]
-    yield out
-    root.handlers[:], root.level = saved[0], saved[1]
+    try:
+        yield out
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+
+
+@pytest.fixture
+def lines() -> Iterator[io.StringIO]:
+    with _configured("json") as out:
+        yield out
 
 
 def logged(out: io.StringIO) -> list[dict[str, object]]:
@@ -91,3 +100,11 @@ def test_a_delivery_s_times_are_the_datetime_s_and_rq_s_own_text() -> None:
     paris = datetime(2026, 7, 1, 12, 0, 0, 5, tzinfo=timezone(timedelta(hours=2)))
     assert iso_utc(paris) == paris.isoformat()
     assert rq_utc(paris) == "2026-07-01T10:00:00.000005Z"
+
+
+def test_a_text_line_shows_only_the_extras_given() -> None:
+    """The plain-text format sets the record's `message` and `asctime` after its extras: they stay out of the extras' JSON."""
+    with _configured("text") as out:
+        logging.getLogger("flowkeeper.webhooks").info("webhook.jira.queued", extra={"delivery": "d-1", "item": "A-1"})
+    line = out.getvalue().strip()
+    assert line.endswith(' INFO flowkeeper.webhooks webhook.jira.queued {"delivery": "d-1", "item": "A-1"}')
