@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine
 
 from integration.reports import flow, wip
 from integration.reports import report as report_mod
@@ -131,19 +131,22 @@ def test_the_number_of_connections_is_set_or_one_per_core_up_to_three() -> None:
     assert 1 <= report_connections(0) <= 3
 
 
-def test_connections_reading_side_by_side_start_no_parallel_workers(any_store: Store) -> None:
+@pytest.mark.postgres
+def test_connections_reading_side_by_side_start_no_parallel_workers(postgres_database: str) -> None:
     """One connection per core already keeps the cores busy: PostgreSQL's parallel workers would only
     add their start-up and hand-over. A report on one connection leaves the server's setting alone."""
-    if any_store.engine.dialect.name != "postgresql":
-        pytest.skip("parallel workers are PostgreSQL's")
+    engine = create_engine(postgres_database)
 
     def workers(conn: Connection) -> str:
         return str(conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar())
 
-    with report_mod.snapshot_connections(any_store.engine, 1) as (alone,):
-        server_default = workers(alone)
-    assert server_default != "0"
-    with report_mod.snapshot_connections(any_store.engine, 2) as conns:
-        assert [workers(conn) for conn in conns] == ["0", "0"]
-    with report_mod.snapshot_connections(any_store.engine, 1) as (alone,):
-        assert workers(alone) == server_default  # SET LOCAL: gone with the report's transaction
+    try:
+        with report_mod.snapshot_connections(engine, 1) as (alone,):
+            server_default = workers(alone)
+        assert server_default != "0"
+        with report_mod.snapshot_connections(engine, 2) as conns:
+            assert [workers(conn) for conn in conns] == ["0", "0"]
+        with report_mod.snapshot_connections(engine, 1) as (alone,):
+            assert workers(alone) == server_default  # SET LOCAL: gone with the report's transaction
+    finally:
+        engine.dispose()
