@@ -34,11 +34,12 @@ def _spell(template: str, element: PortableFunction, compiler: Any, **kw: Any) -
 
 
 # Exact: EXTRACT() is numeric (PostgreSQL 14 and later), and SQLite's text is read as whole seconds (its
-# own parse rounds fractions to milliseconds) plus the six digits of microseconds the store writes.
+# own parse rounds fractions to milliseconds) plus the six digits of microseconds the store writes;
+# strftime('%s'), not unixepoch(), which SQLite only has since 3.38 (Ubuntu 22.04's Python has 3.37).
 class epoch_micros(
     PortableFunction,
     default="CAST(EXTRACT(EPOCH FROM {0}) * 1000000 AS BIGINT)",
-    sqlite="(unixepoch(substr({0}, 1, 19)) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))",
+    sqlite="(CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER) * 1000000 + CAST(substr({0}, 21, 6) AS INTEGER))",
     result=BigInteger(),
 ):
     """Whole microseconds since 1970-01-01 UTC of a UTC timestamp column: the difference of two is the
